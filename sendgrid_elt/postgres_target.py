@@ -1,0 +1,106 @@
+"""Connection parameters of one PostgreSQL database, in every form our tools need."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from urllib.parse import quote, unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """Where a PostgreSQL database is and how to log in.
+
+    ``host`` may be a host name or a Unix-socket directory (an absolute path), as libpq accepts.
+    """
+
+    host: str
+    port: int = 5432
+    user: str = "postgres"
+    password: str = ""
+    dbname: str = "postgres"
+
+    @classmethod
+    def from_url(cls, url: str) -> PostgresTarget:
+        """Parse ``postgresql://user:pass@host:port/db`` (``?host=/socket/dir`` also accepted)."""
+        parts = urlsplit(url)
+        if parts.scheme.split("+")[0] not in {"postgres", "postgresql"}:
+            raise ValueError(f"not a PostgreSQL URL (scheme {parts.scheme!r})")
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        host = unquote(query.get("host", "")) or parts.hostname or "localhost"
+        return cls(
+            host=host,
+            port=parts.port or int(query.get("port", 5432)),
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=unquote(parts.path.lstrip("/")) or "postgres",
+        )
+
+    @classmethod
+    def from_libpq_env(cls) -> PostgresTarget | None:
+        """Build a target from the standard ``PGHOST``/``PGPORT``/... variables, if set."""
+        if not os.environ.get("PGHOST"):
+            return None
+        return cls(
+            host=os.environ["PGHOST"],
+            port=int(os.environ.get("PGPORT", "5432")),
+            user=os.environ.get("PGUSER", "postgres"),
+            password=os.environ.get("PGPASSWORD", ""),
+            dbname=os.environ.get("PGDATABASE", "postgres"),
+        )
+
+    def with_database(self, dbname: str) -> PostgresTarget:
+        """Return the same server with another database."""
+        return replace(self, dbname=dbname)
+
+    @property
+    def is_socket(self) -> bool:
+        """Whether ``host`` is a Unix-socket directory."""
+        return self.host.startswith("/")
+
+    def conninfo(self) -> str:
+        """Return a libpq keyword/value string (psycopg 3 ``connect()`` argument)."""
+        fields = {
+            "host": self.host,
+            "port": str(self.port),
+            "user": self.user,
+            "dbname": self.dbname,
+        }
+        if self.password:
+            fields["password"] = self.password
+        return " ".join(f"{k}='{_escape(v)}'" for k, v in fields.items())
+
+    def sqlalchemy_url(self) -> str:
+        """Return a SQLAlchemy URL using the psycopg 3 driver."""
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        if self.is_socket:
+            return (
+                f"postgresql+psycopg://{auth}@/{quote(self.dbname, safe='')}"
+                f"?host={quote(self.host, safe='')}&port={self.port}"
+            )
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+
+    def airflow_connection_json(self) -> str:
+        """Return the JSON form of an Airflow ``postgres`` connection (``AIRFLOW_CONN_*`` value)."""
+        return json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": self.host,
+                "port": self.port,
+                "login": self.user,
+                "password": self.password,
+                "schema": self.dbname,
+            }
+        )
+
+    def describe(self) -> str:
+        """Human-readable location without the password."""
+        where = f"socket {self.host}" if self.is_socket else f"{self.host}:{self.port}"
+        return f"postgresql://{self.user}@{where}/{self.dbname}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")

@@ -1,0 +1,88 @@
+"""Decide where the pipeline writes: the ``sendgrid_warehouse`` connection, or the embedded server.
+
+This module is the one place that makes the decision. The Airflow connection
+``sendgrid_warehouse`` (postgres) wins when it is configured (``AIRFLOW_CONN_SENDGRID_WAREHOUSE``,
+a secrets backend or the metadata database). Otherwise the project starts its embedded PostgreSQL
+under ``.local/warehouse`` (git-ignored) and exports the connection for the tasks it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sendgrid_elt import LOCAL_DIR
+from sendgrid_elt.embedded_postgres import EmbeddedPostgres, ensure_database
+from sendgrid_elt.postgres_target import PostgresTarget
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_CONN_ID = "sendgrid_warehouse"
+WAREHOUSE_CONN_ENV = "AIRFLOW_CONN_SENDGRID_WAREHOUSE"
+EMBEDDED_DATA_DIR = LOCAL_DIR / "warehouse" / "pgdata"
+EMBEDDED_DATABASE = "sendgrid"
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """The warehouse the pipeline uses and where it came from."""
+
+    target: PostgresTarget
+    source: Literal["connection", "embedded"]
+
+    def describe(self) -> str:
+        """One line for humans (no password)."""
+        origin = (
+            f"Airflow connection '{WAREHOUSE_CONN_ID}'"
+            if self.source == "connection"
+            else f"embedded PostgreSQL in {EMBEDDED_DATA_DIR.parent}"
+        )
+        return f"warehouse: {self.target.describe()} ({origin})"
+
+
+def configured_target() -> PostgresTarget | None:
+    """Return the ``sendgrid_warehouse`` connection's target if one is configured, else None."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import Connection
+
+    try:
+        conn = Connection.get(WAREHOUSE_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    except Exception as exc:  # no metadata DB yet, no API server: treat as not configured
+        log.debug("could not look up %s: %s", WAREHOUSE_CONN_ID, type(exc).__name__)
+        if WAREHOUSE_CONN_ENV not in os.environ:
+            return None
+        raise
+    return PostgresTarget(
+        host=conn.host or "localhost",
+        port=conn.port or 5432,
+        user=conn.login or "postgres",
+        password=conn.password or "",
+        dbname=conn.schema or "postgres",
+    )
+
+
+def resolve_warehouse(
+    data_dir: Path = EMBEDDED_DATA_DIR, *, announce: bool = True, keep_running: bool = False
+) -> Warehouse:
+    """Pick the warehouse; start the embedded server when nothing is configured.
+
+    When the embedded server is used, ``AIRFLOW_CONN_SENDGRID_WAREHOUSE`` is exported so that
+    Airflow tasks started from this process find the same database through the connection. The
+    embedded server stops when the last process using it exits, unless ``keep_running``.
+    """
+    target = configured_target()
+    if target is not None:
+        warehouse = Warehouse(target=target, source="connection")
+    else:
+        server = EmbeddedPostgres(data_dir, keep_running=keep_running).start()
+        target = ensure_database(server, EMBEDDED_DATABASE)
+        os.environ[WAREHOUSE_CONN_ENV] = target.airflow_connection_json()
+        warehouse = Warehouse(target=target, source="embedded")
+    if announce:
+        print(warehouse.describe(), flush=True)
+    return warehouse

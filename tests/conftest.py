@@ -1,0 +1,122 @@
+"""Test harness: an isolated Airflow home per session and a real PostgreSQL per test.
+
+Airflow reads its configuration when first imported, so the environment is set here, at import
+time, before any test module imports Airflow. The metadata database is SQLite in the session's
+temporary Airflow home (metadata only: the warehouse is always PostgreSQL).
+
+PostgreSQL comes from ``TEST_POSTGRES_URL``, else the standard ``PG*`` variables, else the
+embedded server (pgserver) started in a temporary folder. Each test that asks for
+``pg_database`` gets a fresh database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sendgrid_elt.postgres_target import PostgresTarget  # no Airflow import: safe before env setup
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sendgrid-airflow-home-"))
+
+
+def _isolated_airflow_env() -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    return {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+
+
+# Must happen before anything imports airflow.
+for _key in [k for k in os.environ if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
+    del os.environ[_key]
+os.environ.update(_isolated_airflow_env())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    """The session's Airflow home with a migrated metadata database."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresTarget]:
+    """A reachable PostgreSQL server (configured, or embedded for the session)."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    configured = PostgresTarget.from_url(url) if url else PostgresTarget.from_libpq_env()
+    if configured is not None:
+        _check_reachable(configured)
+        yield configured
+        return
+    from sendgrid_elt.embedded_postgres import EmbeddedPostgres
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sendgrid-test-pg-")) / "pgdata"
+    embedded = EmbeddedPostgres(data_dir)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def _check_reachable(target: PostgresTarget) -> None:
+    import psycopg
+
+    try:
+        psycopg.connect(target.conninfo(), connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        pytest.exit(f"TEST_POSTGRES_URL/PG* points at {target.describe()}, unreachable: {exc}", 2)
+
+
+@pytest.fixture
+def pg_database(postgres_server: PostgresTarget) -> Iterator[PostgresTarget]:
+    """A fresh, empty database for one test; dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield postgres_server.with_database(name)
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def warehouse(pg_database: PostgresTarget, monkeypatch: pytest.MonkeyPatch) -> PostgresTarget:
+    """A fresh database registered as the ``sendgrid_warehouse`` Airflow connection."""
+    from sendgrid_elt.warehouse import WAREHOUSE_CONN_ENV
+
+    monkeypatch.setenv(WAREHOUSE_CONN_ENV, pg_database.airflow_connection_json())
+    return pg_database

@@ -1,0 +1,76 @@
+"""The warehouse decision and the PostgreSQL harness use real servers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from sendgrid_elt.postgres_target import PostgresTarget
+from sendgrid_elt.warehouse import WAREHOUSE_CONN_ENV, resolve_warehouse
+
+
+def test_each_test_gets_its_own_empty_database(pg_database: PostgresTarget) -> None:
+    with psycopg.connect(pg_database.conninfo()) as conn:
+        assert conn.execute("select current_database()").fetchone() == (pg_database.dbname,)
+        tables = conn.execute(
+            "select count(*) from information_schema.tables where table_schema = 'public'"
+        ).fetchone()
+        assert tables == (0,)
+        conn.execute("create table leak_check (id int)")
+
+
+def test_a_table_from_another_test_is_not_visible(pg_database: PostgresTarget) -> None:
+    with psycopg.connect(pg_database.conninfo()) as conn:
+        assert conn.execute("select to_regclass('public.leak_check')").fetchone() == (None,)
+
+
+def test_configured_connection_wins(warehouse: PostgresTarget, capsys) -> None:
+    chosen = resolve_warehouse()
+    assert chosen.source == "connection"
+    assert chosen.target == warehouse
+    assert "Airflow connection 'sendgrid_warehouse'" in capsys.readouterr().out
+
+
+def test_embedded_server_is_started_when_nothing_is_configured(tmp_path) -> None:
+    """Run in a child process so the embedded server's lifetime is that process's."""
+    code = (
+        "import os, psycopg\n"
+        f"os.environ.pop({WAREHOUSE_CONN_ENV!r}, None)\n"
+        "from sendgrid_elt.warehouse import resolve_warehouse\n"
+        f"w = resolve_warehouse({str(tmp_path / 'pgdata')!r})\n"
+        "assert w.source == 'embedded', w\n"
+        f"assert os.environ[{WAREHOUSE_CONN_ENV!r}]\n"
+        "with psycopg.connect(w.target.conninfo()) as c:\n"
+        "    print('db=' + c.execute('select current_database()').fetchone()[0])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "embedded PostgreSQL" in out.stdout
+    assert "db=sendgrid" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql://u:p%40ss@db.example:6543/wh",
+            PostgresTarget(host="db.example", port=6543, user="u", password="p@ss", dbname="wh"),
+        ),
+        (
+            "postgresql://postgres:@/postgres?host=/tmp/sock",
+            PostgresTarget(host="/tmp/sock", user="postgres", dbname="postgres"),
+        ),
+    ],
+)
+def test_postgres_urls_parse(url: str, expected: PostgresTarget) -> None:
+    assert PostgresTarget.from_url(url) == expected
+
+
+def test_non_postgres_url_is_rejected() -> None:
+    with pytest.raises(ValueError, match="not a PostgreSQL URL"):
+        PostgresTarget.from_url("mysql://root@localhost/db")
