@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
+# pgserver narrates every start and stop at INFO; keep its warnings only.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 class EmbeddedPostgres:
