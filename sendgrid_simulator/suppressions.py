@@ -1,0 +1,198 @@
+"""The five suppression lists, generated lazily: any page is computed from its offset.
+
+Rows are ordered by ``created`` ascending (oldest first). Each day of an account's life has
+a deterministic number of rows; row ``j`` of a day with ``n`` rows was created at
+``midnight + j * 86400 // n``. Only the per-day counts (one integer per day) are kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+
+from . import hashing
+from .tenants import FIRST_NAMES, LAST_NAMES, Account
+
+LISTS: tuple[str, ...] = ("bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes")
+_EPOCH = dt.date(1970, 1, 1)
+_DOMAINS = ("example.com", "example.net", "example.org", "mail.example.com", "inbox.example.net",
+            "post.example.org", "corp.example.com")  # fmt: skip
+_BOUNCE_REASONS = (
+    ("550 5.1.1 The email account that you tried to reach does not exist", "5.1.1"),
+    ("550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table", "5.1.1"),
+    ("552 5.2.2 The email account that you tried to reach is over quota", "5.2.2"),
+    ("550 5.7.1 Message rejected due to local policy", "5.7.1"),
+    ("554 5.7.1 Service unavailable; client host blocked using a blocklist", "5.7.1"),
+    ("550 5.4.1 Recipient address rejected: Access denied", "5.4.1"),
+)
+_BLOCK_REASONS = (
+    ("421 4.7.0 Try again later, closing connection", "4.7.0"),
+    ("550 5.7.1 Message rejected as spam by content filtering", "5.7.1"),
+    ("554 5.7.1 Sender IP has a poor reputation", "5.7.1"),
+    ("451 4.7.1 Greylisted, please try again later", "4.7.1"),
+)
+_INVALID_REASONS = (
+    "Mail domain mentioned in email address is unknown",
+    "Known bad domain",
+    "Invalid address syntax",
+)
+
+
+def _tails(kind: str, ips: list[str]) -> list[str]:
+    """Pre-encoded JSON endings of a row (everything after the e-mail address)."""
+    if kind == "bounces":
+        return [f'","reason":{json.dumps(r)},"status":"{s}"}}' for r, s in _BOUNCE_REASONS]
+    if kind == "blocks":
+        return [f'","reason":{json.dumps(r)},"status":"{s}"}}' for r, s in _BLOCK_REASONS]
+    if kind == "spam_reports":
+        return [f'","ip":"{ip}"}}' for ip in ips]
+    if kind == "invalid_emails":
+        return [f'","reason":{json.dumps(r)}}}' for r in _INVALID_REASONS]
+    return ['"}']
+
+
+def _epoch(day: dt.date) -> int:
+    return (day - _EPOCH).days * 86400
+
+
+class SuppressionList:
+    """One account's suppression list of one kind.
+
+    Args:
+        seed: Dataset seed.
+        account: Owner account.
+        kind: One of :data:`LISTS`.
+        per_day: Mean rows added per day.
+    """
+
+    def __init__(self, seed: int, account: Account, kind: str, per_day: float) -> None:
+        self.seed = seed
+        self.account = account
+        self.kind = kind
+        self.per_day = per_day
+        self.first_day = account.created
+        self._counts: list[int] = []
+        self._prefix: list[int] = [0]  # prefix[k] = rows before day k
+        salt = hashing.h64(seed, account.username, kind)
+        self._salt = salt
+        r = hashing.rng(seed, account.username, kind, "tables")
+        self._names = [f"{r.choice(FIRST_NAMES)}.{r.choice(LAST_NAMES)}" for _ in range(256)]
+        self._domains = [r.choice(_DOMAINS) for _ in range(64)]
+        self._tails = _tails(kind, [f"203.0.113.{r.randint(1, 254)}" for _ in range(32)])
+
+    def _count(self, k: int) -> int:
+        day = self.first_day + dt.timedelta(days=k)
+        if self.account.stopped_sending and day >= self.account.stopped_sending:
+            return 0
+        u1 = hashing.unit(self.seed, self.account.username, self.kind, "n", k)
+        u2 = hashing.unit(self.seed, self.account.username, self.kind, "r", k)
+        x = self.per_day * (0.6 + 0.8 * u1)
+        return int(x) + (1 if u2 < x - int(x) else 0)
+
+    def _ensure(self, clock: dt.date) -> int:
+        """Extend counts to every complete day before ``clock``; return that day count."""
+        days = max(0, (clock - self.first_day).days)
+        while len(self._counts) < days:
+            n = self._count(len(self._counts))
+            self._counts.append(n)
+            self._prefix.append(self._prefix[-1] + n)
+        return days
+
+    def total(self, clock: dt.date) -> int:
+        """Number of rows visible at ``clock`` (rows of complete days before it)."""
+        return self._prefix[self._ensure(clock)]
+
+    def count_between(self, clock: dt.date, start_time: int | None, end_time: int | None) -> int:
+        """Rows with ``start_time <= created <= end_time`` visible at ``clock``."""
+        lo, hi = self._window(clock, start_time, end_time)
+        return max(0, hi - lo)
+
+    def _index_at(self, days: int, t: int) -> int:
+        """Index of the first row with ``created >= t`` among the first ``days`` days."""
+        base = _epoch(self.first_day)
+        if t <= base:
+            return 0
+        k = (t - base) // 86400
+        if k >= days:
+            return self._prefix[days]
+        n = self._counts[k]
+        s = t - base - k * 86400
+        j = -((-s * n) // 86400)  # ceil(s * n / 86400)
+        return self._prefix[k] + min(j, n)
+
+    def _window(self, clock: dt.date, start_time: int | None, end_time: int | None) -> tuple:
+        days = self._ensure(clock)
+        lo = 0 if start_time is None else self._index_at(days, start_time)
+        hi = self._prefix[days] if end_time is None else self._index_at(days, end_time + 1)
+        return lo, max(lo, hi)
+
+    def page_json(
+        self,
+        clock: dt.date,
+        offset: int,
+        limit: int,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        email: str | None = None,
+    ) -> str:
+        """Return one page as a JSON array text.
+
+        Args:
+            clock: Simulated date.
+            offset: Rows to skip inside the time window.
+            limit: Page size.
+            start_time: Inclusive lower bound on ``created`` (epoch seconds).
+            end_time: Inclusive upper bound on ``created``.
+            email: Case-insensitive prefix filter on ``email`` (``%`` matches anything).
+        """
+        lo, hi = self._window(clock, start_time, end_time)
+        if email:
+            indices = self._matching(lo, hi, email.lower())[offset : offset + limit]
+            return "[" + ",".join(self._row(i) for i in indices) + "]"
+        start = lo + offset
+        stop = min(hi, start + limit)
+        if start >= stop:
+            return "[]"
+        return "[" + ",".join(self._rows(start, stop)) + "]"
+
+    def _matching(self, lo: int, hi: int, pattern: str) -> list[int]:
+        prefix, _, rest = pattern.partition("%")
+        out = []
+        for i in range(lo, hi):
+            e = self.email(i)
+            if e.startswith(prefix) and (not _ or rest in e[len(prefix) :]):
+                out.append(i)
+        return out
+
+    def email(self, i: int) -> str:
+        """E-mail address of row ``i`` (unique within the list)."""
+        m = hashing.mix(i, self._salt)
+        return f"{self._names[m & 255]}.{i}@{self._domains[(m >> 8) & 63]}"
+
+    def _row(self, i: int) -> str:
+        k = bisect.bisect_right(self._prefix, i) - 1
+        return next(iter(self._rows(i, i + 1, k)))
+
+    def _rows(self, start: int, stop: int, k: int | None = None) -> list[str]:
+        """JSON texts of rows ``start`` to ``stop`` (the hot path of the benchmark)."""
+        prefix, counts, names, domains = self._prefix, self._counts, self._names, self._domains
+        if k is None:
+            k = bisect.bisect_right(prefix, start) - 1
+        base = _epoch(self.first_day) + k * 86400
+        day_start, n = prefix[k], counts[k]
+        salt, mix, tails = self._salt, hashing.mix, self._tails
+        ntails = len(tails)
+        out = []
+        append = out.append
+        for i in range(start, stop):
+            while i >= day_start + n:
+                k += 1
+                base += 86400
+                day_start, n = prefix[k], counts[k]
+            m = mix(i, salt)
+            append(
+                f'{{"created":{base + ((i - day_start) * 86400) // n},"email":"'
+                f"{names[m & 255]}.{i}@{domains[(m >> 8) & 63]}{tails[(m >> 16) % ntails]}"
+            )
+        return out

@@ -1,0 +1,209 @@
+"""The simulator's state: tenants, credentials, clock and the mutations time brings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import hashing, scopes
+from .catalog import Catalog
+from .stats import StatsModel
+from .suppressions import LISTS, SuppressionList
+from .tenants import FIRST_NAMES, LAST_NAMES, Account, Tenant, build_tenants
+
+
+@dataclass
+class Credential:
+    """A bearer credential: an API key or an OAuth access token.
+
+    Attributes:
+        token: The bearer string.
+        tenant_id: Tenant it authorizes.
+        kind: ``api_key`` or ``oauth``.
+        scopes: Granted scopes.
+        bucket: Rate-limit identity (the key id, or the OAuth client for tokens).
+        expires_at: Wall-clock expiry (``time.time()``), ``None`` for API keys.
+        grant_id: OAuth grant (refresh-token family) the token belongs to.
+    """
+
+    token: str
+    tenant_id: str
+    kind: str
+    scopes: set[str]
+    bucket: str
+    expires_at: float | None = None
+    grant_id: str | None = None
+
+
+@dataclass
+class Changes:
+    """Mutations applied after the start (by ``advance`` and the control API)."""
+
+    added_teammates: dict[str, list[dict]] = field(default_factory=dict)
+    deleted_teammates: dict[str, set[str]] = field(default_factory=dict)
+    deleted_keys: dict[str, set[str]] = field(default_factory=dict)
+    log: list[dict] = field(default_factory=list)
+
+
+def default_clock() -> dt.date:
+    """Today's UTC date (the clock when none is given)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+class World:
+    """Everything the API serves, for one ``(seed, scale, start clock)``.
+
+    Args:
+        seed: Dataset seed.
+        scale: ``tiny``, ``demo`` or ``large``.
+        clock: Start date of the simulated clock (the anchor of all generated history).
+    """
+
+    def __init__(self, seed: int = 42, scale: str = "tiny", clock: dt.date | None = None):
+        self.seed = seed
+        self.scale = scale
+        self.anchor = clock or default_clock()
+        self.clock = self.anchor
+        self.lock = threading.RLock()
+        self.tenants: list[Tenant] = build_tenants(seed, scale, self.anchor)
+        self.by_id: dict[str, Tenant] = {t.tenant_id: t for t in self.tenants}
+        self.accounts: dict[str, tuple[Tenant, Account]] = {}
+        for t in self.tenants:
+            for a in (t.parent, *t.subusers):
+                self.accounts[a.username] = (t, a)
+        self.stats = StatsModel(seed, [t.parent.username for t in self.tenants
+                                       if t.plan.name == "free"])  # fmt: skip
+        self.catalog = Catalog(seed, self.anchor)
+        self.changes = Changes()
+        self._suppressions: dict[tuple[str, str], SuppressionList] = {}
+        self.credentials: dict[str, Credential] = {}
+        for t in self.tenants:
+            full = scopes.full_scopes(t.features)
+            read_only = {s for s in full if s in scopes.READ_SCOPES} - set(t.restricted_missing)
+            self.credentials[t.full_key] = Credential(
+                t.full_key, t.tenant_id, "api_key", set(full), t.full_key.split(".")[1]
+            )
+            self.credentials[t.restricted_key] = Credential(
+                t.restricted_key, t.tenant_id, "api_key", read_only,
+                t.restricted_key.split(".")[1])  # fmt: skip
+
+    # ----- time ---------------------------------------------------------------------------
+    def now_epoch(self) -> int:
+        """Simulated Unix time used for data decisions: the clock date at 00:00 UTC."""
+        return (self.clock - dt.date(1970, 1, 1)).days * 86400
+
+    def http_now(self) -> float:
+        """Simulated wall time for the ``Date`` header: clock date + real time of day."""
+        real = time.time()
+        return self.now_epoch() + real % 86400
+
+    def advance(self, days: int = 1) -> list[dict]:
+        """Move the clock forward; each new day adds a teammate and deletes one record.
+
+        New suppression rows and stats days appear by themselves (they are functions of
+        the clock). Per day and tenant: a teammate joins (if the plan has seats) and the
+        oldest remaining secondary API key is deleted (or, if none, the newest teammate).
+
+        Returns:
+            The change-log entries of this call.
+        """
+        if days < 0:
+            raise ValueError("the clock only moves forward")
+        entries = []
+        with self.lock:
+            for _ in range(days):
+                self.clock += dt.timedelta(days=1)
+                for t in self.tenants:
+                    entries.extend(self._daily_changes(t))
+            self.changes.log.extend(entries)
+        return entries
+
+    def _daily_changes(self, t: Tenant) -> list[dict]:
+        out = []
+        day = self.clock.isoformat()
+        if len(self.teammates(t)) - 1 < t.plan.teammates_max:
+            h = hashing.h64(self.seed, t.tenant_id, "join", day)
+            first, last = FIRST_NAMES[h % 26], LAST_NAMES[(h >> 8) % 26]
+            username = f"{first}{last[0]}{self.clock:%Y%m%d}"
+            row = self.catalog.teammate(t, username, first.title(), last.title(), None,
+                                        "teammate", 50 + len(self.changes.log))  # fmt: skip
+            self.changes.added_teammates.setdefault(t.tenant_id, []).append(row)
+            out.append({"date": day, "tenant_id": t.tenant_id, "added": "teammate",
+                        "id": username})  # fmt: skip
+        protected = {t.full_key.split(".")[1], t.restricted_key.split(".")[1]}
+        keys = [k for k in self.api_keys(t, t.parent) if k["api_key_id"] not in protected]
+        if keys:
+            key_id = keys[0]["api_key_id"]
+            self.changes.deleted_keys.setdefault(t.parent.username, set()).add(key_id)
+            out.append({"date": day, "tenant_id": t.tenant_id, "deleted": "api_key", "id": key_id})
+        else:
+            mates = [m for m in self.teammates(t) if m["user_type"] != "owner"]
+            if mates:
+                name = mates[-1]["username"]
+                self.changes.deleted_teammates.setdefault(t.tenant_id, set()).add(name)
+                out.append({"date": day, "tenant_id": t.tenant_id, "deleted": "teammate",
+                            "id": name})  # fmt: skip
+        return out
+
+    # ----- collections with mutations applied -----------------------------------------------
+    def teammates(self, t: Tenant) -> list[dict]:
+        """Current teammates of tenant ``t`` (owner first)."""
+        gone = self.changes.deleted_teammates.get(t.tenant_id, set())
+        rows = self.catalog.get(t, t.parent, "teammates") + self.changes.added_teammates.get(
+            t.tenant_id, []
+        )
+        return [r for r in rows if r["username"] not in gone]
+
+    def api_keys(self, t: Tenant, account: Account) -> list[dict]:
+        """Current API keys of ``account`` (deleted and revoked keys removed)."""
+        gone = self.changes.deleted_keys.get(account.username, set())
+        return [k for k in self.catalog.get(t, account, "api_keys") if k["api_key_id"] not in gone]
+
+    def suppression(self, account: Account, kind: str) -> SuppressionList:
+        """The lazily generated suppression list ``kind`` of ``account``."""
+        key = (account.username, kind)
+        lst = self._suppressions.get(key)
+        if lst is None:
+            t, _ = self.accounts[account.username]
+            mean = t.profile.suppressions_per_day[kind]
+            if account.is_subuser:
+                mean *= account.daily_requests / max(1, t.parent.daily_requests)
+            lst = SuppressionList(self.seed, account, kind, mean)
+            with self.lock:
+                self._suppressions.setdefault(key, lst)
+            lst = self._suppressions[key]
+        return lst
+
+    # ----- credentials ----------------------------------------------------------------------
+    def authenticate(self, token: str) -> Credential | None:
+        """Return the live credential for ``token`` (``None`` if unknown, revoked, expired)."""
+        cred = self.credentials.get(token)
+        if cred is None:
+            return None
+        if cred.expires_at is not None and cred.expires_at <= time.time():
+            return None
+        return cred
+
+    def revoke_key(self, key: str) -> bool:
+        """Revoke (delete) an API key; it disappears from ``/v3/api_keys`` too."""
+        with self.lock:
+            cred = self.credentials.pop(key, None)
+            if cred is None:
+                return False
+            if cred.kind == "api_key":
+                t = self.by_id[cred.tenant_id]
+                self.changes.deleted_keys.setdefault(t.parent.username, set()).add(cred.bucket)
+            return True
+
+    def drop_scopes(self, key: str, dropped: list[str]) -> list[str]:
+        """Remove ``dropped`` scopes from a credential; return its remaining scopes."""
+        with self.lock:
+            cred = self.credentials[key]
+            cred.scopes -= set(dropped)
+            return sorted(cred.scopes)
+
+    def all_suppression_kinds(self) -> tuple[str, ...]:
+        """The five list names."""
+        return LISTS
