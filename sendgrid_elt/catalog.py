@@ -1,0 +1,285 @@
+"""The stream catalog: every SendGrid endpoint the pipeline extracts, as data.
+
+One :class:`StreamSpec` per stream, built from :data:`DEFAULTS` plus the fields that differ.
+The extractor (:mod:`sendgrid_elt.extract`) interprets the specs; there is no class per stream.
+
+Vocabulary (see ``docs/staging-contract.md`` for how rows land):
+
+* ``mode``: ``snapshot`` (state-like: every run reads everything; versions are kept with
+  first/last seen and keys missing from a complete snapshot are marked deleted),
+  ``incremental`` (append-like, a :class:`Cursor` on a record field with a small overlap) or
+  ``date_window`` (stats by day/month, a :class:`Window` re-pulling the last days).
+* ``pagination`` / ``records_path``: the hook's paginator names (``none``, ``offset``,
+  ``metadata_next``, ``keyset``) and record selectors (``result``, ``results``, a key, ``None``
+  for a bare array, ``"."`` when the body is the record).
+* ``per_subuser``: also read the stream for every subuser with ``on-behalf-of``.
+* ``fan_out``: one request (or chunk of requests) per id of a parent stream (template
+  versions, category stats after the categories list, single-send stats, subuser credits).
+* ``feature``: the plan feature the stream belongs to; 403/404 then means *not licensed*.
+* ``primary_key``: record fields (``@subuser``/``@parent`` name the fan-out context).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+Mode = Literal["snapshot", "incremental", "date_window"]
+Pagination = Literal["none", "offset", "metadata_next", "keyset"]
+
+MARKETING = "marketing_campaigns"
+SUBUSERS = "subusers"
+VALIDATION = "email_validation"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Incremental cursor on a record field bound to a request parameter.
+
+    Attributes:
+        field: Record field holding the cursor value (epoch seconds).
+        start_param: Request parameter receiving ``cursor - overlap``.
+        overlap: Seconds re-read before the cursor (late rows; merges are idempotent).
+    """
+
+    field: str = "created"
+    start_param: str = "start_time"
+    overlap: int = 86_400
+
+
+@dataclass(frozen=True)
+class Window:
+    """Date window for stats: ``start_param`` (``YYYY-MM-DD``) from cursor minus lookback.
+
+    Attributes:
+        start_param: Parameter receiving the first day (``date`` for monthly endpoints).
+        lookback_days: Recent days re-pulled every run (late opens/clicks change them).
+        initial_days: Days back from today on a first run without a ``start_date``.
+        monthly: One request per calendar month (``date`` = the month's first day).
+        extra_params: Fixed parameters such as ``aggregated_by``.
+    """
+
+    start_param: str = "start_date"
+    lookback_days: int = 7
+    initial_days: int = 400
+    monthly: bool = False
+    extra_params: tuple[tuple[str, str], ...] = (("aggregated_by", "day"),)
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """Read a stream once per id (or chunk of ids) of a parent stream.
+
+    Attributes:
+        parent: Parent stream name (read before this one; ids come from its current rows).
+        field: Parent record field holding the id.
+        path_param: Path placeholder receiving one id (one request per id), or
+        param: Query parameter receiving a chunk of ids (repeated parameter).
+        chunk: Ids per request when ``param`` is used.
+        as_parent_key: Store the id in the ``parent_key`` column.
+        as_subuser: Store the id in the ``subuser`` column (the record is about that subuser).
+        child_field: Record field naming the parent id when ids are chunked (``param``).
+    """
+
+    parent: str
+    field: str
+    path_param: str | None = None
+    param: str | None = None
+    chunk: int = 1
+    as_parent_key: bool = False
+    as_subuser: bool = False
+    child_field: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One SendGrid stream (see the module docstring for the vocabulary)."""
+
+    name: str
+    path: str
+    scope: str | None
+    primary_key: tuple[str, ...]
+    mode: Mode = "snapshot"
+    pagination: Pagination = "none"
+    records_path: str | None = None
+    page_size: int | None = None
+    params: tuple[tuple[str, str], ...] = ()
+    feature: str | None = None
+    per_subuser: bool = False
+    fan_out: FanOut | None = None
+    cursor: Cursor | None = None
+    window: Window | None = None
+    explode: str | None = None
+    subuser_field: str | None = None
+    scalar_field: str | None = None
+    drop_fields: tuple[str, ...] = ()
+    skip_empty: bool = True
+    description: str = ""
+
+    @property
+    def versioned(self) -> bool:
+        """Whether the table keeps one row per version (snapshot streams)."""
+        return self.mode == "snapshot"
+
+
+DEFAULTS = StreamSpec(name="", path="", scope=None, primary_key=())
+
+
+def _spec(name: str, path: str, scope: str | None, pk: tuple[str, ...], **kw: Any) -> StreamSpec:
+    return replace(DEFAULTS, name=name, path=path, scope=scope, primary_key=pk, **kw)
+
+
+_SUPPRESSION = {
+    "mode": "incremental",
+    "pagination": "offset",
+    "page_size": 500,
+    "cursor": Cursor(),
+    "per_subuser": True,
+}
+_DAILY = Window()
+_STATS = {"mode": "date_window", "window": _DAILY, "explode": "stats"}
+
+STREAMS: tuple[StreamSpec, ...] = (
+    # --- account, plan, credits -----------------------------------------------------------
+    _spec("scopes", "/v3/scopes", None, ("scope",), records_path="scopes",
+          scalar_field="scope", description="scopes of the tenant's credential"),
+    _spec("user_account", "/v3/user/account", "user.account.read", (), records_path=".",
+          per_subuser=True),
+    _spec("user_credits", "/v3/user/credits", "user.credits.read", (), records_path=".",
+          per_subuser=True),
+    _spec("user_username", "/v3/user/username", "user.username.read", ("user_id",),
+          records_path=".", per_subuser=True),
+    _spec("user_profile", "/v3/user/profile", "user.profile.read", (), records_path="."),
+    # --- seats and access -----------------------------------------------------------------
+    _spec("teammates", "/v3/teammates", "teammates.read", ("username",), pagination="offset",
+          page_size=500, records_path="result"),
+    _spec("teammates_pending", "/v3/teammates/pending", "teammates.read", ("token",),
+          records_path="result"),
+    _spec("subusers", "/v3/subusers", "subusers.read", ("id",), pagination="offset",
+          page_size=500, feature=SUBUSERS),
+    _spec("subuser_credits", "/v3/subusers/{subuser_name}/credits", "subusers.credits.read",
+          ("@subuser",), records_path=".", feature=SUBUSERS,
+          fan_out=FanOut("subusers", "username", path_param="subuser_name", as_subuser=True)),
+    _spec("api_keys", "/v3/api_keys", "api_keys.read", ("api_key_id",), pagination="offset",
+          page_size=100, records_path="result", per_subuser=True, drop_fields=("api_key",),
+          description="names, ids and scopes only; SendGrid never returns key values"),
+    # --- volume (stats) -------------------------------------------------------------------
+    _spec("global_stats", "/v3/stats", "stats.read", ("date",), mode="date_window",
+          window=_DAILY, pagination="offset", page_size=500, per_subuser=True),
+    _spec("categories", "/v3/categories", "categories.read", ("category",),
+          pagination="offset", page_size=500, per_subuser=True),
+    _spec("category_stats", "/v3/categories/stats", "categories.stats.read", ("date", "name"),
+          per_subuser=True, fan_out=FanOut("categories", "category", param="categories",
+                                           chunk=10), **_STATS),
+    _spec("subuser_stats", "/v3/subusers/stats", "subusers.stats.read", ("date", "name"),
+          pagination="offset", page_size=500, feature=SUBUSERS, subuser_field="name",
+          fan_out=FanOut("subusers", "username", param="subusers", chunk=10), **_STATS),
+    _spec("subuser_stats_monthly", "/v3/subusers/stats/monthly", "subusers.stats.monthly.read",
+          ("date", "name"), pagination="offset", page_size=500, records_path=".",
+          feature=SUBUSERS, subuser_field="name", mode="date_window", explode="stats",
+          window=Window(start_param="date", lookback_days=31, initial_days=400, monthly=True,
+                        extra_params=())),
+    _spec("parse_stats", "/v3/user/webhooks/parse/stats", "user.webhooks.parse.stats.read",
+          ("date",), mode="date_window", window=_DAILY, pagination="offset", page_size=500),
+    # --- content --------------------------------------------------------------------------
+    _spec("templates", "/v3/templates", "templates.read", ("id",),
+          pagination="metadata_next", page_size=200, records_path="result",
+          params=(("generations", "legacy,dynamic"),), per_subuser=True),
+    _spec("template_versions", "/v3/templates/{template_id}", "templates.read", ("id",),
+          records_path=".", explode="versions", per_subuser=True,
+          fan_out=FanOut("templates", "id", path_param="template_id", as_parent_key=True)),
+    # --- marketing campaigns --------------------------------------------------------------
+    _spec("singlesends", "/v3/marketing/singlesends", "marketing.read", ("id",),
+          pagination="metadata_next", page_size=100, records_path="result", feature=MARKETING),
+    _spec("singlesend_stats", "/v3/marketing/stats/singlesends", "marketing.read",
+          ("id", "ab_variation", "ab_phase", "aggregation"), pagination="metadata_next",
+          page_size=50, records_path="results", feature=MARKETING,
+          fan_out=FanOut("singlesends", "id", param="singlesend_ids", chunk=25,
+                         as_parent_key=True, child_field="id")),
+    _spec("automation_stats", "/v3/marketing/stats/automations", "marketing.read",
+          ("id", "step_id", "aggregation"), pagination="metadata_next", page_size=50,
+          records_path="results", feature=MARKETING),
+    _spec("contacts_count", "/v3/marketing/contacts/count", "marketing.read", (),
+          records_path=".", feature=MARKETING),
+    _spec("marketing_lists", "/v3/marketing/lists", "marketing.read", ("id",),
+          pagination="metadata_next", page_size=1000, records_path="result", feature=MARKETING),
+    _spec("segments", "/v3/marketing/segments/2.0", "marketing.read", ("id",),
+          records_path="results", feature=MARKETING),
+    # --- sending infrastructure -----------------------------------------------------------
+    _spec("ips", "/v3/ips", "ips.read", ("ip",), pagination="offset", page_size=500),
+    _spec("ip_pools", "/v3/ips/pools", "ips.pools.read", ("name",)),
+    _spec("ips_assigned", "/v3/ips/assigned", "ips.assigned.read", ("ip",)),
+    _spec("send_ips", "/v3/send_ips/ips", "ips.read", ("ip",), pagination="keyset",
+          page_size=100, records_path="result"),
+    _spec("authenticated_domains", "/v3/whitelabel/domains", "whitelabel.read", ("id",),
+          pagination="offset", page_size=500, per_subuser=True),
+    _spec("link_branding", "/v3/whitelabel/links", "whitelabel.read", ("id",),
+          pagination="offset", page_size=500, per_subuser=True),
+    # --- webhooks, parse, validation, alerts ----------------------------------------------
+    _spec("event_webhooks", "/v3/user/webhooks/event/settings/all",
+          "user.webhooks.event.settings.read", ("id",), records_path="webhooks",
+          per_subuser=True),
+    _spec("event_webhook_limits", "/v3/user/webhooks/event/settings/all",
+          "user.webhooks.event.settings.read", (), records_path=".", per_subuser=True,
+          description="the whole body: max_allowed is the plan's webhook limit"),
+    _spec("parse_settings", "/v3/user/webhooks/parse/settings",
+          "user.webhooks.parse.settings.read", ("hostname",), records_path="result",
+          per_subuser=True),
+    _spec("validation_jobs", "/v3/validations/email/jobs", "validations.email.read", ("id",),
+          records_path="result", feature=VALIDATION),
+    _spec("alerts", "/v3/alerts", "alerts.read", ("id",), per_subuser=True),
+    # --- suppressions ---------------------------------------------------------------------
+    _spec("bounces", "/v3/suppression/bounces", "suppression.bounces.read", ("email",),
+          **_SUPPRESSION),
+    _spec("blocks", "/v3/suppression/blocks", "suppression.blocks.read", ("email",),
+          **_SUPPRESSION),
+    _spec("spam_reports", "/v3/suppression/spam_reports", "suppression.spam_reports.read",
+          ("email",), **_SUPPRESSION),
+    _spec("invalid_emails", "/v3/suppression/invalid_emails", "suppression.invalid_emails.read",
+          ("email",), **_SUPPRESSION),
+    _spec("unsubscribes", "/v3/suppression/unsubscribes", "suppression.unsubscribes.read",
+          ("email",), **_SUPPRESSION),
+    _spec("asm_groups", "/v3/asm/groups", "asm.groups.read", ("id",), per_subuser=True),
+)  # fmt: skip
+
+BY_NAME: dict[str, StreamSpec] = {s.name: s for s in STREAMS}
+
+
+def get(name: str) -> StreamSpec:
+    """Return the spec of stream ``name``.
+
+    Raises:
+        KeyError: Unknown stream (message lists the known ones).
+    """
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown stream {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+def select(names: list[str] | None) -> list[StreamSpec]:
+    """Streams to run, in catalog order; parents of requested fan-out streams come first.
+
+    A parent is *read* only when requested; otherwise its ids come from the staging table.
+    """
+    if not names:
+        return list(STREAMS)
+    wanted = {get(n).name for n in names}
+    return [s for s in STREAMS if s.name in wanted]
+
+
+def _validate() -> None:
+    seen: set[str] = set()
+    for spec in STREAMS:
+        if spec.name in seen:
+            raise ValueError(f"duplicate stream {spec.name}")
+        if spec.fan_out and spec.fan_out.parent not in seen:
+            raise ValueError(f"{spec.name}: parent {spec.fan_out.parent} must come first")
+        if spec.mode == "incremental" and spec.cursor is None:
+            raise ValueError(f"{spec.name}: incremental stream without a cursor")
+        if spec.mode == "date_window" and spec.window is None:
+            raise ValueError(f"{spec.name}: date_window stream without a window")
+        seen.add(spec.name)
+
+
+_validate()

@@ -1,0 +1,193 @@
+"""The ``sendgrid_staging`` schema as SQLAlchemy Core tables, and its idempotent migration.
+
+One table per catalog stream (same columns for all, see ``docs/staging-contract.md``) plus the
+bookkeeping tables ``sync_state``, ``stream_status`` and ``tenants``. ``connection_health`` is
+owned by :mod:`sendgrid_elt.connection_health`.
+
+:func:`ensure_schema` creates what is missing (schema, tables, indexes, columns) and never drops
+or rewrites anything; it runs under a transaction-level advisory lock so concurrent tenant tasks
+can all call it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from sendgrid_elt import catalog
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+SCHEMA = "sendgrid_staging"
+_LOCK_KEY = 0x5E9D_57A6  # pg_advisory_xact_lock key for DDL
+
+metadata = MetaData(schema=SCHEMA)
+
+KEY_COLUMNS = ("tenant_id", "subuser", "parent_key", "record_key")
+
+
+def _stream_columns() -> list[Column]:
+    ts = DateTime(timezone=True)
+    return [
+        Column("tenant_id", Text, nullable=False),
+        Column("subuser", Text, nullable=False, server_default=text("''")),
+        Column("parent_key", Text, nullable=False, server_default=text("''")),
+        Column("record_key", Text, nullable=False),
+        Column("record_hash", Text, nullable=False),
+        Column("record", JSONB, nullable=False),
+        Column("first_seen_at", ts, nullable=False),
+        Column("last_seen_at", ts, nullable=False),
+        Column("extracted_at", ts, nullable=False),
+        Column("run_id", Text, nullable=False),
+        Column("is_current", Boolean, nullable=False, server_default=text("true")),
+        Column("deleted_at", ts, nullable=True),
+    ]
+
+
+def _stream_table(spec: catalog.StreamSpec) -> Table:
+    name = spec.name
+    if spec.versioned:
+        return Table(
+            name,
+            metadata,
+            *_stream_columns(),
+            UniqueConstraint(*KEY_COLUMNS, "record_hash", name=f"{name}_version_key"),
+            Index(
+                f"{name}_current_key",
+                *KEY_COLUMNS,
+                unique=True,
+                postgresql_where=text("is_current"),
+            ),
+            comment=f"SendGrid {spec.path} (snapshot: one row per version)",
+        )
+    return Table(
+        name,
+        metadata,
+        *_stream_columns(),
+        PrimaryKeyConstraint(*KEY_COLUMNS, name=f"{name}_pkey"),
+        comment=f"SendGrid {spec.path} ({spec.mode})",
+    )
+
+
+STREAM_TABLES: dict[str, Table] = {spec.name: _stream_table(spec) for spec in catalog.STREAMS}
+
+_TS = DateTime(timezone=True)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("stream", Text, nullable=False),
+    Column("subuser", Text, nullable=False, server_default=text("''")),
+    Column("cursor", JSONB, nullable=True),
+    Column("last_success_at", _TS, nullable=True),
+    Column("last_run_id", Text, nullable=True),
+    Column("rows_last_run", BigInteger, nullable=True),
+    Column("updated_at", _TS, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "stream", "subuser", name="sync_state_pkey"),
+    comment="per tenant, stream and subuser: cursor/checkpoint, committed with the data",
+)
+
+stream_status = Table(
+    "stream_status",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("stream", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("checked_at", _TS, nullable=False),
+    Column("run_id", Text, nullable=True),
+    Column("records", BigInteger, nullable=True),
+    Column("requests", BigInteger, nullable=True),
+    Column("seconds", Float, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "stream", name="stream_status_pkey"),
+    comment="ok | missing_scope | not_licensed | error, per tenant and stream (latest run)",
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("display_name", Text, nullable=True),
+    Column("region", Text, nullable=True),
+    Column("auth_type", Text, nullable=True),
+    Column("subusers_filter", Text, nullable=True),
+    Column("first_seen_at", _TS, nullable=False),
+    Column("last_seen_at", _TS, nullable=False),
+    PrimaryKeyConstraint("tenant_id", name="tenants_pkey"),
+    comment="every SendGrid connection the pipeline has seen",
+)
+
+
+def ensure_schema(conn: Connection) -> None:
+    """Create the schema, missing tables, indexes and columns (idempotent, additive only).
+
+    Runs inside the caller's transaction, serialized by an advisory lock.
+    """
+    conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    conn.execute(text(f'create schema if not exists "{SCHEMA}"'))
+    existing = _existing_columns(conn)
+    metadata.create_all(conn, checkfirst=True)
+    for table in metadata.sorted_tables:
+        have = existing.get(table.name)
+        if have is None:  # created just now, complete
+            continue
+        for column in table.columns:
+            if column.name not in have:
+                _add_column(conn, table, column)
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+def _existing_columns(conn: Connection) -> dict[str, set[str]]:
+    rows = conn.execute(
+        text(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = :s"
+        ),
+        {"s": SCHEMA},
+    )
+    out: dict[str, set[str]] = {}
+    for table_name, column_name in rows:
+        out.setdefault(table_name, set()).add(column_name)
+    return out
+
+
+def _add_column(conn: Connection, table: Table, column: Column) -> None:
+    col_type = column.type.compile(dialect=conn.dialect)
+    default = f" default {column.server_default.arg.text}" if column.server_default else ""
+    not_null = " not null" if not column.nullable and default else ""
+    conn.execute(
+        text(
+            f'alter table "{SCHEMA}"."{table.name}" add column if not exists '
+            f'"{column.name}" {col_type}{default}{not_null}'
+        )
+    )
+
+
+def ensure_schema_url(sqlalchemy_url: str) -> None:
+    """Open an engine on ``sqlalchemy_url``, run :func:`ensure_schema`, dispose the engine."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(sqlalchemy_url)
+    try:
+        with engine.begin() as conn:
+            ensure_schema(conn)
+    finally:
+        engine.dispose()

@@ -1,0 +1,119 @@
+"""Sync state and stream status rows, written inside the caller's transaction.
+
+The loader calls :func:`save_cursor` in the same transaction as the batch it belongs to, so a
+cursor never runs ahead of (or behind) the data it describes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from psycopg.types.json import Jsonb
+
+from sendgrid_elt.staging_schema import SCHEMA
+
+if TYPE_CHECKING:
+    import psycopg
+
+_SYNC = f'"{SCHEMA}".sync_state'
+_STATUS = f'"{SCHEMA}".stream_status'
+_TENANTS = f'"{SCHEMA}".tenants'
+
+
+def load_cursor(conn: psycopg.Connection, tenant_id: str, stream: str, subuser: str) -> dict:
+    """Return the stored cursor of one ``(tenant, stream, subuser)`` (``{}`` when none)."""
+    row = conn.execute(
+        f"select cursor from {_SYNC} where tenant_id = %s and stream = %s and subuser = %s",
+        (tenant_id, stream, subuser),
+    ).fetchone()
+    return dict(row[0] or {}) if row else {}
+
+
+def save_cursor(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    stream: str,
+    subuser: str,
+    cursor: dict[str, Any] | None,
+    run_id: str,
+    *,
+    complete: bool = False,
+    rows: int | None = None,
+) -> None:
+    """Upsert the cursor (a checkpoint, or the final state when ``complete``)."""
+    conn.execute(
+        f"""
+        insert into {_SYNC} as s
+            (tenant_id, stream, subuser, cursor, last_success_at, last_run_id, rows_last_run,
+             updated_at)
+        values (%(t)s, %(s)s, %(u)s, %(c)s, case when %(done)s then now() end, %(run)s,
+                %(rows)s, now())
+        on conflict (tenant_id, stream, subuser) do update set
+            cursor = coalesce(excluded.cursor, s.cursor),
+            last_success_at = coalesce(excluded.last_success_at, s.last_success_at),
+            last_run_id = excluded.last_run_id,
+            rows_last_run = coalesce(excluded.rows_last_run, s.rows_last_run),
+            updated_at = now()
+        """,
+        {
+            "t": tenant_id,
+            "s": stream,
+            "u": subuser,
+            "c": Jsonb(cursor) if cursor is not None else None,
+            "done": complete,
+            "run": run_id,
+            "rows": rows,
+        },
+    )
+
+
+def save_status(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    stream: str,
+    status: str,
+    run_id: str,
+    *,
+    detail: str | None = None,
+    records: int | None = None,
+    requests: int | None = None,
+    seconds: float | None = None,
+) -> None:
+    """Upsert the latest status of one stream of one tenant."""
+    conn.execute(
+        f"""
+        insert into {_STATUS} as s
+            (tenant_id, stream, status, detail, checked_at, run_id, records, requests, seconds)
+        values (%s, %s, %s, %s, now(), %s, %s, %s, %s)
+        on conflict (tenant_id, stream) do update set
+            status = excluded.status, detail = excluded.detail, checked_at = excluded.checked_at,
+            run_id = excluded.run_id, records = excluded.records, requests = excluded.requests,
+            seconds = excluded.seconds
+        """,
+        (tenant_id, stream, status, detail, run_id, records, requests, seconds),
+    )
+
+
+def save_tenant(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    *,
+    display_name: str | None,
+    region: str | None,
+    auth_type: str | None,
+    subusers_filter: str | None,
+) -> None:
+    """Upsert the tenant row (no secrets: names and settings only)."""
+    conn.execute(
+        f"""
+        insert into {_TENANTS} as t
+            (tenant_id, display_name, region, auth_type, subusers_filter, first_seen_at,
+             last_seen_at)
+        values (%s, %s, %s, %s, %s, now(), now())
+        on conflict (tenant_id) do update set
+            display_name = excluded.display_name, region = excluded.region,
+            auth_type = excluded.auth_type, subusers_filter = excluded.subusers_filter,
+            last_seen_at = excluded.last_seen_at
+        """,
+        (tenant_id, display_name, region, auth_type, subusers_filter),
+    )
