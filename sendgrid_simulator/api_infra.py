@@ -35,8 +35,8 @@ def get_assigned(ctx: Ctx) -> Reply:
     """``GET /v3/ips/assigned``."""
     return json_reply([
         {"ip": r["ip"], "pools": r["pools"], "warmup": r["warmup"],
-         "start_date": r["start_date"] or r["assigned_at"] or 0}
-        for r in ctx.collection("ips") if r["assigned_at"] or r["subusers"]
+         "start_date": r["start_date"] or r["assigned_at"]}
+        for r in ctx.collection("ips") if r["assigned_at"]
     ])  # fmt: skip
 
 
