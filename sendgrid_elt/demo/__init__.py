@@ -1,0 +1,1 @@
+"""The main job: the demo pipeline end to end on the embedded default (``make demo``)."""

@@ -1,0 +1,60 @@
+"""The demo's isolated Airflow home (git-ignored, under ``.local/demo/airflow``).
+
+Airflow reads its configuration from the environment when it is first imported, so
+:func:`configure` must run before anything imports ``airflow``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sendgrid_elt import LOCAL_DIR, PROJECT_ROOT
+
+DEMO_DIR = LOCAL_DIR / "demo"
+AIRFLOW_HOME = DEMO_DIR / "airflow"
+ADMIN_USER = "admin"
+
+
+def _fernet_key(home: Path) -> str:
+    """A Fernet key kept in the demo home, so encrypted values survive between runs."""
+    path = home / "fernet.key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def airflow_environment(home: Path = AIRFLOW_HOME) -> dict[str, str]:
+    """Environment variables of the demo's Airflow (metadata in SQLite inside ``home``)."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__FERNET_KEY": _fernet_key(home),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+
+
+def configure(home: Path = AIRFLOW_HOME) -> dict[str, str]:
+    """Export the demo's Airflow environment into this process and migrate its database."""
+    env = airflow_environment(home)
+    os.environ.update(env)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    return env
