@@ -16,14 +16,18 @@ CLOCK = dt.date(2026, 11, 28)
 @pytest.fixture(scope="session")
 def sim() -> Iterator[RunningSimulator]:
     """A shared read-only tiny simulator (tests must not mutate it)."""
-    with run_simulator(seed=42, scale="tiny", clock=CLOCK, rate_limit="off") as running:
+    with run_simulator(
+        seed=42, scale="tiny", clock=CLOCK, rate_limit="default=100000/1s"
+    ) as running:
         yield running
 
 
 @pytest.fixture
 def fresh_sim() -> Iterator[RunningSimulator]:
     """A private tiny simulator a test may mutate."""
-    with run_simulator(seed=42, scale="tiny", clock=CLOCK, rate_limit="off") as running:
+    with run_simulator(
+        seed=42, scale="tiny", clock=CLOCK, rate_limit="default=100000/1s"
+    ) as running:
         yield running
 
 
