@@ -1,0 +1,59 @@
+"""Typed exceptions raised by the SendGrid hook.
+
+Callers branch on the class, never on message text: retriable errors may be retried by the
+task (Airflow retries), fatal errors will not improve by retrying, and
+:class:`ReconnectRequired` means an admin has to act. Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+
+class SendGridError(Exception):
+    """Base class of every error raised by the SendGrid hook."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class SendGridRetriableError(SendGridError):
+    """429, 5xx, timeout, connection error or truncated/invalid JSON, after retries ran out."""
+
+
+class SendGridFatalError(SendGridError):
+    """A 4xx (other than 401) or a malformed response: retrying will not help."""
+
+
+class SendGridForbiddenError(SendGridFatalError):
+    """403: the credential lacks the scope, or the account does not license the feature."""
+
+
+class SendGridNotFoundError(SendGridFatalError):
+    """404: the resource does not exist (for example an unknown subuser)."""
+
+
+class SendGridPaginationError(SendGridFatalError):
+    """The API kept returning the same page, an offset that does not move, or too many pages."""
+
+
+class SendGridBudgetExceededError(SendGridError):
+    """The hook reached the per-connection request budget configured on the connection."""
+
+
+class SendGridConfigError(SendGridError):
+    """The Airflow connection is incomplete or inconsistent."""
+
+
+class ReconnectRequired(SendGridError):
+    """The credential no longer works: an admin must reconnect the tenant.
+
+    Raised for a 401 (API key revoked or deleted, OAuth access revoked) and for OAuth
+    ``invalid_grant`` (refresh token revoked, expired or consent withdrawn).
+
+    :param reason: Short machine-readable reason, e.g. ``api_key_rejected``,
+        ``refresh_token_invalid``, ``access_revoked``.
+    """
+
+    def __init__(self, message: str, *, reason: str, status_code: int | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.reason = reason

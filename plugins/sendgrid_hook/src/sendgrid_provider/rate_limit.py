@@ -1,0 +1,118 @@
+"""Client-side rate limiting from SendGrid's ``X-RateLimit-*`` headers.
+
+SendGrid limits each endpoint separately and reports, on every response, the window's
+``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (Unix seconds).
+:class:`RateLimiter` keeps that state per *bucket* (endpoint path, per ``on-behalf-of``
+account) and, before each request, waits until the reset when the window is used up, so a
+run slows down *before* the server answers 429. Requests in flight are counted locally so
+several threads sharing a hook do not overshoot. After a 429 the bucket is closed until
+``Retry-After`` / the reset.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass
+class BucketState:
+    """What the server last said about one bucket."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float = 0.0
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class RateLimiter:
+    """Per-bucket limiter fed by response headers.
+
+    :param reserve: Requests left unused in every window (head-room for other clients).
+    :param max_wait: Longest single wait in seconds (protects against a bogus reset).
+    :param margin: Seconds added after the reset to absorb clock granularity.
+    """
+
+    def __init__(
+        self,
+        reserve: int = 0,
+        max_wait: float = 120.0,
+        margin: float = 0.01,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.reserve = reserve
+        self.max_wait = max_wait
+        self.margin = margin
+        self.clock = clock
+        self.sleep = sleep
+        self.waited = 0.0
+        self.waits = 0
+        self._buckets: dict[str, BucketState] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, bucket: str) -> float:
+        """Wait, if needed, until a request to ``bucket`` may be sent; return seconds waited."""
+        delay = 0.0
+        with self._lock:
+            state = self._buckets.setdefault(bucket, BucketState())
+            now = self.clock()
+            if state.reset_at and now >= state.reset_at:
+                state.remaining = None
+            if state.remaining is not None and state.remaining <= self.reserve:
+                delay = min(self.max_wait, state.reset_at - now + self.margin)
+                state.remaining = None  # the next window starts after the wait
+            elif state.remaining is not None:
+                state.remaining -= 1  # count the request we are about to send
+        if delay > 0:
+            self.waits += 1
+            self.waited += delay
+            self.sleep(delay)
+        return max(delay, 0.0)
+
+    def update(self, bucket: str, headers: Mapping[str, str], status: int) -> None:
+        """Record the rate-limit headers of a response to ``bucket``."""
+        limit = _int(headers.get("X-RateLimit-Limit"))
+        remaining = _int(headers.get("X-RateLimit-Remaining"))
+        reset = _int(headers.get("X-RateLimit-Reset"))
+        retry_after = retry_after_seconds(headers)
+        with self._lock:
+            state = self._buckets.setdefault(bucket, BucketState())
+            now = self.clock()
+            if limit is not None:
+                state.limit = limit
+            if reset is not None:
+                state.reset_at = float(reset)
+            if remaining is not None:
+                state.remaining = remaining
+            if status == 429:
+                state.remaining = 0
+                if retry_after is not None:
+                    state.reset_at = max(state.reset_at, now + retry_after)
+                elif state.reset_at <= now:
+                    state.reset_at = now + 1.0
+
+    def seconds_until_reset(self, bucket: str) -> float:
+        """Seconds until ``bucket``'s window resets (0 when unknown or past)."""
+        with self._lock:
+            state = self._buckets.get(bucket)
+            return max(0.0, state.reset_at - self.clock()) if state else 0.0
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Parse a ``Retry-After`` header given in seconds (HTTP dates are ignored)."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
