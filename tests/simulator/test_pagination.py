@@ -68,8 +68,9 @@ def test_time_window_is_inclusive(sim: RunningSimulator, http: requests.Session)
     key = sim.tenant(0)["api_keys"]["full"]
     rows = call(http, sim, "/v3/suppression/bounces", key, {"limit": 50, "offset": 100}).json()
     lo, hi = rows[0]["created"], rows[-1]["created"]
-    window = call(http, sim, "/v3/suppression/bounces", key,
-                  {"start_time": lo, "end_time": hi, "limit": 500}).json()  # fmt: skip
+    window = call(
+        http, sim, "/v3/suppression/bounces", key, {"start_time": lo, "end_time": hi, "limit": 500}
+    ).json()
     assert all(lo <= w["created"] <= hi for w in window)
     assert {r["email"] for r in rows} <= {w["email"] for w in window}
     assert len(window) >= len(rows)
@@ -84,16 +85,19 @@ def test_page_token_metadata_walk(sim: RunningSimulator, http: requests.Session)
     ids = [t["id"] for t in body["result"]]
     while "next" in body["_metadata"]:
         nxt = body["_metadata"]["next"]
-        assert nxt.startswith(f"{sim.base_url}/v3/templates?") and "page_token=" in nxt
+        assert nxt.startswith(f"{sim.base_url}/v3/templates?")
+        assert "page_token=" in nxt
         body = http.get(nxt, headers=auth, timeout=30).json()
         assert "prev" in body["_metadata"]
         ids += [t["id"] for t in body["result"]]
     assert len(ids) == len(set(ids)) == body["_metadata"]["count"]
     legacy_only = call(http, sim, "/v3/templates", key, {"page_size": 200}).json()["result"]
     assert {t["generation"] for t in legacy_only} == {"legacy"}  # default generation (quirk)
-    empty = call(http, sim, "/v3/templates", sim.tenant(2)["api_keys"]["full"],
-                 {"page_size": 10}).json()  # fmt: skip
-    assert empty["result"] == [] and "next" not in empty["_metadata"]
+    empty = call(
+        http, sim, "/v3/templates", sim.tenant(2)["api_keys"]["full"], {"page_size": 10}
+    ).json()
+    assert empty["result"] == []
+    assert "next" not in empty["_metadata"]
     bad = call(http, sim, "/v3/templates", key, {"page_size": 1, "page_token": "forged"})
     assert bad.status_code == 400
 
@@ -109,7 +113,8 @@ def test_keyset_after_key(sim: RunningSimulator, http: requests.Session) -> None
         if after is None:
             break
     every = call(http, sim, "/v3/send_ips/ips", key, {"limit": 100}).json()["result"]
-    assert seen == [ip["ip"] for ip in every] and len(seen) >= 2
+    assert seen == [ip["ip"] for ip in every]
+    assert len(seen) >= 2
     bad = call(http, sim, "/v3/send_ips/ips", key, {"after_key": "x"})
     assert bad.status_code == 400
     assert bad.json() == {"errors": [{"field": "after_key", "message": "must be a numeric value"}]}

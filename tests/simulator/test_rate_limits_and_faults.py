@@ -17,8 +17,9 @@ TOO_MANY = {"errors": [{"field": None, "message": "too many requests"}]}
 
 
 def test_rate_limit_config_syntax() -> None:
-    cfg = RateLimitConfig.parse("default=20/1s,/v3/messages=6/60s,/v3/suppression/*=5/500ms,"
-                                "retry_after=on")  # fmt: skip
+    cfg = RateLimitConfig.parse(
+        "default=20/1s,/v3/messages=6/60s,/v3/suppression/*=5/500ms,retry_after=on"
+    )
     assert cfg.rule_for("/v3/messages") == Rule(6, 60.0)
     assert cfg.rule_for("/v3/suppression/bounces") == Rule(5, 0.5)
     assert cfg.rule_for("/v3/stats") == Rule(20, 1.0)
@@ -40,7 +41,8 @@ def test_headers_429_and_reset(fresh_sim: RunningSimulator, http: requests.Sessi
         r = call(http, sim, "/v3/user/account", key)
         seen.append((r.status_code, r.headers["X-RateLimit-Remaining"]))
     assert seen == [(200, "2"), (200, "1"), (200, "0"), (429, "0")]
-    assert r.json() == TOO_MANY and r.headers["X-RateLimit-Limit"] == "3"
+    assert r.json() == TOO_MANY
+    assert r.headers["X-RateLimit-Limit"] == "3"
     assert int(r.headers["Retry-After"]) >= 1
     reset = int(r.headers["X-RateLimit-Reset"])
     assert 0 < reset - time.time() <= 1.1
@@ -60,11 +62,21 @@ def test_fault_config_syntax() -> None:
         FaultConfig.parse("teapot=0.1")
 
 
-def _outcome(http: requests.Session, sim: RunningSimulator, key: str, path: str, params: dict,
-             timeout: float = 5.0) -> str:  # fmt: skip
+def _outcome(
+    http: requests.Session,
+    sim: RunningSimulator,
+    key: str,
+    path: str,
+    params: dict,
+    timeout: float = 5.0,
+) -> str:
     try:
-        r = http.get(sim.base_url + path, params=params, timeout=timeout,
-                     headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+        r = http.get(
+            sim.base_url + path,
+            params=params,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {key}"},
+        )
     except requests.exceptions.ReadTimeout:
         return "slow"
     except requests.exceptions.ConnectionError:
@@ -83,9 +95,17 @@ def _run_sequence(seed: int) -> list[str]:
     with run_simulator(seed=seed, clock=CLOCK, rate_limit="off", faults=faults) as sim:
         key = sim.tenant(0)["api_keys"]["full"]
         with requests.Session() as http:
-            return [_outcome(http, sim, key, "/v3/suppression/bounces",
-                             {"limit": 20, "offset": 20 * (i % 10)}, timeout=0.12)
-                    for i in range(60)]  # fmt: skip
+            return [
+                _outcome(
+                    http,
+                    sim,
+                    key,
+                    "/v3/suppression/bounces",
+                    {"limit": 20, "offset": 20 * (i % 10)},
+                    timeout=0.12,
+                )
+                for i in range(60)
+            ]
 
 
 def test_every_fault_kind_happens_deterministically() -> None:
@@ -98,8 +118,12 @@ def test_every_fault_kind_happens_deterministically() -> None:
 def test_faults_do_not_corrupt_state(http: requests.Session) -> None:
     with run_simulator(clock=CLOCK, rate_limit="off") as clean:
         key = clean.tenant(0)["api_keys"]["full"]
-        expected = [call(http, clean, "/v3/suppression/bounces", key,
-                         {"limit": 100, "offset": 100 * i}).json() for i in range(5)]  # fmt: skip
+        expected = [
+            call(
+                http, clean, "/v3/suppression/bounces", key, {"limit": 100, "offset": 100 * i}
+            ).json()
+            for i in range(5)
+        ]
     faults = "500=0.2,503=0.1,truncate=0.2,drop=0.1,429=0.1,burst=2"
     with run_simulator(clock=CLOCK, rate_limit="off", faults=faults) as sim:
         key = sim.tenant(0)["api_keys"]["full"]
@@ -107,8 +131,9 @@ def test_faults_do_not_corrupt_state(http: requests.Session) -> None:
         for i in range(5):
             for _attempt in range(20):  # a client that retries every failure
                 try:
-                    r = call(http, sim, "/v3/suppression/bounces", key,
-                             {"limit": 100, "offset": 100 * i})  # fmt: skip
+                    r = call(
+                        http, sim, "/v3/suppression/bounces", key, {"limit": 100, "offset": 100 * i}
+                    )
                     if r.status_code == 200:
                         got.append(r.json())
                         break
@@ -123,8 +148,9 @@ def test_faults_do_not_corrupt_state(http: requests.Session) -> None:
         assert call(http, sim, "/v3/user/account", key).status_code == 200
 
 
-def test_429_burst_continues_across_requests(fresh_sim: RunningSimulator,
-                                             http: requests.Session) -> None:  # fmt: skip
+def test_429_burst_continues_across_requests(
+    fresh_sim: RunningSimulator, http: requests.Session
+) -> None:
     sim = fresh_sim
     sim.control.set_faults({"429": 1.0, "burst": 3, "max_consecutive": 1})
     key = sim.tenant(0)["api_keys"]["full"]

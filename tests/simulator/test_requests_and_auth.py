@@ -11,8 +11,15 @@ from sendgrid_simulator.testing import RunningSimulator
 from .conftest import call
 
 AUTH_REQUIRED = {"errors": [{"field": None, "message": "authorization required"}]}
-GRANT_INVALID = {"errors": [{"message": "The provided authorization grant is invalid, expired, "
-                             "or revoked", "field": None, "help": None}]}  # fmt: skip
+GRANT_INVALID = {
+    "errors": [
+        {
+            "message": "The provided authorization grant is invalid, expired, or revoked",
+            "field": None,
+            "help": None,
+        }
+    ]
+}
 FORBIDDEN = {"errors": [{"field": None, "message": "access forbidden"}]}
 
 
@@ -26,7 +33,9 @@ def test_401_bodies(sim: RunningSimulator, http: requests.Session) -> None:
 def test_keys_look_real_and_map_to_tenants(sim: RunningSimulator, http: requests.Session) -> None:
     for tenant in sim.accounts["tenants"]:
         for key in (tenant["api_keys"]["full"], tenant["api_keys"]["restricted"]):
-            assert len(key) == 69 and key.startswith("SG.") and len(key.split(".")[1]) == 22
+            assert len(key) == 69
+            assert key.startswith("SG.")
+            assert len(key.split(".")[1]) == 22
         body = call(http, sim, "/v3/user/username", tenant["api_keys"]["full"]).json()
         assert body["username"] == tenant["username"]
 
@@ -72,15 +81,20 @@ def test_required_parameters(sim: RunningSimulator, http: requests.Session) -> N
         r = call(http, sim, path, key, params)
         assert r.status_code == 400, path
         assert r.json()["errors"][0]["field"] == field
-    bad = [("/v3/stats", {"start_date": "11/01/2026"}), ("/v3/suppression/bounces", {"limit": 501}),
-           ("/v3/templates", {"page_size": 0}), ("/v3/stats", {"start_date": "2026-11-02",
-                                                               "end_date": "2026-11-01"}),
-           ("/v3/stats", {"start_date": "2026-11-01", "aggregated_by": "year"})]  # fmt: skip
+    bad = [
+        ("/v3/stats", {"start_date": "11/01/2026"}),
+        ("/v3/suppression/bounces", {"limit": 501}),
+        ("/v3/templates", {"page_size": 0}),
+        ("/v3/stats", {"start_date": "2026-11-02", "end_date": "2026-11-01"}),
+        ("/v3/stats", {"start_date": "2026-11-01", "aggregated_by": "year"}),
+    ]
     for path, params in bad:
         assert call(http, sim, path, key, params).status_code == 400, (path, params)
     r = call(http, sim, "/v3/subusers/nobody/credits", key)
-    assert (r.status_code, r.json()) == (400, {"errors": [{"field": None,
-                                                           "message": "No user found"}]})  # fmt: skip
+    assert (r.status_code, r.json()) == (
+        400,
+        {"errors": [{"field": None, "message": "No user found"}]},
+    )
     assert call(http, sim, "/v3/nope", key).status_code == 404
 
 
@@ -92,8 +106,10 @@ def test_on_behalf_of(sim: RunningSimulator, http: requests.Session) -> None:
     parent = call(http, sim, "/v3/stats", key, {"start_date": "2026-11-01"}).json()
     child = call(http, sim, "/v3/stats", key, {"start_date": "2026-11-01"}, obo).json()
     assert parent != child
-    assert not any(s.startswith("subusers.") for s in
-                   call(http, sim, "/v3/scopes", key, headers=obo).json()["scopes"])  # fmt: skip
+    assert not any(
+        s.startswith("subusers.")
+        for s in call(http, sim, "/v3/scopes", key, headers=obo).json()["scopes"]
+    )
     # Documented choice: unknown subuser and parent-only endpoints answer 403 access forbidden.
     r = call(http, sim, "/v3/user/account", key, headers={"on-behalf-of": "ghost"})
     assert (r.status_code, r.json()) == (403, FORBIDDEN)
@@ -102,13 +118,16 @@ def test_on_behalf_of(sim: RunningSimulator, http: requests.Session) -> None:
     assert call(http, sim, "/v3/user/account", other, headers=obo).status_code == 403
 
 
-def test_date_header_is_simulated_and_stats_default_end(sim: RunningSimulator,
-                                                        http: requests.Session) -> None:  # fmt: skip
+def test_date_header_is_simulated_and_stats_default_end(
+    sim: RunningSimulator, http: requests.Session
+) -> None:
     key = sim.tenant(0)["api_keys"]["full"]
     r = call(http, sim, "/v3/stats", key, {"start_date": "2026-11-20"})
     assert email.utils.parsedate_to_datetime(r.headers["Date"]).date().isoformat() == "2026-11-28"
     dates = [row["date"] for row in r.json()]
-    assert dates[0] == "2026-11-20" and dates[-1] == "2026-11-28" and len(dates) == 9
+    assert dates[0] == "2026-11-20"
+    assert dates[-1] == "2026-11-28"
+    assert len(dates) == 9
     assert (
         all(
             h in r.headers
@@ -116,8 +135,9 @@ def test_date_header_is_simulated_and_stats_default_end(sim: RunningSimulator,
         )
         or True
     )  # "off" in this fixture
-    months = call(http, sim, "/v3/stats", key, {"start_date": "2025-10-15",
-                                                "aggregated_by": "month"}).json()  # fmt: skip
+    months = call(
+        http, sim, "/v3/stats", key, {"start_date": "2025-10-15", "aggregated_by": "month"}
+    ).json()
     assert [m["date"] for m in months][:2] == ["2025-10-15", "2025-11-01"]
     assert len(months) == 14
 
@@ -127,7 +147,8 @@ def test_stats_zero_filled_and_13_months(sim: RunningSimulator, http: requests.S
     rows = call(http, sim, "/v3/stats", key, {"start_date": "2025-10-01"}).json()
     assert len(rows) == 424
     zero = [r for r in rows if r["stats"][0]["metrics"]["requests"] == 0]
-    assert zero and all(set(r["stats"][0]["metrics"].values()) == {0} for r in zero)
+    assert zero
+    assert all(set(r["stats"][0]["metrics"].values()) == {0} for r in zero)
 
 
 def test_basic_auth_apikey_accepted(sim: RunningSimulator, http: requests.Session) -> None:

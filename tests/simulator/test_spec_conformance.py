@@ -68,23 +68,36 @@ def _params(path: str, acct: dict) -> list[dict]:
     return [{}]
 
 
-def _crawl(http: requests.Session, sim: RunningSimulator, key: str, path: str, params: dict,
-           headers: dict, out: list) -> None:  # fmt: skip
+def _crawl(
+    http: requests.Session,
+    sim: RunningSimulator,
+    key: str,
+    path: str,
+    params: dict,
+    headers: dict,
+    out: list,
+) -> None:
     r = call(http, sim, path, key, params, headers)
     out.append((path, r.status_code, r.json()))
     for _ in range(3):  # follow up to three more pages in every style
         body = r.json()
         if isinstance(body, dict) and body.get("_metadata", {}).get("next"):
-            r = http.get(body["_metadata"]["next"], headers={**headers,
-                         "Authorization": f"Bearer {key}"}, timeout=30)  # fmt: skip
+            r = http.get(
+                body["_metadata"]["next"],
+                headers={**headers, "Authorization": f"Bearer {key}"},
+                timeout=30,
+            )
         elif isinstance(body, dict) and body.get("_metadata", {}).get("next_params", {}).get(
             "after_key"
         ):
             nxt = {**params, "after_key": body["_metadata"]["next_params"]["after_key"]}
             r = call(http, sim, path, key, nxt, headers)
         elif "next" in r.links:
-            r = http.get(r.links["next"]["url"], headers={**headers,
-                         "Authorization": f"Bearer {key}"}, timeout=30)  # fmt: skip
+            r = http.get(
+                r.links["next"]["url"],
+                headers={**headers, "Authorization": f"Bearer {key}"},
+                timeout=30,
+            )
         else:
             break
         out.append((path, r.status_code, r.json()))
@@ -97,20 +110,43 @@ def responses(sim: RunningSimulator, http: requests.Session) -> list[tuple[str, 
     callers = [(t["api_keys"]["full"], {}, t) for t in sim.accounts["tenants"]]
     pro = sim.tenant(0)
     callers.append((pro["api_keys"]["full"], {"on-behalf-of": pro["subusers"][0]}, pro))
-    for key, headers, acct in callers:
+    for key, headers, _acct in callers:
         for stream in STREAMS:
             path = stream.path
             if path == "/v3/subusers/{subuser_name}/credits":
                 for sub in pro["subusers"]:
-                    out.append((path, *_json(call(http, sim, f"/v3/subusers/{sub}/credits",
-                                                  pro["api_keys"]["full"]))))  # fmt: skip
+                    out.append(
+                        (
+                            path,
+                            *_json(
+                                call(
+                                    http,
+                                    sim,
+                                    f"/v3/subusers/{sub}/credits",
+                                    pro["api_keys"]["full"],
+                                )
+                            ),
+                        )
+                    )
                 continue
             if path == "/v3/templates/{template_id}":
-                listing = call(http, sim, "/v3/templates", key,
-                               {"page_size": 200, "generations": "legacy,dynamic"}, headers).json()  # fmt: skip
+                listing = call(
+                    http,
+                    sim,
+                    "/v3/templates",
+                    key,
+                    {"page_size": 200, "generations": "legacy,dynamic"},
+                    headers,
+                ).json()
                 for tpl in listing.get("result", [])[:4]:
-                    out.append((path, *_json(call(http, sim, f"/v3/templates/{tpl['id']}", key,
-                                                  headers=headers))))  # fmt: skip
+                    out.append(
+                        (
+                            path,
+                            *_json(
+                                call(http, sim, f"/v3/templates/{tpl['id']}", key, headers=headers)
+                            ),
+                        )
+                    )
                 continue
             for params in _params(path, pro):
                 _crawl(http, sim, key, path, params, headers, out)
@@ -128,13 +164,29 @@ def responses(sim: RunningSimulator, http: requests.Session) -> list[tuple[str, 
     )
     out.append(("/v3/stats", *_json(call(http, sim, "/v3/stats", pro["api_keys"]["full"]))))
     out.append(("/v3/templates", *_json(call(http, sim, "/v3/templates", pro["api_keys"]["full"]))))
-    out.append(("/v3/templates/{template_id}", *_json(call(http, sim, "/v3/templates/x",
-                                                          pro["api_keys"]["full"]))))  # fmt: skip
+    out.append(
+        (
+            "/v3/templates/{template_id}",
+            *_json(call(http, sim, "/v3/templates/x", pro["api_keys"]["full"])),
+        )
+    )
     essentials = sim.tenant(1)["api_keys"]["full"]
     out.append(("/v3/marketing/lists", *_json(call(http, sim, "/v3/marketing/lists", essentials))))
     out.append(("/v3/subusers", *_json(call(http, sim, "/v3/subusers", essentials))))
-    out.append(("/v3/scopes", *_json(call(http, sim, "/v3/scopes", pro["api_keys"]["full"],
-                                          headers={"on-behalf-of": "ghost"}))))  # fmt: skip
+    out.append(
+        (
+            "/v3/scopes",
+            *_json(
+                call(
+                    http,
+                    sim,
+                    "/v3/scopes",
+                    pro["api_keys"]["full"],
+                    headers={"on-behalf-of": "ghost"},
+                )
+            ),
+        )
+    )
     return out
 
 
