@@ -1,0 +1,1 @@
+"""Deployment tooling: the local CeleryExecutor cluster (``deploy.local_cluster``)."""
