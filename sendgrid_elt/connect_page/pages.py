@@ -1,0 +1,149 @@
+"""HTML of the Connect page (Jinja2 with autoescaping; no JavaScript, no external assets).
+
+Templates never receive a secret: tenants are :class:`~.tenants.Tenant` summaries, health rows
+have no tokens, and the only capability ever rendered is a freshly created invite link, shown
+once to the Airflow user who created it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2 import DictLoader, Environment, select_autoescape
+
+_BASE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<title>{{ title }}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2933;max-width:72rem}
+h1{font-size:1.4rem} table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #d9e2ec;vertical-align:top}
+.status{font-weight:600;padding:.1rem .45rem;border-radius:.3rem;white-space:nowrap}
+.connected{background:#e3f9e5;color:#05400a}.degraded{background:#fff3c4;color:#513c06}
+.needs_reconnect{background:#ffe3e3;color:#610404}.never_connected{background:#e4e7eb}
+.flash{padding:.6rem .8rem;border-radius:.3rem;margin:.8rem 0}
+.ok{background:#e3f9e5}.error{background:#ffe3e3}
+form.inline{display:inline} button{cursor:pointer;margin:.1rem}
+.muted{color:#616e7c;font-size:.85rem} .highlight{background:#f0f4f8}
+fieldset{border:1px solid #d9e2ec;margin:.5rem 0} label{display:block;margin:.3rem 0}
+input[type=text],input[type=password],input[type=url]{width:22rem}
+</style></head><body>
+{% block body %}{% endblock %}
+</body></html>"""
+
+_FLASH = """{% if flash %}<div id="flash" class="flash {{ flash.kind }}" role="status">
+<p>{{ flash.text }}</p>
+{% if flash.disabled %}<p>Missing scopes and what they disable:</p><ul id="missing-scopes">
+{% for scope, streams in flash.disabled.items() %}<li><code>{{ scope }}</code>: {{
+ streams|join(", ") if streams else "no stream (reported only)" }}</li>{% endfor %}</ul>
+{% endif %}</div>{% endif %}"""
+
+_LIST = (
+    """{% extends "base" %}{% block body %}
+<h1>SendGrid connections</h1>
+<p class="muted">Each SendGrid organization is one Airflow connection of type
+<code>sendgrid</code>. Connect or reconnect it here; health comes from the last pipeline run.</p>
+"""
+    + _FLASH
+    + """
+{% if invite %}<div id="invite" class="flash ok"><p>Send this link to the SendGrid admin of
+<strong>{{ invite.name }}</strong>. It works once, only for this connection, until
+{{ invite.expires }} (UTC):</p>
+<input id="invite-link" type="text" readonly value="{{ invite.url }}" style="width:100%"></div>
+{% endif %}
+<table id="tenants"><thead><tr><th>Organization</th><th>Auth</th><th>Health</th>
+<th>Since</th><th>Last successful sync</th><th>Actions</th></tr></thead><tbody>
+{% for row in rows %}{% set t = row.tenant %}{% set h = row.health %}
+<tr id="tenant-{{ t.conn_id }}" {% if t.conn_id == focus %}class="highlight"{% endif %}>
+<td><strong>{{ t.display_name }}</strong><br><span class="muted">{{ t.conn_id }}</span>
+{% if t.config_error %}<br><span class="muted">{{ t.config_error }}</span>{% endif %}</td>
+<td>{{ "OAuth 2.0" if t.auth_type == "oauth2" else "API key" }}</td>
+<td><span id="status-{{ t.conn_id }}" class="status {{ h.status }}"
+ data-status="{{ h.status }}">{{ h.label }}</span>
+{% if h.missing_scopes %}<br><span class="muted">missing: {{ h.missing_scopes|join(", ")
+}}</span>{% endif %}</td>
+<td>{{ h.since|when }}</td><td>{{ h.last_success_at|when }}</td>
+<td>
+{% if t.oauth_ready %}
+<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/connect"
+ target="_top"><input type="hidden" name="csrf" value="{{ csrf }}">
+<button id="connect-{{ t.conn_id }}" type="submit">{{ "Reconnect" if row.connected_before
+ else "Connect" }}</button></form>
+{% endif %}
+<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/test">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<button id="test-{{ t.conn_id }}" type="submit">Test</button></form>
+{% if t.oauth_ready %}
+<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/invite">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<button id="invite-{{ t.conn_id }}" type="submit">Invite your SendGrid admin</button></form>
+{% endif %}
+<details {% if not t.oauth_ready %}open{% endif %}><summary>{% if t.oauth_ready
+ %}Use an API key instead{% elif row.connected_before %}Replace the API key{% else
+ %}Connect with an API key{% endif %}</summary>
+<form method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/api-key">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<label>Restricted API key (read scopes)
+<input id="api-key-{{ t.conn_id }}" name="api_key" type="password" autocomplete="off"
+ required></label>
+<button id="save-key-{{ t.conn_id }}" type="submit">{{ "Reconnect" if row.connected_before
+ and not t.oauth_ready else "Verify and save" }}</button></form></details>
+</td></tr>
+{% else %}<tr><td colspan="6">No <code>sendgrid</code> connection yet.</td></tr>{% endfor %}
+</tbody></table>
+
+<h2>Connect a new SendGrid organization</h2>
+<form id="new-tenant" method="post" action="{{ prefix }}/connections" target="_top">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<label>Connection id <input id="new-conn-id" name="conn_id" type="text" required
+ pattern="[A-Za-z0-9_.\\-]{1,200}"></label>
+<label>Organization name <input id="new-display-name" name="display_name" type="text"></label>
+<label>API base URL (leave empty for api.sendgrid.com)
+<input id="new-host" name="host" type="url"></label>
+<fieldset><legend>OAuth 2.0 (recommended when available)</legend>
+<label>Client id <input id="new-client-id" name="client_id" type="text"></label>
+<label>Client secret <input id="new-client-secret" name="client_secret" type="password"
+ autocomplete="off"></label></fieldset>
+<fieldset><legend>…or a restricted API key</legend>
+<label>API key <input id="new-api-key" name="api_key" type="password" autocomplete="off">
+</label></fieldset>
+<button id="connect-new" type="submit">Connect</button>
+</form>
+{% endblock %}"""
+)
+
+_MESSAGE = (
+    """{% extends "base" %}{% block body %}<h1>{{ title }}</h1>"""
+    + _FLASH
+    + """{% if back %}<p><a id="back" href="{{ back }}">Back to SendGrid connections</a></p>
+{% endif %}{% endblock %}"""
+)
+
+_INVITE = """{% extends "base" %}{% block body %}
+<h1>Connect {{ name }} to the SendGrid usage report</h1>
+<p>You were asked to authorize <strong>read-only</strong> access to the SendGrid organization
+<strong>{{ name }}</strong>. You will sign in at SendGrid and approve the access; nothing else
+is shared. This link works once.</p>
+<form method="post" action="{{ action }}"><input type="hidden" name="csrf" value="{{ csrf }}">
+<button id="invite-continue" type="submit">Continue to SendGrid</button></form>
+{% endblock %}"""
+
+
+def _when(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+_env = Environment(
+    loader=DictLoader({"base": _BASE, "list": _LIST, "message": _MESSAGE, "invite": _INVITE}),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+_env.filters["when"] = _when
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of ``list``, ``message``, ``invite``."""
+    return _env.get_template(template).render(**context)
