@@ -1,0 +1,160 @@
+"""Paginator edge cases against a deliberately misbehaving HTTP server (real sockets).
+
+The simulator behaves; this server does not: repeated tokens, offsets that stop moving,
+endless cursors, foreign hosts, bodies of the wrong shape. Every case must end.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sendgrid_provider.errors import (
+    SendGridFatalError,
+    SendGridPaginationError,
+    SendGridRetriableError,
+)
+from sendgrid_provider.hooks.sendgrid import SendGridHook
+
+ROWS = [{"id": i} for i in range(7)]
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes by path; query parameters drive the page."""
+
+    def log_message(self, *args: Any) -> None:
+        """Silence the default stderr access log."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        parts = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        base = f"http://{self.headers['Host']}"
+        headers: dict[str, str] = {}
+        route = parts.path
+        limit, offset = int(q.get("limit", 3)), int(q.get("offset", 0))
+        if route == "/v3/offset_plain":
+            body: Any = ROWS[offset : offset + limit]
+        elif route == "/v3/offset_exact":
+            body = (ROWS[:6])[offset : offset + limit]
+        elif route == "/v3/offset_empty":
+            body = {"result": []}
+        elif route == "/v3/offset_stuck":
+            body = ROWS[:limit]
+            headers["Link"] = f'<{base}{route}?limit={limit}&offset=0>; rel="next"'
+        elif route == "/v3/offset_ignored":
+            body = ROWS[:limit]
+        elif route == "/v3/token_repeat":
+            body = {"result": [{"id": q.get("page_token", "first")}]}
+            body["_metadata"] = {"next": f"{base}{route}?page_token=same"}
+        elif route == "/v3/token_endless":
+            n = int(q.get("page_token", 0))
+            body = {"results": [{"id": n}], "_metadata": {"next": f"{base}{route}?page_token={n + 1}"}}
+        elif route == "/v3/token_foreign":
+            body = {"result": [{"id": 1}], "_metadata": {"next": "http://evil.example/v3/x?t=1"}}
+        elif route == "/v3/keyset_repeat":
+            body = {"result": [{"id": 1}], "_metadata": {"next_params": {"after_key": "k1"}}}
+        elif route == "/v3/after_sub":
+            after = int(q.get("after_subuser_id", 0))
+            nxt = after + 1 if after < 2 else None
+            body = {"result": [{"id": after}], "_metadata": {"next_params": {"after_subuser_id": nxt}}}
+        elif route == "/v3/html":
+            self._send(200, b"<html>maintenance</html>", {})
+            return
+        elif route == "/v3/malformed":
+            body = {"unexpected": 1}
+        else:
+            self._send(404, b'{"errors":[{"message":"not found"}]}', {})
+            return
+        self._send(200, json.dumps(body).encode(), headers)
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@pytest.fixture
+def hook(set_conn: Any) -> Iterator[SendGridHook]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    set_conn("sg_rogue", {"conn_type": "sendgrid", "host": url, "password": "SG.rogue.rogue-key"})
+    yield SendGridHook(sendgrid_conn_id="sg_rogue", max_pages=20, backoff_base=0.001)
+    server.shutdown()
+
+
+def _ids(hook: SendGridHook, path: str, pagination: str, records_path: str | None = None) -> list:
+    return [r["id"] for r in hook.iter_records(path, pagination=pagination,
+                                              records_path=records_path, page_size=3)]  # fmt: skip
+
+
+def test_offset_many_pages_last_page_short(hook: SendGridHook) -> None:
+    assert _ids(hook, "/v3/offset_plain", "offset") == list(range(7))
+    assert hook.last_progress.pages == 3
+
+
+def test_offset_last_page_full_then_empty(hook: SendGridHook) -> None:
+    assert _ids(hook, "/v3/offset_exact", "offset") == list(range(6))
+    assert hook.last_progress.pages == 3  # 3 + 3 + empty page
+
+
+def test_offset_empty_single_page(hook: SendGridHook) -> None:
+    assert _ids(hook, "/v3/offset_empty", "offset", "result") == []
+    assert hook.last_progress.pages == 1
+
+
+def test_offset_link_that_does_not_move(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridPaginationError, match="does not move"):
+        _ids(hook, "/v3/offset_stuck", "offset")
+
+
+def test_server_ignoring_offset_is_a_loop(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridPaginationError, match="same page"):
+        _ids(hook, "/v3/offset_ignored", "offset")
+
+
+def test_repeated_page_token(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridPaginationError, match="loop"):
+        _ids(hook, "/v3/token_repeat", "metadata_next", "result")
+
+
+def test_endless_cursor_hits_max_pages(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridPaginationError, match="exceeded 20 pages"):
+        _ids(hook, "/v3/token_endless", "metadata_next", "results")
+    assert hook.request_count == 20
+
+
+def test_next_url_on_another_host_is_refused(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridFatalError, match="another host"):
+        _ids(hook, "/v3/token_foreign", "metadata_next", "result")
+
+
+def test_repeated_keyset_cursor(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridPaginationError, match="loop"):
+        _ids(hook, "/v3/keyset_repeat", "keyset", "result")
+
+
+def test_after_subuser_id_cursor(hook: SendGridHook) -> None:
+    assert _ids(hook, "/v3/after_sub", "after_subuser_id", "result") == [0, 1, 2]
+
+
+def test_invalid_json_is_retried_then_retriable(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridRetriableError, match="invalid JSON"):
+        hook.get_json("/v3/html")
+    assert hook.request_count == 6  # 1 + max_retries (5)
+
+
+def test_malformed_body_is_fatal(hook: SendGridHook) -> None:
+    with pytest.raises(SendGridFatalError, match="malformed"):
+        _ids(hook, "/v3/malformed", "none", "result")
