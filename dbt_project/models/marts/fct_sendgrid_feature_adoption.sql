@@ -1,0 +1,79 @@
+{#-
+    One row per tenant and feature of the `sendgrid_feature_catalog` seed. Licensed comes from
+    the loader's status of the evidence stream: `not_licensed` (the plan lacks it) -> false,
+    `ok` -> true, otherwise (missing scope, error, never read) unknown (null). Used = at least
+    one current record counts (usage_count > 0).
+-#}
+with
+
+tenants as (
+
+    select * from {{ ref('stg_sendgrid__tenants') }}
+
+),
+
+feature_catalog as (
+
+    select * from {{ ref('sendgrid_feature_catalog') }}
+
+),
+
+feature_usage as (
+
+    select * from {{ ref('int_sendgrid__feature_usage') }}
+
+),
+
+stream_statuses as (
+
+    select * from {{ ref('stg_sendgrid__stream_statuses') }}
+
+),
+
+tenant_features as (
+
+    select
+        tenants.tenant_id,
+        feature_catalog.feature_code,
+        feature_catalog.feature_name,
+        feature_catalog.evidence_stream,
+        feature_catalog.usage_measure
+    from tenants
+    cross join feature_catalog
+
+),
+
+final as (
+
+    select
+        md5(tenant_features.tenant_id || '|' || tenant_features.feature_code)::text
+            as tenant_feature_id,
+        tenant_features.tenant_id::text as tenant_id,
+        tenant_features.feature_code::text as feature_code,
+        tenant_features.feature_name::text as feature_name,
+        (case stream_statuses.status
+            when 'ok' then true
+            when 'not_licensed' then false
+        end)::boolean as is_licensed,
+        (coalesce(feature_usage.usage_count, 0) > 0)::boolean as is_used,
+        coalesce(feature_usage.usage_count, 0)::bigint as usage_count,
+        feature_usage.usage_limit::bigint as usage_limit,
+        round({{ safe_divide('feature_usage.usage_count', 'feature_usage.usage_limit') }} * 100, 2)
+            as usage_limit_pct,
+        feature_usage.last_activity_at::timestamptz as last_activity_at,
+        tenant_features.evidence_stream::text as evidence_stream,
+        coalesce(stream_statuses.status, 'not_read')::text as evidence_stream_status,
+        tenant_features.usage_measure::text as usage_measure
+    from tenant_features
+    left join feature_usage
+        on
+            tenant_features.tenant_id = feature_usage.tenant_id
+            and tenant_features.feature_code = feature_usage.feature_code
+    left join stream_statuses
+        on
+            tenant_features.tenant_id = stream_statuses.tenant_id
+            and tenant_features.evidence_stream = stream_statuses.stream_name
+
+)
+
+select * from final

@@ -1,0 +1,90 @@
+{#-
+    One row per tenant, month and suppression kind, from the first month with an entry to
+    the current month: entries created that month (parent and subusers together, by the
+    UTC month of `created`) and the running total up to the end of the month.
+-#}
+with
+
+suppressions as (
+
+    select * from {{ ref('int_sendgrid__suppressions_unioned') }}
+
+),
+
+kinds as (
+
+    select kind
+    from (
+        values ('bounce'), ('block'), ('spam_report'), ('invalid_email'), ('unsubscribe')
+    ) as suppression_kinds (kind)
+
+),
+
+monthly as (
+
+    select
+        tenant_id,
+        suppression_kind,
+        date_trunc('month', created_at at time zone 'UTC')::date as suppression_month,
+        count(*) as new_count
+    from suppressions
+    where created_at is not null
+    group by 1, 2, 3
+
+),
+
+tenant_ranges as (
+
+    select
+        tenant_id,
+        min(suppression_month) as first_month,
+        greatest(
+            max(suppression_month),
+            date_trunc('month', current_timestamp at time zone 'UTC')::date
+        ) as last_month
+    from monthly
+    group by 1
+
+),
+
+spine as (
+
+    select
+        tenant_ranges.tenant_id,
+        kinds.kind as suppression_kind,
+        month_series.month::date as suppression_month
+    from tenant_ranges
+    cross join kinds
+    cross join lateral generate_series(
+        tenant_ranges.first_month::timestamp,
+        tenant_ranges.last_month::timestamp,
+        interval '1 month'
+    ) as month_series (month)
+
+),
+
+final as (
+
+    select
+        md5(
+            spine.tenant_id || '|' || spine.suppression_month::text || '|'
+            || spine.suppression_kind
+        )::text as suppression_month_id,
+        spine.tenant_id::text as tenant_id,
+        spine.suppression_month::date as suppression_month,
+        spine.suppression_kind::text as suppression_kind,
+        coalesce(monthly.new_count, 0)::bigint as new_suppressions,
+        (sum(coalesce(monthly.new_count, 0)) over (
+            partition by spine.tenant_id, spine.suppression_kind
+            order by spine.suppression_month
+        ))::bigint as cumulative_suppressions
+    from spine
+    left join monthly
+        on
+            spine.tenant_id = monthly.tenant_id
+            and spine.suppression_kind = monthly.suppression_kind
+            and spine.suppression_month = monthly.suppression_month
+
+)
+
+select * from final

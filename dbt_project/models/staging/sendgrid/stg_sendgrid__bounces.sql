@@ -1,0 +1,1 @@
+{{ stg_sendgrid_suppression('bounces', 'bounce') }}

@@ -1,0 +1,1 @@
+{{ stg_sendgrid_suppression('invalid_emails', 'invalid_email') }}

@@ -1,0 +1,1 @@
+{{ stg_sendgrid_suppression('spam_reports', 'spam_report') }}
