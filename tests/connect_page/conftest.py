@@ -1,0 +1,228 @@
+"""A real ``airflow api-server`` (plugin loaded) + the SendGrid simulator + a warehouse database.
+
+The API server is a subprocess on a free port using the session's isolated Airflow home
+(SQLite metadata DB shared with this process, so tests can create connections and read what
+the page stored), SimpleAuthManager with two users (``admin`` Admin, ``viewer`` Viewer, fixed
+passwords in a passwords file), a fixed API secret key and JWT secret, and the warehouse
+connection in the environment. It runs in its own process group and is killed with its
+children when the session ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from sendgrid_elt.postgres_target import PostgresTarget
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "connect_page"
+USERS = {"admin": ("admin", "admin-pw-connect"), "viewer": ("viewer", "viewer-pw-connect")}
+SERVER_ENV = {
+    "AIRFLOW__API__SECRET_KEY": "connect-page-test-secret-" + uuid.uuid4().hex,
+    "AIRFLOW__API_AUTH__JWT_SECRET": "connect-page-test-jwt-" + uuid.uuid4().hex,
+    "AIRFLOW__CORE__AUTH_MANAGER": (
+        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    ),
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, (r, _) in USERS.items()),
+}
+
+
+@dataclass
+class ApiServer:
+    """The running API server."""
+
+    base_url: str
+    log_path: Path
+
+    def session(self, user: str | None = "admin") -> requests.Session:
+        """A requests session signed in as ``user`` (``_token`` cookie, like the UI)."""
+        s = requests.Session()
+        if user:
+            s.cookies.set("_token", self.token(user), domain="127.0.0.1", path="/")
+        return s
+
+    def token(self, user: str) -> str:
+        """JWT of ``user`` from ``POST /auth/token``."""
+        r = requests.post(
+            f"{self.base_url}/auth/token",
+            json={"username": user, "password": USERS[user][1]},
+            timeout=30,
+        )
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of the server log (for failure messages)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def connect_warehouse(postgres_server: PostgresTarget) -> Iterator[PostgresTarget]:
+    """A fresh warehouse database for the Connect page tests (session-wide)."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"test_connect_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield postgres_server.with_database(name)
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator:
+    """The SendGrid simulator (OAuth server included), in a thread of this process."""
+    from sendgrid_simulator.testing import run_simulator
+
+    with run_simulator() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api_server(
+    airflow_home: Path, connect_warehouse: PostgresTarget, tmp_path_factory
+) -> Iterator[ApiServer]:
+    """``airflow api-server`` with the Connect page plugin, signed-in users and a warehouse."""
+    from sendgrid_elt.warehouse import WAREHOUSE_CONN_ENV
+
+    work = tmp_path_factory.mktemp("connect-api-server")
+    passwords = work / "passwords.json"
+    passwords.write_text(json.dumps({u: pw for u, (_, pw) in USERS.items()}))
+    overrides = {
+        **SERVER_ENV,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        WAREHOUSE_CONN_ENV: connect_warehouse.airflow_connection_json(),
+    }
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)  # this process signs/reads with the same secret and warehouse
+    port = _free_port()
+    log_path = work / "api-server.log"
+    log_file = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1"],  # fmt: skip
+        env=os.environ.copy(),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = ApiServer(f"http://127.0.0.1:{port}", log_path)
+    try:
+        _wait_healthy(proc, server, timeout=120)
+        yield server
+    finally:
+        _stop(proc)
+        log_file.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _wait_healthy(proc: subprocess.Popen, server: ApiServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"api-server exited ({proc.returncode}):\n{server.log_tail()}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{server.base_url}/api/v2/monitor/health", timeout=2).ok:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"api-server not healthy after {timeout}s:\n{server.log_tail()}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+# -- helpers shared by the test modules ---------------------------------------------------
+def new_conn_id(prefix: str) -> str:
+    """A connection id no other test uses."""
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def create_tenant_connection(conn_id: str, sim, index: int = 0, oauth: bool = True) -> dict:
+    """Store a ``sendgrid`` connection for simulator tenant ``index`` (no credential yet)."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    tenant = sim.tenant(index)
+    extra = {"display_name": tenant["name"], "auth_type": "oauth2" if oauth else "api_key"}
+    if oauth:
+        extra |= {
+            "client_id": tenant["oauth"]["client_id"],
+            "client_secret": tenant["oauth"]["client_secret"],
+        }
+    with create_session() as session:
+        session.add(
+            Connection(
+                conn_id=conn_id,
+                conn_type="sendgrid",
+                host=sim.base_url,
+                description=tenant["name"],
+                extra=json.dumps(extra),
+            )
+        )
+    return tenant
+
+
+def connection_extra(conn_id: str) -> dict:
+    """The stored extras of ``conn_id`` (read in this process from the metadata DB)."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        conn = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
+        return {"extra": conn.extra_dejson, "password": conn.password}
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a rendered page."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def status_of(html: str, conn_id: str) -> str | None:
+    """The ``data-status`` of ``conn_id`` on the list page."""
+    match = re.search(rf'id="status-{re.escape(conn_id)}"[^>]*data-status="([^"]+)"', html)
+    return match.group(1) if match else None

@@ -1,0 +1,128 @@
+"""Headless Chromium against a real API server + simulator: Connect, break, Reconnect, load.
+
+Debian's chromium (``tests/connect_page/ensure_chromium.sh`` installs it); Playwright only
+drives it. Screenshots go to ``test-artifacts/connect_page/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import ARTIFACTS, USERS, connection_extra, new_conn_id
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]  # fmt: skip
+DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
+STREAMS = ["user_account", "templates"]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() or shutil.which("true") is None,
+    reason="Debian chromium missing: run tests/connect_page/ensure_chromium.sh",
+)
+
+
+def _extract(conn_id: str) -> str:
+    """Run the extract DAG for ``conn_id`` (``dag.test``); return the run state."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    assert bag.import_errors == {}, bag.import_errors
+    dag = bag.dags["sendgrid_extract_load"]
+    run = dag.test(run_conf={"tenants": [conn_id], "streams": STREAMS})
+    return str(run.state)
+
+
+def _staged_rows(warehouse, conn_id: str) -> int:
+    import psycopg
+
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        row = conn.execute(
+            "select count(*) from sendgrid_staging.user_account where tenant_id = %s", (conn_id,)
+        ).fetchone()
+    return int(row[0])
+
+
+def _status(page, conn_id: str) -> str:
+    return page.locator(f"#status-{conn_id}").get_attribute("data-status") or ""
+
+
+def _consent(page, tenant: dict) -> None:
+    """Pass the simulator's login and consent pages."""
+    page.wait_for_selector("#username")
+    page.fill("#username", tenant["oauth"]["login"])
+    page.fill("#password", tenant["oauth"]["password"])
+    page.click("#login")
+    page.wait_for_selector("#approve")
+    page.click("#approve")
+
+
+def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    conn_id = new_conn_id("acme")
+    tenant = sim.tenant(0)
+    base = api_server.base_url
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(30_000)
+
+            # 1. sign in to Airflow (SimpleAuthManager's own login page)
+            page.goto(f"{base}/auth/login?next=/sendgrid/connections")
+            page.fill("input[name=username]", USERS["admin"][0])
+            page.fill("input[name=password]", USERS["admin"][1])
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/sendgrid/connections**")
+            page.screenshot(path=str(ARTIFACTS / "01-signed-in.png"), full_page=True)
+
+            # 2. Connect a new tenant (OAuth): provider login + consent, back to the page
+            page.fill("#new-conn-id", conn_id)
+            page.fill("#new-display-name", tenant["name"])
+            page.fill("#new-host", sim.base_url)
+            page.fill("#new-client-id", tenant["oauth"]["client_id"])
+            page.fill("#new-client-secret", tenant["oauth"]["client_secret"])
+            page.click("#connect-new")
+            _consent(page, tenant)
+            page.wait_for_url("**/sendgrid/connections?flash=**")
+            page.screenshot(path=str(ARTIFACTS / "02-connected.png"), full_page=True)
+            assert _status(page, conn_id) == "connected"
+            assert page.locator(f"#status-{conn_id}").inner_text() == "Connected"
+            assert page.locator(f"#connect-{conn_id}").inner_text() == "Reconnect"
+            stored = connection_extra(conn_id)["extra"]
+            assert stored["refresh_token"] not in page.content()
+
+            # 3. the provider revokes the grant; the next run must mark it "Needs reconnect"
+            assert sim.control.revoke_refresh_tokens(tenant["tenant_id"]) >= 1
+            assert _extract(conn_id) == "failed"
+            page.goto(f"{base}/sendgrid/connections?tenant={conn_id}")
+            page.screenshot(path=str(ARTIFACTS / "03-needs-reconnect.png"), full_page=True)
+            assert _status(page, conn_id) == "needs_reconnect"
+            assert page.locator(f"#status-{conn_id}").inner_text() == "Needs reconnect"
+
+            # 4. Reconnect: healthy again, and the next run loads data
+            page.click(f"#connect-{conn_id}")
+            _consent(page, tenant)
+            page.wait_for_url("**/sendgrid/connections?flash=**")
+            page.screenshot(path=str(ARTIFACTS / "04-reconnected.png"), full_page=True)
+            assert _status(page, conn_id) == "connected"
+            assert connection_extra(conn_id)["extra"]["refresh_token"] != stored["refresh_token"]
+            assert _extract(conn_id) == "success"
+            assert _staged_rows(connect_warehouse, conn_id) >= 1
+            page.reload()
+            assert _status(page, conn_id) == "connected"
+            page.screenshot(path=str(ARTIFACTS / "05-loaded.png"), full_page=True)
+
+            # 5. the nav entry opens the page inside the Airflow UI (iframe)
+            page.goto(f"{base}/plugin/sendgrid_connections")
+            frame = page.frame_locator("iframe").first
+            frame.locator(f"#status-{conn_id}").wait_for()
+            page.screenshot(path=str(ARTIFACTS / "06-in-airflow-ui.png"), full_page=True)
+        finally:
+            browser.close()
