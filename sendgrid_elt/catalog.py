@@ -54,14 +54,15 @@ class Window:
     Attributes:
         start_param: Parameter receiving the first day (``date`` for monthly endpoints).
         lookback_days: Recent days re-pulled every run (late opens/clicks change them).
-        initial_days: Days back from today on a first run without a ``start_date``.
+        initial_months: First run without state or ``start_date``: from the first day of the
+            month this many months back (category stats are kept 13 months).
         monthly: One request per calendar month (``date`` = the month's first day).
         extra_params: Fixed parameters such as ``aggregated_by``.
     """
 
     start_param: str = "start_date"
     lookback_days: int = 7
-    initial_days: int = 400
+    initial_months: int = 13
     monthly: bool = False
     extra_params: tuple[tuple[str, str], ...] = (("aggregated_by", "day"),)
 
@@ -143,6 +144,9 @@ STREAMS: tuple[StreamSpec, ...] = (
     # --- account, plan, credits -----------------------------------------------------------
     _spec("scopes", "/v3/scopes", None, ("scope",), records_path="scopes",
           scalar_field="scope", description="scopes of the tenant's credential"),
+    # subusers first: every per_subuser stream fans out over its current rows
+    _spec("subusers", "/v3/subusers", "subusers.read", ("id",), pagination="offset",
+          page_size=500, feature=SUBUSERS),
     _spec("user_account", "/v3/user/account", "user.account.read", (), records_path=".",
           per_subuser=True),
     _spec("user_credits", "/v3/user/credits", "user.credits.read", (), records_path=".",
@@ -155,8 +159,6 @@ STREAMS: tuple[StreamSpec, ...] = (
           page_size=500, records_path="result"),
     _spec("teammates_pending", "/v3/teammates/pending", "teammates.read", ("token",),
           records_path="result"),
-    _spec("subusers", "/v3/subusers", "subusers.read", ("id",), pagination="offset",
-          page_size=500, feature=SUBUSERS),
     _spec("subuser_credits", "/v3/subusers/{subuser_name}/credits", "subusers.credits.read",
           ("@subuser",), records_path=".", feature=SUBUSERS,
           fan_out=FanOut("subusers", "username", path_param="subuser_name", as_subuser=True)),
@@ -177,7 +179,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     _spec("subuser_stats_monthly", "/v3/subusers/stats/monthly", "subusers.stats.monthly.read",
           ("date", "name"), pagination="offset", page_size=500, records_path=".",
           feature=SUBUSERS, subuser_field="name", mode="date_window", explode="stats",
-          window=Window(start_param="date", lookback_days=31, initial_days=400, monthly=True,
+          window=Window(start_param="date", lookback_days=31, monthly=True,
                         extra_params=())),
     _spec("parse_stats", "/v3/user/webhooks/parse/stats", "user.webhooks.parse.stats.read",
           ("date",), mode="date_window", window=_DAILY, pagination="offset", page_size=500),
@@ -273,6 +275,8 @@ def _validate() -> None:
     for spec in STREAMS:
         if spec.name in seen:
             raise ValueError(f"duplicate stream {spec.name}")
+        if spec.per_subuser and "subusers" not in seen:
+            raise ValueError(f"{spec.name}: per_subuser streams must come after subusers")
         if spec.fan_out and spec.fan_out.parent not in seen:
             raise ValueError(f"{spec.name}: parent {spec.fan_out.parent} must come first")
         if spec.mode == "incremental" and spec.cursor is None:

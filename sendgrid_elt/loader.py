@@ -152,17 +152,19 @@ class StreamWriter:
             return
         conn = self.loader.conn
         with conn.cursor() as cur:
-            with cur.copy(f"copy {_TEMP} (subuser, parent_key, record_key, record) from stdin") as cp:
+            with cur.copy(
+                f"copy {_TEMP} (subuser, parent_key, record_key, record) from stdin"
+            ) as cp:
                 for row in batch.values():
                     cp.write_row(row[:4])
             params = {"t": self.loader.tenant_id, "seen": self.seen_at, "run": self.loader.run_id}
             select = (
-                f"select %(t)s, subuser, parent_key, record_key, md5(record::text), record, "
+                f"select %(t)s, subuser, parent_key, record_key, md5(record::text), record, "  # noqa: S608
                 f"%(seen)s, %(seen)s, now(), %(run)s, true from {_TEMP}"
             )
             if self.spec.versioned:
                 cur.execute(
-                    f"update {self.table} t set is_current = false from {_TEMP} b "
+                    f"update {self.table} t set is_current = false from {_TEMP} b "  # noqa: S608
                     "where t.tenant_id = %(t)s and t.subuser = b.subuser "
                     "and t.parent_key = b.parent_key and t.record_key = b.record_key "
                     "and t.is_current and t.record_hash <> md5(b.record::text)",
@@ -202,7 +204,7 @@ class StreamWriter:
         conn = self.loader.conn
         with conn.transaction():
             cur = conn.execute(
-                f"update {self.table} set deleted_at = now(), run_id = %(run)s "
+                f"update {self.table} set deleted_at = now(), run_id = %(run)s "  # noqa: S608
                 "where tenant_id = %(t)s and is_current and deleted_at is null "
                 "and last_seen_at < %(seen)s and not (subuser = any(%(skip)s))",
                 {

@@ -158,8 +158,7 @@ def ensure_schema(conn: Connection) -> None:
 def _existing_columns(conn: Connection) -> dict[str, set[str]]:
     rows = conn.execute(
         text(
-            "select table_name, column_name from information_schema.columns "
-            "where table_schema = :s"
+            "select table_name, column_name from information_schema.columns where table_schema = :s"
         ),
         {"s": SCHEMA},
     )

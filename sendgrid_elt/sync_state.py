@@ -23,7 +23,7 @@ _TENANTS = f'"{SCHEMA}".tenants'
 def load_cursor(conn: psycopg.Connection, tenant_id: str, stream: str, subuser: str) -> dict:
     """Return the stored cursor of one ``(tenant, stream, subuser)`` (``{}`` when none)."""
     row = conn.execute(
-        f"select cursor from {_SYNC} where tenant_id = %s and stream = %s and subuser = %s",
+        f"select cursor from {_SYNC} where tenant_id = %s and stream = %s and subuser = %s",  # noqa: S608
         (tenant_id, stream, subuser),
     ).fetchone()
     return dict(row[0] or {}) if row else {}
@@ -54,7 +54,7 @@ def save_cursor(
             last_run_id = excluded.last_run_id,
             rows_last_run = coalesce(excluded.rows_last_run, s.rows_last_run),
             updated_at = now()
-        """,
+        """,  # noqa: S608
         {
             "t": tenant_id,
             "s": stream,
@@ -89,7 +89,7 @@ def save_status(
             status = excluded.status, detail = excluded.detail, checked_at = excluded.checked_at,
             run_id = excluded.run_id, records = excluded.records, requests = excluded.requests,
             seconds = excluded.seconds
-        """,
+        """,  # noqa: S608
         (tenant_id, stream, status, detail, run_id, records, requests, seconds),
     )
 
@@ -114,6 +114,6 @@ def save_tenant(
             display_name = excluded.display_name, region = excluded.region,
             auth_type = excluded.auth_type, subusers_filter = excluded.subusers_filter,
             last_seen_at = excluded.last_seen_at
-        """,
+        """,  # noqa: S608
         (tenant_id, display_name, region, auth_type, subusers_filter),
     )

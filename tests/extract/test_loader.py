@@ -27,7 +27,7 @@ def _rows(records, pk="email", subuser="", cursor_field=None):
 
 def _table(conn, name):
     return conn.execute(
-        f'select subuser, record_key, record, is_current, deleted_at is not null '
+        f"select subuser, record_key, record, is_current, deleted_at is not null "  # noqa: S608
         f'from "{SCHEMA}"."{name}" order by subuser, record_key, first_seen_at'
     ).fetchall()
 
@@ -64,13 +64,13 @@ def test_incremental_upsert_is_idempotent_and_commits_cursor(pg) -> None:
     assert sync_state.load_cursor(pg, "t1", "bounces", "") == {"value": 124}
     before = _table(pg, "bounces")
     # same records again (overlap) + 2 new, one changed: no duplicates
-    recs2 = recs[20:] + [{"created": 200, "email": "new@x.org"}]
+    recs2 = [*recs[20:], {"created": 200, "email": "new@x.org"}]
     recs2[0] = {**recs2[0], "reason": "changed", "unknown_field": {"nested": [1, 2]}}
     loader2 = StagingLoader(pg, "t1", "run2", batch_size=10)
     loader2.stream(spec).write_unit("", _rows(recs2, cursor_field="created"), checkpoint=True)
     after = _table(pg, "bounces")
     assert len(after) == len(before) + 1
-    changed = [r for r in after if r[1] == "a20@x.org"][0]
+    changed = next(r for r in after if r[1] == "a20@x.org")
     assert changed[2]["unknown_field"] == {"nested": [1, 2]}
     assert sync_state.load_cursor(pg, "t1", "bounces", "") == {"value": 200}
 
@@ -105,7 +105,8 @@ def test_snapshot_versions_and_deletions(pg) -> None:
     w5.write_unit("", _rows([*v2, v1[2]], pk="username"))
     w5.finish_snapshot()
     cy = [r for r in _table(pg, "teammates") if r[1] == "cy"]
-    assert len(cy) == 1 and cy[0][4] is False
+    assert len(cy) == 1
+    assert cy[0][4] is False
 
 
 def test_snapshot_skips_excluded_subusers(pg) -> None:
@@ -123,11 +124,13 @@ def test_snapshot_skips_excluded_subusers(pg) -> None:
 
 def test_empty_unit_commits_final_state(pg) -> None:
     spec = catalog.get("blocks")
-    res = StagingLoader(pg, "t1", "r1").stream(spec).write_unit(
-        "", iter(()), prev_cursor={"value": 5}
+    res = (
+        StagingLoader(pg, "t1", "r1")
+        .stream(spec)
+        .write_unit("", iter(()), prev_cursor={"value": 5})
     )
     assert res.records == 0
     row = pg.execute(
-        f'select cursor, last_success_at is not null, rows_last_run from "{SCHEMA}".sync_state'
+        f'select cursor, last_success_at is not null, rows_last_run from "{SCHEMA}".sync_state'  # noqa: S608
     ).fetchone()
     assert row == ({"value": 5}, True, 0)

@@ -1,0 +1,109 @@
+"""Extract every SendGrid tenant into ``sendgrid_staging`` (the E and L of the ELT).
+
+``prepare_staging`` → ``list_tenants`` → ``extract_load`` (one mapped task per tenant, pool
+``sendgrid_api``) → ``publish_staging_asset`` (emits the ``sendgrid_staging`` asset with
+per-stream row counts; runs even if a tenant failed, so one broken tenant does not hold back
+the others' marts) and ``check_tenants`` (fails the run when a tenant failed).
+
+Tenants are discovered at run time (see ``sendgrid_elt.tenants``): every ``sendgrid``
+connection defined as ``AIRFLOW_CONN_*``, plus the ids listed in the Variable
+``sendgrid_tenants`` for connections stored in the metadata DB. Params: ``start_date``
+(backfill from that day), ``tenants`` and ``streams`` (partial reruns).
+
+Nothing here touches the network or a database at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Param, dag, get_current_context, task
+
+from sendgrid_elt.assets import STAGING_ASSET
+
+POOL = "sendgrid_api"
+
+
+@dag(
+    dag_id="sendgrid_extract_load",
+    schedule="@daily",
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["sendgrid", "extract", "load"],
+    params={
+        "start_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Backfill from this day (YYYY-MM-DD); empty = continue from state.",
+        ),
+        "tenants": Param(
+            [], type="array", items={"type": "string"}, description="Only these tenant ids."
+        ),
+        "streams": Param(
+            [], type="array", items={"type": "string"}, description="Only these streams."
+        ),
+    },
+    doc_md=__doc__,
+)
+def sendgrid_extract_load():
+    @task
+    def prepare_staging() -> str:
+        from sendgrid_elt.extract_load import prepare_staging
+
+        return prepare_staging()
+
+    @task
+    def list_tenants(params: dict | None = None) -> list[str]:
+        from sendgrid_elt.tenants import discover
+
+        return discover((params or {}).get("tenants") or None)
+
+    @task(
+        pool=POOL,
+        retries=3,
+        retry_delay=dt.timedelta(minutes=1),
+        retry_exponential_backoff=2.0,
+        max_retry_delay=dt.timedelta(minutes=30),
+        map_index_template="{{ tenant_label }}",
+    )
+    def extract_load(tenant_id: str, params: dict | None = None, run_id: str | None = None) -> dict:
+        from sendgrid_elt.extract_load import load_tenant, parse_start_date
+
+        context = get_current_context()
+        context["tenant_label"] = tenant_id  # type: ignore[typeddict-unknown-key]
+        params = params or {}
+        return load_tenant(
+            tenant_id,
+            run_id or "manual",
+            streams=params.get("streams") or None,
+            start_date=parse_start_date(params.get("start_date")),
+            context=context,
+        )
+
+    @task(outlets=[STAGING_ASSET], trigger_rule="all_done")
+    def publish_staging_asset(run_id: str | None = None) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from sendgrid_elt.extract_load import staging_summary
+
+        summary = staging_summary(run_id or "manual")
+        if not summary["tenants"]:
+            raise AirflowSkipException("no tenant loaded anything in this run")
+        get_current_context()["outlet_events"][STAGING_ASSET].extra = summary
+        return summary
+
+    @task
+    def check_tenants(results: list[dict]) -> int:
+        return len(list(results))
+
+    ready = prepare_staging()
+    tenants = list_tenants()
+    ready >> tenants
+    loaded = extract_load.expand(tenant_id=tenants)
+    loaded >> publish_staging_asset()
+    check_tenants(loaded)
+
+
+sendgrid_extract_load()

@@ -1,0 +1,107 @@
+"""Fixtures of the extract/load tests: a tiny simulator, tenant connections, truth checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from sendgrid_elt.staging_schema import SCHEMA
+
+#: conn id -> (simulator tenant index, key kind). acme: Pro with subusers; bluebird:
+#: Essentials (no Marketing Campaigns); cedar: free plan, read through its restricted key.
+TENANTS = {"acme": (0, "full"), "bluebird": (1, "full"), "cedar": (2, "restricted")}
+#: Streams whose rows are about subusers (the ``subuser`` column holds the subuser).
+SUBUSER_ROWS = {"subuser_credits", "subuser_stats", "subuser_stats_monthly"}
+
+
+@pytest.fixture
+def sim() -> Iterator[Any]:
+    from sendgrid_simulator.testing import run_simulator
+
+    with run_simulator(seed=42, scale="tiny") as running:
+        yield running
+
+
+def connection_json(sim: Any, index: int, kind: str = "full", **extra: Any) -> str:
+    tenant = sim.accounts["tenants"][index]
+    return json.dumps(
+        {
+            "conn_type": "sendgrid",
+            "host": sim.base_url,
+            "password": tenant["api_keys"][kind],
+            "extra": {
+                "auth_type": "api_key",
+                "display_name": tenant["name"],
+                "max_retries": 8,
+                "read_timeout": 2,
+                **extra,
+            },
+        }
+    )
+
+
+@pytest.fixture
+def tenant_conns(sim: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, str]]:
+    for conn_id, (index, kind) in TENANTS.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(sim, index, kind))
+    return TENANTS
+
+
+def staged_keys(
+    conn: psycopg.Connection, tenant_id: str, stream: str, subuser: str | None = ""
+) -> list[str]:
+    """Record keys of the current, not deleted rows (``subuser=None``: every subuser)."""
+    where = "" if subuser is None else "and subuser = %(u)s"
+    rows = conn.execute(
+        f'select record_key from "{SCHEMA}"."{stream}" where tenant_id = %(t)s '  # noqa: S608
+        f"and is_current and deleted_at is null {where} order by 1",
+        {"t": tenant_id, "u": subuser},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def statuses(conn: psycopg.Connection, tenant_id: str) -> dict[str, str]:
+    rows = conn.execute(
+        f'select stream, status from "{SCHEMA}".stream_status where tenant_id = %s',  # noqa: S608
+        (tenant_id,),
+    ).fetchall()
+    return dict(rows)
+
+
+def assert_matches_truth(
+    conn: psycopg.Connection, truth: dict, tenants: dict[str, tuple[int, str]]
+) -> None:
+    """Every tenant and stream: row counts and keys equal the simulator's ground truth."""
+    problems = []
+    for conn_id, (index, kind) in tenants.items():
+        t = truth["tenants"][index]
+        status = statuses(conn, conn_id)
+        forbidden = set(t["restricted_key_forbidden_streams"]) if kind == "restricted" else set()
+        for name, entry in t["streams"].items():
+            if name == "template" or (name == "scopes" and kind == "restricted"):
+                continue
+            expected = 0 if name in forbidden else entry["count"]
+            keys = staged_keys(conn, conn_id, name, None if name in SUBUSER_ROWS else "")
+            if len(keys) != expected:
+                problems.append(f"{conn_id}.{name}: {len(keys)} rows, truth {expected}")
+            if "primary_keys" in entry and name not in forbidden:
+                want = sorted(str(k) for k in entry["primary_keys"])
+                if keys != want:
+                    problems.append(f"{conn_id}.{name}: keys differ")
+            want_status = (
+                "missing_scope"
+                if name in forbidden
+                else ("ok" if entry["licensed"] else "not_licensed")
+            )
+            if status.get(name) != want_status:
+                problems.append(f"{conn_id}.{name}: status {status.get(name)}, want {want_status}")
+        for sub, facts in t["subusers"].items():
+            for kind_name, count in facts["suppressions"].items():
+                n = len(staged_keys(conn, conn_id, kind_name, sub))
+                if n != count:
+                    problems.append(f"{conn_id}.{kind_name}[{sub}]: {n} rows, truth {count}")
+    assert not problems, "\n".join(problems)
