@@ -1,0 +1,292 @@
+"""Security of the Connect page, over HTTP against the real API server and the simulator.
+
+State, code and invite replays; authentication (401) and authorization (403); CSRF; open
+redirects; no secret in any page.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from sendgrid_elt.connect_page import nonces, signing
+
+from .conftest import (
+    connection_extra,
+    create_tenant_connection,
+    csrf_of,
+    new_conn_id,
+    status_of,
+)
+
+
+def _page(session: requests.Session, api_server) -> str:
+    r = session.get(f"{api_server.base_url}/sendgrid/connections", timeout=30)
+    assert r.status_code == 200, r.text[:500]
+    return r.text
+
+
+def _start(session, api_server, conn_id: str, **form) -> requests.Response:
+    csrf = csrf_of(_page(session, api_server))
+    return session.post(
+        f"{api_server.base_url}/sendgrid/connections/{conn_id}/connect",
+        data={"csrf": csrf, **form},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def _consent(session: requests.Session, authorize_url: str, tenant: dict) -> str:
+    """Sign in and approve at the simulator; return the callback URL it redirects to."""
+    r = session.get(authorize_url, timeout=30)
+    assert r.status_code == 200, r.text[:300]
+    form = {k: html.unescape(v) for k, v in
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', r.text)}  # fmt: skip
+    form |= {"username": tenant["oauth"]["login"], "password": tenant["oauth"]["password"]}
+    root = authorize_url.split("/oauth/")[0]
+    r = session.post(f"{root}/oauth/authorize", data=form, timeout=30)
+    ticket = re.search(r'name="ticket" value="([^"]+)"', r.text).group(1)
+    r = session.post(
+        f"{root}/oauth/authorize",
+        data={"ticket": ticket, "decision": "approve"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert r.status_code in (302, 303), r.text[:300]
+    return r.headers["location"]
+
+
+def _connected(api_server, sim, conn_id: str):
+    """Create and connect ``conn_id``; return (session, callback URL used)."""
+    tenant = create_tenant_connection(conn_id, sim, index=1)
+    session = api_server.session("admin")
+    start = _start(session, api_server, conn_id)
+    assert start.status_code == 303
+    callback = _consent(session, start.headers["location"], tenant)
+    r = session.get(callback, allow_redirects=False, timeout=30)
+    assert r.status_code == 303, r.text[:500]
+    return session, callback, tenant
+
+
+# -- authentication / authorization ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/sendgrid/connections"),
+        ("POST", "/sendgrid/connections"),
+        ("POST", "/sendgrid/connections/x/connect"),
+        ("POST", "/sendgrid/connections/x/api-key"),
+        ("POST", "/sendgrid/connections/x/test"),
+        ("POST", "/sendgrid/connections/x/invite"),
+    ],
+)
+def test_unauthenticated_401_and_viewer_403(api_server, method: str, path: str) -> None:
+    url = f"{api_server.base_url}{path}"
+    anonymous = requests.request(method, url, data={}, allow_redirects=False, timeout=30)
+    assert anonymous.status_code == 401
+    viewer = api_server.session("viewer").request(method, url, data={}, timeout=30)
+    assert viewer.status_code == 403
+    bad_token = requests.request(method, url, cookies={"_token": "not-a-jwt"}, timeout=30)
+    assert bad_token.status_code in (401, 403)
+
+
+def test_post_without_or_with_foreign_csrf_is_refused(api_server, sim) -> None:
+    conn_id = new_conn_id("csrf")
+    create_tenant_connection(conn_id, sim)
+    admin = api_server.session("admin")
+    url = f"{api_server.base_url}/sendgrid/connections/{conn_id}/connect"
+    assert admin.post(url, data={}, allow_redirects=False, timeout=30).status_code == 403
+    forged = signing.csrf_token("someone-else")
+    r = admin.post(url, data={"csrf": forged}, allow_redirects=False, timeout=30)
+    assert r.status_code == 403
+    csrf = csrf_of(_page(admin, api_server))
+    r = admin.post(url, data={"csrf": csrf}, headers={"Origin": "https://evil.example"},
+                   allow_redirects=False, timeout=30)  # fmt: skip
+    assert r.status_code == 403
+
+
+# -- OAuth state and code ----------------------------------------------------------------
+def test_wrong_state_is_rejected(api_server, sim) -> None:
+    conn_id = new_conn_id("state")
+    tenant = create_tenant_connection(conn_id, sim)
+    admin = api_server.session("admin")
+    start = _start(admin, api_server, conn_id)
+    callback = _consent(admin, start.headers["location"], tenant)
+    query = parse_qs(urlsplit(callback).query)
+    cb = f"{api_server.base_url}/sendgrid/oauth/callback"
+
+    for bad in ["", "garbage", query["state"][0] + "x",
+                signing.sign({"n": "x", "c": conn_id}, signing.SALT_INVITE)]:  # fmt: skip
+        r = admin.get(cb, params={"state": bad, "code": query["code"][0]}, timeout=30)
+        assert r.status_code == 400, bad
+
+    # the right state from another browser (no binding cookie) or another Airflow user
+    other_browser = api_server.session("admin")
+    r = other_browser.get(callback, timeout=30)
+    assert r.status_code == 403
+    assert "another browser" in r.text
+    assert connection_extra(conn_id)["extra"].get("refresh_token") is None
+
+    # the legitimate browser still completes (the refused attempts did not consume the state)
+    r = admin.get(callback, allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    assert connection_extra(conn_id)["extra"]["refresh_token"]
+
+
+def test_replayed_state_and_replayed_code_are_rejected(api_server, sim) -> None:
+    conn_id = new_conn_id("replay")
+    admin, callback, tenant = _connected(api_server, sim, conn_id)
+    first = connection_extra(conn_id)["extra"]["refresh_token"]
+
+    replay = admin.get(callback, allow_redirects=False, timeout=30)
+    assert replay.status_code == 400
+    assert "already completed" in replay.text
+
+    # the old code with a fresh, valid state of a new flow: the provider refuses it
+    old_code = parse_qs(urlsplit(callback).query)["code"][0]
+    start = _start(admin, api_server, conn_id)
+    new_state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    r = admin.get(f"{api_server.base_url}/sendgrid/oauth/callback",
+                  params={"state": new_state, "code": old_code}, timeout=30)  # fmt: skip
+    assert r.status_code == 400
+    assert "refused the authorization code" in r.text
+    assert connection_extra(conn_id)["extra"]["refresh_token"] == first
+
+
+def test_state_of_another_airflow_user_is_refused(api_server, sim) -> None:
+    conn_id = new_conn_id("user")
+    tenant = create_tenant_connection(conn_id, sim)
+    admin = api_server.session("admin")
+    start = _start(admin, api_server, conn_id)
+    callback = _consent(admin, start.headers["location"], tenant)
+    signed_out = requests.Session()
+    signed_out.cookies.update({"sendgrid_connect_bind": admin.cookies["sendgrid_connect_bind"]})
+    assert signed_out.get(callback, timeout=30).status_code == 403
+    viewer = api_server.session("viewer")
+    viewer.cookies.set("sendgrid_connect_bind", admin.cookies["sendgrid_connect_bind"])
+    assert viewer.get(callback, timeout=30).status_code == 403
+
+
+def test_pages_never_contain_secrets(api_server, sim) -> None:
+    conn_id = new_conn_id("secret")
+    admin, _, tenant = _connected(api_server, sim, conn_id)
+    page = _page(admin, api_server)
+    assert status_of(page, conn_id) in ("connected", "degraded")  # Essentials: no marketing
+    stored = connection_extra(conn_id)["extra"]
+    from sendgrid_provider.auth.token_store import VariableTokenStore
+
+    token = VariableTokenStore().load(conn_id)
+    for secret in (stored["refresh_token"], stored["client_secret"], token.access_token):
+        assert secret and secret not in page
+    start = _start(admin, api_server, conn_id)
+    location = start.headers["location"]
+    assert tenant["oauth"]["client_secret"] not in location
+    assert "code_challenge_method=S256" in location
+    assert "code_verifier" not in location
+
+
+# -- redirects ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "/sendgrid/../api/v2/connections",
+        "/sendgrid/%2e%2e/auth/logout",
+        "javascript:alert(1)",
+        "/home",
+    ],
+)
+def test_redirect_targets_outside_the_app_are_refused(api_server, sim, target: str) -> None:
+    conn_id = new_conn_id("redir")
+    create_tenant_connection(conn_id, sim)
+    r = _start(api_server.session("admin"), api_server, conn_id, next=target)
+    assert r.status_code == 400
+
+
+def test_redirect_inside_the_app_and_fixed_redirect_uri(api_server, sim) -> None:
+    conn_id = new_conn_id("inside")
+    tenant = create_tenant_connection(conn_id, sim)
+    admin = api_server.session("admin")
+    r = _start(admin, api_server, conn_id, next=f"/sendgrid/connections?tenant={conn_id}")
+    assert r.status_code == 303
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert query["redirect_uri"] == [f"{api_server.base_url}/sendgrid/oauth/callback"]
+    callback = _consent(admin, r.headers["location"], tenant)
+    done = admin.get(callback, allow_redirects=False, timeout=30)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/sendgrid/connections?tenant={conn_id}"
+
+
+def test_safe_next_unit() -> None:
+    assert signing.safe_next(None) == "/sendgrid/connections"
+    assert signing.safe_next("/sendgrid/connections?tenant=a") == "/sendgrid/connections?tenant=a"
+    for bad in ("http://x/sendgrid/", "//x", "/sendgrid/../x", "/sendgridx", "/%2F%2Fx"):
+        with pytest.raises(signing.InvalidSignedValue):
+            signing.safe_next(bad)
+
+
+# -- invite links ------------------------------------------------------------------------
+def _invite(api_server, conn_id: str) -> str:
+    admin = api_server.session("admin")
+    csrf = csrf_of(_page(admin, api_server))
+    r = admin.post(f"{api_server.base_url}/sendgrid/connections/{conn_id}/invite",
+                   data={"csrf": csrf}, timeout=30)  # fmt: skip
+    assert r.status_code == 200
+    return html.unescape(re.search(r'id="invite-link" [^>]*value="([^"]+)"', r.text).group(1))
+
+
+def test_invite_link_single_use_no_airflow_account(api_server, sim) -> None:
+    conn_id = new_conn_id("invite")
+    tenant = create_tenant_connection(conn_id, sim, index=2)
+    link = _invite(api_server, conn_id)
+    assert link.startswith(f"{api_server.base_url}/sendgrid/invite/")
+
+    guest = requests.Session()  # the SendGrid admin: no Airflow account, no cookie
+    landing = guest.get(link, timeout=30)
+    assert landing.status_code == 200
+    assert 'id="invite-continue"' in landing.text
+    assert "/sendgrid/connections" not in landing.text
+    # nothing else is reachable with the guest's browser
+    assert guest.get(f"{api_server.base_url}/sendgrid/connections", timeout=30).status_code == 401
+    csrf = csrf_of(landing.text)
+    start = guest.post(link, data={"csrf": csrf}, allow_redirects=False, timeout=30)
+    assert start.status_code == 303
+    callback = _consent(guest, start.headers["location"], tenant)
+    done = guest.get(callback, timeout=30)
+    assert done.status_code == 200, done.text[:500]
+    assert "is connected" in done.text
+    assert "/sendgrid/connections" not in done.text
+    assert connection_extra(conn_id)["extra"]["refresh_token"]
+
+    # reused: refused, both the landing page and the form
+    assert guest.get(link, timeout=30).status_code == 410
+    assert requests.get(link, timeout=30).status_code == 410
+    again = guest.post(link, data={"csrf": csrf}, allow_redirects=False, timeout=30)
+    assert again.status_code == 410
+
+
+def test_expired_or_forged_invite_is_refused(api_server, sim) -> None:
+    conn_id = new_conn_id("expired")
+    create_tenant_connection(conn_id, sim)
+    nonce = nonces.issue("invite", conn_id, "invited-by:admin", ttl=-1)
+    expired = signing.sign({"n": nonce, "c": conn_id}, signing.SALT_INVITE)
+    base = f"{api_server.base_url}/sendgrid/invite"
+    assert requests.get(f"{base}/{expired}", timeout=30).status_code == 410
+    r = requests.post(f"{base}/{expired}", data={"csrf": "x"}, timeout=30)
+    assert r.status_code == 410
+    # a valid invite for one connection cannot be bent to another one
+    link = _invite(api_server, conn_id)
+    token = link.rsplit("/", 1)[1]
+    other = signing.sign({"n": token, "c": "other"}, signing.SALT_STATE)
+    assert requests.get(f"{base}/{other}", timeout=30).status_code == 410
+    assert requests.get(f"{base}/{token}x", timeout=30).status_code == 410
+    # an OAuth state is not an invite and vice versa
+    r = requests.get(f"{api_server.base_url}/sendgrid/oauth/callback",
+                     params={"state": token, "code": "c"}, timeout=30)  # fmt: skip
+    assert r.status_code == 400
