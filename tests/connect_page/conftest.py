@@ -126,9 +126,10 @@ def api_server(
     port = _free_port()
     log_path = work / "api-server.log"
     log_file = log_path.open("wb")
+    argv = [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1"]  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"],  # fmt: skip
+        argv,
         env=os.environ.copy(),
         stdout=log_file,
         stderr=subprocess.STDOUT,

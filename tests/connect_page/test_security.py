@@ -139,7 +139,7 @@ def test_wrong_state_is_rejected(api_server, sim) -> None:
 
 def test_replayed_state_and_replayed_code_are_rejected(api_server, sim) -> None:
     conn_id = new_conn_id("replay")
-    admin, callback, tenant = _connected(api_server, sim, conn_id)
+    admin, callback, _tenant = _connected(api_server, sim, conn_id)
     first = connection_extra(conn_id)["extra"]["refresh_token"]
 
     replay = admin.get(callback, allow_redirects=False, timeout=30)
@@ -181,7 +181,8 @@ def test_pages_never_contain_secrets(api_server, sim) -> None:
 
     token = VariableTokenStore().load(conn_id)
     for secret in (stored["refresh_token"], stored["client_secret"], token.access_token):
-        assert secret and secret not in page
+        assert secret
+        assert secret not in page
     start = _start(admin, api_server, conn_id)
     location = start.headers["location"]
     assert tenant["oauth"]["client_secret"] not in location
