@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import secrets
 import socket
@@ -84,6 +85,7 @@ def oauth_connect(sim: Any, tenant: dict[str, Any]) -> dict[str, Any]:
     """Run the authorization-code + PKCE flow like an admin would; return the token dict."""
     from requests_oauthlib import OAuth2Session
 
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback simulator only
     oauth = tenant["oauth"]
     redirect_uri = "http://127.0.0.1:9/callback"
     verifier = secrets.token_urlsafe(48)
@@ -137,7 +139,7 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
     box = Mailbox()
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             with box.lock:
                 box.messages.append(message_from_bytes(envelope.content))
             return "250 OK"

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from sendgrid_provider.errors import (
     SendGridFatalError,
     SendGridPaginationError,
@@ -31,7 +30,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         """Silence the default stderr access log."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(parts.query).items()}
         base = f"http://{self.headers['Host']}"
@@ -54,7 +53,10 @@ class Handler(BaseHTTPRequestHandler):
             body["_metadata"] = {"next": f"{base}{route}?page_token=same"}
         elif route == "/v3/token_endless":
             n = int(q.get("page_token", 0))
-            body = {"results": [{"id": n}], "_metadata": {"next": f"{base}{route}?page_token={n + 1}"}}
+            body = {
+                "results": [{"id": n}],
+                "_metadata": {"next": f"{base}{route}?page_token={n + 1}"},
+            }
         elif route == "/v3/token_foreign":
             body = {"result": [{"id": 1}], "_metadata": {"next": "http://evil.example/v3/x?t=1"}}
         elif route == "/v3/keyset_repeat":
@@ -62,7 +64,10 @@ class Handler(BaseHTTPRequestHandler):
         elif route == "/v3/after_sub":
             after = int(q.get("after_subuser_id", 0))
             nxt = after + 1 if after < 2 else None
-            body = {"result": [{"id": after}], "_metadata": {"next_params": {"after_subuser_id": nxt}}}
+            body = {
+                "result": [{"id": after}],
+                "_metadata": {"next_params": {"after_subuser_id": nxt}},
+            }
         elif route == "/v3/html":
             self._send(200, b"<html>maintenance</html>", {})
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from sendgrid_provider.errors import (
     ReconnectRequired,
     SendGridBudgetExceededError,
@@ -14,6 +13,7 @@ from sendgrid_provider.errors import (
     SendGridNotFoundError,
 )
 from sendgrid_provider.hooks.sendgrid import SendGridHook
+
 from tests.hook.conftest import TEST_CONN, api_key_conn
 
 
@@ -116,7 +116,9 @@ def test_results_and_result_are_interchangeable(hook: SendGridHook) -> None:
 
 def test_keyset_pagination(hook: SendGridHook) -> None:
     ips = list(
-        hook.iter_records("/v3/send_ips/ips", pagination="keyset", records_path="result", page_size=1)
+        hook.iter_records(
+            "/v3/send_ips/ips", pagination="keyset", records_path="result", page_size=1
+        )
     )
     assert ips and hook.last_progress.pages in (len(ips), len(ips) + 1)
     assert len({ip["ip"] for ip in ips}) == len(ips)

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from sendgrid_provider.hooks.sendgrid import SendGridHook
+
 from tests.hook.conftest import TEST_CONN, api_key_conn
 
 ENDPOINTS = ("/v3/user/account", "/v3/user/credits", "/v3/user/profile", "/v3/alerts")
@@ -55,11 +56,16 @@ def test_shared_key_429_is_waited_out(sim: Any, tenant: dict, set_conn) -> None:
     limit = 10
     sim.control.set_rate_limit(f"default={limit}/1s,retry_after=on")
     set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["full"]))
-    first, second = SendGridHook(sendgrid_conn_id=TEST_CONN), SendGridHook(sendgrid_conn_id=TEST_CONN)
+    first, second = (
+        SendGridHook(sendgrid_conn_id=TEST_CONN),
+        SendGridHook(sendgrid_conn_id=TEST_CONN),
+    )
     for _ in range(2 * limit):
         first.get_json("/v3/user/account")
         second.get_json("/v3/user/account")
-    too_many = first.transport.status_counts.get(429, 0) + second.transport.status_counts.get(429, 0)
+    too_many = first.transport.status_counts.get(429, 0) + second.transport.status_counts.get(
+        429, 0
+    )
     ok = first.transport.status_counts[200] + second.transport.status_counts[200]
     assert ok == 4 * limit
     windows = 4 * limit // limit + 1

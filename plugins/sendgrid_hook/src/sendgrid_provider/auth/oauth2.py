@@ -209,7 +209,10 @@ def _stored_usable(stored: StoredToken, now: float) -> bool:
     return bool(stored.access_token) and _usable(stored.expires_at or 0.0, stored.rotated_at, now)
 
 
-def _expires_at(token: dict[str, Any], now: float) -> float:
+def _expires_at(token: dict[str, Any], requested_at: float) -> float:
+    """Expiry counted from when the token was *requested* (never later than the server's)."""
+    if token.get("expires_in") is not None:
+        return requested_at + float(token["expires_in"])
     if token.get("expires_at"):
         return float(token["expires_at"])
-    return now + float(token.get("expires_in") or 3600)
+    return requested_at + 3600.0
