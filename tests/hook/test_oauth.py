@@ -72,7 +72,8 @@ def test_rotated_refresh_token_is_persisted_and_used_by_the_next_task(
         val, encrypted = db.execute(
             "select val, is_encrypted from variable where key = ?", (VARIABLE_PREFIX + TEST_CONN,)
         ).fetchone()
-    assert encrypted and stored.refresh_token not in val
+    assert encrypted
+    assert stored.refresh_token not in val
 
 
 def test_connection_token_wins_after_reconnect(sim: Any, tenant: dict, connected: dict,

@@ -120,13 +120,15 @@ def test_keyset_pagination(hook: SendGridHook) -> None:
             "/v3/send_ips/ips", pagination="keyset", records_path="result", page_size=1
         )
     )
-    assert ips and hook.last_progress.pages in (len(ips), len(ips) + 1)
+    assert ips
+    assert hook.last_progress.pages in (len(ips), len(ips) + 1)
     assert len({ip["ip"] for ip in ips}) == len(ips)
 
 
 def test_single_object_and_none_paginator(hook: SendGridHook) -> None:
     account = list(hook.iter_records("/v3/user/account", pagination="none", records_path="."))
-    assert len(account) == 1 and "type" in account[0]
+    assert len(account) == 1
+    assert "type" in account[0]
     scopes = hook.get_json("/v3/scopes")
     assert isinstance(scopes["scopes"], list)
 
