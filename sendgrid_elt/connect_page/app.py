@@ -390,7 +390,10 @@ def create_app() -> FastAPI:
     @app.get("/invite/{token}", name="invite_landing", response_class=HTMLResponse)
     def invite_landing(request: Request, token: str) -> HTMLResponse:
         nonce, conn_id = _valid_invite(token)
-        tenant = tenants.get_tenant(conn_id)
+        try:
+            tenant = tenants.get_tenant(conn_id)
+        except tenants.TenantError:
+            raise HTTPException(410, "This invitation link is no longer valid") from None
         csrf = signing.sign({"i": nonce}, signing.SALT_CSRF)
         action = str(request.url_for("invite_start", token=token).path)
         return _html(pages.render("invite", title="Connect SendGrid", name=tenant.display_name,
