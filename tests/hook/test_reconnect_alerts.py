@@ -1,0 +1,176 @@
+"""Health rows and reconnect alerts: one per transition, reminders, recovery, degraded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+from sendgrid_provider.hooks.sendgrid import SendGridHook
+
+from sendgrid_elt.connection_health import (
+    AlertSettings,
+    check_connection,
+    decide_alert,
+    health_engine,
+    read_health,
+    reconnect_guard,
+    record_health,
+)
+from tests.hook.conftest import TEST_CONN, api_key_conn, oauth_conn, oauth_connect
+
+pytestmark = pytest.mark.usefixtures("airflow_home", "warehouse")
+NEEDS = {"account": ["user.account.read"], "stats": ["stats.read"], "bounces": ["suppression.read"]}
+SETTINGS = AlertSettings(to=("ops@example.com",), connect_base_url="https://airflow.example.com")
+
+
+def _run(hook: SendGridHook, engine: Any) -> None:
+    """One extraction task: page through bounces under the reconnect guard."""
+    with reconnect_guard(hook, engine=engine, settings=SETTINGS):
+        for _ in hook.iter_records(
+            "/v3/suppression/bounces", pagination="offset", records_path=None, page_size=100
+        ):
+            pass
+
+
+def _body(message: Any) -> str:
+    return (
+        message.get_payload(decode=True).decode()
+        if not message.is_multipart()
+        else "".join(
+            part.get_payload(decode=True).decode()
+            for part in message.walk()
+            if part.get_payload(decode=True)
+        )
+    )
+
+
+def test_revoked_oauth_grant_alerts_once_and_recovers(
+    sim: Any, tenant: dict, set_conn: Any, smtp_server: Any
+) -> None:
+    token = oauth_connect(sim, tenant)
+    set_conn(
+        TEST_CONN, oauth_conn(sim, tenant, token["refresh_token"], alert_emails="it@acme.example")
+    )
+    engine = health_engine()
+    report = check_connection(SendGridHook(sendgrid_conn_id=TEST_CONN), NEEDS, engine=engine,
+                              settings=SETTINGS)  # fmt: skip
+    assert report.runnable == ("account", "stats", "bounces")
+    assert read_health(engine, TEST_CONN)["status"] == "connected"
+    assert smtp_server.subjects() == []
+
+    sim.control.revoke_refresh_tokens(tenant["tenant_id"])
+    for _ in range(2):  # two failing runs: one alert
+        with pytest.raises(AirflowFailException, match="needs to be reconnected"):
+            _run(SendGridHook(sendgrid_conn_id=TEST_CONN), engine)
+    row = read_health(engine, TEST_CONN)
+    assert (row["status"], row["reason"], row["alerts_sent"]) == (
+        "needs_reconnect", "refresh_token_invalid", 1)  # fmt: skip
+    assert smtp_server.subjects() == ["[SendGrid] Acme Retail needs to be reconnected"]
+    alert = smtp_server.messages[0]
+    assert {"ops@example.com", "it@acme.example"} <= {a.strip() for a in alert["To"].split(",")}
+    text = _body(alert)
+    assert "https://airflow.example.com/sendgrid/connections?tenant=sg_tenant" in text
+    assert "invalid_grant" in text
+    assert "Acme Retail (sg_tenant)" in text
+
+    fresh = oauth_connect(sim, tenant)  # the admin reconnects on the Connect page
+    set_conn(TEST_CONN, oauth_conn(sim, tenant, fresh["refresh_token"]))
+    check_connection(SendGridHook(sendgrid_conn_id=TEST_CONN), NEEDS, engine=engine,
+                     settings=SETTINGS)  # fmt: skip
+    _run(SendGridHook(sendgrid_conn_id=TEST_CONN), engine)
+    row = read_health(engine, TEST_CONN)
+    assert row["status"] == "connected"
+    assert row["last_success_at"] >= row["status_since"]
+    assert smtp_server.subjects()[1:] == ["[SendGrid] Acme Retail: access restored"]
+
+
+def test_api_key_revoked_mid_run(sim: Any, tenant: dict, set_conn: Any, smtp_server: Any) -> None:
+    key = tenant["api_keys"]["full"]
+    set_conn(TEST_CONN, api_key_conn(sim, key))
+    engine = health_engine()
+    check_connection(SendGridHook(sendgrid_conn_id=TEST_CONN), NEEDS, engine=engine,
+                     settings=SETTINGS)  # fmt: skip
+    hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
+    pages = hook.iter_records(
+        "/v3/suppression/bounces", pagination="offset", records_path=None, page_size=100
+    )
+    with pytest.raises(AirflowFailException), reconnect_guard(hook, engine=engine,
+                                                              settings=SETTINGS):  # fmt: skip
+        for n, _ in enumerate(pages):
+            if n == 150:
+                sim.control.revoke_key(key)
+    assert hook.last_progress.pages == 2
+    with pytest.raises(AirflowFailException):
+        _run(SendGridHook(sendgrid_conn_id=TEST_CONN), engine)
+    row = read_health(engine, TEST_CONN)
+    assert (row["status"], row["reason"]) == ("needs_reconnect", "api_key_rejected")
+    assert key not in (row["last_error"] or "")
+    assert smtp_server.subjects() == ["[SendGrid] Acme Retail needs to be reconnected"]
+
+
+def test_missing_scope_degrades_and_other_streams_load(
+    sim: Any, tenant: dict, set_conn: Any, smtp_server: Any
+) -> None:
+    assert "stats.read" in tenant["api_keys"]["restricted_missing_scopes"]
+    set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["restricted"]))
+    engine = health_engine()
+    for _ in range(2):
+        hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
+        report = check_connection(hook, NEEDS, engine=engine, settings=SETTINGS)
+        assert report.skipped == {"stats": ("stats.read",)}
+        loaded = {s: hook.get_json("/v3/user/account") for s in report.runnable if s == "account"}
+        assert loaded["account"]["type"]
+    row = read_health(engine, TEST_CONN)
+    assert row["status"] == "degraded"
+    assert row["missing_scopes"] == ["stats.read"]
+    assert row["streams_missing_scopes"] == {"stats": ["stats.read"]}
+    assert smtp_server.subjects() == [
+        "[SendGrid] Acme Retail: some data is not collected (missing scopes)"
+    ]
+
+
+def test_reminder_after_the_configured_period(warehouse: Any) -> None:
+    engine = health_engine()
+    t0 = dt.datetime(2026, 11, 28, 8, tzinfo=dt.UTC)
+    kinds = [
+        record_health(
+            engine,
+            tenant_id="t",
+            status="needs_reconnect",
+            now=t0 + delta,
+            reminder_after=dt.timedelta(hours=24),
+        ).alert
+        for delta in (
+            dt.timedelta(0),
+            dt.timedelta(hours=1),
+            dt.timedelta(hours=25),
+            dt.timedelta(hours=26),
+        )
+    ]
+    assert kinds == ["needs_reconnect", None, "reminder", None]
+    assert read_health(engine, "t")["status_since"] == t0
+
+
+@pytest.mark.parametrize(
+    ("previous", "status", "expected"),
+    [
+        (None, "needs_reconnect", "needs_reconnect"),
+        (None, "connected", None),
+        ({"status": "connected"}, "degraded", "degraded"),
+        ({"status": "degraded", "missing_scopes": ["a"]}, "degraded", None),
+        ({"status": "degraded", "missing_scopes": ["a"]}, "degraded", "degraded"),
+        (
+            {"status": "needs_reconnect", "last_alert_at": None},
+            "needs_reconnect",
+            "needs_reconnect",
+        ),
+        ({"status": "needs_reconnect", "alert_kind": "reminder"}, "connected", "reconnected"),
+        ({"status": "needs_reconnect"}, "degraded", "reconnected"),
+    ],
+)
+def test_decide_alert(previous: dict | None, status: str, expected: str | None) -> None:
+    now = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+    scopes = ["a", "b"] if expected == "degraded" and previous else ["a"]
+    assert decide_alert(previous, status, now, dt.timedelta(hours=24), scopes) == expected
