@@ -1,0 +1,64 @@
+"""Fixtures: the marts in a database shared by the module, the rendered page and its figures.
+
+Rendering does not write to the marts, so one database per test module is enough (and keeps
+the suite fast); tests that need other marts (empty ones) use ``pg_database``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .marts_fixture import Row, load_marts
+from .page_reader import PageReader, read_page
+
+GENERATED_AT = dt.datetime(2026, 11, 28, 7, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Rendered:
+    """A dashboard written from the fixture marts."""
+
+    path: Path
+    html: str
+    page: PageReader
+    rows: dict[str, list[Row]]
+    conninfo: str
+
+    def mart(self, model: str, **match: Any) -> list[Row]:
+        return [r for r in self.rows[model] if all(r[k] == v for k, v in match.items())]
+
+
+@pytest.fixture(scope="module")
+def marts_database(postgres_server) -> Iterator[str]:
+    """A database holding the fixture marts, for the module; yields its conninfo."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"test_dash_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield postgres_server.with_database(name).conninfo()
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="module")
+def rendered(marts_database: str, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    from sendgrid_elt.dashboard import write_dashboard
+
+    rows = load_marts(marts_database)
+    out = tmp_path_factory.mktemp("dashboard") / "dashboard.html"
+    path = write_dashboard(marts_database, out, generated_at=GENERATED_AT)
+    html = path.read_text(encoding="utf-8")
+    return Rendered(path=path, html=html, page=read_page(html), rows=rows, conninfo=marts_database)
