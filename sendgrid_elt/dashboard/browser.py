@@ -2,7 +2,8 @@
 
 Used by the browser test and to (re)generate the README screenshot::
 
-    python -m sendgrid_elt.dashboard.browser .local/dashboard/sendgrid_dashboard.html docs/dashboard.png
+    python -m sendgrid_elt.dashboard.browser .local/dashboard/sendgrid_dashboard.html \
+        docs/dashboard.png
 
 Needs the ``playwright`` package (development requirements) and ``/usr/bin/chromium``
 (``deploy/ensure_chromium.sh`` installs it); Playwright's own browser download is never used.

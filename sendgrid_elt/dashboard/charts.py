@@ -395,20 +395,21 @@ def period_chart(
         x = frame.left + slot * i + pad
         if p.projected is not None and p.used is not None and float(p.projected) > float(p.used):
             y = y_of(float(p.projected))
+            projected_tip = f"{p.label} · projected at period end: {fmt(float(p.projected))}"
             parts.append(
                 f'<rect class="projection" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
                 f'height="{base_y - y:.1f}" rx="2" fill="{p.color}" fill-opacity="0.08" '
                 f'stroke="{p.color}" stroke-width="1.5" stroke-dasharray="5 4"'
                 f"{data_attrs({'series': 'projected', 'label': p.label, 'value': p.projected})}>"
-                f"<title>{escape(f'{p.label} · projected at period end: {fmt(float(p.projected))}')}"
-                f"</title></rect>"
+                f"<title>{escape(projected_tip)}</title></rect>"
             )
         used = float(p.used or 0)
         y = y_of(used)
+        used_attrs = {"series": "used", "label": p.label, "value": p.used, "status": p.status}
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
             f'height="{base_y - y:.1f}" rx="2" fill="{p.color}"'
-            f"{data_attrs({'series': 'used', 'label': p.label, 'value': p.used, 'status': p.status})}>"
+            f"{data_attrs(used_attrs)}>"
             f"<title>{escape(p.tooltip or f'{p.label} · used: {fmt(used)}')}</title></rect>"
         )
         if p.total is not None:

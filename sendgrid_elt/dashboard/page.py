@@ -8,9 +8,10 @@ marts. Every text from the marts is escaped.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from html import escape
+from typing import Any
 
 from sendgrid_elt.dashboard.charts import (
     Frame,
@@ -150,6 +151,21 @@ def fig(
     return f"<{tag}{klass}{data_attrs(attrs)}>{text}</{tag}>"
 
 
+def col(
+    tenant: str | None,
+    prefix: str,
+    obj: object | None,
+    name: str,
+    fmt: Callable[[Any], str],
+    **kwargs: Any,
+) -> str:
+    """``fig`` for the column ``name`` of a mart row (``obj``; None when the row is missing),
+    as metric ``prefix.name`` (``name`` alone without a prefix), shown as ``fmt(value)``."""
+    value = getattr(obj, name) if obj is not None else None
+    metric = f"{prefix}.{name}" if prefix else name
+    return fig(tenant, metric, value, e(fmt(value)), **kwargs)
+
+
 def badge(text: str, tone: str, *, attrs: Mapping[str, object] | None = None) -> str:
     return f'<span class="badge {e(tone)}"{data_attrs(attrs)}>{e(text)}</span>'
 
@@ -232,8 +248,7 @@ def _header(dashboard: Dashboard) -> str:
                 p.credits_overage_count,
                 n_int(p.credits_overage_count),
             ),
-            f"organization(s) over plan · "
-            f"{fig(None, 'credits_at_risk_count', p.credits_at_risk_count, n_int(p.credits_at_risk_count))}"
+            f"organization(s) over plan · {col(None, '', p, 'credits_at_risk_count', n_int)}"
             " more projected over",
             tone="bad" if p.credits_overage_count else "warn" if p.credits_at_risk_count else "",
         ),
@@ -274,7 +289,7 @@ def _header(dashboard: Dashboard) -> str:
         '<header class="top"><div class="wrap"><div class="brand">'
         '<div class="logo" aria-hidden="true"><span></span><span></span><span></span>'
         "<span></span></div><div><h1>SendGrid utilization</h1>"
-        f'<p class="asof">Data as of {fig(None, "last_successful_sync_at", p.last_successful_sync_at, e(n_when(p.last_successful_sync_at)))}'
+        f'<p class="asof">Data as of {col(None, "", p, "last_successful_sync_at", n_when)}'
         f" · page generated {e(n_when(dashboard.generated_at))}</p></div></div>"
         f'<div class="kpis">{"".join(kpis)}</div></div></header>'
     )
@@ -317,36 +332,55 @@ def _portfolio_table(tenants: Sequence[Tenant], anchors: Mapping[str, str]) -> s
         credits_pct = o.credits_used_pct if o else None
         seats_pct = o.seats_used_pct if o else None
         conn = t.connection_status
-        rec = (o.recommendation if o else None) or "unknown"
+        rec_value = o.recommendation if o else None
+        rec = rec_value or "unknown"
         savings = o.estimated_monthly_savings_usd if o else None
+        seats_over = seats_pct is not None and seats_pct > 100
+        credits_meter = meter(
+            None if credits_pct is None else float(credits_pct) / 100,
+            color,
+            over=status == "overage",
+        )
+        seats_meter = meter(
+            None if seats_pct is None else float(seats_pct) / 100,
+            "#d64545" if seats_over else "#1a82e2",
+            over=seats_over,
+        )
+        status_text = fig(
+            tid,
+            "overview.utilization_status",
+            status,
+            e(STATUS_LABELS.get(status, status)),
+            cls=f"status-text st-{status}",
+        )
+        rec_badge = badge(
+            rec.capitalize(),
+            RECOMMENDATION_TONES.get(rec, "muted"),
+            attrs={"tenant": tid, "metric": "overview.recommendation", "value": rec_value},
+        )
+        conn_badge = badge(CONNECTION_LABELS.get(conn, conn), CONNECTION_TONES.get(conn, "muted"))
+        saving_cls = "good-text" if savings and savings > 0 else "muted"
+        plan = (o.plan_name if o else t.info.plan_name) or "plan unknown"
         rows.append(
             f'<tr data-tenant="{e(tid)}">'
             f'<td><a class="org" href="#{anchors[tid]}">{e(t.name)}</a>'
-            f'<div class="muted small">{e(o.plan_name if o else t.info.plan_name) or "plan unknown"}'
-            "</div></td>"
-            f"<td>{badge(CONNECTION_LABELS.get(conn, conn), CONNECTION_TONES.get(conn, 'muted'))}"
-            "</td>"
-            f'<td class="meter-cell">'
-            f"{meter(None if credits_pct is None else float(credits_pct) / 100, color, over=status == 'overage')}"
-            f"{fig(tid, 'overview.credits_used_pct', credits_pct, e(n_pct100(credits_pct)), cls='num')}"
-            f" {fig(tid, 'overview.utilization_status', status, e(STATUS_LABELS.get(status, status)), cls=f'status-text st-{status}')}"
-            "</td>"
-            f'<td class="meter-cell">'
-            f"{meter(None if seats_pct is None else float(seats_pct) / 100, '#d64545' if seats_pct and seats_pct > 100 else '#1a82e2', over=bool(seats_pct and seats_pct > 100))}"
-            f"{fig(tid, 'overview.seats_used_pct', seats_pct, e(n_pct100(seats_pct)), cls='num')}"
-            "</td>"
-            f'<td class="num">{fig(tid, "overview.features_used", o.features_used if o else None, n_int(o.features_used if o else None))}'
+            f'<div class="muted small">{e(plan)}</div></td>'
+            f"<td>{conn_badge}</td>"
+            f'<td class="meter-cell">{credits_meter}'
+            f"{col(tid, 'overview', o, 'credits_used_pct', n_pct100, cls='num')} {status_text}</td>"
+            f'<td class="meter-cell">{seats_meter}'
+            f"{col(tid, 'overview', o, 'seats_used_pct', n_pct100, cls='num')}</td>"
+            f'<td class="num">{col(tid, "overview", o, "features_used", n_int)}'
             f' <span class="muted">of</span> '
-            f"{fig(tid, 'overview.features_licensed', o.features_licensed if o else None, n_int(o.features_licensed if o else None))}</td>"
-            f'<td class="num">{fig(tid, "overview.requests_30d", o.requests_30d if o else None, n_int(o.requests_30d if o else None))}</td>'
-            f'<td class="num">{fig(tid, "overview.bounce_rate_30d", o.bounce_rate_30d if o else None, e(n_rate(o.bounce_rate_30d if o else None)))}</td>'
-            f'<td class="num">{fig(tid, "overview.spam_report_rate_30d", o.spam_report_rate_30d if o else None, e(n_rate(o.spam_report_rate_30d if o else None)))}</td>'
-            f'<td class="rec-cell"><div class="nowrap">'
-            f"{badge(rec.capitalize(), RECOMMENDATION_TONES.get(rec, 'muted'), attrs={'tenant': tid, 'metric': 'overview.recommendation', 'value': o.recommendation if o else None})}"
-            f' <span class="muted small">{fig(tid, "overview.recommended_plan_name", o.recommended_plan_name if o else None, e(o.recommended_plan_name if o else ""))}</span></div>'
-            f'<div class="small {"good-text" if savings and savings > 0 else "muted"}">'
-            f"{fig(tid, 'overview.estimated_monthly_savings_usd', savings, e(n_usd(savings)))}"
-            " / month</div></td></tr>"
+            f"{col(tid, 'overview', o, 'features_licensed', n_int)}</td>"
+            f'<td class="num">{col(tid, "overview", o, "requests_30d", n_int)}</td>'
+            f'<td class="num">{col(tid, "overview", o, "bounce_rate_30d", n_rate)}</td>'
+            f'<td class="num">{col(tid, "overview", o, "spam_report_rate_30d", n_rate)}</td>'
+            f'<td class="rec-cell"><div class="nowrap">{rec_badge} <span class="muted small">'
+            f"{col(tid, 'overview', o, 'recommended_plan_name', lambda v: v or '')}</span></div>"
+            f'<div class="small {saving_cls}">'
+            f"{col(tid, 'overview', o, 'estimated_monthly_savings_usd', n_usd)} / month</div>"
+            "</td></tr>"
         )
     head = "".join(
         (f'<th class="num">{e(h)}</th>' if num else f"<th>{e(h)}</th>")
@@ -393,7 +427,7 @@ def _tenant_section(t: Tenant, anchor: str) -> str:
             t.tenant_id,
             "reputation",
             info.reputation,
-            f"Reputation <b>{e(n_int(info.reputation) if info.reputation is not None else '—')}</b>",
+            f"Reputation <b>{e(n_int(info.reputation))}</b>",
             cls="meta",
         )
         if info.reputation is not None
@@ -406,7 +440,11 @@ def _tenant_section(t: Tenant, anchor: str) -> str:
         f'<span class="meta muted" title="How the plan was inferred">'
         f"{e(info.plan_inference_basis or '')}</span></div></div>"
         f'<div class="tenant-badges">'
-        f"{badge(CONNECTION_LABELS.get(conn, conn), CONNECTION_TONES.get(conn, 'muted'), attrs={'tenant': t.tenant_id, 'metric': 'connection_status', 'value': conn})}"
+        + badge(
+            CONNECTION_LABELS.get(conn, conn),
+            CONNECTION_TONES.get(conn, "muted"),
+            attrs={"tenant": t.tenant_id, "metric": "connection_status", "value": conn},
+        )
         + (
             badge(
                 f"{rec.recommendation.capitalize()}: {rec.recommended_plan_name}",
@@ -451,7 +489,8 @@ def _reconnect_banner(t: Tenant) -> str:
         f'<div class="alert bad big" data-tenant="{e(t.tenant_id)}" data-alert="needs_reconnect">'
         '<div class="alert-icon" aria-hidden="true">!</div><div class="alert-text">'
         "<strong>Needs reconnect</strong> — SendGrid rejected this organization's credential"
-        f"{' since ' + fig(t.tenant_id, 'health.status_since_at', since, e(n_when(since))) if since else ''}."
+        + (" since " + col(t.tenant_id, "health", h, "status_since_at", n_when) if since else "")
+        + "."
         f" The figures below are "
         f"{fig(t.tenant_id, 'health.data_age_hours', age, e(n_hours(age)))} old."
         + (f'<code class="error">{e(error)}</code>' if error else "")
@@ -561,7 +600,15 @@ def _current_period_card(t: Tenant) -> str:
             attrs={"tenant": tid, "metric": "credits_used_pct", "value": p.credits_used_pct},
             color=color,
         )
-        + f"<div>{fig(tid, 'period.utilization_status', status, e(STATUS_LABELS.get(status, status)), cls=f'badge solid bg-{status}')}</div>"
+        + "<div>"
+        + fig(
+            tid,
+            "period.utilization_status",
+            status,
+            e(STATUS_LABELS.get(status, status)),
+            cls=f"badge solid bg-{status}",
+        )
+        + "</div>"
         + f'</div><dl class="facts">{dl}</dl>'
     )
     return card(
@@ -763,19 +810,20 @@ def _seats_card(t: Tenant) -> str:
         return card("Seats", chart, sub="No seat data yet.", section="seats")
     pct = latest.seats_used_pct
     over = pct is not None and pct > 100
+    bar_color = "#d64545" if over else "#1a82e2"
     head = (
         '<div class="seat-head"><div class="big-num">'
         f"{fig(tid, 'seats.seats_used', latest.seats_used, n_int(latest.seats_used))}"
         '<span class="of"> / '
         f"{fig(tid, 'seats.seat_limit', limit, n_int(limit))} seats</span></div>"
-        f"{meter(None if pct is None else float(pct) / 100, '#d64545' if over else '#1a82e2', over=over)}"
-        f'<div class="seat-facts">{fig(tid, "seats.seats_used_pct", pct, e(n_pct100(pct)), tag="b")}'
+        f"{meter(None if pct is None else float(pct) / 100, bar_color, over=over)}"
+        f'<div class="seat-facts">{col(tid, "seats", latest, "seats_used_pct", n_pct100, tag="b")}'
         " of the plan's limit · "
         f"{fig(tid, 'seats.owner_count', latest.owner_count, n_int(latest.owner_count))} owner "
         "(not a seat) · "
-        f"{fig(tid, 'seats.pending_invites_valid', latest.pending_invites_valid, n_int(latest.pending_invites_valid))}"
+        f"{col(tid, 'seats', latest, 'pending_invites_valid', n_int)}"
         " pending invite(s), "
-        f"{fig(tid, 'seats.pending_invites_expired', latest.pending_invites_expired, n_int(latest.pending_invites_expired))}"
+        f"{col(tid, 'seats', latest, 'pending_invites_expired', n_int)}"
         " expired</div></div>"
     )
     note = "" if draw_limit or limit is None else f" The limit ({limit:,}) is off this scale."
@@ -867,7 +915,7 @@ def _api_keys_card(t: Tenant) -> str:
         + "</div>"
     )
     unknown = (
-        f'<p class="small muted">{fig(tid, "api_keys.unknown_scope_keys", k.unknown_scope_keys, n_int(k.unknown_scope_keys))}'
+        f'<p class="small muted">{col(tid, "api_keys", k, "unknown_scope_keys", n_int)}'
         " active key(s) with unknown scopes.</p>"
         if k.unknown_scope_keys
         else ""
@@ -897,11 +945,17 @@ def _key_list(title: str, keys: Sequence[ApiKey], *, deleted: bool) -> str:
     items = "".join(
         f"<li><span>{e(k.api_key_name or k.api_key_id)}</span>"
         f'<span class="muted small">{e(k.subuser_username or "parent")} · '
-        f"{e(f'deleted {k.deleted_at:%Y-%m-%d}' if deleted and k.deleted_at else f'{k.scope_count or 0} scopes')}"
+        f"{e(_key_note(k, deleted=deleted))}"
         "</span></li>"
         for k in keys
     )
     return f'<h4>{e(title)}</h4><ul class="keys">{items}</ul>'
+
+
+def _key_note(key: ApiKey, *, deleted: bool) -> str:
+    if deleted and key.deleted_at:
+        return f"deleted {key.deleted_at:%Y-%m-%d}"
+    return "scopes unknown" if key.scope_count is None else f"{key.scope_count} scopes"
 
 
 def _health_card(t: Tenant) -> str:
@@ -941,21 +995,26 @@ def _health_card(t: Tenant) -> str:
         else ""
     )
     body = (
-        f'<div class="health-status">'
-        f"{badge(CONNECTION_LABELS.get(status, status), CONNECTION_TONES.get(status, 'muted') + ' large', attrs={'tenant': tid, 'metric': 'health.connection_status', 'value': status})}"
-        f'</div>{reconnect}<dl class="facts">{dl}</dl>'
+        '<div class="health-status">'
+        + badge(
+            CONNECTION_LABELS.get(status, status),
+            CONNECTION_TONES.get(status, "muted") + " large",
+            attrs={"tenant": tid, "metric": "health.connection_status", "value": status},
+        )
+        + f'</div>{reconnect}<dl class="facts">{dl}</dl>'
         f"<h4>Missing scopes · "
-        f"{fig(tid, 'health.missing_scope_stream_count', h.missing_scope_stream_count, n_int(h.missing_scope_stream_count))}"
+        f"{col(tid, 'health', h, 'missing_scope_stream_count', n_int)}"
         " stream(s)</h4>"
         f'<div class="chips" data-tenant="{e(tid)}" data-metric="health.streams_missing_scopes" '
-        f'data-value="{e(h.streams_missing_scopes)}">{chips(h.streams_missing_scopes, "warn")}</div>'
+        f'data-value="{e(h.streams_missing_scopes)}">'
+        f"{chips(h.streams_missing_scopes, 'warn')}</div>"
         + (
             f'<div class="small muted">scopes: {e(h.missing_scopes)}</div>'
             if h.missing_scopes
             else ""
         )
         + "<h4>Not in the plan · "
-        f"{fig(tid, 'health.not_licensed_stream_count', h.not_licensed_stream_count, n_int(h.not_licensed_stream_count))}"
+        f"{col(tid, 'health', h, 'not_licensed_stream_count', n_int)}"
         " stream(s)</h4>"
         f'<div class="chips" data-tenant="{e(tid)}" data-metric="health.streams_not_licensed" '
         f'data-value="{e(h.streams_not_licensed)}">{chips(h.streams_not_licensed)}</div>'
@@ -1029,16 +1088,22 @@ def _recommendation_card(t: Tenant) -> str:
         '<div class="plans">'
         f'<div class="plan"><div class="muted small">Current</div>'
         f'<div class="plan-name">{e(t.info.plan_name or r.current_plan_code or "unknown")}</div>'
-        f"{fig(tid, 'rec.current_monthly_price_usd', r.current_monthly_price_usd, e(current_price), cls='small')}"
-        "</div>"
+        + fig(
+            tid,
+            "rec.current_monthly_price_usd",
+            r.current_monthly_price_usd,
+            e(current_price),
+            cls="small",
+        )
+        + "</div>"
         '<div class="arrow" aria-hidden="true">→</div>'
         f'<div class="plan rec"><div class="muted small">Recommended</div>'
-        f"{fig(tid, 'rec.recommended_plan_name', r.recommended_plan_name, e(r.recommended_plan_name), cls='plan-name')}"
-        f"{fig(tid, 'rec.recommended_monthly_price_usd', r.recommended_monthly_price_usd, e(n_usd(r.recommended_monthly_price_usd)), cls='small')}"
+        f"{col(tid, 'rec', r, 'recommended_plan_name', str, cls='plan-name')}"
+        f"{col(tid, 'rec', r, 'recommended_monthly_price_usd', n_usd, cls='small')}"
         "</div></div>"
         f'<div class="savings {tone}">'
         f"{fig(tid, 'rec.estimated_monthly_savings_usd', savings, e(saving_text))}"
-        f' <span class="small">{fig(tid, "rec.recommendation", r.recommendation, e(r.recommendation))}</span>'
+        f' <span class="small">{col(tid, "rec", r, "recommendation", str)}</span>'
         "</div>"
         f'<dl class="facts">{dl}</dl>'
     )
@@ -1126,10 +1191,10 @@ def _subusers_card(t: Tenant) -> str:
         )
     facts = (
         '<dl class="facts">'
-        f"<dt>Account credits</dt><dd>{fig(tid, 'tenant.credits_used', info.credits_used, n_int(info.credits_used))}"
+        f"<dt>Account credits</dt><dd>{col(tid, 'tenant', info, 'credits_used', n_int)}"
         f" / {fig(tid, 'tenant.credits_total', info.credits_total, n_int(info.credits_total))}</dd>"
-        f"<dt>Enabled subusers</dt><dd>{fig(tid, 'tenant.enabled_subuser_count', info.enabled_subuser_count, n_int(info.enabled_subuser_count))}"
-        f" of {fig(tid, 'tenant.subuser_count', info.subuser_count, n_int(info.subuser_count))}</dd>"
+        f"<dt>Enabled subusers</dt><dd>{col(tid, 'tenant', info, 'enabled_subuser_count', n_int)}"
+        f" of {col(tid, 'tenant', info, 'subuser_count', n_int)}</dd>"
         "</dl>"
     )
     return card(
