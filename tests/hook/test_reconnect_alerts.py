@@ -96,11 +96,15 @@ def test_api_key_revoked_mid_run(sim: Any, tenant: dict, set_conn: Any, smtp_ser
     pages = hook.iter_records(
         "/v3/suppression/bounces", pagination="offset", records_path=None, page_size=100
     )
-    with pytest.raises(AirflowFailException), reconnect_guard(hook, engine=engine,
-                                                              settings=SETTINGS):  # fmt: skip
-        for n, _ in enumerate(pages):
-            if n == 150:
-                sim.control.revoke_key(key)
+
+    def run_and_revoke_after_150_records() -> None:
+        with reconnect_guard(hook, engine=engine, settings=SETTINGS):
+            for n, _ in enumerate(pages):
+                if n == 150:
+                    sim.control.revoke_key(key)
+
+    with pytest.raises(AirflowFailException):
+        run_and_revoke_after_150_records()
     assert hook.last_progress.pages == 2
     with pytest.raises(AirflowFailException):
         _run(SendGridHook(sendgrid_conn_id=TEST_CONN), engine)
