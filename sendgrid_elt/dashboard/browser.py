@@ -3,7 +3,7 @@
 Used by the browser test and to (re)generate the README screenshot::
 
     python -m sendgrid_elt.dashboard.browser .local/dashboard/sendgrid_dashboard.html \
-        docs/dashboard.png
+        docs/dashboard.png --max-height 2200
 
 Needs the ``playwright`` package (development requirements) and ``/usr/bin/chromium``
 (``deploy/ensure_chromium.sh`` installs it); Playwright's own browser download is never used.
@@ -64,11 +64,13 @@ def open_dashboard(
     screenshot: str | Path | None = None,
     *,
     viewport: dict[str, int] | None = None,
+    max_height: int | None = None,
     executable: Path = CHROMIUM,
 ) -> BrowserReport:
     """Load the page in headless chromium; collect errors, requests and chart boxes.
 
-    With ``screenshot``, a full-page PNG is written there (parents created).
+    With ``screenshot``, a full-page PNG is written there (parents created), cut at
+    ``max_height`` pixels when given (the README shows the top of the page).
     """
     from playwright.sync_api import sync_playwright
 
@@ -90,7 +92,11 @@ def open_dashboard(
             if screenshot is not None:
                 target = Path(screenshot)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(target), full_page=True)
+                width = (viewport or VIEWPORT)["width"]
+                clip = None
+                if max_height is not None and report.page_height > max_height:
+                    clip = {"x": 0, "y": 0, "width": width, "height": max_height}
+                page.screenshot(path=str(target), full_page=True, clip=clip)  # type: ignore[arg-type]
                 report.screenshot = target
         finally:
             browser.close()
@@ -98,11 +104,14 @@ def open_dashboard(
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m sendgrid_elt.dashboard.browser PAGE.html OUT.png", file=sys.stderr)
-        return 2
-    report = open_dashboard(args[0], args[1])
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sendgrid_elt.dashboard.browser")
+    parser.add_argument("page", help="dashboard HTML file")
+    parser.add_argument("png", help="screenshot to write")
+    parser.add_argument("--max-height", type=int, help="cut the full-page shot at N pixels")
+    args = parser.parse_args(argv)
+    report = open_dashboard(args.page, args.png, max_height=args.max_height)
     problems = report.console_errors + report.page_errors + report.external_requests
     print(f"{len(report.charts)} charts, screenshot {report.screenshot}")
     for problem in problems:

@@ -223,7 +223,7 @@ def line_chart(
     step_x = frame.plot_w / max(1, len(labels) - 1)
     parts = _open("line", frame, title, len(values), attrs)
     parts += _y_axis(frame, y_min, top, fmt, ticks)
-    parts += _x_labels(frame, labels, step_x, centred=False)
+    parts += _x_labels(frame, labels, step_x, centred=False, max_labels=7)
     if not values:
         parts.append(_empty(frame, empty_text))
 

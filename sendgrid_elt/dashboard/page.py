@@ -1278,7 +1278,7 @@ font-weight:600;text-align:left;padding:8px 10px;border-bottom:1px solid var(--l
 background:#edf0f5;overflow:hidden;margin-right:8px}
 .meter>span{display:block;height:100%;border-radius:99px}
 .meter.over{outline:2px solid rgba(214,69,69,.35)}
-.status-text{font-size:12px;font-weight:600}
+.status-text{display:block;font-size:12px;font-weight:600}.org{white-space:nowrap}
 .st-overage{color:#d64545}.st-at_risk{color:#d9761a}.st-healthy{color:#22a06b}
 .st-under_used{color:#5468c9}.st-unknown{color:#8a93a3}
 .bg-overage{background:#d64545}.bg-at_risk{background:#f08c2e}.bg-healthy{background:#22a06b}
@@ -1292,12 +1292,15 @@ border:1px solid transparent;white-space:nowrap}
 .badge.muted{background:#f0f2f6;color:#5b6577;border-color:#dde1e8}
 .badge.large{font-size:14px;padding:6px 14px}
 .badge.solid{color:#fff}
-.tenant{margin-top:34px;padding-top:8px}
-.tenant-head{display:flex;justify-content:space-between;align-items:flex-end;gap:16px;
-margin-bottom:14px;border-bottom:2px solid var(--line);padding-bottom:12px}
+.tenant{margin-top:44px;padding-top:4px}
+.tenant-head{display:flex;justify-content:space-between;align-items:center;gap:16px;
+margin-bottom:16px;background:#fff;border:1px solid var(--line);border-left:6px solid #22a06b;
+border-radius:14px;padding:16px 20px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
+.tenant.degraded .tenant-head{border-left-color:var(--warn)}
+.tenant.never_connected .tenant-head{border-left-color:#a0a9b8}
 .tenant h2{margin:0 0 4px;font-size:21px;letter-spacing:-.01em}
 .tenant-badges{display:flex;gap:8px;flex-wrap:wrap;justify-content:flex-end}
-.tenant.needs_reconnect .tenant-head{border-bottom-color:#f3b4b4}
+.tenant.needs_reconnect .tenant-head{border-left-color:var(--bad)}
 .metas{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:12.5px}
 .meta{display:inline-flex;align-items:center;gap:5px}
 .swatch{width:10px;height:10px;border-radius:3px;display:inline-block}
