@@ -1,20 +1,155 @@
-"""The main job's steps, in order.
+"""The main job: simulated SendGrid organizations in, utilization marts and a dashboard out.
 
-The extract/load and transform DAGs are not wired yet (their issues follow the foundation):
-for now the demo only brings up the warehouse and says so.
+Steps: warehouse (configured or embedded) → simulator (``demo`` scale, free port) → isolated
+Airflow home with one ``sendgrid`` connection per simulated tenant → the extract/load and
+transform DAGs run for real (``dag.test()``) → summary, reconnect alert, dashboard.
+Run twice: the second run is incremental. ``--advance-days N`` moves the simulated clock.
 """
 
 from __future__ import annotations
 
-from sendgrid_elt.warehouse import resolve_warehouse
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from sendgrid_elt.demo.airflow_home import DEMO_DIR, configure
+
+EXTRACT_DAG = "sendgrid_extract_load"
+TRANSFORM_DAG = "sendgrid_transform"
+STATE_FILE = DEMO_DIR / "state.json"
+DASHBOARD_FILE = DEMO_DIR / "dashboard.html"
 
 
-def main() -> int:
-    """Run the demo; return the process exit code."""
-    resolve_warehouse()
-    print(
-        "The SendGrid pipeline is not wired yet: the warehouse is ready, the extract and "
-        "transform DAGs arrive with their issues.",
-        flush=True,
+def _step(text: str) -> None:
+    print(f"\n==> {text}", flush=True)
+
+
+def _clock(advance_days: int) -> str:
+    """The simulated today: fixed at the first run, moved by ``--advance-days``."""
+    state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
+    clock = dt.date.fromisoformat(state.get("clock", dt.datetime.now(dt.UTC).date().isoformat()))
+    clock += dt.timedelta(days=advance_days)
+    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.write_text(json.dumps({"clock": clock.isoformat()}))
+    return clock.isoformat()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options of the demo."""
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument("--seed", type=int, default=42, help="simulated data seed")
+    parser.add_argument("--scale", default="demo", choices=["tiny", "demo", "large"])
+    parser.add_argument(
+        "--advance-days", type=int, default=0, help="move the simulated clock forward first"
     )
-    return 0
+    parser.add_argument("--dashboard", type=Path, default=DASHBOARD_FILE)
+    return parser.parse_args(argv)
+
+
+LOG_FILE = DEMO_DIR / "demo.log"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; return the process exit code (Airflow's own logs go to the log file)."""
+    args = parse_args(argv)
+    from sendgrid_elt.demo.runner import stderr_to
+
+    try:
+        with stderr_to(LOG_FILE):
+            return _run(args)
+    except Exception:
+        traceback.print_exc(file=sys.stdout)
+        print(f"\nThe demo failed; Airflow's log is in {LOG_FILE}")
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    _step("Airflow home (isolated, .local/demo/airflow)")
+    configure()  # before anything imports airflow
+
+    from sendgrid_elt.demo.runner import load_dags, run_dag
+    from sendgrid_elt.demo.simulator_process import SimulatorProcess
+    from sendgrid_elt.demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
+    from sendgrid_elt.demo.summary import format_table, read_overview
+    from sendgrid_elt.demo.tenants import assign_roles, register
+    from sendgrid_elt.warehouse import resolve_warehouse
+
+    _step("Warehouse")
+    warehouse = resolve_warehouse()
+    clock = _clock(args.advance_days)
+    _step(f"SendGrid simulator (seed {args.seed}, scale {args.scale}, simulated today {clock})")
+    sink = SmtpSink().start()
+    os.environ[SMTP_CONN_ENV] = sink.connection_json()
+    with SimulatorProcess(
+        seed=args.seed, scale=args.scale, clock=clock, log_file=DEMO_DIR / "simulator.log"
+    ) as sim:
+        print(f"    listening on {sim.base_url}")
+        tenants = assign_roles(sim.control.accounts())
+        register(tenants, sim.base_url)
+        _set_alert_recipients(tenants)
+        for t in tenants:
+            print(f"    connection {t.conn_id:<28} {t.name:<24} ({_role_text(t.role)})")
+        for t in tenants:
+            if t.role == "revoked":
+                sim.control.revoke_key(t.account["api_keys"]["full"])
+                print(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
+
+        dags = load_dags(EXTRACT_DAG, TRANSFORM_DAG)
+        _step(f"Extract and load ({EXTRACT_DAG}); Airflow's log: {LOG_FILE}")
+        extract = run_dag(dags[EXTRACT_DAG])
+        _report(extract)
+        _step(f"Transform with dbt ({TRANSFORM_DAG}, one task per model)")
+        transform = run_dag(dags[TRANSFORM_DAG])
+        _report(transform)
+    sink.stop()
+
+    _step("Utilization summary (sendgrid_marts.sendgrid_utilization_overview)")
+    print(format_table(read_overview(warehouse.target.conninfo())))
+    _step("Reconnect alerts sent")
+    for message in sink.received():
+        print(f"    To: {message['To']}\n    Subject: {message['Subject']}")
+    if not sink.received():
+        print("    none")
+    _step("Dashboard")
+    from sendgrid_elt.dashboard import write_dashboard
+
+    path = write_dashboard(warehouse.target.conninfo(), args.dashboard)
+    print(f"    {path}")
+    print(f"\nDone in {time.monotonic() - started:.0f}s.")
+    return 0 if transform.state == "success" else 1
+
+
+def _role_text(role: str) -> str:
+    return {
+        "api_key": "API key",
+        "oauth": "OAuth 2.0, connected with PKCE",
+        "restricted": "restricted key, some scopes missing",
+        "revoked": "API key, about to be revoked",
+    }[role]
+
+
+def _set_alert_recipients(tenants: list) -> None:
+    from airflow.models import Variable
+
+    from sendgrid_elt.connection_health import RECIPIENTS_VARIABLE
+
+    Variable.set(RECIPIENTS_VARIABLE, "sendgrid-admins@example.com")
+
+
+def _report(result) -> None:
+    failed = result.failed_tasks
+    print(
+        f"    {result.dag_id}: {result.state} in {result.seconds:.0f}s, {len(result.tasks)} tasks"
+    )
+    for label in failed:
+        print(f"    ! {label}: {result.tasks[label]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

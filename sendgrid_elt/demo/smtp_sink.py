@@ -1,0 +1,70 @@
+"""A local SMTP server that keeps what it receives: where the demo's alert e-mails land."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+SMTP_CONN_ENV = "AIRFLOW_CONN_SMTP_DEFAULT"
+
+
+@dataclass
+class SmtpSink:
+    """aiosmtpd on a free loopback port, registered as the ``smtp_default`` connection."""
+
+    messages: list[Message] = field(default_factory=list)
+    port: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _controller: Any = None
+
+    def start(self) -> SmtpSink:
+        """Start listening; return self."""
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class _Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                with sink._lock:
+                    sink.messages.append(message_from_bytes(envelope.content))
+                return "250 OK"
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def connection_json(self) -> str:
+        """``AIRFLOW_CONN_SMTP_DEFAULT`` value pointing at this server (plain SMTP, loopback)."""
+        return json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": self.port,
+                "extra": {
+                    "disable_ssl": True,
+                    "disable_tls": True,
+                    "from_email": "sendgrid-pipeline@localhost",
+                    "retry_limit": 1,
+                    "timeout": 10,
+                },
+            }
+        )
+
+    def received(self) -> list[Message]:
+        """A copy of the messages received so far."""
+        with self._lock:
+            return list(self.messages)

@@ -1,0 +1,89 @@
+"""The per-tenant utilization summary printed at the end of the demo (read from the marts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+OVERVIEW_SQL = """
+select tenant_id, display_name, plan_name, connection_status, credits_used_pct,
+       utilization_status, seats_used_pct, features_used, features_licensed, requests_30d,
+       bounce_rate_30d, spam_report_rate_30d, recommended_plan_name,
+       estimated_monthly_savings_usd
+from sendgrid_marts.sendgrid_utilization_overview
+order by display_name
+"""
+
+COLUMNS = (
+    ("Tenant", "display_name"),
+    ("Plan", "plan_name"),
+    ("Credits used", "credits"),
+    ("Seats", "seats"),
+    ("Features used", "features"),
+    ("30-day volume", "volume"),
+    ("Bounce", "bounce"),
+    ("Spam", "spam"),
+    ("Recommended plan", "recommended"),
+    ("Saves/month", "savings"),
+    ("Connection", "connection_status"),
+)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One tenant's headline figures, as stored in the mart and as printed."""
+
+    values: dict[str, Any]
+    cells: dict[str, str]
+
+
+def pct(value: Decimal | float | None) -> str:
+    """Ratio → ``12.3%``; missing → ``–``."""
+    return "–" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def money(value: Decimal | float | None) -> str:
+    """USD amount → ``$1,234``; missing → ``–``."""
+    return "–" if value is None else f"${float(value):,.0f}"
+
+
+def read_overview(conninfo: str) -> list[SummaryRow]:
+    """Read ``sendgrid_utilization_overview`` and format each row's cells."""
+    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
+        rows = conn.execute(OVERVIEW_SQL).fetchall()
+    out = []
+    for r in rows:
+        credits = pct(r["credits_used_pct"])
+        if r["utilization_status"]:
+            credits += f" ({r['utilization_status']})"
+        cells = {
+            "display_name": str(r["display_name"]),
+            "plan_name": str(r["plan_name"] or "–"),
+            "credits": credits,
+            "seats": pct(r["seats_used_pct"]),
+            "features": f"{r['features_used'] or 0}/{r['features_licensed'] or 0}",
+            "volume": "–" if r["requests_30d"] is None else f"{r['requests_30d']:,}",
+            "bounce": pct(r["bounce_rate_30d"]),
+            "spam": pct(r["spam_report_rate_30d"]),
+            "recommended": str(r["recommended_plan_name"] or "–"),
+            "savings": money(r["estimated_monthly_savings_usd"]),
+            "connection_status": str(r["connection_status"] or "–"),
+        }
+        out.append(SummaryRow(values=dict(r), cells=cells))
+    return out
+
+
+def format_table(rows: list[SummaryRow]) -> str:
+    """A plain-text table of the rows (fits a wide terminal)."""
+    widths = {
+        key: max(len(title), *(len(r.cells[key]) for r in rows)) if rows else len(title)
+        for title, key in COLUMNS
+    }
+    lines = ["  ".join(title.ljust(widths[key]) for title, key in COLUMNS)]
+    lines.append("  ".join("-" * widths[key] for _, key in COLUMNS))
+    lines += ["  ".join(r.cells[key].ljust(widths[key]) for _, key in COLUMNS) for r in rows]
+    return "\n".join(lines)
