@@ -7,6 +7,7 @@ drives it. Screenshots go to ``test-artifacts/connect_page/`` (git-ignored).
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]  # fmt: skip
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
-STREAMS = ["user_account", "templates"]
+STREAMS = ["user_account"]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() or shutil.which("true") is None,
@@ -33,7 +34,9 @@ def _extract(conn_id: str) -> str:
     bag = DagBag(dag_folder=str(DAG_FILE))
     assert bag.import_errors == {}, bag.import_errors
     dag = bag.dags["sendgrid_extract_load"]
+    started = time.monotonic()
     run = dag.test(run_conf={"tenants": [conn_id], "streams": STREAMS})
+    print(f"extract DAG run for {conn_id}: {run.state} in {time.monotonic() - started:.1f}s")
     return str(run.state)
 
 
