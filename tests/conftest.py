@@ -120,3 +120,21 @@ def warehouse(pg_database: PostgresTarget, monkeypatch: pytest.MonkeyPatch) -> P
 
     monkeypatch.setenv(WAREHOUSE_CONN_ENV, pg_database.airflow_connection_json())
     return pg_database
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium for browser tests (``deploy/ensure_chromium.sh`` installs it).
+
+    Missing on a developer machine: the test is skipped. Missing in CI (``CI`` set), where
+    ``.ci/run`` installs it: the test fails, so a missing browser never hides a failure.
+    """
+    if CHROMIUM.exists():
+        return CHROMIUM
+    message = "Debian chromium missing: run deploy/ensure_chromium.sh"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

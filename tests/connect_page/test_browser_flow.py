@@ -1,12 +1,11 @@
 """Headless Chromium against a real API server + simulator: Connect, break, Reconnect, load.
 
-Debian's chromium (``tests/connect_page/ensure_chromium.sh`` installs it); Playwright only
+Debian's chromium (``deploy/ensure_chromium.sh`` installs it); Playwright only
 drives it. Screenshots go to ``test-artifacts/connect_page/`` (git-ignored).
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -21,10 +20,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
 STREAMS = ["user_account"]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which("true") is None,
-    reason="Debian chromium missing: run tests/connect_page/ensure_chromium.sh",
-)
+pytestmark = pytest.mark.usefixtures("chromium")
 
 
 def _extract(conn_id: str) -> str:

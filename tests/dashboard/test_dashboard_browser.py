@@ -11,20 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from sendgrid_elt.dashboard.browser import CHROMIUM, open_dashboard
+from sendgrid_elt.dashboard.browser import open_dashboard
 
 from .conftest import Rendered
 from .test_dashboard_page import CHARTS_PER_TENANT
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian chromium missing: run deploy/ensure_chromium.sh"
-)
+pytestmark = pytest.mark.usefixtures("chromium")
 
 
 def test_dashboard_renders_in_headless_chromium(rendered: Rendered) -> None:
-    pytest.importorskip("playwright.sync_api")
     shot = ARTIFACTS / "dashboard.png"
     shot.unlink(missing_ok=True)
     report = open_dashboard(rendered.path, shot)
