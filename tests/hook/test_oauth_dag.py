@@ -1,0 +1,64 @@
+"""Rotated refresh tokens reach the next *task*: two tasks of one ``dag.test()`` run.
+
+Inside tasks the token store goes through the Task SDK ``Variable`` (execution API), not the
+metadata database directly; this is the path production workers take.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sendgrid_provider.auth.token_store import VARIABLE_PREFIX
+
+from tests.hook.conftest import TEST_CONN, oauth_conn, oauth_connect
+
+pytestmark = pytest.mark.usefixtures("airflow_home", "warehouse")
+
+DAG_FILE = f'''
+import datetime as dt
+import time
+
+from airflow.sdk import DAG, task
+
+with DAG("hook_oauth_rotation", schedule=None, start_date=dt.datetime(2026, 11, 1)) as dag:
+
+    @task
+    def extract(wait: float) -> int:
+        from sendgrid_provider.hooks.sendgrid import SendGridHook
+
+        time.sleep(wait)  # let the first task's access token expire
+        hook = SendGridHook(sendgrid_conn_id="{TEST_CONN}")
+        hook.get_json("/v3/user/account")
+        return hook.get_conn().auth.refresh_count
+
+    extract.override(task_id="first")(0.0) >> extract.override(task_id="second")(1.2)
+'''
+
+
+def test_two_tasks_share_the_rotated_token(
+    sim: Any, tenant: dict, set_conn: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.models import Variable
+
+    sim.control.set_oauth(access_token_ttl=1)
+    token = oauth_connect(sim, tenant)
+    set_conn(TEST_CONN, oauth_conn(sim, tenant, token["refresh_token"]))
+    (tmp_path / "hook_oauth_rotation.py").write_text(DAG_FILE)
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path))
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(tmp_path))
+    sync_bag_to_db(bag, "dags-folder", None)
+    dag = bag.get_dag("hook_oauth_rotation")
+
+    run = dag.test()
+    assert run.state == "success"
+    counts = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()}
+    assert counts == {"first": 1, "second": 1}
+    assert not any(g.revoked for g in sim.app.oauth.grants.values())
+    assert len([t for g in sim.app.oauth.grants.values() for t in g.refresh_tokens]) == 3
+    Variable.delete(VARIABLE_PREFIX + TEST_CONN)
