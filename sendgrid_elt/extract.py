@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _EPOCH = dt.date(1970, 1, 1)
 _CARRY = ("date",)  # parent fields copied into exploded child records
+#: Canonical JSON (sorted keys, compact, UTF-8): the ``record`` text and its ``record_hash``.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
 
 
 @dataclass
@@ -287,9 +289,19 @@ class TenantExtractor:
         return months
 
     def _rows(self, spec: StreamSpec, unit: str, cursor: dict) -> Iterator[Row]:
+        """Plan the unit's requests now (parent ids come from the database), fetch lazily.
+
+        The returned generator may run in the loader's prefetch thread: it only does HTTP.
+        """
+        plan = list(self._requests(spec, unit, cursor))
+        return self._fetch(spec, unit, plan)
+
+    def _fetch(
+        self, spec: StreamSpec, unit: str, plan: list[tuple[str, dict[str, Any], str | None]]
+    ) -> Iterator[Row]:
         errors = _errors()
         obo = unit or None
-        for path, params, pid in self._requests(spec, unit, cursor):
+        for path, params, pid in plan:
             records = self.hook.iter_records(
                 path,
                 pagination=spec.pagination,
@@ -359,7 +371,7 @@ def shape(spec: StreamSpec, record: Any, unit: str, parent_id: str | None) -> It
             cv = item.get(spec.cursor.field)
         elif spec.mode == "date_window":
             cv = item.get("date")
-        text = json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+        text = _encode(item)
         yield subuser, parent_key, key, text, cv
 
 

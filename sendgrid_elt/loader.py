@@ -10,15 +10,21 @@ converges to the same rows (exactly once).
   seen by a *complete* snapshot are marked deleted by :meth:`StreamWriter.finish_snapshot`.
 * Incremental and date-window streams keep one row per key (upsert).
 
+``record_json`` is canonical JSON (sorted keys, compact); ``record_hash`` is its md5, computed
+here so PostgreSQL does not re-serialize every record.
+
 Rows reach the loader as ``(subuser, parent_key, record_key, record_json, cursor_value)``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from hashlib import md5 as _md5
+from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_elt import sync_state
@@ -69,7 +75,8 @@ class StagingLoader:
             return
         self.conn.execute(
             f"create temp table if not exists {_TEMP} (subuser text not null, "
-            "parent_key text not null, record_key text not null, record jsonb not null) "
+            "parent_key text not null, record_key text not null, record_hash text not null, "
+            "record jsonb not null) "
             "on commit delete rows"
         )
         self._temp_ready = True
@@ -153,13 +160,21 @@ class StreamWriter:
         conn = self.loader.conn
         with conn.cursor() as cur:
             with cur.copy(
-                f"copy {_TEMP} (subuser, parent_key, record_key, record) from stdin"
+                f"copy {_TEMP} (subuser, parent_key, record_key, record_hash, record) from stdin"
             ) as cp:
-                for row in batch.values():
-                    cp.write_row(row[:4])
+                for sub, parent, key, text, _ in batch.values():
+                    cp.write_row(
+                        (
+                            sub,
+                            parent,
+                            key,
+                            _md5(text.encode(), usedforsecurity=False).hexdigest(),
+                            text,
+                        )
+                    )
             params = {"t": self.loader.tenant_id, "seen": self.seen_at, "run": self.loader.run_id}
             select = (
-                f"select %(t)s, subuser, parent_key, record_key, md5(record::text), record, "  # noqa: S608
+                f"select %(t)s, subuser, parent_key, record_key, record_hash, record, "  # noqa: S608
                 f"%(seen)s, %(seen)s, now(), %(run)s, true from {_TEMP}"
             )
             if self.spec.versioned:
@@ -167,7 +182,7 @@ class StreamWriter:
                     f"update {self.table} t set is_current = false from {_TEMP} b "  # noqa: S608
                     "where t.tenant_id = %(t)s and t.subuser = b.subuser "
                     "and t.parent_key = b.parent_key and t.record_key = b.record_key "
-                    "and t.is_current and t.record_hash <> md5(b.record::text)",
+                    "and t.is_current and t.record_hash <> b.record_hash",
                     params,
                 )
                 cur.execute(
@@ -217,12 +232,50 @@ class StreamWriter:
             return cur.rowcount
 
 
-def _batches(rows: Iterable[Row], size: int) -> Iterator[tuple[dict, bool]]:
+def _batches(rows: Iterable[Row], size: int, prefetch: int = 2) -> Iterator[tuple[dict, bool]]:
     """Yield ``(batch, is_last)``; a batch maps key → row (a later duplicate wins).
 
-    One row of lookahead tells whether a full batch is the last one. An empty input yields
-    one empty last batch, so the final cursor is still committed.
+    A producer thread reads ``rows`` (the API pages) while the caller merges the previous
+    batch, so HTTP and PostgreSQL work overlap; at most ``prefetch`` batches wait in between
+    (bounded memory). One row of lookahead tells whether a full batch is the last one. An
+    empty input yields one empty last batch, so the final cursor is still committed.
     """
+    done = threading.Event()
+    queue: Queue = Queue(maxsize=max(1, prefetch))
+
+    def put(item: object) -> bool:
+        while not done.is_set():
+            try:
+                queue.put(item, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in _plain_batches(rows, size):
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="staging-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item[1]:
+                return
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
+def _plain_batches(rows: Iterable[Row], size: int) -> Iterator[tuple[dict, bool]]:
     it = iter(rows)
     pending = next(it, None)
     while True:

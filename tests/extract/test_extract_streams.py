@@ -7,7 +7,6 @@ unknown fields kept; then injected faults, and a loader process killed mid-batch
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import subprocess
@@ -58,7 +57,7 @@ def test_single_page_snapshot_keeps_raw_record(sim, acme, pg) -> None:
     assert staged_keys(pg, "acme", "teammates") == sorted(truth["primary_keys"])
     # the jsonb record is exactly what the API returned (every field, unknown ones too)
     api = acme.get_json("/v3/teammates", {"limit": 500, "offset": 0})["result"]
-    stored = dict(pg.execute(f'select record_key, record from "{SCHEMA}".teammates').fetchall())
+    stored = dict(pg.execute(f'select record_key, record from "{SCHEMA}".teammates').fetchall())  # noqa: S608
     assert {r["username"]: r for r in api} == stored
 
 
@@ -82,7 +81,10 @@ def test_incremental_first_run_then_state(sim, acme, pg) -> None:
     cursor = sync_state.load_cursor(pg, "acme", "unsubscribes", "")
     assert first.records == _truth(sim, "unsubscribes")["count"]
     assert cursor["value"] == max(
-        r[0] for r in pg.execute(f'select (record->>\'created\')::bigint from "{SCHEMA}".unsubscribes')
+        r[0]
+        for r in pg.execute(
+            f"select (record->>'created')::bigint from \"{SCHEMA}\".unsubscribes"  # noqa: S608
+        )
     )
     # with state: only the overlap window is read again (one page), nothing duplicated
     second = _extractor(acme, pg, "r2").run_stream(spec)
@@ -101,7 +103,7 @@ def test_date_window_lookback_and_empty_results(sim, acme, pg) -> None:
     again = _extractor(acme, pg, "r2", today=_sim_today(sim)).run_stream(spec)
     assert again.records == spec.window.lookback_days + 1  # only the lookback is re-pulled
     # empty result: a filter matching nothing loads nothing and fails nothing
-    empty = dataclasses.replace(catalog.get("ips"), params=(("ip", "0.0.0.0"),))
+    empty = dataclasses.replace(catalog.get("ips"), params=(("ip", "0.0.0.0"),))  # noqa: S104
     out = _extractor(acme, pg, "r3").run_stream(empty)
     assert (out.status, out.records) == ("ok", 0)
     assert staged_keys(pg, "acme", "ips") == []
@@ -157,7 +159,7 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:  # wait for a few committed batches of bounces
-            n = pg.execute(f'select count(*) from "{SCHEMA}".bounces').fetchone()[0]
+            n = pg.execute(f'select count(*) from "{SCHEMA}".bounces').fetchone()[0]  # noqa: S608
             if n >= 400:
                 break
             time.sleep(0.005)
@@ -177,7 +179,7 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
             (subuser,),
         ).fetchone()[0]
         assert cursor is None or cursor["value"] <= top
-    committed = pg.execute(f'select count(*) from "{SCHEMA}".bounces').fetchone()[0]
+    committed = pg.execute(f'select count(*) from "{SCHEMA}".bounces').fetchone()[0]  # noqa: S608
     assert committed % 50 == 0 or committed >= _truth(sim, "bounces")["count"]
     # rerun (a new process, like an Airflow retry) converges to the truth, exactly once
     TenantExtractor(acme, pg, "acme", "rerun", batch_size=50).run(streams)

@@ -29,31 +29,43 @@ def test_form_metadata_from_hook_meta_service(airflow_home: Any) -> None:
     assert {"client_id", "token_url", "oauth_scopes", "subusers", "display_name"} <= set(extra)
 
 
-def _cli_test(conn_id: str, body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, conn_env(conn_id): json.dumps(body)}
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", "connections", "test", conn_id],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+def _cli_tests(conns: dict[str, dict[str, Any]]) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Run ``airflow connections test`` for each connection, in parallel processes."""
+    procs = {
+        conn_id: subprocess.Popen(
+            [sys.executable, "-m", "airflow", "connections", "test", conn_id],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, conn_env(conn_id): json.dumps(body)},
+        )
+        for conn_id, body in conns.items()
+    }
+    done = {}
+    for conn_id, proc in procs.items():
+        out, err = proc.communicate(timeout=180)
+        done[conn_id] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return done
 
 
 def test_cli_test_button(airflow_home: Any, sim: Any, tenant: dict) -> None:
     keys = tenant["api_keys"]
-    ok = _cli_test("sg_cli_ok", api_key_conn(sim, keys["full"]))
+    runs = _cli_tests(
+        {
+            "sg_cli_ok": api_key_conn(sim, keys["full"]),
+            "sg_cli_bad": api_key_conn(sim, "SG.not-a-real-key.abcdefghijklmnop"),
+            "sg_cli_scopes": api_key_conn(sim, keys["restricted"]),
+        }
+    )
+    ok, bad, missing = runs["sg_cli_ok"], runs["sg_cli_bad"], runs["sg_cli_scopes"]
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Connection success!" in ok.stdout
 
-    bad = _cli_test("sg_cli_bad", api_key_conn(sim, "SG.not-a-real-key.abcdefghijklmnop"))
     assert bad.returncode != 0
     assert "Connection failed!" in bad.stdout
     assert "SendGrid refused the credential (api_key_rejected)" in bad.stdout
     assert "not-a-real-key" not in bad.stdout + bad.stderr
 
-    missing = _cli_test("sg_cli_scopes", api_key_conn(sim, keys["restricted"]))
     assert missing.returncode != 0
     assert "missing 3 required scope(s)" in missing.stdout
     for scope in keys["restricted_missing_scopes"]:
