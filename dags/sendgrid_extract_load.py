@@ -10,6 +10,10 @@ connection defined as ``AIRFLOW_CONN_*``, plus the ids listed in the Variable
 ``sendgrid_tenants`` for connections stored in the metadata DB. Params: ``start_date``
 (backfill from that day), ``tenants`` and ``streams`` (partial reruns).
 
+Setup once per deployment: the pool capping concurrent tenant extractions,
+``airflow pools set sendgrid_api 4 "SendGrid API: concurrent tenant extractions"`` (tasks in a
+missing pool never start on a scheduler; ``dag.test()`` ignores pools).
+
 Nothing here touches the network or a database at import time.
 """
 
