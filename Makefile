@@ -31,7 +31,11 @@ format: venv
 	$(BIN)/ruff format .
 
 demo: venv
-	$(BIN)/python -m sendgrid_elt.demo
+	$(BIN)/python -m sendgrid_elt.demo $(ARGS)
+
+# The demo in the Airflow UI (airflow standalone on the demo home; admin/admin on :8080).
+airflow: venv
+	$(BIN)/python -m sendgrid_elt.demo.airflow_ui
 
 # Regenerate the pinned files from requirements.in / requirements-dev.in in a scratch venv.
 lock:

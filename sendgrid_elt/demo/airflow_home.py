@@ -57,4 +57,14 @@ def configure(home: Path = AIRFLOW_HOME) -> dict[str, str]:
         stderr=subprocess.PIPE,
         env=os.environ.copy(),
     )
+    _ensure_pool()
     return env
+
+
+def _ensure_pool() -> None:
+    """The pool that caps concurrent SendGrid API work (the extract DAG's tasks use it)."""
+    from airflow.models import Pool
+
+    Pool.create_or_update_pool(
+        "sendgrid_api",  # the pool named in dags/sendgrid_extract_load.py slots=4, description="Concurrent SendGrid API work", include_deferred=False
+    )

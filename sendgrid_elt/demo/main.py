@@ -29,11 +29,15 @@ def _step(text: str) -> None:
     print(f"\n==> {text}", flush=True)
 
 
-def _clock(advance_days: int) -> str:
-    """The simulated today: fixed at the first run, moved by ``--advance-days``."""
+def current_clock() -> str:
+    """The simulated today of the demo (fixed at the first run)."""
     state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
-    clock = dt.date.fromisoformat(state.get("clock", dt.datetime.now(dt.UTC).date().isoformat()))
-    clock += dt.timedelta(days=advance_days)
+    return str(state.get("clock", dt.datetime.now(dt.UTC).date().isoformat()))
+
+
+def _clock(advance_days: int) -> str:
+    """The simulated today, moved forward by ``--advance-days`` and remembered."""
+    clock = dt.date.fromisoformat(current_clock()) + dt.timedelta(days=advance_days)
     STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
     STATE_FILE.write_text(json.dumps({"clock": clock.isoformat()}))
     return clock.isoformat()
