@@ -66,5 +66,8 @@ def _ensure_pool() -> None:
     from airflow.models import Pool
 
     Pool.create_or_update_pool(
-        "sendgrid_api",  # the pool named in dags/sendgrid_extract_load.py slots=4, description="Concurrent SendGrid API work", include_deferred=False
+        "sendgrid_api",  # the pool named in dags/sendgrid_extract_load.py
+        slots=4,
+        description="Concurrent SendGrid API work",
+        include_deferred=False,
     )

@@ -27,8 +27,11 @@ def main() -> int:
         seed=42, scale="demo", clock=current_clock(), log_file=DEMO_DIR / "simulator.log"
     ) as sim:
         register(assign_roles(sim.control.accounts()), sim.base_url)
-        print(f"SendGrid simulator on {sim.base_url}; Airflow on http://localhost:8080 "
-              f"(user {ADMIN_USER}, password admin). Ctrl-C stops everything.", flush=True)  # fmt: skip
+        print(
+            f"SendGrid simulator on {sim.base_url}; Airflow on http://localhost:8080 "
+            f"(user {ADMIN_USER}, password admin). Ctrl-C stops everything.",
+            flush=True,
+        )
         try:
             return subprocess.call(
                 [sys.executable, "-m", "airflow", "standalone"], env=os.environ.copy()
