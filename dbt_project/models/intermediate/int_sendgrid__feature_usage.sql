@@ -2,7 +2,10 @@
     Evidence of use per tenant and feature, from the current (not deleted) records of the
     parent and its subusers. One row per tenant and feature that has any evidence row;
     features without records are filled in by fct_sendgrid_feature_adoption.
+    Union branches take the column names of the first branch, hence no aliases there
+    (AL03) and the small inline aggregations (ST05).
 -#}
+-- noqa: disable=AL03,ST05
 with
 
 subusers as (
@@ -171,7 +174,12 @@ unioned as (
 
     union all
 
-    select tenant_id, 'ip_pools', count(*), null, null
+    select
+        tenant_id,
+        'ip_pools',
+        count(*),
+        null,
+        null
     from ip_pools
     group by 1
 
@@ -188,7 +196,12 @@ unioned as (
 
     union all
 
-    select tenant_id, 'link_branding', count(*) filter (where is_valid), null, null
+    select
+        tenant_id,
+        'link_branding',
+        count(*) filter (where is_valid),
+        null,
+        null
     from link_brandings
     group by 1
 
@@ -211,9 +224,9 @@ unioned as (
         'single_sends_90d',
         count(*) filter (
             where
-                single_sends.status in ('triggered', 'scheduled')
-                and single_sends.send_at
-                >= extraction_times.as_of_at - interval '90 days'
+            single_sends.status in ('triggered', 'scheduled')
+            and single_sends.send_at
+            >= extraction_times.as_of_at - interval '90 days'
         ),
         max(single_sends.send_at) filter (
             where single_sends.send_at <= extraction_times.as_of_at
@@ -236,17 +249,35 @@ unioned as (
 
     union all
 
-    select tenant_id, 'marketing_contacts', sum(contact_count), max(last_seen_at), null
+    select
+        tenant_id,
+        'marketing_contacts',
+        sum(contact_count),
+        max(last_seen_at),
+        null
     from contact_counts
     group by 1
 
     union all
 
-    select tenant_id, 'lists_segments', sum(object_count), null, null
+    select
+        tenant_id,
+        'lists_segments',
+        sum(object_count),
+        null,
+        null
     from (
-        select tenant_id, count(*) as object_count from marketing_lists group by 1
+        select
+            tenant_id,
+            count(*) as object_count
+        from marketing_lists
+        group by 1
         union all
-        select tenant_id, count(*) from segments group by 1
+        select
+            tenant_id,
+            count(*)
+        from segments
+        group by 1
     ) as lists_and_segments
     group by 1
 
@@ -278,7 +309,9 @@ unioned as (
         received.last_received_at,
         null
     from (
-        select tenant_id, count(*) as hostnames
+        select
+            tenant_id,
+            count(*) as hostnames
         from parse_settings
         group by 1
     ) as inbound
@@ -293,13 +326,23 @@ unioned as (
 
     union all
 
-    select tenant_id, 'email_validation', count(*), max(started_at), null
+    select
+        tenant_id,
+        'email_validation',
+        count(*),
+        max(started_at),
+        null
     from validation_jobs
     group by 1
 
     union all
 
-    select tenant_id, 'alerts', count(*), max(updated_at), null
+    select
+        tenant_id,
+        'alerts',
+        count(*),
+        max(updated_at),
+        null
     from alerts
     group by 1
 

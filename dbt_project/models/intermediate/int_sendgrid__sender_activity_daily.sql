@@ -95,7 +95,7 @@ ranked as (
         *,
         row_number() over (
             partition by tenant_id, sender_type, subuser_username, stat_date
-            order by source_priority, extracted_at desc
+            order by source_priority asc, extracted_at desc
         ) as rank_in_day
     from unioned
 
@@ -114,7 +114,7 @@ final as (
         end as sender_username,
         ranked.stat_date as activity_date,
         {%- for metric in sendgrid_metric_names() %}
-        ranked.{{ metric }},
+            ranked.{{ metric }},
         {%- endfor %}
         ranked.extracted_at as source_extracted_at
     from ranked

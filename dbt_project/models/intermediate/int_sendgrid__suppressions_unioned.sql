@@ -3,27 +3,27 @@ with
 
 {% set lists = ['bounces', 'blocks', 'spam_reports', 'invalid_emails', 'unsubscribes'] %}
 {%- for list_name in lists %}
-{{ list_name }} as (
+    {{ list_name }} as (
 
-    select * from {{ ref('stg_sendgrid__' ~ list_name) }}
+        select * from {{ ref('stg_sendgrid__' ~ list_name) }}
 
-),
+    ),
 
 {% endfor -%}
 unioned as (
     {%- for list_name in lists %}
 
-    select
-        tenant_id,
-        subuser,
-        email,
-        suppression_kind,
-        created_at
-    from {{ list_name }}
-    {%- if not loop.last %}
+        select
+            tenant_id,
+            subuser,
+            email,
+            suppression_kind,
+            created_at
+        from {{ list_name }}
+        {%- if not loop.last %}
 
-    union all
-    {%- endif %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 )

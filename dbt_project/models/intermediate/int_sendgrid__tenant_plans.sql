@@ -72,7 +72,7 @@ current_accounts as (
         reputation
     from accounts
     where subuser = '' and is_current and not is_deleted
-    order by tenant_id, last_seen_at desc
+    order by tenant_id asc, last_seen_at desc
 
 ),
 
@@ -87,7 +87,7 @@ current_credits as (
         reset_frequency
     from credits
     where subuser = '' and is_current and not is_deleted
-    order by tenant_id, last_seen_at desc
+    order by tenant_id asc, last_seen_at desc
 
 ),
 
@@ -98,7 +98,7 @@ seat_counts as (
         count(*) filter (where user_type <> 'owner')::integer as seats_used
     from teammates
     where subuser = '' and is_current and not is_deleted
-    group by 1
+    group by tenant_id
 
 ),
 
@@ -110,7 +110,7 @@ subuser_counts as (
         count(*) filter (where not is_disabled)::integer as enabled_subuser_count
     from subusers
     where is_current and not is_deleted
-    group by 1
+    group by tenant_id
 
 ),
 
@@ -123,7 +123,7 @@ pro_signals as (
             stream_name in ('subusers', 'validation_jobs') and status = 'ok'
         ) as has_pro_feature
     from stream_statuses
-    group by 1
+    group by tenant_id
 
     union all
 
@@ -132,7 +132,7 @@ pro_signals as (
         true as has_pro_feature
     from ips
     where subuser = '' and is_current and not is_deleted
-    group by 1
+    group by tenant_id
 
 ),
 
@@ -142,7 +142,7 @@ tenant_pro_signals as (
         tenant_id,
         bool_or(has_pro_feature) as has_pro_feature
     from pro_signals
-    group by 1
+    group by tenant_id
 
 ),
 
@@ -188,7 +188,7 @@ matched as (
             where plan_catalog.monthly_emails = tenant_facts.credits_total
             order by
                 (plan_catalog.plan_family = 'pro') = tenant_facts.has_pro_signal desc,
-                plan_catalog.tier_rank
+                plan_catalog.tier_rank asc
             limit 1
         ) as exact_plan_code,
         (
@@ -198,7 +198,7 @@ matched as (
                 plan_catalog.monthly_emails > tenant_facts.credits_total
                 and plan_catalog.plan_family <> 'free'
                 and (not tenant_facts.has_pro_signal or plan_catalog.plan_family = 'pro')
-            order by plan_catalog.tier_rank
+            order by plan_catalog.tier_rank asc
             limit 1
         ) as next_plan_code
     from tenant_facts

@@ -34,13 +34,13 @@ stream_summary as (
     select
         tenant_id,
         string_agg(stream_name, ', ' order by stream_name)
-            filter (where status = 'missing_scope') as streams_missing_scopes,
+        filter (where status = 'missing_scope') as streams_missing_scopes,
         count(*) filter (where status = 'missing_scope') as missing_scope_count,
         string_agg(stream_name, ', ' order by stream_name)
-            filter (where status = 'not_licensed') as streams_not_licensed,
+        filter (where status = 'not_licensed') as streams_not_licensed,
         count(*) filter (where status = 'not_licensed') as not_licensed_count,
         string_agg(stream_name, ', ' order by stream_name)
-            filter (where status = 'error') as streams_in_error,
+        filter (where status = 'error') as streams_in_error,
         count(*) filter (where status = 'ok') as streams_ok
     from stream_statuses
     group by 1

@@ -20,9 +20,9 @@ activity as (
     select * from {{ ref('int_sendgrid__sender_activity_daily') }}
     {% if is_incremental() %}
         where source_extracted_at > (
-            select coalesce(max(this.source_extracted_at), '-infinity'::timestamptz)
-            from {{ this }} as this
-        )
+                select coalesce(max(this.source_extracted_at), '-infinity'::timestamptz)
+                from {{ this }} as this
+            )
     {% endif %}
 
 ),
@@ -48,7 +48,7 @@ final as (
         unique_clicks::bigint as unique_clicks,
         bounces::bigint as bounces,
         blocks::bigint as blocks,
-        deferred::bigint as deferred,
+        deferred::bigint as deferred,  -- noqa: RF04
         spam_reports::bigint as spam_reports,
         unsubscribes::bigint as unsubscribes,
         invalid_emails::bigint as invalid_emails,

@@ -145,14 +145,14 @@ candidates as (
         plan_catalog.monthly_price_usd,
         row_number() over (
             partition by sized.tenant_id
-            order by plan_catalog.monthly_price_usd asc nulls last, plan_catalog.tier_rank
+            order by plan_catalog.monthly_price_usd asc nulls last, plan_catalog.tier_rank asc
         ) as price_rank
     from sized
     inner join plan_catalog
         on
             coalesce(plan_catalog.monthly_emails, sized.required_monthly_emails)
             >= sized.required_monthly_emails
-            and plan_catalog.teammate_limit >= sized.seats_used
+            and sized.seats_used <= plan_catalog.teammate_limit
             and coalesce(plan_catalog.subusers_included, sized.enabled_subuser_count)
             >= sized.enabled_subuser_count
             and (

@@ -29,8 +29,8 @@ period_requests as (
     left join activity
         on
             credit_periods.tenant_id = activity.tenant_id
-            and activity.activity_date >= credit_periods.period_start_date
-            and activity.activity_date < credit_periods.period_end_date
+            and credit_periods.period_start_date <= activity.activity_date
+            and credit_periods.period_end_date > activity.activity_date
     group by 1, 2
 
 ),

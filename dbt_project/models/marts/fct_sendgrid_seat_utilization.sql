@@ -134,10 +134,10 @@ teammate_days as (
     inner join teammate_versions
         on
             spine.tenant_id = teammate_versions.tenant_id
-            and teammate_versions.valid_from_at < spine.next_midnight_at
+            and spine.next_midnight_at > teammate_versions.valid_from_at
             and (
                 teammate_versions.valid_to_at is null
-                or teammate_versions.valid_to_at >= spine.next_midnight_at
+                or spine.next_midnight_at <= teammate_versions.valid_to_at
             )
     group by 1, 2
 
@@ -148,20 +148,20 @@ pending_days as (
     select
         spine.tenant_id,
         spine.seat_date,
-        count(*) filter (where pending_versions.expires_at > spine.day_end_at) as valid,
+        count(*) filter (where pending_versions.expires_at > spine.day_end_at) as valid_invites,
         count(*) filter (
             where
-                pending_versions.expires_at is null
-                or pending_versions.expires_at <= spine.day_end_at
-        ) as expired
+            pending_versions.expires_at is null
+            or pending_versions.expires_at <= spine.day_end_at
+        ) as expired_invites
     from spine
     inner join pending_versions
         on
             spine.tenant_id = pending_versions.tenant_id
-            and pending_versions.valid_from_at < spine.next_midnight_at
+            and spine.next_midnight_at > pending_versions.valid_from_at
             and (
                 pending_versions.valid_to_at is null
-                or pending_versions.valid_to_at >= spine.next_midnight_at
+                or spine.next_midnight_at <= pending_versions.valid_to_at
             )
     group by 1, 2
 
@@ -174,7 +174,7 @@ subuser_days as (
         spine.seat_date,
         subuser_versions.subuser_username,
         subuser_versions.is_disabled,
-        exists (
+        exists(
             select 1
             from activity
             where
@@ -190,10 +190,10 @@ subuser_days as (
     inner join subuser_versions
         on
             spine.tenant_id = subuser_versions.tenant_id
-            and subuser_versions.valid_from_at < spine.next_midnight_at
+            and spine.next_midnight_at > subuser_versions.valid_from_at
             and (
                 subuser_versions.valid_to_at is null
-                or subuser_versions.valid_to_at >= spine.next_midnight_at
+                or spine.next_midnight_at <= subuser_versions.valid_to_at
             )
 
 ),
@@ -222,8 +222,8 @@ final as (
         coalesce(teammate_days.teammates, 0)::integer as teammate_count,
         (coalesce(teammate_days.admins, 0) + coalesce(teammate_days.teammates, 0))::integer
             as seats_used,
-        coalesce(pending_days.valid, 0)::integer as pending_invites_valid,
-        coalesce(pending_days.expired, 0)::integer as pending_invites_expired,
+        coalesce(pending_days.valid_invites, 0)::integer as pending_invites_valid,
+        coalesce(pending_days.expired_invites, 0)::integer as pending_invites_expired,
         tenant_plans.plan_code::text as plan_code,
         tenant_plans.teammate_limit::integer as seat_limit,
         round(

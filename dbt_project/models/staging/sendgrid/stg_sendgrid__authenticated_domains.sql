@@ -16,7 +16,7 @@ renamed as (
         (record ->> 'id')::bigint as authenticated_domain_id,
 
         ---------- strings
-        record ->> 'domain' as domain,
+        record ->> 'domain' as domain,  -- noqa: RF04
         record ->> 'subdomain' as subdomain,
         record ->> 'username' as owner_username,
 

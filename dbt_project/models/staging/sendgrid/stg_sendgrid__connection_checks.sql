@@ -21,11 +21,12 @@ renamed as (
         (
             select string_agg(scope.value, ', ' order by scope.value)
             from jsonb_array_elements_text(
-                case
-                    when jsonb_typeof(missing_scopes) = 'array' then missing_scopes
-                    else '[]'::jsonb
-                end
-            ) as scope (value)
+                    case
+                        when jsonb_typeof(source.missing_scopes) = 'array'
+                            then source.missing_scopes
+                        else '[]'::jsonb
+                    end
+                ) as scope (value)
         ) as missing_scopes,
 
         ---------- timestamps

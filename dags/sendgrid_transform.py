@@ -1,0 +1,128 @@
+"""Transform DAG: builds the dbt utilization marts whenever the extract DAG lands new data.
+
+Scheduled on the extract DAG's Asset ``sendgrid_staging``. Cosmos renders the dbt project as
+one Airflow task per model (seeds included) with the model's tests right after it, so a
+failing test fails its task and the run, visibly, in the grid. The dbt profile is built from
+the ``sendgrid_warehouse`` Airflow connection (its ``schema`` field is the database name; the
+host may be a Unix-socket directory; an empty password is allowed for trust/peer auth).
+
+Parsing is cheap: Cosmos reads ``dbt_project/target/manifest.json`` (``LoadMode.DBT_MANIFEST``),
+no dbt or database call at import. The manifest is regenerated with ``dbt parse`` (no database
+connection) only when it is missing or older than a project file, then reused.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from airflow.sdk import DAG, Asset, task
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+)
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+MANIFEST = DBT_PROJECT / "target" / "manifest.json"
+WAREHOUSE_CONN_ID = "sendgrid_warehouse"
+DBT_SCHEMA = "sendgrid_dbt"
+
+STAGING = Asset(name="sendgrid_staging", uri="x-sendgrid://staging")
+MARTS = Asset(name="sendgrid_marts", uri="x-sendgrid://marts")
+
+_PROJECT_FILES = ("*.sql", "*.yml", "*.csv")
+
+
+def _newest_project_mtime() -> float:
+    newest = 0.0
+    for folder in ("models", "macros", "seeds", "tests"):
+        for pattern in _PROJECT_FILES:
+            for path in (DBT_PROJECT / folder).rglob(pattern):
+                newest = max(newest, path.stat().st_mtime)
+    return max(newest, (DBT_PROJECT / "dbt_project.yml").stat().st_mtime)
+
+
+def ensure_manifest() -> Path:
+    """Return the project's manifest, running ``dbt parse`` first if it is missing or stale."""
+    if MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_project_mtime():
+        return MANIFEST
+    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=MANIFEST.parent, prefix=".parse-") as tmp:
+        subprocess.run(
+            [
+                sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse",
+                "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+                "--target-path", tmp, "--log-path", tmp, "--quiet",
+            ],  # fmt: skip
+            check=True,
+            capture_output=True,
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        )
+        os.replace(Path(tmp) / "manifest.json", MANIFEST)  # atomic: parallel parsers are safe
+    return MANIFEST
+
+
+class WarehouseProfileMapping(PostgresUserPasswordProfileMapping):
+    """Cosmos' Postgres mapping, accepting a connection without password (trust/peer auth)."""
+
+    required_fields = ["host", "user", "dbname"]
+
+    def get_dbt_value(self, name: str):  # noqa: ANN201 - same signature as the base class
+        value = super().get_dbt_value(name)
+        if name == "password" and value is None:
+            return ""
+        return value
+
+
+profile_config = ProfileConfig(
+    profile_name="sendgrid",
+    target_name="airflow",
+    profile_mapping=WarehouseProfileMapping(
+        conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": DBT_SCHEMA}
+    ),
+)
+
+with DAG(
+    dag_id="sendgrid_transform",
+    description="dbt utilization marts (Cosmos), run when the staging Asset is updated",
+    schedule=[STAGING],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["sendgrid", "dbt"],
+    doc_md=__doc__,
+) as dag:
+    dbt_marts = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT,
+            manifest_path=ensure_manifest(),
+            project_name="sendgrid_utilization",
+            install_dbt_deps=False,
+        ),
+        profile_config=profile_config,
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH
+        ),
+        # Cosmos' own dataset URIs break on a Unix-socket host; we publish MARTS instead.
+        operator_args={"emit_datasets": False},
+    )
+
+    @task(outlets=[MARTS])
+    def publish_marts() -> str:
+        """Mark the marts updated (downstream DAGs and BI refreshes can schedule on it)."""
+        return "sendgrid_marts"
+
+    dbt_marts >> publish_marts()
