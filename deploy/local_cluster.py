@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,11 @@ class ClusterConfig:
         keep_home: Keep ``home`` after stop (for diagnostics).
         parallelism: ``[core] parallelism`` (scheduler-wide running task cap).
         api_workers: Uvicorn workers of the API server.
+        cron_schedules: When False (``[scheduler] use_job_schedule``), unpausing a DAG does not
+            create its latest scheduled run: only triggered and asset-triggered runs happen,
+            which keeps tests and benchmarks deterministic.
+        setup: Called with ``(cluster, env)`` after the migration, before any process starts
+            (e.g. to register connections with the CLI while the machine is idle).
     """
 
     dags_folder: Path
@@ -126,6 +131,8 @@ class ClusterConfig:
     keep_home: bool = False
     parallelism: int = 32
     api_workers: int = 1
+    cron_schedules: bool = True
+    setup: Callable[[LocalCluster, dict[str, str]], None] | None = None
 
 
 @dataclass
@@ -246,6 +253,7 @@ class LocalCluster:
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.config.cron_schedules),
             }
         )
         (self.home / "plugins").mkdir(exist_ok=True)
@@ -265,6 +273,8 @@ class LocalCluster:
             self.airflow("db", "migrate", env=env, timeout=max(30.0, deadline - time.monotonic()))
             for name, slots in self.config.pools.items():
                 self.airflow("pools", "set", name, str(slots), f"{name} (local cluster)", env=env)
+            if self.config.setup is not None:
+                self.config.setup(self, env)
             self.timings["migrate"] = time.monotonic() - t0
             self._spawn("api-server", ["api-server", "--host", "127.0.0.1", "--port",
                                        str(self.api_port), "--workers",

@@ -1,0 +1,248 @@
+"""The production topology, for real, without containers (issue 9).
+
+``deploy.local_cluster`` starts what docker-compose.yaml runs: ``airflow scheduler``,
+``airflow dag-processor``, ``airflow api-server`` and **two** ``airflow celery worker``
+processes (distinct ``--celery-hostname``), CeleryExecutor with the broker on the machine's
+Redis (a dedicated DB number and queue) and the metadata DB + Celery result backend in a fresh
+database of the machine's PostgreSQL. The warehouse is another fresh database (connection
+``sendgrid_warehouse``); the tenants are the simulator's organizations registered the way the
+compose ``demo-tenants`` service does it (connections in the metadata DB + the
+``sendgrid_tenants`` Variable), so the workers read them through the execution API.
+
+1. ``cluster_probe`` (tests/deploy/dags): eight parallel tasks must land on both workers.
+2. ``sendgrid_extract_load`` is triggered through the REST API; the scheduler runs it on the
+   workers; its ``sendgrid_staging`` asset event makes the scheduler start
+   ``sendgrid_transform`` (dbt through Cosmos), also on the workers.
+3. Both runs succeed, both workers executed tasks (``task_instance.hostname`` and, as an
+   independent record, Celery's ``celery_taskmeta.worker``), and the marts equal the
+   simulator's ground truth.
+
+Everything is torn down by the fixture (process groups, databases, Redis DB), and the test
+stops itself after ``DEADLINE`` seconds with the tail of every process log.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from deploy_helpers import REPO_ROOT
+
+from deploy.demo_tenants import register, tenant_connections
+from deploy.local_cluster import (
+    DEFAULT_PG_URL,
+    ClusterConfig,
+    ClusterError,
+    LocalCluster,
+    celery_needs_compat_shim,
+    free_port,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(720)]
+
+DEADLINE = 480  # seconds for the whole scenario after the cluster is up
+PROBE_DAG = "cluster_probe"
+EXTRACT_DAG = "sendgrid_extract_load"
+TRANSFORM_DAG = "sendgrid_transform"
+SIM_SCALE = "tiny"  # three organizations: Pro with subusers, Essentials, Free
+
+
+def _pg_url() -> str:
+    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL)
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"the distributed topology needs a TCP PostgreSQL server ({url}): {exc}")
+    return url
+
+
+def _dags_folder(tmp_path: Path) -> Path:
+    """The real DAG files (symlinked: they find dbt_project next to their real path) plus the
+    probe DAG."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    for dag_file in [*sorted((REPO_ROOT / "dags").glob("*.py")),
+                     Path(__file__).parent / "dags" / "cluster_probe.py"]:  # fmt: skip
+        (folder / dag_file.name).symlink_to(dag_file)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Any]:
+    from sendgrid_simulator.testing import run_simulator
+
+    # 0.0.0.0-free: the workers are local processes, 127.0.0.1 is reachable from them
+    with run_simulator(seed=42, scale=SIM_SCALE) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def warehouse_db() -> Iterator[Any]:
+    from psycopg import sql
+
+    from sendgrid_elt.postgres_target import PostgresTarget
+
+    server = PostgresTarget.from_url(_pg_url())
+    name = f"deploy_wh_{os.getpid()}_{free_port()}"
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield server.with_database(name)
+    finally:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, warehouse_db, simulator) -> Iterator[LocalCluster]:
+    tmp = tmp_path_factory.mktemp("cluster")
+    config = ClusterConfig(
+        dags_folder=_dags_folder(tmp),
+        workers=2,
+        worker_concurrency=2,
+        pg_url=_pg_url(),
+        pools={"sendgrid_api": 4},
+        env={
+            "AIRFLOW_CONN_SENDGRID_WAREHOUSE": warehouse_db.airflow_connection_json(),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
+        home=tmp / "airflow-home",
+    )
+    if celery_needs_compat_shim():
+        print(
+            "NOTE: installed celery lacks celery.backends.database.retry (celery 5.7 vs "
+            "apache-airflow-providers-celery 3.26.0); the cluster uses deploy/compat until "
+            "requirements pin celery==5.6.3"
+        )
+    instance = LocalCluster(config)
+    try:
+        instance.start(timeout=240)
+    except ClusterError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def _fail(cluster: LocalCluster, message: str) -> None:
+    pytest.fail(f"{message}\n{cluster.task_summary()}\n{cluster.diagnostics()}", pytrace=False)
+
+
+def _hosts(tis: list[dict]) -> tuple[set[str], set[str]]:
+    hostnames = {t["hostname"] for t in tis if t["state"] == "success"}
+    celery = {(t["celery_worker"] or "").split("@")[0] for t in tis if t["state"] == "success"}
+    return hostnames, celery - {""}
+
+
+def test_probe_tasks_spread_over_both_workers(cluster: LocalCluster) -> None:
+    try:
+        cluster.wait_for_dags([PROBE_DAG], timeout=180)
+        run_id = cluster.trigger(PROBE_DAG)
+        state = cluster.wait_for_run(PROBE_DAG, run_id, timeout=240)
+    except ClusterError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if state != "success":
+        _fail(cluster, f"{PROBE_DAG} ended {state}")
+    tis = [t for t in cluster.task_instances(PROBE_DAG) if t["run_id"] == run_id]
+    assert len(tis) == 9
+    assert all(t["queue"] == cluster.queue for t in tis)
+    hostnames, celery = _hosts(tis)
+    assert hostnames == {"worker1", "worker2"}, tis
+    assert celery == {"worker1", "worker2"}, tis
+    for t in tis:  # Airflow's and Celery's record of the executing worker agree
+        assert t["celery_worker"].startswith(t["hostname"] + "@"), t
+    health = cluster.health()
+    assert health["scheduler"]["status"] == "healthy"
+    assert health["dag_processor"]["status"] == "healthy"
+
+
+def test_pipeline_runs_on_the_workers_and_marts_equal_the_truth(
+    cluster: LocalCluster, simulator: Any, warehouse_db: Any
+) -> None:
+    started = time.monotonic()
+    conns = tenant_connections(simulator.accounts, simulator.base_url, extra={"max_retries": 8})
+    register(conns, airflow=(os.sys.executable, "-m", "airflow"), env=cluster.base_env())
+    try:
+        cluster.wait_for_dags([EXTRACT_DAG, TRANSFORM_DAG], timeout=180)
+        extract_run = cluster.trigger(EXTRACT_DAG)
+        remaining = DEADLINE - (time.monotonic() - started)
+        state = cluster.wait_for_run(EXTRACT_DAG, extract_run, timeout=remaining)
+        if state != "success":
+            _fail(cluster, f"{EXTRACT_DAG} ended {state}")
+        transform_run = _wait_for_asset_triggered_run(cluster, TRANSFORM_DAG, started)
+        remaining = DEADLINE - (time.monotonic() - started)
+        state = cluster.wait_for_run(TRANSFORM_DAG, transform_run, timeout=remaining)
+    except ClusterError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if state != "success":
+        _fail(cluster, f"{TRANSFORM_DAG} ended {state}")
+
+    tis = [t for t in cluster.task_instances() if t["dag_id"] in (EXTRACT_DAG, TRANSFORM_DAG)]
+    extract_tis = [t for t in tis if t["dag_id"] == EXTRACT_DAG]
+    mapped = [t for t in extract_tis if t["task_id"] == "extract_load"]
+    assert len(mapped) == len(conns), extract_tis
+    hostnames, celery = _hosts(tis)
+    assert hostnames == {"worker1", "worker2"}, sorted((t["task_id"], t["hostname"]) for t in tis)
+    assert celery == {"worker1", "worker2"}
+    print(
+        f"pipeline on the cluster: {len(conns)} tenants, {len(tis)} task instances "
+        f"({sum(t['hostname'] == 'worker1' for t in tis)} on worker1, "
+        f"{sum(t['hostname'] == 'worker2' for t in tis)} on worker2) in "
+        f"{time.monotonic() - started:.0f}s"
+    )
+    with psycopg.connect(warehouse_db.conninfo(), autocommit=True) as conn:
+        assert_marts_equal_truth(conn, simulator.control.truth(), conns)
+
+
+def _wait_for_asset_triggered_run(cluster: LocalCluster, dag_id: str, started: float) -> str:
+    while time.monotonic() - started < DEADLINE:
+        rows = cluster.query(
+            "select run_id from dag_run where dag_id = %s and run_type = 'asset_triggered'",
+            [dag_id],
+        )
+        if rows:
+            return rows[0][0]
+        time.sleep(1)
+    _fail(cluster, f"the staging asset event did not trigger {dag_id}")
+    raise AssertionError  # unreachable
+
+
+# --------------------------------------------------------------------------------- truth
+def assert_marts_equal_truth(conn: psycopg.Connection, truth: dict, conns: dict) -> None:
+    """The marts against the simulator's ground truth, tenant by tenant."""
+    by_conn = {}
+    for tenant in truth["tenants"]:
+        conn_id = tenant["tenant_id"].replace("-", "_")
+        assert conn_id in conns
+        by_conn[conn_id] = tenant
+    rows = conn.execute(
+        "select tenant_id, credits_total, credits_used, subuser_count, seats_used"
+        " from sendgrid_marts.dim_sendgrid_tenants order by tenant_id"
+    ).fetchall()
+    assert [r[0] for r in rows] == sorted(by_conn)
+    problems = []
+    for tenant_id, credits_total, credits_used, subuser_count, seats_used in rows:
+        agg = by_conn[tenant_id]["aggregates"]
+        expected = {
+            "credits_total": agg["credits"]["total"],
+            "credits_used": agg["credits"]["used"],
+            "subuser_count": agg["subusers"]["total"],
+            "seats_used": sum(agg["teammates_by_role"].values()),
+        }
+        got = {
+            "credits_total": credits_total,
+            "credits_used": credits_used,
+            "subuser_count": subuser_count,
+            "seats_used": seats_used,
+        }
+        if got != expected:
+            problems.append(f"{tenant_id}: marts {got} != truth {expected}")
+    assert problems == [], "\n".join(problems)
