@@ -57,16 +57,11 @@ def ensure_manifest() -> Path:
         return MANIFEST
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=MANIFEST.parent, prefix=".parse-") as tmp:
-        subprocess.run(
-            [
-                sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse",
-                "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-                "--target-path", tmp, "--log-path", tmp, "--quiet",
-            ],  # fmt: skip
-            check=True,
-            capture_output=True,
-            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        )
+        command = [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse"]
+        command += ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+        command += ["--target-path", tmp, "--log-path", tmp, "--quiet"]
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        subprocess.run(command, check=True, capture_output=True, env=env)
         os.replace(Path(tmp) / "manifest.json", MANIFEST)  # atomic: parallel parsers are safe
     return MANIFEST
 
@@ -76,7 +71,7 @@ class WarehouseProfileMapping(PostgresUserPasswordProfileMapping):
 
     required_fields = ["host", "user", "dbname"]
 
-    def get_dbt_value(self, name: str):  # noqa: ANN201 - same signature as the base class
+    def get_dbt_value(self, name: str) -> object:
         value = super().get_dbt_value(name)
         if name == "password" and value is None:
             return ""

@@ -38,9 +38,9 @@ def run_dbt(
         str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
         "--target-path", str(target_path), "--log-path", str(work_dir / "logs"),
     ]  # fmt: skip
-    (target_path / "run_results.json").unlink(missing_ok=True)
+    results_file = target_path / ("sources.json" if "freshness" in args else "run_results.json")
+    results_file.unlink(missing_ok=True)
     proc = subprocess.run(cmd, env=dbt_env(target), capture_output=True, text=True)
-    results_file = target_path / "run_results.json"
     results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-8000:]}\n{proc.stderr}")

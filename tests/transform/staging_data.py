@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 UTC = dt.UTC
@@ -100,14 +101,17 @@ class Staging:
             for r in self.rows:
                 canonical = json.dumps(r.record, sort_keys=True, separators=(",", ":"))
                 first = r.first_seen_at or self.now
+                digest = hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest()
                 conn.execute(
-                    f"insert into sendgrid_staging.{r.stream} (tenant_id, subuser, parent_key,"
-                    " record_key, record_hash, record, first_seen_at, last_seen_at,"
-                    " extracted_at, run_id, is_current, deleted_at)"
-                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    sql.SQL(
+                        "insert into sendgrid_staging.{} (tenant_id, subuser, parent_key,"
+                        " record_key, record_hash, record, first_seen_at, last_seen_at,"
+                        " extracted_at, run_id, is_current, deleted_at)"
+                        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    ).format(sql.Identifier(r.stream)),
                     [
                         r.tenant_id, r.subuser, r.parent_key, r.record_key,
-                        hashlib.md5(canonical.encode()).hexdigest(), Jsonb(r.record), first,
+                        digest, Jsonb(r.record), first,
                         r.last_seen_at or r.extracted_at or self.now,
                         r.extracted_at or self.now, run_id, r.is_current, r.deleted_at,
                     ],
@@ -253,8 +257,18 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
     for tid, gen in (("6f1b3c1e-0b55-4ac2-9a51-3b4c8d9e0a11", "legacy"),
                      ("d-cd5b73442ffc4e37bdf247abbe8d3095", "dynamic"),
                      ("d-0aa1b2c3d4e5f60718293a4b5c6d7e8f", "dynamic")):  # fmt: skip
-        s.add("templates", t, {"id": tid, "name": f"{gen} template", "generation": gen,
-                               "updated_at": "2026-10-01 13:45:09", "versions": []}, tid)
+        s.add(
+            "templates",
+            t,
+            {
+                "id": tid,
+                "name": f"{gen} template",
+                "generation": gen,
+                "updated_at": "2026-10-01 13:45:09",
+                "versions": [],
+            },
+            tid,
+        )
     for i, (status, age) in enumerate((("triggered", 10), ("draft", 5), ("triggered", 200))):
         send = now - dt.timedelta(days=age)
         rec = {"id": f"00000000-0000-4000-8000-00000000000{i}", "name": f"Campaign {i}",
@@ -264,23 +278,58 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
         if status != "draft":
             rec["send_at"] = send.strftime("%Y-%m-%dT%H:%M:%SZ")
         s.add("singlesends", t, rec, rec["id"])
-    s.add("automation_stats", t, {"id": "a1", "aggregation": "total", "step_id": "all",
-                                  "stats": {"requests": 120, "delivered": 118}}, "a1|all|total")
+    s.add(
+        "automation_stats",
+        t,
+        {
+            "id": "a1",
+            "aggregation": "total",
+            "step_id": "all",
+            "stats": {"requests": 120, "delivered": 118},
+        },
+        "a1|all|total",
+    )
     s.add("contacts_count", t, {"contact_count": 4200, "billable_count": 4100})
     s.add("marketing_lists", t, {"id": "l1", "name": "List 1", "contact_count": 900}, "l1")
     s.add("segments", t, {"id": "sg1", "name": "Segment 1", "contacts_count": 40,
                           "created_at": "2026-01-02T03:04:05Z",
                           "updated_at": "2026-01-03T03:04:05Z"}, "sg1")  # fmt: skip
-    s.add("ips", t, {"ip": "198.51.100.7", "subusers": ["acme-ada01"], "pools": ["transactional"],
-                     "warmup": False, "start_date": None, "whitelabeled": True,
-                     "assigned_at": epoch(now - dt.timedelta(days=300))}, "198.51.100.7")
+    s.add(
+        "ips",
+        t,
+        {
+            "ip": "198.51.100.7",
+            "subusers": ["acme-ada01"],
+            "pools": ["transactional"],
+            "warmup": False,
+            "start_date": None,
+            "whitelabeled": True,
+            "assigned_at": epoch(now - dt.timedelta(days=300)),
+        },
+        "198.51.100.7",
+    )
     s.add("ip_pools", t, {"name": "transactional"}, "transactional")
     for did, valid in ((1000001, True), (1000002, False)):
-        s.add("authenticated_domains", t, {
-            "id": did, "user_id": 4412345, "subdomain": "em1", "domain": f"d{did}.example.com",
-            "username": "acme_retail_7f3a", "ips": [], "custom_spf": False, "default": True,
-            "legacy": False, "automatic_security": True, "valid": valid, "dns": {},
-            "last_validation_attempt_at": epoch(now - dt.timedelta(days=3))}, str(did))
+        s.add(
+            "authenticated_domains",
+            t,
+            {
+                "id": did,
+                "user_id": 4412345,
+                "subdomain": "em1",
+                "domain": f"d{did}.example.com",
+                "username": "acme_retail_7f3a",
+                "ips": [],
+                "custom_spf": False,
+                "default": True,
+                "legacy": False,
+                "automatic_security": True,
+                "valid": valid,
+                "dns": {},
+                "last_validation_attempt_at": epoch(now - dt.timedelta(days=3)),
+            },
+            str(did),
+        )
     s.add("link_branding", t, {"id": 300001, "domain": "acme.example.com", "subdomain": "links",
                                "username": "acme_retail_7f3a", "user_id": 4412345,
                                "default": True, "valid": True, "legacy": False, "dns": {}},
@@ -290,8 +339,17 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
                                 "created_date": "2025-03-01T10:00:00Z",
                                 "updated_date": "2025-03-21T10:00:00Z"}, "wh1")  # fmt: skip
     s.add("event_webhook_limits", t, {"max_allowed": 5, "webhooks": [{"id": "wh1"}]})
-    s.add("parse_settings", t, {"url": "https://in.example.com/p", "hostname": "reply.acme",
-                                "spam_check": True, "send_raw": False}, "reply.acme")
+    s.add(
+        "parse_settings",
+        t,
+        {
+            "url": "https://in.example.com/p",
+            "hostname": "reply.acme",
+            "spam_check": True,
+            "send_raw": False,
+        },
+        "reply.acme",
+    )
     s.add("validation_jobs", t, {"id": "01HV9Z", "status": "Done", "started_at": 1712954639,
                                  "finished_at": 1712955239}, "01HV9Z")  # fmt: skip
     s.add("categories", t, {"category": "newsletter"}, "newsletter")
