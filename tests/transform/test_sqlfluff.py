@@ -9,20 +9,6 @@ from tests.transform.dbt_runner import DBT_PROJECT
 
 
 def test_models_pass_sqlfluff_lint() -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sqlfluff",
-            "lint",
-            "models",
-            "--processes",
-            "2",
-            "--disable-progress-bar",
-            "--nocolor",
-        ],  # fmt: skip
-        cwd=DBT_PROJECT,
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "-m", "sqlfluff", "lint", "models", "--processes", "2"]
+    proc = subprocess.run(command, cwd=DBT_PROJECT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
