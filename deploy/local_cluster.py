@@ -17,8 +17,10 @@ ran them, as they would on separate hosts. Celery's own record of the executing 
 (``celery_taskmeta.worker``, ``result_extended``) is kept as an independent cross-check.
 
 Every process runs in its own process group and is killed with its children on :meth:`stop`
-(also registered with :mod:`atexit`, and each group leader dies with its parent through
-``PR_SET_PDEATHSIG``). Usage::
+(also registered with :mod:`atexit`, SIGTERM becomes ``SystemExit`` so ``finally`` blocks run,
+signals are ignored while stopping, and each group leader is killed with its parent through
+``PR_SET_PDEATHSIG``). Metadata databases and Redis locks left by a SIGKILLed cluster (whose
+pid is gone) are dropped by the next cluster that starts. Usage::
 
     with LocalCluster(ClusterConfig(dags_folder=path, workers=2)) as cluster:
         cluster.wait_for_dags(["my_dag"])
@@ -58,6 +60,7 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 REDIS_LOCK_KEY = "sendgrid-local-cluster:lock"
 TERMINAL_RUN_STATES = ("success", "failed")
+DB_PREFIX = "airflow_cluster_"
 COMPAT_DIR = Path(__file__).resolve().parent / "compat"
 
 
@@ -79,6 +82,33 @@ class ClusterError(RuntimeError):
     """The cluster failed to start or a run did not finish; the message carries diagnostics."""
 
 
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit (so ``finally``/atexit cleanups run) when nobody else
+    handles it and we are in the main thread."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM for the duration of the block (main thread only)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free right now on ``host``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -90,7 +120,7 @@ def _set_pdeathsig() -> None:  # runs in the child between fork and exec
     with contextlib.suppress(Exception):
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -110,9 +140,9 @@ class ClusterConfig:
         keep_home: Keep ``home`` after stop (for diagnostics).
         parallelism: ``[core] parallelism`` (scheduler-wide running task cap).
         api_workers: Uvicorn workers of the API server.
-        cron_schedules: When False (``[scheduler] use_job_schedule``), unpausing a DAG does not
-            create its latest scheduled run: only triggered and asset-triggered runs happen,
-            which keeps tests and benchmarks deterministic.
+        cron_schedules: ``[scheduler] use_job_schedule``. False stops the scheduler from
+            creating *any* run itself: no cron runs, and no asset-triggered runs either (only
+            REST/CLI-triggered runs happen).
         setup: Called with ``(cluster, env)`` after the migration, before any process starts
             (e.g. to register connections with the CLI while the machine is idle).
     """
@@ -188,10 +218,10 @@ class LocalCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_dir = self.home / "process-logs"
         self.log_dir.mkdir(exist_ok=True)
-        self.metadata_db = f"airflow_cluster_{self.cluster_id}"
+        self.metadata_db = f"{DB_PREFIX}{os.getpid()}_{self.cluster_id}"
         self.queue = f"sendgrid_{self.cluster_id}"
         self.redis_db: int | None = None
-        self._redis_token = uuid.uuid4().hex
+        self._redis_token = f"{os.getpid()}:{uuid.uuid4().hex}"
         self.api_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.admin_password = secrets.token_urlsafe(16)
@@ -264,6 +294,7 @@ class LocalCluster:
     def start(self, timeout: float = 180) -> LocalCluster:
         """Create the databases, migrate, create pools, start every process and wait for them."""
         atexit.register(self.stop)
+        _exit_on_sigterm()
         deadline = time.monotonic() + timeout
         t0 = time.monotonic()
         try:
@@ -307,9 +338,13 @@ class LocalCluster:
         self._stopped = True
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
+        with _signals_deferred():  # a second Ctrl-C/SIGTERM must not interrupt the cleanup
+            self._stop()
+
+    def _stop(self) -> None:
         for proc in self.processes:
             proc.signal_group(signal.SIGTERM)
-        end = time.monotonic() + 20
+        end = time.monotonic() + 15  # Celery's warm shutdown waits for running tasks: not longer
         for proc in self.processes:
             if proc.popen is None:
                 continue
@@ -372,8 +407,23 @@ class LocalCluster:
             conn.execute(statement)
 
     def _create_metadata_db(self) -> None:
+        self._drop_stale_databases()
         self._admin_sql(f'create database "{self.metadata_db}"')
         self._db_created = True
+
+    def _drop_stale_databases(self) -> None:
+        """Drop metadata DBs of clusters whose process is gone (killed with SIGKILL)."""
+        import psycopg
+
+        with psycopg.connect(_with_database(self.config.pg_url, None), autocommit=True) as conn:
+            names = [r[0] for r in conn.execute(
+                "select datname from pg_database where datname like %s", [DB_PREFIX + "%"]
+            )]  # fmt: skip
+            for name in names:
+                pid = name[len(DB_PREFIX) :].split("_", 1)[0]
+                if pid.isdigit() and not _pid_alive(int(pid)):
+                    with contextlib.suppress(Exception):
+                        conn.execute(f'drop database if exists "{name}" with (force)')
 
     def _redis(self, db: int):
         import redis
@@ -390,6 +440,10 @@ class LocalCluster:
             count = 16
         for db in range(1, count):
             r = self._redis(db)
+            owner = (r.get(REDIS_LOCK_KEY) or b"").decode()
+            pid = owner.split(":", 1)[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):  # left by a killed cluster
+                r.flushdb()
             if r.dbsize() == 0 and r.set(REDIS_LOCK_KEY, self._redis_token, nx=True, ex=6 * 3600):
                 self.redis_db = db
                 return
@@ -489,20 +543,31 @@ class LocalCluster:
         body = {"logical_date": None, "conf": dict(conf or {})}
         return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+    def wait_for_run(
+        self, dag_id: str, run_id: str, timeout: float = 300, fail_fast: bool = True
+    ) -> str:
         """Wait for a run to reach ``success``/``failed``; return the state (raise on timeout)."""
-        return self.wait_for_runs([(dag_id, run_id)], timeout)[(dag_id, run_id)]
+        return self.wait_for_runs([(dag_id, run_id)], timeout, fail_fast)[(dag_id, run_id)]
 
     def wait_for_runs(
-        self, runs: Iterable[tuple[str, str]], timeout: float = 300
+        self, runs: Iterable[tuple[str, str]], timeout: float = 300, fail_fast: bool = True
     ) -> dict[tuple[str, str], str]:
-        """Wait for several runs; return ``{(dag_id, run_id): state}``."""
+        """Wait for several runs; return ``{(dag_id, run_id): state}``.
+
+        With ``fail_fast`` a run counts as ``failed`` as soon as one of its task instances is
+        ``failed`` (no retry left), without waiting for its other branches.
+        """
         pending = set(runs)
         states: dict[tuple[str, str], str] = {}
         deadline = time.monotonic() + timeout
         while pending:
             self._check_alive()
             rows = self.query("select dag_id, run_id, state from dag_run")
+            if fail_fast:
+                rows += self.query(
+                    "select distinct dag_id, run_id, 'failed' from task_instance"
+                    " where state = 'failed'"
+                )
             for dag_id, run_id, state in rows:
                 if (dag_id, run_id) in pending and state in TERMINAL_RUN_STATES:
                     states[(dag_id, run_id)] = state
@@ -572,6 +637,16 @@ class LocalCluster:
         with contextlib.suppress(Exception):
             parts.append(self.task_log_tail())
         return "\n".join(parts)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _with_database(url: str, dbname: str | None, driver: str | None = None) -> str:

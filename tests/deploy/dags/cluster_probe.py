@@ -20,7 +20,7 @@ from airflow.sdk import dag, task
 def cluster_probe():
     @task(pool="sendgrid_api")
     def work(i: int) -> dict:
-        time.sleep(3)
+        time.sleep(2)
         return {"i": i, "fqdn": socket.getfqdn()}
 
     @task
