@@ -37,4 +37,10 @@ COPY --chown=airflow:0 dags /opt/airflow/dags
 COPY --chown=airflow:0 dbt_project /opt/airflow/dbt_project
 COPY --chown=airflow:0 deploy /opt/airflow/deploy
 
+# 4. The dbt manifest the transform DAG renders from (it would otherwise run `dbt parse` in
+#    every container on first parse); no database connection is needed.
+RUN DBT_SEND_ANONYMOUS_USAGE_STATS=false dbt parse --quiet \
+        --project-dir /opt/airflow/dbt_project --profiles-dir /opt/airflow/dbt_project \
+        --target-path /opt/airflow/dbt_project/target --log-path /tmp/dbt-logs
+
 WORKDIR /opt/airflow

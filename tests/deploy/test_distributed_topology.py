@@ -152,7 +152,10 @@ def _fail(cluster: LocalCluster, message: str) -> None:
 
 
 def _hosts(tis: list[dict]) -> tuple[set[str], set[str]]:
-    hostnames = {t["hostname"] for t in tis if t["state"] == "success"}
+    """Hostnames of the workers that ran successful tasks (Airflow's and Celery's record).
+
+    Task instances the scheduler completes itself (EmptyOperator) have no hostname."""
+    hostnames = {t["hostname"] for t in tis if t["state"] == "success" and t["hostname"]}
     celery = {(t["celery_worker"] or "").split("@")[0] for t in tis if t["state"] == "success"}
     return hostnames, celery - {""}
 
