@@ -47,9 +47,9 @@ from deploy.local_cluster import (
 )
 
 #: Seconds the pipeline scenario may take once the cluster is up (the test then fails with the
-#: tail of every process log). The transform DAG renders ~130 Cosmos tasks, each a separate
-#: dbt invocation: ~20 CPU-seconds apiece, so on a 2-CPU machine it dominates the runtime.
-DEADLINE = float(os.environ.get("SENDGRID_TOPOLOGY_DEADLINE", "1500"))
+#: tail of every process log). Measured on a 2-CPU machine: extract ~10 s, transform (Cosmos
+#: watcher mode: one dbt build plus sensors) ~200 s; the whole module ~5 min.
+DEADLINE = float(os.environ.get("SENDGRID_TOPOLOGY_DEADLINE", "600"))
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(int(DEADLINE) + 420)]
 PROBE_DAG = "cluster_probe"
 EXTRACT_DAG = "sendgrid_extract_load"
