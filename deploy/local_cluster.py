@@ -284,6 +284,11 @@ class LocalCluster:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.config.cron_schedules),
+                # nothing phones home (as in deploy/airflow.env)
+                "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "DO_NOT_TRACK": "1",
+                "SCARF_NO_ANALYTICS": "true",
             }
         )
         (self.home / "plugins").mkdir(exist_ok=True)

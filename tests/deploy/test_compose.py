@@ -219,8 +219,8 @@ def test_env_files_are_valid(compose: dict) -> None:
     for svc in _services(compose).values():
         for ef in svc.get("env_file", []):
             values = read_env_file(REPO_ROOT / ef["path"])
-            assert all(k.startswith(("AIRFLOW__", "SENDGRID_")) for k in values), values
-            assert not [k for k in values if re.search("PASSWORD|SECRET|FERNET", k)]
+            assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", k) for k in values), values
+            assert not [k for k in values if re.search("PASSWORD|SECRET|FERNET|TOKEN", k)]
 
 
 # ------------------------------------------------------------------------------------ images
