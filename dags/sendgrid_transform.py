@@ -109,10 +109,11 @@ with DAG(
             execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
         ),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            should_detach_multiple_parents_tests=True,
+            emit_datasets=False,
         ),
-        # Cosmos' own dataset URIs break on a Unix-socket host; we publish MARTS instead.
-        operator_args={"emit_datasets": False},
     )
 
     @task(outlets=[MARTS])

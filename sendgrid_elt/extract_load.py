@@ -73,6 +73,13 @@ def load_tenant(
     hook = SendGridHook(sendgrid_conn_id=tenant_id)
     started = time.monotonic()
     try:
+        # The tenant row first: a tenant whose credentials already fail still shows in the marts.
+        with psycopg.connect(target.conninfo(), autocommit=True) as conn:
+            sync_state.save_tenant(
+                conn, tenant_id, display_name=hook.display_name,
+                region=_region(hook), auth_type=hook.settings.auth_type,
+                subusers_filter=_filter_text(hook.subusers_filter),
+            )  # fmt: skip
         with connection_health.reconnect_guard(hook, engine=engine, context=context):
             _, today = scopes_and_date(hook)
             needs = {
@@ -80,12 +87,6 @@ def load_tenant(
             }
             connection_health.check_connection(hook, needs, engine=engine, context=context)
             with psycopg.connect(target.conninfo(), autocommit=True) as conn:
-                with conn.transaction():
-                    sync_state.save_tenant(
-                        conn, tenant_id, display_name=hook.display_name,
-                        region=_region(hook), auth_type=hook.settings.auth_type,
-                        subusers_filter=_filter_text(hook.subusers_filter),
-                    )  # fmt: skip
                 extractor = TenantExtractor(
                     hook, conn, tenant_id, run_id, start_date=start_date, today=today,
                     **({"batch_size": batch_size} if batch_size else {}),

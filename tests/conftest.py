@@ -41,6 +41,11 @@ def _isolated_airflow_env() -> dict[str, str]:
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # Nothing phones home from tests (Cosmos/Scarf telemetry, dbt usage stats).
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        "SCARF_NO_ANALYTICS": "true",
     }
 
 

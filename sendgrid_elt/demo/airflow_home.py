@@ -16,6 +16,13 @@ from sendgrid_elt import LOCAL_DIR, PROJECT_ROOT
 DEMO_DIR = LOCAL_DIR / "demo"
 AIRFLOW_HOME = DEMO_DIR / "airflow"
 ADMIN_USER = "admin"
+#: Nothing phones home: Cosmos, dbt and Scarf-instrumented packages stay offline.
+NO_TELEMETRY = {
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "SCARF_NO_ANALYTICS": "true",
+}
 
 
 def _fernet_key(home: Path) -> str:
@@ -43,6 +50,7 @@ def airflow_environment(home: Path = AIRFLOW_HOME) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        **NO_TELEMETRY,
     }
 
 

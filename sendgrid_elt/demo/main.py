@@ -61,10 +61,10 @@ LOG_FILE = DEMO_DIR / "demo.log"
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the process exit code (Airflow's own logs go to the log file)."""
     args = parse_args(argv)
-    from sendgrid_elt.demo.runner import stderr_to
+    from sendgrid_elt.demo.runner import airflow_output_to
 
     try:
-        with stderr_to(LOG_FILE):
+        with airflow_output_to(LOG_FILE):
             return _run(args)
     except Exception:
         traceback.print_exc(file=sys.stdout)

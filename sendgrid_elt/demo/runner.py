@@ -21,6 +21,10 @@ from sendgrid_elt import PROJECT_ROOT
 Printer = Callable[[str], None]
 
 
+def _print(text: str) -> None:
+    print(text, flush=True)  # flushed: forked dbt processes must not re-emit a buffer
+
+
 @dataclass
 class DagResult:
     """Outcome of one DAG run."""
@@ -48,19 +52,31 @@ def load_dags(*dag_ids: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def stderr_to(path: Path) -> Iterator[None]:
-    """Send this process's stderr (Airflow's log output) to ``path`` for the block."""
+def airflow_output_to(path: Path) -> Iterator[None]:
+    """Send everything written to this process's stdout/stderr file descriptors to ``path``.
+
+    Airflow, Cosmos and dbt log through the file descriptors; Python's ``print`` keeps going to
+    the terminal (``sys.stdout`` is swapped for a handle on the original descriptor).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(saved_out), "w", buffering=1)
+    previous = sys.stdout
     with path.open("ab") as log:
+        os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        sys.stdout = terminal
         try:
             yield
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+            sys.stdout = previous
+            terminal.close()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
 
 
 def _label(ti: Any) -> str:
@@ -114,16 +130,14 @@ def run_dag(
     dag: Any,
     conf: dict[str, Any] | None = None,
     *,
-    log_file: Path | None = None,
-    printer: Printer = print,
+    printer: Printer = _print,
 ) -> DagResult:
     """Run ``dag`` in this process (real Airflow task execution) and return its outcome."""
     started, wall = time.monotonic(), time.time()
     watcher = _Watcher(dag.dag_id, wall - 1, printer)
     watcher.start()
     try:
-        with stderr_to(log_file) if log_file else contextlib.nullcontext():
-            run = dag.test(run_conf=conf or {})
+        run = dag.test(run_conf=conf or {})
     finally:
         watcher.done.set()
         watcher.join(timeout=10)

@@ -11,7 +11,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = REPO_ROOT / "dags" / "sendgrid_transform.py"
 
 _TIMING = """
-import importlib.util, json, time
+import importlib.util, json, subprocess, time
+calls = []
+_run = subprocess.run
+def counting_run(argv, *a, **k):
+    if "parse" in argv:
+        calls.append(argv)
+    return _run(argv, *a, **k)
+subprocess.run = counting_run
 t0 = time.perf_counter()
 import airflow.sdk, cosmos, cosmos.profiles, cosmos.converter, cosmos.operators.local  # shared
 t1 = time.perf_counter()
@@ -19,7 +26,8 @@ spec = importlib.util.spec_from_file_location("sendgrid_transform", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 t2 = time.perf_counter()
-print(json.dumps({{"libraries": t1 - t0, "dag_file": t2 - t1, "tasks": len(module.dag.tasks)}}))
+print(json.dumps({{"libraries": t1 - t0, "dag_file": t2 - t1, "tasks": len(module.dag.tasks),
+                  "dbt_parse_runs": len(calls)}}))
 """
 
 
@@ -39,12 +47,19 @@ def test_dag_is_scheduled_on_the_staging_asset_with_a_task_per_model(airflow_hom
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     task_ids = set(dag.task_ids)
     for model in models:
-        assert f"dbt.{model}.run" in task_ids, model
-        # tests right after the model (TestBehavior.AFTER_EACH) for models that have tests
-    tested = {t.split(".")[1] for t in task_ids if t.endswith(".test")}
-    assert {"fct_sendgrid_email_activity_daily", "dim_sendgrid_tenants"} <= tested
-    run = dag.get_task("dbt.fct_sendgrid_plan_utilization.run")
-    assert "dbt.fct_sendgrid_plan_utilization.test" in run.downstream_task_ids
+        # TestBehavior.BUILD: one `dbt build` task per model runs the model, then its tests
+        assert f"dbt.{model}_model_build" in task_ids, model
+    # tests spanning several models (relationships) run once all their parents are built
+    rel = (
+        "dbt.relationships_fct_sendgrid_plan_utilization_tenant_id"
+        "__tenant_id__ref_dim_sendgrid_tenants__test"
+    )
+    assert rel in task_ids
+    parents = dag.get_task(rel).upstream_task_ids
+    assert {
+        "dbt.fct_sendgrid_plan_utilization_model_build",
+        "dbt.dim_sendgrid_tenants_model_build",
+    } <= parents
     assert dag.get_task("publish_marts").outlets[0].name == "sendgrid_marts"
 
 
@@ -59,7 +74,9 @@ def test_dag_file_imports_fast_from_the_cached_manifest(airflow_home) -> None:
     timing = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"transform DAG import: {timing}")
     assert timing["tasks"] > 60
-    assert timing["dag_file"] < 3.0
+    # No wall-clock assertion (shared, noisy machines): the import time is printed here and
+    # measured in bench/; what must hold is that the import did not run `dbt parse` again.
+    assert timing["dbt_parse_runs"] == 0
 
 
 def test_profile_mapping_accepts_a_socket_host_and_no_password(airflow_home, monkeypatch) -> None:
