@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from sendgrid_elt.demo.airflow_home import DEMO_DIR, configure
+from sendgrid_elt.demo.console import say
 
 EXTRACT_DAG = "sendgrid_extract_load"
 TRANSFORM_DAG = "sendgrid_transform"
@@ -26,7 +27,7 @@ DASHBOARD_FILE = DEMO_DIR / "dashboard.html"
 
 
 def _step(text: str) -> None:
-    print(f"\n==> {text}", flush=True)
+    say(f"\n==> {text}")
 
 
 def current_clock() -> str:
@@ -61,14 +62,14 @@ LOG_FILE = DEMO_DIR / "demo.log"
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the process exit code (Airflow's own logs go to the log file)."""
     args = parse_args(argv)
-    from sendgrid_elt.demo.runner import airflow_output_to
+    from sendgrid_elt.demo.console import airflow_output_to
 
     try:
         with airflow_output_to(LOG_FILE):
             return _run(args)
     except Exception:
-        traceback.print_exc(file=sys.stdout)
-        print(f"\nThe demo failed; Airflow's log is in {LOG_FILE}")
+        say(traceback.format_exc())
+        say(f"The demo failed; Airflow's log is in {LOG_FILE}")
         return 1
 
 
@@ -80,12 +81,13 @@ def _run(args: argparse.Namespace) -> int:
     from sendgrid_elt.demo.runner import load_dags, run_dag
     from sendgrid_elt.demo.simulator_process import SimulatorProcess
     from sendgrid_elt.demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
-    from sendgrid_elt.demo.summary import format_table, read_overview
+    from sendgrid_elt.demo.summary import format_table, read_overview, read_reconnect_needed
     from sendgrid_elt.demo.tenants import assign_roles, register
     from sendgrid_elt.warehouse import resolve_warehouse
 
     _step("Warehouse")
-    warehouse = resolve_warehouse()
+    warehouse = resolve_warehouse(announce=False)
+    say(f"    {warehouse.describe()}")
     clock = _clock(args.advance_days)
     _step(f"SendGrid simulator (seed {args.seed}, scale {args.scale}, simulated today {clock})")
     sink = SmtpSink().start()
@@ -93,16 +95,16 @@ def _run(args: argparse.Namespace) -> int:
     with SimulatorProcess(
         seed=args.seed, scale=args.scale, clock=clock, log_file=DEMO_DIR / "simulator.log"
     ) as sim:
-        print(f"    listening on {sim.base_url}")
+        say(f"    listening on {sim.base_url}")
         tenants = assign_roles(sim.control.accounts())
         register(tenants, sim.base_url)
         _set_alert_recipients(tenants)
         for t in tenants:
-            print(f"    connection {t.conn_id:<28} {t.name:<24} ({_role_text(t.role)})")
+            say(f"    connection {t.conn_id:<28} {t.name:<24} ({_role_text(t.role)})")
         for t in tenants:
             if t.role == "revoked":
                 sim.control.revoke_key(t.account["api_keys"]["full"])
-                print(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
+                say(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
 
         dags = load_dags(EXTRACT_DAG, TRANSFORM_DAG)
         _step(f"Extract and load ({EXTRACT_DAG}); Airflow's log: {LOG_FILE}")
@@ -114,18 +116,26 @@ def _run(args: argparse.Namespace) -> int:
     sink.stop()
 
     _step("Utilization summary (sendgrid_marts.sendgrid_utilization_overview)")
-    print(format_table(read_overview(warehouse.target.conninfo())))
-    _step("Reconnect alerts sent")
+    say(format_table(read_overview(warehouse.target.conninfo())))
+    _step("Connections that need an admin (fct_sendgrid_connection_health)")
+    for row in read_reconnect_needed(warehouse.target.conninfo()):
+        since = row["status_since_at"].strftime("%Y-%m-%d %H:%M UTC")
+        say(f"    {row['display_name']}: needs reconnect since {since}: {row['last_error']}")
+    _step("Reconnect alert e-mails sent during this run (one per transition, not per run)")
     for message in sink.received():
-        print(f"    To: {message['To']}\n    Subject: {message['Subject']}")
+        say(f"    To: {message['To']}\n    Subject: {message['Subject']}")
+        for part in message.walk():
+            if part.get_content_type() == "text/plain":
+                text = part.get_payload(decode=True).decode(errors="replace").strip()
+                say("    " + text.replace("\n", "\n    "))
     if not sink.received():
-        print("    none")
+        say("    none new (the alert went out when the tenant first broke; reminders follow)")
     _step("Dashboard")
     from sendgrid_elt.dashboard import write_dashboard
 
     path = write_dashboard(warehouse.target.conninfo(), args.dashboard)
-    print(f"    {path}")
-    print(f"\nDone in {time.monotonic() - started:.0f}s.")
+    say(f"    {path}")
+    say(f"\nDone in {time.monotonic() - started:.0f}s.")
     return 0 if transform.state == "success" else 1
 
 
@@ -148,11 +158,9 @@ def _set_alert_recipients(tenants: list) -> None:
 
 def _report(result) -> None:
     failed = result.failed_tasks
-    print(
-        f"    {result.dag_id}: {result.state} in {result.seconds:.0f}s, {len(result.tasks)} tasks"
-    )
+    say(f"    {result.dag_id}: {result.state} in {result.seconds:.0f}s, {len(result.tasks)} tasks")
     for label in failed:
-        print(f"    ! {label}: {result.tasks[label]}")
+        say(f"    ! {label}: {result.tasks[label]}")
 
 
 if __name__ == "__main__":

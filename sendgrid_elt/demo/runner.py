@@ -7,22 +7,16 @@ from the metadata database by a watcher thread while the run executes).
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sendgrid_elt import PROJECT_ROOT
+from sendgrid_elt.demo.console import say
 
 Printer = Callable[[str], None]
-
-
-def _print(text: str) -> None:
-    print(text, flush=True)  # flushed: forked dbt processes must not re-emit a buffer
 
 
 @dataclass
@@ -49,34 +43,6 @@ def load_dags(*dag_ids: str) -> dict[str, Any]:
     if missing:
         raise LookupError(f"DAGs {missing} not found; import errors: {bag.import_errors}")
     return {d: bag.dags[d] for d in dag_ids}
-
-
-@contextlib.contextmanager
-def airflow_output_to(path: Path) -> Iterator[None]:
-    """Send everything written to this process's stdout/stderr file descriptors to ``path``.
-
-    Airflow, Cosmos and dbt log through the file descriptors; Python's ``print`` keeps going to
-    the terminal (``sys.stdout`` is swapped for a handle on the original descriptor).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved_out, saved_err = os.dup(1), os.dup(2)
-    terminal = os.fdopen(os.dup(saved_out), "w", buffering=1)
-    previous = sys.stdout
-    with path.open("ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        sys.stdout = terminal
-        try:
-            yield
-        finally:
-            sys.stdout = previous
-            terminal.close()
-            os.dup2(saved_out, 1)
-            os.dup2(saved_err, 2)
-            os.close(saved_out)
-            os.close(saved_err)
 
 
 def _label(ti: Any) -> str:
@@ -130,7 +96,7 @@ def run_dag(
     dag: Any,
     conf: dict[str, Any] | None = None,
     *,
-    printer: Printer = _print,
+    printer: Printer = say,
 ) -> DagResult:
     """Run ``dag`` in this process (real Airflow task execution) and return its outcome."""
     started, wall = time.monotonic(), time.time()

@@ -42,8 +42,13 @@ class SummaryRow:
 
 
 def pct(value: Decimal | float | None) -> str:
-    """Ratio → ``12.3%``; missing → ``–``."""
-    return "–" if value is None else f"{float(value) * 100:.1f}%"
+    """A percentage column (already 0–100) → ``12.3%``; missing → ``–``."""
+    return "–" if value is None else f"{float(value):.1f}%"
+
+
+def ratio(value: Decimal | float | None) -> str:
+    """A rate column (0–1) → ``12.3%``; missing → ``–``."""
+    return "–" if value is None else f"{float(value) * 100:.2f}%"
 
 
 def money(value: Decimal | float | None) -> str:
@@ -67,8 +72,8 @@ def read_overview(conninfo: str) -> list[SummaryRow]:
             "seats": pct(r["seats_used_pct"]),
             "features": f"{r['features_used'] or 0}/{r['features_licensed'] or 0}",
             "volume": "–" if r["requests_30d"] is None else f"{r['requests_30d']:,}",
-            "bounce": pct(r["bounce_rate_30d"]),
-            "spam": pct(r["spam_report_rate_30d"]),
+            "bounce": ratio(r["bounce_rate_30d"]),
+            "spam": ratio(r["spam_report_rate_30d"]),
             "recommended": str(r["recommended_plan_name"] or "–"),
             "savings": money(r["estimated_monthly_savings_usd"]),
             "connection_status": str(r["connection_status"] or "–"),
@@ -87,3 +92,17 @@ def format_table(rows: list[SummaryRow]) -> str:
     lines.append("  ".join("-" * widths[key] for _, key in COLUMNS))
     lines += ["  ".join(r.cells[key].ljust(widths[key]) for _, key in COLUMNS) for r in rows]
     return "\n".join(lines)
+
+
+RECONNECT_SQL = """
+select display_name, connection_status, status_since_at, last_error
+from sendgrid_marts.fct_sendgrid_connection_health
+where connection_status = 'needs_reconnect'
+order by display_name
+"""
+
+
+def read_reconnect_needed(conninfo: str) -> list[dict[str, Any]]:
+    """Tenants whose admin must reconnect (``fct_sendgrid_connection_health``)."""
+    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
+        return conn.execute(RECONNECT_SQL).fetchall()
