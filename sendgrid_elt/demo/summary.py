@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 OVERVIEW_SQL = """
 select tenant_id, display_name, plan_name, connection_status, credits_used_pct,
        utilization_status, seats_used_pct, features_used, features_licensed, requests_30d,
-       bounce_rate_30d, spam_report_rate_30d, recommended_plan_name,
+       bounce_rate_30d, spam_report_rate_30d, recommended_plan_name, recommendation,
        estimated_monthly_savings_usd
 from sendgrid_marts.sendgrid_utilization_overview
 order by display_name
@@ -52,8 +52,11 @@ def ratio(value: Decimal | float | None) -> str:
 
 
 def money(value: Decimal | float | None) -> str:
-    """USD amount → ``$1,234``; missing → ``–``."""
-    return "–" if value is None else f"${float(value):,.0f}"
+    """Monthly savings → ``$1,234``; a negative saving (an upgrade) → ``costs $250 more``."""
+    if value is None:
+        return "–"
+    amount = float(value)
+    return f"${amount:,.0f}" if amount >= 0 else f"costs ${-amount:,.0f} more"
 
 
 def read_overview(conninfo: str) -> list[SummaryRow]:
@@ -74,7 +77,11 @@ def read_overview(conninfo: str) -> list[SummaryRow]:
             "volume": "–" if r["requests_30d"] is None else f"{r['requests_30d']:,}",
             "bounce": ratio(r["bounce_rate_30d"]),
             "spam": ratio(r["spam_report_rate_30d"]),
-            "recommended": str(r["recommended_plan_name"] or "–"),
+            "recommended": (
+                "–"
+                if r["recommendation"] in (None, "unknown")
+                else f"{r['recommended_plan_name']} ({r['recommendation']})"
+            ),
             "savings": money(r["estimated_monthly_savings_usd"]),
             "connection_status": str(r["connection_status"] or "–"),
         }
