@@ -71,8 +71,7 @@ def marts_vs_truth(conn: Any, truth: dict, conn_id_of: dict[str, str]) -> list[s
         check(tid, "seats", seats.get(tid), (
             roles.get("owner", 0), roles.get("admin", 0), roles.get("teammate", 0),
             pending["valid"], pending["expired"], su["total"], su["disabled"],
-            # truth "active" = enabled; active in 30 days = enabled minus inactive_30d (the
-            # marts define subusers_inactive_30d = total - active_30d, disabled included)
+            # truth "active" = enabled; active in 30 days = enabled minus inactive_30d
             su["active"] - su["inactive_30d"]))  # fmt: skip
         expected_supp = dict(agg["suppressions"])
         for sub in subs.values():

@@ -205,7 +205,8 @@ subuser_day_counts as (
         seat_date,
         count(*) as total,
         count(*) filter (where is_disabled) as disabled,
-        count(*) filter (where is_active) as active
+        count(*) filter (where is_active) as active,
+        count(*) filter (where not is_disabled and not is_active) as enabled_inactive
     from subuser_days
     group by 1, 2
 
@@ -236,8 +237,7 @@ final as (
         coalesce(subuser_day_counts.total, 0)::integer as subusers_total,
         coalesce(subuser_day_counts.disabled, 0)::integer as subusers_disabled,
         coalesce(subuser_day_counts.active, 0)::integer as subusers_active_30d,
-        (coalesce(subuser_day_counts.total, 0) - coalesce(subuser_day_counts.active, 0))::integer
-            as subusers_inactive_30d,
+        coalesce(subuser_day_counts.enabled_inactive, 0)::integer as subusers_inactive_30d,
         (spine.seat_date = (max(spine.seat_date) over (partition by spine.tenant_id)))::boolean
             as is_latest_day
     from spine
