@@ -19,7 +19,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml plugins/sendgrid_
 		-e plugins/sendgrid_hook -e .
 	@touch $@
 
-test: venv lint
+# The dbt manifest the transform DAG renders from (parsing it at DAG-parse time is slow).
+MANIFEST := dbt_project/target/manifest.json
+$(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
+	cd dbt_project && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(BIN)/dbt parse --quiet \
+		--profiles-dir . --target-path target --log-path ../.local/dbt-logs
+
+test: venv lint $(MANIFEST)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -30,11 +36,11 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-demo: venv
+demo: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_elt.demo $(ARGS)
 
 # The demo in the Airflow UI (airflow standalone on the demo home; admin/admin on :8080).
-airflow: venv
+airflow: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_elt.demo.airflow_ui
 
 # Regenerate the pinned files from requirements.in / requirements-dev.in in a scratch venv.

@@ -261,6 +261,8 @@ class LocalCluster:
                 "PYTHONUNBUFFERED": "1",
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                # The first parse of the transform DAG may run `dbt parse` (no manifest yet).
+                "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(Path(self.config.dags_folder).resolve()),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.home / "plugins"),
                 "AIRFLOW__CORE__FERNET_KEY": self._fernet,

@@ -34,6 +34,8 @@ def _isolated_airflow_env() -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(_AIRFLOW_HOME),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The first parse of the transform DAG may run `dbt parse` (slow on a busy machine).
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
@@ -143,3 +145,18 @@ def chromium() -> Path:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_tenants_stored_by_other_modules() -> None:
+    """Tenant discovery reads the metadata DB (Variable ``sendgrid_tenants`` and ``sendgrid``
+    connections): what one test module stored there must not become another module's tenants.
+    """
+    if not (_AIRFLOW_HOME / "airflow.db").exists():
+        return
+    from airflow.models import Connection, Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(Variable).filter(Variable.key == "sendgrid_tenants").delete()
+        session.query(Connection).filter(Connection.conn_type == "sendgrid").delete()

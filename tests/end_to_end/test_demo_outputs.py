@@ -1,0 +1,78 @@
+"""What the demo shows comes from the marts: the printed summary, the dashboard, in a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sendgrid_elt.dashboard import write_dashboard
+from sendgrid_elt.dashboard.browser import open_dashboard
+from sendgrid_elt.demo.summary import format_table, pct, ratio, read_overview
+from tests.dashboard.page_reader import read_page, same
+
+from .conftest import TENANTS, PipelineRun, query
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def test_summary_prints_the_overview_mart(pipeline: PipelineRun) -> None:
+    rows = read_overview(pipeline.target.conninfo())
+    mart = {
+        r["tenant_id"]: r
+        for r in query(
+            pipeline.target, "select * from sendgrid_marts.sendgrid_utilization_overview"
+        )
+    }
+    assert {r.values["tenant_id"] for r in rows} == set(TENANTS) == set(mart)
+    table = format_table(rows)
+    for row in rows:
+        m = mart[row.values["tenant_id"]]
+        assert row.cells["volume"] == f"{m['requests_30d']:,}"
+        assert row.cells["credits"].startswith(pct(m["credits_used_pct"]))
+        assert row.cells["seats"] == pct(m["seats_used_pct"])
+        assert row.cells["bounce"] == ratio(m["bounce_rate_30d"])
+        assert row.cells["features"] == f"{m['features_used']}/{m['features_licensed']}"
+        assert row.cells["connection_status"] == m["connection_status"]
+        assert row.cells["display_name"] in table
+
+
+def test_dashboard_figures_equal_the_marts(pipeline: PipelineRun, tmp_path: Path) -> None:
+    path = write_dashboard(pipeline.target.conninfo(), tmp_path / "dashboard.html")
+    page = read_page(path.read_text())
+    overview = query(pipeline.target, "select * from sendgrid_marts.sendgrid_utilization_overview")
+    checked = 0
+    for row in overview:
+        for metric in ("requests_30d", "features_used", "features_licensed"):
+            found = page.root.find(tenant=row["tenant_id"], metric=f"overview.{metric}")
+            assert found, (row["tenant_id"], metric)
+            assert all(same(el.data("value"), row[metric]) for el in found), metric
+            checked += 1
+    periods = query(
+        pipeline.target,
+        "select tenant_id, credits_used from sendgrid_marts.fct_sendgrid_plan_utilization "
+        "where is_current_period",
+    )
+    for row in periods:
+        values = {
+            el.data("value")
+            for el in page.root.find(tenant=row["tenant_id"], metric="period.credits_used")
+        }
+        assert str(row["credits_used"]) in values
+        checked += 1
+    assert checked == 4 * len(TENANTS)
+
+
+def test_real_dashboard_renders_in_chromium(
+    pipeline: PipelineRun, chromium: Path, tmp_path: Path
+) -> None:
+    path = write_dashboard(pipeline.target.conninfo(), tmp_path / "dashboard.html")
+    shot = ARTIFACTS / "end_to_end_dashboard.png"
+    report = open_dashboard(path, shot)
+    assert report.console_errors == []
+    assert report.page_errors == []
+    assert report.external_requests == []
+    assert len(report.charts) >= 6 * len(TENANTS)
+    assert all(c["width"] > 0 and c["height"] > 0 for c in report.charts)
+    assert shot.stat().st_size > 10_000
