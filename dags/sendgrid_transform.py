@@ -31,12 +31,13 @@ from cosmos import (
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
+from sendgrid_elt.assets import STAGING_ASSET  # emitted by sendgrid_extract_load
+
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"
 WAREHOUSE_CONN_ID = "sendgrid_warehouse"
 DBT_SCHEMA = "sendgrid_dbt"
 
-STAGING = Asset(name="sendgrid_staging", uri="x-sendgrid://staging")
 MARTS = Asset(name="sendgrid_marts", uri="x-sendgrid://marts")
 
 _PROJECT_FILES = ("*.sql", "*.yml", "*.csv")
@@ -89,7 +90,7 @@ profile_config = ProfileConfig(
 with DAG(
     dag_id="sendgrid_transform",
     description="dbt utilization marts (Cosmos), run when the staging Asset is updated",
-    schedule=[STAGING],
+    schedule=[STAGING_ASSET],
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
