@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-TENANTS_VARIABLE = "sendgrid_tenants"
+from sendgrid_elt.tenants import TENANTS_VARIABLE  # the one name tenant discovery reads
 
 
 def conn_id_for(tenant_id: str, prefix: str = "") -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,13 +9,12 @@ from pathlib import Path
 
 import requests
 
-from sendgrid_simulator.testing import SimulatorControl
+from sendgrid_simulator.testing import SimulatorControl, free_socket
 
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+    with free_socket() as sock:
         return int(sock.getsockname()[1])
 
 
