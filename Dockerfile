@@ -25,6 +25,8 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requ
 COPY --chown=airflow:0 plugins/sendgrid_hook ${SENDGRID_PROJECT_DIR}/plugins/sendgrid_hook
 COPY --chown=airflow:0 pyproject.toml ${SENDGRID_PROJECT_DIR}/pyproject.toml
 COPY --chown=airflow:0 sendgrid_elt ${SENDGRID_PROJECT_DIR}/sendgrid_elt
+COPY --chown=airflow:0 sendgrid_dashboard ${SENDGRID_PROJECT_DIR}/sendgrid_dashboard
+COPY --chown=airflow:0 sendgrid_demo ${SENDGRID_PROJECT_DIR}/sendgrid_demo
 COPY --chown=airflow:0 sendgrid_simulator ${SENDGRID_PROJECT_DIR}/sendgrid_simulator
 RUN pip install --no-cache-dir --no-deps \
         "${SENDGRID_PROJECT_DIR}/plugins/sendgrid_hook" "${SENDGRID_PROJECT_DIR}" \
@@ -32,8 +34,10 @@ RUN pip install --no-cache-dir --no-deps \
     && python -c "import airflow.providers.celery.executors.celery_executor_utils" \
     && airflow providers hooks | grep -q sendgrid
 
-# 3. DAGs, the dbt project and the deployment scripts (init, demo tenants).
+# 3. DAGs, plugins (the Connect page; plugins/.airflowignore keeps the provider's source out
+#    of the plugin loader), the dbt project and the deployment scripts (init, demo tenants).
 COPY --chown=airflow:0 dags /opt/airflow/dags
+COPY --chown=airflow:0 plugins /opt/airflow/plugins
 COPY --chown=airflow:0 dbt_project /opt/airflow/dbt_project
 COPY --chown=airflow:0 deploy /opt/airflow/deploy
 

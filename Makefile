@@ -37,11 +37,11 @@ format: venv
 	$(BIN)/ruff format .
 
 demo: venv $(MANIFEST)
-	$(BIN)/python -m sendgrid_elt.demo $(ARGS)
+	$(BIN)/python -m sendgrid_demo $(ARGS)
 
 # The demo in the Airflow UI (airflow standalone on the demo home; admin/admin on :8080).
 airflow: venv $(MANIFEST)
-	$(BIN)/python -m sendgrid_elt.demo.airflow_ui
+	$(BIN)/python -m sendgrid_demo.airflow_ui
 
 # Regenerate the pinned files from requirements.in / requirements-dev.in in a scratch venv.
 lock:

@@ -50,9 +50,9 @@ from deploy.local_cluster import (  # noqa: E402
     ClusterError,
     LocalCluster,
 )
-
-EXTRACT_DAG = "sendgrid_extract_load"
-TRANSFORM_DAG = "sendgrid_transform"
+from sendgrid_elt.settings import API_POOL  # noqa: E402
+from sendgrid_elt.settings import EXTRACT_DAG_ID as EXTRACT_DAG  # noqa: E402
+from sendgrid_elt.settings import TRANSFORM_DAG_ID as TRANSFORM_DAG  # noqa: E402
 
 
 class Sampler:
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.workers,
                 worker_concurrency=args.concurrency,
                 pg_url=args.pg_url,
-                pools={"sendgrid_api": args.pool_slots},
+                pools={API_POOL: args.pool_slots},
                 parallelism=max(32, slots * 2),
                 cron_schedules=False,
                 env={

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 _CHILD = """
 import datetime as dt, json, resource, sys, time
 import psycopg
-from sendgrid_provider.hooks.sendgrid import SendGridHook
+from sendgrid_hook.hooks.sendgrid import SendGridHook
 from sendgrid_elt.extract import TenantExtractor
 conninfo, stream, start = sys.argv[1], sys.argv[2], sys.argv[3]
 hook = SendGridHook(sendgrid_conn_id="bench")
@@ -101,12 +101,13 @@ def _plain_copy(target, stream: str) -> tuple[int, float]:
     """COPY the staged rows out, then time a plain COPY of them into a bare table."""
     import psycopg
 
-    from sendgrid_elt.staging_schema import SCHEMA
+    from sendgrid_elt.settings import STAGING_SCHEMA
 
     buf = io.BytesIO()
     with psycopg.connect(target.conninfo(), autocommit=True) as conn:
         cols = "tenant_id, subuser, parent_key, record_key, record_hash, record"
-        with conn.cursor().copy(f'copy (select {cols} from "{SCHEMA}"."{stream}") to stdout') as cp:  # noqa: S608
+        query = f'copy (select {cols} from "{STAGING_SCHEMA}"."{stream}") to stdout'  # noqa: S608
+        with conn.cursor().copy(query) as cp:
             for chunk in cp:
                 buf.write(chunk)
         conn.execute(

@@ -17,7 +17,7 @@ import time
 def main(limit: int = 50, seconds: float = 6.0) -> dict[str, float]:
     """Run the benchmark and return its figures."""
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-hook-"))
-    from sendgrid_provider.hooks.sendgrid import SendGridHook
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     from sendgrid_simulator.testing import run_simulator
 

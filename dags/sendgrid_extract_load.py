@@ -24,12 +24,11 @@ import datetime as dt
 from airflow.sdk import Param, dag, get_current_context, task
 
 from sendgrid_elt.assets import STAGING_ASSET
-
-POOL = "sendgrid_api"
+from sendgrid_elt.settings import API_POOL, EXTRACT_DAG_ID
 
 
 @dag(
-    dag_id="sendgrid_extract_load",
+    dag_id=EXTRACT_DAG_ID,
     schedule="@daily",
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
@@ -65,7 +64,7 @@ def sendgrid_extract_load():
         return discover((params or {}).get("tenants") or None)
 
     @task(
-        pool=POOL,
+        pool=API_POOL,
         retries=3,
         retry_delay=dt.timedelta(minutes=1),
         retry_exponential_backoff=2.0,

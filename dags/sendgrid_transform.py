@@ -20,7 +20,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, task
 from cosmos import (
     DbtTaskGroup,
     ExecutionConfig,
@@ -31,14 +31,19 @@ from cosmos import (
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from sendgrid_elt.assets import STAGING_ASSET  # emitted by sendgrid_extract_load
-
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
-MANIFEST = DBT_PROJECT / "target" / "manifest.json"
-WAREHOUSE_CONN_ID = "sendgrid_warehouse"
-DBT_SCHEMA = "sendgrid_dbt"
-
-MARTS = Asset(name="sendgrid_marts", uri="x-sendgrid://marts")
+from sendgrid_elt.assets import MARTS_ASSET, STAGING_ASSET  # staging: emitted by the extract DAG
+from sendgrid_elt.settings import (
+    DBT_MANIFEST as MANIFEST,
+)
+from sendgrid_elt.settings import (
+    DBT_PROJECT_DIR as DBT_PROJECT,
+)
+from sendgrid_elt.settings import (
+    DBT_SCHEMA,
+    MARTS_ASSET_NAME,
+    TRANSFORM_DAG_ID,
+    WAREHOUSE_CONN_ID,
+)
 
 _PROJECT_FILES = ("*.sql", "*.yml", "*.csv")
 
@@ -88,7 +93,7 @@ profile_config = ProfileConfig(
 )
 
 with DAG(
-    dag_id="sendgrid_transform",
+    dag_id=TRANSFORM_DAG_ID,
     description="dbt utilization marts (Cosmos), run when the staging Asset is updated",
     schedule=[STAGING_ASSET],
     start_date=datetime(2026, 1, 1),
@@ -117,9 +122,9 @@ with DAG(
         ),
     )
 
-    @task(outlets=[MARTS])
+    @task(outlets=[MARTS_ASSET])
     def publish_marts() -> str:
         """Mark the marts updated (downstream DAGs and BI refreshes can schedule on it)."""
-        return "sendgrid_marts"
+        return MARTS_ASSET_NAME
 
     dbt_marts >> publish_marts()

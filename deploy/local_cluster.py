@@ -155,7 +155,7 @@ class ClusterConfig:
     redis_url: str = field(
         default_factory=lambda: os.environ.get("CLUSTER_REDIS_URL", DEFAULT_REDIS_URL)
     )
-    pools: Mapping[str, int] = field(default_factory=lambda: {"sendgrid_api": 8})
+    pools: Mapping[str, int] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     home: Path | None = None
     keep_home: bool = False
@@ -728,7 +728,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL))
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     args = parser.parse_args(argv)
+    from sendgrid_elt.settings import API_POOL
+
     config = ClusterConfig(
+        pools={API_POOL: 8},
         dags_folder=args.dags_folder,
         workers=args.workers,
         worker_concurrency=args.concurrency,

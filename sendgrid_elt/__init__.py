@@ -1,8 +1,8 @@
-"""SendGrid utilization pipeline: warehouse, stream catalog, loader and demo."""
+"""SendGrid utilization pipeline core: settings, stream catalog, extract, loader, warehouse.
 
-from __future__ import annotations
-
-from pathlib import Path
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_DIR = PROJECT_ROOT / ".local"
+Public API for the other packages (the Connect page plugin, the dashboard, the demo, the DAGs):
+:mod:`sendgrid_elt.settings` (names and paths), :mod:`sendgrid_elt.warehouse` (where the data
+is), :mod:`sendgrid_elt.connection_health` (tenant health and alerts), :mod:`sendgrid_elt.catalog`
+(the streams and the scopes they need), :mod:`sendgrid_elt.tenants` (tenant discovery) and
+:mod:`sendgrid_elt.assets`. Everything else is internal to the pipeline.
+"""

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
+from sendgrid_elt.settings import (
+    MARTS_ASSET_NAME,
+    MARTS_ASSET_URI,
+    STAGING_ASSET_NAME,
+    STAGING_ASSET_URI,
+)
+
 #: Emitted by ``sendgrid_extract_load`` when a run has landed data in ``sendgrid_staging``;
 #: its event extra holds per-stream row counts (``rows``), per-tenant totals and statuses.
-STAGING_ASSET = Asset(name="sendgrid_staging", uri="x-sendgrid://staging")
+STAGING_ASSET = Asset(name=STAGING_ASSET_NAME, uri=STAGING_ASSET_URI)
+
+#: Emitted by ``sendgrid_transform`` when the marts were rebuilt (BI refreshes can follow it).
+MARTS_ASSET = Asset(name=MARTS_ASSET_NAME, uri=MARTS_ASSET_URI)

@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from sendgrid_provider.errors import ReconnectRequired
-from sendgrid_provider.redaction import scrub
+from sendgrid_hook.errors import ReconnectRequired
+from sendgrid_hook.redaction import scrub
 from sqlalchemy import (
     Column,
     DateTime,
@@ -43,23 +43,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from sendgrid_elt.settings import (
+    ALERT_RECIPIENTS_VARIABLE,
+    ALERT_SLACK_VARIABLE,
+    RECONNECT_REMINDER_VARIABLE,
+    STAGING_SCHEMA,
+)
+
 if TYPE_CHECKING:
-    from sendgrid_provider.hooks.sendgrid import SendGridHook
-    from sendgrid_provider.scopes import ScopeReport
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+    from sendgrid_hook.scopes import ScopeReport
     from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "sendgrid_staging"
 Status = Literal["connected", "degraded", "needs_reconnect", "never_connected"]
 AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded"]
-REMINDER_VARIABLE = "sendgrid_reconnect_reminder_hours"
-RECIPIENTS_VARIABLE = "sendgrid_alert_recipients"
-SLACK_VARIABLE = "sendgrid_alert_slack_conn_id"
 DEFAULT_REMINDER = dt.timedelta(hours=24)
 _DDL_LOCK = 0x5E9D_4EA1
 
-metadata = MetaData(schema=SCHEMA)
+metadata = MetaData(schema=STAGING_SCHEMA)
 _ts = DateTime(timezone=True)
 connection_health = Table(
     "connection_health",
@@ -109,10 +112,10 @@ class AlertSettings:
     def from_airflow(cls, **overrides: Any) -> AlertSettings:
         """Read ``sendgrid_alert_recipients``, ``sendgrid_alert_slack_conn_id`` and
         ``sendgrid_reconnect_reminder_hours`` Variables; keyword arguments win."""
-        hours = _variable(REMINDER_VARIABLE)
+        hours = _variable(RECONNECT_REMINDER_VARIABLE)
         values: dict[str, Any] = {
-            "to": tuple(_split(_variable(RECIPIENTS_VARIABLE))),
-            "slack_webhook_conn_id": _variable(SLACK_VARIABLE),
+            "to": tuple(_split(_variable(ALERT_RECIPIENTS_VARIABLE))),
+            "slack_webhook_conn_id": _variable(ALERT_SLACK_VARIABLE),
             "reminder_after": dt.timedelta(hours=float(hours)) if hours else DEFAULT_REMINDER,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -151,7 +154,7 @@ def ensure_table(engine: Engine) -> None:
     """Create the schema and table if missing (idempotent, safe under concurrency)."""
     with engine.begin() as conn:
         conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
-        conn.execute(text(f"create schema if not exists {SCHEMA}"))
+        conn.execute(text(f"create schema if not exists {STAGING_SCHEMA}"))
         metadata.create_all(conn, checkfirst=True)
 
 
@@ -282,7 +285,7 @@ def send_alert(
     When an external channel was configured and every external channel failed, the claim is
     released so that the next run retries the alert.
     """
-    from sendgrid_provider.notifications.reconnect import ReconnectNotifier
+    from sendgrid_hook.notifications.reconnect import ReconnectNotifier
 
     if update.alert is None:
         return []

@@ -13,7 +13,7 @@ Outcomes per stream (also written to ``stream_status``):
   the task fails at the end (Airflow retries it; reruns converge);
 * ``ok``.
 
-:class:`~sendgrid_provider.errors.ReconnectRequired` is never caught here.
+:class:`~sendgrid_hook.errors.ReconnectRequired` is never caught here.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, Row, StagingLoader
-from sendgrid_elt.staging_schema import SCHEMA
+from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
     import psycopg
@@ -81,7 +81,7 @@ class _Skip(Exception):
 
 
 def _errors():
-    from sendgrid_provider import errors
+    from sendgrid_hook import errors
 
     return errors
 
@@ -230,7 +230,7 @@ class TenantExtractor:
 
     def _parent_ids(self, parent: StreamSpec, field: str, subuser: str) -> list[str]:
         rows = self.conn.execute(
-            f'select distinct record->>%s from "{SCHEMA}"."{parent.name}" '  # noqa: S608
+            f'select distinct record->>%s from "{STAGING_SCHEMA}"."{parent.name}" '  # noqa: S608
             "where tenant_id = %s and subuser = %s and is_current and deleted_at is null "
             "and record->>%s is not null order by 1",
             (field, self.tenant_id, subuser, field),

@@ -60,7 +60,7 @@ def load_tenant(
         StreamsFailed: Some streams failed after the hook's retries (the task retries).
     """
     import psycopg
-    from sendgrid_provider.hooks.sendgrid import SendGridHook
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     from sendgrid_elt import connection_health, sync_state
     from sendgrid_elt.extract import TenantExtractor, scopes_and_date
@@ -122,13 +122,13 @@ def staging_summary(run_id: str) -> dict[str, Any]:
     """Per-stream row counts and statuses of ``run_id`` (asset extra; no secrets)."""
     import psycopg
 
-    from sendgrid_elt.staging_schema import SCHEMA
+    from sendgrid_elt.settings import STAGING_SCHEMA
 
     target = warehouse_target()
     with psycopg.connect(target.conninfo(), autocommit=True) as conn:
         rows = conn.execute(
-            f'select tenant_id, stream, status, coalesce(records, 0) from "{SCHEMA}".stream_status '  # noqa: S608
-            "where run_id = %s order by tenant_id, stream",
+            "select tenant_id, stream, status, coalesce(records, 0) "  # noqa: S608
+            f'from "{STAGING_SCHEMA}".stream_status where run_id = %s order by tenant_id, stream',
             (run_id,),
         ).fetchall()
     per_stream: dict[str, int] = {}
@@ -141,7 +141,7 @@ def staging_summary(run_id: str) -> dict[str, Any]:
             entry["not_ok"][stream] = status
     return {
         "run_id": run_id,
-        "schema": SCHEMA,
+        "schema": STAGING_SCHEMA,
         "tenants": tenants,
         "rows": per_stream,
         "records": sum(per_stream.values()),

@@ -28,7 +28,7 @@ from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_elt import sync_state
-from sendgrid_elt.staging_schema import SCHEMA
+from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -100,7 +100,7 @@ class StreamWriter:
     @property
     def table(self) -> str:
         """Qualified table name."""
-        return f'"{SCHEMA}"."{self.spec.name}"'
+        return f'"{STAGING_SCHEMA}"."{self.spec.name}"'
 
     def write_unit(
         self,

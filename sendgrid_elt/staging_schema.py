@@ -30,14 +30,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sendgrid_elt import catalog
+from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-SCHEMA = "sendgrid_staging"
 _LOCK_KEY = 0x5E9D_57A6  # pg_advisory_xact_lock key for DDL
 
-metadata = MetaData(schema=SCHEMA)
+metadata = MetaData(schema=STAGING_SCHEMA)
 
 KEY_COLUMNS = ("tenant_id", "subuser", "parent_key", "record_key")
 
@@ -141,7 +141,7 @@ def ensure_schema(conn: Connection) -> None:
     Runs inside the caller's transaction, serialized by an advisory lock.
     """
     conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    conn.execute(text(f'create schema if not exists "{SCHEMA}"'))
+    conn.execute(text(f'create schema if not exists "{STAGING_SCHEMA}"'))
     existing = _existing_columns(conn)
     metadata.create_all(conn, checkfirst=True)
     for table in metadata.sorted_tables:
@@ -160,7 +160,7 @@ def _existing_columns(conn: Connection) -> dict[str, set[str]]:
         text(
             "select table_name, column_name from information_schema.columns where table_schema = :s"
         ),
-        {"s": SCHEMA},
+        {"s": STAGING_SCHEMA},
     )
     out: dict[str, set[str]] = {}
     for table_name, column_name in rows:
@@ -174,7 +174,7 @@ def _add_column(conn: Connection, table: Table, column: Column) -> None:
     not_null = " not null" if not column.nullable and default else ""
     conn.execute(
         text(
-            f'alter table "{SCHEMA}"."{table.name}" add column if not exists '
+            f'alter table "{STAGING_SCHEMA}"."{table.name}" add column if not exists '
             f'"{column.name}" {col_type}{default}{not_null}'
         )
     )

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
-from sendgrid_elt.staging_schema import SCHEMA
+from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
     import psycopg
 
-_SYNC = f'"{SCHEMA}".sync_state'
-_STATUS = f'"{SCHEMA}".stream_status'
-_TENANTS = f'"{SCHEMA}".tenants'
+_SYNC = f'"{STAGING_SCHEMA}".sync_state'
+_STATUS = f'"{STAGING_SCHEMA}".stream_status'
+_TENANTS = f'"{STAGING_SCHEMA}".tenants'
 
 
 def load_cursor(conn: psycopg.Connection, tenant_id: str, stream: str, subuser: str) -> dict:

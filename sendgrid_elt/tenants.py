@@ -23,10 +23,10 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 
+from sendgrid_elt.settings import CONN_TYPE, TENANTS_VARIABLE
+
 log = logging.getLogger(__name__)
 
-CONN_TYPE = "sendgrid"
-TENANTS_VARIABLE = "sendgrid_tenants"
 _PREFIX = "AIRFLOW_CONN_"
 
 

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sendgrid_elt import LOCAL_DIR
 from sendgrid_elt.embedded_postgres import EmbeddedPostgres, ensure_database
 from sendgrid_elt.postgres_target import PostgresTarget
+from sendgrid_elt.settings import LOCAL_DIR, WAREHOUSE_CONN_ENV, WAREHOUSE_CONN_ID
 
 log = logging.getLogger(__name__)
 
-WAREHOUSE_CONN_ID = "sendgrid_warehouse"
-WAREHOUSE_CONN_ENV = "AIRFLOW_CONN_SENDGRID_WAREHOUSE"
 EMBEDDED_DATA_DIR = LOCAL_DIR / "warehouse" / "pgdata"
 EMBEDDED_DATABASE = "sendgrid"
 

@@ -1,14 +1,15 @@
 """Airflow plugin: the SendGrid Connect / Reconnect page (``/sendgrid/connections``).
 
-Thin registration only; the app lives in :mod:`sendgrid_elt.connect_page` (importable, tested).
+Thin registration only; the app lives in :mod:`sendgrid_connect` (importable, tested).
 The nav entry opens the page inside the Airflow UI; reconnect alerts link to the same page.
 """
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
+from sendgrid_hook.constants import CONNECT_APP_PREFIX, CONNECT_PAGE_PATH
 
-from sendgrid_elt.connect_page import APP_PREFIX, create_app
+from sendgrid_connect import create_app
 
 
 class SendGridConnectPlugin(AirflowPlugin):
@@ -16,12 +17,12 @@ class SendGridConnectPlugin(AirflowPlugin):
 
     name = "sendgrid_connect"
     fastapi_apps = [
-        {"app": create_app(), "url_prefix": APP_PREFIX, "name": "SendGrid connections"},
+        {"app": create_app(), "url_prefix": CONNECT_APP_PREFIX, "name": "SendGrid connections"},
     ]
     external_views = [
         {
             "name": "SendGrid connections",
-            "href": f"{APP_PREFIX}/connections",
+            "href": CONNECT_PAGE_PATH,
             "url_route": "sendgrid_connections",
             "destination": "nav",
             "category": "admin",

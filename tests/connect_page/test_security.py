@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-
-from sendgrid_elt.connect_page import nonces, signing
+from sendgrid_connect import nonces, signing
 
 from .conftest import (
     connection_extra,
@@ -177,7 +176,7 @@ def test_pages_never_contain_secrets(api_server, sim) -> None:
     page = _page(admin, api_server)
     assert status_of(page, conn_id) in ("connected", "degraded")  # Essentials: no marketing
     stored = connection_extra(conn_id)["extra"]
-    from sendgrid_provider.auth.token_store import VariableTokenStore
+    from sendgrid_hook.auth.token_store import VariableTokenStore
 
     token = VariableTokenStore().load(conn_id)
     for secret in (stored["refresh_token"], stored["client_secret"], token.access_token):

@@ -55,7 +55,7 @@ def marts_database(postgres_server) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def rendered(marts_database: str, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    from sendgrid_elt.dashboard import write_dashboard
+    from sendgrid_dashboard import write_dashboard
 
     rows = load_marts(marts_database)
     out = tmp_path_factory.mktemp("dashboard") / "dashboard.html"

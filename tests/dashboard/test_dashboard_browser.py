@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sendgrid_elt.dashboard.browser import open_dashboard
+from sendgrid_dashboard.browser import open_dashboard
 
 from .conftest import Rendered
 from .test_dashboard_page import CHARTS_PER_TENANT

@@ -17,7 +17,7 @@ from html import escape
 import psycopg
 import pytest
 
-from sendgrid_elt.dashboard.queries import (
+from sendgrid_dashboard.queries import (
     CREDIT_PERIODS_SHOWN,
     RATE_DAYS_SHOWN,
     SEAT_WEEKS_SHOWN,
@@ -389,7 +389,7 @@ def test_mart_text_is_escaped(rendered: Rendered) -> None:
 
 
 def test_empty_marts_render_a_helpful_page(pg_database, tmp_path) -> None:
-    from sendgrid_elt.dashboard import write_dashboard
+    from sendgrid_dashboard import write_dashboard
 
     with psycopg.connect(pg_database.conninfo()) as conn:
         create_marts(conn)
@@ -401,7 +401,7 @@ def test_empty_marts_render_a_helpful_page(pg_database, tmp_path) -> None:
 
 
 def test_cli_writes_the_file_and_prints_its_path(pg_database, tmp_path, capsys) -> None:
-    from sendgrid_elt.dashboard.__main__ import main
+    from sendgrid_dashboard.__main__ import main
 
     with psycopg.connect(pg_database.conninfo()) as conn:
         create_marts(conn)
@@ -416,6 +416,6 @@ def test_cli_writes_the_file_and_prints_its_path(pg_database, tmp_path, capsys) 
     [(Decimal("0.123"), "12.3%"), (0.0004, "0.04%"), (1, "100%"), (0, "0%"), (0.00001, "<0.01%")],
 )
 def test_fmt_pct(value, text) -> None:
-    from sendgrid_elt.dashboard.charts import fmt_pct
+    from sendgrid_dashboard.charts import fmt_pct
 
     assert fmt_pct(value) == text

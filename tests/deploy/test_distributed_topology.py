@@ -45,6 +45,7 @@ from deploy.local_cluster import (
     celery_needs_compat_shim,
     free_port,
 )
+from sendgrid_elt.settings import API_POOL
 
 #: Seconds the pipeline scenario may take once the cluster is up (the test then fails with the
 #: tail of every process log). Measured on a 2-CPU machine: cluster start ~50 s, probe ~20 s,
@@ -119,7 +120,7 @@ def cluster(tmp_path_factory, warehouse_db, tenants) -> Iterator[LocalCluster]:
         workers=2,
         worker_concurrency=2,
         pg_url=_pg_url(),
-        pools={"sendgrid_api": 4},
+        pools={API_POOL: 4},
         env={
             "AIRFLOW_CONN_SENDGRID_WAREHOUSE": warehouse_db.airflow_connection_json(),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

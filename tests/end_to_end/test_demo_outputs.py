@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sendgrid_elt.dashboard import write_dashboard
-from sendgrid_elt.dashboard.browser import open_dashboard
-from sendgrid_elt.demo.summary import format_table, pct, ratio, read_overview
+from sendgrid_dashboard import write_dashboard
+from sendgrid_dashboard.browser import open_dashboard
+from sendgrid_demo.summary import format_table, pct, ratio, read_overview
 from tests.dashboard.page_reader import read_page, same
 
 from .conftest import TENANTS, PipelineRun, query

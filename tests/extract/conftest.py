@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from sendgrid_elt.staging_schema import SCHEMA
+from sendgrid_elt.settings import STAGING_SCHEMA
 
 #: conn id -> (simulator tenant index, key kind). acme: Pro with subusers; bluebird:
 #: Essentials (no Marketing Campaigns); cedar: free plan, read through its restricted key.
@@ -57,7 +57,7 @@ def staged_keys(
     """Record keys of the current, not deleted rows (``subuser=None``: every subuser)."""
     where = "" if subuser is None else "and subuser = %(u)s"
     rows = conn.execute(
-        f'select record_key from "{SCHEMA}"."{stream}" where tenant_id = %(t)s '  # noqa: S608
+        f'select record_key from "{STAGING_SCHEMA}"."{stream}" where tenant_id = %(t)s '  # noqa: S608
         f"and is_current and deleted_at is null {where} order by 1",
         {"t": tenant_id, "u": subuser},
     ).fetchall()
@@ -66,7 +66,7 @@ def staged_keys(
 
 def statuses(conn: psycopg.Connection, tenant_id: str) -> dict[str, str]:
     rows = conn.execute(
-        f'select stream, status from "{SCHEMA}".stream_status where tenant_id = %s',  # noqa: S608
+        f'select stream, status from "{STAGING_SCHEMA}".stream_status where tenant_id = %s',  # noqa: S608
         (tenant_id,),
     ).fetchall()
     return dict(rows)

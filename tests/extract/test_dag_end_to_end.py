@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from conftest import assert_matches_truth, staged_keys, statuses
 
-from sendgrid_elt.staging_schema import SCHEMA
+from sendgrid_elt.settings import STAGING_SCHEMA
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 pytestmark = pytest.mark.slow
@@ -32,11 +32,11 @@ def _snapshot(conn) -> dict:
     for (table,) in conn.execute(
         "select table_name from information_schema.tables where table_schema = %s "
         "and table_name not in ('sync_state', 'stream_status', 'tenants', 'connection_health')",
-        (SCHEMA,),
+        (STAGING_SCHEMA,),
     ).fetchall():
         out[table] = conn.execute(
             f"select tenant_id, subuser, parent_key, record_key, record_hash, is_current, "  # noqa: S608
-            f'deleted_at is not null from "{SCHEMA}"."{table}" order by 1, 2, 3, 4, 5'
+            f'deleted_at is not null from "{STAGING_SCHEMA}"."{table}" order by 1, 2, 3, 4, 5'
         ).fetchall()
     return out
 
@@ -68,7 +68,7 @@ def test_end_to_end_truth_rerun_and_advance(airflow_home, warehouse, sim, tenant
             conn_id = _conn_id(truth, tenant_sim_id, tenant_conns)
             stream = {"api_key": "api_keys", "teammate": "teammates"}[what]
             row = conn.execute(
-                f'select deleted_at is not null from "{SCHEMA}"."{stream}" '  # noqa: S608
+                f'select deleted_at is not null from "{STAGING_SCHEMA}"."{stream}" '  # noqa: S608
                 "where tenant_id = %s and subuser = '' and record_key = %s and is_current",
                 (conn_id, key),
             ).fetchone()

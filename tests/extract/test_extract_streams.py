@@ -20,7 +20,8 @@ from conftest import TENANTS, assert_matches_truth, connection_json, staged_keys
 
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.extract import TenantExtractor
-from sendgrid_elt.staging_schema import SCHEMA, ensure_schema_url
+from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.staging_schema import ensure_schema_url
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def pg(pg_database):
 @pytest.fixture
 def acme(sim, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
-    from sendgrid_provider.hooks.sendgrid import SendGridHook
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     hook = SendGridHook(sendgrid_conn_id="acme", backoff_base=0.05, backoff_max=0.5)
     yield hook
@@ -57,7 +58,8 @@ def test_single_page_snapshot_keeps_raw_record(sim, acme, pg) -> None:
     assert staged_keys(pg, "acme", "teammates") == sorted(truth["primary_keys"])
     # the jsonb record is exactly what the API returned (every field, unknown ones too)
     api = acme.get_json("/v3/teammates", {"limit": 500, "offset": 0})["result"]
-    stored = dict(pg.execute(f'select record_key, record from "{SCHEMA}".teammates').fetchall())  # noqa: S608
+    query = f'select record_key, record from "{STAGING_SCHEMA}".teammates'  # noqa: S608
+    stored = dict(pg.execute(query).fetchall())
     assert {r["username"]: r for r in api} == stored
 
 
@@ -83,7 +85,7 @@ def test_incremental_first_run_then_state(sim, acme, pg) -> None:
     assert cursor["value"] == max(
         r[0]
         for r in pg.execute(
-            f"select (record->>'created')::bigint from \"{SCHEMA}\".unsubscribes"  # noqa: S608
+            f"select (record->>'created')::bigint from \"{STAGING_SCHEMA}\".unsubscribes"  # noqa: S608
         )
     )
     # with state: only the overlap window is read again (one page), nothing duplicated
@@ -117,7 +119,7 @@ def _sim_today(sim):
 
 def test_faults_still_equal_truth(sim, pg, monkeypatch) -> None:
     """10% of requests fail (429, 5xx, timeouts, drops, truncated bodies): truth anyway."""
-    from sendgrid_provider.hooks.sendgrid import SendGridHook
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     sim.control.set_faults(
         "429=0.02,500=0.02,502=0.01,503=0.01,slow=0.01,drop=0.01,truncate=0.02",
@@ -138,7 +140,7 @@ def test_faults_still_equal_truth(sim, pg, monkeypatch) -> None:
 _CHILD = textwrap.dedent(
     """
     import sys, psycopg
-    from sendgrid_provider.hooks.sendgrid import SendGridHook
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
     from sendgrid_elt.extract import TenantExtractor
     conninfo, streams = sys.argv[1], sys.argv[2].split(",")
     hook = SendGridHook(sendgrid_conn_id="acme")
@@ -159,7 +161,7 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:  # wait for a few committed batches of bounces
-            n = pg.execute(f'select count(*) from "{SCHEMA}".bounces').fetchone()[0]  # noqa: S608
+            n = pg.execute(f'select count(*) from "{STAGING_SCHEMA}".bounces').fetchone()[0]  # noqa: S608
             if n >= 400:
                 break
             time.sleep(0.005)
@@ -171,15 +173,15 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
     assert child.returncode == -signal.SIGKILL
     # whatever was committed is consistent: the checkpoint never runs ahead of the data
     for subuser, cursor in pg.execute(
-        f"select subuser, cursor from \"{SCHEMA}\".sync_state where stream = 'bounces'"  # noqa: S608
+        f"select subuser, cursor from \"{STAGING_SCHEMA}\".sync_state where stream = 'bounces'"  # noqa: S608
     ).fetchall():
         top = pg.execute(
-            f"select max((record->>'created')::bigint) from \"{SCHEMA}\".bounces "  # noqa: S608
+            f"select max((record->>'created')::bigint) from \"{STAGING_SCHEMA}\".bounces "  # noqa: S608
             "where subuser = %s",
             (subuser,),
         ).fetchone()[0]
         assert cursor is None or cursor["value"] <= top
-    committed = pg.execute(f'select count(*) from "{SCHEMA}".bounces').fetchone()[0]  # noqa: S608
+    committed = pg.execute(f'select count(*) from "{STAGING_SCHEMA}".bounces').fetchone()[0]  # noqa: S608
     assert committed % 50 == 0 or committed >= _truth(sim, "bounces")["count"]
     # rerun (a new process, like an Airflow retry) converges to the truth, exactly once
     TenantExtractor(acme, pg, "acme", "rerun", batch_size=50).run(streams)
@@ -189,6 +191,6 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
         for sub, facts in truth["subusers"].items():
             assert len(staged_keys(pg, "acme", stream, sub)) == facts["suppressions"][stream]
     dupes = pg.execute(
-        f'select count(*) - count(distinct (subuser, record_key)) from "{SCHEMA}".bounces'  # noqa: S608
+        f'select count(*) - count(distinct (subuser, record_key)) from "{STAGING_SCHEMA}".bounces'  # noqa: S608
     ).fetchone()[0]
     assert dupes == 0

@@ -9,7 +9,8 @@ import pytest
 
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import StagingLoader
-from sendgrid_elt.staging_schema import SCHEMA, ensure_schema_url
+from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.staging_schema import ensure_schema_url
 
 
 @pytest.fixture
@@ -28,13 +29,13 @@ def _rows(records, pk="email", subuser="", cursor_field=None):
 def _table(conn, name):
     return conn.execute(
         f"select subuser, record_key, record, is_current, deleted_at is not null "  # noqa: S608
-        f'from "{SCHEMA}"."{name}" order by subuser, record_key, first_seen_at'
+        f'from "{STAGING_SCHEMA}"."{name}" order by subuser, record_key, first_seen_at'
     ).fetchall()
 
 
 def test_schema_is_idempotent_and_adds_missing_columns(pg_database, pg) -> None:
-    pg.execute(f'alter table "{SCHEMA}".bounces drop column deleted_at')
-    pg.execute(f'alter table "{SCHEMA}".sync_state drop column updated_at')
+    pg.execute(f'alter table "{STAGING_SCHEMA}".bounces drop column deleted_at')
+    pg.execute(f'alter table "{STAGING_SCHEMA}".sync_state drop column updated_at')
     ensure_schema_url(pg_database.sqlalchemy_url())
     ensure_schema_url(pg_database.sqlalchemy_url())
     cols = {
@@ -42,14 +43,15 @@ def test_schema_is_idempotent_and_adds_missing_columns(pg_database, pg) -> None:
         for r in pg.execute(
             "select column_name from information_schema.columns "
             "where table_schema = %s and table_name = 'bounces'",
-            (SCHEMA,),
+            (STAGING_SCHEMA,),
         )
     }
     assert {"deleted_at", "record", "record_hash", "is_current", "run_id"} <= cols
     tables = {
         r[0]
         for r in pg.execute(
-            "select table_name from information_schema.tables where table_schema = %s", (SCHEMA,)
+            "select table_name from information_schema.tables where table_schema = %s",
+            (STAGING_SCHEMA,),
         )
     }
     assert {s.name for s in catalog.STREAMS} | {"sync_state", "stream_status", "tenants"} <= tables
@@ -131,6 +133,7 @@ def test_empty_unit_commits_final_state(pg) -> None:
     )
     assert res.records == 0
     row = pg.execute(
-        f'select cursor, last_success_at is not null, rows_last_run from "{SCHEMA}".sync_state'  # noqa: S608
+        "select cursor, last_success_at is not null, rows_last_run "  # noqa: S608
+        f'from "{STAGING_SCHEMA}".sync_state'
     ).fetchone()
     assert row == ({"value": 5}, True, 0)

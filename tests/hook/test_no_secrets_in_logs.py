@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
-from sendgrid_provider.hooks.sendgrid import SendGridHook
+from sendgrid_hook.hooks.sendgrid import SendGridHook
 
 from sendgrid_elt.connection_health import (
     AlertSettings,

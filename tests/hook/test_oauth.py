@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sendgrid_provider.auth.token_store import VARIABLE_PREFIX, VariableTokenStore
-from sendgrid_provider.errors import ReconnectRequired
-from sendgrid_provider.hooks.sendgrid import SendGridHook
+from sendgrid_hook.auth.token_store import VARIABLE_PREFIX, VariableTokenStore
+from sendgrid_hook.errors import ReconnectRequired
+from sendgrid_hook.hooks.sendgrid import SendGridHook
 
 from tests.hook.conftest import TEST_CONN, oauth_conn, oauth_connect
 

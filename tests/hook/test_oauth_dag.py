@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sendgrid_provider.auth.token_store import VARIABLE_PREFIX
+from sendgrid_hook.auth.token_store import VARIABLE_PREFIX
 
 from tests.hook.conftest import TEST_CONN, oauth_conn, oauth_connect
 
@@ -26,7 +26,7 @@ with DAG("hook_oauth_rotation", schedule=None, start_date=dt.datetime(2026, 11, 
 
     @task
     def extract(wait: float) -> int:
-        from sendgrid_provider.hooks.sendgrid import SendGridHook
+        from sendgrid_hook.hooks.sendgrid import SendGridHook
 
         time.sleep(wait)  # let the first task's access token expire
         hook = SendGridHook(sendgrid_conn_id="{TEST_CONN}")

@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sendgrid_provider.errors import (
+from sendgrid_hook.errors import (
     SendGridFatalError,
     SendGridPaginationError,
     SendGridRetriableError,
 )
-from sendgrid_provider.hooks.sendgrid import SendGridHook
+from sendgrid_hook.hooks.sendgrid import SendGridHook
 
 ROWS = [{"id": i} for i in range(7)]
 

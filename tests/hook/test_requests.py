@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sendgrid_provider.errors import (
+from sendgrid_hook.errors import (
     ReconnectRequired,
     SendGridBudgetExceededError,
     SendGridFatalError,
     SendGridForbiddenError,
     SendGridNotFoundError,
 )
-from sendgrid_provider.hooks.sendgrid import SendGridHook
+from sendgrid_hook.hooks.sendgrid import SendGridHook
 
 from tests.hook.conftest import TEST_CONN, api_key_conn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sendgrid_provider.hooks.sendgrid import SendGridHook
+from sendgrid_hook.hooks.sendgrid import SendGridHook
 
 from tests.hook.conftest import TEST_CONN, api_key_conn
 

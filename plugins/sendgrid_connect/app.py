@@ -1,0 +1,478 @@
+"""The Connect page: a FastAPI app mounted by the plugin at ``/sendgrid`` in the API server.
+
+Endpoints and their protection (Airflow's own dependencies: ``GetUserDep`` reads the UI's
+``_token`` cookie or a Bearer token; authorization asks the configured auth manager):
+
+=====================================  ======================================================
+``GET  /connections``                  signed in + may edit connections (``PUT``)
+``POST /connections``                  + may create connections (``POST``), CSRF token
+``POST /connections/{id}/connect``     + may edit ``{id}``, CSRF token; 303 to the provider
+``POST /connections/{id}/api-key``     + may edit ``{id}``, CSRF token
+``POST /connections/{id}/test``        + may edit ``{id}``, CSRF token
+``POST /connections/{id}/invite``      + may edit ``{id}``, CSRF token
+``GET  /oauth/callback``               no Airflow auth: a valid, unused, signed ``state`` bound
+                                       to this browser (cookie) and, unless started from an
+                                       invite, to the same signed-in Airflow user
+``GET|POST /invite/{token}``           no Airflow auth: a valid, unused, unexpired signed invite
+=====================================  ======================================================
+
+Every response is ``no-store``, ``no-referrer`` and may only be framed by the Airflow UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sendgrid_connect import health, nonces, oauth, pages, signing, tenants
+
+log = logging.getLogger(__name__)
+
+BIND_COOKIE = "sendgrid_connect_bind"
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "frame-ancestors 'self'; base-uri 'none'"
+    ),
+}
+
+
+# -- authentication and authorization ---------------------------------------------------
+def _authorize(user: Any, method: str, conn_id: str | None) -> None:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
+    from airflow.configuration import conf
+    from airflow.models import Connection
+
+    team = None
+    if conn_id and conf.getboolean("core", "multi_team", fallback=False):
+        team = Connection.get_team_name(conn_id)
+    allowed = get_auth_manager().is_authorized_connection(
+        method=method, details=ConnectionDetails(conn_id=conn_id, team_name=team), user=user
+    )
+    if not allowed:
+        raise HTTPException(403, "Forbidden: you may not edit Airflow connections")
+
+
+def _user_dep() -> Any:
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return get_user
+
+
+async def _editor(request: Request, user: Annotated[Any, Depends(_user_dep())]) -> Any:
+    """Signed-in user allowed to edit the connection in the path (or connections at all)."""
+    _authorize(user, "PUT", request.path_params.get("connection_id"))
+    return user
+
+
+Editor = Annotated[Any, Depends(_editor)]
+
+
+def _user_id(user: Any) -> str:
+    return str(user.get_id())
+
+
+def _check_csrf(request: Request, user: Any, token: str | None) -> None:
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and origin.rstrip("/") != _origin(request):
+        raise HTTPException(403, "Cross-site form submission refused")
+    if not signing.csrf_valid(token, _user_id(user)):
+        raise HTTPException(403, "Missing or invalid CSRF token; reload the page")
+
+
+def _origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def _optional_user(request: Request) -> Any | None:
+    from airflow.api_fastapi.core_api.security import get_user
+
+    try:
+        return await get_user(request, None, None)
+    except HTTPException:
+        return None
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _prefix(request: Request) -> str:
+    return request.scope.get("root_path", "") or signing.APP_PREFIX
+
+
+def _redirect_uri(request: Request) -> str:
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="") or ""
+    if base.startswith(("http://", "https://")):
+        return f"{base.rstrip('/')}{signing.APP_PREFIX}/oauth/callback"
+    return str(request.url_for("oauth_callback"))
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status)
+
+
+def _message(request: Request, title: str, kind: str, text: str, status: int, back: bool = True):
+    return _html(
+        pages.render(
+            "message",
+            title=title,
+            flash={"kind": kind, "text": text},
+            back=f"{_prefix(request)}/connections" if back else None,
+        ),
+        status,
+    )
+
+
+def _flash_redirect(request: Request, kind: str, text: str, **extra: Any) -> RedirectResponse:
+    token = signing.sign({"k": kind, "t": text, **extra}, signing.SALT_FLASH)
+    url = f"{_prefix(request)}/connections?{urlencode({'flash': token})}"
+    return RedirectResponse(url, status_code=303)
+
+
+def _read_flash(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        data = signing.unsign(token, signing.SALT_FLASH, signing.FLASH_TTL)
+    except signing.InvalidSignedValue:
+        return None
+    return {"kind": data.get("k"), "text": data.get("t"), "disabled": data.get("d")}
+
+
+def _set_bind_cookie(request: Request, response: Response, value: str) -> None:
+    response.set_cookie(
+        BIND_COOKIE,
+        value,
+        max_age=signing.STATE_TTL,
+        path=_prefix(request),
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+    )
+
+
+def _start_flow(
+    request: Request, conn_id: str, actor: str, next_path: str | None = None
+) -> RedirectResponse:
+    bind = secrets.token_urlsafe(24)
+    url = oauth.start(conn_id, actor, _redirect_uri(request), bind, next_path)
+    response = RedirectResponse(url, status_code=303)
+    _set_bind_cookie(request, response, bind)
+    return response
+
+
+def _scope_outcome(conn_id: str, granted: frozenset[str]) -> tuple[str, str, dict]:
+    from sendgrid_hook.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES, missing_scopes
+
+    missing = list(missing_scopes(REQUIRED_SCOPES, granted))
+    optional = list(missing_scopes(OPTIONAL_SCOPES, granted))
+    disabled = health.disabled_by(missing + optional)
+    if missing:
+        return (
+            "error",
+            f"API key saved for {conn_id}, but it lacks {len(missing)} required scope(s); "
+            "the data they cover is skipped until you add them.",
+            disabled,
+        )
+    note = f" ({len(optional)} optional scope(s) not granted)" if optional else ""
+    return "ok", f"API key verified and saved for {conn_id}{note}.", disabled
+
+
+# -- the app ------------------------------------------------------------------------------
+def create_app() -> FastAPI:
+    """Build the FastAPI sub-application (mounted under ``/sendgrid`` by the plugin)."""
+    app = FastAPI(
+        title="SendGrid connections",
+        description="Connect / Reconnect SendGrid organizations (Airflow plugin).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        for key, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 401:
+            from urllib.parse import quote
+
+            login = "/auth/login?next=" + quote(f"{_prefix(request)}/connections", safe="")
+            body = pages.render(
+                "message",
+                title="Sign in required",
+                flash={"kind": "error", "text": "Sign in to Airflow to manage SendGrid."},
+                back=None,
+            ).replace("</body>", f'<p><a id="login" href="{login}">Sign in</a></p></body>')
+            return _html(body, 401)
+        text = exc.detail if isinstance(exc.detail, str) else "Request refused"
+        return _message(request, "Not allowed", "error", text, exc.status_code, back=False)
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> RedirectResponse:
+        return RedirectResponse(f"{_prefix(request)}/connections", status_code=303)
+
+    @app.get("/connections", response_class=HTMLResponse)
+    def list_connections(
+        request: Request, user: Editor, flash: str | None = None, tenant: str | None = None
+    ) -> HTMLResponse:
+        return _html(_list_page(request, user, _read_flash(flash), focus=tenant))
+
+    @app.post("/connections")
+    def create_connection(
+        request: Request,
+        user: Annotated[Any, Depends(_user_dep())],
+        csrf: Annotated[str, Form()] = "",
+        conn_id: Annotated[str, Form()] = "",
+        display_name: Annotated[str, Form()] = "",
+        host: Annotated[str, Form()] = "",
+        client_id: Annotated[str, Form()] = "",
+        client_secret: Annotated[str, Form()] = "",
+        api_key: Annotated[str, Form()] = "",
+    ) -> Response:
+        _authorize(user, "POST", None)
+        _check_csrf(request, user, csrf)
+        conn_id = conn_id.strip()
+        if not client_id.strip() and not api_key.strip():
+            return _flash_redirect(request, "error", "Give an OAuth client or an API key.")
+        try:
+            tenants.create_tenant(
+                conn_id,
+                display_name.strip(),
+                host.strip() or None,
+                client_id.strip() or None,
+                client_secret.strip() or None,
+                api_key=api_key.strip() or None,
+            )
+        except tenants.TenantError as exc:
+            return _flash_redirect(request, "error", str(exc))
+        except _sendgrid_errors() as exc:
+            return _flash_redirect(request, "error", _key_refused(exc))
+        if client_id.strip():
+            return _start_flow(request, conn_id, f"user:{_user_id(user)}")
+        health.record_check(conn_id)
+        return _flash_redirect(request, "ok", f"Connected {conn_id} with an API key.")
+
+    @app.post("/connections/{connection_id}/connect")
+    def connect(
+        request: Request,
+        connection_id: str,
+        user: Editor,
+        csrf: Annotated[str, Form()] = "",
+        next: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        _check_csrf(request, user, csrf)
+        try:
+            next_path = signing.safe_next(next) if next else None
+        except signing.InvalidSignedValue:
+            raise HTTPException(400, "Redirect target outside the SendGrid page refused") from None
+        try:
+            return _start_flow(request, connection_id, f"user:{_user_id(user)}", next_path)
+        except tenants.TenantError as exc:
+            return _flash_redirect(request, "error", str(exc))
+
+    @app.get("/oauth/callback", name="oauth_callback")
+    async def oauth_callback(
+        request: Request,
+        state: str | None = None,
+        code: str | None = None,
+        error: str | None = None,
+    ) -> Response:
+        user = await _optional_user(request)
+        try:
+            result = oauth.finish(
+                state,
+                code,
+                error,
+                _redirect_uri(request),
+                request.cookies.get(BIND_COOKIE),
+                _user_id(user) if user else None,
+            )
+        except oauth.FlowError as exc:
+            log.warning("SendGrid OAuth callback refused: %s", exc)
+            response = _message(request, "Connection not completed", "error", str(exc),
+                                exc.status, back=user is not None)  # fmt: skip
+            return response
+        except tenants.TenantError as exc:
+            return _message(request, "Connection not completed", "error", str(exc), 400)
+        _recorded, note = health.record_check(result.conn_id)
+        log.info("SendGrid connection %s authorized (%s)", result.conn_id, note)
+        if result.invite:
+            response = _message(
+                request,
+                "Thank you",
+                "ok",
+                "The SendGrid organization is connected. You can close this window.",
+                200,
+                back=False,
+            )
+        else:
+            response = _flash_redirect(request, "ok", f"Connected {result.conn_id}.")
+            if result.next_path:
+                response.headers["location"] = result.next_path
+        response.delete_cookie(BIND_COOKIE, path=_prefix(request))
+        return response
+
+    @app.post("/connections/{connection_id}/api-key")
+    def save_api_key(
+        request: Request,
+        connection_id: str,
+        user: Editor,
+        csrf: Annotated[str, Form()] = "",
+        api_key: Annotated[str, Form()] = "",
+    ) -> Response:
+        _check_csrf(request, user, csrf)
+        key = api_key.strip()
+        if not key or len(key) > 512:
+            return _flash_redirect(request, "error", "Paste the API key.")
+        try:
+            granted = tenants.verify_api_key(connection_id, key)
+        except tenants.TenantError as exc:
+            return _flash_redirect(request, "error", str(exc))
+        except _sendgrid_errors() as exc:
+            return _flash_redirect(request, "error", _key_refused(exc))
+        tenants.save_api_key(connection_id, key)
+        health.record_check(connection_id)
+        kind, text, disabled = _scope_outcome(connection_id, granted)
+        return _flash_redirect(request, kind, text, d=disabled)
+
+    @app.post("/connections/{connection_id}/test")
+    def test_connection(
+        request: Request, connection_id: str, user: Editor, csrf: Annotated[str, Form()] = ""
+    ) -> Response:
+        _check_csrf(request, user, csrf)
+        try:
+            ok, text = tenants.test_tenant(connection_id)
+        except tenants.TenantError as exc:
+            return _flash_redirect(request, "error", str(exc))
+        return _flash_redirect(request, "ok" if ok else "error", f"Test {connection_id}: {text}")
+
+    @app.post("/connections/{connection_id}/invite", response_class=HTMLResponse)
+    def create_invite(
+        request: Request, connection_id: str, user: Editor, csrf: Annotated[str, Form()] = ""
+    ) -> Response:
+        _check_csrf(request, user, csrf)
+        try:
+            tenant = tenants.get_tenant(connection_id)
+            tenants.oauth_settings(connection_id)
+        except tenants.TenantError as exc:
+            return _flash_redirect(request, "error", str(exc))
+        nonce = nonces.issue(
+            "invite", connection_id, f"invited-by:{_user_id(user)}", signing.INVITE_TTL
+        )
+        token = signing.sign({"n": nonce, "c": connection_id}, signing.SALT_INVITE)
+        url = str(request.url_for("invite_landing", token=token))
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=signing.INVITE_TTL)
+        invite = {
+            "url": url,
+            "name": tenant.display_name,
+            "expires": expires.strftime("%Y-%m-%d %H:%M"),
+        }
+        log.info("invite link created for %s by %s", connection_id, _user_id(user))
+        return _html(_list_page(request, user, None, invite=invite, focus=connection_id))
+
+    @app.get("/invite/{token}", name="invite_landing", response_class=HTMLResponse)
+    def invite_landing(request: Request, token: str) -> HTMLResponse:
+        nonce, conn_id = _valid_invite(token)
+        try:
+            tenant = tenants.get_tenant(conn_id)
+        except tenants.TenantError:
+            raise HTTPException(410, "This invitation link is no longer valid") from None
+        csrf = signing.sign({"i": nonce}, signing.SALT_CSRF)
+        action = str(request.url_for("invite_start", token=token).path)
+        return _html(pages.render("invite", title="Connect SendGrid", name=tenant.display_name,
+                                  action=action, csrf=csrf))  # fmt: skip
+
+    @app.post("/invite/{token}", name="invite_start")
+    def invite_start(request: Request, token: str, csrf: Annotated[str, Form()] = "") -> Response:
+        nonce, conn_id = _valid_invite(token)
+        try:
+            data = signing.unsign(csrf, signing.SALT_CSRF, signing.CSRF_TTL)
+        except signing.InvalidSignedValue:
+            data = {}
+        if not isinstance(data, dict) or data.get("i") != nonce:
+            raise HTTPException(403, "Invalid form token; open the invitation link again")
+        origin = request.headers.get("origin")
+        if origin and origin != "null" and origin.rstrip("/") != _origin(request):
+            raise HTTPException(403, "Cross-site form submission refused")
+        if not nonces.consume(nonce, "invite"):
+            raise HTTPException(410, "This invitation link has expired or was already used")
+        try:
+            return _start_flow(request, conn_id, f"invite:{nonce}")
+        except tenants.TenantError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    return app
+
+
+def _valid_invite(token: str) -> tuple[str, str]:
+    try:
+        data = signing.unsign(token, signing.SALT_INVITE, signing.INVITE_TTL)
+        nonce, conn_id = str(data["n"]), str(data["c"])
+    except (signing.InvalidSignedValue, KeyError, TypeError):
+        raise HTTPException(410, "This invitation link is invalid or has expired") from None
+    row = nonces.get(nonce, "invite")
+    if row is None or row.conn_id != conn_id or not nonces.usable(row):
+        raise HTTPException(410, "This invitation link has expired or was already used")
+    return nonce, conn_id
+
+
+def _sendgrid_errors() -> tuple[type[Exception], ...]:
+    from sendgrid_hook.errors import SendGridError
+
+    return (SendGridError,)
+
+
+def _key_refused(exc: Exception) -> str:
+    from sendgrid_hook.errors import ReconnectRequired
+    from sendgrid_hook.redaction import scrub
+
+    if isinstance(exc, ReconnectRequired):
+        return "SendGrid rejected this API key (401). Nothing was saved."
+    return f"Could not verify the API key: {scrub(str(exc))[:300]}. Nothing was saved."
+
+
+def _list_page(
+    request: Request,
+    user: Any,
+    flash: dict[str, Any] | None,
+    invite: dict[str, str] | None = None,
+    focus: str | None = None,
+) -> str:
+    by_id = health.read_all()
+    rows = []
+    for tenant in tenants.list_tenants():
+        h = by_id.get(tenant.conn_id, health.Health())
+        rows.append(
+            {
+                "tenant": tenant,
+                "health": h,
+                "connected_before": tenant.has_credential or h.status != "never_connected",
+            }
+        )
+    return pages.render(
+        "list",
+        title="SendGrid connections",
+        rows=rows,
+        flash=flash,
+        invite=invite,
+        focus=focus,
+        prefix=_prefix(request),
+        csrf=signing.csrf_token(_user_id(user)),
+    )

@@ -1,0 +1,318 @@
+"""The ``sendgrid`` Airflow connections as the Connect page sees them, and how it updates them.
+
+Runs in the API server, which (unlike tasks) may write the metadata database: connections are
+read and written with Airflow's own ORM model and session. Everything about *reading* a
+connection goes through the provider (:class:`sendgrid_hook.config.SendGridSettings`), and
+the OAuth token store is the hook's own (:mod:`sendgrid_hook.auth.token_store`), so the page
+and the tasks cannot disagree about where credentials live.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
+from typing import Any
+
+from sendgrid_hook.config import SendGridSettings
+from sendgrid_hook.constants import CONN_TYPE
+from sendgrid_hook.errors import SendGridConfigError
+
+CONN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
+#: Extras this page owns; their ``extra__sendgrid__`` twins are dropped when it writes them.
+_OWNED_EXTRAS = ("auth_type", "refresh_token", "api_key", "client_id", "client_secret",
+                 "display_name", "authorize_url", "token_url")  # fmt: skip
+
+
+class TenantError(ValueError):
+    """A user-facing problem with a connection (message is safe to show)."""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One ``sendgrid`` connection, without its secrets."""
+
+    conn_id: str
+    display_name: str
+    auth_type: str
+    base_url: str
+    oauth_ready: bool
+    has_credential: bool
+    config_error: str | None = None
+
+
+def _extra(conn: Any) -> dict[str, Any]:
+    try:
+        return dict(conn.extra_dejson or {})
+    except Exception:
+        return {}
+
+
+def _view(conn: Any, extra: dict[str, Any]) -> SimpleNamespace:
+    return SimpleNamespace(
+        conn_id=conn.conn_id,
+        host=conn.host,
+        login=conn.login,
+        password=conn.password,
+        description=conn.description,
+        extra_dejson=extra,
+    )
+
+
+def _settings(conn: Any, auth_type: str | None = None) -> SendGridSettings:
+    extra = _extra(conn)
+    if auth_type:
+        extra = {k: v for k, v in extra.items() if k != "extra__sendgrid__auth_type"}
+        extra["auth_type"] = auth_type
+    return SendGridSettings.from_connection(_view(conn, extra))
+
+
+def _auth_type(extra: dict[str, Any]) -> str:
+    value = extra.get("auth_type") or extra.get("extra__sendgrid__auth_type") or "api_key"
+    return str(value).strip().lower()
+
+
+def describe(conn: Any) -> Tenant:
+    """Summarise a connection for the page (never reads secrets into the result)."""
+    extra = _extra(conn)
+    auth_type = _auth_type(extra)
+    display = str(extra.get("display_name") or conn.description or conn.conn_id)
+    oauth_ready, error, base_url = False, None, ""
+    try:
+        oauth = _settings(conn, "oauth2")
+        oauth_ready, base_url, display = True, oauth.base_url, oauth.display_name
+    except SendGridConfigError:
+        pass
+    try:
+        current = _settings(conn)
+        base_url, display = current.base_url, current.display_name
+        has_credential = bool(current.api_key if auth_type == "api_key" else current.refresh_token)
+    except SendGridConfigError as exc:
+        has_credential, error = False, str(exc)
+    return Tenant(conn.conn_id, display, auth_type, base_url, oauth_ready, has_credential, error)
+
+
+def list_tenants() -> list[Tenant]:
+    """Every ``sendgrid`` connection of the metadata database, by id."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        conns = session.scalars(
+            select(Connection).where(Connection.conn_type == CONN_TYPE).order_by(Connection.conn_id)
+        ).all()
+        return [describe(c) for c in conns]
+
+
+def _load(session: Any, conn_id: str) -> Any:
+    from airflow.models import Connection
+    from sqlalchemy import select
+
+    conn = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
+    if conn is None or conn.conn_type != CONN_TYPE:
+        raise TenantError(f"There is no SendGrid connection {conn_id!r}.")
+    return conn
+
+
+def get_tenant(conn_id: str) -> Tenant:
+    """The tenant of ``conn_id``.
+
+    :raises TenantError: no such ``sendgrid`` connection.
+    """
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return describe(_load(session, conn_id))
+
+
+def oauth_settings(conn_id: str) -> SendGridSettings:
+    """Settings of ``conn_id`` read as OAuth2 (client id/secret, token URL).
+
+    :raises TenantError: no such connection, or no OAuth client configured.
+    """
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        conn = _load(session, conn_id)
+        try:
+            return _settings(conn, "oauth2")
+        except SendGridConfigError as exc:
+            raise TenantError(f"{exc}. Add the OAuth client id and secret first.") from None
+
+
+def authorize_url(conn_id: str) -> str:
+    """Authorization endpoint: the ``authorize_url`` extra, else ``<base URL>/oauth/authorize``."""
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        conn = _load(session, conn_id)
+        extra = _extra(conn)
+        explicit = extra.get("authorize_url") or extra.get("extra__sendgrid__authorize_url")
+        return (
+            str(explicit) if explicit else f"{_settings(conn, 'oauth2').base_url}/oauth/authorize"
+        )
+
+
+def _write_extra(conn: Any, updates: dict[str, Any], remove: tuple[str, ...] = ()) -> None:
+    extra = _extra(conn)
+    for key in (*updates, *remove):
+        extra.pop(f"extra__{CONN_TYPE}__{key}", None)
+        extra.pop(key, None)
+    extra.update({k: v for k, v in updates.items() if v not in (None, "")})
+    conn.set_extra(json.dumps(extra))
+
+
+def create_tenant(
+    conn_id: str,
+    display_name: str,
+    host: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    authorize_endpoint: str | None = None,
+    api_key: str | None = None,
+) -> None:
+    """Create a new ``sendgrid`` connection and list it in the ``sendgrid_tenants`` Variable.
+
+    With ``api_key`` the key is verified (``GET /v3/scopes``) before anything is saved; with an
+    OAuth client the connection is saved without a credential and the caller starts the flow.
+
+    :raises TenantError: invalid or already used id, incomplete OAuth client.
+    :raises sendgrid_hook.errors.SendGridError: the API key was refused.
+    """
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    if not CONN_ID_RE.match(conn_id or ""):
+        raise TenantError("The connection id may use letters, digits, '_', '.' and '-' only.")
+    auth_type = "oauth2" if client_id else "api_key"
+    with create_session() as session:
+        if session.scalar(select(Connection.conn_id).where(Connection.conn_id == conn_id)):
+            raise TenantError(f"A connection {conn_id!r} already exists.")
+        conn = Connection(
+            conn_id=conn_id,
+            conn_type=CONN_TYPE,
+            description=display_name or conn_id,
+            host=(host or "").strip() or None,
+            password=api_key or None,
+        )
+        _write_extra(
+            conn,
+            {
+                "display_name": display_name,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "authorize_url": authorize_endpoint,
+                "auth_type": auth_type,
+            },
+        )
+        try:
+            settings = _settings(conn)
+        except SendGridConfigError as exc:
+            raise TenantError(str(exc)) from None
+        if api_key and not client_id:
+            hook = _hook_for(replace(settings, max_retries=min(settings.max_retries, 2)))
+            try:
+                hook.granted_scopes()
+            finally:
+                hook.close()
+        session.add(conn)
+    _register_tenant(conn_id)
+
+
+def _register_tenant(conn_id: str) -> None:
+    """Add ``conn_id`` to the ``sendgrid_tenants`` Variable the extract DAG discovers from."""
+    from airflow.models import Variable
+
+    from sendgrid_elt.tenants import TENANTS_VARIABLE, variable_tenant_ids
+
+    current = variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default_var=None))
+    if conn_id not in current:
+        Variable.set(
+            TENANTS_VARIABLE,
+            json.dumps(sorted({*current, conn_id})),
+            description="SendGrid tenants stored in the metadata database (Connect page adds)",
+        )
+
+
+def save_oauth_tokens(conn_id: str, token: dict[str, Any]) -> None:
+    """Store a fresh grant: the refresh token in the connection, the access token in the store.
+
+    The hook prefers its token store (an Airflow Variable) over the connection's
+    ``refresh_token``; the store is overwritten here with a state derived from the new refresh
+    token, so no stale (revoked) token of the previous grant can win.
+    """
+    from airflow.utils.session import create_session
+    from sendgrid_hook.auth.token_store import StoredToken, VariableTokenStore, fingerprint
+
+    refresh_token = token.get("refresh_token")
+    if not refresh_token or not token.get("access_token"):
+        raise TenantError("The SendGrid authorization server returned no refresh token.")
+    with create_session() as session:
+        conn = _load(session, conn_id)
+        _write_extra(conn, {"auth_type": "oauth2", "refresh_token": refresh_token})
+    now = time.time()
+    expires_at = token.get("expires_at") or now + float(token.get("expires_in") or 3600)
+    VariableTokenStore().save(
+        conn_id,
+        StoredToken(
+            refresh_token=refresh_token,
+            access_token=token["access_token"],
+            expires_at=float(expires_at),
+            rotated_at=now,
+            seed_fingerprint=fingerprint(refresh_token),
+        ),
+    )
+
+
+def verify_api_key(conn_id: str, api_key: str) -> frozenset[str]:
+    """``GET /v3/scopes`` with a candidate key, through the hook, before anything is saved.
+
+    :raises sendgrid_hook.errors.SendGridError: the key was refused or the call failed.
+    """
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        conn = _load(session, conn_id)
+        view = _view(conn, {**_extra(conn), "auth_type": "api_key"})
+        view.password = api_key
+        view.extra_dejson.pop("extra__sendgrid__auth_type", None)
+        settings = SendGridSettings.from_connection(view)
+    hook = _hook_for(replace(settings, max_retries=min(settings.max_retries, 2)))
+    try:
+        return hook.granted_scopes()
+    finally:
+        hook.close()
+
+
+def _hook_for(settings: SendGridSettings) -> Any:
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+
+    hook = SendGridHook(settings.conn_id)
+    hook._settings = settings  # the hook reads its settings once; these are the candidate's
+    return hook
+
+
+def save_api_key(conn_id: str, api_key: str) -> None:
+    """Store a verified API key and switch the connection to API-key mode."""
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        conn = _load(session, conn_id)
+        conn.password = api_key
+        _write_extra(conn, {"auth_type": "api_key"}, remove=("api_key",))
+
+
+def test_tenant(conn_id: str) -> tuple[bool, str]:
+    """The hook's own ``test_connection`` (the Airflow Test button runs the same)."""
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+
+    get_tenant(conn_id)
+    hook = SendGridHook(conn_id)
+    try:
+        return hook.test_connection()
+    finally:
+        hook.close()

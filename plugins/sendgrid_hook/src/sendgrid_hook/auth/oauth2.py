@@ -1,0 +1,218 @@
+"""OAuth 2.0 bearer authentication with lazy, serialized refresh of rotating refresh tokens.
+
+The token exchange itself is requests-oauthlib's ``OAuth2Session.refresh_token`` (no
+hand-written OAuth client). This module adds what a multi-task pipeline needs around it:
+
+1. the access token is refreshed lazily, when it is about to expire or when the API answers
+   401 (:meth:`OAuth2RefreshAuth.handle_unauthorized`);
+2. the refresh runs under a per-connection lock (:mod:`.refresh_lock`), and the stored state is
+   **re-read after the lock is taken**: if another task already refreshed, its access token is
+   adopted and the (already spent) refresh token is not used again;
+3. the rotated refresh token is written to the token store (:mod:`.token_store`) before the
+   new access token is used, so the next task starts from it;
+4. ``invalid_grant`` / ``invalid_client`` become :class:`ReconnectRequired`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
+from requests.auth import AuthBase, HTTPBasicAuth
+from requests.exceptions import RequestException
+from requests_oauthlib import OAuth2Session
+
+from sendgrid_hook.auth.refresh_lock import PostgresAdvisoryLock
+from sendgrid_hook.auth.token_store import StoredToken, VariableTokenStore, fingerprint
+from sendgrid_hook.errors import ReconnectRequired, SendGridConfigError, SendGridRetriableError
+from sendgrid_hook.redaction import install_log_filters, register_secret, scrub
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest
+
+    from sendgrid_hook.config import SendGridSettings
+
+log = logging.getLogger(__name__)
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _allow_loopback_http(token_url: str) -> None:
+    """oauthlib refuses http:// URLs; allow it for a loopback simulator, never elsewhere."""
+    parts = urlsplit(token_url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+        return
+    raise SendGridConfigError("the OAuth token URL must use https (http only for localhost)")
+
+
+class OAuth2RefreshAuth(AuthBase):
+    """Bearer auth whose access token comes from a rotating refresh token.
+
+    :param settings: Connection settings (client id/secret, token URL, initial refresh token).
+    :param store: Token store shared by all tasks (default: Airflow Variable).
+    :param lock: Cross-process refresh lock (default: PostgreSQL advisory lock).
+    :param clock: Time source, seconds since the epoch.
+    """
+
+    def __init__(
+        self,
+        settings: SendGridSettings,
+        store: VariableTokenStore | None = None,
+        lock: PostgresAdvisoryLock | None = None,
+        clock: Any = time.time,
+    ) -> None:
+        _allow_loopback_http(settings.token_url or "")
+        install_log_filters()
+        for name in ("client_secret", "refresh_token"):
+            register_secret(getattr(settings, name), name)
+        self.settings = settings
+        self.store = store or VariableTokenStore()
+        self.lock = lock or PostgresAdvisoryLock(settings.lock_conn_id)
+        self.clock = clock
+        self.refresh_count = 0
+        self._access_token: str | None = None
+        self._expires_at: float = 0.0
+        self._issued_at: float = 0.0
+        self._mutex = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"OAuth2RefreshAuth(conn_id={self.settings.conn_id!r})"
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        """Set ``Authorization: Bearer <access token>``, refreshing first if needed."""
+        request.headers["Authorization"] = f"Bearer {self.access_token()}"
+        return request
+
+    def access_token(self) -> str:
+        """Return a usable access token (adopting a stored one or refreshing)."""
+        with self._mutex:
+            now = self.clock()
+            if self._access_token and _usable(self._expires_at, self._issued_at, now):
+                return self._access_token
+            stored = self._load()
+            if stored and _stored_usable(stored, now):
+                self._adopt(stored)
+                return self._access_token or ""
+            self.refresh(rejected=self._access_token)
+            return self._access_token or ""
+
+    def handle_unauthorized(self) -> bool:
+        """React to a 401: refresh (or adopt a newer token) so the caller may retry once."""
+        with self._mutex:
+            self.refresh(rejected=self._access_token)
+        return True
+
+    def refresh(self, rejected: str | None = None) -> None:
+        """Refresh under the cross-process lock, re-reading the store once the lock is held.
+
+        :param rejected: Access token known to be expired or refused; never adopted again.
+        :raises ReconnectRequired: no refresh token, or the server refused it.
+        """
+        conn_id = self.settings.conn_id
+        with self.lock.hold(conn_id):
+            now = self.clock()
+            stored = self._load()
+            if (
+                stored
+                and stored.access_token not in (None, rejected)
+                and _stored_usable(stored, now)
+            ):
+                log.info("OAuth: %s adopts the access token another task refreshed", conn_id)
+                self._adopt(stored)
+                return
+            refresh_token = stored.refresh_token if stored else self.settings.refresh_token
+            if not refresh_token:
+                raise ReconnectRequired(
+                    f"connection {conn_id!r} has no OAuth refresh token: connect it first",
+                    reason="not_connected",
+                )
+            token = self._exchange(refresh_token)
+            new = StoredToken(
+                refresh_token=token.get("refresh_token") or refresh_token,
+                access_token=token["access_token"],
+                expires_at=_expires_at(token, now),
+                rotated_at=now,
+                seed_fingerprint=fingerprint(self.settings.refresh_token),
+            )
+            self.store.save(conn_id, new)
+            self.refresh_count += 1
+            log.info("OAuth: refreshed the access token of %s (refresh token rotated)", conn_id)
+            self._adopt(new)
+
+    def _load(self) -> StoredToken | None:
+        """Stored state, unless the connection's refresh token changed (admin reconnected)."""
+        stored = self.store.load(self.settings.conn_id)
+        seed = fingerprint(self.settings.refresh_token)
+        if stored and seed and stored.seed_fingerprint != seed:
+            log.info("OAuth: %s was reconnected; using its new token", self.settings.conn_id)
+            return None
+        return stored
+
+    def _adopt(self, token: StoredToken) -> None:
+        register_secret(token.access_token, "access_token")
+        register_secret(token.refresh_token, "refresh_token")
+        self._access_token = token.access_token
+        self._expires_at = token.expires_at or 0.0
+        self._issued_at = token.rotated_at
+
+    def _exchange(self, refresh_token: str) -> dict[str, Any]:
+        s = self.settings
+        session = OAuth2Session(client_id=s.client_id, scope=list(s.oauth_scopes) or None)
+        try:
+            token = session.refresh_token(
+                s.token_url,
+                refresh_token=refresh_token,
+                auth=HTTPBasicAuth(s.client_id or "", s.client_secret or ""),
+                timeout=(s.connect_timeout, s.read_timeout),
+            )
+        except InvalidGrantError as exc:
+            raise ReconnectRequired(
+                f"the OAuth refresh token of {s.conn_id!r} was refused (invalid_grant: revoked, "
+                "expired or consent withdrawn)",
+                reason="refresh_token_invalid",
+                status_code=getattr(exc, "status_code", 400),
+            ) from None
+        except InvalidClientError:
+            raise ReconnectRequired(
+                f"the OAuth client of {s.conn_id!r} was refused (invalid_client)",
+                reason="client_rejected",
+                status_code=401,
+            ) from None
+        except (OAuth2Error, RequestException, ValueError) as exc:
+            raise SendGridRetriableError(
+                f"OAuth token refresh of {s.conn_id!r} failed: {scrub(type(exc).__name__)}: "
+                f"{scrub(getattr(exc, 'description', '') or '')}"
+            ) from None
+        finally:
+            session.close()
+        register_secret(token.get("access_token"), "access_token")
+        register_secret(token.get("refresh_token"), "refresh_token")
+        if not token.get("access_token"):
+            raise SendGridRetriableError("OAuth token response has no access_token")
+        return dict(token)
+
+
+def _usable(expires_at: float, issued_at: float, now: float) -> bool:
+    """Whether a token stays valid beyond a margin of 10% of its lifetime (at most 30 s)."""
+    margin = min(30.0, max(0.0, (expires_at - issued_at) * 0.1))
+    return expires_at - margin > now
+
+
+def _stored_usable(stored: StoredToken, now: float) -> bool:
+    return bool(stored.access_token) and _usable(stored.expires_at or 0.0, stored.rotated_at, now)
+
+
+def _expires_at(token: dict[str, Any], requested_at: float) -> float:
+    """Expiry counted from when the token was *requested* (never later than the server's)."""
+    if token.get("expires_in") is not None:
+        return requested_at + float(token["expires_in"])
+    if token.get("expires_at"):
+        return float(token["expires_at"])
+    return requested_at + 3600.0

@@ -1,0 +1,117 @@
+"""Where the newest OAuth tokens of a connection live between tasks.
+
+Tasks cannot update Connections in Airflow 3 (the execution API exposes them read-only), but
+they can write Variables. So the newest (rotated) refresh token and the current access token
+are kept in one Variable per connection, ``sendgrid_oauth_token__<conn_id>``:
+
+* the key contains ``token``, so Airflow treats the value as sensitive (masked in the UI and
+  in logs) and stores it Fernet-encrypted when a Fernet key is configured;
+* the hook prefers this Variable over the connection's ``refresh_token`` extra, **unless** the
+  connection's token changed since the Variable was derived from it (``seed_fingerprint``,
+  a SHA-256 prefix, never the token): that is an admin reconnecting, and the new token wins.
+
+Inside a task the SDK ``Variable`` (execution API) is used; elsewhere (API server, CLI Test
+button, scripts) the metadata-database ``Variable`` model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sendgrid_hook.redaction import register_secret
+
+VARIABLE_PREFIX = "sendgrid_oauth_token__"
+
+
+def fingerprint(secret: str | None) -> str | None:
+    """Return a short, non-reversible fingerprint of ``secret`` (or None)."""
+    if not secret:
+        return None
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, repr=False)
+class StoredToken:
+    """The persisted OAuth state of one connection."""
+
+    refresh_token: str
+    access_token: str | None = None
+    expires_at: float | None = None
+    rotated_at: float = 0.0
+    seed_fingerprint: str | None = None
+
+    def __repr__(self) -> str:
+        return f"StoredToken(expires_at={self.expires_at}, rotated_at={self.rotated_at})"
+
+    def to_json(self) -> str:
+        """Serialize for the Variable."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str | dict[str, Any]) -> StoredToken:
+        """Parse a Variable value; registers the tokens with the secret masker."""
+        data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        register_secret(data.get("refresh_token"), "refresh_token")
+        register_secret(data.get("access_token"), "access_token")
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+def _in_task() -> bool:
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:  # pragma: no cover - SDK always present with Airflow 3
+        return False
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+class VariableTokenStore:
+    """Persist :class:`StoredToken` in an Airflow Variable per connection."""
+
+    def key(self, conn_id: str) -> str:
+        """Variable key of ``conn_id``."""
+        return f"{VARIABLE_PREFIX}{conn_id}"
+
+    def load(self, conn_id: str) -> StoredToken | None:
+        """Read the newest stored token, bypassing Airflow's secrets cache."""
+        key = self.key(conn_id)
+        _invalidate_cache(key)
+        if _in_task():
+            from airflow.sdk import Variable
+
+            raw = Variable.get(key, default=None)
+        else:
+            from airflow.models import Variable as DbVariable
+
+            raw = DbVariable.get(key, default_var=None)
+        return StoredToken.from_json(raw) if raw else None
+
+    def save(self, conn_id: str, token: StoredToken) -> None:
+        """Write ``token`` (overwrites)."""
+        key = self.key(conn_id)
+        description = f"OAuth tokens of SendGrid connection {conn_id} (managed by the hook)"
+        if _in_task():
+            from airflow.sdk import Variable
+
+            Variable.set(key, token.to_json(), description=description)
+        else:
+            from airflow.models import Variable as DbVariable
+
+            DbVariable.set(key, token.to_json(), description=description)
+        _invalidate_cache(key)
+
+    def now(self) -> float:
+        """Clock used for ``rotated_at`` (wall time)."""
+        return time.time()
+
+
+def _invalidate_cache(key: str) -> None:
+    try:
+        from airflow.sdk.execution_time.cache import SecretCache
+
+        SecretCache.invalidate_variable(key)
+    except Exception:  # noqa: S110 - cache disabled or not initialised
+        pass

@@ -1,0 +1,25 @@
+"""Names the provider owns; everything else imports them from here.
+
+The pipeline (``sendgrid_elt.settings``), the Connect page plugin and the dashboard import these
+instead of repeating the strings.
+"""
+
+from __future__ import annotations
+
+#: Airflow connection type of a SendGrid tenant (one connection per organization).
+CONN_TYPE = "sendgrid"
+
+#: Default connection id of :class:`~sendgrid_hook.hooks.sendgrid.SendGridHook`.
+DEFAULT_CONN_ID = "sendgrid_default"
+
+#: PostgreSQL connection whose advisory locks serialize OAuth refreshes. The pipeline writes its
+#: warehouse through the same connection, so one server serves both.
+WAREHOUSE_CONN_ID = "sendgrid_warehouse"
+
+#: Where the Connect / Reconnect page is mounted in the Airflow API server, and its list page
+#: (reconnect alerts and the dashboard link to it).
+CONNECT_APP_PREFIX = "/sendgrid"
+CONNECT_PAGE_PATH = f"{CONNECT_APP_PREFIX}/connections"
+
+#: Airflow Variable holding the public base URL of the Airflow UI (alert and dashboard links).
+CONNECT_BASE_URL_VARIABLE = "sendgrid_connect_base_url"

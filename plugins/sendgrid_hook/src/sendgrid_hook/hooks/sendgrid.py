@@ -1,0 +1,267 @@
+"""SendGrid hook: turns a ``sendgrid`` Airflow connection into authenticated, polite requests.
+
+The hook is deliberately thin: it reads the connection (:mod:`sendgrid_hook.config`),
+builds the session with the right auth object (:mod:`sendgrid_hook.auth`), and delegates
+requests to :mod:`sendgrid_hook.transport` and paging to
+:mod:`sendgrid_hook.pagination`.
+
+It subclasses :class:`~airflow.providers.http.hooks.http.HttpHook` (connection handling,
+TCP keep-alive adapter, ``run``/``run_and_check`` for ad-hoc calls) but overrides
+:meth:`get_conn`: ``HttpHook.get_conn`` copies **every connection extra into the request
+headers** (that would send the OAuth client secret and refresh token to the API as headers)
+and derives HTTP basic auth from login/password, neither of which fits SendGrid.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+
+from sendgrid_hook.auth.api_key import ApiKeyAuth
+from sendgrid_hook.auth.oauth2 import OAuth2RefreshAuth
+from sendgrid_hook.config import SendGridSettings, SubusersFilter
+from sendgrid_hook.constants import CONN_TYPE, DEFAULT_CONN_ID
+from sendgrid_hook.errors import ReconnectRequired, SendGridError, SendGridFatalError
+from sendgrid_hook.pagination import (
+    DEFAULT_MAX_PAGES,
+    PageProgress,
+    create_paginator,
+    iter_pages,
+)
+from sendgrid_hook.rate_limit import RateLimiter
+from sendgrid_hook.redaction import install_log_filters, scrub
+from sendgrid_hook.scopes import (
+    OPTIONAL_SCOPES,
+    REQUIRED_SCOPES,
+    ScopeReport,
+    partition_streams,
+)
+from sendgrid_hook.scopes import missing_scopes as _missing
+from sendgrid_hook.transport import Transport
+
+log = logging.getLogger(__name__)
+
+
+class SendGridHook(HttpHook):
+    """Interact with the SendGrid v3 Web API through a ``sendgrid`` connection.
+
+    :param sendgrid_conn_id: The Airflow connection holding the tenant's credentials.
+    :param max_pages: Upper bound on pages per :meth:`iter_records` call.
+    :param backoff_base: Multiplier of the retry backoff in seconds.
+    :param backoff_max: Longest wait between two retries in seconds.
+    :param token_store: OAuth token store (default: Airflow Variable, see ``auth.token_store``).
+    :param refresh_lock: OAuth refresh lock (default: PostgreSQL advisory lock).
+    """
+
+    conn_name_attr = "sendgrid_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "SendGrid"
+
+    def __init__(
+        self,
+        sendgrid_conn_id: str = default_conn_name,
+        *,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        token_store: Any = None,
+        refresh_lock: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(method="GET", http_conn_id=sendgrid_conn_id, **kwargs)
+        self.sendgrid_conn_id = sendgrid_conn_id
+        self.max_pages = max_pages
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._token_store = token_store
+        self._refresh_lock = refresh_lock
+        self._settings: SendGridSettings | None = None
+        self._session: requests.Session | None = None
+        self._transport: Transport | None = None
+        self._scopes: frozenset[str] | None = None
+        self._init_lock = threading.RLock()
+        self.last_progress: PageProgress | None = None
+        install_log_filters()
+
+    # -- connection attributes ------------------------------------------------------------
+    @property
+    def settings(self) -> SendGridSettings:
+        """The parsed connection (read once)."""
+        with self._init_lock:
+            if self._settings is None:
+                conn = self.get_connection(self.sendgrid_conn_id)
+                self._settings = SendGridSettings.from_connection(conn)
+            return self._settings
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant's id: the connection id."""
+        return self.sendgrid_conn_id
+
+    @property
+    def display_name(self) -> str:
+        """Human name of the tenant (``display_name`` extra, description, or the id)."""
+        return self.settings.display_name
+
+    @property
+    def subusers_filter(self) -> SubusersFilter:
+        """``"all"``, ``"none"`` or the list of subuser names to include."""
+        return self.settings.subusers
+
+    @property  # type: ignore[override]
+    def base_url(self) -> str:
+        """API base URL (override, else the region's host)."""
+        return self.settings.base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        """Ignore assignments: ``HttpHook.__init__`` sets ``""``; the settings decide."""
+
+    @property
+    def request_count(self) -> int:
+        """API requests sent by this hook so far (retries included)."""
+        return self._transport.request_count if self._transport else 0
+
+    @property
+    def transport(self) -> Transport:
+        """The hook's transport (built on first use)."""
+        with self._init_lock:
+            if self._transport is None:
+                s = self.settings
+                self._transport = Transport(
+                    s.base_url,
+                    self.get_conn(),
+                    limiter=RateLimiter(),
+                    budget=s.request_budget,
+                    timeout=(s.connect_timeout, s.read_timeout),
+                    max_retries=s.max_retries,
+                    backoff_base=self.backoff_base,
+                    backoff_max=self.backoff_max,
+                )
+            return self._transport
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """Return the hook's pooled session with SendGrid auth (one per hook)."""
+        with self._init_lock:
+            if self._session is None:
+                session = requests.Session()
+                session.auth = self._make_auth()
+                self._configure_session_from_mount_adapters(session)
+                self._session = session
+        if headers:
+            self._session.headers.update(headers)
+        return self._session
+
+    def _make_auth(self) -> ApiKeyAuth | OAuth2RefreshAuth:
+        s = self.settings
+        if s.auth_type == "api_key":
+            return ApiKeyAuth(s.api_key or "")
+        return OAuth2RefreshAuth(s, store=self._token_store, lock=self._refresh_lock)
+
+    def close(self) -> None:
+        """Close the pooled session."""
+        if self._session is not None:
+            self._session.close()
+
+    # -- requests -------------------------------------------------------------------------
+    def get_json(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        on_behalf_of: str | None = None,
+    ) -> Any:
+        """GET ``path`` once (with retries) and return the JSON body.
+
+        :raises sendgrid_hook.errors.SendGridError: a typed subclass on failure.
+        """
+        return self.transport.get(path, params, on_behalf_of=on_behalf_of).body
+
+    def iter_records(
+        self,
+        path: str,
+        *,
+        pagination: str,
+        records_path: str | None,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        on_behalf_of: str | None = None,
+        on_page: Callable[[PageProgress], None] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the records of ``path``, fetching one page at a time.
+
+        :param pagination: Paginator name (``none``, ``offset``, ``metadata_next``,
+            ``keyset``, ``after_subuser_id``).
+        :param records_path: ``"result"``/``"results"``, another key, ``None`` (bare array)
+            or ``"."`` (the body is the record).
+        :param on_page: Called with running totals after each page.
+        """
+        paginator = create_paginator(pagination, page_size)
+        progress = PageProgress(path)
+        self.last_progress = progress
+        for page in iter_pages(
+            self.transport,
+            path,
+            paginator,
+            records_path,
+            params=params,
+            on_behalf_of=on_behalf_of,
+            max_pages=self.max_pages,
+            progress=progress,
+            on_page=on_page,
+        ):
+            log.debug("SendGrid %s: page %d, %d records", path, page.number, len(page.records))
+            yield from page.records
+        log.info(
+            "SendGrid %s%s: %d records in %d pages",
+            path,
+            f" (on behalf of {on_behalf_of})" if on_behalf_of else "",
+            progress.records,
+            progress.pages,
+        )
+
+    # -- scopes ---------------------------------------------------------------------------
+    def granted_scopes(self) -> frozenset[str]:
+        """Scopes of the credential (``GET /v3/scopes``), cached per hook."""
+        if self._scopes is None:
+            body = self.get_json("/v3/scopes")
+            if not isinstance(body, dict) or not isinstance(body.get("scopes"), list):
+                raise SendGridFatalError("malformed /v3/scopes response", status_code=200)
+            self._scopes = frozenset(str(s) for s in body["scopes"])
+        return self._scopes
+
+    def scope_report(self, needs: Mapping[str, Any]) -> ScopeReport:
+        """Split streams (name -> needed scopes) into runnable and skipped ones."""
+        return partition_streams(needs, self.granted_scopes())
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One ``GET /v3/scopes``; report missing scopes. Never raises."""
+        try:
+            granted = self.granted_scopes()
+            required = self.settings.required_scopes or REQUIRED_SCOPES
+        except ReconnectRequired as exc:
+            return False, f"SendGrid refused the credential ({exc.reason}): {scrub(exc)}"
+        except SendGridError as exc:
+            return False, f"SendGrid connection test failed: {scrub(exc)}"
+        except Exception as exc:
+            return False, f"SendGrid connection test failed: {type(exc).__name__}: {scrub(exc)}"
+        missing = _missing(required, granted)
+        optional = _missing(OPTIONAL_SCOPES, granted)
+        note = f" Not granted (features not licensed?): {', '.join(optional)}." if optional else ""
+        if missing:
+            return False, (
+                f"Connected to SendGrid as '{self.display_name}', but the credential is missing "
+                f"{len(missing)} required scope(s): {', '.join(missing)}. Give the API key read "
+                f"access to them; until then the streams that need them are skipped.{note}"
+            )
+        return True, (
+            f"Connected to SendGrid as '{self.display_name}': {len(granted)} scopes granted, "
+            f"all {len(required)} required scopes present.{note}"
+        )

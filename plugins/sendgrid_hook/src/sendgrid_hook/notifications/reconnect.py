@@ -1,0 +1,183 @@
+"""Tell an admin that a tenant's SendGrid access broke, still is broken, or works again.
+
+:class:`ReconnectNotifier` is an Airflow ``BaseNotifier``: usable directly (``notifier(context)``)
+or as ``on_failure_callback``. Channels: the task log (always), e-mail through the SMTP provider
+(when recipients are given) and a Slack incoming webhook (when a webhook connection is given).
+Deciding *whether* to alert (one per transition, reminders, recovery) is not its job: see
+``sendgrid_elt.connection_health``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from airflow.sdk import BaseNotifier
+
+from sendgrid_hook.constants import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH
+from sendgrid_hook.redaction import scrub
+
+log = logging.getLogger(__name__)
+AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded"]
+DEFAULT_CONNECT_BASE_URL = "http://localhost:8080"
+
+
+def connect_url(tenant_id: str, base_url: str | None = None) -> str:
+    """Link to the Connect page for ``tenant_id``."""
+    root = (base_url or _default_base_url()).rstrip("/")
+    return f"{root}{CONNECT_PAGE_PATH}?tenant={tenant_id}"
+
+
+def _default_base_url() -> str:
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(CONNECT_BASE_URL_VARIABLE, default=None)
+        if value:
+            return str(value)
+    except Exception:  # noqa: S110 - outside a task without a metadata DB
+        pass
+    try:
+        from airflow.configuration import conf
+
+        return conf.get("api", "base_url", fallback=None) or DEFAULT_CONNECT_BASE_URL
+    except Exception:
+        return DEFAULT_CONNECT_BASE_URL
+
+
+def compose(
+    kind: AlertKind,
+    *,
+    tenant_id: str,
+    display_name: str,
+    reason: str,
+    link: str,
+    since: str | None = None,
+    missing_scopes: Sequence[str] = (),
+) -> tuple[str, str]:
+    """Return ``(subject, plain-text body)`` of an alert: who, why and what to do."""
+    who = f"{display_name} ({tenant_id})"
+    since_text = f" since {since}" if since else ""
+    if kind == "reconnected":
+        return (
+            f"[SendGrid] {display_name}: access restored",
+            f"SendGrid access for {who} works again; data collection has resumed.\n"
+            f"No action needed.\nConnection page: {link}",
+        )
+    if kind == "degraded":
+        scopes = ", ".join(missing_scopes) or "(unknown)"
+        return (
+            f"[SendGrid] {display_name}: some data is not collected (missing scopes)",
+            f"The SendGrid credential of {who} lacks these scopes: {scopes}.\n"
+            "Streams that need them are skipped; everything else is still collected.\n"
+            f"What to do: give the API key read access to these scopes (or reconnect with "
+            f"them approved) at {link}",
+        )
+    prefix = "Reminder: " if kind == "reminder" else ""
+    return (
+        f"[SendGrid] {prefix}{display_name} needs to be reconnected",
+        f"{prefix}SendGrid access for {who} stopped working{since_text}.\n"
+        f"Why: {scrub(reason)}\n"
+        f"What to do: open {link}, then reconnect {display_name} (sign in to SendGrid and "
+        "approve access, or enter a new API key). Until then no data is collected for this "
+        "tenant and its runs fail without retrying.",
+    )
+
+
+class ReconnectNotifier(BaseNotifier):
+    """Send a reconnect / reminder / recovery / degraded notice for one tenant.
+
+    :param tenant_id: The tenant (Airflow connection id).
+    :param kind: ``needs_reconnect``, ``reminder``, ``reconnected`` or ``degraded``.
+    :param reason: Why (already scrubbed text; scrubbed again).
+    :param display_name: Human name of the tenant.
+    :param to: E-mail recipients; no e-mail when empty.
+    :param smtp_conn_id: SMTP connection (SMTP provider).
+    :param from_email: Sender; defaults to the SMTP connection's ``from_email``.
+    :param slack_webhook_conn_id: Slack incoming-webhook connection; no Slack when empty.
+    :param connect_base_url: Base URL of the Airflow UI hosting the Connect page.
+    :param since: When the state began (ISO text).
+    :param missing_scopes: For ``degraded``.
+    """
+
+    template_fields = ("tenant_id", "display_name", "reason", "to")
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        kind: AlertKind = "needs_reconnect",
+        reason: str = "",
+        display_name: str | None = None,
+        to: str | Iterable[str] | None = None,
+        smtp_conn_id: str = "smtp_default",
+        from_email: str | None = None,
+        slack_webhook_conn_id: str | None = None,
+        connect_base_url: str | None = None,
+        since: str | None = None,
+        missing_scopes: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.tenant_id = tenant_id
+        self.kind: AlertKind = kind
+        self.reason = reason
+        self.display_name = display_name or tenant_id
+        self.to = [to] if isinstance(to, str) else list(to or [])
+        self.smtp_conn_id = smtp_conn_id
+        self.from_email = from_email
+        self.slack_webhook_conn_id = slack_webhook_conn_id
+        self.connect_base_url = connect_base_url
+        self.since = since
+        self.missing_scopes = tuple(missing_scopes)
+        self.delivered: list[str] = []
+        self.failed: list[str] = []
+
+    def message(self) -> tuple[str, str]:
+        """The alert's subject and body."""
+        return compose(
+            self.kind,
+            tenant_id=self.tenant_id,
+            display_name=self.display_name,
+            reason=self.reason,
+            link=connect_url(self.tenant_id, self.connect_base_url),
+            since=self.since,
+            missing_scopes=self.missing_scopes,
+        )
+
+    def notify(self, context: Any) -> None:
+        """Log the alert, then e-mail and Slack it; channel errors are logged, not raised."""
+        subject, body = self.message()
+        level = logging.INFO if self.kind == "reconnected" else logging.WARNING
+        log.log(level, "%s\n%s", subject, body)
+        self.delivered.append("log")
+        if self.to:
+            self._deliver("email", self._send_email, subject, body)
+        if self.slack_webhook_conn_id:
+            self._deliver("slack", self._send_slack, subject, body)
+
+    def _deliver(self, channel: str, send: Any, subject: str, body: str) -> None:
+        try:
+            send(subject, body)
+        except Exception as exc:
+            self.failed.append(channel)
+            log.error("reconnect alert via %s failed: %s", channel, scrub(exc))
+        else:
+            self.delivered.append(channel)
+
+    def _send_email(self, subject: str, body: str) -> None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        content = f"<pre>{html.escape(body)}</pre>"
+        with SmtpHook(smtp_conn_id=self.smtp_conn_id) as smtp:
+            smtp.send_email_smtp(
+                to=self.to, subject=subject, html_content=content, from_email=self.from_email
+            )
+
+    def _send_slack(self, subject: str, body: str) -> None:
+        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+        SlackWebhookHook(slack_webhook_conn_id=self.slack_webhook_conn_id).send(
+            text=f"*{subject}*\n{body}"
+        )

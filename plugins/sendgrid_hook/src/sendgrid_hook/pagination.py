@@ -1,0 +1,273 @@
+"""Paginators, one per pagination style of the SendGrid v3 API, chosen by name.
+
+Each paginator answers two questions: what is the first request, and - given a page - what
+is the next request (``None`` = done). :func:`iter_pages` drives them and guarantees
+termination for every style: a request that repeats, a page whose records repeat the previous
+page, or more than ``max_pages`` pages raise :class:`SendGridPaginationError`.
+
+========================  ==================================================================
+name                      style (notes on the real API in ``shared/notes/sendgrid-api.md`` §2)
+========================  ==================================================================
+``none``                  one response holds everything
+``offset``                ``limit``/``offset``; follows ``Link rel="next"`` when present,
+                          else stops on a short page
+``metadata_next``         ``page_size``; follows the full URL in ``_metadata.next``
+``keyset``                ``limit`` + ``after_key`` from ``_metadata.next_params``
+``after_subuser_id``      ``limit`` + ``after_subuser_id`` from ``_metadata.next_params``
+========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from requests.utils import parse_header_links
+
+from sendgrid_hook.errors import SendGridFatalError, SendGridPaginationError
+from sendgrid_hook.transport import ApiResponse, Transport
+
+DEFAULT_MAX_PAGES = 10_000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One request of a pagination: a path (or same-host URL) and its query parameters."""
+
+    url: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """Hashable identity (URL + sorted parameters) for the loop guard."""
+        return self.url, tuple(sorted((str(k), str(v)) for k, v in self.params.items()))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One fetched page."""
+
+    number: int
+    request: PageRequest
+    response: ApiResponse
+    records: list[dict[str, Any]]
+
+
+@dataclass
+class PageProgress:
+    """Running totals of one pagination, for task logs."""
+
+    path: str
+    pages: int = 0
+    records: int = 0
+
+
+class Paginator:
+    """Base class: a single request, no next page (style ``none``)."""
+
+    default_page_size: int | None = None
+
+    def __init__(self, page_size: int | None = None) -> None:
+        self.page_size = page_size or self.default_page_size
+
+    def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
+        """The first request."""
+        return PageRequest(path, dict(params))
+
+    def next(self, request: PageRequest, page: Page) -> PageRequest | None:
+        """The request after ``page`` or ``None`` when done."""
+        return None
+
+
+class OffsetPaginator(Paginator):
+    """``limit``/``offset``; ``Link rel=next`` wins, else a short page ends the list."""
+
+    default_page_size = 500
+
+    def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
+        """First page at offset 0 (or the caller's offset)."""
+        return PageRequest(path, {"limit": self.page_size, "offset": 0, **params})
+
+    def next(self, request: PageRequest, page: Page) -> PageRequest | None:
+        """Follow ``Link`` when the response has one; otherwise add ``limit`` to the offset."""
+        current = _offset_of(request)
+        link = page.response.headers.get("Link")
+        if link:
+            nxt = next((x["url"] for x in parse_header_links(link) if x.get("rel") == "next"), None)
+            if nxt is None or not page.records:
+                return None
+            following = PageRequest(nxt, {})
+            if _offset_of(following) <= current:
+                raise SendGridPaginationError(
+                    f"pagination loop on {request.url}: Link next offset "
+                    f"{_offset_of(following)} does not move past {current}"
+                )
+            return following
+        limit = int(request.params.get("limit", self.page_size or 0) or 0)
+        if not page.records or len(page.records) < limit:
+            return None
+        return PageRequest(request.url, {**request.params, "offset": current + len(page.records)})
+
+
+class MetadataNextPaginator(Paginator):
+    """``page_size`` first, then the full URL in ``_metadata.next`` until it is absent."""
+
+    default_page_size = 100
+
+    def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
+        """First page with ``page_size``."""
+        return PageRequest(path, {"page_size": self.page_size, **params})
+
+    def next(self, request: PageRequest, page: Page) -> PageRequest | None:
+        """Follow ``_metadata.next`` (the transport refuses URLs on another host)."""
+        metadata = _metadata(page)
+        nxt = metadata.get("next")
+        return PageRequest(str(nxt), {}) if nxt else None
+
+
+class KeysetPaginator(Paginator):
+    """``limit`` + a cursor parameter copied from ``_metadata.next_params``; null = done."""
+
+    default_page_size = 100
+
+    def __init__(self, page_size: int | None = None, *, cursor: str = "after_key") -> None:
+        super().__init__(page_size)
+        self.cursor = cursor
+
+    def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
+        """First page with ``limit``."""
+        return PageRequest(path, {"limit": self.page_size, **params})
+
+    def next(self, request: PageRequest, page: Page) -> PageRequest | None:
+        """Next page with the cursor value from the response."""
+        value = (_metadata(page).get("next_params") or {}).get(self.cursor)
+        if value in (None, "") or not page.records:
+            return None
+        if str(request.params.get(self.cursor)) == str(value):
+            raise SendGridPaginationError(
+                f"pagination loop on {request.url}: {self.cursor} {value!r} repeated"
+            )
+        return PageRequest(request.url, {**request.params, self.cursor: value})
+
+
+PAGINATORS: dict[str, Callable[..., Paginator]] = {
+    "none": Paginator,
+    "offset": OffsetPaginator,
+    "metadata_next": MetadataNextPaginator,
+    "keyset": partial(KeysetPaginator, cursor="after_key"),
+    "after_subuser_id": partial(KeysetPaginator, cursor="after_subuser_id"),
+}
+
+
+def create_paginator(name: str, page_size: int | None = None) -> Paginator:
+    """Instantiate the paginator registered as ``name``.
+
+    :raises ValueError: unknown name.
+    """
+    try:
+        factory = PAGINATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown pagination {name!r}; known: {sorted(PAGINATORS)}") from None
+    return factory(page_size)
+
+
+def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]:
+    """Return the records of one page.
+
+    :param records_path: ``None`` (bare array), ``"."`` (the body is one record), or a key /
+        dotted path; ``result`` and ``results`` are accepted for each other because the real
+        API is inconsistent. ``None`` also accepts an object holding ``result``/``results``.
+    :raises SendGridFatalError: the body does not have the expected shape (status 200).
+    """
+    if records_path == ".":
+        return [] if body is None else [body]
+    if records_path is None:
+        if isinstance(body, dict):
+            body = next((body[k] for k in ("result", "results") if k in body), body)
+        return _as_record_list(body, "the body")
+    node = body
+    for part in records_path.split("."):
+        if not isinstance(node, dict):
+            raise SendGridFatalError(f"malformed response: no {records_path!r}", status_code=200)
+        aliases = [part, *{"result": ["results"], "results": ["result"]}.get(part, [])]
+        key = next((k for k in aliases if k in node), None)
+        if key is None:
+            raise SendGridFatalError(f"malformed response: no {records_path!r}", status_code=200)
+        node = node[key]
+    return _as_record_list(node, repr(records_path))
+
+
+def iter_pages(
+    transport: Transport,
+    path: str,
+    paginator: Paginator,
+    records_path: str | None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    on_behalf_of: str | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    progress: PageProgress | None = None,
+    on_page: Callable[[PageProgress], None] | None = None,
+) -> Iterator[Page]:
+    """Fetch pages one at a time until the paginator says done.
+
+    :raises SendGridPaginationError: repeated request, repeated page, or ``max_pages`` exceeded.
+    """
+    progress = progress or PageProgress(path)
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    previous_digest: str | None = None
+    request: PageRequest | None = paginator.first(path, dict(params or {}))
+    while request is not None:
+        if request.identity() in seen:
+            raise SendGridPaginationError(f"pagination loop on {path}: a request repeated")
+        if progress.pages >= max_pages:
+            raise SendGridPaginationError(f"pagination of {path} exceeded {max_pages} pages")
+        seen.add(request.identity())
+        response = transport.get(
+            request.url, request.params or None, on_behalf_of=on_behalf_of, bucket=None
+        )
+        records = extract_records(response.body, records_path)
+        digest = _digest(records)
+        if records and digest == previous_digest:
+            raise SendGridPaginationError(f"pagination loop on {path}: the same page came back")
+        previous_digest = digest
+        progress.pages += 1
+        progress.records += len(records)
+        page = Page(progress.pages, request, response, records)
+        if on_page is not None:
+            on_page(progress)
+        yield page
+        request = paginator.next(request, page)
+
+
+def _as_record_list(node: Any, what: str) -> list[dict[str, Any]]:
+    if node is None:
+        return []
+    if not isinstance(node, list):
+        raise SendGridFatalError(f"malformed response: {what} is not a list", status_code=200)
+    return node
+
+
+def _metadata(page: Page) -> Mapping[str, Any]:
+    body = page.response.body
+    metadata = body.get("_metadata") if isinstance(body, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _offset_of(request: PageRequest) -> int:
+    value = request.params.get("offset")
+    if value is None:
+        value = dict(parse_qsl(urlsplit(request.url).query)).get("offset", 0)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _digest(records: list[Any]) -> str:
+    raw = json.dumps(records, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()

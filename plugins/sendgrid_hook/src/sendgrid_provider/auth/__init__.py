@@ -1,8 +1,0 @@
-"""Authentication for SendGrid requests: ``requests.AuthBase`` objects, one per scheme."""
-
-from __future__ import annotations
-
-from sendgrid_provider.auth.api_key import ApiKeyAuth
-from sendgrid_provider.auth.oauth2 import OAuth2RefreshAuth
-
-__all__ = ["ApiKeyAuth", "OAuth2RefreshAuth"]

@@ -1,0 +1,31 @@
+"""``python -m sendgrid_dashboard [--conninfo URL] [--output FILE]``: write the dashboard.
+
+Without ``--conninfo`` the warehouse is resolved as the pipeline does (the ``sendgrid_warehouse``
+connection, else the embedded PostgreSQL). Prints the file's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sendgrid_dashboard import DEFAULT_OUTPUT, write_dashboard
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sendgrid_dashboard")
+    parser.add_argument("--conninfo", help="libpq URL or conninfo of the warehouse")
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="HTML file to write")
+    args = parser.parse_args(argv)
+    conninfo = args.conninfo
+    if not conninfo:
+        from sendgrid_elt.warehouse import resolve_warehouse
+
+        conninfo = resolve_warehouse(announce=False).target.conninfo()
+    path = write_dashboard(conninfo, args.output)
+    print(f"dashboard: {path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

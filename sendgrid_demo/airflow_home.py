@@ -1,0 +1,82 @@
+"""The demo's isolated Airflow home (git-ignored, under ``.local/demo/airflow``).
+
+Airflow reads its configuration from the environment when it is first imported, so
+:func:`configure` must run before anything imports ``airflow``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sendgrid_elt.settings import API_POOL, API_POOL_SLOTS, DAGS_DIR, LOCAL_DIR, PROJECT_ROOT
+
+DEMO_DIR = LOCAL_DIR / "demo"
+AIRFLOW_HOME = DEMO_DIR / "airflow"
+ADMIN_USER = "admin"
+#: Nothing phones home: Cosmos, dbt and Scarf-instrumented packages stay offline.
+NO_TELEMETRY = {
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "SCARF_NO_ANALYTICS": "true",
+}
+
+
+def _fernet_key(home: Path) -> str:
+    """A Fernet key kept in the demo home, so encrypted values survive between runs."""
+    path = home / "fernet.key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def airflow_environment(home: Path = AIRFLOW_HOME) -> dict[str, str]:
+    """Environment variables of the demo's Airflow (metadata in SQLite inside ``home``)."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__FERNET_KEY": _fernet_key(home),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        **NO_TELEMETRY,
+    }
+
+
+def configure(home: Path = AIRFLOW_HOME) -> dict[str, str]:
+    """Export the demo's Airflow environment into this process and migrate its database."""
+    env = airflow_environment(home)
+    os.environ.update(env)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    _ensure_pool()
+    return env
+
+
+def _ensure_pool() -> None:
+    """The pool that caps concurrent SendGrid API work (the extract DAG's tasks use it)."""
+    from airflow.models import Pool
+
+    Pool.create_or_update_pool(
+        API_POOL,
+        slots=API_POOL_SLOTS,
+        description="Concurrent SendGrid API work",
+        include_deferred=False,
+    )

@@ -1,0 +1,167 @@
+"""The main job: simulated SendGrid organizations in, utilization marts and a dashboard out.
+
+Steps: warehouse (configured or embedded) → simulator (``demo`` scale, free port) → isolated
+Airflow home with one ``sendgrid`` connection per simulated tenant → the extract/load and
+transform DAGs run for real (``dag.test()``) → summary, reconnect alert, dashboard.
+Run twice: the second run is incremental. ``--advance-days N`` moves the simulated clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from sendgrid_demo.airflow_home import DEMO_DIR, configure
+from sendgrid_demo.console import say
+from sendgrid_elt.settings import EXTRACT_DAG_ID as EXTRACT_DAG
+from sendgrid_elt.settings import TRANSFORM_DAG_ID as TRANSFORM_DAG
+
+STATE_FILE = DEMO_DIR / "state.json"
+DASHBOARD_FILE = DEMO_DIR / "dashboard.html"
+
+
+def _step(text: str) -> None:
+    say(f"\n==> {text}")
+
+
+def current_clock() -> str:
+    """The simulated today of the demo (fixed at the first run)."""
+    state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
+    return str(state.get("clock", dt.datetime.now(dt.UTC).date().isoformat()))
+
+
+def _clock(advance_days: int) -> str:
+    """The simulated today, moved forward by ``--advance-days`` and remembered."""
+    clock = dt.date.fromisoformat(current_clock()) + dt.timedelta(days=advance_days)
+    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.write_text(json.dumps({"clock": clock.isoformat()}))
+    return clock.isoformat()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options of the demo."""
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument("--seed", type=int, default=42, help="simulated data seed")
+    parser.add_argument("--scale", default="demo", choices=["tiny", "demo", "large"])
+    parser.add_argument(
+        "--advance-days", type=int, default=0, help="move the simulated clock forward first"
+    )
+    parser.add_argument("--dashboard", type=Path, default=DASHBOARD_FILE)
+    return parser.parse_args(argv)
+
+
+LOG_FILE = DEMO_DIR / "demo.log"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; return the process exit code (Airflow's own logs go to the log file)."""
+    args = parse_args(argv)
+    from sendgrid_demo.console import airflow_output_to
+
+    try:
+        with airflow_output_to(LOG_FILE):
+            return _run(args)
+    except Exception:
+        say(traceback.format_exc())
+        say(f"The demo failed; Airflow's log is in {LOG_FILE}")
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    _step("Airflow home (isolated, .local/demo/airflow)")
+    configure()  # before anything imports airflow
+
+    from sendgrid_demo.runner import load_dags, run_dag
+    from sendgrid_demo.simulator_process import SimulatorProcess
+    from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
+    from sendgrid_demo.summary import format_table, read_overview, read_reconnect_needed
+    from sendgrid_demo.tenants import assign_roles, register
+    from sendgrid_elt.warehouse import resolve_warehouse
+
+    _step("Warehouse")
+    warehouse = resolve_warehouse(announce=False)
+    say(f"    {warehouse.describe()}")
+    clock = _clock(args.advance_days)
+    _step(f"SendGrid simulator (seed {args.seed}, scale {args.scale}, simulated today {clock})")
+    sink = SmtpSink().start()
+    os.environ[SMTP_CONN_ENV] = sink.connection_json()
+    with SimulatorProcess(
+        seed=args.seed, scale=args.scale, clock=clock, log_file=DEMO_DIR / "simulator.log"
+    ) as sim:
+        say(f"    listening on {sim.base_url}")
+        tenants = assign_roles(sim.control.accounts())
+        register(tenants, sim.base_url)
+        _set_alert_recipients(tenants)
+        for t in tenants:
+            say(f"    connection {t.conn_id:<28} {t.name:<24} ({_role_text(t.role)})")
+        for t in tenants:
+            if t.role == "revoked":
+                sim.control.revoke_key(t.account["api_keys"]["full"])
+                say(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
+
+        dags = load_dags(EXTRACT_DAG, TRANSFORM_DAG)
+        _step(f"Extract and load ({EXTRACT_DAG}); Airflow's log: {LOG_FILE}")
+        extract = run_dag(dags[EXTRACT_DAG])
+        _report(extract)
+        _step(f"Transform with dbt ({TRANSFORM_DAG}, one task per model)")
+        transform = run_dag(dags[TRANSFORM_DAG])
+        _report(transform)
+    sink.stop()
+
+    _step("Utilization summary (sendgrid_marts.sendgrid_utilization_overview)")
+    say(format_table(read_overview(warehouse.target.conninfo())))
+    _step("Connections that need an admin (fct_sendgrid_connection_health)")
+    for row in read_reconnect_needed(warehouse.target.conninfo()):
+        since = row["status_since_at"].strftime("%Y-%m-%d %H:%M UTC")
+        say(f"    {row['display_name']}: needs reconnect since {since}: {row['last_error']}")
+    _step("Reconnect alert e-mails sent during this run (one per transition, not per run)")
+    for message in sink.received():
+        say(f"    To: {message['To']}\n    Subject: {message['Subject']}")
+        for part in message.walk():
+            if part.get_content_type() == "text/plain":
+                text = part.get_payload(decode=True).decode(errors="replace").strip()
+                say("    " + text.replace("\n", "\n    "))
+    if not sink.received():
+        say("    none new (the alert went out when the tenant first broke; reminders follow)")
+    _step("Dashboard")
+    from sendgrid_dashboard import write_dashboard
+
+    path = write_dashboard(warehouse.target.conninfo(), args.dashboard)
+    say(f"    {path}")
+    say(f"\nDone in {time.monotonic() - started:.0f}s.")
+    return 0 if transform.state == "success" else 1
+
+
+def _role_text(role: str) -> str:
+    return {
+        "api_key": "API key",
+        "oauth": "OAuth 2.0, connected with PKCE",
+        "restricted": "restricted key, some scopes missing",
+        "revoked": "API key, about to be revoked",
+    }[role]
+
+
+def _set_alert_recipients(tenants: list) -> None:
+    from airflow.models import Variable
+
+    from sendgrid_elt.settings import ALERT_RECIPIENTS_VARIABLE
+
+    Variable.set(ALERT_RECIPIENTS_VARIABLE, "sendgrid-admins@example.com")
+
+
+def _report(result) -> None:
+    failed = result.failed_tasks
+    say(f"    {result.dag_id}: {result.state} in {result.seconds:.0f}s, {len(result.tasks)} tasks")
+    for label in failed:
+        say(f"    ! {label}: {result.tasks[label]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The pipeline's names and paths, defined once; every other module imports them from here.
+
+Names that the provider owns (connection type, warehouse connection id, Connect page path) are
+re-exported from :mod:`sendgrid_hook.constants`, so a module of the pipeline needs only this one.
+dbt receives the schema names as vars built by :func:`dbt_vars`, never as literals of its own.
+
+This module imports nothing heavy (no Airflow, no database driver): DAG files and tools import
+it at parse time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sendgrid_hook.constants import (
+    CONN_TYPE,
+    CONNECT_APP_PREFIX,
+    CONNECT_BASE_URL_VARIABLE,
+    CONNECT_PAGE_PATH,
+    WAREHOUSE_CONN_ID,
+)
+
+# -- where things are ------------------------------------------------------------------------
+#: Root of the repository (or of the installed project in the Docker image).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Git-ignored local state: embedded warehouse, demo home, dbt run artifacts, dashboards.
+LOCAL_DIR = PROJECT_ROOT / ".local"
+DAGS_DIR = PROJECT_ROOT / "dags"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+#: The command that builds :data:`DBT_MANIFEST` (named in errors when it is missing).
+DBT_MANIFEST_COMMAND = "make manifest"
+
+# -- warehouse -------------------------------------------------------------------------------
+#: Environment variable form of the warehouse connection (``AIRFLOW_CONN_<ID>``).
+WAREHOUSE_CONN_ENV = f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"
+#: Raw records, sync state, stream status, connection health (written by the extract DAG).
+STAGING_SCHEMA = "sendgrid_staging"
+#: dbt's target schema (its staging/intermediate models go to schemas derived from it).
+DBT_SCHEMA = "sendgrid_dbt"
+#: What BI tools and the dashboard read.
+MARTS_SCHEMA = "sendgrid_marts"
+#: Read-only role granted ``SELECT`` on the marts by dbt's on-run-end hook.
+BI_READER_ROLE = "sendgrid_bi_reader"
+
+# -- Airflow ---------------------------------------------------------------------------------
+EXTRACT_DAG_ID = "sendgrid_extract_load"
+TRANSFORM_DAG_ID = "sendgrid_transform"
+#: Pool capping concurrent SendGrid API work across all DAG runs.
+API_POOL = "sendgrid_api"
+API_POOL_SLOTS = 4
+#: Asset names and URIs (``sendgrid_elt.assets`` builds the Asset objects).
+STAGING_ASSET_NAME, STAGING_ASSET_URI = "sendgrid_staging", "x-sendgrid://staging"
+MARTS_ASSET_NAME, MARTS_ASSET_URI = "sendgrid_marts", "x-sendgrid://marts"
+#: Variable listing the ids of ``sendgrid`` connections kept outside the metadata database.
+TENANTS_VARIABLE = "sendgrid_tenants"
+#: Alert settings (Airflow Variables).
+ALERT_RECIPIENTS_VARIABLE = "sendgrid_alert_recipients"
+ALERT_SLACK_VARIABLE = "sendgrid_alert_slack_conn_id"
+RECONNECT_REMINDER_VARIABLE = "sendgrid_reconnect_reminder_hours"
+
+
+def dbt_vars(**overrides: Any) -> dict[str, Any]:
+    """The dbt vars that carry this module's names into the dbt project.
+
+    Args:
+        **overrides: Further vars (e.g. ``sendgrid_as_of``); ``None`` values are dropped.
+
+    Returns:
+        A JSON-serializable mapping for ``dbt --vars``.
+    """
+    values: dict[str, Any] = {
+        "sendgrid_staging_schema": STAGING_SCHEMA,
+        "sendgrid_marts_schema": MARTS_SCHEMA,
+        "sendgrid_bi_reader_role": BI_READER_ROLE,
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return values
+
+
+__all__ = [
+    "ALERT_RECIPIENTS_VARIABLE",
+    "ALERT_SLACK_VARIABLE",
+    "API_POOL",
+    "API_POOL_SLOTS",
+    "BI_READER_ROLE",
+    "CONNECT_APP_PREFIX",
+    "CONNECT_BASE_URL_VARIABLE",
+    "CONNECT_PAGE_PATH",
+    "CONN_TYPE",
+    "DAGS_DIR",
+    "DBT_MANIFEST",
+    "DBT_MANIFEST_COMMAND",
+    "DBT_PROJECT_DIR",
+    "DBT_SCHEMA",
+    "EXTRACT_DAG_ID",
+    "LOCAL_DIR",
+    "MARTS_ASSET_NAME",
+    "MARTS_ASSET_URI",
+    "MARTS_SCHEMA",
+    "PROJECT_ROOT",
+    "RECONNECT_REMINDER_VARIABLE",
+    "STAGING_ASSET_NAME",
+    "STAGING_ASSET_URI",
+    "STAGING_SCHEMA",
+    "TENANTS_VARIABLE",
+    "TRANSFORM_DAG_ID",
+    "WAREHOUSE_CONN_ENV",
+    "WAREHOUSE_CONN_ID",
+    "dbt_vars",
+]
