@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from sendgrid_hook.scopes import ScopeReport, ScopeRequirements, partition_streams
+
 Mode = Literal["snapshot", "incremental", "date_window"]
 Pagination = Literal["none", "offset", "metadata_next", "keyset"]
 
@@ -270,6 +272,58 @@ def select(names: list[str] | None) -> list[StreamSpec]:
     return [s for s in STREAMS if s.name in wanted]
 
 
+# -- scopes: the one place that decides what a credential needs --------------------------------
+def scope_requirements() -> ScopeRequirements:
+    """Scopes the catalog's streams need (the provider's Test button and the Connect page use it).
+
+    Required: the scopes of streams every plan has. Optional: the scopes of plan-feature streams
+    (SendGrid grants them only when the plan includes the feature). Registered with the
+    provider through the ``sendgrid_hook.scope_requirements`` entry point (``pyproject.toml``).
+    """
+    required = sorted({s.scope for s in STREAMS if s.scope and not s.feature})
+    optional = sorted({s.scope for s in STREAMS if s.scope and s.feature} - set(required))
+    disables = {
+        scope: tuple(s.name for s in STREAMS if s.scope == scope) for scope in required + optional
+    }
+    return ScopeRequirements(tuple(required), tuple(optional), disables)
+
+
+def scope_status(spec: StreamSpec, granted: frozenset[str]) -> tuple[str, str] | None:
+    """Why ``spec`` cannot run with ``granted`` scopes: ``(status, detail)``, or ``None``.
+
+    A feature stream without its scope is ``not_licensed`` (a utilization fact: SendGrid grants
+    feature scopes only on plans with the feature); any other stream is ``missing_scope``.
+    """
+    if not spec.scope or spec.scope in granted:
+        return None
+    if spec.feature:
+        detail = (
+            f"scope {spec.scope} not granted: the plan lacks {spec.feature} (or the key lacks it)"
+        )
+        return "not_licensed", detail
+    return "missing_scope", f"credential lacks scope {spec.scope}"
+
+
+def scope_report(granted: frozenset[str], streams: list[str] | None = None) -> ScopeReport:
+    """Streams of a run that can read with ``granted``, and those skipped for a missing scope.
+
+    Feature streams are left out of the report: their absence is "not licensed", not a
+    degraded connection.
+    """
+    needs = {s.name: [s.scope] for s in select(streams) if s.scope and not s.feature}
+    return partition_streams(needs, granted)
+
+
+def scopes_markdown() -> str:
+    """The README's scope list (``python -m sendgrid_elt.catalog`` prints it)."""
+    needs = scope_requirements()
+    return (
+        f"Required scopes: `{' '.join(needs.required)}`.\n\n"
+        f'Optional (plan features; a missing one is reported as "not licensed" and the rest '
+        f"still loads): `{' '.join(needs.optional)}`.\n"
+    )
+
+
 def _validate() -> None:
     seen: set[str] = set()
     for spec in STREAMS:
@@ -287,3 +341,6 @@ def _validate() -> None:
 
 
 _validate()
+
+if __name__ == "__main__":
+    print(scopes_markdown(), end="")

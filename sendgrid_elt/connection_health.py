@@ -140,14 +140,12 @@ def _split(value: str | None) -> list[str]:
 def health_engine() -> Engine:
     """Engine on the ``sendgrid_warehouse`` connection.
 
-    :raises RuntimeError: the connection is not configured.
+    Raises:
+        WarehouseNotConfigured: The connection is not configured.
     """
-    from sendgrid_elt.warehouse import configured_target
+    from sendgrid_elt.warehouse import require_target
 
-    target = configured_target()
-    if target is None:
-        raise RuntimeError("the 'sendgrid_warehouse' connection is not configured")
-    return create_engine(target.sqlalchemy_url(), pool_pre_ping=True)
+    return create_engine(require_target().sqlalchemy_url(), pool_pre_ping=True)
 
 
 def ensure_table(engine: Engine) -> None:
@@ -376,7 +374,7 @@ def reconnect_guard(
 
 def check_connection(
     hook: SendGridHook,
-    needs: Mapping[str, Sequence[str]],
+    streams: Sequence[str] | None = None,
     *,
     engine: Engine | None = None,
     settings: AlertSettings | None = None,
@@ -384,13 +382,25 @@ def check_connection(
 ) -> ScopeReport:
     """Check scopes once per run, record connected/degraded, send a due notice.
 
-    :param needs: Stream name -> scopes it needs.
-    :return: Which streams run and which are skipped (with their missing scopes).
-    :raises AirflowFailException: the credential no longer works (after recording/alerting).
+    Args:
+        hook: The tenant's hook (its ``/v3/scopes`` answer is cached: one call per run).
+        streams: The streams this run reads (default: the whole catalog).
+        engine: Warehouse engine (default: the ``sendgrid_warehouse`` connection).
+        settings: Alert settings (default: from Airflow Variables).
+        context: The task context handed to notifiers.
+
+    Returns:
+        Which streams run and which are skipped for missing scopes (see
+        :func:`sendgrid_elt.catalog.scope_report`).
+
+    Raises:
+        AirflowFailException: The credential no longer works (after recording and alerting).
     """
+    from sendgrid_elt import catalog
+
     engine = engine or health_engine()
     with reconnect_guard(hook, engine=engine, settings=settings, context=context):
-        report = hook.scope_report(needs)
+        report = catalog.scope_report(hook.granted_scopes(), streams)
     settings = _settings_for(hook, settings)
     name = _display_name(hook)
     status: Status = "degraded" if report.degraded else "connected"

@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -127,8 +126,8 @@ class TenantExtractor:
             ReconnectRequired: The credential no longer works (from the hook, untouched).
             StreamsFailed: At least one stream ended in ``error`` (after all were tried).
         """
-        self.granted, server_today = scopes_and_date(self.hook)
-        self.today = server_today or self.today
+        self.granted = self.hook.granted_scopes()
+        self.today = self.hook.api_date() or self.today
         outcomes: dict[str, StreamOutcome] = {}
         for spec in catalog.select(streams):
             outcome = self.run_stream(spec)
@@ -151,11 +150,9 @@ class TenantExtractor:
         start, requests_before = time.monotonic(), self.hook.request_count
         outcome = StreamOutcome(spec.name, "ok")
         try:
-            if spec.scope and self.granted is not None and spec.scope not in self.granted:
-                if spec.feature:  # SendGrid grants feature scopes only on plans with it
-                    raise _Skip("not_licensed", f"scope {spec.scope} not granted: the plan "
-                                f"lacks {spec.feature} (or the key lacks the scope)")  # fmt: skip
-                raise _Skip("missing_scope", f"credential lacks scope {spec.scope}")
+            skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
+            if skip is not None:
+                raise _Skip(*skip)
             outcome.records, outcome.detail = self._load(spec)
         except _Skip as skip:
             outcome.status, outcome.detail = skip.status, skip.detail
@@ -317,27 +314,6 @@ class TenantExtractor:
                 if pid is None:
                     raise
                 log.info("stream %s: parent %s vanished (404), skipped", spec.name, pid)
-
-
-def scopes_and_date(hook: Any) -> tuple[frozenset[str], dt.date | None]:
-    """Granted scopes and the API's current date (``Date`` header) from one ``/v3/scopes``.
-
-    The simulator's ``Date`` header carries its simulated clock; the real API's carries today.
-    Falls back to ``hook.granted_scopes()`` when the hook has no transport.
-    """
-    transport = getattr(hook, "transport", None)
-    if transport is None:
-        return frozenset(hook.granted_scopes()), None
-    response = transport.get("/v3/scopes")
-    body = response.body if isinstance(response.body, dict) else {}
-    granted = frozenset(str(s) for s in body.get("scopes") or ())
-    if hasattr(hook, "_scopes") and getattr(hook, "_scopes", None) is None:
-        hook._scopes = granted
-    try:
-        server_date = parsedate_to_datetime(response.headers.get("Date", "")).date()
-    except (TypeError, ValueError):
-        server_date = None
-    return granted, server_date
 
 
 def shape(spec: StreamSpec, record: Any, unit: str, parent_id: str | None) -> Iterator[Row]:

@@ -19,18 +19,15 @@ from sendgrid_elt import catalog
 log = logging.getLogger(__name__)
 
 
-def warehouse_target():
-    """The warehouse (``sendgrid_warehouse`` connection, else the embedded server)."""
-    from sendgrid_elt.warehouse import resolve_warehouse
-
-    return resolve_warehouse(announce=False).target
-
-
 def prepare_staging() -> str:
-    """Create or migrate the staging schema (idempotent); return the warehouse description."""
-    from sendgrid_elt.staging_schema import ensure_schema_url
+    """Create or migrate the staging schema (idempotent); return the warehouse description.
 
-    target = warehouse_target()
+    The run's first task: a missing ``sendgrid_warehouse`` connection fails here, clearly.
+    """
+    from sendgrid_elt.staging_schema import ensure_schema_url
+    from sendgrid_elt.warehouse import require_target
+
+    target = require_target()
     ensure_schema_url(target.sqlalchemy_url())
     return target.describe()
 
@@ -63,12 +60,11 @@ def load_tenant(
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     from sendgrid_elt import connection_health, sync_state
-    from sendgrid_elt.extract import TenantExtractor, scopes_and_date
-    from sendgrid_elt.staging_schema import ensure_schema_url
+    from sendgrid_elt.extract import TenantExtractor
+    from sendgrid_elt.warehouse import require_target
 
     selected = [s.name for s in catalog.select(streams)]
-    target = warehouse_target()
-    ensure_schema_url(target.sqlalchemy_url())
+    target = require_target()  # once per task; the engine and connections below share it
     engine = _engine(target)
     hook = SendGridHook(sendgrid_conn_id=tenant_id)
     started = time.monotonic()
@@ -81,11 +77,8 @@ def load_tenant(
                 subusers_filter=_filter_text(hook.subusers_filter),
             )  # fmt: skip
         with connection_health.reconnect_guard(hook, engine=engine, context=context):
-            _, today = scopes_and_date(hook)
-            needs = {
-                s.name: [s.scope] for s in catalog.select(selected) if s.scope and s.feature is None
-            }
-            connection_health.check_connection(hook, needs, engine=engine, context=context)
+            today = hook.api_date()
+            connection_health.check_connection(hook, selected, engine=engine, context=context)
             with psycopg.connect(target.conninfo(), autocommit=True) as conn:
                 extractor = TenantExtractor(
                     hook, conn, tenant_id, run_id, start_date=start_date, today=today,
@@ -123,9 +116,9 @@ def staging_summary(run_id: str) -> dict[str, Any]:
     import psycopg
 
     from sendgrid_elt.settings import STAGING_SCHEMA
+    from sendgrid_elt.warehouse import require_target
 
-    target = warehouse_target()
-    with psycopg.connect(target.conninfo(), autocommit=True) as conn:
+    with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
         rows = conn.execute(
             "select tenant_id, stream, status, coalesce(records, 0) "  # noqa: S608
             f'from "{STAGING_SCHEMA}".stream_status where run_id = %s order by tenant_id, stream',

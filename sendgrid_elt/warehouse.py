@@ -1,9 +1,15 @@
 """Decide where the pipeline writes: the ``sendgrid_warehouse`` connection, or the embedded server.
 
-This module is the one place that makes the decision. The Airflow connection
-``sendgrid_warehouse`` (postgres) wins when it is configured (``AIRFLOW_CONN_SENDGRID_WAREHOUSE``,
-a secrets backend or the metadata database). Otherwise the project starts its embedded PostgreSQL
-under ``.local/warehouse`` (git-ignored) and exports the connection for the tasks it runs.
+This module is the one place that makes the decision.
+
+* **Tasks** call :func:`require_target` once per task: the Airflow connection
+  ``sendgrid_warehouse`` (postgres; ``AIRFLOW_CONN_SENDGRID_WAREHOUSE``, a secrets backend or the
+  metadata database), or a clear :class:`WarehouseNotConfigured` error. A task never starts a
+  database server on a worker.
+* **Local entry points** (``make demo``, ``make run``, ``make airflow``, the dashboard CLI, the
+  tests) call :func:`resolve_warehouse`: the connection when configured, otherwise the project's
+  embedded PostgreSQL under ``.local/warehouse`` (git-ignored), whose connection is then exported
+  for the Airflow processes they start.
 """
 
 from __future__ import annotations
@@ -39,6 +45,30 @@ class Warehouse:
             else f"embedded PostgreSQL in {EMBEDDED_DATA_DIR.parent}"
         )
         return f"warehouse: {self.target.describe()} ({origin})"
+
+
+class WarehouseNotConfigured(RuntimeError):
+    """The ``sendgrid_warehouse`` connection is missing where a task needs it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"The Airflow connection {WAREHOUSE_CONN_ID!r} (type postgres) is not configured. "
+            "Define it in Admin -> Connections, with `airflow connections add`, a secrets backend "
+            f"or {WAREHOUSE_CONN_ENV} (README: 'Where data goes'). Tasks never start the embedded "
+            "PostgreSQL: only `make demo`, `make run` and `make airflow` do, for local use."
+        )
+
+
+def require_target() -> PostgresTarget:
+    """The configured warehouse, for a task.
+
+    Raises:
+        WarehouseNotConfigured: No ``sendgrid_warehouse`` connection is defined.
+    """
+    target = configured_target()
+    if target is None:
+        raise WarehouseNotConfigured
+    return target
 
 
 def configured_target() -> PostgresTarget | None:

@@ -174,10 +174,13 @@ def _start_flow(
 
 
 def _scope_outcome(conn_id: str, granted: frozenset[str]) -> tuple[str, str, dict]:
-    from sendgrid_hook.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES, missing_scopes
+    from sendgrid_hook.scopes import missing_scopes
 
-    missing = list(missing_scopes(REQUIRED_SCOPES, granted))
-    optional = list(missing_scopes(OPTIONAL_SCOPES, granted))
+    from sendgrid_elt.catalog import scope_requirements
+
+    needs = scope_requirements()
+    missing = list(missing_scopes(needs.required, granted))
+    optional = list(missing_scopes(needs.optional, granted))
     disabled = health.disabled_by(missing + optional)
     if missing:
         return (

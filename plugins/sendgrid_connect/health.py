@@ -85,20 +85,12 @@ def read_all() -> dict[str, Health]:
     }
 
 
-def stream_needs() -> dict[str, list[str]]:
-    """Stream name -> scopes it needs, from the stream catalog."""
-    from sendgrid_elt import catalog
-
-    return {s.name: [s.scope] for s in catalog.STREAMS if s.scope}
-
-
 def disabled_by(missing: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
-    """Missing scope -> the streams (data) it disables."""
-    needs = stream_needs()
-    return {
-        scope: sorted(name for name, scopes in needs.items() if scope in scopes)
-        for scope in sorted(missing)
-    }
+    """Missing scope -> the streams (data) it disables, from the stream catalog."""
+    from sendgrid_elt.catalog import scope_requirements
+
+    disables = scope_requirements().disables
+    return {scope: sorted(disables.get(scope, ())) for scope in sorted(missing)}
 
 
 def record_check(conn_id: str) -> tuple[bool, str]:
@@ -115,7 +107,7 @@ def record_check(conn_id: str) -> tuple[bool, str]:
         return False, "no warehouse configured: health not recorded"
     hook = SendGridHook(conn_id)
     try:
-        report = connection_health.check_connection(hook, stream_needs(), engine=engine)
+        report = connection_health.check_connection(hook, engine=engine)
     except Exception as exc:  # AirflowFailException after recording needs_reconnect, etc.
         return False, f"health check failed: {type(exc).__name__}"
     finally:

@@ -291,9 +291,7 @@ def verify_api_key(conn_id: str, api_key: str) -> frozenset[str]:
 def _hook_for(settings: SendGridSettings) -> Any:
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-    hook = SendGridHook(settings.conn_id)
-    hook._settings = settings  # the hook reads its settings once; these are the candidate's
-    return hook
+    return SendGridHook(settings.conn_id, settings=settings)  # the candidate's, not the stored
 
 
 def save_api_key(conn_id: str, api_key: str) -> None:

@@ -74,3 +74,18 @@ def test_postgres_urls_parse(url: str, expected: PostgresTarget) -> None:
 def test_non_postgres_url_is_rejected() -> None:
     with pytest.raises(ValueError, match="not a PostgreSQL URL"):
         PostgresTarget.from_url("mysql://root@localhost/db")
+
+
+def test_a_task_without_the_warehouse_connection_fails_clearly(
+    airflow_home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first task of the extract DAG names the missing connection; no server is started."""
+    from sendgrid_elt.extract_load import prepare_staging
+    from sendgrid_elt.settings import LOCAL_DIR
+    from sendgrid_elt.warehouse import WarehouseNotConfigured
+
+    monkeypatch.delenv(WAREHOUSE_CONN_ENV, raising=False)
+    started_before = (LOCAL_DIR / "warehouse").exists()
+    with pytest.raises(WarehouseNotConfigured, match="'sendgrid_warehouse'.*make demo"):
+        prepare_staging()
+    assert (LOCAL_DIR / "warehouse").exists() == started_before

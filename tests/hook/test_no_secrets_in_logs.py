@@ -20,7 +20,7 @@ from tests.hook.conftest import TEST_CONN, api_key_conn, oauth_conn, oauth_conne
 
 pytestmark = pytest.mark.usefixtures("airflow_home", "warehouse")
 SETTINGS = AlertSettings(to=("ops@example.com",))
-NEEDS = {"account": ["user.account.read"], "stats": ["stats.read"]}
+NEEDS = ["user_account", "global_stats"]
 
 
 def _extract(hook: SendGridHook, engine: Any) -> None:

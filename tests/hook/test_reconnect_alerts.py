@@ -21,7 +21,7 @@ from sendgrid_elt.connection_health import (
 from tests.hook.conftest import TEST_CONN, api_key_conn, oauth_conn, oauth_connect
 
 pytestmark = pytest.mark.usefixtures("airflow_home", "warehouse")
-NEEDS = {"account": ["user.account.read"], "stats": ["stats.read"], "bounces": ["suppression.read"]}
+NEEDS = ["user_account", "global_stats", "bounces"]
 SETTINGS = AlertSettings(to=("ops@example.com",), connect_base_url="https://airflow.example.com")
 
 
@@ -56,7 +56,7 @@ def test_revoked_oauth_grant_alerts_once_and_recovers(
     engine = health_engine()
     report = check_connection(SendGridHook(sendgrid_conn_id=TEST_CONN), NEEDS, engine=engine,
                               settings=SETTINGS)  # fmt: skip
-    assert report.runnable == ("account", "stats", "bounces")
+    assert report.runnable == ("user_account", "global_stats", "bounces")
     assert read_health(engine, TEST_CONN)["status"] == "connected"
     assert smtp_server.subjects() == []
 
@@ -123,13 +123,13 @@ def test_missing_scope_degrades_and_other_streams_load(
     for _ in range(2):
         hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
         report = check_connection(hook, NEEDS, engine=engine, settings=SETTINGS)
-        assert report.skipped == {"stats": ("stats.read",)}
-        loaded = {s: hook.get_json("/v3/user/account") for s in report.runnable if s == "account"}
-        assert loaded["account"]["type"]
+        assert report.skipped == {"global_stats": ("stats.read",)}
+        assert "user_account" in report.runnable
+        assert hook.get_json("/v3/user/account")["type"]
     row = read_health(engine, TEST_CONN)
     assert row["status"] == "degraded"
     assert row["missing_scopes"] == ["stats.read"]
-    assert row["streams_missing_scopes"] == {"stats": ["stats.read"]}
+    assert row["streams_missing_scopes"] == {"global_stats": ["stats.read"]}
     assert smtp_server.subjects() == [
         "[SendGrid] Acme Retail: some data is not collected (missing scopes)"
     ]

@@ -1,62 +1,61 @@
 """Which scopes a credential needs, and which streams can run with the scopes it has.
 
-``GET /v3/scopes`` returns the scopes of the calling key. Streams declare the scopes they
-need; :func:`partition_streams` splits them into runnable streams and streams to skip (with
-their missing scopes), so a key missing one scope degrades the run instead of failing it.
+``GET /v3/scopes`` returns the scopes of the calling key. What a credential *needs* depends on
+what the pipeline reads, so the provider does not list scopes itself: a pipeline declares its
+requirements through the entry-point group :data:`REQUIREMENTS_ENTRY_POINT` (the SendGrid
+utilization pipeline registers ``sendgrid_elt.catalog:scope_requirements``, derived from its
+stream catalog). :func:`scope_requirements` merges what is registered; the connection extra
+``required_scopes`` overrides the required part per connection.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
 
-#: Scopes every utilization run needs; a key without them is reported by the Test button.
-REQUIRED_SCOPES: tuple[str, ...] = (
-    "user.account.read",
-    "user.credits.read",
-    "user.profile.read",
-    "user.username.read",
-    "stats.read",
-    "stats.global.read",
-    "categories.read",
-    "categories.stats.read",
-    "categories.stats.sums.read",
-    "teammates.read",
-    "api_keys.read",
-    "templates.read",
-    "templates.versions.read",
-    "ips.read",
-    "ips.assigned.read",
-    "ips.pools.read",
-    "whitelabel.read",
-    "suppression.read",
-    "suppression.bounces.read",
-    "suppression.blocks.read",
-    "suppression.spam_reports.read",
-    "suppression.invalid_emails.read",
-    "suppression.unsubscribes.read",
-    "asm.groups.read",
-    "user.webhooks.event.settings.read",
-    "user.webhooks.parse.settings.read",
-    "alerts.read",
-    "mail_settings.read",
-    "tracking_settings.read",
-)
+log = logging.getLogger(__name__)
 
-#: Scopes tied to licensed features or add-ons: absence is reported, never a failure.
-OPTIONAL_SCOPES: tuple[str, ...] = (
-    "marketing.read",
-    "marketing.automation.read",
-    "design_library.read",
-    "subusers.read",
-    "subusers.stats.read",
-    "subusers.stats.sums.read",
-    "subusers.stats.monthly.read",
-    "subusers.reputations.read",
-    "subusers.credits.read",
-    "messages.read",
-    "validations.email.read",
-)
+#: Entry-point group whose objects are callables returning :class:`ScopeRequirements`.
+REQUIREMENTS_ENTRY_POINT = "sendgrid_hook.scope_requirements"
+
+
+@dataclass(frozen=True)
+class ScopeRequirements:
+    """Scopes a pipeline needs.
+
+    Attributes:
+        required: Scopes without which data is missing (a Test with them absent fails).
+        optional: Scopes of plan features or add-ons; absence means "not licensed".
+        disables: Scope -> the streams (data) it gates, to tell an admin what a gap costs.
+    """
+
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    disables: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def merge(self, other: ScopeRequirements) -> ScopeRequirements:
+        """Union of two requirement sets (a scope required by either stays required)."""
+        required = tuple(sorted({*self.required, *other.required}))
+        optional = tuple(sorted({*self.optional, *other.optional} - set(required)))
+        disables = {k: tuple(v) for k, v in self.disables.items()}
+        for scope, streams in other.disables.items():
+            disables[scope] = tuple(dict.fromkeys([*disables.get(scope, ()), *streams]))
+        return ScopeRequirements(required, optional, disables)
+
+
+@cache
+def scope_requirements() -> ScopeRequirements:
+    """Requirements registered by installed pipelines (empty when none is installed)."""
+    merged = ScopeRequirements()
+    for entry in entry_points(group=REQUIREMENTS_ENTRY_POINT):
+        try:
+            merged = merged.merge(entry.load()())
+        except Exception:  # a broken third-party entry point must not break the Test button
+            log.exception("scope requirements %s could not be loaded", entry.value)
+    return merged
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,12 @@ def missing_scopes(required: Iterable[str], granted: Iterable[str]) -> tuple[str
 def partition_streams(needs: Mapping[str, Iterable[str]], granted: Iterable[str]) -> ScopeReport:
     """Split streams into runnable ones and skipped ones (with what each is missing).
 
-    :param needs: Stream name -> scopes the stream needs (all of them).
-    :param granted: Scopes of the credential (``GET /v3/scopes``).
+    Args:
+        needs: Stream name -> scopes the stream needs (all of them).
+        granted: Scopes of the credential (``GET /v3/scopes``).
+
+    Returns:
+        The runnable streams and, per skipped stream, its missing scopes.
     """
     have = frozenset(granted)
     runnable: list[str] = []

@@ -14,9 +14,11 @@ and derives HTTP basic auth from login/password, neither of which fits SendGrid.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -35,14 +37,9 @@ from sendgrid_hook.pagination import (
 )
 from sendgrid_hook.rate_limit import RateLimiter
 from sendgrid_hook.redaction import install_log_filters, scrub
-from sendgrid_hook.scopes import (
-    OPTIONAL_SCOPES,
-    REQUIRED_SCOPES,
-    ScopeReport,
-    partition_streams,
-)
 from sendgrid_hook.scopes import missing_scopes as _missing
-from sendgrid_hook.transport import Transport
+from sendgrid_hook.scopes import scope_requirements
+from sendgrid_hook.transport import ApiResponse, Transport
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +53,8 @@ class SendGridHook(HttpHook):
     :param backoff_max: Longest wait between two retries in seconds.
     :param token_store: OAuth token store (default: Airflow Variable, see ``auth.token_store``).
     :param refresh_lock: OAuth refresh lock (default: PostgreSQL advisory lock).
+    :param settings: Use these settings instead of reading the connection (e.g. a candidate
+        credential checked before it is saved).
     """
 
     conn_name_attr = "sendgrid_conn_id"
@@ -72,6 +71,7 @@ class SendGridHook(HttpHook):
         backoff_max: float = 30.0,
         token_store: Any = None,
         refresh_lock: Any = None,
+        settings: SendGridSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(method="GET", http_conn_id=sendgrid_conn_id, **kwargs)
@@ -81,10 +81,11 @@ class SendGridHook(HttpHook):
         self.backoff_max = backoff_max
         self._token_store = token_store
         self._refresh_lock = refresh_lock
-        self._settings: SendGridSettings | None = None
+        self._settings: SendGridSettings | None = settings
         self._session: requests.Session | None = None
         self._transport: Transport | None = None
         self._scopes: frozenset[str] | None = None
+        self._scopes_response: ApiResponse | None = None
         self._init_lock = threading.RLock()
         self.last_progress: PageProgress | None = None
         install_log_filters()
@@ -229,23 +230,35 @@ class SendGridHook(HttpHook):
 
     # -- scopes ---------------------------------------------------------------------------
     def granted_scopes(self) -> frozenset[str]:
-        """Scopes of the credential (``GET /v3/scopes``), cached per hook."""
+        """Scopes of the credential (one ``GET /v3/scopes`` per hook, then cached)."""
         if self._scopes is None:
-            body = self.get_json("/v3/scopes")
+            response = self.transport.get("/v3/scopes")
+            body = response.body
             if not isinstance(body, dict) or not isinstance(body.get("scopes"), list):
                 raise SendGridFatalError("malformed /v3/scopes response", status_code=200)
             self._scopes = frozenset(str(s) for s in body["scopes"])
+            self._scopes_response = response
         return self._scopes
 
-    def scope_report(self, needs: Mapping[str, Any]) -> ScopeReport:
-        """Split streams (name -> needed scopes) into runnable and skipped ones."""
-        return partition_streams(needs, self.granted_scopes())
+    def api_date(self) -> dt.date | None:
+        """The API's current date, from the ``Date`` header of the ``/v3/scopes`` response.
+
+        The real API's header carries today; a simulator's carries its simulated clock. ``None``
+        when the header is missing or unparseable.
+        """
+        self.granted_scopes()
+        headers = self._scopes_response.headers if self._scopes_response else {}
+        try:
+            return parsedate_to_datetime(headers.get("Date", "")).date()
+        except (TypeError, ValueError):
+            return None
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``GET /v3/scopes``; report missing scopes. Never raises."""
         try:
             granted = self.granted_scopes()
-            required = self.settings.required_scopes or REQUIRED_SCOPES
+            needs = scope_requirements()
+            required = self.settings.required_scopes or needs.required
         except ReconnectRequired as exc:
             return False, f"SendGrid refused the credential ({exc.reason}): {scrub(exc)}"
         except SendGridError as exc:
@@ -253,7 +266,7 @@ class SendGridHook(HttpHook):
         except Exception as exc:
             return False, f"SendGrid connection test failed: {type(exc).__name__}: {scrub(exc)}"
         missing = _missing(required, granted)
-        optional = _missing(OPTIONAL_SCOPES, granted)
+        optional = _missing(needs.optional, granted)
         note = f" Not granted (features not licensed?): {', '.join(optional)}." if optional else ""
         if missing:
             return False, (
