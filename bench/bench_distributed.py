@@ -132,8 +132,10 @@ class Sampler:
 
 
 def _scheduled_run(cluster: LocalCluster, t_unpause: float) -> tuple[str, float]:
-    """The run the scheduler created on unpause (and the unpause time), else one triggered
-    through the REST API (and the trigger time)."""
+    """The run the scheduler created on unpause, else one triggered through the REST API.
+
+    Returns the run id and the time it was started (unpause or trigger).
+    """
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         rows = cluster.query(

@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sendgrid_elt.tenants import TENANTS_VARIABLE  # the one name tenant discovery reads
+from sendgrid_elt.settings import CONN_TYPE, TENANTS_VARIABLE
 
 
 def conn_id_for(tenant_id: str, prefix: str = "") -> str:
@@ -62,7 +62,7 @@ def tenant_connections(
     out: dict[str, dict[str, Any]] = {}
     for tenant in accounts["tenants"]:
         out[conn_id_for(tenant["tenant_id"], prefix)] = {
-            "conn_type": "sendgrid",
+            "conn_type": CONN_TYPE,
             "host": simulator_url.rstrip("/"),
             "password": tenant["api_keys"][key],
             "description": f"{tenant['name']} (SendGrid simulator tenant {tenant['tenant_id']})",
@@ -109,8 +109,11 @@ def register(
 
 
 def _current_tenants(airflow: Sequence[str], env: Mapping[str, str]) -> list[str]:
-    """Ids already listed in the Variable (read through ``airflow variables export``, whose
-    file output is not mixed with log lines like ``variables get`` can be)."""
+    """Ids already listed in the Variable.
+
+    Read through ``airflow variables export``, whose file output is not mixed with log lines
+    like ``variables get`` can be.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "variables.json")
         _run([*airflow, "variables", "export", path], env)

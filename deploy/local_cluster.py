@@ -83,8 +83,10 @@ class ClusterError(RuntimeError):
 
 
 def _exit_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit (so ``finally``/atexit cleanups run) when nobody else
-    handles it and we are in the main thread."""
+    """Turn SIGTERM into SystemExit, so ``finally``/atexit cleanups run.
+
+    Only when nobody else handles SIGTERM and we are in the main thread.
+    """
     import threading
 
     if threading.current_thread() is not threading.main_thread():

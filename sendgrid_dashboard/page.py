@@ -158,8 +158,10 @@ def col(
     fmt: Callable[[Any], str],
     **kwargs: Any,
 ) -> str:
-    """``fig`` for the column ``name`` of a mart row (``obj``; None when the row is missing),
-    as metric ``prefix.name`` (``name`` alone without a prefix), shown as ``fmt(value)``."""
+    """``fig`` for the column ``name`` of a mart row ``obj`` (None when the row is missing).
+
+    The metric is ``prefix.name`` (``name`` alone without a prefix), shown as ``fmt(value)``.
+    """
     value = getattr(obj, name) if obj is not None else None
     metric = f"{prefix}.{name}" if prefix else name
     return fig(tenant, metric, value, e(fmt(value)), **kwargs)

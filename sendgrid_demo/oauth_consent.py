@@ -76,7 +76,8 @@ def authorize_with_consent(
 ) -> dict[str, Any]:
     """Sign in, approve, redeem the code; return the token response (with ``refresh_token``).
 
-    :raises RuntimeError: the server did not redirect back with a code.
+    Raises:
+        RuntimeError: The server did not redirect back with a code.
     """
     allow_loopback_http(authorize_url)
     oauth = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=scope, pkce="S256")

@@ -21,10 +21,11 @@ def free_port() -> int:
 class SimulatorProcess:
     """``python -m sendgrid_simulator serve`` in a subprocess, stopped on exit.
 
-    :param seed: Data seed (same seed, same organizations).
-    :param scale: ``tiny`` | ``demo`` | ``large``.
-    :param clock: Simulated today (``YYYY-MM-DD``); None = the simulator's default.
-    :param log_file: Where the server's output goes.
+    Args:
+        seed: Data seed (same seed, same organizations).
+        scale: ``tiny`` | ``demo`` | ``large``.
+        clock: Simulated today (``YYYY-MM-DD``); None = the simulator's default.
+        log_file: Where the server's output goes.
     """
 
     def __init__(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sendgrid_demo.oauth_consent import authorize_with_consent
+from sendgrid_elt.settings import CONN_TYPE
 
 Role = Literal["api_key", "oauth", "revoked", "restricted"]
 DEMO_REDIRECT_URI = "http://127.0.0.1:8080/sendgrid/oauth/callback"
@@ -80,7 +81,7 @@ def connection_fields(tenant: DemoTenant, base_url: str) -> dict[str, Any]:
         password = tenant.account["api_keys"][kind]
     return {
         "conn_id": tenant.conn_id,
-        "conn_type": "sendgrid",
+        "conn_type": CONN_TYPE,
         "description": tenant.name,
         "host": base_url,
         "password": password,

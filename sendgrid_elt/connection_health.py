@@ -110,8 +110,10 @@ class AlertSettings:
 
     @classmethod
     def from_airflow(cls, **overrides: Any) -> AlertSettings:
-        """Read ``sendgrid_alert_recipients``, ``sendgrid_alert_slack_conn_id`` and
-        ``sendgrid_reconnect_reminder_hours`` Variables; keyword arguments win."""
+        """Settings from the alert Variables (recipients, Slack connection, reminder hours).
+
+        Keyword arguments win over the Variables.
+        """
         hours = _variable(RECONNECT_REMINDER_VARIABLE)
         values: dict[str, Any] = {
             "to": tuple(_split(_variable(ALERT_RECIPIENTS_VARIABLE))),

@@ -26,8 +26,9 @@ class EmbeddedPostgres:
     pgserver runs the server as an unprivileged system user when we are root, listens on a Unix
     socket only (no port to collide with) and keeps it running while any handle is open.
 
-    :param data_dir: Folder of the cluster (created, with its parent, if missing).
-    :param keep_running: Leave the server running when this process exits (reused next start).
+    Args:
+        data_dir: Folder of the cluster (created, with its parent, if missing).
+        keep_running: Leave the server running when this process exits (reused next start).
     """
 
     def __init__(self, data_dir: Path, *, keep_running: bool = False) -> None:

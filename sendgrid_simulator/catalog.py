@@ -408,7 +408,7 @@ class Catalog:
                 "oauth_client_id": None, "oauth_token_url": None,
             }  # fmt: skip
             hooks.append(hook)
-        # Quirk (notes §9.8): an account without webhooks gets one empty object.
+        # Quirk (docs/api-notes.md §9.8): an account without webhooks gets one empty object.
         return {"max_allowed": tenant.plan.event_webhooks_max, "webhooks": hooks or [{}]}
 
     def _build_parse(self, tenant: Tenant, account: Account) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Error bodies as the real API sends them (notes §5 and §6)."""
+"""Error bodies as the real API sends them (docs/api-notes.md §5 and §6)."""
 
 from __future__ import annotations
 

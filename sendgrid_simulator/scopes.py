@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import plans
 
-#: Read scopes the utilization extractor uses (notes §7.2).
+#: Read scopes the utilization extractor uses (docs/api-notes.md §7.2).
 READ_SCOPES: tuple[str, ...] = (
     "user.account.read",
     "user.credits.read",

@@ -1,4 +1,4 @@
-{#- The 16 integer metrics of a SendGrid stats `metrics` object (notes §4.2), as bigint columns. -#}
+{#- The 16 integer metrics of a SendGrid stats `metrics` object (docs/api-notes.md §4.2). -#}
 {% macro sendgrid_metric_names() -%}
     {{ return([
         'requests', 'processed', 'delivered', 'opens', 'unique_opens', 'clicks',

@@ -1,6 +1,6 @@
 {#-
     Normalise any SendGrid timestamp (given as text, e.g. `record ->> 'created'`) to a UTC
-    timestamptz. Formats seen in the API (notes §1):
+    timestamptz. Formats seen in the API (docs/api-notes.md §1):
       * Unix epoch seconds (integer or decimal; millisecond values are detected and scaled),
       * `YYYY-MM-DD` (stats dates, credit resets) -> midnight UTC,
       * `YYYY-MM-DD HH:MM:SS` without zone (templates) -> read as UTC,

@@ -96,7 +96,8 @@ def disabled_by(missing: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
 def record_check(conn_id: str) -> tuple[bool, str]:
     """Run the extract DAG's scope check for ``conn_id`` and record its outcome.
 
-    :return: ``(recorded, note)``; never raises (the credential is already saved).
+    Returns:
+        ``(recorded, note)``; never raises (the credential is already saved).
     """
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 

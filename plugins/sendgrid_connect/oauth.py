@@ -64,9 +64,15 @@ def start(
 ) -> str:
     """Begin a flow; return the provider's authorization URL.
 
-    :param actor: ``user:<airflow user id>`` or ``invite:<invite nonce>``.
-    :param bind_value: Random value also set as an HttpOnly cookie in the browser.
-    :raises tenants.TenantError: the connection has no usable OAuth client.
+    Args:
+        conn_id: The tenant's ``sendgrid`` connection.
+        actor: ``user:<airflow user id>`` or ``invite:<invite nonce>``.
+        redirect_uri: This app's callback URL, as registered with the provider.
+        bind_value: Random value also set as an HttpOnly cookie in the browser.
+        next_path: Where to send the browser after the callback (inside this app).
+
+    Raises:
+        tenants.TenantError: The connection has no usable OAuth client.
     """
     settings = tenants.oauth_settings(conn_id)
     endpoint = tenants.authorize_url(conn_id)
@@ -104,8 +110,16 @@ def finish(
 ) -> FlowResult:
     """Validate the callback and store the tokens.
 
-    :param user_id: The Airflow user of this request (None if not signed in).
-    :raises FlowError: anything invalid; nothing is stored then.
+    Args:
+        state: The signed ``state`` the provider hands back.
+        code: The authorization code (absent when the provider reports an error).
+        error: The provider's error code, if any.
+        redirect_uri: The callback URL used in :func:`start`.
+        bind_value: The browser's bind cookie (must match the state's).
+        user_id: The Airflow user of this request (None if not signed in).
+
+    Raises:
+        FlowError: Anything invalid; nothing is stored then.
     """
     try:
         data = signing.unsign(state, signing.SALT_STATE, signing.STATE_TTL)

@@ -62,7 +62,8 @@ def sign(value: Any, salt: str) -> str:
 def unsign(token: str | None, salt: str, max_age: int) -> Any:
     """Verify and decode ``token``.
 
-    :raises InvalidSignedValue: missing, bad signature, wrong salt or older than ``max_age``.
+    Raises:
+        InvalidSignedValue: Missing, bad signature, wrong salt or older than ``max_age``.
     """
     if not token or len(token) > 4096:
         raise InvalidSignedValue("missing")
@@ -105,7 +106,8 @@ def safe_next(target: str | None, default: str = CONNECT_PAGE_PATH) -> str:
     Only same-origin absolute paths under ``/sendgrid/`` are accepted: no scheme, no host, no
     ``//``, no backslashes, no ``..`` escaping the prefix (checked after percent-decoding).
 
-    :raises InvalidSignedValue: the target points outside the app.
+    Raises:
+        InvalidSignedValue: The target points outside the app.
     """
     if target is None or target == "":
         return default

@@ -120,7 +120,8 @@ def _load(session: Any, conn_id: str) -> Any:
 def get_tenant(conn_id: str) -> Tenant:
     """The tenant of ``conn_id``.
 
-    :raises TenantError: no such ``sendgrid`` connection.
+    Raises:
+        TenantError: No such ``sendgrid`` connection.
     """
     from airflow.utils.session import create_session
 
@@ -131,7 +132,8 @@ def get_tenant(conn_id: str) -> Tenant:
 def oauth_settings(conn_id: str) -> SendGridSettings:
     """Settings of ``conn_id`` read as OAuth2 (client id/secret, token URL).
 
-    :raises TenantError: no such connection, or no OAuth client configured.
+    Raises:
+        TenantError: No such connection, or no OAuth client configured.
     """
     from airflow.utils.session import create_session
 
@@ -179,8 +181,9 @@ def create_tenant(
     With ``api_key`` the key is verified (``GET /v3/scopes``) before anything is saved; with an
     OAuth client the connection is saved without a credential and the caller starts the flow.
 
-    :raises TenantError: invalid or already used id, incomplete OAuth client.
-    :raises sendgrid_hook.errors.SendGridError: the API key was refused.
+    Raises:
+        TenantError: Invalid or already used id, incomplete OAuth client.
+        sendgrid_hook.errors.SendGridError: The API key was refused.
     """
     from airflow.models import Connection
     from airflow.utils.session import create_session
@@ -271,7 +274,8 @@ def save_oauth_tokens(conn_id: str, token: dict[str, Any]) -> None:
 def verify_api_key(conn_id: str, api_key: str) -> frozenset[str]:
     """``GET /v3/scopes`` with a candidate key, through the hook, before anything is saved.
 
-    :raises sendgrid_hook.errors.SendGridError: the key was refused or the call failed.
+    Raises:
+        sendgrid_hook.errors.SendGridError: The key was refused or the call failed.
     """
     from airflow.utils.session import create_session
 

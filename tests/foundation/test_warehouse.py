@@ -86,6 +86,6 @@ def test_a_task_without_the_warehouse_connection_fails_clearly(
 
     monkeypatch.delenv(WAREHOUSE_CONN_ENV, raising=False)
     started_before = (LOCAL_DIR / "warehouse").exists()
-    with pytest.raises(WarehouseNotConfigured, match="'sendgrid_warehouse'.*make demo"):
+    with pytest.raises(WarehouseNotConfigured, match=r"'sendgrid_warehouse'.*make demo"):
         prepare_staging()
     assert (LOCAL_DIR / "warehouse").exists() == started_before

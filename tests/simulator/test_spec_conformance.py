@@ -226,7 +226,7 @@ def test_bodies_validate_against_official_spec(responses: list) -> None:
 
 
 def test_segments_follow_the_real_api_not_the_spec(responses: list) -> None:
-    """Spec bug (notes §9.1): the 200 schema is one segment; the real body is ``{"results"}``."""
+    """Spec bug (docs/api-notes.md §9.1): the 200 schema is one segment; bodies have ``results``."""
     bodies = [b for p, s, b in responses if p == "/v3/marketing/segments/2.0" and s == 200]
     assert bodies
     item_validator = item_schema_validator("/v3/marketing/segments/2.0")

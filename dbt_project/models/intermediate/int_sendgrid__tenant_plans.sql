@@ -1,6 +1,6 @@
 {#-
     Current state of every tenant and the plan it is (most likely) on. SendGrid exposes no
-    plan name to ordinary accounts (notes §4.1), so the plan is inferred, in this order:
+    plan name to ordinary accounts (docs/api-notes.md §4.1), so the plan is inferred, in this order:
       1. a contract row in the `sendgrid_tenant_contracts` seed;
       2. account type `free` or credits resetting daily -> Free;
       3. the catalog tier whose monthly emails equal the credits total; when Essentials and

@@ -1,6 +1,6 @@
 {#-
     One row per event webhook version (the loader stores each element of `webhooks`; the
-    API's `[{}]` placeholder of an account without webhooks is skipped, notes §9.8).
+    API's `[{}]` placeholder of an account without webhooks is skipped, docs/api-notes.md §9.8).
 -#}
 with
 

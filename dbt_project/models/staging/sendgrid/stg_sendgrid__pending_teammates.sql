@@ -13,7 +13,7 @@ renamed as (
         {{ sendgrid_version_id() }} as pending_teammate_version_id,
         tenant_id,
         subuser,
-        -- the spec's schema says `token`, its example says `pending_id` (notes §9.3)
+        -- the spec's schema says `token`, its example says `pending_id` (docs/api-notes.md §9.3)
         coalesce(record ->> 'token', record ->> 'pending_id') as invitation_token,
 
         ---------- strings

@@ -89,7 +89,8 @@ class SendGridSettings:
     def from_connection(cls, conn: Any) -> SendGridSettings:
         """Build settings from an Airflow connection (SDK or core ``Connection``).
 
-        :raises SendGridConfigError: a required field is missing or a value is invalid.
+        Raises:
+            SendGridConfigError: A required field is missing or a value is invalid.
         """
         extra: dict[str, Any] = dict(conn.extra_dejson or {})
         auth_type = str(_extra(extra, "auth_type", "api_key")).strip().lower()
@@ -126,7 +127,8 @@ class SendGridSettings:
     def validate(self) -> None:
         """Check that the chosen auth type has its credentials.
 
-        :raises SendGridConfigError: naming the missing field (never its value).
+        Raises:
+            SendGridConfigError: Naming the missing field (never its value).
         """
         if self.auth_type == "api_key" and not self.api_key:
             raise SendGridConfigError(f"connection {self.conn_id!r}: the API key is empty")

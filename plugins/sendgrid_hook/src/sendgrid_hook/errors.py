@@ -50,8 +50,9 @@ class ReconnectRequired(SendGridError):
     Raised for a 401 (API key revoked or deleted, OAuth access revoked) and for OAuth
     ``invalid_grant`` (refresh token revoked, expired or consent withdrawn).
 
-    :param reason: Short machine-readable reason, e.g. ``api_key_rejected``,
-        ``refresh_token_invalid``, ``access_revoked``.
+    Args:
+        reason: Short machine-readable reason, e.g. ``api_key_rejected``, ``refresh_token_invalid``,
+            ``access_revoked``.
     """
 
     def __init__(self, message: str, *, reason: str, status_code: int | None = None) -> None:

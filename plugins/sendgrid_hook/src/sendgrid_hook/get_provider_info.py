@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sendgrid_hook.constants import CONN_TYPE
+
 _SECRET = {"type": ["string", "null"], "format": "password"}
 _TEXT = {"type": ["string", "null"]}
 
@@ -101,7 +103,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "hook-class-name": "sendgrid_hook.hooks.sendgrid.SendGridHook",
                 "hook-name": "SendGrid",
-                "connection-type": "sendgrid",
+                "connection-type": CONN_TYPE,
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login"],
                     "relabeling": {"password": "API key", "host": "Base URL override"},

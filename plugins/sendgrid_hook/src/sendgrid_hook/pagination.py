@@ -6,7 +6,7 @@ termination for every style: a request that repeats, a page whose records repeat
 page, or more than ``max_pages`` pages raise :class:`SendGridPaginationError`.
 
 ========================  ==================================================================
-name                      style (notes on the real API in ``shared/notes/sendgrid-api.md`` §2)
+name                      style (``docs/api-notes.md`` §2)
 ========================  ==================================================================
 ``none``                  one response holds everything
 ``offset``                ``limit``/``offset``; follows ``Link rel="next"`` when present,
@@ -166,7 +166,8 @@ PAGINATORS: dict[str, Callable[..., Paginator]] = {
 def create_paginator(name: str, page_size: int | None = None) -> Paginator:
     """Instantiate the paginator registered as ``name``.
 
-    :raises ValueError: unknown name.
+    Raises:
+        ValueError: Unknown name.
     """
     try:
         factory = PAGINATORS[name]
@@ -178,10 +179,14 @@ def create_paginator(name: str, page_size: int | None = None) -> Paginator:
 def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]:
     """Return the records of one page.
 
-    :param records_path: ``None`` (bare array), ``"."`` (the body is one record), or a key /
-        dotted path; ``result`` and ``results`` are accepted for each other because the real
-        API is inconsistent. ``None`` also accepts an object holding ``result``/``results``.
-    :raises SendGridFatalError: the body does not have the expected shape (status 200).
+    Args:
+        body: The page's parsed JSON body.
+        records_path: ``None`` (bare array), ``"."`` (the body is one record), or a key / dotted
+            path; ``result`` and ``results`` are accepted for each other because the real API is
+            inconsistent. ``None`` also accepts an object holding ``result``/``results``.
+
+    Raises:
+        SendGridFatalError: The body does not have the expected shape (status 200).
     """
     if records_path == ".":
         return [] if body is None else [body]
@@ -215,7 +220,8 @@ def iter_pages(
 ) -> Iterator[Page]:
     """Fetch pages one at a time until the paginator says done.
 
-    :raises SendGridPaginationError: repeated request, repeated page, or ``max_pages`` exceeded.
+    Raises:
+        SendGridPaginationError: Repeated request, repeated page, or ``max_pages`` exceeded.
     """
     progress = progress or PageProgress(path)
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()

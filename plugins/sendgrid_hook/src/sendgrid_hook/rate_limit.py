@@ -36,9 +36,10 @@ def _int(value: str | None) -> int | None:
 class RateLimiter:
     """Per-bucket limiter fed by response headers.
 
-    :param reserve: Requests left unused in every window (head-room for other clients).
-    :param max_wait: Longest single wait in seconds (protects against a bogus reset).
-    :param margin: Seconds added after the reset to absorb clock granularity.
+    Args:
+        reserve: Requests left unused in every window (head-room for other clients).
+        max_wait: Longest single wait in seconds (protects against a bogus reset).
+        margin: Seconds added after the reset to absorb clock granularity.
     """
 
     def __init__(

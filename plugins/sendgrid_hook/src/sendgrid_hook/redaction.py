@@ -45,8 +45,9 @@ _lock = threading.Lock()
 def register_secret(value: str | None, name: str | None = None) -> None:
     """Register ``value`` with Airflow's masker and with :func:`scrub`.
 
-    :param value: The secret; empty values and very short strings are ignored.
-    :param name: Field name, passed to Airflow's masker.
+    Args:
+        value: The secret; empty values and very short strings are ignored.
+        name: Field name, passed to Airflow's masker.
     """
     if not value or len(value) < 6:
         return

@@ -75,14 +75,15 @@ def error_message(response: requests.Response) -> str:
 class Transport:
     """Send GET requests for one connection.
 
-    :param base_url: Scheme and host (and optional path prefix) of the API.
-    :param session: The pooled session (auth already attached).
-    :param limiter: Client-side rate limiter.
-    :param budget: Maximum number of API requests (attempts) this transport may send.
-    :param timeout: ``(connect, read)`` timeouts in seconds.
-    :param max_retries: Retries after the first attempt for retriable failures.
-    :param backoff_base: Multiplier of the exponential backoff (seconds).
-    :param backoff_max: Longest backoff between two attempts (seconds).
+    Args:
+        base_url: Scheme and host (and optional path prefix) of the API.
+        session: The pooled session (auth already attached).
+        limiter: Client-side rate limiter.
+        budget: Maximum number of API requests (attempts) this transport may send.
+        timeout: ``(connect, read)`` timeouts in seconds.
+        max_retries: Retries after the first attempt for retriable failures.
+        backoff_base: Multiplier of the exponential backoff (seconds).
+        backoff_max: Longest backoff between two attempts (seconds).
     """
 
     def __init__(
@@ -116,7 +117,8 @@ class Transport:
     def resolve(self, path_or_url: str) -> str:
         """Absolute URL for a path or a same-host URL.
 
-        :raises SendGridFatalError: the URL points at another scheme/host.
+        Raises:
+            SendGridFatalError: The URL points at another scheme/host.
         """
         url = urljoin(self.base_url + "/", path_or_url.lstrip("/"))
         if "://" in path_or_url:
@@ -138,9 +140,10 @@ class Transport:
     ) -> ApiResponse:
         """GET one resource and return its JSON body.
 
-        :raises SendGridRetriableError: retries exhausted (429, 5xx, timeout, bad JSON).
-        :raises SendGridFatalError: other 4xx or a body that is not JSON after retries.
-        :raises ReconnectRequired: 401 that a refresh could not fix.
+        Raises:
+            SendGridRetriableError: Retries exhausted (429, 5xx, timeout, bad JSON).
+            SendGridFatalError: Other 4xx or a body that is not JSON after retries.
+            ReconnectRequired: 401 that a refresh could not fix.
         """
         url = self.resolve(path_or_url)
         headers = {"on-behalf-of": _header_value(on_behalf_of)} if on_behalf_of else {}

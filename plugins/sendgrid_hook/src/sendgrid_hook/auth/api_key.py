@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 class ApiKeyAuth(AuthBase):
     """Attach a SendGrid API key as a bearer token.
 
-    :param api_key: The key (registered with the secret masker on construction).
+    Args:
+        api_key: The key (registered with the secret masker on construction).
     """
 
     def __init__(self, api_key: str) -> None:
@@ -34,7 +35,8 @@ class ApiKeyAuth(AuthBase):
     def handle_unauthorized(self) -> bool:
         """A 401 for an API key cannot be fixed by the client.
 
-        :raises ReconnectRequired: always (the key was revoked, deleted or mistyped).
+        Raises:
+            ReconnectRequired: Always (the key was revoked, deleted or mistyped).
         """
         raise ReconnectRequired(
             "SendGrid rejected the API key (401): it was revoked, deleted or mistyped",

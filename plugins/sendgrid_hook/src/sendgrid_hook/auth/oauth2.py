@@ -55,10 +55,11 @@ def _allow_loopback_http(token_url: str) -> None:
 class OAuth2RefreshAuth(AuthBase):
     """Bearer auth whose access token comes from a rotating refresh token.
 
-    :param settings: Connection settings (client id/secret, token URL, initial refresh token).
-    :param store: Token store shared by all tasks (default: Airflow Variable).
-    :param lock: Cross-process refresh lock (default: PostgreSQL advisory lock).
-    :param clock: Time source, seconds since the epoch.
+    Args:
+        settings: Connection settings (client id/secret, token URL, initial refresh token).
+        store: Token store shared by all tasks (default: Airflow Variable).
+        lock: Cross-process refresh lock (default: PostgreSQL advisory lock).
+        clock: Time source, seconds since the epoch.
     """
 
     def __init__(
@@ -112,8 +113,11 @@ class OAuth2RefreshAuth(AuthBase):
     def refresh(self, rejected: str | None = None) -> None:
         """Refresh under the cross-process lock, re-reading the store once the lock is held.
 
-        :param rejected: Access token known to be expired or refused; never adopted again.
-        :raises ReconnectRequired: no refresh token, or the server refused it.
+        Args:
+            rejected: Access token known to be expired or refused; never adopted again.
+
+        Raises:
+            ReconnectRequired: No refresh token, or the server refused it.
         """
         conn_id = self.settings.conn_id
         with self.lock.hold(conn_id):

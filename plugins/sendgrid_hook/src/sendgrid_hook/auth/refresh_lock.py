@@ -42,8 +42,9 @@ def local_lock(name: str) -> Iterator[None]:
 class PostgresAdvisoryLock:
     """Advisory lock on the database of an Airflow ``postgres`` connection.
 
-    :param lock_conn_id: Airflow connection of the database holding the lock.
-    :param timeout: Seconds to wait for the lock before failing (``lock_timeout``).
+    Args:
+        lock_conn_id: Airflow connection of the database holding the lock.
+        timeout: Seconds to wait for the lock before failing (``lock_timeout``).
     """
 
     def __init__(self, lock_conn_id: str = WAREHOUSE_CONN_ID, timeout: float = 60.0) -> None:

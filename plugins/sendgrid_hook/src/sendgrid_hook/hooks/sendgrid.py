@@ -47,14 +47,15 @@ log = logging.getLogger(__name__)
 class SendGridHook(HttpHook):
     """Interact with the SendGrid v3 Web API through a ``sendgrid`` connection.
 
-    :param sendgrid_conn_id: The Airflow connection holding the tenant's credentials.
-    :param max_pages: Upper bound on pages per :meth:`iter_records` call.
-    :param backoff_base: Multiplier of the retry backoff in seconds.
-    :param backoff_max: Longest wait between two retries in seconds.
-    :param token_store: OAuth token store (default: Airflow Variable, see ``auth.token_store``).
-    :param refresh_lock: OAuth refresh lock (default: PostgreSQL advisory lock).
-    :param settings: Use these settings instead of reading the connection (e.g. a candidate
-        credential checked before it is saved).
+    Args:
+        sendgrid_conn_id: The Airflow connection holding the tenant's credentials.
+        max_pages: Upper bound on pages per :meth:`iter_records` call.
+        backoff_base: Multiplier of the retry backoff in seconds.
+        backoff_max: Longest wait between two retries in seconds.
+        token_store: OAuth token store (default: Airflow Variable, see ``auth.token_store``).
+        refresh_lock: OAuth refresh lock (default: PostgreSQL advisory lock).
+        settings: Use these settings instead of reading the connection (e.g. a candidate credential
+            checked before it is saved).
     """
 
     conn_name_attr = "sendgrid_conn_id"
@@ -181,7 +182,8 @@ class SendGridHook(HttpHook):
     ) -> Any:
         """GET ``path`` once (with retries) and return the JSON body.
 
-        :raises sendgrid_hook.errors.SendGridError: a typed subclass on failure.
+        Raises:
+            sendgrid_hook.errors.SendGridError: A typed subclass on failure.
         """
         return self.transport.get(path, params, on_behalf_of=on_behalf_of).body
 
@@ -198,11 +200,16 @@ class SendGridHook(HttpHook):
     ) -> Iterator[dict[str, Any]]:
         """Yield the records of ``path``, fetching one page at a time.
 
-        :param pagination: Paginator name (``none``, ``offset``, ``metadata_next``,
-            ``keyset``, ``after_subuser_id``).
-        :param records_path: ``"result"``/``"results"``, another key, ``None`` (bare array)
-            or ``"."`` (the body is the record).
-        :param on_page: Called with running totals after each page.
+        Args:
+            path: API path (``/v3/...``) or a same-host URL.
+            params: Query parameters of the first request.
+            page_size: Records per page (default: the paginator's).
+            on_behalf_of: Subuser to read as (``on-behalf-of`` header).
+            pagination: Paginator name (``none``, ``offset``, ``metadata_next``, ``keyset``,
+                ``after_subuser_id``).
+            records_path: ``"result"``/``"results"``, another key, ``None`` (bare array) or ``"."``
+                (the body is the record).
+            on_page: Called with running totals after each page.
         """
         paginator = create_paginator(pagination, page_size)
         progress = PageProgress(path)

@@ -89,17 +89,18 @@ def compose(
 class ReconnectNotifier(BaseNotifier):
     """Send a reconnect / reminder / recovery / degraded notice for one tenant.
 
-    :param tenant_id: The tenant (Airflow connection id).
-    :param kind: ``needs_reconnect``, ``reminder``, ``reconnected`` or ``degraded``.
-    :param reason: Why (already scrubbed text; scrubbed again).
-    :param display_name: Human name of the tenant.
-    :param to: E-mail recipients; no e-mail when empty.
-    :param smtp_conn_id: SMTP connection (SMTP provider).
-    :param from_email: Sender; defaults to the SMTP connection's ``from_email``.
-    :param slack_webhook_conn_id: Slack incoming-webhook connection; no Slack when empty.
-    :param connect_base_url: Base URL of the Airflow UI hosting the Connect page.
-    :param since: When the state began (ISO text).
-    :param missing_scopes: For ``degraded``.
+    Args:
+        tenant_id: The tenant (Airflow connection id).
+        kind: ``needs_reconnect``, ``reminder``, ``reconnected`` or ``degraded``.
+        reason: Why (already scrubbed text; scrubbed again).
+        display_name: Human name of the tenant.
+        to: E-mail recipients; no e-mail when empty.
+        smtp_conn_id: SMTP connection (SMTP provider).
+        from_email: Sender; defaults to the SMTP connection's ``from_email``.
+        slack_webhook_conn_id: Slack incoming-webhook connection; no Slack when empty.
+        connect_base_url: Base URL of the Airflow UI hosting the Connect page.
+        since: When the state began (ISO text).
+        missing_scopes: For ``degraded``.
     """
 
     template_fields = ("tenant_id", "display_name", "reason", "to")

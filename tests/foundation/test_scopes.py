@@ -1,0 +1,37 @@
+"""Scopes a credential needs come from the stream catalog, once, and the README shows them."""
+
+from __future__ import annotations
+
+import re
+
+from sendgrid_hook.scopes import scope_requirements as provider_requirements
+
+from sendgrid_elt import catalog
+from sendgrid_elt.settings import PROJECT_ROOT
+
+
+def test_readme_scope_list_is_the_catalogs() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = re.search(r"<!-- scopes:[^\n]*-->\n(.*?)<!-- /scopes -->", readme, re.S)
+    assert block is not None, "README lost its generated scope block"
+    assert block.group(1) == catalog.scopes_markdown(), "run: python -m sendgrid_elt.catalog"
+
+
+def test_provider_asks_the_catalog_through_its_entry_point() -> None:
+    needs = provider_requirements()
+    assert needs == catalog.scope_requirements()
+    every_scope = {s.scope for s in catalog.STREAMS if s.scope}
+    assert set(needs.required) | set(needs.optional) == every_scope
+    assert not set(needs.required) & set(needs.optional)
+    # what a missing scope costs is named stream by stream
+    assert needs.disables["stats.read"] == ("global_stats",)
+
+
+def test_feature_streams_are_not_licensed_and_the_others_missing() -> None:
+    granted = frozenset({"user.account.read"})
+    assert catalog.scope_status(catalog.get("user_account"), granted) is None
+    assert catalog.scope_status(catalog.get("bounces"), granted)[0] == "missing_scope"
+    assert catalog.scope_status(catalog.get("singlesends"), granted)[0] == "not_licensed"
+    report = catalog.scope_report(granted, ["user_account", "bounces", "singlesends"])
+    assert report.runnable == ("user_account",)
+    assert report.skipped == {"bounces": ("suppression.bounces.read",)}
