@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_helpers import COMPOSE_FILE, ENV_EXAMPLE, interpolate, read_env_file
+
+from .deploy_helpers import COMPOSE_FILE, ENV_EXAMPLE, interpolate, read_env_file
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from deploy_helpers import (
+
+from .deploy_helpers import (
     COMPOSE_FILE,
     DOCKERFILE,
     ENV_EXAMPLE,

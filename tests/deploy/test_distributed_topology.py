@@ -33,8 +33,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from deploy_helpers import REPO_ROOT
-from marts_truth import marts_vs_truth
 
 from deploy.demo_tenants import conn_id_for, register, tenant_connections
 from deploy.local_cluster import (
@@ -46,6 +44,9 @@ from deploy.local_cluster import (
     free_port,
 )
 from sendgrid_elt.settings import API_POOL
+
+from .deploy_helpers import REPO_ROOT
+from .marts_truth import marts_vs_truth
 
 #: Seconds the pipeline scenario may take once the cluster is up (the test then fails with the
 #: tail of every process log). Measured on a 2-CPU machine: cluster start ~50 s, probe ~20 s,

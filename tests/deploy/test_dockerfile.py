@@ -6,7 +6,8 @@ import fnmatch
 import re
 
 import pytest
-from deploy_helpers import DOCKERFILE, REPO_ROOT
+
+from .deploy_helpers import DOCKERFILE, REPO_ROOT
 
 
 def _instructions() -> list[tuple[str, str]]:

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from deploy_helpers import REPO_ROOT
 from psycopg import sql
+
+from .deploy_helpers import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "deploy/warehouse/init/10-sendgrid-roles.sh"
 pytestmark = pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import assert_matches_truth, staged_keys, statuses
 
 from sendgrid_elt.settings import STAGING_SCHEMA
+
+from .conftest import assert_matches_truth, staged_keys, statuses
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 pytestmark = pytest.mark.slow

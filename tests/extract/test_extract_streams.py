@@ -16,12 +16,13 @@ import time
 
 import psycopg
 import pytest
-from conftest import TENANTS, assert_matches_truth, connection_json, staged_keys
 
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.extract import TenantExtractor
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.staging_schema import ensure_schema_url
+
+from .conftest import TENANTS, assert_matches_truth, connection_json, staged_keys
 
 
 @pytest.fixture
