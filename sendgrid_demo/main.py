@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     from sendgrid_demo.simulator_process import SimulatorProcess
     from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
     from sendgrid_demo.summary import format_table, read_overview, read_reconnect_needed
-    from sendgrid_demo.tenants import assign_roles, register
+    from sendgrid_demo.tenants import assign_roles, register, revoke_showcase_keys
     from sendgrid_elt.warehouse import resolve_warehouse
 
     _step("Warehouse")
@@ -101,10 +101,8 @@ def _run(args: argparse.Namespace) -> int:
         _set_alert_recipients(tenants)
         for t in tenants:
             say(f"    connection {t.conn_id:<28} {t.name:<24} ({_role_text(t.role)})")
-        for t in tenants:
-            if t.role == "revoked":
-                sim.control.revoke_key(t.account["api_keys"]["full"])
-                say(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
+        for t in revoke_showcase_keys(sim, tenants):
+            say(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
 
         dags = load_dags(EXTRACT_DAG, TRANSFORM_DAG)
         _step(f"Extract and load ({EXTRACT_DAG}); Airflow's log: {LOG_FILE}")
