@@ -134,7 +134,23 @@ def _run(args: argparse.Namespace) -> int:
     path = write_dashboard(warehouse.target.conninfo(), args.dashboard)
     say(f"    {path}")
     say(f"\nDone in {time.monotonic() - started:.0f}s.")
+    say(next_steps(path))
     return 0 if transform.state == "success" else 1
+
+
+def next_steps(dashboard: Path) -> str:
+    """What a new user can do after the demo (each line under 100 columns)."""
+    return "\n".join(
+        [
+            "",
+            "Next steps:",
+            f"  open the dashboard:        file://{dashboard}",
+            "  see it in the Airflow UI:  make airflow   (prints the URL, user and password)",
+            "  your own SendGrid account: make run SENDGRID_API_KEY=SG...  (README: real account)",
+            "  run again (incremental):   make demo    (ARGS=--advance-days 3 moves the clock)",
+            "  start over / clean up:     make clean     (removes .venv and .local)",
+        ]
+    )
 
 
 def _role_text(role: str) -> str:
