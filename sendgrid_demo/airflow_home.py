@@ -18,6 +18,8 @@ from sendgrid_elt.settings import API_POOL, API_POOL_SLOTS, DAGS_DIR, LOCAL_DIR,
 DEMO_DIR = LOCAL_DIR / "demo"
 AIRFLOW_HOME = DEMO_DIR / "airflow"
 ADMIN_USER = "admin"
+#: Where the demo's alerts go (the local mail sink keeps them).
+DEMO_ALERT_RECIPIENTS = "sendgrid-admins@example.com"
 #: Nothing phones home: Cosmos, dbt and Scarf-instrumented packages stay offline.
 NO_TELEMETRY = {
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",

@@ -22,7 +22,13 @@ from pathlib import Path
 
 import requests
 
-from sendgrid_demo.airflow_home import ADMIN_USER, DEMO_DIR, admin_password, configure
+from sendgrid_demo.airflow_home import (
+    ADMIN_USER,
+    DEMO_ALERT_RECIPIENTS,
+    DEMO_DIR,
+    admin_password,
+    configure,
+)
 
 UI_PORT = int(os.environ.get("SENDGRID_DEMO_UI_PORT", "8080"))
 MAILBOX = DEMO_DIR / "mail"
@@ -66,7 +72,11 @@ def main() -> int:
     from sendgrid_demo.simulator_process import SimulatorProcess
     from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
     from sendgrid_demo.tenants import assign_roles, register, revoke_showcase_keys
-    from sendgrid_elt.settings import AIRFLOW_API_CONN_ID, CONNECT_BASE_URL_VARIABLE
+    from sendgrid_elt.settings import (
+        AIRFLOW_API_CONN_ID,
+        ALERT_RECIPIENTS_VARIABLE,
+        CONNECT_BASE_URL_VARIABLE,
+    )
     from sendgrid_elt.warehouse import resolve_warehouse
 
     resolve_warehouse()
@@ -77,6 +87,7 @@ def main() -> int:
         {"conn_type": "http", "host": ui_url(), "login": ADMIN_USER, "password": password}
     )
     os.environ[f"AIRFLOW_VAR_{CONNECT_BASE_URL_VARIABLE.upper()}"] = ui_url()
+    os.environ[f"AIRFLOW_VAR_{ALERT_RECIPIENTS_VARIABLE.upper()}"] = DEMO_ALERT_RECIPIENTS
     stop = threading.Event()
     try:
         with SimulatorProcess(

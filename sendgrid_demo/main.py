@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from sendgrid_demo.airflow_home import DEMO_DIR, configure
+from sendgrid_demo.airflow_home import DEMO_ALERT_RECIPIENTS, DEMO_DIR, configure
 from sendgrid_demo.console import say
 from sendgrid_elt.settings import EXTRACT_DAG_ID as EXTRACT_DAG
 from sendgrid_elt.settings import TRANSFORM_DAG_ID as TRANSFORM_DAG
@@ -167,7 +167,7 @@ def _set_alert_recipients(tenants: list) -> None:
 
     from sendgrid_elt.settings import ALERT_RECIPIENTS_VARIABLE
 
-    Variable.set(ALERT_RECIPIENTS_VARIABLE, "sendgrid-admins@example.com")
+    Variable.set(ALERT_RECIPIENTS_VARIABLE, DEMO_ALERT_RECIPIENTS)
 
 
 def _report(result) -> None:

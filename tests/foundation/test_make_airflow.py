@@ -189,3 +189,17 @@ def test_make_airflow_from_a_plain_shell(make_airflow: tuple[_Lines, Any]) -> No
             (NEW_TENANT,),
         ).fetchone()
     assert rows == (1,)
+
+    # the same story as the terminal demo: the revoked tenant needs reconnecting, and the
+    # alert e-mail reached the demo's mail sink, where it can be read
+    with psycopg.connect(warehouse.conninfo()) as conn:
+        statuses = dict(
+            conn.execute(
+                f'select tenant_id, status from "{STAGING_SCHEMA}".connection_health'  # noqa: S608
+            ).fetchall()
+        )
+    assert statuses[NEW_TENANT] == "connected"
+    assert "needs_reconnect" in statuses.values()
+    mailbox = lines.log.parent / "local" / "demo" / "mail"
+    subjects = [p.read_text(errors="replace") for p in sorted(mailbox.glob("*.eml"))]
+    assert any("needs to be reconnected" in text for text in subjects), subjects
