@@ -20,6 +20,7 @@ shortened so that a typo such as ``"read_timeout": "30s"`` is easy to find.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
@@ -106,10 +107,14 @@ class _Reader:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.problems: dict[str, str] = {}
+        text = getattr(conn, "extra", None)
         try:
-            extra = conn.extra_dejson or {}
-        except Exception:  # a broken extra text: Airflow's parser may raise
-            extra = None
+            # Airflow logs bad JSON and returns {}: parse the text first to say so.
+            extra = json.loads(text) if isinstance(text, str) and text.strip() else None
+            extra = extra if extra is not None else conn.extra_dejson or {}
+        except ValueError as exc:
+            self.problems["extra"] = f"is not valid JSON ({type(exc).__name__} at {exc.pos})"
+            extra = {}
         if not isinstance(extra, dict):
             self.problems["extra"] = "must be a JSON object"
             extra = {}

@@ -85,6 +85,8 @@ def register_secret(value: str | None, name: str | None = None) -> None:
     with _lock:
         _known.update(variants)
         _originals.add(value)
+    # In Airflow's masker (patterns in no particular order) unpadded base64 may win over the
+    # padded form and leave its "=" padding: harmless, no character of the secret remains.
     _mask_in_airflow(variants, name)
 
 

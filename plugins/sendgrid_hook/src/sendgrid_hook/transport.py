@@ -153,7 +153,7 @@ class Transport:
         left = self.time_left()
         if left is not None and left <= needed:
             raise SendGridTimeBudgetExceededError(
-                f"the tenant's time budget of {self.time_budget:.0f} s is used up: no time "
+                f"the tenant's time budget of {self.time_budget:g} s is used up: no time "
                 f"left for {what}"
             )
 
