@@ -24,14 +24,15 @@ log = logging.getLogger(__name__)
 def time_budget_for(timeout: dt.timedelta | None) -> float | None:
     """Seconds a tenant may use inside a task that is killed after ``timeout``.
 
-    The rest of the timeout (5 %, at least 1 minute, at most half of it) is left for saving the
-    last batch, ``stream_status`` and health after the budget ends, so the task ends by itself,
+    The rest of the timeout (5 %, at least 5 minutes, at most half of it) is left for what may
+    run past the budget (an OAuth token refresh: its lock wait and its own request deadline)
+    and for saving the last batch, ``stream_status`` and health, so the task ends by itself,
     cleanly, before Airflow's ``execution_timeout`` kills it.
     """
     if timeout is None:
         return None
     total = timeout.total_seconds()
-    margin = min(max(60.0, 0.05 * total), 0.5 * total)
+    margin = min(max(300.0, 0.05 * total), 0.5 * total)
     return total - margin
 
 

@@ -2,7 +2,7 @@
 
 Unlike :mod:`.faults` (random, retriable trouble), these switches are deterministic and aimed at
 a client's bounds. Each applies to the ``/v3`` paths starting with one of ``paths`` (every
-``/v3`` path when empty):
+``/v3`` path when empty; ``/oauth/token`` only when listed):
 
 * ``redirect_to`` - answer ``redirect_status`` (302) with ``Location`` on that origin (same path
   and query): a client must not follow it, nor send its credentials there;
@@ -89,18 +89,28 @@ class HostileLayer:
         """Whether a switch concerns this request."""
         c, path = self.config, scope.get("path", "")
         if path == "/oauth/token":
-            return bool(c.token_redirect_to)
-        if not path.startswith("/v3/"):
+            return bool(c.token_redirect_to) or path in c.paths
+        if not path.startswith("/v3/") or not self.active:
             return False
         return not c.paths or any(path.startswith(p) for p in c.paths)
+
+    @property
+    def active(self) -> bool:
+        """Whether a ``/v3`` switch is on."""
+        c = self.config
+        return bool(
+            c.redirect_to or c.trickle_seconds > 0 or c.retry_after is not None
+            or c.ratelimit_reset is not None or c.endless_next or c.pad_bytes
+        )  # fmt: skip
 
     async def serve(self, scope: dict, receive: Any, send: Any, inner: Any) -> None:
         """Answer one request, misbehaving as configured (``inner`` is the real handler)."""
         c = self.config
         query = scope.get("query_string", b"").decode("latin-1")
-        if scope["path"] == "/oauth/token" or c.redirect_to:
-            target = c.token_redirect_to if scope["path"] == "/oauth/token" else c.redirect_to
-            status = 307 if scope["path"] == "/oauth/token" else c.redirect_status
+        token = scope["path"] == "/oauth/token"
+        if (token and c.token_redirect_to) or (not token and c.redirect_to):
+            target = c.token_redirect_to if token else c.redirect_to
+            status = 307 if token else c.redirect_status
             location = f"{str(target).rstrip('/')}{scope['path']}" + (f"?{query}" if query else "")
             await send_reply(send, Reply(status, b"", [("location", location)], "text/plain"))
             return

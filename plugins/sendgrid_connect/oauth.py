@@ -21,7 +21,7 @@ from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
-from sendgrid_hook.auth.oauth2 import NoRedirectOAuth2Session
+from sendgrid_hook.auth.token_session import BoundedOAuth2Session
 from sendgrid_hook.errors import SendGridRedirectError
 
 from sendgrid_connect import nonces, signing, tenants
@@ -154,7 +154,11 @@ def finish(
 
 def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
     settings = tenants.oauth_settings(conn_id)
-    session = NoRedirectOAuth2Session(client_id=settings.client_id, redirect_uri=redirect_uri)
+    session = BoundedOAuth2Session(
+        client_id=settings.client_id,
+        redirect_uri=redirect_uri,
+        deadline_seconds=settings.request_timeout,
+    )
     try:
         token = session.fetch_token(
             settings.token_url,

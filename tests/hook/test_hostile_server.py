@@ -123,6 +123,25 @@ def test_token_refresh_redirect_never_resends_the_refresh_token(
     assert token["refresh_token"] not in str(error)
 
 
+def test_trickled_token_response_ends_at_the_request_deadline(
+    sim: Any, tenant: dict, set_conn: Any, airflow_home: Any, warehouse: Any
+) -> None:
+    from airflow.models import Variable
+    from sendgrid_hook.auth.token_store import VARIABLE_PREFIX
+
+    token = oauth_connect(sim, tenant)
+    set_conn(TEST_CONN, oauth_conn(sim, tenant, token["refresh_token"], request_timeout=2))
+    configure(sim.base_url, paths=["/oauth/token"], trickle_seconds=8)
+    try:
+        hook = SendGridHook(sendgrid_conn_id=TEST_CONN, backoff_base=0.01)
+        _, error, elapsed = within(30, lambda: hook.get_json("/v3/user/account"))
+    finally:
+        Variable.delete(VARIABLE_PREFIX + TEST_CONN)
+    assert isinstance(error, SendGridRetriableError), error
+    assert "OAuth token refresh" in str(error)
+    assert elapsed < 4, f"the token request took {elapsed:.1f} s with a 2 s deadline"
+
+
 # -- one request cannot last forever ---------------------------------------------------------
 def test_trickled_body_ends_at_the_whole_request_deadline(
     sim: Any, tenant: dict, set_conn: Any

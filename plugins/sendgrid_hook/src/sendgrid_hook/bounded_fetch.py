@@ -113,7 +113,7 @@ def bounded_get(
         )
         try:
             if not response.is_redirect:
-                content = _read_body(response, url, deadline, max_bytes)
+                content = read_body(response, url, deadline, max_bytes)
                 return Fetched(
                     response.url or url,
                     response.status_code,
@@ -141,7 +141,14 @@ def _tighten(timeout: tuple[float, float], deadline: float) -> tuple[float, floa
     return min(timeout[0], left), min(timeout[1], left)
 
 
-def _read_body(response: requests.Response, url: str, deadline: float, max_bytes: int) -> bytes:
+def read_body(response: requests.Response, url: str, deadline: float, max_bytes: int) -> bytes:
+    """Read a streamed response's whole (decoded) body within the deadline and the size cap.
+
+    Raises:
+        SendGridResponseTooLargeError: The body is larger than ``max_bytes``.
+        DeadlineExceeded: The deadline passed.
+        urllib3.exceptions.HTTPError: A read failed or timed out.
+    """
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(url, max_bytes, f"it declares {int(declared):,} bytes")

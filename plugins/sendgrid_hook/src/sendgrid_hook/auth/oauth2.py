@@ -11,8 +11,9 @@ hand-written OAuth client). This module adds what a multi-task pipeline needs ar
 3. the rotated refresh token is written to the token store (:mod:`.token_store`) before the
    new access token is used, so the next task starts from it;
 4. ``invalid_grant`` / ``invalid_client`` become :class:`ReconnectRequired`;
-5. token requests never follow a redirect (:class:`NoRedirectOAuth2Session`): a ``307`` would
-   make ``requests`` POST the refresh token and client secret again, to whatever host the
+5. token requests never follow a redirect and end by a deadline
+   (:class:`~sendgrid_hook.auth.token_session.BoundedOAuth2Session`): a ``307`` would make
+   ``requests`` POST the refresh token and client secret again, to whatever host the
    ``Location`` names.
 """
 
@@ -28,21 +29,15 @@ from urllib.parse import urlsplit
 from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.exceptions import RequestException
-from requests_oauthlib import OAuth2Session
 
 from sendgrid_hook.auth.refresh_lock import PostgresAdvisoryLock
+from sendgrid_hook.auth.token_session import BoundedOAuth2Session
 from sendgrid_hook.auth.token_store import StoredToken, VariableTokenStore, fingerprint
-from sendgrid_hook.bounded_fetch import describe_origin
-from sendgrid_hook.errors import (
-    ReconnectRequired,
-    SendGridConfigError,
-    SendGridRedirectError,
-    SendGridRetriableError,
-)
+from sendgrid_hook.errors import ReconnectRequired, SendGridConfigError, SendGridRetriableError
 from sendgrid_hook.redaction import install_log_filters, register_basic_auth, register_secret, scrub
 
 if TYPE_CHECKING:
-    from requests import PreparedRequest, Response
+    from requests import PreparedRequest
 
     from sendgrid_hook.config import SendGridSettings
 
@@ -59,34 +54,6 @@ def _allow_loopback_http(token_url: str) -> None:
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         return
     raise SendGridConfigError("the OAuth token URL must use https (http only for localhost)")
-
-
-class NoRedirectOAuth2Session(OAuth2Session):
-    """``OAuth2Session`` whose requests never follow a redirect.
-
-    A token request carries the client secret and a refresh token or authorization code; an
-    answer that redirects raises :class:`~sendgrid_hook.errors.SendGridRedirectError` and the
-    request is not repeated anywhere.
-    """
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        """Send like ``OAuth2Session.request`` with ``allow_redirects=False``.
-
-        Raises:
-            SendGridRedirectError: The server answered with a redirect.
-        """
-        kwargs["allow_redirects"] = False
-        response = super().request(method, url, *args, **kwargs)
-        if response.is_redirect:
-            target = response.headers.get("location", "")
-            response.close()
-            raise SendGridRedirectError(
-                f"the OAuth token endpoint {describe_origin(url)} answered "
-                f"{response.status_code} redirecting to {describe_origin(target)}; not followed "
-                "(the refresh token and client secret were not sent there)",
-                status_code=response.status_code,
-            )
-        return response
 
 
 class OAuth2RefreshAuth(AuthBase):
@@ -206,7 +173,11 @@ class OAuth2RefreshAuth(AuthBase):
 
     def _exchange(self, refresh_token: str) -> dict[str, Any]:
         s = self.settings
-        session = NoRedirectOAuth2Session(client_id=s.client_id, scope=list(s.oauth_scopes) or None)
+        session = BoundedOAuth2Session(
+            client_id=s.client_id,
+            scope=list(s.oauth_scopes) or None,
+            deadline_seconds=s.request_timeout,
+        )
         try:
             token = session.refresh_token(
                 s.token_url,
