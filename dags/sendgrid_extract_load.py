@@ -10,6 +10,12 @@ connection defined as ``AIRFLOW_CONN_*``, plus the ids listed in the Variable
 ``sendgrid_tenants`` for connections stored in the metadata DB. Params: ``start_date``
 (backfill from that day), ``tenants`` and ``streams`` (partial reruns).
 
+Each tenant's task has an ``execution_timeout`` (``EXTRACT_TASK_TIMEOUT``, env
+``SENDGRID_EXTRACT_TIMEOUT_MINUTES``), and the tenant a time budget a little shorter, so a stuck or
+slow tenant ends itself cleanly (state saved, reason in ``stream_status``) and frees its pool
+slot; the retry resumes from the saved state. One run per tenant at a time: a second run waits
+for the tenant's lock (``SENDGRID_TENANT_LOCK_WAIT_SECONDS``), then skips it.
+
 Setup once per deployment: the pool capping concurrent tenant extractions,
 ``airflow pools set sendgrid_api 4 "SendGrid API: concurrent tenant extractions"`` (tasks in a
 missing pool never start on a scheduler; ``dag.test()`` ignores pools).
@@ -24,7 +30,7 @@ import datetime as dt
 from airflow.sdk import Param, dag, get_current_context, task
 
 from sendgrid_elt.assets import STAGING_ASSET
-from sendgrid_elt.settings import API_POOL, EXTRACT_DAG_ID
+from sendgrid_elt.settings import API_POOL, EXTRACT_DAG_ID, EXTRACT_TASK_TIMEOUT
 
 
 @dag(
@@ -69,6 +75,7 @@ def sendgrid_extract_load():
         retry_delay=dt.timedelta(minutes=1),
         retry_exponential_backoff=2.0,
         max_retry_delay=dt.timedelta(minutes=30),
+        execution_timeout=EXTRACT_TASK_TIMEOUT,
         map_index_template="{{ tenant_label }}",
     )
     def extract_load(tenant_id: str, params: dict | None = None, run_id: str | None = None) -> dict:

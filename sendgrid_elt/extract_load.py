@@ -1,8 +1,9 @@
 """Task bodies of the ``sendgrid_extract_load`` DAG (kept out of the DAG file: fast parsing).
 
 * :func:`prepare_staging` - create/migrate ``sendgrid_staging`` once per run.
-* :func:`load_tenant` - one mapped task instance: check the connection (health + scopes),
-  run every selected stream, return a summary without secrets.
+* :func:`load_tenant` - one mapped task instance: take the tenant's lock (one run per tenant
+  at a time, :mod:`sendgrid_elt.tenant_lock`), start the tenant's time budget, check the
+  connection (health + scopes), run every selected stream, return a summary without secrets.
 * :func:`staging_summary` - per-stream row counts of a run, read back from ``stream_status``
   (the asset event's extra; works even when some tenants failed).
 """
@@ -15,8 +16,30 @@ import time
 from typing import Any
 
 from sendgrid_elt import catalog
+from sendgrid_elt.settings import EXTRACT_TASK_TIMEOUT, TENANT_LOCK_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
+
+
+def time_budget_for(timeout: dt.timedelta | None) -> float | None:
+    """Seconds a tenant may use inside a task that is killed after ``timeout``.
+
+    The rest of the timeout (5 %, at least 5 minutes, at most half of it) is left for what may
+    run past the budget (an OAuth token refresh: its lock wait and its own request deadline)
+    and for saving the last batch, ``stream_status`` and health, so the task ends by itself,
+    cleanly, before Airflow's ``execution_timeout`` kills it.
+    """
+    if timeout is None:
+        return None
+    total = timeout.total_seconds()
+    margin = min(max(300.0, 0.05 * total), 0.5 * total)
+    return total - margin
+
+
+def _task_timeout(context: Any) -> dt.timedelta | None:
+    task = context.get("task") if hasattr(context, "get") else None
+    timeout = getattr(task, "execution_timeout", None)
+    return timeout if isinstance(timeout, dt.timedelta) else EXTRACT_TASK_TIMEOUT
 
 
 def prepare_staging() -> str:
@@ -49,18 +72,33 @@ def load_tenant(
     start_date: dt.date | None = None,
     context: Any = None,
     batch_size: int | None = None,
+    time_budget: float | None = None,
+    lock_wait: float = TENANT_LOCK_WAIT_SECONDS,
 ) -> dict[str, Any]:
     """Extract and load one tenant; return ``{"tenant_id", "streams": {name: outcome}}``.
 
+    Args:
+        tenant_id: The tenant's ``sendgrid`` connection id.
+        run_id: The Airflow run (written on every row).
+        streams: Only these streams (default: all).
+        start_date: Backfill from this day.
+        context: The task context (alerts; its task's ``execution_timeout`` sets the budget).
+        batch_size: Rows per load transaction.
+        time_budget: Seconds this tenant may use (default: :func:`time_budget_for` the task's
+            ``execution_timeout``); the connection's ``time_budget`` extra may lower it.
+        lock_wait: Seconds to wait for another run of this tenant before skipping it.
+
     Raises:
         AirflowFailException: The credential no longer works (health recorded, alert sent).
-        StreamsFailed: Some streams failed after the hook's retries (the task retries).
+        AirflowSkipException: Another run is extracting this tenant (waited ``lock_wait``).
+        StreamsFailed: Some streams failed after the hook's retries, or the time budget ended
+            (the task retries; the next attempt resumes from the saved state).
     """
     import psycopg
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-    from sendgrid_elt import connection_health, sync_state
-    from sendgrid_elt.extract import TenantExtractor
+    from sendgrid_elt.extract import StreamsFailed
+    from sendgrid_elt.tenant_lock import tenant_lock
     from sendgrid_elt.warehouse import require_target
 
     selected = [s.name for s in catalog.select(streams)]
@@ -68,23 +106,28 @@ def load_tenant(
     engine = _engine(target)
     hook = SendGridHook(sendgrid_conn_id=tenant_id)
     started = time.monotonic()
+    if time_budget is None:
+        time_budget = time_budget_for(_task_timeout(context or {}))
     try:
-        # The tenant row first: a tenant whose credentials already fail still shows in the marts.
+        budget = hook.set_time_budget(time_budget)
         with psycopg.connect(target.conninfo(), autocommit=True) as conn:
-            sync_state.save_tenant(
-                conn, tenant_id, display_name=hook.display_name,
-                region=_region(hook), auth_type=hook.settings.auth_type,
-                subusers_filter=_filter_text(hook.subusers_filter),
-            )  # fmt: skip
-        with connection_health.reconnect_guard(hook, engine=engine, context=context):
-            today = hook.api_date()
-            connection_health.check_connection(hook, selected, engine=engine, context=context)
-            with psycopg.connect(target.conninfo(), autocommit=True) as conn:
-                extractor = TenantExtractor(
-                    hook, conn, tenant_id, run_id, start_date=start_date, today=today,
-                    **({"batch_size": batch_size} if batch_size else {}),
+            wait = lock_wait if budget is None else min(lock_wait, budget / 2)
+            with tenant_lock(conn, tenant_id, run_id, wait=wait) as locked:
+                if not locked:
+                    _skip_locked(conn, tenant_id, run_id, wait)
+                outcomes = _extract(
+                    hook, conn, engine, tenant_id, run_id, selected,
+                    start_date=start_date, context=context, batch_size=batch_size,
                 )  # fmt: skip
-                outcomes = extractor.run(selected)
+    except StreamsFailed:
+        left = hook.time_left()
+        if left is not None and left <= 0:
+            log.warning(
+                "tenant %s: time budget of %.0f s used up after %.0f s; finished streams and "
+                "checkpoints are saved, the rest is in stream_status (the retry resumes)",
+                tenant_id, budget, time.monotonic() - started,
+            )  # fmt: skip
+        raise
     finally:
         engine.dispose()
         hook.close()
@@ -95,6 +138,51 @@ def load_tenant(
         tenant_id, len(outcomes), total, hook.request_count, elapsed, total / max(elapsed, 1e-6),
     )  # fmt: skip
     return {"tenant_id": tenant_id, "streams": {n: o.as_dict() for n, o in outcomes.items()}}
+
+
+def _extract(
+    hook: Any,
+    conn: Any,
+    engine: Any,
+    tenant_id: str,
+    run_id: str,
+    selected: list[str],
+    *,
+    start_date: dt.date | None,
+    context: Any,
+    batch_size: int | None,
+) -> dict[str, Any]:
+    from sendgrid_elt import connection_health, sync_state
+    from sendgrid_elt.extract import TenantExtractor
+
+    # The tenant row first: a tenant whose credentials already fail still shows in the marts.
+    sync_state.save_tenant(
+        conn, tenant_id, display_name=hook.display_name,
+        region=_region(hook), auth_type=hook.settings.auth_type,
+        subusers_filter=_filter_text(hook.subusers_filter),
+    )  # fmt: skip
+    with connection_health.reconnect_guard(hook, engine=engine, context=context):
+        today = hook.api_date()
+        connection_health.check_connection(hook, selected, engine=engine, context=context)
+        extractor = TenantExtractor(
+            hook, conn, tenant_id, run_id, start_date=start_date, today=today,
+            **({"batch_size": batch_size} if batch_size else {}),
+        )  # fmt: skip
+        return extractor.run(selected)
+
+
+def _skip_locked(conn: Any, tenant_id: str, run_id: str, waited: float) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from sendgrid_elt.tenant_lock import holder
+
+    other = holder(conn, tenant_id) or "another run"
+    message = (
+        f"tenant {tenant_id}: skipped in run {run_id}: {other} is extracting it (waited "
+        f"{waited:.0f} s for its lock); nothing was read or written"
+    )
+    log.warning(message)
+    raise AirflowSkipException(message)
 
 
 def _engine(target):

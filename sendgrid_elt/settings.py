@@ -10,6 +10,7 @@ it at parse time.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,13 @@ TRANSFORM_DAG_ID = "sendgrid_transform"
 #: Pool capping concurrent SendGrid API work across all DAG runs.
 API_POOL = "sendgrid_api"
 API_POOL_SLOTS = 4
+#: ``execution_timeout`` of one extract task (env ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``).
+EXTRACT_TASK_TIMEOUT = dt.timedelta(
+    minutes=float(os.environ.get("SENDGRID_EXTRACT_TIMEOUT_MINUTES") or 240)
+)
+#: How long a run waits for another run of the same tenant to finish before skipping the tenant
+#: (env ``SENDGRID_TENANT_LOCK_WAIT_SECONDS``).
+TENANT_LOCK_WAIT_SECONDS = float(os.environ.get("SENDGRID_TENANT_LOCK_WAIT_SECONDS") or 60)
 #: Asset names and URIs (``sendgrid_elt.assets`` builds the Asset objects).
 STAGING_ASSET_NAME, STAGING_ASSET_URI = "sendgrid_staging", "x-sendgrid://staging"
 MARTS_ASSET_NAME, MARTS_ASSET_URI = "sendgrid_marts", "x-sendgrid://marts"
@@ -100,6 +108,7 @@ __all__ = [
     "DBT_PROJECT_DIR",
     "DBT_SCHEMA",
     "EXTRACT_DAG_ID",
+    "EXTRACT_TASK_TIMEOUT",
     "LOCAL_DIR",
     "MARTS_ASSET_NAME",
     "MARTS_ASSET_URI",
@@ -110,6 +119,7 @@ __all__ = [
     "STAGING_ASSET_URI",
     "STAGING_SCHEMA",
     "TENANTS_VARIABLE",
+    "TENANT_LOCK_WAIT_SECONDS",
     "TRANSFORM_DAG_ID",
     "WAREHOUSE_CONN_ENV",
     "WAREHOUSE_CONN_ID",

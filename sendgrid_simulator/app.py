@@ -7,6 +7,7 @@ from typing import Any
 
 from .control import ControlApi
 from .faults import FaultConfig, FaultInjector
+from .hostile import HostileLayer
 from .oauth import OAuthServer
 from .ratelimit import RateLimitConfig, RateLimiter
 from .v3 import V3Api
@@ -24,6 +25,7 @@ class SimulatorApp:
         v3: The ``/v3`` API.
         oauth: The OAuth authorization server.
         control: The ``/__sim`` control API.
+        hostile: HTTP-level misbehaviour switches (:mod:`.hostile`).
     """
 
     def __init__(
@@ -36,6 +38,8 @@ class SimulatorApp:
         self.v3 = V3Api(world, self.limiter, self.faults)
         self.oauth = OAuthServer(world)
         self.control = ControlApi(world, self.limiter, self.faults, self.oauth, self.v3)
+        self.hostile = HostileLayer()
+        self.control.routes.update(self.hostile.routes())
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         """ASGI entry point."""
@@ -49,6 +53,12 @@ class SimulatorApp:
                     return
         if scope["type"] != "http":
             return
+        if self.hostile.applies(scope):
+            await self.hostile.serve(scope, receive, send, self._route)
+            return
+        await self._route(scope, receive, send)
+
+    async def _route(self, scope: dict, receive: Any, send: Any) -> None:
         path = scope["path"]
         if path.startswith("/v3/"):
             await self.v3(scope, receive, send)

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sendgrid_connect import health, nonces, oauth, pages, signing, tenants
+from sendgrid_connect import health, invites, nonces, oauth, pages, signing, tenants
 
 log = logging.getLogger(__name__)
 
@@ -376,10 +376,7 @@ def create_app() -> FastAPI:
             tenants.oauth_settings(connection_id)
         except tenants.TenantError as exc:
             return _flash_redirect(request, "error", str(exc))
-        nonce = nonces.issue(
-            "invite", connection_id, f"invited-by:{_user_id(user)}", signing.INVITE_TTL
-        )
-        token = signing.sign({"n": nonce, "c": connection_id}, signing.SALT_INVITE)
+        token = invites.issue(connection_id, _user_id(user))
         url = str(request.url_for("invite_landing", token=token))
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=signing.INVITE_TTL)
         invite = {
@@ -426,14 +423,9 @@ def create_app() -> FastAPI:
 
 def _valid_invite(token: str) -> tuple[str, str]:
     try:
-        data = signing.unsign(token, signing.SALT_INVITE, signing.INVITE_TTL)
-        nonce, conn_id = str(data["n"]), str(data["c"])
-    except (signing.InvalidSignedValue, KeyError, TypeError):
-        raise HTTPException(410, "This invitation link is invalid or has expired") from None
-    row = nonces.get(nonce, "invite")
-    if row is None or row.conn_id != conn_id or not nonces.usable(row):
-        raise HTTPException(410, "This invitation link has expired or was already used")
-    return nonce, conn_id
+        return invites.validate(token)
+    except invites.InviteInvalid as exc:
+        raise HTTPException(410, str(exc)) from None
 
 
 def _sendgrid_errors() -> tuple[type[Exception], ...]:

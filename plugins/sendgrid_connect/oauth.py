@@ -21,6 +21,8 @@ from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
+from sendgrid_hook.auth.token_session import BoundedOAuth2Session
+from sendgrid_hook.errors import SendGridRedirectError
 
 from sendgrid_connect import nonces, signing, tenants
 
@@ -152,7 +154,11 @@ def finish(
 
 def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
     settings = tenants.oauth_settings(conn_id)
-    session = OAuth2Session(client_id=settings.client_id, redirect_uri=redirect_uri)
+    session = BoundedOAuth2Session(
+        client_id=settings.client_id,
+        redirect_uri=redirect_uri,
+        deadline_seconds=settings.request_timeout,
+    )
     try:
         token = session.fetch_token(
             settings.token_url,
@@ -165,6 +171,10 @@ def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict
     except OAuth2Error as exc:
         raise FlowError(
             f"SendGrid refused the authorization code ({exc.error}). Start again."
+        ) from None
+    except SendGridRedirectError:
+        raise FlowError(
+            "The SendGrid token endpoint redirected elsewhere; the code was not sent there.", 502
         ) from None
     except (RequestException, ValueError) as exc:
         raise FlowError(

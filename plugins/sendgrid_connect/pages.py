@@ -58,7 +58,8 @@ _LIST = (
 {% for row in rows %}{% set t = row.tenant %}{% set h = row.health %}
 <tr id="tenant-{{ t.conn_id }}" {% if t.conn_id == focus %}class="highlight"{% endif %}>
 <td><strong>{{ t.display_name }}</strong><br><span class="muted">{{ t.conn_id }}</span>
-{% if t.config_error %}<br><span class="muted">{{ t.config_error }}</span>{% endif %}</td>
+{% if t.config_error %}<br><span id="config-error-{{ t.conn_id }}" class="muted" role="alert">{{
+ t.config_error }}</span>{% endif %}</td>
 <td>{{ "OAuth 2.0" if t.auth_type == "oauth2" else "API key" }}</td>
 <td><span id="status-{{ t.conn_id }}" class="status {{ h.status }}"
  data-status="{{ h.status }}">{{ h.label }}</span>

@@ -86,6 +86,11 @@ def digest(value: str) -> str:
     return hmac.new(server_secret(), f"bind:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def identity_fingerprint(identity: str) -> str:
+    """Keyed hash of a connection's identity (what an invite link is bound to)."""
+    return hmac.new(server_secret(), f"identity:{identity}".encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(username: str) -> str:
     """CSRF token of a signed-in user (hidden field of every POST form)."""
     return sign({"u": username}, SALT_CSRF)

@@ -10,7 +10,9 @@ and the tasks cannot disagree about where credentials live.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import secrets
 import time
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
@@ -20,10 +22,14 @@ from sendgrid_hook.config import SendGridSettings
 from sendgrid_hook.constants import CONN_TYPE
 from sendgrid_hook.errors import SendGridConfigError
 
+log = logging.getLogger(__name__)
 CONN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 #: Extras this page owns; their ``extra__sendgrid__`` twins are dropped when it writes them.
 _OWNED_EXTRAS = ("auth_type", "refresh_token", "api_key", "client_id", "client_secret",
                  "display_name", "authorize_url", "token_url")  # fmt: skip
+#: Extra holding a random marker that, with the row id, identifies one connection for good: a
+#: connection deleted and created again under the same id gets another one.
+IDENTITY_EXTRA = "connect_identity"
 
 
 class TenantError(ValueError):
@@ -94,6 +100,21 @@ def describe(conn: Any) -> Tenant:
     return Tenant(conn.conn_id, display, auth_type, base_url, oauth_ready, has_credential, error)
 
 
+def describe_safely(conn: Any) -> Tenant:
+    """:func:`describe`, or a row that names the problem.
+
+    One broken connection never hides the others from the page.
+    """
+    try:
+        return describe(conn)
+    except Exception as exc:
+        from sendgrid_hook.redaction import scrub
+
+        log.warning("SendGrid connection %s cannot be read: %s", conn.conn_id, type(exc).__name__)
+        problem = f"This connection cannot be read ({type(exc).__name__}: {scrub(exc)[:200]})."
+        return Tenant(conn.conn_id, conn.conn_id, "?", "", False, False, problem)
+
+
 def list_tenants() -> list[Tenant]:
     """Every ``sendgrid`` connection of the metadata database, by id."""
     from airflow.models import Connection
@@ -104,7 +125,7 @@ def list_tenants() -> list[Tenant]:
         conns = session.scalars(
             select(Connection).where(Connection.conn_type == CONN_TYPE).order_by(Connection.conn_id)
         ).all()
-        return [describe(c) for c in conns]
+        return [describe_safely(c) for c in conns]
 
 
 def _load(session: Any, conn_id: str) -> Any:
@@ -115,6 +136,34 @@ def _load(session: Any, conn_id: str) -> Any:
     if conn is None or conn.conn_type != CONN_TYPE:
         raise TenantError(f"There is no SendGrid connection {conn_id!r}.")
     return conn
+
+
+def identity(conn_id: str, *, create: bool = False) -> str | None:
+    """The identity of the connection now stored as ``conn_id``: its row id and a random marker.
+
+    Args:
+        conn_id: The connection id.
+        create: Give the connection a marker if it has none yet (stored in its extras).
+
+    Returns:
+        ``"<row id>:<marker>"``, or None when the connection has no marker (and ``create`` is
+        false).
+
+    Raises:
+        TenantError: No such ``sendgrid`` connection.
+    """
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        conn = _load(session, conn_id)
+        marker = _extra(conn).get(IDENTITY_EXTRA)
+        if not isinstance(marker, str) or not marker:
+            if not create:
+                return None
+            marker = secrets.token_urlsafe(24)
+            _write_extra(conn, {IDENTITY_EXTRA: marker})
+            session.flush()
+        return f"{conn.id}:{marker}"
 
 
 def get_tenant(conn_id: str) -> Tenant:

@@ -6,20 +6,28 @@ Field mapping (see ``get_provider_info.py`` for the form):
 * ``host`` - base URL override (simulator or proxy); else the ``region`` host.
 * ``description`` - tenant display name when the ``display_name`` extra is empty.
 * extras - ``auth_type``, ``client_id``, ``client_secret``, ``refresh_token``, ``token_url``,
-  ``oauth_scopes``, ``region``, ``subusers``, ``display_name``, ``request_budget``,
-  ``connect_timeout``, ``read_timeout``, ``max_retries``, ``alert_emails``, ``lock_conn_id``.
-  The UI may store an extra either bare (``region``) or prefixed
-  (``extra__sendgrid__region``); both are read.
+  ``oauth_scopes``, ``region``, ``subusers``, ``display_name``, ``alert_emails``,
+  ``lock_conn_id``, ``required_scopes`` and the limits in :data:`LIMITS` (``request_budget``,
+  ``connect_timeout``, ``read_timeout``, ``request_timeout``, ``max_retries``, ``max_wait``,
+  ``max_response_bytes``, ``time_budget``). The UI may store an extra either bare (``region``)
+  or prefixed (``extra__sendgrid__region``); both are read.
+
+Every field is checked on its own and all problems are reported together, per field, in one
+:class:`~sendgrid_hook.errors.SendGridConfigError` (``fields`` maps each field to its problem).
+The value of a secret field is never repeated in a message; other values are shown scrubbed and
+shortened so that a typo such as ``"read_timeout": "30s"`` is easy to find.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from sendgrid_hook.constants import CONN_TYPE, WAREHOUSE_CONN_ID
 from sendgrid_hook.errors import SendGridConfigError
+from sendgrid_hook.redaction import scrub
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,6 +36,29 @@ REGION_HOSTS = {"global": "https://api.sendgrid.com", "eu": "https://api.eu.send
 DEFAULT_REQUEST_BUDGET = 50_000
 AuthType = Literal["api_key", "oauth2"]
 SubusersFilter = Literal["all", "none"] | list[str]
+SECRET_FIELDS = ("api_key", "client_secret", "refresh_token")
+
+
+class Limit(NamedTuple):
+    """A numeric extra: its type, default, smallest accepted value and what it means."""
+
+    kind: type
+    default: float | int | None
+    minimum: float
+    unit: str
+
+
+#: Numeric extras (``None`` default: not set unless given).
+LIMITS: dict[str, Limit] = {
+    "request_budget": Limit(int, DEFAULT_REQUEST_BUDGET, 1, "requests per task"),
+    "connect_timeout": Limit(float, 10.0, 0.001, "seconds"),
+    "read_timeout": Limit(float, 60.0, 0.001, "seconds"),
+    "request_timeout": Limit(float, 120.0, 0.001, "seconds for a whole request"),
+    "max_retries": Limit(int, 5, 0, "retries"),
+    "max_wait": Limit(float, 120.0, 0, "seconds of the longest rate-limit wait"),
+    "max_response_bytes": Limit(int, 64 * 1024 * 1024, 1024, "bytes"),
+    "time_budget": Limit(float, None, 1, "seconds per task for this tenant"),
+}
 
 
 def _extra(extra: Mapping[str, Any], name: str, default: Any = None) -> Any:
@@ -39,11 +70,17 @@ def _extra(extra: Mapping[str, Any], name: str, default: Any = None) -> Any:
 
 
 def parse_subusers(value: Any) -> SubusersFilter:
-    """Turn ``all`` / ``none`` / ``"a, b"`` / ``["a", "b"]`` into the filter value."""
+    """Turn ``all`` / ``none`` / ``"a, b"`` / ``["a", "b"]`` into the filter value.
+
+    Raises:
+        TypeError: Neither a string nor a list.
+    """
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "all")):
         return "all"
     if isinstance(value, str) and value.strip().lower() == "none":
         return "none"
+    if not isinstance(value, str | list | tuple):
+        raise TypeError("must be 'all', 'none', a comma-separated string or a list of names")
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [str(v).strip() for v in items if str(v).strip()]
     return names or "none"
@@ -52,8 +89,81 @@ def parse_subusers(value: Any) -> SubusersFilter:
 def _as_list(value: Any) -> list[str]:
     if not value:
         return []
+    if not isinstance(value, str | list | tuple):
+        raise TypeError("must be a string (comma or space separated) or a list")
     items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
     return [str(v).strip() for v in items if str(v).strip()]
+
+
+def shown(value: Any) -> str:
+    """A short, scrubbed rendering of a bad (non-secret) value for an error message."""
+    text = scrub(repr(value))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Reader:
+    """Reads fields of one connection, collecting a problem per field instead of stopping."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.problems: dict[str, str] = {}
+        text = getattr(conn, "extra", None)
+        try:
+            # Airflow logs bad JSON and returns {}: parse the text first to say so.
+            extra = json.loads(text) if isinstance(text, str) and text.strip() else None
+            extra = extra if extra is not None else conn.extra_dejson or {}
+        except ValueError as exc:
+            self.problems["extra"] = f"is not valid JSON ({type(exc).__name__} at {exc.pos})"
+            extra = {}
+        if not isinstance(extra, dict):
+            self.problems["extra"] = "must be a JSON object"
+            extra = {}
+        self.extra: dict[str, Any] = dict(extra)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return _extra(self.extra, name, default)
+
+    def text(self, name: str, default: str | None = None, *, secret: bool = False) -> str | None:
+        value = self.get(name, default)
+        if value is None or isinstance(value, str):
+            return value
+        self.problems[name] = "must be a string" + ("" if secret else f", got {shown(value)}")
+        return default
+
+    def number(self, name: str) -> Any:
+        kind, default, minimum, unit = LIMITS[name]
+        value = self.get(name, default)
+        if value is None:
+            return None
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = kind(float(value)) if kind is int else float(value)
+            if kind is int and float(value) != number:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            what = "a whole number" if kind is int else "a number"
+            self.problems[name] = f"must be {what} ({unit}), got {shown(value)}"
+            return default
+        if number < minimum or number != number:  # NaN
+            self.problems[name] = f"must be at least {minimum:g} ({unit}), got {shown(value)}"
+            return default
+        return number
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.get(name, default)
+        if not isinstance(value, str) or value.strip().lower() not in allowed:
+            self.problems[name] = f"must be one of {', '.join(allowed)}, got {shown(value)}"
+            return default
+        return value.strip().lower()
+
+    def listing(self, name: str, parse: Any = _as_list) -> Any:
+        value = self.get(name)
+        try:
+            return parse(value)
+        except TypeError as exc:
+            self.problems[name] = f"{exc}, got {shown(value)}"
+            return parse(None)
 
 
 @dataclass(frozen=True, repr=False)
@@ -74,7 +184,11 @@ class SendGridSettings:
     request_budget: int = DEFAULT_REQUEST_BUDGET
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    request_timeout: float = 120.0
     max_retries: int = 5
+    max_wait: float = 120.0
+    max_response_bytes: int = 64 * 1024 * 1024
+    time_budget: float | None = None
     alert_emails: tuple[str, ...] = ()
     lock_conn_id: str = WAREHOUSE_CONN_ID
     required_scopes: tuple[str, ...] | None = None
@@ -90,37 +204,36 @@ class SendGridSettings:
         """Build settings from an Airflow connection (SDK or core ``Connection``).
 
         Raises:
-            SendGridConfigError: A required field is missing or a value is invalid.
+            SendGridConfigError: Naming every invalid or missing field (``fields``), never a
+                secret's value.
         """
-        extra: dict[str, Any] = dict(conn.extra_dejson or {})
-        auth_type = str(_extra(extra, "auth_type", "api_key")).strip().lower()
-        if auth_type not in ("api_key", "oauth2"):
-            raise SendGridConfigError(f"auth_type must be 'api_key' or 'oauth2', got {auth_type!r}")
-        base_url = _base_url(conn.host, str(_extra(extra, "region", "global")))
+        r = _Reader(conn)
+        auth_type = r.choice("auth_type", "api_key", ("api_key", "oauth2"))
+        region = r.choice("region", "global", tuple(REGION_HOSTS))
+        base_url = _base_url(conn.host, region, r.problems)
+        secrets = {name: r.text(name, secret=True) for name in SECRET_FIELDS}
+        if conn.password:
+            secrets["api_key"] = conn.password
+        required = r.listing("required_scopes")
         settings = cls(
             conn_id=conn.conn_id,
             auth_type=auth_type,  # type: ignore[arg-type]
             base_url=base_url,
-            display_name=str(_extra(extra, "display_name") or conn.description or conn.conn_id),
-            subusers=parse_subusers(_extra(extra, "subusers")),
-            api_key=conn.password or _extra(extra, "api_key"),
-            client_id=_extra(extra, "client_id") or conn.login,
-            client_secret=_extra(extra, "client_secret"),
-            refresh_token=_extra(extra, "refresh_token"),
-            token_url=_extra(extra, "token_url") or f"{base_url}/oauth/token",
-            oauth_scopes=tuple(_as_list(_extra(extra, "oauth_scopes"))),
-            request_budget=int(_extra(extra, "request_budget", DEFAULT_REQUEST_BUDGET)),
-            connect_timeout=float(_extra(extra, "connect_timeout", 10.0)),
-            read_timeout=float(_extra(extra, "read_timeout", 60.0)),
-            max_retries=int(_extra(extra, "max_retries", 5)),
-            alert_emails=tuple(_as_list(_extra(extra, "alert_emails"))),
-            lock_conn_id=str(_extra(extra, "lock_conn_id", WAREHOUSE_CONN_ID)),
-            required_scopes=(
-                tuple(_as_list(_extra(extra, "required_scopes")))
-                if _extra(extra, "required_scopes")
-                else None
-            ),
+            display_name=str(r.text("display_name") or conn.description or conn.conn_id),
+            subusers=r.listing("subusers", parse_subusers),
+            api_key=secrets["api_key"],
+            client_id=r.text("client_id") or conn.login,
+            client_secret=secrets["client_secret"],
+            refresh_token=secrets["refresh_token"],
+            token_url=_token_url(r, base_url),
+            oauth_scopes=tuple(r.listing("oauth_scopes")),
+            alert_emails=tuple(r.listing("alert_emails")),
+            lock_conn_id=str(r.text("lock_conn_id", WAREHOUSE_CONN_ID)),
+            required_scopes=tuple(required) if required else None,
+            **{name: r.number(name) for name in LIMITS},
         )
+        if r.problems:
+            raise config_error(conn.conn_id, r.problems)
         settings.validate()
         return settings
 
@@ -131,26 +244,45 @@ class SendGridSettings:
             SendGridConfigError: Naming the missing field (never its value).
         """
         if self.auth_type == "api_key" and not self.api_key:
-            raise SendGridConfigError(f"connection {self.conn_id!r}: the API key is empty")
+            raise config_error(self.conn_id, {"password": "empty"}, "the API key is empty")
         if self.auth_type == "oauth2":
             missing = [n for n in ("client_id", "client_secret") if not getattr(self, n)]
             if missing:
-                raise SendGridConfigError(
-                    f"connection {self.conn_id!r}: OAuth2 needs {', '.join(missing)}"
-                )
+                problems = {n: "required for OAuth2" for n in missing}
+                raise config_error(self.conn_id, problems, f"OAuth2 needs {', '.join(missing)}")
         if self.request_budget <= 0:
-            raise SendGridConfigError("request_budget must be positive")
+            raise config_error(self.conn_id, {"request_budget": "must be positive"})
 
 
-def _base_url(host: str | None, region: str) -> str:
-    if host:
-        url = host.strip().rstrip("/")
-        if "://" not in url:
-            url = f"https://{url}"
-        if not urlsplit(url).hostname:
-            raise SendGridConfigError("base URL override has no host name")
-        return url
-    region = region.strip().lower()
-    if region not in REGION_HOSTS:
-        raise SendGridConfigError(f"region must be one of {sorted(REGION_HOSTS)}, got {region!r}")
-    return REGION_HOSTS[region]
+def config_error(
+    conn_id: str, problems: dict[str, str], summary: str | None = None
+) -> SendGridConfigError:
+    """One error naming each field and its problem (``summary`` replaces the field list)."""
+    detail = summary or "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+    return SendGridConfigError(f"connection {conn_id!r}: {detail}", fields=problems)
+
+
+def _token_url(r: _Reader, base_url: str) -> str:
+    url = r.text("token_url")
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        r.problems["token_url"] = f"must be an http(s) URL, got {shown(url)}"
+        url = None
+    return url or f"{base_url}/oauth/token"
+
+
+def _base_url(host: Any, region: str, problems: dict[str, str]) -> str:
+    if not host:
+        return REGION_HOSTS[region]
+    url = str(host).strip().rstrip("/")
+    if "://" not in url:
+        url = f"https://{url}"
+    try:
+        parts = urlsplit(url)
+        ok = bool(parts.hostname) and parts.scheme in ("http", "https")
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        ok = False
+    if not ok:
+        problems["host"] = f"must be an http(s) base URL with a host name, got {shown(host)}"
+        return REGION_HOSTS[region]
+    return url

@@ -36,12 +36,33 @@ class SendGridPaginationError(SendGridFatalError):
     """The API kept returning the same page, an offset that does not move, or too many pages."""
 
 
+class SendGridRedirectError(SendGridFatalError):
+    """The server redirected to another origin; the hook never follows (nor sends credentials)."""
+
+
+class SendGridResponseTooLargeError(SendGridFatalError):
+    """A response body is larger than the connection's ``max_response_bytes`` cap."""
+
+
 class SendGridBudgetExceededError(SendGridError):
     """The hook reached the per-connection request budget configured on the connection."""
 
 
+class SendGridTimeBudgetExceededError(SendGridError):
+    """The tenant's time budget is used up: no further request or wait fits before its end."""
+
+
 class SendGridConfigError(SendGridError):
-    """The Airflow connection is incomplete or inconsistent."""
+    """The Airflow connection is incomplete or inconsistent.
+
+    Args:
+        fields: Problem per field name (``{"read_timeout": "must be a number ..."}``); never
+            holds a secret value.
+    """
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
 
 
 class ReconnectRequired(SendGridError):

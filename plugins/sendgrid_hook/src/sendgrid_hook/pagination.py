@@ -2,8 +2,11 @@
 
 Each paginator answers two questions: what is the first request, and - given a page - what
 is the next request (``None`` = done). :func:`iter_pages` drives them and guarantees
-termination for every style: a request that repeats, a page whose records repeat the previous
-page, or more than ``max_pages`` pages raise :class:`SendGridPaginationError`.
+termination for every style: an **empty page ends the list** whatever the server says comes
+next (a ``next`` link that keeps coming with empty pages once cost 10,000 requests), while a
+request that repeats (same URL and parameters, in any order: a repeated cursor), a page whose
+records repeat the previous page, or more than ``max_pages`` pages raise
+:class:`SendGridPaginationError`.
 
 ========================  ==================================================================
 name                      style (``docs/api-notes.md`` §2)
@@ -43,8 +46,14 @@ class PageRequest:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def identity(self) -> tuple[str, tuple[tuple[str, str], ...]]:
-        """Hashable identity (URL + sorted parameters) for the loop guard."""
-        return self.url, tuple(sorted((str(k), str(v)) for k, v in self.params.items()))
+        """Hashable identity for the loop guard: path and sorted parameters (URL query included).
+
+        ``/x?b=2&a=1`` and ``/x`` with ``{"a": 1, "b": 2}`` are the same request.
+        """
+        parts = urlsplit(self.url)
+        items = parse_qsl(parts.query, keep_blank_values=True)
+        items += [(str(k), str(v)) for k, v in self.params.items()]
+        return parts.path, tuple(sorted((str(k), str(v)) for k, v in items))
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,8 @@ def iter_pages(
 ) -> Iterator[Page]:
     """Fetch pages one at a time until the paginator says done.
 
+    An empty page is the last one, whatever link or cursor it carries.
+
     Raises:
         SendGridPaginationError: Repeated request, repeated page, or ``max_pages`` exceeded.
     """
@@ -247,7 +258,7 @@ def iter_pages(
         if on_page is not None:
             on_page(progress)
         yield page
-        request = paginator.next(request, page)
+        request = paginator.next(request, page) if records else None
 
 
 def _as_record_list(node: Any, what: str) -> list[dict[str, Any]]:

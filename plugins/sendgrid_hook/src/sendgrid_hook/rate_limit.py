@@ -7,14 +7,24 @@ account) and, before each request, waits until the reset when the window is used
 run slows down *before* the server answers 429. Requests in flight are counted locally so
 several threads sharing a hook do not overshoot. After a 429 the bucket is closed until
 ``Retry-After`` / the reset.
+
+Every wait is capped at ``max_wait`` seconds (the connection extra ``max_wait``). A reset further
+away than that is not a rate-limit window but a broken or hostile value (a server once answered
+``X-RateLimit-Reset`` in the year 2100): it is ignored, with one warning per bucket, so it can
+neither stall every request nor be adopted as a wait. A ``Retry-After`` beyond the cap is handled
+by the transport, which gives up on the request instead of sleeping.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_WAIT = 120.0
 
 
 @dataclass
@@ -24,6 +34,7 @@ class BucketState:
     limit: int | None = None
     remaining: int | None = None
     reset_at: float = 0.0
+    warned: bool = False
 
 
 def _int(value: str | None) -> int | None:
@@ -45,7 +56,7 @@ class RateLimiter:
     def __init__(
         self,
         reserve: int = 0,
-        max_wait: float = 120.0,
+        max_wait: float = DEFAULT_MAX_WAIT,
         margin: float = 0.01,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -62,6 +73,16 @@ class RateLimiter:
 
     def acquire(self, bucket: str) -> float:
         """Wait, if needed, until a request to ``bucket`` may be sent; return seconds waited."""
+        delay = self.delay_for(bucket)
+        if delay > 0:
+            self.sleep(delay)
+        return delay
+
+    def delay_for(self, bucket: str) -> float:
+        """Reserve a request to ``bucket``; return how long to wait first (at most ``max_wait``).
+
+        The caller sleeps (or gives up, when the wait does not fit its time budget).
+        """
         delay = 0.0
         with self._lock:
             state = self._buckets.setdefault(bucket, BucketState())
@@ -73,10 +94,9 @@ class RateLimiter:
                 state.remaining = None  # the next window starts after the wait
             elif state.remaining is not None:
                 state.remaining -= 1  # count the request we are about to send
-        if delay > 0:
-            self.waits += 1
-            self.waited += delay
-            self.sleep(delay)
+            if delay > 0:
+                self.waits += 1
+                self.waited += delay
         return max(delay, 0.0)
 
     def update(self, bucket: str, headers: Mapping[str, str], status: int) -> None:
@@ -90,14 +110,22 @@ class RateLimiter:
             now = self.clock()
             if limit is not None:
                 state.limit = limit
-            if reset is not None:
+            plausible = reset is None or reset - now <= self.max_wait
+            if not plausible and not state.warned:
+                state.warned = True
+                log.warning(
+                    "SendGrid: ignoring X-RateLimit-Reset %s on %s: %.0f s away, beyond the "
+                    "%.0f s cap (max_wait)",
+                    reset, bucket, reset - now, self.max_wait,
+                )  # fmt: skip
+            if reset is not None and plausible:
                 state.reset_at = float(reset)
-            if remaining is not None:
+            if remaining is not None and plausible:
                 state.remaining = remaining
             if status == 429:
                 state.remaining = 0
                 if retry_after is not None:
-                    state.reset_at = max(state.reset_at, now + retry_after)
+                    state.reset_at = max(state.reset_at, now + min(retry_after, self.max_wait))
                 elif state.reset_at <= now:
                     state.reset_at = now + 1.0
 

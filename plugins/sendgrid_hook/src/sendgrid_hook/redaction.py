@@ -6,16 +6,27 @@ the registered values and anything that *looks* like a credential (SendGrid keys
 headers, OAuth token fields, sensitive query parameters) from free text before it is logged,
 raised or stored. :class:`ScrubFilter` applies :func:`scrub` to third-party loggers that
 are known to log token bodies at DEBUG level (``requests_oauthlib``).
+
+A secret is masked in every form it travels in, not only verbatim: URL-encoded (form bodies,
+query strings), base64 (standard and URL-safe, padded or not; also the HTTP Basic header of a
+known ``user:secret`` pair, :func:`register_basic_auth`), JSON-escaped (slashes, non-ASCII), and
+**split across lines**: a fragment of at least :data:`MIN_FRAGMENT` characters that ends a line
+while the secret begins with it, or begins a line while the secret ends with it, is masked too
+(a terminal or log shipper wrapping a long token, a log record cut in two).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import threading
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
+#: Shortest piece of a secret masked at a line boundary (shorter pieces reveal too little).
+MIN_FRAGMENT = 4
 SENSITIVE_PARAMS = frozenset(
     {
         "access_token",
@@ -38,12 +49,31 @@ _PATTERNS = (
         r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
     ),
 )
-_known: set[str] = set()
+_known: set[str] = set()  # every form of every registered secret
+_originals: set[str] = set()  # the secrets themselves (for fragments at line boundaries)
 _lock = threading.Lock()
 
 
+def forms(value: str) -> set[str]:
+    """The forms in which ``value`` may appear in text: verbatim, encoded, escaped."""
+    raw = value.encode()
+    variants = {
+        value,
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        json.dumps(value)[1:-1].replace("/", "\\/"),
+    }
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode()
+        variants |= {text, text.rstrip("=")}
+    return {v for v in variants if len(v) >= 6}
+
+
 def register_secret(value: str | None, name: str | None = None) -> None:
-    """Register ``value`` with Airflow's masker and with :func:`scrub`.
+    """Register ``value`` (all its :func:`forms`) with Airflow's masker and with :func:`scrub`.
 
     Args:
         value: The secret; empty values and very short strings are ignored.
@@ -51,12 +81,31 @@ def register_secret(value: str | None, name: str | None = None) -> None:
     """
     if not value or len(value) < 6:
         return
+    variants = forms(value)
     with _lock:
-        _known.add(value)
+        _known.update(variants)
+        _originals.add(value)
+    # In Airflow's masker (patterns in no particular order) unpadded base64 may win over the
+    # padded form and leave its "=" padding: harmless, no character of the secret remains.
+    _mask_in_airflow(variants, name)
+
+
+def register_basic_auth(user: str | None, secret: str | None) -> None:
+    """Register the HTTP Basic credentials ``base64(user:secret)`` of a known pair."""
+    if not secret or len(secret) < 6:
+        return
+    token = base64.b64encode(f"{user or ''}:{secret}".encode()).decode()
+    with _lock:
+        _known.update({token, token.rstrip("=")})
+    _mask_in_airflow({token}, "authorization")
+
+
+def _mask_in_airflow(values: set[str], name: str | None) -> None:
     try:
         from airflow.sdk.log import mask_secret
 
-        mask_secret(value, name)
+        for value in values:
+            mask_secret(value, name)
     except Exception:  # noqa: S110 - masking is best effort outside an Airflow runtime
         pass
 
@@ -66,12 +115,40 @@ def scrub(text: object) -> str:
     out = str(text)
     with _lock:
         known = sorted(_known, key=len, reverse=True)
+        originals = list(_originals)
     for value in known:
         if value in out:
             out = out.replace(value, MASK)
+    if originals:
+        out = _mask_fragments(out, originals)
     out = _PATTERNS[0].sub(MASK, out)
     out = _PATTERNS[1].sub(lambda m: m.group(1) + MASK, out)
     return _PATTERNS[2].sub(lambda m: m.group(1) + MASK, out)
+
+
+def _mask_fragments(text: str, secrets: list[str]) -> str:
+    """Mask pieces of secrets cut by a line break (or by the start/end of ``text``)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        for secret in secrets:
+            line = _mask_edges(line, secret)
+        lines[i] = line
+    return "\n".join(lines)
+
+
+def _mask_edges(line: str, secret: str) -> str:
+    body = line.rstrip("\r")
+    tail = line[len(body) :]
+    longest = min(len(body), len(secret) - 1)
+    for n in range(longest, MIN_FRAGMENT - 1, -1):  # a line ending with the secret's start
+        if body.endswith(secret[:n]):
+            body = body[:-n] + MASK
+            break
+    for n in range(min(len(body), len(secret) - 1), MIN_FRAGMENT - 1, -1):  # starting with its end
+        if body.startswith(secret[-n:]):
+            body = MASK + body[n:]
+            break
+    return body + tail
 
 
 def scrub_url(url: str) -> str:

@@ -1,12 +1,18 @@
-"""One polite, resilient GET: retries, backoff, rate limits, budget, typed errors.
+"""One polite, resilient GET: retries, backoff, rate limits, budgets, typed errors.
 
 :class:`Transport` owns the hook's ``requests.Session`` (connection pooling, keep-alive) and
 turns every HTTP outcome into either a parsed JSON body or a typed exception
 (:mod:`sendgrid_hook.errors`). Retries use **tenacity** with full-jitter exponential
-backoff; 429s wait for ``Retry-After`` or the window reset instead. A 401 lets the auth object
-refresh once (OAuth) before it becomes :class:`ReconnectRequired`. Only URLs on the
-configured host are ever requested, so the bearer token cannot leak to another host through a
-pagination link.
+backoff; 429s wait for ``Retry-After`` or the window reset instead, never longer than
+``max_wait`` (a longer demand ends the request at once). A 401 lets the auth object refresh once
+(OAuth) before it becomes :class:`ReconnectRequired`.
+
+Bounds, so that no server can hold a task: only URLs and redirects on the configured origin are
+ever requested (the bearer token cannot leak to another host through a pagination link or a
+redirect), each attempt has a deadline for the whole request and a body-size cap
+(:mod:`sendgrid_hook.bounded_fetch`), the number of requests is capped (``request_budget``),
+and an optional **time budget** (:meth:`Transport.set_time_budget`) refuses any request or wait
+that would not finish before it ends.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import tenacity
+import urllib3
 
 from sendgrid_hook import __version__
+from sendgrid_hook.bounded_fetch import DeadlineExceeded, Fetched, bounded_get
 from sendgrid_hook.errors import (
     ReconnectRequired,
     SendGridBudgetExceededError,
@@ -32,6 +40,7 @@ from sendgrid_hook.errors import (
     SendGridForbiddenError,
     SendGridNotFoundError,
     SendGridRetriableError,
+    SendGridTimeBudgetExceededError,
 )
 from sendgrid_hook.rate_limit import RateLimiter, retry_after_seconds
 from sendgrid_hook.redaction import scrub, scrub_url
@@ -62,13 +71,17 @@ class _RetryableAttempt(SendGridRetriableError):
         self.wait = wait
 
 
-def error_message(response: requests.Response) -> str:
+DEFAULT_REQUEST_TIMEOUT = 120.0
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+def error_message(response: Fetched) -> str:
     """Return the API's ``errors[].message`` texts (scrubbed), or a short body excerpt."""
     try:
-        errors = response.json().get("errors") or []
+        errors = json.loads(response.content).get("errors") or []
         text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
     except (ValueError, AttributeError):
-        text = response.text[:200]
+        text = response.content[:200].decode("utf-8", "replace")
     return scrub(text or response.reason or "")
 
 
@@ -80,10 +93,13 @@ class Transport:
         session: The pooled session (auth already attached).
         limiter: Client-side rate limiter.
         budget: Maximum number of API requests (attempts) this transport may send.
-        timeout: ``(connect, read)`` timeouts in seconds.
+        timeout: ``(connect, read)`` socket timeouts in seconds.
+        request_timeout: Deadline of one whole attempt (connect, headers and body), seconds.
+        max_response_bytes: Largest accepted response body.
         max_retries: Retries after the first attempt for retriable failures.
         backoff_base: Multiplier of the exponential backoff (seconds).
         backoff_max: Longest backoff between two attempts (seconds).
+        sleep: How to wait (tests may pass a recorder).
     """
 
     def __init__(
@@ -94,6 +110,8 @@ class Transport:
         limiter: RateLimiter | None = None,
         budget: int = 50_000,
         timeout: tuple[float, float] = (10.0, 60.0),
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_retries: int = 5,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
@@ -104,6 +122,10 @@ class Transport:
         self.limiter = limiter or RateLimiter(sleep=sleep)
         self.budget = budget
         self.timeout = timeout
+        self.request_timeout = request_timeout
+        self.max_response_bytes = max_response_bytes
+        self.deadline: float | None = None
+        self.time_budget: float | None = None
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -113,6 +135,31 @@ class Transport:
         self.status_counts: dict[int, int] = {}
         self._count_lock = threading.Lock()
         session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+
+    def set_time_budget(self, seconds: float | None) -> None:
+        """Refuse requests and waits that would not end within ``seconds`` from now.
+
+        Args:
+            seconds: The budget; ``None`` removes it.
+        """
+        self.time_budget = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def time_left(self) -> float | None:
+        """Seconds left of the time budget (``None`` without one)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _check_time(self, needed: float = 0.0, what: str = "another request") -> None:
+        left = self.time_left()
+        if left is not None and left <= needed:
+            raise SendGridTimeBudgetExceededError(
+                f"the tenant's time budget of {self.time_budget:g} s is used up: no time "
+                f"left for {what}"
+            )
+
+    def _sleep(self, seconds: float) -> None:
+        self._check_time(seconds, f"a wait of {seconds:.1f} s")
+        self.sleep(seconds)
 
     def resolve(self, path_or_url: str) -> str:
         """Absolute URL for a path or a same-host URL.
@@ -173,7 +220,7 @@ class Transport:
             retry=tenacity.retry_if_exception_type(_RetryableAttempt),
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            sleep=self.sleep,
+            sleep=self._sleep,
             before_sleep=self._before_sleep,
             reraise=True,
         )
@@ -188,33 +235,54 @@ class Transport:
     def _attempt(
         self, url: str, params: Mapping[str, Any] | None, headers: dict[str, str], bucket: str
     ) -> ApiResponse:
+        self._check_time()
         self._count_request()
-        self.limiter.acquire(bucket)
+        delay = self.limiter.delay_for(bucket)
+        if delay > 0:
+            self._sleep(delay)
         where = scrub_url(url)
+        deadline = time.monotonic() + self.request_timeout
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
         try:
-            response = self.session.get(url, params=params, headers=headers, timeout=self.timeout)
-        except requests.Timeout as exc:
+            response = bounded_get(
+                self.session, url, allowed_origin=self.base_url, params=params, headers=headers,
+                timeout=self.timeout, deadline=deadline, max_bytes=self.max_response_bytes,
+            )  # fmt: skip
+        except (DeadlineExceeded, requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            if time.monotonic() >= deadline:
+                self._check_time(0.0, f"the rest of GET {where}")
+                raise _RetryableAttempt(
+                    f"GET {where}: no complete response within {self.request_timeout:.0f} s "
+                    "(request_timeout)"
+                ) from None
             raise _RetryableAttempt(f"GET {where}: timeout ({type(exc).__name__})") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             reason = type(exc).__name__
             raise _RetryableAttempt(f"GET {where}: connection failed ({reason})") from None
-        status = response.status_code
+        status = response.status
         with self._count_lock:
             self.status_counts[status] = self.status_counts.get(status, 0) + 1
         self.limiter.update(bucket, response.headers, status)
         return self._classify(response, where, bucket)
 
-    def _classify(self, response: requests.Response, where: str, bucket: str) -> ApiResponse:
-        status = response.status_code
+    def _classify(self, response: Fetched, where: str, bucket: str) -> ApiResponse:
+        status = response.status
         if 200 <= status < 300:
             return ApiResponse(response.url, status, response.headers, _json_body(response, where))
         message = f"GET {where}: {status} {error_message(response)}"
         if status == 401:
             raise _Unauthorized(message)
         if status == 429:
-            wait = retry_after_seconds(response.headers)
-            wait = max(wait or 0.0, self.limiter.seconds_until_reset(bucket))
-            raise _RetryableAttempt(message, status_code=status, wait=wait)
+            asked = retry_after_seconds(response.headers)
+            if asked is not None and asked > self.limiter.max_wait:
+                raise SendGridRetriableError(
+                    f"{message}; the server asks to wait {asked:.0f} s (Retry-After), over the "
+                    f"{self.limiter.max_wait:.0f} s cap (max_wait): not retried",
+                    status_code=status,
+                )
+            wait = max(asked or 0.0, self.limiter.seconds_until_reset(bucket))
+            raise _RetryableAttempt(message, status_code=status, wait=wait or None)
         if status >= 500:
             raise _RetryableAttempt(message, status_code=status)
         if status == 403:
@@ -253,15 +321,15 @@ class Transport:
         )
 
 
-def _json_body(response: requests.Response, where: str) -> Any:
-    if response.status_code == 204 or not response.content:
+def _json_body(response: Fetched, where: str) -> Any:
+    if response.status == 204 or not response.content:
         return None
     try:
         return json.loads(response.content)
     except ValueError:
         raise _RetryableAttempt(
             f"GET {where}: truncated or invalid JSON body ({len(response.content)} bytes)",
-            status_code=response.status_code,
+            status_code=response.status,
         ) from None
 
 

@@ -10,7 +10,11 @@ hand-written OAuth client). This module adds what a multi-task pipeline needs ar
    adopted and the (already spent) refresh token is not used again;
 3. the rotated refresh token is written to the token store (:mod:`.token_store`) before the
    new access token is used, so the next task starts from it;
-4. ``invalid_grant`` / ``invalid_client`` become :class:`ReconnectRequired`.
+4. ``invalid_grant`` / ``invalid_client`` become :class:`ReconnectRequired`;
+5. token requests never follow a redirect and end by a deadline
+   (:class:`~sendgrid_hook.auth.token_session.BoundedOAuth2Session`): a ``307`` would make
+   ``requests`` POST the refresh token and client secret again, to whatever host the
+   ``Location`` names.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ from urllib.parse import urlsplit
 from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.exceptions import RequestException
-from requests_oauthlib import OAuth2Session
 
 from sendgrid_hook.auth.refresh_lock import PostgresAdvisoryLock
+from sendgrid_hook.auth.token_session import BoundedOAuth2Session
 from sendgrid_hook.auth.token_store import StoredToken, VariableTokenStore, fingerprint
 from sendgrid_hook.errors import ReconnectRequired, SendGridConfigError, SendGridRetriableError
-from sendgrid_hook.redaction import install_log_filters, register_secret, scrub
+from sendgrid_hook.redaction import install_log_filters, register_basic_auth, register_secret, scrub
 
 if TYPE_CHECKING:
     from requests import PreparedRequest
@@ -73,6 +77,7 @@ class OAuth2RefreshAuth(AuthBase):
         install_log_filters()
         for name in ("client_secret", "refresh_token"):
             register_secret(getattr(settings, name), name)
+        register_basic_auth(settings.client_id, settings.client_secret)
         self.settings = settings
         self.store = store or VariableTokenStore()
         self.lock = lock or PostgresAdvisoryLock(settings.lock_conn_id)
@@ -168,7 +173,11 @@ class OAuth2RefreshAuth(AuthBase):
 
     def _exchange(self, refresh_token: str) -> dict[str, Any]:
         s = self.settings
-        session = OAuth2Session(client_id=s.client_id, scope=list(s.oauth_scopes) or None)
+        session = BoundedOAuth2Session(
+            client_id=s.client_id,
+            scope=list(s.oauth_scopes) or None,
+            deadline_seconds=s.request_timeout,
+        )
         try:
             token = session.refresh_token(
                 s.token_url,

@@ -139,14 +139,36 @@ class SendGridHook(HttpHook):
                 self._transport = Transport(
                     s.base_url,
                     self.get_conn(),
-                    limiter=RateLimiter(),
+                    limiter=RateLimiter(max_wait=s.max_wait),
                     budget=s.request_budget,
                     timeout=(s.connect_timeout, s.read_timeout),
+                    request_timeout=s.request_timeout,
+                    max_response_bytes=s.max_response_bytes,
                     max_retries=s.max_retries,
                     backoff_base=self.backoff_base,
                     backoff_max=self.backoff_max,
                 )
+                self._transport.set_time_budget(s.time_budget)
             return self._transport
+
+    def set_time_budget(self, seconds: float | None) -> float | None:
+        """Start the tenant's time budget now: no request or wait may run past its end.
+
+        Args:
+            seconds: The caller's budget (e.g. what fits in the task's ``execution_timeout``);
+                the connection's ``time_budget`` extra, when smaller, wins.
+
+        Returns:
+            The budget in force, in seconds (``None``: unbounded).
+        """
+        limits = [b for b in (seconds, self.settings.time_budget) if b is not None]
+        budget = min(limits) if limits else None
+        self.transport.set_time_budget(budget)
+        return budget
+
+    def time_left(self) -> float | None:
+        """Seconds left of the time budget (``None``: unbounded)."""
+        return self.transport.time_left()
 
     def get_conn(
         self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None

@@ -1,0 +1,85 @@
+"""The Connect page with connections that are broken, or gone and created again.
+
+Over HTTP against the real API server: a connection whose extras cannot be read shows its own
+error while the others render, and an invite link dies with the connection it was made for,
+even when a new connection takes the same id.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import requests
+
+from .conftest import create_tenant_connection, csrf_of, new_conn_id
+
+
+def _list(api_server) -> requests.Response:
+    return api_server.session("admin").get(f"{api_server.base_url}/sendgrid/connections",
+                                           timeout=30)  # fmt: skip
+
+
+def _invite(api_server, conn_id: str) -> str:
+    admin = api_server.session("admin")
+    csrf = csrf_of(_list(api_server).text)
+    r = admin.post(f"{api_server.base_url}/sendgrid/connections/{conn_id}/invite",
+                   data={"csrf": csrf}, timeout=30)  # fmt: skip
+    assert r.status_code == 200, r.text[:300]
+    return html.unescape(re.search(r'id="invite-link" [^>]*value="([^"]+)"', r.text).group(1))
+
+
+def _delete(conn_id: str) -> None:
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    with create_session() as session:
+        session.execute(delete(Connection).where(Connection.conn_id == conn_id))
+
+
+def test_invite_dies_with_its_connection_even_if_the_id_comes_back(api_server, sim) -> None:
+    conn_id = new_conn_id("reborn")
+    create_tenant_connection(conn_id, sim, index=2)
+    link = _invite(api_server, conn_id)
+    assert requests.get(link, timeout=30).status_code == 200  # valid while its connection lives
+
+    _delete(conn_id)
+    create_tenant_connection(conn_id, sim, index=2)  # same id, same client: another connection
+    landing = requests.get(link, timeout=30)
+    assert landing.status_code == 410, landing.text[:300]
+    assert "no longer valid" in landing.text
+    start = requests.post(link, data={"csrf": "x"}, allow_redirects=False, timeout=30)
+    assert start.status_code == 410
+
+    fresh = _invite(api_server, conn_id)  # the new connection gets its own, working invites
+    assert requests.get(fresh, timeout=30).status_code == 200
+
+
+def test_one_unreadable_connection_does_not_break_the_list(api_server, sim) -> None:
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    good, bad = new_conn_id("good"), new_conn_id("bad")
+    create_tenant_connection(good, sim, index=0)
+    broken = Connection(
+        conn_id=bad,
+        conn_type="sendgrid",
+        host=sim.base_url,
+        password="SG.bad-row-key.bad-row-secret-value",
+        extra=json.dumps({"read_timeout": "30s", "max_retries": "x"}),
+    )
+    with create_session() as session:
+        session.add(broken)
+    page = _list(api_server)
+    assert page.status_code == 200, page.text[:500]
+    assert f'id="tenant-{good}"' in page.text
+    assert f'id="tenant-{bad}"' in page.text
+    error = re.search(rf'id="config-error-{bad}"[^>]*>([^<]+)<', page.text)
+    assert error, "the broken connection's row does not say what is wrong"
+    text = html.unescape(error.group(1))
+    assert "read_timeout: must be a number (seconds), got '30s'" in text
+    assert "max_retries" in text
+    assert f'id="config-error-{good}"' not in page.text
+    assert "bad-row-secret-value" not in page.text

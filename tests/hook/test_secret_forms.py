@@ -1,0 +1,101 @@
+"""A secret is masked in every form it takes: whole, URL-encoded, base64, in JSON, split.
+
+The secret is 43 characters (a PKCE verifier or 32 random bytes in base64) and holds ``/`` and
+``+``, the characters that URL-encoding and JSON escaping rewrite.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from urllib.parse import quote, quote_plus, urlencode
+
+import pytest
+from sendgrid_hook.redaction import ScrubFilter, register_basic_auth, register_secret, scrub
+
+SECRET = "q7/Lm+Xw2Rt9/Vb0Zk4+Hn8Pd3Ys6Fa1Jc5Ue7Gi2Oo"
+CLIENT_ID = "client-123"
+WINDOW = 8  # no run of this many characters of the secret (or of its encoding) may remain
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+FORMS: dict[str, tuple[str, str]] = {
+    # name: (text as it appears, the part of it that encodes the secret)
+    "whole, on its own": (SECRET, SECRET),
+    "whole, in a sentence": (f"the secret is {SECRET}.", SECRET),
+    "url-encoded": (f"refresh={quote(SECRET, safe='')}&x=1", quote(SECRET, safe="")),
+    "form-encoded body": (urlencode({"grant": "x", "r": SECRET}), quote_plus(SECRET)),
+    "url path-encoded": (f"/v3/{quote(SECRET)}/x", quote(SECRET)),
+    "base64": (_b64(SECRET), _b64(SECRET)),
+    "base64, unpadded": (_b64(SECRET).rstrip("="), _b64(SECRET).rstrip("=")),
+    "urlsafe base64": (
+        base64.urlsafe_b64encode(SECRET.encode()).decode(),
+        base64.urlsafe_b64encode(SECRET.encode()).decode(),
+    ),
+    "basic auth header": (
+        f"Authorization: Basic {_b64(f'{CLIENT_ID}:{SECRET}')}",
+        _b64(f"{CLIENT_ID}:{SECRET}"),
+    ),
+    "in JSON": (json.dumps({"value": SECRET}), SECRET),
+    "in JSON, slashes escaped": (
+        json.dumps({"v": SECRET}).replace("/", "\\/"),
+        json.dumps(SECRET)[1:-1].replace("/", "\\/"),
+    ),
+    "split across a log line, in half": (f"{SECRET[:21]}\n{SECRET[21:]}", SECRET),
+    "split across a log line, near its start": (f"key: {SECRET[:6]}\n{SECRET[6:]} ok", SECRET),
+    "split across a log line, near its end": (f"{SECRET[:-5]}\r\n{SECRET[-5:]}", SECRET),
+    "first half closing one log record": (f"echo {SECRET[:21]}", SECRET[:21]),
+    "second half opening the next record": (f"{SECRET[21:]} (done)", SECRET[21:]),
+}
+
+
+@pytest.fixture(autouse=True)
+def registered() -> None:
+    register_secret(SECRET, "client_secret")
+    register_basic_auth(CLIENT_ID, SECRET)
+
+
+def leaks(text: str, needle: str) -> list[str]:
+    """Runs of ``WINDOW`` characters of ``needle`` that appear in ``text``."""
+    return [needle[i : i + WINDOW] for i in range(len(needle) - WINDOW + 1)
+            if needle[i : i + WINDOW] in text]  # fmt: skip
+
+
+@pytest.mark.parametrize("form", FORMS, ids=list(FORMS))
+def test_scrub_masks_every_form(form: str) -> None:
+    text, encoded = FORMS[form]
+    out = scrub(text)
+    assert not leaks(out, SECRET), out
+    assert not leaks(out, encoded), out
+    assert "***" in out
+
+
+@pytest.mark.parametrize("form", FORMS, ids=list(FORMS))
+def test_log_records_are_masked(form: str, caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("tests.secret_forms")
+    logger.addFilter(ScrubFilter())
+    text, encoded = FORMS[form]
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        logger.info("%s", text)
+    (record,) = caplog.records
+    assert not leaks(record.getMessage(), SECRET)
+    assert not leaks(record.getMessage(), encoded)
+
+
+@pytest.mark.parametrize("form", [f for f in FORMS if "split" not in f and "half" not in f])
+def test_airflow_task_log_masker_knows_the_encoded_forms(form: str) -> None:
+    from airflow.sdk._shared.secrets_masker import redact
+
+    text, encoded = FORMS[form]
+    out = str(redact(text))
+    assert not leaks(out, SECRET), out
+    assert not leaks(out, encoded), out
+
+
+def test_text_that_merely_resembles_the_secret_is_left_alone() -> None:
+    text = "GET /v3/templates?page_size=200 took 0.12 s (q7/L is not enough)"
+    assert scrub(text) == text
