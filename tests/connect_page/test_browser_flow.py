@@ -11,12 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, USERS, connection_extra, new_conn_id
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, connection_extra, new_conn_id, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]  # fmt: skip
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
 STREAMS = ["user_account"]
 
@@ -74,11 +70,7 @@ def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse)
             page.set_default_timeout(30_000)
 
             # 1. sign in to Airflow (SimpleAuthManager's own login page)
-            page.goto(f"{base}/auth/login?next=/sendgrid/connections")
-            page.fill("input[name=username]", USERS["admin"][0])
-            page.fill("input[name=password]", USERS["admin"][1])
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/sendgrid/connections**")
+            sign_in(page, base, "/sendgrid/connections")
             page.screenshot(path=str(ARTIFACTS / "01-signed-in.png"), full_page=True)
 
             # 2. Connect a new tenant (OAuth): provider login + consent, back to the page
