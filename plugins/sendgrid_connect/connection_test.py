@@ -12,6 +12,11 @@ port). So for a body whose ``conn_type`` is ``sendgrid`` and whose ``port`` is a
 (``0``, ``null`` or ``""``), this middleware removes ``port`` before Airflow reads the body.
 Everything else is Airflow's: a different host, or a real port, still needs its own credentials,
 so a stored key is never sent to another endpoint.
+
+Airflow tests a *copy* of the connection under a random id. For an OAuth connection a refresh
+there would rotate the stored refresh token away (the rotated one is kept per connection id),
+so the middleware also marks every ``sendgrid`` test body with the extra
+:data:`~sendgrid_hook.constants.TEST_COPY_EXTRA`, and the hook declines OAuth tests so marked.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from sendgrid_hook.constants import CONN_TYPE
+from sendgrid_hook.constants import CONN_TYPE, TEST_COPY_EXTRA
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,14 +41,15 @@ _UNSET_PORTS = (0, None, "")
 
 
 def normalize_test_body(raw: bytes) -> bytes:
-    """Drop the unset ``port`` of a ``sendgrid`` connection test body.
+    """Drop the unset ``port`` of a ``sendgrid`` connection test body and mark it a test copy.
 
     Args:
         raw: The JSON request body of ``POST /api/v2/connections/test``.
 
     Returns:
-        The body without ``port`` when it is a ``sendgrid`` connection whose port is ``0``,
-        ``null`` or ``""``; otherwise ``raw`` unchanged (including anything that is not JSON).
+        For a ``sendgrid`` body: without ``port`` when it is ``0``, ``null`` or ``""``, and with
+        ``TEST_COPY_EXTRA`` in its ``extra`` (Airflow merges it into the stored extras). Any
+        other body, or one that is not JSON, unchanged.
     """
     try:
         body = json.loads(raw)
@@ -52,9 +58,14 @@ def normalize_test_body(raw: bytes) -> bytes:
     if not isinstance(body, dict) or body.get("conn_type") != CONN_TYPE:
         return raw
     port = body.get("port", 1)
-    if isinstance(port, bool) or port not in _UNSET_PORTS:
-        return raw
-    del body["port"]
+    if not isinstance(port, bool) and port in _UNSET_PORTS:
+        del body["port"]
+    try:
+        extra = json.loads(body.get("extra") or "{}")
+    except (TypeError, ValueError):
+        extra = None  # not a JSON object: Airflow stores it as is, so no stored OAuth extras
+    if isinstance(extra, dict):
+        body["extra"] = json.dumps({**extra, TEST_COPY_EXTRA: True})
     return json.dumps(body).encode()
 
 

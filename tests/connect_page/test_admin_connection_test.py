@@ -104,11 +104,11 @@ def test_test_button_in_admin_connections(api_server, sim) -> None:
 
 
 # -- the same through the REST API ----------------------------------------------------------
-def _store(conn_id: str, sim, key: str, display_name: str) -> None:
+def _store(conn_id: str, sim, key: str | None, display_name: str, **extra_fields) -> None:
     from airflow.models import Connection
     from airflow.utils.session import create_session
 
-    extra = {"auth_type": "api_key", "display_name": display_name}
+    extra = {"auth_type": "api_key", "display_name": display_name, **extra_fields}
     with create_session() as session:
         session.add(Connection(conn_id=conn_id, conn_type="sendgrid", host=sim.base_url,
                                password=key, extra=json.dumps(extra)))  # fmt: skip
@@ -182,16 +182,42 @@ def test_rest_stored_key_is_never_sent_elsewhere(api_server, sim) -> None:
     assert r.status_code == 400, r.text
 
 
+def test_rest_oauth_connection_is_not_refreshed_on_a_copy(api_server, sim) -> None:
+    """Airflow tests a copy under a random id: refreshing there would lose the rotated token."""
+    tenant = sim.tenant(0)
+    headers = {"Authorization": f"Bearer {api_server.token('admin')}"}
+    conn_id = new_conn_id("sg_rest_oauth")
+    _store(conn_id, sim, None, tenant["name"], auth_type="oauth2",
+           client_id=tenant["oauth"]["client_id"], client_secret=tenant["oauth"]["client_secret"],
+           refresh_token="rt-never-presented")  # fmt: skip
+
+    r = _test(api_server, headers, _ui_body(api_server, headers, conn_id))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] is False
+    message = r.json()["message"]
+    assert message.startswith("Not tested here: this is an OAuth connection"), message
+    assert "Admin -> SendGrid connections" in message
+    assert "rt-never-presented" not in r.text
+
+
 def test_only_the_unset_port_of_a_sendgrid_body_is_dropped() -> None:
     from sendgrid_connect.connection_test import normalize_test_body
+    from sendgrid_hook.constants import TEST_COPY_EXTRA
 
     def norm(body: object) -> object:
         return json.loads(normalize_test_body(json.dumps(body).encode()))
 
     base = {"connection_id": "c", "conn_type": "sendgrid", "host": "h", "password": "***"}
+    marked = {**base, "extra": json.dumps({TEST_COPY_EXTRA: True})}
     for unset in (0, None, ""):
-        assert norm({**base, "port": unset}) == base
-    for kept in ({**base, "port": 8443}, {**base, "port": False}, base,
-                 {**base, "conn_type": "http", "port": 0}, [1, 2]):  # fmt: skip
+        assert norm({**base, "port": unset}) == marked
+    for port in (8443, False):
+        assert norm({**base, "port": port}) == {**marked, "port": port}
+    extra = json.dumps({"auth_type": "oauth2"})
+    assert json.loads(norm({**base, "extra": extra})["extra"]) == {
+        "auth_type": "oauth2",
+        TEST_COPY_EXTRA: True,
+    }
+    for kept in ({**base, "conn_type": "http", "port": 0}, [1, 2], {**base, "extra": "[1]"}):
         assert norm(kept) == kept
     assert normalize_test_body(b"not json") == b"not json"

@@ -117,3 +117,44 @@ def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse)
             page.screenshot(path=str(ARTIFACTS / "06-in-airflow-ui.png"), full_page=True)
         finally:
             browser.close()
+
+
+GREEN = "rgb(227, 249, 229)"  # the page's .connected / .ok background
+
+
+def test_key_missing_scopes_is_not_green_in_chromium(api_server, sim) -> None:
+    """A restricted key: the page shows "Connected, N features unreadable" in yellow, and why."""
+    from playwright.sync_api import sync_playwright
+
+    from sendgrid_elt.catalog import scope_requirements
+
+    conn_id = new_conn_id("restricted")
+    tenant = sim.tenant(0)
+    missing = sorted(tenant["api_keys"]["restricted_missing_scopes"])
+    disables = scope_requirements().disables
+    unreadable = {stream for scope in missing for stream in disables[scope]}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(30_000)
+            sign_in(page, api_server.base_url, "/sendgrid/connections")
+            page.fill("#new-conn-id", conn_id)
+            page.fill("#new-display-name", tenant["name"])
+            page.fill("#new-host", sim.base_url)
+            page.fill("#new-api-key", tenant["api_keys"]["restricted"])
+            page.click("#connect-new")
+            page.wait_for_url("**/sendgrid/connections?flash=**")
+            page.screenshot(path=str(ARTIFACTS / "07-missing-scopes.png"), full_page=True)
+
+            status = page.locator(f"#status-{conn_id}")
+            assert status.inner_text() == f"Connected, {len(unreadable)} features unreadable"
+            background = "el => getComputedStyle(el).backgroundColor"
+            assert status.evaluate(background) != GREEN
+            assert page.locator("#flash").evaluate(background) != GREEN
+            items = page.locator(f"#unreadable-{conn_id} li").all_inner_texts()
+            assert [item.split(":")[0] for item in items] == missing
+            for item, scope in zip(items, missing, strict=True):
+                assert item == f"{scope}: {', '.join(sorted(disables[scope]))}"
+        finally:
+            browser.close()
