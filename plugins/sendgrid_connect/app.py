@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sendgrid_connect import health, invites, nonces, oauth, pages, signing, tenants
+from sendgrid_connect import access, health, invites, nonces, oauth, pages, signing, tenants
 
 log = logging.getLogger(__name__)
 
@@ -46,63 +46,6 @@ _SECURITY_HEADERS = {
         "frame-ancestors 'self'; base-uri 'none'"
     ),
 }
-
-
-# -- authentication and authorization ---------------------------------------------------
-def _authorize(user: Any, method: str, conn_id: str | None) -> None:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
-    from airflow.configuration import conf
-    from airflow.models import Connection
-
-    team = None
-    if conn_id and conf.getboolean("core", "multi_team", fallback=False):
-        team = Connection.get_team_name(conn_id)
-    allowed = get_auth_manager().is_authorized_connection(
-        method=method, details=ConnectionDetails(conn_id=conn_id, team_name=team), user=user
-    )
-    if not allowed:
-        raise HTTPException(403, "Forbidden: you may not edit Airflow connections")
-
-
-def _user_dep() -> Any:
-    from airflow.api_fastapi.core_api.security import get_user
-
-    return get_user
-
-
-async def _editor(request: Request, user: Annotated[Any, Depends(_user_dep())]) -> Any:
-    """Signed-in user allowed to edit the connection in the path (or connections at all)."""
-    _authorize(user, "PUT", request.path_params.get("connection_id"))
-    return user
-
-
-Editor = Annotated[Any, Depends(_editor)]
-
-
-def _user_id(user: Any) -> str:
-    return str(user.get_id())
-
-
-def _check_csrf(request: Request, user: Any, token: str | None) -> None:
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and origin.rstrip("/") != _origin(request):
-        raise HTTPException(403, "Cross-site form submission refused")
-    if not signing.csrf_valid(token, _user_id(user)):
-        raise HTTPException(403, "Missing or invalid CSRF token; reload the page")
-
-
-def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
-
-
-async def _optional_user(request: Request) -> Any | None:
-    from airflow.api_fastapi.core_api.security import get_user
-
-    try:
-        return await get_user(request, None, None)
-    except HTTPException:
-        return None
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -173,26 +116,6 @@ def _start_flow(
     return response
 
 
-def _scope_outcome(conn_id: str, granted: frozenset[str]) -> tuple[str, str, dict]:
-    from sendgrid_hook.scopes import missing_scopes
-
-    from sendgrid_elt.catalog import scope_requirements
-
-    needs = scope_requirements()
-    missing = list(missing_scopes(needs.required, granted))
-    optional = list(missing_scopes(needs.optional, granted))
-    disabled = health.disabled_by(missing + optional)
-    if missing:
-        return (
-            "error",
-            f"API key saved for {conn_id}, but it lacks {len(missing)} required scope(s); "
-            "the data they cover is skipped until you add them.",
-            disabled,
-        )
-    note = f" ({len(optional)} optional scope(s) not granted)" if optional else ""
-    return "ok", f"API key verified and saved for {conn_id}{note}.", disabled
-
-
 # -- the app ------------------------------------------------------------------------------
 def create_app() -> FastAPI:
     """Build the FastAPI sub-application (mounted under ``/sendgrid`` by the plugin)."""
@@ -233,14 +156,14 @@ def create_app() -> FastAPI:
 
     @app.get("/connections", response_class=HTMLResponse)
     def list_connections(
-        request: Request, user: Editor, flash: str | None = None, tenant: str | None = None
+        request: Request, user: access.Editor, flash: str | None = None, tenant: str | None = None
     ) -> HTMLResponse:
         return _html(_list_page(request, user, _read_flash(flash), focus=tenant))
 
     @app.post("/connections")
     def create_connection(
         request: Request,
-        user: Annotated[Any, Depends(_user_dep())],
+        user: Annotated[Any, Depends(access.user_dep())],
         csrf: Annotated[str, Form()] = "",
         conn_id: Annotated[str, Form()] = "",
         display_name: Annotated[str, Form()] = "",
@@ -249,8 +172,8 @@ def create_app() -> FastAPI:
         client_secret: Annotated[str, Form()] = "",
         api_key: Annotated[str, Form()] = "",
     ) -> Response:
-        _authorize(user, "POST", None)
-        _check_csrf(request, user, csrf)
+        access.authorize(user, "POST", None)
+        access.check_csrf(request, user, csrf)
         conn_id = conn_id.strip()
         if not client_id.strip() and not api_key.strip():
             return _flash_redirect(request, "error", "Give an OAuth client or an API key.")
@@ -268,25 +191,28 @@ def create_app() -> FastAPI:
         except _sendgrid_errors() as exc:
             return _flash_redirect(request, "error", _key_refused(exc))
         if client_id.strip():
-            return _start_flow(request, conn_id, f"user:{_user_id(user)}")
-        health.record_check(conn_id)
-        return _flash_redirect(request, "ok", f"Connected {conn_id} with an API key.")
+            return _start_flow(request, conn_id, f"user:{access.user_id(user)}")
+        check = health.record_check(conn_id)
+        kind, text, disabled = health.connected_flash(
+            conn_id, " with an API key", check.missing, check.optional
+        )
+        return _flash_redirect(request, kind, text, d=disabled)
 
     @app.post("/connections/{connection_id}/connect")
     def connect(
         request: Request,
         connection_id: str,
-        user: Editor,
+        user: access.Editor,
         csrf: Annotated[str, Form()] = "",
         next: Annotated[str | None, Form()] = None,
     ) -> Response:
-        _check_csrf(request, user, csrf)
+        access.check_csrf(request, user, csrf)
         try:
             next_path = signing.safe_next(next) if next else None
         except signing.InvalidSignedValue:
             raise HTTPException(400, "Redirect target outside the SendGrid page refused") from None
         try:
-            return _start_flow(request, connection_id, f"user:{_user_id(user)}", next_path)
+            return _start_flow(request, connection_id, f"user:{access.user_id(user)}", next_path)
         except tenants.TenantError as exc:
             return _flash_redirect(request, "error", str(exc))
 
@@ -297,7 +223,7 @@ def create_app() -> FastAPI:
         code: str | None = None,
         error: str | None = None,
     ) -> Response:
-        user = await _optional_user(request)
+        user = await access.optional_user(request)
         try:
             result = oauth.finish(
                 state,
@@ -305,7 +231,7 @@ def create_app() -> FastAPI:
                 error,
                 _redirect_uri(request),
                 request.cookies.get(BIND_COOKIE),
-                _user_id(user) if user else None,
+                access.user_id(user) if user else None,
             )
         except oauth.FlowError as exc:
             log.warning("SendGrid OAuth callback refused: %s", exc)
@@ -314,19 +240,24 @@ def create_app() -> FastAPI:
             return response
         except tenants.TenantError as exc:
             return _message(request, "Connection not completed", "error", str(exc), 400)
-        _recorded, note = health.record_check(result.conn_id)
-        log.info("SendGrid connection %s authorized (%s)", result.conn_id, note)
+        check = health.record_check(result.conn_id)
+        log.info("SendGrid connection %s authorized (%s)", result.conn_id, check.note)
         if result.invite:
-            response = _message(
-                request,
-                "Thank you",
-                "ok",
-                "The SendGrid organization is connected. You can close this window.",
-                200,
-                back=False,
-            )
+            kind, text = "ok", "The SendGrid organization is connected."
+            if check.missing:
+                kind = "warn"
+                text = (
+                    "The SendGrid organization is connected, but the access you approved lacks "
+                    f"{len(check.missing)} scope(s) ({', '.join(check.missing)}): that usage "
+                    "data stays unreadable until they are granted."
+                )
+            response = _message(request, "Thank you", kind, f"{text} You can close this window.",
+                                200, back=False)  # fmt: skip
         else:
-            response = _flash_redirect(request, "ok", f"Connected {result.conn_id}.")
+            kind, text, disabled = health.connected_flash(
+                result.conn_id, "", check.missing, check.optional
+            )
+            response = _flash_redirect(request, kind, text, d=disabled)
             if result.next_path:
                 response.headers["location"] = result.next_path
         response.delete_cookie(BIND_COOKIE, path=_prefix(request))
@@ -336,11 +267,11 @@ def create_app() -> FastAPI:
     def save_api_key(
         request: Request,
         connection_id: str,
-        user: Editor,
+        user: access.Editor,
         csrf: Annotated[str, Form()] = "",
         api_key: Annotated[str, Form()] = "",
     ) -> Response:
-        _check_csrf(request, user, csrf)
+        access.check_csrf(request, user, csrf)
         key = api_key.strip()
         if not key or len(key) > 512:
             return _flash_redirect(request, "error", "Paste the API key.")
@@ -352,14 +283,17 @@ def create_app() -> FastAPI:
             return _flash_redirect(request, "error", _key_refused(exc))
         tenants.save_api_key(connection_id, key)
         health.record_check(connection_id)
-        kind, text, disabled = _scope_outcome(connection_id, granted)
+        missing, optional = health.scope_gaps(granted)
+        kind, text, disabled = health.connected_flash(
+            connection_id, " with an API key", missing, optional
+        )
         return _flash_redirect(request, kind, text, d=disabled)
 
     @app.post("/connections/{connection_id}/test")
     def test_connection(
-        request: Request, connection_id: str, user: Editor, csrf: Annotated[str, Form()] = ""
+        request: Request, connection_id: str, user: access.Editor, csrf: Annotated[str, Form()] = ""
     ) -> Response:
-        _check_csrf(request, user, csrf)
+        access.check_csrf(request, user, csrf)
         try:
             ok, text = tenants.test_tenant(connection_id)
         except tenants.TenantError as exc:
@@ -368,15 +302,15 @@ def create_app() -> FastAPI:
 
     @app.post("/connections/{connection_id}/invite", response_class=HTMLResponse)
     def create_invite(
-        request: Request, connection_id: str, user: Editor, csrf: Annotated[str, Form()] = ""
+        request: Request, connection_id: str, user: access.Editor, csrf: Annotated[str, Form()] = ""
     ) -> Response:
-        _check_csrf(request, user, csrf)
+        access.check_csrf(request, user, csrf)
         try:
             tenant = tenants.get_tenant(connection_id)
             tenants.oauth_settings(connection_id)
         except tenants.TenantError as exc:
             return _flash_redirect(request, "error", str(exc))
-        token = invites.issue(connection_id, _user_id(user))
+        token = invites.issue(connection_id, access.user_id(user))
         url = str(request.url_for("invite_landing", token=token))
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=signing.INVITE_TTL)
         invite = {
@@ -384,7 +318,7 @@ def create_app() -> FastAPI:
             "name": tenant.display_name,
             "expires": expires.strftime("%Y-%m-%d %H:%M"),
         }
-        log.info("invite link created for %s by %s", connection_id, _user_id(user))
+        log.info("invite link created for %s by %s", connection_id, access.user_id(user))
         return _html(_list_page(request, user, None, invite=invite, focus=connection_id))
 
     @app.get("/invite/{token}", name="invite_landing", response_class=HTMLResponse)
@@ -409,7 +343,7 @@ def create_app() -> FastAPI:
         if not isinstance(data, dict) or data.get("i") != nonce:
             raise HTTPException(403, "Invalid form token; open the invitation link again")
         origin = request.headers.get("origin")
-        if origin and origin != "null" and origin.rstrip("/") != _origin(request):
+        if origin and origin != "null" and origin.rstrip("/") != access.origin_of(request):
             raise HTTPException(403, "Cross-site form submission refused")
         if not nonces.consume(nonce, "invite"):
             raise HTTPException(410, "This invitation link has expired or was already used")
@@ -469,5 +403,5 @@ def _list_page(
         invite=invite,
         focus=focus,
         prefix=_prefix(request),
-        csrf=signing.csrf_token(_user_id(user)),
+        csrf=signing.csrf_token(access.user_id(user)),
     )

@@ -6,6 +6,10 @@ Connect / Reconnect / API-key change it runs the same scope check the extract DA
 (:func:`~sendgrid_elt.connection_health.check_connection`), which records ``connected`` or
 ``degraded`` (clearing ``needs_reconnect``) and sends the due "reconnected" notice.
 When no warehouse is configured the page still works and shows "never connected".
+
+A credential that works but lacks scopes is never shown as plain "Connected": the page says
+"Connected, N features unreadable" (``degraded``), lists each missing scope with the streams it
+disables (from the stream catalog), and its flash message is a warning, not a success.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 
 LABELS = {
     "connected": "Connected",
-    "degraded": "Degraded: missing scopes",
+    "degraded": "Connected, features unreadable",
     "needs_reconnect": "Needs reconnect",
     "never_connected": "Never connected",
 }
@@ -37,9 +41,69 @@ class Health:
     streams_missing_scopes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
+    def unreadable(self) -> dict[str, list[str]]:
+        """Missing scope -> the streams it leaves unreadable (empty unless degraded).
+
+        The catalog's streams of each missing scope, plus any stream the last run recorded as
+        skipped for it.
+        """
+        if self.status != "degraded":
+            return {}
+        by_scope = disabled_by(self.missing_scopes)
+        for stream, scopes in self.streams_missing_scopes.items():
+            for scope in scopes:
+                by_scope.setdefault(scope, [])
+                if stream not in by_scope[scope]:
+                    by_scope[scope] = sorted([*by_scope[scope], stream])
+        return dict(sorted(by_scope.items()))
+
+    @property
     def label(self) -> str:
-        """Human label of the status."""
+        """Human label of the status (``Connected, 3 features unreadable`` when degraded)."""
+        if self.status == "degraded":
+            return unreadable_label(self.unreadable)
         return LABELS.get(self.status, self.status)
+
+
+def unreadable_label(unreadable: dict[str, list[str]]) -> str:
+    """``Connected, N features unreadable`` (N: distinct streams the missing scopes disable).
+
+    Args:
+        unreadable: Missing scope -> the streams it disables (see :func:`disabled_by`).
+
+    Returns:
+        The label; a scope that gates no known stream still counts as one feature.
+    """
+    streams = {stream for listed in unreadable.values() for stream in listed}
+    count = len(streams) + sum(1 for listed in unreadable.values() if not listed)
+    return f"Connected, {count} feature{'' if count == 1 else 's'} unreadable"
+
+
+def connected_flash(
+    conn_id: str, how: str, missing: tuple[str, ...] | list[str], optional: tuple[str, ...] = ()
+) -> tuple[str, str, dict[str, list[str]]]:
+    """The flash after a credential was saved: success, or a warning naming what is unreadable.
+
+    Args:
+        conn_id: The connection.
+        how: Completes "Connected <conn_id>..." (``""`` or ``" with an API key"``).
+        missing: Required scopes the credential lacks.
+        optional: Plan-feature scopes it lacks (listed, not counted as unreadable).
+
+    Returns:
+        ``(kind, text, disabled)``: ``kind`` is ``ok`` or ``warn``; ``disabled`` maps each
+        missing scope to the streams it disables.
+    """
+    disabled = disabled_by([*missing, *optional])
+    if missing:
+        count = unreadable_label({s: disabled[s] for s in missing}).removeprefix("Connected, ")
+        text = (
+            f"Connected {conn_id}{how}, {count}: the credential lacks {len(missing)} required "
+            "scope(s); that data is skipped until you grant them."
+        )
+        return "warn", text, disabled
+    note = f" ({len(optional)} optional scope(s) not granted)" if optional else ""
+    return "ok", f"Connected {conn_id}{how}{note}.", disabled
 
 
 def _engine() -> Any | None:
@@ -93,27 +157,50 @@ def disabled_by(missing: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
     return {scope: sorted(disables.get(scope, ())) for scope in sorted(missing)}
 
 
-def record_check(conn_id: str) -> tuple[bool, str]:
+class Check(NamedTuple):
+    """Outcome of :func:`record_check`."""
+
+    recorded: bool
+    note: str
+    missing: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
+def scope_gaps(granted: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Required and optional (plan-feature) scopes of the catalog that ``granted`` lacks."""
+    from sendgrid_hook.scopes import missing_scopes
+
+    from sendgrid_elt.catalog import scope_requirements
+
+    needs = scope_requirements()
+    return missing_scopes(needs.required, granted), missing_scopes(needs.optional, granted)
+
+
+def record_check(conn_id: str) -> Check:
     """Run the extract DAG's scope check for ``conn_id`` and record its outcome.
 
     Returns:
-        ``(recorded, note)``; never raises (the credential is already saved).
+        Whether health was recorded, a note for the log, and the scopes the credential lacks
+        (known even without a warehouse); never raises (the credential is already saved).
     """
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     from sendgrid_elt import connection_health
 
     engine = _engine()
-    if engine is None:
-        return False, "no warehouse configured: health not recorded"
     hook = SendGridHook(conn_id)
     try:
+        if engine is None:
+            note = "no warehouse configured: health not recorded"
+            return Check(False, note, *scope_gaps(hook.granted_scopes()))
         report = connection_health.check_connection(hook, engine=engine)
+        gaps = scope_gaps(hook.granted_scopes())  # the answer the check read (cached)
     except Exception as exc:  # AirflowFailException after recording needs_reconnect, etc.
-        return False, f"health check failed: {type(exc).__name__}"
+        return Check(False, f"health check failed: {type(exc).__name__}")
     finally:
         hook.close()
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     if report.degraded:
-        return True, f"{len(report.skipped)} stream(s) lack scopes"
-    return True, "all streams have their scopes"
+        return Check(True, f"{len(report.skipped)} stream(s) lack scopes", *gaps)
+    return Check(True, "all streams have their scopes", *gaps)

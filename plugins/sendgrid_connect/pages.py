@@ -24,7 +24,8 @@ th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #d9e2ec;verti
 .connected{background:#e3f9e5;color:#05400a}.degraded{background:#fff3c4;color:#513c06}
 .needs_reconnect{background:#ffe3e3;color:#610404}.never_connected{background:#e4e7eb}
 .flash{padding:.6rem .8rem;border-radius:.3rem;margin:.8rem 0}
-.ok{background:#e3f9e5}.error{background:#ffe3e3}
+.ok{background:#e3f9e5}.warn{background:#fff3c4}.error{background:#ffe3e3}
+ul.unreadable{margin:.3rem 0 0 1.1rem;padding:0;font-size:.85rem}
 form.inline{display:inline} button{cursor:pointer;margin:.1rem}
 .muted{color:#616e7c;font-size:.85rem} .highlight{background:#f0f4f8}
 fieldset{border:1px solid #d9e2ec;margin:.5rem 0} label{display:block;margin:.3rem 0}
@@ -63,7 +64,11 @@ _LIST = (
 <td>{{ "OAuth 2.0" if t.auth_type == "oauth2" else "API key" }}</td>
 <td><span id="status-{{ t.conn_id }}" class="status {{ h.status }}"
  data-status="{{ h.status }}">{{ h.label }}</span>
-{% if h.missing_scopes %}<br><span class="muted">missing: {{ h.missing_scopes|join(", ")
+{% set gaps = h.unreadable %}{% if gaps %}<ul id="unreadable-{{ t.conn_id }}"
+ class="unreadable" aria-label="Missing scopes and the data they disable">
+{% for scope, streams in gaps.items() %}<li><code>{{ scope }}</code>: {{
+ streams|join(", ") if streams else "no stream (reported only)" }}</li>{% endfor %}</ul>
+{% elif h.missing_scopes %}<br><span class="muted">missing: {{ h.missing_scopes|join(", ")
 }}</span>{% endif %}</td>
 <td>{{ h.since|when }}</td><td>{{ h.last_success_at|when }}</td>
 <td>

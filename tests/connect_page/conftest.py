@@ -31,6 +31,10 @@ from sendgrid_elt.postgres_target import PostgresTarget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "connect_page"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]  # fmt: skip
 USERS = {"admin": ("admin", "admin-pw-connect"), "viewer": ("viewer", "viewer-pw-connect")}
 SERVER_ENV = {
     "AIRFLOW__API__SECRET_KEY": "connect-page-test-secret-" + uuid.uuid4().hex,
@@ -227,3 +231,12 @@ def status_of(html: str, conn_id: str) -> str | None:
     """The ``data-status`` of ``conn_id`` on the list page."""
     match = re.search(rf'id="status-{re.escape(conn_id)}"[^>]*data-status="([^"]+)"', html)
     return match.group(1) if match else None
+
+
+def sign_in(page, base_url: str, next_path: str, user: str = "admin") -> None:
+    """Sign in through SimpleAuthManager's own login page and land on ``next_path``."""
+    page.goto(f"{base_url}/auth/login?next={next_path}")
+    page.fill("input[name=username]", USERS[user][0])
+    page.fill("input[name=password]", USERS[user][1])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{next_path}**")

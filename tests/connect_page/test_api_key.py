@@ -57,7 +57,10 @@ def test_new_tenant_with_api_key_is_registered(api_server, sim) -> None:
     tenant = sim.tenant(1)
     page = _post(api_server, admin, "/connections", conn_id=conn_id, display_name=tenant["name"],
                  host=sim.base_url, api_key=tenant["api_keys"]["full"])  # fmt: skip
-    assert _flash(page) == f"Connected {conn_id} with an API key."
+    # scopes of add-on features the plan lacks are "not licensed" (noted), not missing
+    expected = rf"Connected {conn_id} with an API key( \(\d+ optional scope\(s\) not granted\))?\."
+    assert re.fullmatch(expected, _flash(page)), _flash(page)
+    assert _class_of(page, "flash") == "flash ok"
     assert status_of(page, conn_id) in ("connected", "degraded")
     assert conn_id in Variable.get("sendgrid_tenants")
 
@@ -68,3 +71,48 @@ def test_new_tenant_with_api_key_is_registered(api_server, sim) -> None:
     refused = _post(api_server, admin, "/connections", conn_id=new_conn_id("nokey"),
                     host=sim.base_url, api_key="SG.wrong")  # fmt: skip
     assert "rejected this API key" in _flash(refused)
+
+
+def _class_of(page: str, element_id: str) -> str:
+    match = re.search(rf'id="{re.escape(element_id)}" class="([^"]*)"', page)
+    return match.group(1) if match else ""
+
+
+def test_key_missing_scopes_is_connected_with_unreadable_features(api_server, sim) -> None:
+    """A working key without some scopes: "Connected, N features unreadable", never green."""
+    from sendgrid_elt.catalog import scope_requirements
+
+    conn_id = new_conn_id("scopes")
+    tenant = sim.tenant(0)
+    keys = tenant["api_keys"]
+    missing = sorted(keys["restricted_missing_scopes"])
+    disables = scope_requirements().disables
+    unreadable = {stream for scope in missing for stream in disables[scope]}
+    label = f"Connected, {len(unreadable)} features unreadable"
+
+    page = _post(api_server, api_server.session("admin"), "/connections", conn_id=conn_id,
+                 display_name=tenant["name"], host=sim.base_url,
+                 api_key=keys["restricted"])  # fmt: skip
+    # the flash after connecting: a warning (not the green "ok") naming what is unreadable
+    assert _flash(page).startswith(f"Connected {conn_id} with an API key, {len(unreadable)} ")
+    assert "lacks 3 required scope(s)" in _flash(page)
+    assert _class_of(page, "flash") == "flash warn"
+    # the Health cell: degraded (yellow), the label, each missing scope and what it disables
+    assert status_of(page, conn_id) == "degraded"
+    assert _class_of(page, f"status-{conn_id}") == "status degraded"
+    cell = page.split(f'id="status-{conn_id}"')[1].split("</td>")[0]
+    assert f">{label}</span>" in cell
+    listed = dict(re.findall(r"<li><code>([^<]+)</code>: ([^<]*)</li>", cell))
+    assert sorted(listed) == missing
+    for scope in missing:
+        assert listed[scope].split(", ") == sorted(disables[scope])
+    assert keys["restricted"] not in page
+
+    # the full key: plain green "Connected", nothing listed
+    page = _post(api_server, api_server.session("admin"), f"/connections/{conn_id}/api-key",
+                 api_key=keys["full"])  # fmt: skip
+    assert _class_of(page, "flash") == "flash ok"
+    assert status_of(page, conn_id) == "connected"
+    cell = page.split(f'id="status-{conn_id}"')[1].split("</td>")[0]
+    assert ">Connected</span>" in cell
+    assert f'id="unreadable-{conn_id}"' not in cell

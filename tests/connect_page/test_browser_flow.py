@@ -11,12 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, USERS, connection_extra, new_conn_id
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, connection_extra, new_conn_id, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]  # fmt: skip
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
 STREAMS = ["user_account"]
 
@@ -74,11 +70,7 @@ def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse)
             page.set_default_timeout(30_000)
 
             # 1. sign in to Airflow (SimpleAuthManager's own login page)
-            page.goto(f"{base}/auth/login?next=/sendgrid/connections")
-            page.fill("input[name=username]", USERS["admin"][0])
-            page.fill("input[name=password]", USERS["admin"][1])
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/sendgrid/connections**")
+            sign_in(page, base, "/sendgrid/connections")
             page.screenshot(path=str(ARTIFACTS / "01-signed-in.png"), full_page=True)
 
             # 2. Connect a new tenant (OAuth): provider login + consent, back to the page
@@ -123,5 +115,46 @@ def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse)
             frame = page.frame_locator("iframe").first
             frame.locator(f"#status-{conn_id}").wait_for()
             page.screenshot(path=str(ARTIFACTS / "06-in-airflow-ui.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+GREEN = "rgb(227, 249, 229)"  # the page's .connected / .ok background
+
+
+def test_key_missing_scopes_is_not_green_in_chromium(api_server, sim) -> None:
+    """A restricted key: the page shows "Connected, N features unreadable" in yellow, and why."""
+    from playwright.sync_api import sync_playwright
+
+    from sendgrid_elt.catalog import scope_requirements
+
+    conn_id = new_conn_id("restricted")
+    tenant = sim.tenant(0)
+    missing = sorted(tenant["api_keys"]["restricted_missing_scopes"])
+    disables = scope_requirements().disables
+    unreadable = {stream for scope in missing for stream in disables[scope]}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(30_000)
+            sign_in(page, api_server.base_url, "/sendgrid/connections")
+            page.fill("#new-conn-id", conn_id)
+            page.fill("#new-display-name", tenant["name"])
+            page.fill("#new-host", sim.base_url)
+            page.fill("#new-api-key", tenant["api_keys"]["restricted"])
+            page.click("#connect-new")
+            page.wait_for_url("**/sendgrid/connections?flash=**")
+            page.screenshot(path=str(ARTIFACTS / "07-missing-scopes.png"), full_page=True)
+
+            status = page.locator(f"#status-{conn_id}")
+            assert status.inner_text() == f"Connected, {len(unreadable)} features unreadable"
+            background = "el => getComputedStyle(el).backgroundColor"
+            assert status.evaluate(background) != GREEN
+            assert page.locator("#flash").evaluate(background) != GREEN
+            items = page.locator(f"#unreadable-{conn_id} li").all_inner_texts()
+            assert [item.split(":")[0] for item in items] == missing
+            for item, scope in zip(items, missing, strict=True):
+                assert item == f"{scope}: {', '.join(sorted(disables[scope]))}"
         finally:
             browser.close()

@@ -23,3 +23,9 @@ CONNECT_PAGE_PATH = f"{CONNECT_APP_PREFIX}/connections"
 
 #: Airflow Variable holding the public base URL of the Airflow UI (alert and dashboard links).
 CONNECT_BASE_URL_VARIABLE = "sendgrid_connect_base_url"
+
+#: Extra that the API server's connection-test middleware (``sendgrid_connect``) adds to each
+#: ``sendgrid`` body of ``POST /api/v2/connections/test``. Airflow tests a copy of the connection
+#: under a random id, so an OAuth refresh there would rotate the stored refresh token away (and,
+#: with reuse detection, revoke the grant); the hook declines OAuth tests carrying this extra.
+TEST_COPY_EXTRA = "sendgrid_test_copy"

@@ -45,6 +45,13 @@ class ScopeRequirements:
             disables[scope] = tuple(dict.fromkeys([*disables.get(scope, ()), *streams]))
         return ScopeRequirements(required, optional, disables)
 
+    def describe(self, scopes: Iterable[str]) -> str:
+        """Each scope with the streams it gates: ``"a.read (s1, s2); b.read (s3)"``."""
+        return "; ".join(
+            f"{scope} ({', '.join(self.disables[scope])})" if self.disables.get(scope) else scope
+            for scope in scopes
+        )
+
 
 @cache
 def scope_requirements() -> ScopeRequirements:

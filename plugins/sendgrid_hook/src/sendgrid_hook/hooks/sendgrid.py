@@ -27,7 +27,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from sendgrid_hook.auth.api_key import ApiKeyAuth
 from sendgrid_hook.auth.oauth2 import OAuth2RefreshAuth
 from sendgrid_hook.config import SendGridSettings, SubusersFilter
-from sendgrid_hook.constants import CONN_TYPE, DEFAULT_CONN_ID
+from sendgrid_hook.constants import CONN_TYPE, DEFAULT_CONN_ID, TEST_COPY_EXTRA
 from sendgrid_hook.errors import ReconnectRequired, SendGridError, SendGridFatalError
 from sendgrid_hook.pagination import (
     DEFAULT_MAX_PAGES,
@@ -269,6 +269,13 @@ class SendGridHook(HttpHook):
             self._scopes_response = response
         return self._scopes
 
+    def _is_test_copy(self) -> bool:
+        try:
+            extra = self.get_connection(self.sendgrid_conn_id).extra_dejson
+        except Exception:  # a candidate hook (settings given) may have no stored connection
+            return False
+        return bool(extra.get(TEST_COPY_EXTRA))
+
     def api_date(self) -> dt.date | None:
         """The API's current date, from the ``Date`` header of the ``/v3/scopes`` response.
 
@@ -283,8 +290,20 @@ class SendGridHook(HttpHook):
             return None
 
     def test_connection(self) -> tuple[bool, str]:
-        """One ``GET /v3/scopes``; report missing scopes. Never raises."""
+        """One ``GET /v3/scopes``; report missing scopes. Never raises.
+
+        An OAuth connection tested through Airflow's ``POST /api/v2/connections/test`` (a copy
+        under a random id, marked with :data:`~sendgrid_hook.constants.TEST_COPY_EXTRA`) is not
+        refreshed: the rotated refresh token would be lost with the copy.
+        """
         try:
+            if self.settings.auth_type == "oauth2" and self._is_test_copy():
+                return False, (
+                    "Not tested here: this is an OAuth connection, and Airflow's Test runs on a "
+                    "copy under a random id, where a token refresh would rotate the stored "
+                    "refresh token away. Use Test on Admin -> SendGrid connections, or run "
+                    "`airflow connections test <conn id>`."
+                )
             granted = self.granted_scopes()
             needs = scope_requirements()
             required = self.settings.required_scopes or needs.required
@@ -297,13 +316,16 @@ class SendGridHook(HttpHook):
         missing = _missing(required, granted)
         optional = _missing(needs.optional, granted)
         note = f" Not granted (features not licensed?): {', '.join(optional)}." if optional else ""
+        # Airflow's Test button tests a copy under a random id: name the tenant only if named
+        who = "" if self.display_name == self.tenant_id else f" as '{self.display_name}'"
         if missing:
             return False, (
-                f"Connected to SendGrid as '{self.display_name}', but the credential is missing "
-                f"{len(missing)} required scope(s): {', '.join(missing)}. Give the API key read "
-                f"access to them; until then the streams that need them are skipped.{note}"
+                f"Connected to SendGrid{who}, but the credential is missing {len(missing)} "
+                f"required scope(s): {', '.join(missing)}. Unreadable until they are granted: "
+                f"{needs.describe(missing)}. Give the API key read access to them; until then "
+                f"the streams that need them are skipped.{note}"
             )
         return True, (
-            f"Connected to SendGrid as '{self.display_name}': {len(granted)} scopes granted, "
+            f"Connected to SendGrid{who}: {len(granted)} scopes granted, "
             f"all {len(required)} required scopes present.{note}"
         )
