@@ -30,10 +30,13 @@ def _run(dag, **conf):
 
 def _snapshot(conn) -> dict:
     out = {}
+    from sendgrid_elt import catalog
+
+    streams = [spec.name for spec in catalog.STREAMS]
     for (table,) in conn.execute(
         "select table_name from information_schema.tables where table_schema = %s "
-        "and table_name not in ('sync_state', 'stream_status', 'tenants', 'connection_health')",
-        (STAGING_SCHEMA,),
+        "and table_name = any(%s)",  # the stream tables, not the bookkeeping ones
+        (STAGING_SCHEMA, streams),
     ).fetchall():
         out[table] = conn.execute(
             f"select tenant_id, subuser, parent_key, record_key, record_hash, is_current, "  # noqa: S608
