@@ -33,7 +33,7 @@ with DAG("hook_oauth_rotation", schedule=None, start_date=dt.datetime(2026, 11, 
         hook.get_json("/v3/user/account")
         return hook.get_conn().auth.refresh_count
 
-    extract.override(task_id="first")(0.0) >> extract.override(task_id="second")(1.2)
+    extract.override(task_id="first")(2.4) >> extract.override(task_id="second")(2.4)
 '''
 
 
@@ -43,7 +43,9 @@ def test_two_tasks_share_the_rotated_token(
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
     from airflow.models import Variable
 
-    sim.control.set_oauth(access_token_ttl=1)
+    # 2 s tokens: every task finds the previous access token expired, and a busy machine still
+    # has time to use a fresh one before it expires too
+    sim.control.set_oauth(access_token_ttl=2)
     token = oauth_connect(sim, tenant)
     set_conn(TEST_CONN, oauth_conn(sim, tenant, token["refresh_token"]))
     (tmp_path / "hook_oauth_rotation.py").write_text(DAG_FILE)
