@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format airflow run manifest lock clean venv
+.PHONY: demo test lint format airflow run manifest dashboard lock clean venv
 
 venv: $(STAMP)
 
@@ -49,6 +49,10 @@ run: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_demo.real_account
 
 manifest: $(MANIFEST)
+
+# Rewrite the demo's dashboard from the current marts (after a run, or `make airflow` runs).
+dashboard: venv
+	$(BIN)/python -m sendgrid_dashboard --output .local/demo/dashboard.html
 
 # Regenerate the pinned files from requirements.in / requirements-dev.in in a scratch venv.
 lock:
