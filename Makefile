@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format airflow lock clean venv
+.PHONY: demo test lint format airflow run manifest lock clean venv
 
 venv: $(STAMP)
 
@@ -42,6 +42,13 @@ demo: venv $(MANIFEST)
 # The demo in the Airflow UI (airflow standalone on the demo home; admin/admin on :8080).
 airflow: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_demo.airflow_ui
+
+# The pipeline once against a real SendGrid account: make run SENDGRID_API_KEY=SG....
+# (embedded warehouse; dashboard in .local/run/dashboard.html; README: Connect a real account).
+run: venv $(MANIFEST)
+	$(BIN)/python -m sendgrid_demo.real_account
+
+manifest: $(MANIFEST)
 
 # Regenerate the pinned files from requirements.in / requirements-dev.in in a scratch venv.
 lock:

@@ -6,7 +6,9 @@ Airflow reads its configuration from the environment when it is first imported, 
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,8 @@ from sendgrid_elt.settings import API_POOL, API_POOL_SLOTS, DAGS_DIR, LOCAL_DIR,
 DEMO_DIR = LOCAL_DIR / "demo"
 AIRFLOW_HOME = DEMO_DIR / "airflow"
 ADMIN_USER = "admin"
+#: Where the demo's alerts go (the local mail sink keeps them).
+DEMO_ALERT_RECIPIENTS = "sendgrid-admins@example.com"
 #: Nothing phones home: Cosmos, dbt and Scarf-instrumented packages stay offline.
 NO_TELEMETRY = {
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
@@ -36,6 +40,21 @@ def _fernet_key(home: Path) -> str:
     return path.read_text().strip()
 
 
+def admin_password(home: Path = AIRFLOW_HOME) -> str:
+    """The demo admin's password: random, made once, kept in the demo home (0600).
+
+    Airflow's simple auth manager reads it from ``passwords.json``; ``make airflow`` prints it.
+    """
+    path = home / "passwords.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if not stored.get(ADMIN_USER):
+        home.mkdir(parents=True, exist_ok=True)
+        stored[ADMIN_USER] = secrets.token_urlsafe(12)
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+    return str(stored[ADMIN_USER])
+
+
 def airflow_environment(home: Path = AIRFLOW_HOME) -> dict[str, str]:
     """Environment variables of the demo's Airflow (metadata in SQLite inside ``home``)."""
     home.mkdir(parents=True, exist_ok=True)
@@ -50,7 +69,7 @@ def airflow_environment(home: Path = AIRFLOW_HOME) -> dict[str, str]:
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         **NO_TELEMETRY,
     }
 
@@ -58,6 +77,7 @@ def airflow_environment(home: Path = AIRFLOW_HOME) -> dict[str, str]:
 def configure(home: Path = AIRFLOW_HOME) -> dict[str, str]:
     """Export the demo's Airflow environment into this process and migrate its database."""
     env = airflow_environment(home)
+    admin_password(home)  # before any Airflow process reads the passwords file
     os.environ.update(env)
     subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],

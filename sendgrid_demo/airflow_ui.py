@@ -1,43 +1,115 @@
 """``make airflow``: the demo in the Airflow UI (``airflow standalone`` on the demo home).
 
-Starts the warehouse and the simulator like ``make demo``, (re)registers the demo tenants
-against this simulator, then runs ``airflow standalone`` until Ctrl-C. Sign in as
-``admin`` / ``admin`` at http://localhost:8080.
+Starts the warehouse, the simulator and the demo's mail sink like ``make demo``, registers the
+demo tenants against this simulator (adding to, never replacing, the tenants a user added),
+revokes the same tenant's key as the terminal demo does (so the UI tells the same story: one
+tenant needs reconnecting, one lacks scopes), then runs ``airflow standalone`` until Ctrl-C.
+
+Works from a plain shell: the virtualenv's ``bin`` goes first on ``PATH`` (``airflow standalone``
+starts its components by running ``airflow``). When the UI answers, the URL, user and password
+are printed; alert e-mails land in ``.local/demo/mail/`` (one ``.eml`` file each).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
-from sendgrid_demo.airflow_home import ADMIN_USER, DEMO_DIR, configure
+import requests
+
+from sendgrid_demo.airflow_home import (
+    ADMIN_USER,
+    DEMO_ALERT_RECIPIENTS,
+    DEMO_DIR,
+    admin_password,
+    configure,
+)
+
+UI_PORT = int(os.environ.get("SENDGRID_DEMO_UI_PORT", "8080"))
+MAILBOX = DEMO_DIR / "mail"
+
+
+def ui_url(port: int = UI_PORT) -> str:
+    """Where the demo's Airflow UI listens."""
+    return f"http://localhost:{port}"
+
+
+def standalone_environment(port: int = UI_PORT) -> dict[str, str]:
+    """The environment of ``airflow standalone``: this venv first on PATH, the UI's port."""
+    env = os.environ.copy()
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")])
+    env["AIRFLOW__API__PORT"] = str(port)
+    env["AIRFLOW__API__BASE_URL"] = ui_url(port)
+    return env
+
+
+def _announce_when_up(port: int, password: str, stop: threading.Event) -> None:
+    """Print the login once the API server answers (``airflow standalone`` takes a while)."""
+    while not stop.wait(2.0):
+        try:
+            requests.get(f"{ui_url(port)}/api/v2/monitor/health", timeout=2).raise_for_status()
+        except requests.RequestException:
+            continue
+        print(
+            f"\nAirflow UI: {ui_url(port)}  user: {ADMIN_USER}  password: {password}\n"
+            f"Alert e-mails: {MAILBOX}/  Ctrl-C stops everything.",
+            flush=True,
+        )
+        return
 
 
 def main() -> int:
     """Serve the demo's Airflow; return the exit code of ``airflow standalone``."""
     configure()
+    password = admin_password()
     from sendgrid_demo.main import current_clock
     from sendgrid_demo.simulator_process import SimulatorProcess
-    from sendgrid_demo.tenants import assign_roles, register
+    from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
+    from sendgrid_demo.tenants import assign_roles, register, revoke_showcase_keys
+    from sendgrid_elt.settings import (
+        AIRFLOW_API_CONN_ID,
+        ALERT_RECIPIENTS_VARIABLE,
+        CONNECT_BASE_URL_VARIABLE,
+    )
     from sendgrid_elt.warehouse import resolve_warehouse
 
     resolve_warehouse()
-    with SimulatorProcess(
-        seed=42, scale="demo", clock=current_clock(), log_file=DEMO_DIR / "simulator.log"
-    ) as sim:
-        register(assign_roles(sim.control.accounts()), sim.base_url)
-        print(
-            f"SendGrid simulator on {sim.base_url}; Airflow on http://localhost:8080 "
-            f"(user {ADMIN_USER}, password admin). Ctrl-C stops everything.",
-            flush=True,
-        )
-        try:
-            return subprocess.call(
-                [sys.executable, "-m", "airflow", "standalone"], env=os.environ.copy()
-            )
-        except KeyboardInterrupt:
-            return 0
+    sink = SmtpSink(mailbox=MAILBOX).start()
+    os.environ[SMTP_CONN_ENV] = sink.connection_json()
+    # The extract DAG lists the tenants stored in the metadata DB through the REST API.
+    os.environ[f"AIRFLOW_CONN_{AIRFLOW_API_CONN_ID.upper()}"] = json.dumps(
+        {"conn_type": "http", "host": ui_url(), "login": ADMIN_USER, "password": password}
+    )
+    os.environ[f"AIRFLOW_VAR_{CONNECT_BASE_URL_VARIABLE.upper()}"] = ui_url()
+    os.environ[f"AIRFLOW_VAR_{ALERT_RECIPIENTS_VARIABLE.upper()}"] = DEMO_ALERT_RECIPIENTS
+    stop = threading.Event()
+    try:
+        with SimulatorProcess(
+            seed=42, scale="demo", clock=current_clock(), log_file=DEMO_DIR / "simulator.log"
+        ) as sim:
+            tenants = assign_roles(sim.control.accounts())
+            register(tenants, sim.base_url)
+            revoke_showcase_keys(sim, tenants)
+            print(f"SendGrid simulator on {sim.base_url}; starting Airflow ...", flush=True)
+            threading.Thread(
+                target=_announce_when_up, args=(UI_PORT, password, stop), daemon=True
+            ).start()
+            try:
+                return subprocess.call(
+                    [sys.executable, "-m", "airflow", "standalone"], env=standalone_environment()
+                )
+            except KeyboardInterrupt:
+                time.sleep(1)
+                return 0
+    finally:
+        stop.set()
+        sink.stop()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from sendgrid_demo.airflow_home import DEMO_DIR, configure
+from sendgrid_demo.airflow_home import DEMO_ALERT_RECIPIENTS, DEMO_DIR, configure
 from sendgrid_demo.console import say
 from sendgrid_elt.settings import EXTRACT_DAG_ID as EXTRACT_DAG
 from sendgrid_elt.settings import TRANSFORM_DAG_ID as TRANSFORM_DAG
@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     from sendgrid_demo.simulator_process import SimulatorProcess
     from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
     from sendgrid_demo.summary import format_table, read_overview, read_reconnect_needed
-    from sendgrid_demo.tenants import assign_roles, register
+    from sendgrid_demo.tenants import assign_roles, register, revoke_showcase_keys
     from sendgrid_elt.warehouse import resolve_warehouse
 
     _step("Warehouse")
@@ -101,10 +101,8 @@ def _run(args: argparse.Namespace) -> int:
         _set_alert_recipients(tenants)
         for t in tenants:
             say(f"    connection {t.conn_id:<28} {t.name:<24} ({_role_text(t.role)})")
-        for t in tenants:
-            if t.role == "revoked":
-                sim.control.revoke_key(t.account["api_keys"]["full"])
-                say(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
+        for t in revoke_showcase_keys(sim, tenants):
+            say(f"    revoked {t.name}'s API key in SendGrid (the admin must reconnect)")
 
         dags = load_dags(EXTRACT_DAG, TRANSFORM_DAG)
         _step(f"Extract and load ({EXTRACT_DAG}); Airflow's log: {LOG_FILE}")
@@ -136,7 +134,23 @@ def _run(args: argparse.Namespace) -> int:
     path = write_dashboard(warehouse.target.conninfo(), args.dashboard)
     say(f"    {path}")
     say(f"\nDone in {time.monotonic() - started:.0f}s.")
+    say(next_steps(path))
     return 0 if transform.state == "success" else 1
+
+
+def next_steps(dashboard: Path) -> str:
+    """What a new user can do after the demo (each line under 100 columns)."""
+    return "\n".join(
+        [
+            "",
+            "Next steps:",
+            f"  open the dashboard:        file://{dashboard}",
+            "  see it in the Airflow UI:  make airflow   (prints the URL, user and password)",
+            "  your own SendGrid account: make run SENDGRID_API_KEY=SG...  (README: real account)",
+            "  run again (incremental):   make demo    (ARGS=--advance-days 3 moves the clock)",
+            "  start over / clean up:     make clean     (removes .venv and .local)",
+        ]
+    )
 
 
 def _role_text(role: str) -> str:
@@ -153,7 +167,7 @@ def _set_alert_recipients(tenants: list) -> None:
 
     from sendgrid_elt.settings import ALERT_RECIPIENTS_VARIABLE
 
-    Variable.set(ALERT_RECIPIENTS_VARIABLE, "sendgrid-admins@example.com")
+    Variable.set(ALERT_RECIPIENTS_VARIABLE, DEMO_ALERT_RECIPIENTS)
 
 
 def _report(result) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 SMTP_CONN_ENV = "AIRFLOW_CONN_SMTP_DEFAULT"
@@ -18,6 +20,8 @@ class SmtpSink:
     """aiosmtpd on a free loopback port, registered as the ``smtp_default`` connection."""
 
     messages: list[Message] = field(default_factory=list)
+    #: Folder where each received message is also written as ``<n>.eml`` (viewable later).
+    mailbox: Path | None = None
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Any = None
@@ -32,6 +36,7 @@ class SmtpSink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 with sink._lock:
                     sink.messages.append(message_from_bytes(envelope.content))
+                    sink._keep(envelope.content)
                 return "250 OK"
 
         with socket.socket() as probe:
@@ -40,6 +45,13 @@ class SmtpSink:
         self._controller = Controller(_Handler(), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
+
+    def _keep(self, content: bytes) -> None:
+        if self.mailbox is None:
+            return
+        self.mailbox.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        (self.mailbox / f"{stamp}-{len(self.messages):03d}.eml").write_bytes(content)
 
     def stop(self) -> None:
         """Stop listening."""

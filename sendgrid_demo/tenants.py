@@ -90,11 +90,15 @@ def connection_fields(tenant: DemoTenant, base_url: str) -> dict[str, Any]:
 
 
 def register(tenants: list[DemoTenant], base_url: str) -> None:
-    """Create or replace the tenants' connections and the ``sendgrid_tenants`` Variable."""
+    """Create or replace the demo tenants' connections; add their ids to ``sendgrid_tenants``.
+
+    Other connections and the ids a user listed in the Variable are left alone.
+    """
     from airflow.models import Connection, Variable
     from airflow.utils.session import create_session
 
-    from sendgrid_elt.tenants import TENANTS_VARIABLE
+    from sendgrid_elt.settings import TENANTS_VARIABLE
+    from sendgrid_elt.tenants import variable_tenant_ids
 
     fields = [connection_fields(t, base_url) for t in tenants]
     with create_session() as session:
@@ -103,4 +107,13 @@ def register(tenants: list[DemoTenant], base_url: str) -> None:
         session.add_all(Connection(**f) for f in fields)
     # A stored rotated OAuth token derived from an older refresh token is superseded by the
     # new one automatically (the hook's token store compares fingerprints).
-    Variable.set(TENANTS_VARIABLE, json.dumps([t.conn_id for t in tenants]))
+    kept = variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default_var=None))
+    Variable.set(TENANTS_VARIABLE, json.dumps(sorted({*kept, *(t.conn_id for t in tenants)})))
+
+
+def revoke_showcase_keys(sim: Any, tenants: list[DemoTenant]) -> list[DemoTenant]:
+    """Revoke the ``revoked`` tenant's key in the simulator (the reconnect story); return them."""
+    revoked = [t for t in tenants if t.role == "revoked"]
+    for t in revoked:
+        sim.control.revoke_key(t.account["api_keys"]["full"])
+    return revoked

@@ -71,6 +71,10 @@ class PostgresTarget:
             fields["password"] = self.password
         return " ".join(f"{k}='{_escape(v)}'" for k, v in fields.items())
 
+    def url(self) -> str:
+        """Return a libpq URL (a socket directory goes into the ``host`` query parameter)."""
+        return self.sqlalchemy_url().replace("postgresql+psycopg://", "postgresql://", 1)
+
     def sqlalchemy_url(self) -> str:
         """Return a SQLAlchemy URL using the psycopg 3 driver."""
         auth = quote(self.user, safe="")

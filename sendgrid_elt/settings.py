@@ -43,8 +43,9 @@ def _env_number(name: str, default: float) -> float:
 # -- where things are ------------------------------------------------------------------------
 #: Root of the repository (or of the installed project in the Docker image).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Git-ignored local state: embedded warehouse, demo home, dbt run artifacts, dashboards.
-LOCAL_DIR = PROJECT_ROOT / ".local"
+#: Git-ignored local state: embedded warehouse, demo home, dbt run artifacts, dashboards
+#: (``SENDGRID_LOCAL_DIR`` moves it, e.g. for a test that runs ``make airflow``).
+LOCAL_DIR = Path(os.environ.get("SENDGRID_LOCAL_DIR") or PROJECT_ROOT / ".local")
 DAGS_DIR = PROJECT_ROOT / "dags"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -78,6 +79,8 @@ TENANT_LOCK_WAIT_SECONDS = _env_number("SENDGRID_TENANT_LOCK_WAIT_SECONDS", 60)
 #: Asset names and URIs (``sendgrid_elt.assets`` builds the Asset objects).
 STAGING_ASSET_NAME, STAGING_ASSET_URI = "sendgrid_staging", "x-sendgrid://staging"
 MARTS_ASSET_NAME, MARTS_ASSET_URI = "sendgrid_marts", "x-sendgrid://marts"
+#: Connection (type http) the extract DAG uses to list connections through the Airflow REST API.
+AIRFLOW_API_CONN_ID = "sendgrid_airflow_api"
 #: Variable listing the ids of ``sendgrid`` connections kept outside the metadata database.
 TENANTS_VARIABLE = "sendgrid_tenants"
 #: Alert settings (Airflow Variables).
@@ -105,6 +108,7 @@ def dbt_vars(**overrides: Any) -> dict[str, Any]:
 
 
 __all__ = [
+    "AIRFLOW_API_CONN_ID",
     "ALERT_RECIPIENTS_VARIABLE",
     "ALERT_SLACK_VARIABLE",
     "API_POOL",

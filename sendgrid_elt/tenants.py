@@ -1,16 +1,21 @@
 """Discover the tenants (``sendgrid`` Airflow connections) at run time, from inside a task.
 
-Airflow 3 tasks talk to the execution API, which can *get* a connection by id but cannot
-*list* connections (there is no such call in the Task SDK). So a run finds its tenants in two
-places, and then confirms each through ``Connection.get``:
+Airflow 3 tasks talk to the execution API, which can *get* a connection by id but cannot *list*
+connections. Airflow's documented way for task code that needs more is its REST API, so a run
+finds its tenants in three places and confirms each through ``Connection.get``:
 
-1. **Environment connections**: every ``AIRFLOW_CONN_<ID>`` variable whose value is a
-   ``sendgrid`` connection (JSON ``{"conn_type": "sendgrid", ...}`` or a ``sendgrid://`` URI).
-   Adding a tenant = adding one variable; nothing else.
-2. **Connections stored in the metadata database or a secrets backend** (created in the UI or
-   with ``airflow connections add``): list their ids in the Airflow Variable
-   ``sendgrid_tenants`` (a JSON list ``["acme", "bluebird"]`` or a comma-separated string).
-   Adding such a tenant = adding the connection plus that one documented UI step.
+1. **The metadata database**, through the Airflow REST API (``GET /api/v2/connections``), with
+   the credentials of the connection :data:`~sendgrid_elt.settings.AIRFLOW_API_CONN_ID`
+   (type ``http``: host = the API server's base URL, login/password = a user allowed to read
+   connections; a token comes from ``POST /auth/token``). Every ``sendgrid`` connection made in
+   Admin → Connections, on the Connect page, with the CLI or the REST API is found on the next
+   run, and a deleted one is dropped, with no extra step.
+2. **Environment connections**: every ``AIRFLOW_CONN_<ID>`` whose value is a ``sendgrid``
+   connection (JSON or a ``sendgrid://`` URI).
+3. **Other secrets backends** (Vault, AWS Secrets Manager, ...), which Airflow cannot list: their
+   ids go into the Variable :data:`~sendgrid_elt.settings.TENANTS_VARIABLE` (JSON list or comma
+   separated). The Connect page and the demo add their ids to it (for deployments without the
+   API connection); nothing in the project removes an id a user put there.
 
 Ids that are not ``sendgrid`` connections are skipped with a warning; the ``tenants`` DAG param
 narrows the set for partial reruns.
@@ -23,7 +28,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 
-from sendgrid_elt.settings import CONN_TYPE, TENANTS_VARIABLE
+from sendgrid_elt.settings import AIRFLOW_API_CONN_ID, CONN_TYPE, TENANTS_VARIABLE
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,7 @@ def discover(requested: list[str] | None = None) -> list[str]:
 
     candidates = set(env_tenant_ids())
     candidates |= set(variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default=None)))
+    candidates |= set(metadata_tenant_ids())
     if requested:
         bad = [t for t in requested if not _is_sendgrid(t)]
         if bad:
@@ -86,6 +92,84 @@ def discover(requested: list[str] | None = None) -> list[str]:
     found = sorted(t for t in candidates if _is_sendgrid(t))
     log.info("tenants: %d sendgrid connections: %s", len(found), ", ".join(found) or "-")
     return found
+
+
+def metadata_tenant_ids() -> list[str]:
+    """Ids of the ``sendgrid`` connections in the metadata database, read through the REST API.
+
+    Returns an empty list (with a warning naming what to configure) when the API connection
+    :data:`~sendgrid_elt.settings.AIRFLOW_API_CONN_ID` is not defined.
+
+    Raises:
+        requests.HTTPError: The API refused the credentials or the listing.
+    """
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import Connection
+
+    try:
+        api = Connection.get(AIRFLOW_API_CONN_ID)
+    except AirflowNotFoundException:
+        log.warning(
+            "connection %s is not configured: sendgrid connections stored in the metadata "
+            "database are not discovered (only AIRFLOW_CONN_* and the Variable %s)",
+            AIRFLOW_API_CONN_ID,
+            TENANTS_VARIABLE,
+        )
+        return []
+    return list_connection_ids(_base_url(api.host, api.port), api.login or "", api.password or "")
+
+
+def list_connection_ids(base_url: str, username: str, password: str) -> list[str]:
+    """``sendgrid`` connection ids listed by the Airflow REST API at ``base_url``.
+
+    Args:
+        base_url: The API server's base URL (``http://host:8080``).
+        username: A user allowed to read connections.
+        password: Its password (exchanged for a token at ``POST /auth/token``).
+
+    Returns:
+        The sorted ids of every connection whose type is ``sendgrid``.
+    """
+    import requests
+
+    with requests.Session() as session:
+        session.headers["Accept"] = "application/json"
+        auth = session.post(
+            f"{base_url}/auth/token",
+            json={"username": username, "password": password},
+            timeout=30,
+            allow_redirects=False,
+        )
+        auth.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {auth.json()['access_token']}"
+        found, offset, limit = [], 0, 100
+        while True:
+            page = session.get(
+                f"{base_url}/api/v2/connections",
+                params={"limit": limit, "offset": offset, "order_by": "connection_id"},
+                timeout=30,
+                allow_redirects=False,
+            )
+            page.raise_for_status()
+            body = page.json()
+            rows = body.get("connections") or []
+            found += [r["connection_id"] for r in rows if _normal(r.get("conn_type")) == CONN_TYPE]
+            offset += len(rows)
+            if not rows or offset >= int(body.get("total_entries") or 0):
+                return sorted(found)
+
+
+def _base_url(host: str | None, port: int | None) -> str:
+    url = (host or "").rstrip("/")
+    if "://" not in url:
+        url = f"http://{url}"
+    if port and url.count(":") < 2:
+        url = f"{url}:{port}"
+    return url
+
+
+def _normal(conn_type: str | None) -> str:
+    return (conn_type or "").replace("-", "_").lower()
 
 
 def _is_sendgrid(conn_id: str) -> bool:

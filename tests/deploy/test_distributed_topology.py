@@ -36,7 +36,6 @@ import pytest
 
 from deploy.demo_tenants import conn_id_for, register, tenant_connections
 from deploy.local_cluster import (
-    DEFAULT_PG_URL,
     ClusterConfig,
     ClusterError,
     LocalCluster,
@@ -60,15 +59,6 @@ TRANSFORM_DAG = "sendgrid_transform"
 SIM_SCALE = "tiny"  # three organizations: Pro with subusers, Essentials, Free
 
 
-def _pg_url() -> str:
-    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL)
-    try:
-        psycopg.connect(url, connect_timeout=5).close()
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"the distributed topology needs a TCP PostgreSQL server ({url}): {exc}")
-    return url
-
-
 def _dags_folder(tmp_path: Path) -> Path:
     """The real DAG files (symlinked: they find dbt_project next to their real path) plus the
     probe DAG."""
@@ -90,12 +80,10 @@ def simulator() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def warehouse_db() -> Iterator[Any]:
+def warehouse_db(postgres_server: Any) -> Iterator[Any]:
     from psycopg import sql
 
-    from sendgrid_elt.postgres_target import PostgresTarget
-
-    server = PostgresTarget.from_url(_pg_url())
+    server = postgres_server  # the suite's server: embedded unless TEST_POSTGRES_URL is set
     name = f"deploy_wh_{os.getpid()}_{free_port()}"
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -114,13 +102,13 @@ def tenants(simulator: Any) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, warehouse_db, tenants) -> Iterator[LocalCluster]:
+def cluster(tmp_path_factory, postgres_server, warehouse_db, tenants) -> Iterator[LocalCluster]:
     tmp = tmp_path_factory.mktemp("cluster")
     config = ClusterConfig(
         dags_folder=_dags_folder(tmp),
         workers=2,
         worker_concurrency=2,
-        pg_url=_pg_url(),
+        pg_url=postgres_server.url(),
         pools={API_POOL: 4},
         env={
             "AIRFLOW_CONN_SENDGRID_WAREHOUSE": warehouse_db.airflow_connection_json(),
