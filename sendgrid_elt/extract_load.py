@@ -15,8 +15,7 @@ import logging
 import time
 from typing import Any
 
-from sendgrid_elt import catalog
-from sendgrid_elt.settings import EXTRACT_TASK_TIMEOUT, TENANT_LOCK_WAIT_SECONDS
+from sendgrid_elt import catalog, settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ def time_budget_for(timeout: dt.timedelta | None) -> float | None:
 def _task_timeout(context: Any) -> dt.timedelta | None:
     task = context.get("task") if hasattr(context, "get") else None
     timeout = getattr(task, "execution_timeout", None)
-    return timeout if isinstance(timeout, dt.timedelta) else EXTRACT_TASK_TIMEOUT
+    return timeout if isinstance(timeout, dt.timedelta) else settings.EXTRACT_TASK_TIMEOUT
 
 
 def prepare_staging() -> str:
@@ -73,7 +72,7 @@ def load_tenant(
     context: Any = None,
     batch_size: int | None = None,
     time_budget: float | None = None,
-    lock_wait: float = TENANT_LOCK_WAIT_SECONDS,
+    lock_wait: float | None = None,
 ) -> dict[str, Any]:
     """Extract and load one tenant; return ``{"tenant_id", "streams": {name: outcome}}``.
 
@@ -86,7 +85,8 @@ def load_tenant(
         batch_size: Rows per load transaction.
         time_budget: Seconds this tenant may use (default: :func:`time_budget_for` the task's
             ``execution_timeout``); the connection's ``time_budget`` extra may lower it.
-        lock_wait: Seconds to wait for another run of this tenant before skipping it.
+        lock_wait: Seconds to wait for another run of this tenant before skipping it (default:
+            ``settings.TENANT_LOCK_WAIT_SECONDS``).
 
     Raises:
         AirflowFailException: The credential no longer works (health recorded, alert sent).
@@ -111,7 +111,8 @@ def load_tenant(
     try:
         budget = hook.set_time_budget(time_budget)
         with psycopg.connect(target.conninfo(), autocommit=True) as conn:
-            wait = lock_wait if budget is None else min(lock_wait, budget / 2)
+            wait = settings.TENANT_LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
+            wait = wait if budget is None else min(wait, budget / 2)
             with tenant_lock(conn, tenant_id, run_id, wait=wait) as locked:
                 if not locked:
                     _skip_locked(conn, tenant_id, run_id, wait)

@@ -23,6 +23,23 @@ from sendgrid_hook.constants import (
     WAREHOUSE_CONN_ID,
 )
 
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name`` (``default`` when unset).
+
+    Raises:
+        ValueError: Naming the variable, when its value is not a positive number.
+    """
+    text = os.environ.get(name, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
 # -- where things are ------------------------------------------------------------------------
 #: Root of the repository (or of the installed project in the Docker image).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,13 +70,12 @@ TRANSFORM_DAG_ID = "sendgrid_transform"
 #: Pool capping concurrent SendGrid API work across all DAG runs.
 API_POOL = "sendgrid_api"
 API_POOL_SLOTS = 4
+
 #: ``execution_timeout`` of one extract task (env ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``).
-EXTRACT_TASK_TIMEOUT = dt.timedelta(
-    minutes=float(os.environ.get("SENDGRID_EXTRACT_TIMEOUT_MINUTES") or 240)
-)
+EXTRACT_TASK_TIMEOUT = dt.timedelta(minutes=_env_number("SENDGRID_EXTRACT_TIMEOUT_MINUTES", 240))
 #: How long a run waits for another run of the same tenant to finish before skipping the tenant
 #: (env ``SENDGRID_TENANT_LOCK_WAIT_SECONDS``).
-TENANT_LOCK_WAIT_SECONDS = float(os.environ.get("SENDGRID_TENANT_LOCK_WAIT_SECONDS") or 60)
+TENANT_LOCK_WAIT_SECONDS = _env_number("SENDGRID_TENANT_LOCK_WAIT_SECONDS", 60)
 #: Asset names and URIs (``sendgrid_elt.assets`` builds the Asset objects).
 STAGING_ASSET_NAME, STAGING_ASSET_URI = "sendgrid_staging", "x-sendgrid://staging"
 MARTS_ASSET_NAME, MARTS_ASSET_URI = "sendgrid_marts", "x-sendgrid://marts"

@@ -44,7 +44,7 @@ class HostileConfig:
     redirect_status: int = 302
     token_redirect_to: str | None = None
     trickle_seconds: float = 0.0
-    retry_after: str | None = None
+    retry_after: int | str | None = None
     ratelimit_reset: int | None = None
     endless_next: bool = False
     pad_bytes: int = 0

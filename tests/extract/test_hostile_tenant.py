@@ -71,10 +71,11 @@ def test_oversized_stream_fails_alone_and_the_others_load(sim: Any, acme: Any) -
 
 
 def test_time_budget_ends_the_tenant_cleanly_with_its_state_saved(sim: Any, acme: Any) -> None:
+    acme.define(time_budget=4)  # the connection's budget (the task's is hours)
     configure(sim.base_url, paths=[BOUNCES], trickle_seconds=8)
     started = time.monotonic()
     with pytest.raises(StreamsFailed):
-        load_tenant("acme", "run_slow", streams=STREAMS, time_budget=4)
+        load_tenant("acme", "run_slow", streams=STREAMS)
     elapsed = time.monotonic() - started
     assert elapsed < 6.5, f"the tenant ran {elapsed:.1f} s on a 4 s budget"
     status = _status(acme)
@@ -92,14 +93,20 @@ def test_time_budget_ends_the_tenant_cleanly_with_its_state_saved(sim: Any, acme
     assert _matches_truth(sim, acme, "teammates")
     with tenant_lock(acme, "acme", "probe", wait=0) as free:
         assert free, "the tenant's lock outlived the run"
+    acme.define()
     configure(sim.base_url)  # the retry, on a healthy server, converges
-    load_tenant("acme", "run_retry", streams=STREAMS)
+    load_tenant("acme", "run_retry", streams=STREAMS, time_budget=120)
     assert _matches_truth(sim, acme, "bounces")
 
 
-def test_second_run_of_a_tenant_skips_while_the_first_holds_it(sim: Any, acme: Any) -> None:
+def test_second_run_of_a_tenant_skips_while_the_first_holds_it(
+    sim: Any, acme: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
 
+    from sendgrid_elt import settings
+
+    monkeypatch.setattr(settings, "TENANT_LOCK_WAIT_SECONDS", 0.5, raising=False)
     configure(sim.base_url, paths=["/v3/teammates"], trickle_seconds=4)
     first: dict[str, Any] = {}
 
@@ -112,13 +119,13 @@ def test_second_run_of_a_tenant_skips_while_the_first_holds_it(sim: Any, acme: A
     thread = threading.Thread(target=run_first, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
-    while holder(acme, "acme") is None:
-        assert time.monotonic() < deadline, "the first run never took the tenant's lock"
-        time.sleep(0.05)
+    while not sim.control.request_counts()["by_endpoint"].get("GET /v3/teammates"):
+        assert time.monotonic() < deadline, "the first run never reached its extraction"
+        time.sleep(0.05)  # the first run is now inside its (trickling) teammates request
 
     started = time.monotonic()
     with pytest.raises(AirflowSkipException, match="scheduled__first is extracting it"):
-        load_tenant("acme", "manual__second", streams=STREAMS, lock_wait=0.5)
+        load_tenant("acme", "manual__second", streams=STREAMS)  # waits 0.5 s (setting)
     assert time.monotonic() - started < 3
     thread.join(60)
     assert "error" not in first, first.get("error")
@@ -156,11 +163,13 @@ def test_tenant_lock_waits_bounded_and_dies_with_its_session(warehouse: Any) -> 
 def test_extract_task_has_an_execution_timeout_the_budget_fits_in() -> None:
     from airflow.dag_processing.dagbag import DagBag
 
+    dag_file = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
+    task = DagBag(dag_folder=str(dag_file)).dags["sendgrid_extract_load"].get_task("extract_load")
+    assert task.execution_timeout is not None, "a stuck tenant would hold its pool slot forever"
+
     from sendgrid_elt.extract_load import _task_timeout
     from sendgrid_elt.settings import EXTRACT_TASK_TIMEOUT
 
-    dag_file = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
-    task = DagBag(dag_folder=str(dag_file)).dags["sendgrid_extract_load"].get_task("extract_load")
     assert task.execution_timeout == EXTRACT_TASK_TIMEOUT
     assert _task_timeout({"task": task}) == EXTRACT_TASK_TIMEOUT
     total = EXTRACT_TASK_TIMEOUT.total_seconds()

@@ -17,13 +17,13 @@ that would not finish before it ends.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from json import loads
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -78,7 +78,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 def error_message(response: Fetched) -> str:
     """Return the API's ``errors[].message`` texts (scrubbed), or a short body excerpt."""
     try:
-        errors = json.loads(response.content).get("errors") or []
+        errors = loads(response.content).get("errors") or []
         text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
     except (ValueError, AttributeError):
         text = response.content[:200].decode("utf-8", "replace")
@@ -325,7 +325,7 @@ def _json_body(response: Fetched, where: str) -> Any:
     if response.status == 204 or not response.content:
         return None
     try:
-        return json.loads(response.content)
+        return loads(response.content)
     except ValueError:
         raise _RetryableAttempt(
             f"GET {where}: truncated or invalid JSON body ({len(response.content)} bytes)",
