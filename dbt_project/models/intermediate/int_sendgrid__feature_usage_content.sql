@@ -54,7 +54,9 @@ template_usage as (
         max(
             greatest(
                 template_edits.last_edited_at,
-                case when templates.updated_at <= {{ sendgrid_as_of() }} then templates.updated_at end
+                case
+                    when templates.updated_at <= {{ sendgrid_as_of() }} then templates.updated_at
+                end
             )
         ) as last_activity_at,
         null::bigint as usage_limit,

@@ -79,7 +79,8 @@ single_send_usage as (
         'single_sends_90d' as feature_code,
         count(distinct recent_sends.single_send_id) as usage_count,
         max(single_sends.send_at) filter (
-            where single_sends.status = 'triggered' and single_sends.send_at <= {{ sendgrid_as_of() }}
+            where single_sends.status = 'triggered'
+            and single_sends.send_at <= {{ sendgrid_as_of() }}
         ) as last_activity_at,
         null::bigint as usage_limit,
         sum(send_emails.requests) filter (

@@ -63,12 +63,12 @@ final as (
                         'projected to pass its '
                         || {{ sendgrid_format_int('plan_utilization.credits_total') }}
                         || ' credits on '
-                        || coalesce(
-                            {{ sendgrid_format_date('plan_utilization.projected_exhaustion_date') }},
-                            'an unknown day'
-                        )
+                        || coalesce({{
+                            sendgrid_format_date('plan_utilization.projected_exhaustion_date')
+                        }}, 'an unknown day')
                         || ' (period ends '
-                        || {{ sendgrid_format_date('plan_utilization.period_end_date') }} || '), '
+                        || {{ sendgrid_format_date('plan_utilization.period_end_date') }}
+                        || '), '
                         || {{ sendgrid_format_int('plan_utilization.projected_overage_emails') }}
                         || ' emails over'
             end

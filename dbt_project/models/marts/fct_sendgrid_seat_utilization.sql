@@ -106,11 +106,12 @@ subuser_activity_days as (
             order by day_series.day
         ) as last_activity_date
     from first_sends
-    cross join lateral generate_series(
-        first_sends.first_send_date::timestamp,
-        {{ sendgrid_as_of_date() }}::timestamp,
-        interval '1 day'
-    ) as day_series (day)
+    cross join
+        lateral generate_series(
+            first_sends.first_send_date::timestamp,
+            {{ sendgrid_as_of_date() }}::timestamp,
+            interval '1 day'
+        ) as day_series (day)
     left join activity
         on
             first_sends.tenant_id = activity.tenant_id

@@ -26,7 +26,7 @@ senders as (
         sum(requests) as requests,
         count(*) over (partition by tenant_id) as sender_count
     from activity
-    group by 1, 2, 3
+    group by tenant_id, sender_type, subuser_username
 
 ),
 

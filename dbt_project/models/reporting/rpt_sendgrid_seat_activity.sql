@@ -20,7 +20,8 @@ kinds as (
         tenant_id,
         seat_kind,
         {{ sendgrid_seat_activity_counts('seats') }},
-        count(*) filter (where credit_type in ('recurring', 'nonrecurring')) as limited_credit_seats,
+        count(*) filter (where credit_type in ('recurring', 'nonrecurring'))
+            as limited_credit_seats,
         sum(credits_total) as credits_allocated
     from seat_activity
     group by 1, 2
