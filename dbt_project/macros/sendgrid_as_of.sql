@@ -6,7 +6,8 @@
       extract run that triggered it (the `as_of` of the `sendgrid_staging` Asset event).
     * Without the var (a developer running `dbt build` by hand) it comes from the staging
       data, never from the wall clock: the `as_of` of the latest extract run recorded in
-      `extract_runs`, else the latest time the loader checked a stream or a connection.
+      `extract_runs`, else the latest time the loader checked a stream or a connection or
+      saw a tenant.
 
     So the same staging and the same as-of always build the same marts. Models never call
     `current_date`, `now()` or `current_timestamp`.
@@ -28,6 +29,9 @@
                         union all
                         select max(last_checked_at)
                         from {{ source('sendgrid', 'connection_health') }}
+                        union all
+                        select max(last_seen_at)
+                        from {{ source('sendgrid', 'tenants') }}
                     ) as observed
                 )
             )

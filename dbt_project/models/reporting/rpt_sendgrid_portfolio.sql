@@ -74,6 +74,8 @@ final as (
         totals.last_successful_sync_at::timestamptz as last_successful_sync_at
     from as_of
     cross join totals
+    -- no row before the first extraction (no as-of instant yet)
+    where as_of.as_of_at is not null
 
 )
 
