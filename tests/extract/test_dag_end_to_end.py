@@ -32,7 +32,8 @@ def _snapshot(conn) -> dict:
     out = {}
     for (table,) in conn.execute(
         "select table_name from information_schema.tables where table_schema = %s "
-        "and table_name not in ('sync_state', 'stream_status', 'tenants', 'connection_health')",
+        "and table_name not in ('sync_state', 'stream_status', 'tenants', 'connection_health',"
+        " 'extract_runs')",
         (STAGING_SCHEMA,),
     ).fetchall():
         out[table] = conn.execute(
