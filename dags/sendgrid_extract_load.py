@@ -2,8 +2,9 @@
 
 ``prepare_staging`` → ``list_tenants`` → ``extract_load`` (one mapped task per tenant, pool
 ``sendgrid_api``) → ``publish_staging_asset`` (emits the ``sendgrid_staging`` asset with
-per-stream row counts; runs even if a tenant failed, so one broken tenant does not hold back
-the others' marts) and ``check_tenants`` (fails the run when a tenant failed).
+per-stream row counts and ``as_of``, the run's data interval end that the transform passes to
+dbt as the var ``sendgrid_as_of``; runs even if a tenant failed, so one broken tenant does not
+hold back the others' marts) and ``check_tenants`` (fails the run when a tenant failed).
 
 Tenants are discovered at run time (see ``sendgrid_elt.tenants``): every ``sendgrid``
 connection defined as ``AIRFLOW_CONN_*``, plus the ids listed in the Variable
@@ -98,10 +99,12 @@ def sendgrid_extract_load():
 
         from sendgrid_elt.extract_load import staging_summary
 
-        summary = staging_summary(run_id or "manual")
+        context = get_current_context()
+        as_of = context.get("data_interval_end") or context.get("logical_date")
+        summary = staging_summary(run_id or "manual", as_of=as_of)
         if not summary["tenants"]:
             raise AirflowSkipException("no tenant loaded anything in this run")
-        get_current_context()["outlet_events"][STAGING_ASSET].extra = summary
+        context["outlet_events"][STAGING_ASSET].extra = summary
         return summary
 
     @task

@@ -127,4 +127,11 @@ with DAG(
         """Mark the marts updated (downstream DAGs and BI refreshes can schedule on it)."""
         return MARTS_ASSET_NAME
 
-    dbt_marts >> publish_marts()
+    @task
+    def send_overage_alerts() -> list[dict]:
+        """One alert per tenant and credit period whose projection passes its plan."""
+        from sendgrid_elt.overage_alerts import send_overage_alerts
+
+        return send_overage_alerts()
+
+    dbt_marts >> publish_marts() >> send_overage_alerts()

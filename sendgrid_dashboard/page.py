@@ -60,7 +60,13 @@ CONNECTION_TONES = {
     "needs_reconnect": "bad",
     "never_connected": "muted",
 }
-RECOMMENDATION_TONES = {"downgrade": "good", "upgrade": "warn", "keep": "info", "unknown": "muted"}
+RECOMMENDATION_TONES = {
+    "downgrade": "good",
+    "upgrade": "warn",
+    "keep": "info",
+    "unknown": "muted",
+    "no_data": "muted",
+}
 FEATURE_STATES = {
     "used": ("In use", "used"),
     "unused_paid": ("Paid, unused", "unused"),
@@ -104,6 +110,15 @@ def n_usd(value: Decimal | None) -> str:
         return "—"
     sign = "−" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}"
+
+
+def n_usd_change(value: Decimal | None) -> str:
+    """A monthly cost change: ``+$250.00`` (costs more), ``saves $159.05``, ``no change``."""
+    if value is None:
+        return "—"
+    if value > 0:
+        return f"+{n_usd(value)}"
+    return f"saves {n_usd(-value)}" if value < 0 else "no change"
 
 
 def n_when(value: dt.datetime | dt.date | None) -> str:
@@ -337,7 +352,7 @@ def _portfolio_table(tenants: Sequence[Tenant], anchors: Mapping[str, str]) -> s
         conn = t.connection_status
         rec_value = o.recommendation if o else None
         rec = rec_value or "unknown"
-        savings = o.estimated_monthly_savings_usd if o else None
+        change = o.monthly_cost_change_usd if o else None
         seats_over = seats_pct is not None and seats_pct > 100
         credits_meter = meter(
             None if credits_pct is None else float(credits_pct) / 100,
@@ -362,7 +377,7 @@ def _portfolio_table(tenants: Sequence[Tenant], anchors: Mapping[str, str]) -> s
             attrs={"tenant": tid, "metric": "overview.recommendation", "value": rec_value},
         )
         conn_badge = badge(CONNECTION_LABELS.get(conn, conn), CONNECTION_TONES.get(conn, "muted"))
-        saving_cls = "good-text" if savings and savings > 0 else "muted"
+        saving_cls = "good-text" if change is not None and change < 0 else "muted"
         plan = (o.plan_name if o else t.info.plan_name) or "plan unknown"
         rows.append(
             f'<tr data-tenant="{e(tid)}">'
@@ -382,7 +397,7 @@ def _portfolio_table(tenants: Sequence[Tenant], anchors: Mapping[str, str]) -> s
             f'<td class="rec-cell"><div class="nowrap">{rec_badge} <span class="muted small">'
             f"{col(tid, 'overview', o, 'recommended_plan_name', lambda v: v or '')}</span></div>"
             f'<div class="small {saving_cls}">'
-            f"{col(tid, 'overview', o, 'estimated_monthly_savings_usd', n_usd)} / month</div>"
+            f"{col(tid, 'overview', o, 'monthly_cost_change_usd', n_usd_change)} / month</div>"
             "</td></tr>"
         )
     head = "".join(
@@ -403,7 +418,7 @@ def _portfolio_table(tenants: Sequence[Tenant], anchors: Mapping[str, str]) -> s
         "Portfolio",
         f'<div class="table-wrap"><table class="portfolio"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>",
-        sub="Every SendGrid organization connected to Airflow, from sendgrid_utilization_overview.",
+        sub="Every SendGrid organization connected to Airflow (rpt_sendgrid_utilization_overview).",
         section="portfolio",
     )
 
@@ -450,7 +465,7 @@ def _tenant_section(t: Tenant, anchor: str) -> str:
         )
         + (
             badge(
-                f"{rec.recommendation.capitalize()}: {rec.recommended_plan_name}",
+                rec.recommendation_text[:1].upper() + rec.recommendation_text[1:],
                 RECOMMENDATION_TONES.get(rec.recommendation, "muted"),
             )
             if rec
@@ -1044,13 +1059,13 @@ def _recommendation_card(t: Tenant) -> str:
             '<p class="muted">No recommendation yet.</p>',
             section="recommendation",
         )
-    savings = r.estimated_monthly_savings_usd
-    if savings is None:
-        saving_text, tone = "Savings unknown (custom price)", "muted"
-    elif savings > 0:
-        saving_text, tone = f"Save {n_usd(savings)} / month", "good"
-    elif savings < 0:
-        saving_text, tone = f"Costs {n_usd(-savings)} more / month", "warn"
+    change = r.monthly_cost_change_usd
+    if change is None:
+        saving_text, tone = "Cost change unknown (custom price or no data)", "muted"
+    elif change < 0:
+        saving_text, tone = f"Saves {n_usd(-change)} / month", "good"
+    elif change > 0:
+        saving_text, tone = f"Costs {n_usd(change)} more / month", "warn"
     else:
         saving_text, tone = "Right-sized: no change", "info"
     current_price = n_usd(r.current_monthly_price_usd) + (
@@ -1101,11 +1116,11 @@ def _recommendation_card(t: Tenant) -> str:
         + "</div>"
         '<div class="arrow" aria-hidden="true">→</div>'
         f'<div class="plan rec"><div class="muted small">Recommended</div>'
-        f"{col(tid, 'rec', r, 'recommended_plan_name', str, cls='plan-name')}"
+        f"{col(tid, 'rec', r, 'recommended_plan_name', lambda v: v or '—', cls='plan-name')}"
         f"{col(tid, 'rec', r, 'recommended_monthly_price_usd', n_usd, cls='small')}"
         "</div></div>"
         f'<div class="savings {tone}">'
-        f"{fig(tid, 'rec.estimated_monthly_savings_usd', savings, e(saving_text))}"
+        f"{fig(tid, 'rec.monthly_cost_change_usd', change, e(saving_text))}"
         f' <span class="small">{col(tid, "rec", r, "recommendation", str)}</span>'
         "</div>"
         f'<dl class="facts">{dl}</dl>'

@@ -1,7 +1,7 @@
 """Read the utilization marts (schema ``sendgrid_marts``) into typed dataclasses.
 
 Only the marts are read, with plain selects. The few aggregates here are counts and sums of
-mart columns (portfolio totals over ``sendgrid_utilization_overview``, monthly request volume
+mart columns (portfolio totals in ``rpt_sendgrid_portfolio``, monthly request volume
 as ``sum(requests)`` by ``date_trunc('month')`` of the daily activity mart, key counts of
 ``dim_sendgrid_api_keys``); no rate or percentage is recomputed: every rate on the dashboard is
 a mart column as the mart computed it.
@@ -39,7 +39,7 @@ def _build(cls: type[T], row: dict[str, Any]) -> T:
 
 @dataclass(frozen=True)
 class Portfolio:
-    """Totals over ``sendgrid_utilization_overview`` (one row per tenant)."""
+    """``rpt_sendgrid_portfolio``: totals over all tenants (one row)."""
 
     tenant_count: int
     connected_count: int
@@ -57,7 +57,7 @@ class Portfolio:
 
 @dataclass(frozen=True)
 class Overview:
-    """``sendgrid_utilization_overview``: the tenant's headline figures."""
+    """``rpt_sendgrid_utilization_overview``: the tenant's headline figures."""
 
     tenant_id: str
     display_name: str | None
@@ -73,7 +73,8 @@ class Overview:
     spam_report_rate_30d: Decimal | None
     recommended_plan_name: str | None
     recommendation: str | None
-    estimated_monthly_savings_usd: Decimal | None
+    monthly_cost_change_usd: Decimal | None
+    recommendation_text: str | None
     last_successful_sync_at: dt.datetime | None
 
 
@@ -277,11 +278,12 @@ class Recommendation:
     seats_used: int
     enabled_subusers: int
     dedicated_ips: int
-    recommended_plan_code: str
-    recommended_plan_name: str
+    recommended_plan_code: str | None
+    recommended_plan_name: str | None
     recommended_monthly_price_usd: Decimal | None
-    estimated_monthly_savings_usd: Decimal | None
+    monthly_cost_change_usd: Decimal | None
     recommendation: str
+    recommendation_text: str
 
 
 @dataclass(frozen=True)
@@ -344,26 +346,13 @@ def _by_tenant(rows: list[dict[str, Any]], cls: type[T]) -> dict[str, list[T]]:
     return grouped
 
 
-_PORTFOLIO = """
-select
-    count(*) as tenant_count,
-    count(*) filter (where connection_status = 'connected') as connected_count,
-    count(*) filter (where connection_status = 'needs_reconnect') as needs_reconnect_count,
-    count(*) filter (where connection_status = 'degraded') as degraded_count,
-    coalesce(sum(requests_30d), 0)::bigint as requests_30d,
-    count(*) filter (where utilization_status = 'at_risk') as credits_at_risk_count,
-    count(*) filter (where utilization_status = 'overage') as credits_overage_count,
-    coalesce(sum(features_used), 0)::bigint as features_used,
-    coalesce(sum(features_licensed), 0)::bigint as features_licensed,
-    coalesce(sum(estimated_monthly_savings_usd) filter (where recommendation = 'downgrade'), 0)
-        as downgrade_savings_usd,
-    count(*) filter (where recommendation = 'downgrade') as downgrade_count,
-    max(last_successful_sync_at) as last_successful_sync_at
-from {schema}.sendgrid_utilization_overview
-"""
+_PORTFOLIO = "select * from {schema}.rpt_sendgrid_portfolio"
+
+#: What the header shows before the first transform (rpt_sendgrid_portfolio has no row yet).
+_EMPTY_PORTFOLIO = Portfolio(0, 0, 0, 0, 0, 0, 0, 0, 0, Decimal(0), 0, None)
 
 _TENANTS = "select * from {schema}.dim_sendgrid_tenants order by display_name, tenant_id"
-_OVERVIEW = "select * from {schema}.sendgrid_utilization_overview"
+_OVERVIEW = "select * from {schema}.rpt_sendgrid_utilization_overview"
 
 _PERIODS = """
 select * from (
@@ -532,7 +521,8 @@ def load_dashboard(
     conn: psycopg.Connection, *, generated_at: dt.datetime | None = None
 ) -> Dashboard:
     """Read every mart the dashboard shows; one query per mart (and a few per-tenant slices)."""
-    portfolio = _build(Portfolio, _rows(conn, _PORTFOLIO)[0])
+    portfolio_rows = _rows(conn, _PORTFOLIO)
+    portfolio = _build(Portfolio, portfolio_rows[0]) if portfolio_rows else _EMPTY_PORTFOLIO
     overview = {r["tenant_id"]: _build(Overview, r) for r in _rows(conn, _OVERVIEW)}
     periods = _by_tenant(_rows(conn, _PERIODS), CreditPeriod)
     volume = _by_tenant(_rows(conn, _VOLUME), MonthlyVolume)

@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         _report(transform)
     sink.stop()
 
-    _step("Utilization summary (sendgrid_marts.sendgrid_utilization_overview)")
+    _step("Utilization summary (sendgrid_marts.rpt_sendgrid_utilization_overview)")
     say(format_table(read_overview(warehouse.target.conninfo())))
     _step("Connections that need an admin (fct_sendgrid_connection_health)")
     for row in read_reconnect_needed(warehouse.target.conninfo()):

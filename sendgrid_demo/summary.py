@@ -7,16 +7,22 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
-OVERVIEW_SQL = """
-select tenant_id, display_name, plan_name, connection_status, credits_used_pct,
+from sendgrid_elt.settings import MARTS_SCHEMA
+
+#: The summary's figures, as ``rpt_sendgrid_utilization_overview`` holds them.
+OVERVIEW_SQL = sql.SQL(
+    """
+select tenant_id, display_name, plan_name, connection_status, sync_state, credits_used_pct,
        utilization_status, seats_used_pct, features_used, features_licensed, requests_30d,
        bounce_rate_30d, spam_report_rate_30d, recommended_plan_name, recommendation,
-       estimated_monthly_savings_usd
-from sendgrid_marts.sendgrid_utilization_overview
+       monthly_cost_change_usd, recommendation_text
+from {schema}.rpt_sendgrid_utilization_overview
 order by display_name
 """
+).format(schema=sql.Identifier(MARTS_SCHEMA))
 
 COLUMNS = (
     ("Tenant", "display_name"),
@@ -28,7 +34,7 @@ COLUMNS = (
     ("Bounce", "bounce"),
     ("Spam", "spam"),
     ("Recommended plan", "recommended"),
-    ("Saves/month", "savings"),
+    ("Cost/month", "cost_change"),
     ("Connection", "connection_status"),
 )
 
@@ -51,16 +57,18 @@ def ratio(value: Decimal | float | None) -> str:
     return "–" if value is None else f"{float(value) * 100:.2f}%"
 
 
-def money(value: Decimal | float | None) -> str:
-    """Monthly savings → ``$1,234``; a negative saving (an upgrade) → ``costs $250 more``."""
+def money_change(value: Decimal | float | None) -> str:
+    """A monthly cost change (positive = costs more) → ``+$250``, ``saves $159``, ``same``."""
     if value is None:
         return "–"
     amount = float(value)
-    return f"${amount:,.0f}" if amount >= 0 else f"costs ${-amount:,.0f} more"
+    if amount > 0:
+        return f"+${amount:,.0f}"
+    return f"saves ${-amount:,.0f}" if amount < 0 else "same"
 
 
 def read_overview(conninfo: str) -> list[SummaryRow]:
-    """Read ``sendgrid_utilization_overview`` and format each row's cells."""
+    """Read ``rpt_sendgrid_utilization_overview`` and format each row's cells."""
     with psycopg.connect(conninfo, row_factory=dict_row) as conn:
         rows = conn.execute(OVERVIEW_SQL).fetchall()
     out = []
@@ -79,11 +87,12 @@ def read_overview(conninfo: str) -> list[SummaryRow]:
             "spam": ratio(r["spam_report_rate_30d"]),
             "recommended": (
                 "–"
-                if r["recommendation"] in (None, "unknown")
+                if r["recommendation"] in (None, "unknown", "no_data")
                 else f"{r['recommended_plan_name']} ({r['recommendation']})"
             ),
-            "savings": money(r["estimated_monthly_savings_usd"]),
-            "connection_status": str(r["connection_status"] or "–"),
+            "cost_change": money_change(r["monthly_cost_change_usd"]),
+            "connection_status": str(r["connection_status"] or "–")
+            + ("" if r["sync_state"] in ("synced", None) else f" ({r['sync_state']})"),
         }
         out.append(SummaryRow(values=dict(r), cells=cells))
     return out

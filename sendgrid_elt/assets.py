@@ -12,7 +12,9 @@ from sendgrid_elt.settings import (
 )
 
 #: Emitted by ``sendgrid_extract_load`` when a run has landed data in ``sendgrid_staging``;
-#: its event extra holds per-stream row counts (``rows``), per-tenant totals and statuses.
+#: its event extra holds per-stream row counts (``rows``), per-tenant totals and statuses, and
+#: ``as_of`` (the run's data interval end, ISO-8601 UTC) that the transform passes to dbt as
+#: the var ``sendgrid_as_of``.
 STAGING_ASSET = Asset(name=STAGING_ASSET_NAME, uri=STAGING_ASSET_URI)
 
 #: Emitted by ``sendgrid_transform`` when the marts were rebuilt (BI refreshes can follow it).

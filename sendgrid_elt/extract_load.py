@@ -200,8 +200,18 @@ def _filter_text(value: Any) -> str:
     return value if isinstance(value, str) else ",".join(value)
 
 
-def staging_summary(run_id: str) -> dict[str, Any]:
-    """Per-stream row counts and statuses of ``run_id`` (asset extra; no secrets)."""
+def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """Per-stream row counts and statuses of ``run_id`` (asset extra; no secrets).
+
+    Args:
+        run_id: The extract run.
+        as_of: The run's as-of instant (its data interval end). When given and a tenant
+            loaded something, it is recorded in ``extract_runs`` (what a dbt run without the
+            ``sendgrid_as_of`` var falls back to) and returned as ``as_of`` (ISO-8601 UTC).
+
+    Returns:
+        ``{"run_id", "schema", "tenants", "rows", "records"}`` plus ``"as_of"`` when given.
+    """
     import psycopg
 
     from sendgrid_elt.settings import STAGING_SCHEMA
@@ -213,18 +223,31 @@ def staging_summary(run_id: str) -> dict[str, Any]:
             f'from "{STAGING_SCHEMA}".stream_status where run_id = %s order by tenant_id, stream',
             (run_id,),
         ).fetchall()
-    per_stream: dict[str, int] = {}
-    tenants: dict[str, dict[str, Any]] = {}
-    for tenant_id, stream, status, records in rows:
-        per_stream[stream] = per_stream.get(stream, 0) + records
-        entry = tenants.setdefault(tenant_id, {"records": 0, "not_ok": {}})
-        entry["records"] += records
-        if status != "ok":
-            entry["not_ok"][stream] = status
-    return {
-        "run_id": run_id,
-        "schema": STAGING_SCHEMA,
-        "tenants": tenants,
-        "rows": per_stream,
-        "records": sum(per_stream.values()),
-    }
+        per_stream: dict[str, int] = {}
+        tenants: dict[str, dict[str, Any]] = {}
+        for tenant_id, stream, status, records in rows:
+            per_stream[stream] = per_stream.get(stream, 0) + records
+            entry = tenants.setdefault(tenant_id, {"records": 0, "not_ok": {}})
+            entry["records"] += records
+            if status != "ok":
+                entry["not_ok"][stream] = status
+        summary: dict[str, Any] = {
+            "run_id": run_id,
+            "schema": STAGING_SCHEMA,
+            "tenants": tenants,
+            "rows": per_stream,
+            "records": sum(per_stream.values()),
+        }
+        if as_of is not None:
+            instant = as_of.astimezone(dt.UTC)
+            summary["as_of"] = instant.isoformat().replace("+00:00", "Z")
+            if tenants:
+                conn.execute(
+                    f'insert into "{STAGING_SCHEMA}".extract_runs (run_id, as_of, '  # noqa: S608
+                    "published_at, tenants, records) values (%s, %s, now(), %s, %s) "
+                    "on conflict (run_id) do update set "
+                    "as_of = excluded.as_of, published_at = excluded.published_at, "
+                    "tenants = excluded.tenants, records = excluded.records",
+                    (run_id, instant, len(tenants), summary["records"]),
+                )
+    return summary

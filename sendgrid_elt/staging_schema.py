@@ -1,8 +1,8 @@
 """The ``sendgrid_staging`` schema as SQLAlchemy Core tables, and its idempotent migration.
 
 One table per catalog stream (same columns for all, see ``docs/staging-contract.md``) plus the
-bookkeeping tables ``sync_state``, ``stream_status`` and ``tenants``. ``connection_health`` is
-owned by :mod:`sendgrid_elt.connection_health`.
+bookkeeping tables ``sync_state``, ``stream_status``, ``tenants`` and ``extract_runs``.
+``connection_health`` is owned by :mod:`sendgrid_elt.connection_health`.
 
 :func:`ensure_schema` creates what is missing (schema, tables, indexes, columns) and never drops
 or rewrites anything; it runs under a transaction-level advisory lock so concurrent tenant tasks
@@ -132,6 +132,18 @@ tenants = Table(
     Column("last_seen_at", _TS, nullable=False),
     PrimaryKeyConstraint("tenant_id", name="tenants_pkey"),
     comment="every SendGrid connection the pipeline has seen",
+)
+
+extract_runs = Table(
+    "extract_runs",
+    metadata,
+    Column("run_id", Text, nullable=False),
+    Column("as_of", _TS, nullable=False),
+    Column("published_at", _TS, nullable=False),
+    Column("tenants", BigInteger, nullable=True),
+    Column("records", BigInteger, nullable=True),
+    PrimaryKeyConstraint("run_id", name="extract_runs_pkey"),
+    comment="per published extract run: its as-of instant (data interval end), read by dbt",
 )
 
 

@@ -76,7 +76,7 @@ class ControlApi:
         )
 
     def clock(self, req: Request) -> Reply:
-        """Simulated date, start date and the current ``Date`` header value."""
+        """Simulated date, start date, the instant data decisions use, and the ``Date`` header."""
         w = self.world
         now = w.http_now()
         return json_reply(
@@ -84,6 +84,7 @@ class ControlApi:
                 "date": w.clock.isoformat(),
                 "start_date": w.anchor.isoformat(),
                 "days_advanced": (w.clock - w.anchor).days,
+                "as_of": w.now.isoformat().replace("+00:00", "Z"),
                 "now": dt.datetime.fromtimestamp(now, dt.UTC).isoformat().replace("+00:00", "Z"),
                 "http_date": email.utils.formatdate(now, usegmt=True),
             }

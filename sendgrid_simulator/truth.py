@@ -2,7 +2,8 @@
 
 Truth is a function of ``(seed, scale, start clock)`` and of the mutations applied since
 (``advance``, key revocations). It reuses the generators the endpoints use, so counts match
-the API exactly.
+the API exactly. It is computed at the simulator's instant ``World.now`` (``as_of`` in the
+document): the marts built with that as-of instant must show the same figures.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def build_truth(world: World) -> dict[str, Any]:
             "seed": world.seed,
             "scale": world.scale,
             "clock": world.clock.isoformat(),
+            "as_of": world.now.isoformat().replace("+00:00", "Z"),
             "start_clock": world.anchor.isoformat(),
             "stats_window": {"start_date": start.isoformat(), "end_date": end.isoformat()},
             "changes": list(world.changes.log),
@@ -98,10 +100,9 @@ def _tenant(world: World, t: Tenant, start: dt.date, end: dt.date) -> dict[str, 
     supp_counts = {k: lst.total(world.clock) for k, lst in suppression_lists.items()}
     ips = get("ips")
     singlesends = get("singlesends") if licensed["singlesends"] else []
-    cutoff = dt.datetime.combine(world.clock - dt.timedelta(days=90), dt.time(), dt.UTC)
-    now_dt = dt.datetime.combine(world.clock, dt.time(23, 59, 59), dt.UTC)
+    cutoff = world.now - dt.timedelta(days=90)
     recent_ss = [s for s in singlesends if "send_at" in s and s["status"] == "triggered"
-                 and cutoff <= dt.datetime.fromisoformat(s["send_at"]) <= now_dt]  # fmt: skip
+                 and cutoff < dt.datetime.fromisoformat(s["send_at"]) <= world.now]  # fmt: skip
     lists = get("lists") if licensed["marketing_lists"] else []
     segments = get("segments") if licensed["segments"] else []
     contacts = cat.size(t, parent, "contacts") if licensed["contacts_count"] else 0

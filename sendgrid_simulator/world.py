@@ -90,9 +90,20 @@ class World:
                 t.restricted_key.split(".")[1])  # fmt: skip
 
     # ----- time ---------------------------------------------------------------------------
+    @property
+    def now(self) -> dt.datetime:
+        """The simulator's "now", an instant: the clock date at 00:00 UTC.
+
+        Every data decision is taken at this instant (invitations valid or expired, the
+        suppressions visible, the single sends of the last 90 days, the truth); stats and
+        credits include the clock date itself, as SendGrid reports the day in progress. A
+        pipeline run whose data interval ends at this instant sees what the truth describes.
+        """
+        return dt.datetime.combine(self.clock, dt.time(), dt.UTC)
+
     def now_epoch(self) -> int:
-        """Simulated Unix time used for data decisions: the clock date at 00:00 UTC."""
-        return (self.clock - dt.date(1970, 1, 1)).days * 86400
+        """:attr:`now` as Unix time (seconds)."""
+        return int(self.now.timestamp())
 
     def http_now(self) -> float:
         """Simulated wall time for the ``Date`` header: clock date + real time of day."""

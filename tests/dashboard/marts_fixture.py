@@ -1,8 +1,9 @@
 """The ``sendgrid_marts`` tables, created from the dbt contract, filled with realistic rows.
 
-The DDL is generated from ``dbt_project/models/marts/_sendgrid__marts.yml`` (column names, data
-types and not-null constraints), so a renamed or retyped mart column breaks these tests the way it
-would break the dashboard on the real marts.
+The DDL is generated from the contracts of ``dbt_project/models/marts/_sendgrid__marts.yml`` and
+``dbt_project/models/reporting/_sendgrid__reporting.yml`` (column names, data types and not-null
+constraints), so a renamed or retyped mart column breaks these tests the way it would break the
+dashboard on the real marts.
 
 Four tenants, deterministic, as of 2026-11-28 (stats to 2026-11-27):
 
@@ -30,7 +31,10 @@ import yaml
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[2]
-MARTS_YML = REPO / "dbt_project" / "models" / "marts" / "_sendgrid__marts.yml"
+MODELS_YML = (
+    REPO / "dbt_project" / "models" / "marts" / "_sendgrid__marts.yml",
+    REPO / "dbt_project" / "models" / "reporting" / "_sendgrid__reporting.yml",
+)
 FEATURE_SEED = REPO / "dbt_project" / "seeds" / "sendgrid_feature_catalog.csv"
 SCHEMA = "sendgrid_marts"
 
@@ -38,6 +42,7 @@ TODAY = dt.date(2026, 11, 28)
 LAST_STATS_DAY = TODAY - dt.timedelta(days=1)
 SYNC_AT = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
 BUILD_AT = dt.datetime(2026, 11, 28, 6, 20, tzinfo=dt.UTC)
+AS_OF = SYNC_AT  # the transform's as-of instant (var sendgrid_as_of)
 REVOKED_AT = dt.datetime(2026, 11, 27, 0, 10, tzinfo=dt.UTC)
 XSS_NAME = '<script>alert("x")</script> & Sons'
 
@@ -45,10 +50,9 @@ Row = dict[str, Any]
 
 
 def mart_columns() -> dict[str, list[tuple[str, str, bool]]]:
-    """model → [(column, data_type, not_null)] from the marts yml."""
-    spec = yaml.safe_load(MARTS_YML.read_text())
+    """model → [(column, data_type, not_null)] from the marts and reporting yml."""
     models = {}
-    for model in spec["models"]:
+    for model in (m for path in MODELS_YML for m in yaml.safe_load(path.read_text())["models"]):
         cols = []
         for col in model["columns"]:
             not_null = any(c.get("type") == "not_null" for c in col.get("constraints") or [])
@@ -288,8 +292,11 @@ def _period(
     remain = max(total - used, 0)
     overage = max(used - total, 0)
     projected_pct = pct(projected, total)
+    closed = end <= TODAY
     if overage:
         status = "overage"
+    elif not closed and elapsed < 7 and freq != "daily":
+        status = "insufficient_data"
     elif projected > total:
         status = "at_risk"
     elif projected < total * 0.5:
@@ -304,7 +311,9 @@ def _period(
         "reset_frequency": freq,
         "period_days": period_days,
         "days_elapsed": elapsed,
+        "days_remaining": period_days - elapsed,
         "is_current_period": current,
+        "is_period_closed": closed,
         "credits_total": total,
         "credits_used": used,
         "credits_remain": remain,
@@ -312,13 +321,23 @@ def _period(
         "emails_requested": used,
         "credits_used_pct": pct(used, total),
         "daily_run_rate": run_rate,
+        "projection_basis": "actual" if closed else "period_to_date",
+        "rate_days_observed": period_days if closed else elapsed,
+        "projection_confidence": "high" if closed else "medium" if elapsed >= 7 else "low",
+        "projection_note": "actual use of a closed period"
+        if closed
+        else f"daily rate of the period so far ({elapsed} days)",
         "projected_credits_used": projected,
         "projected_used_pct": projected_pct,
+        "projected_overage_emails": max(projected - total, 0),
+        "projected_overage_cost_usd": None,
+        "projected_exhaustion_date": None,
         "days_until_exhausted": (
             None if used == 0 else 0 if remain == 0 else int(remain / run_rate)
         ),
         "utilization_status": status,
         "observed_at": REVOKED_AT if tid == "initech" else SYNC_AT,
+        "as_of_at": AS_OF,
     }
 
 
@@ -352,6 +371,10 @@ def _seats() -> list[Row]:
                     "subusers_disabled": 1 if subs > 2 else 0,
                     "subusers_active_30d": active,
                     "subusers_inactive_30d": subs - active,
+                    "subusers_active_60d": active,
+                    "subusers_inactive_60d": subs - active,
+                    "subusers_active_90d": active,
+                    "subusers_inactive_90d": subs - active,
                     "is_latest_day": d == TODAY,
                 }
             )
@@ -386,7 +409,11 @@ def _features(rng: random.Random) -> list[Row]:
                     "feature_name": f["feature_name"],
                     "is_licensed": licensed,
                     "is_used": count > 0,
+                    "feature_state": "used"
+                    if count > 0
+                    else {True: "unused_paid", False: "not_licensed", None: "unknown"}[licensed],
                     "usage_count": count,
+                    "emails_90d": None,
                     "usage_limit": limit,
                     "usage_limit_pct": pct(count, limit) if limit else None,
                     "last_activity_at": SYNC_AT - dt.timedelta(days=i) if count else None,
@@ -510,8 +537,13 @@ def _health() -> list[Row]:
                 "connection_status": t["status"],
                 **common,
                 **spec,
+                "sync_state": "stale" if t["status"] == "needs_reconnect" else "synced",
+                "has_data": True,
                 "last_success_at": success,
                 "last_checked_at": SYNC_AT,
+                "last_data_at": success,
+                "granted_scope_count": 40,
+                "as_of_at": AS_OF,
             }
         )
     return rows
@@ -553,8 +585,12 @@ def _recommendations(activity: list[Row]) -> list[Row]:
                 "recommended_plan_code": rcode,
                 "recommended_plan_name": rname,
                 "recommended_monthly_price_usd": rprice,
-                "estimated_monthly_savings_usd": price - rprice,
+                "current_monthly_overage_usd": Decimal("0.00"),
+                "current_monthly_cost_usd": price,
+                "monthly_cost_change_usd": Decimal("0.00") if rec == "keep" else rprice - price,
                 "recommendation": rec,
+                "recommendation_text": _recommendation_text(rec, rname, rprice - price),
+                "as_of_at": AS_OF,
             }
         )
     return rows
@@ -587,6 +623,8 @@ def _tenants_and_overview(
             {
                 "tenant_id": tid,
                 "display_name": t["display_name"],
+                "company_name": t["display_name"],
+                "country": "DE" if t["region"] == "eu" else "US",
                 "region": t["region"],
                 "account_type": t["account_type"],
                 "reputation": t["reputation"],
@@ -600,6 +638,8 @@ def _tenants_and_overview(
                 "subuser_count": t["subusers"],
                 "enabled_subuser_count": rec["enabled_subusers"],
                 "connection_status": t["status"],
+                "sync_state": "stale" if t["status"] == "needs_reconnect" else "synced",
+                "has_data": True,
                 "last_successful_sync_at": sync,
             }
         )
@@ -618,12 +658,81 @@ def _tenants_and_overview(
                 "bounce_rate_30d": rate(sum(r["bounces"] for r in recent), req),
                 "spam_report_rate_30d": rate(sum(r["spam_reports"] for r in recent), delivered),
                 "recommended_plan_name": rec["recommended_plan_name"],
+                "recommended_plan_code": rec["recommended_plan_code"],
                 "recommendation": rec["recommendation"],
-                "estimated_monthly_savings_usd": rec["estimated_monthly_savings_usd"],
+                "monthly_cost_change_usd": rec["monthly_cost_change_usd"],
+                "recommendation_text": rec["recommendation_text"],
                 "last_successful_sync_at": sync,
+                "display_order": 0,
+                "sync_state": dims[-1]["sync_state"],
+                "has_data": True,
+                "projection_basis": cur["projection_basis"],
+                "projection_confidence": cur["projection_confidence"],
+                "is_overage_expected": cur["utilization_status"] in ("overage", "at_risk"),
+                "seats_used": seat["seats_used"],
+                "pending_invites_valid": seat["pending_invites_valid"],
+                "subusers_total": seat["subusers_total"],
+                "subusers_active_30d": seat["subusers_active_30d"],
+                "subusers_active_60d": seat["subusers_active_60d"],
+                "subusers_active_90d": seat["subusers_active_90d"],
+                "subusers_inactive_30d": seat["subusers_inactive_30d"],
+                "subusers_inactive_90d": seat["subusers_inactive_90d"],
+                "features_unused_paid": sum(
+                    1 for f in feats if f["feature_state"] == "unused_paid"
+                ),
+                "features_not_licensed": sum(
+                    1 for f in feats if f["feature_state"] == "not_licensed"
+                ),
+                "features_unknown": sum(1 for f in feats if f["feature_state"] == "unknown"),
+                "as_of_at": AS_OF,
             }
         )
+    ordered = sorted(overview, key=lambda o: (-o["requests_30d"], o["display_name"]))
+    for i, o in enumerate(ordered, start=1):
+        o["display_order"] = i
     return dims, overview
+
+
+def _recommendation_text(rec: str, name: str, change: Decimal) -> str:
+    if rec == "keep":
+        return "keep current plan"
+    if change > 0:
+        return f"{rec} to {name}: +${change:,.2f}/month"
+    return f"{rec} to {name}: saves ${-change:,.2f}/month"
+
+
+def _portfolio(overview: list[Row], health: list[Row]) -> Row:
+    """``rpt_sendgrid_portfolio``: the totals over the overview rows."""
+
+    def count(**match: Any) -> int:
+        return sum(1 for o in overview if all(o[k] == v for k, v in match.items()))
+
+    downgrades = [o for o in overview if o["recommendation"] == "downgrade"]
+    upgrades = [o for o in overview if o["recommendation"] == "upgrade"]
+    return {
+        "as_of_at": AS_OF,
+        "tenant_count": len(overview),
+        "connected_count": count(connection_status="connected"),
+        "needs_reconnect_count": count(connection_status="needs_reconnect"),
+        "degraded_count": count(connection_status="degraded"),
+        "never_synced_count": count(sync_state="never_synced"),
+        "failed_sync_count": count(sync_state="failed"),
+        "stale_count": count(sync_state="stale"),
+        "requests_30d": sum(o["requests_30d"] for o in overview),
+        "credits_at_risk_count": count(utilization_status="at_risk"),
+        "credits_overage_count": count(utilization_status="overage"),
+        "projected_overage_cost_usd": Decimal("0.00"),
+        "features_used": sum(o["features_used"] for o in overview),
+        "features_licensed": sum(o["features_licensed"] for o in overview),
+        "features_unused_paid": sum(o["features_unused_paid"] for o in overview),
+        "downgrade_savings_usd": -sum(
+            (o["monthly_cost_change_usd"] for o in downgrades), Decimal(0)
+        ),
+        "downgrade_count": len(downgrades),
+        "upgrade_cost_usd": sum((o["monthly_cost_change_usd"] for o in upgrades), Decimal(0)),
+        "upgrade_count": len(upgrades),
+        "last_successful_sync_at": max(h["last_success_at"] for h in health),
+    }
 
 
 def build_rows() -> dict[str, list[Row]]:
@@ -635,6 +744,7 @@ def build_rows() -> dict[str, list[Row]]:
     features = _features(rng)
     recs = _recommendations(activity)
     dims, overview = _tenants_and_overview(periods, seats, features, activity, recs)
+    health = _health()
     return {
         "dim_sendgrid_tenants": dims,
         "fct_sendgrid_plan_utilization": periods,
@@ -643,9 +753,10 @@ def build_rows() -> dict[str, list[Row]]:
         "fct_sendgrid_feature_adoption": features,
         "dim_sendgrid_api_keys": _keys(),
         "fct_sendgrid_suppressions_monthly": _suppressions(rng),
-        "fct_sendgrid_connection_health": _health(),
+        "fct_sendgrid_connection_health": health,
         "fct_sendgrid_plan_recommendation": recs,
-        "sendgrid_utilization_overview": overview,
+        "rpt_sendgrid_utilization_overview": overview,
+        "rpt_sendgrid_portfolio": [_portfolio(overview, health)],
     }
 
 

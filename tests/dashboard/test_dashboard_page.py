@@ -37,7 +37,7 @@ def _values(svg, series: str, tag: str = "rect") -> list[tuple[str, str]]:
 
 
 def test_portfolio_kpis_equal_overview_totals(rendered: Rendered) -> None:
-    overview = rendered.rows["sendgrid_utilization_overview"]
+    overview = rendered.rows["rpt_sendgrid_utilization_overview"]
     page = rendered.page
     expected = {
         "tenant_count": len(overview),
@@ -49,10 +49,8 @@ def test_portfolio_kpis_equal_overview_totals(rendered: Rendered) -> None:
         "credits_at_risk_count": sum(r["utilization_status"] == "at_risk" for r in overview),
         "features_used": sum(r["features_used"] for r in overview),
         "features_licensed": sum(r["features_licensed"] for r in overview),
-        "downgrade_savings_usd": sum(
-            r["estimated_monthly_savings_usd"]
-            for r in overview
-            if r["recommendation"] == "downgrade"
+        "downgrade_savings_usd": -sum(
+            r["monthly_cost_change_usd"] for r in overview if r["recommendation"] == "downgrade"
         ),
         "downgrade_count": sum(r["recommendation"] == "downgrade" for r in overview),
         "last_successful_sync_at": max(r["last_successful_sync_at"] for r in overview),
@@ -78,9 +76,9 @@ def test_overview_figures_equal_the_overview_mart(rendered: Rendered) -> None:
         "spam_report_rate_30d",
         "recommended_plan_name",
         "recommendation",
-        "estimated_monthly_savings_usd",
+        "monthly_cost_change_usd",
     )
-    for row in rendered.rows["sendgrid_utilization_overview"]:
+    for row in rendered.rows["rpt_sendgrid_utilization_overview"]:
         for col in columns:
             els = rendered.page.find(tenant=row["tenant_id"], metric=f"overview.{col}")
             assert els, (row["tenant_id"], col)
@@ -192,7 +190,7 @@ def test_deliverability_points_are_the_busiest_senders_daily_rates(rendered: Ren
 
 
 def test_null_rates_render_as_gaps_not_zeros(rendered: Rendered) -> None:
-    overview = rendered.mart("sendgrid_utilization_overview", tenant_id="xss_tenant")[0]
+    overview = rendered.mart("rpt_sendgrid_utilization_overview", tenant_id="xss_tenant")[0]
     assert overview["bounce_rate_30d"] is None
     assert (
         rendered.page.one(tenant="xss_tenant", metric="overview.bounce_rate_30d").data("value")
@@ -306,14 +304,16 @@ def test_health_and_recommendation_equal_their_marts(rendered: Rendered) -> None
             "months_observed",
             "recommended_plan_name",
             "recommended_monthly_price_usd",
-            "estimated_monthly_savings_usd",
+            "monthly_cost_change_usd",
             "recommendation",
             "seats_used",
         ):
             el = rendered.page.one(tenant=tid, metric=f"rec.{col}")
             assert same(el.data("value"), row[col]), (tid, col)
-    acme = rendered.page.one(tenant="acme_prod", metric="rec.estimated_monthly_savings_usd")
-    assert "Save $159.05 / month" in acme.text
+    acme = rendered.page.one(tenant="acme_prod", metric="rec.monthly_cost_change_usd")
+    assert "Saves $159.05 / month" in acme.text  # a downgrade: the change is negative
+    globex = rendered.page.one(tenant="globex_eu", metric="rec.monthly_cost_change_usd")
+    assert "Costs $214.05 more / month" in globex.text  # an upgrade never reads as a saving
 
 
 def test_suppressions_equal_the_monthly_mart(rendered: Rendered) -> None:
@@ -350,7 +350,7 @@ def test_every_tenant_has_its_section_and_charts(rendered: Rendered) -> None:
     assert [s.data("tenant") for s in page.find("section")] == [
         r["tenant_id"]
         for r in sorted(
-            rendered.rows["sendgrid_utilization_overview"],
+            rendered.rows["rpt_sendgrid_utilization_overview"],
             key=lambda r: (-r["requests_30d"], r["display_name"]),
         )
     ]

@@ -1,7 +1,15 @@
-"""One real pipeline run per test session: simulator → extract DAG → transform DAG → marts.
+"""Real pipeline runs: simulator → extract DAG → transform → marts, at pinned as-of instants.
 
-Both DAGs run for real with ``dag.test()`` against the simulator (``tiny`` scale, fixed clock,
-so the ground truth is fixed) and a fresh PostgreSQL database.
+The simulator's clock is pinned (``BASE_CLOCK``), never today's date, and its "now" is an
+instant (the clock date at 00:00 UTC). The extract DAG runs with ``dag.test(logical_date=…)``
+so that its data interval ends at that instant: the as-of the marts are built at is the
+instant the simulator's truth is computed at.
+
+* ``pipeline``: the base date; both DAGs run for real (the transform DAG takes its as-of from
+  the staging data the extract DAG recorded).
+* ``pipeline_at``: the base date and the clock moved 40 days back and forward; the shifted
+  runs use the extract DAG and ``dbt build`` with the var ``sendgrid_as_of`` (what the
+  transform DAG passes), so the date-sensitive checks run at three as-of dates.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +30,10 @@ from psycopg import sql
 from sendgrid_elt.postgres_target import PostgresTarget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CLOCK = dt.date(2026, 11, 28)
+BASE_CLOCK = dt.date(2026, 11, 28)
+CLOCK = BASE_CLOCK  # the base run's clock (tests that do not care about the shift)
+#: The clock moves, in days, of the date-sensitive checks (issue 17: ±40 days).
+SHIFTS = (-40, 0, 40)
 #: conn id → (tenant index in the simulator, key kind)
 TENANTS = {"e2e_acme": (0, "full"), "e2e_bluebird": (1, "full"), "e2e_cedar": (2, "full")}
 
@@ -35,6 +47,7 @@ class PipelineRun:
     accounts: dict[str, Any]
     extract_state: str
     transform_state: str
+    as_of: dt.datetime
 
     def tenant_truth(self, conn_id: str) -> dict[str, Any]:
         index = TENANTS[conn_id][0]
@@ -54,40 +67,83 @@ def _connection(sim: Any, index: int, kind: str) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def pipeline(airflow_home: Path, postgres_server: PostgresTarget) -> Iterator[PipelineRun]:
-    from airflow.dag_processing.dagbag import DagBag
-
-    from sendgrid_simulator.testing import run_simulator
-
+@contextmanager
+def _database(postgres_server: PostgresTarget) -> Iterator[PostgresTarget]:
     name = f"e2e_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = postgres_server.with_database(name)
     try:
-        with (
-            run_simulator(seed=42, scale="tiny", clock=CLOCK) as sim,
-            pytest.MonkeyPatch.context() as mp,
-        ):
-            mp.setenv("AIRFLOW_CONN_SENDGRID_WAREHOUSE", target.airflow_connection_json())
-            for conn_id, (index, kind) in TENANTS.items():
-                mp.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", _connection(sim, index, kind))
-            bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
-            assert bag.import_errors == {}
-            extract = bag.dags["sendgrid_extract_load"].test()
-            transform = bag.dags["sendgrid_transform"].test()
-            yield PipelineRun(
-                target=target,
-                truth=sim.control.truth(),
-                accounts=sim.accounts,
-                extract_state=str(extract.state),
-                transform_state=str(transform.state),
-            )
+        yield postgres_server.with_database(name)
     finally:
         with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
             conn.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
             )
+
+
+@contextmanager
+def _run_pipeline(
+    postgres_server: PostgresTarget, clock: dt.date, work: Path, *, transform_dag: bool
+) -> Iterator[PipelineRun]:
+    """Simulator at ``clock`` → extract DAG (data interval ending at the simulator's now) →
+    the transform DAG, or ``dbt build --vars sendgrid_as_of`` → a :class:`PipelineRun`."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from sendgrid_simulator.testing import run_simulator
+    from tests.transform.dbt_runner import as_of_vars, run_dbt
+
+    with (
+        _database(postgres_server) as target,
+        run_simulator(seed=42, scale="tiny", clock=clock) as sim,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        as_of = dt.datetime.fromisoformat(sim.control.clock()["as_of"])
+        mp.setenv("AIRFLOW_CONN_SENDGRID_WAREHOUSE", target.airflow_connection_json())
+        for conn_id, (index, kind) in TENANTS.items():
+            mp.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", _connection(sim, index, kind))
+        bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+        assert bag.import_errors == {}
+        extract = bag.dags["sendgrid_extract_load"].test(logical_date=as_of)
+        if transform_dag:
+            transform_state = str(bag.dags["sendgrid_transform"].test().state)
+        else:
+            proc, _ = run_dbt(target, work, "build", *as_of_vars(as_of), check=False)
+            transform_state = "success" if proc.returncode == 0 else proc.stdout[-4000:]
+        yield PipelineRun(
+            target=target,
+            truth=sim.control.truth(),
+            accounts=sim.accounts,
+            extract_state=str(extract.state),
+            transform_state=transform_state,
+            as_of=as_of,
+        )
+
+
+@pytest.fixture(scope="session")
+def pipeline(
+    airflow_home: Path, postgres_server: PostgresTarget, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PipelineRun]:
+    """The base run: both DAGs for real, the simulator's clock at ``BASE_CLOCK``."""
+    work = tmp_path_factory.mktemp("e2e_base")
+    with _run_pipeline(postgres_server, BASE_CLOCK, work, transform_dag=True) as run:
+        yield run
+
+
+@pytest.fixture(scope="session", params=SHIFTS, ids=lambda d: f"clock{d:+d}d")
+def pipeline_at(
+    request: pytest.FixtureRequest,
+    postgres_server: PostgresTarget,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[PipelineRun]:
+    """A run with the clock moved ``param`` days from ``BASE_CLOCK`` (0: the base run)."""
+    if request.param == 0:
+        yield request.getfixturevalue("pipeline")
+        return
+    request.getfixturevalue("airflow_home")
+    clock = BASE_CLOCK + dt.timedelta(days=request.param)
+    work = tmp_path_factory.mktemp(f"e2e_{request.param:+d}")
+    with _run_pipeline(postgres_server, clock, work, transform_dag=False) as run:
+        yield run
 
 
 def query(target: PostgresTarget, statement: str, *args: Any) -> list[dict[str, Any]]:

@@ -1,8 +1,11 @@
-"""Simulator → extract DAG → transform DAG: every headline mart figure equals the ground truth.
+"""Simulator → extract DAG → transform: every headline mart figure equals the ground truth.
 
-The simulator knows what it served (``truth``); the marts must say the same after both DAGs
-ran for real. Figures: credits and % used, monthly requests, teammates by role, pending
-invites, subusers, API keys, suppressions, features in use, and the recommended plan.
+The simulator knows what it served (``truth``, computed at its instant ``as_of``); the marts,
+built at the as-of instant the extract run's data interval ended at (the same instant), must
+say the same. The checks run at three as-of dates: the pinned base clock and the clock moved
+40 days back and forward (``pipeline_at``). Figures: credits and % used, monthly requests,
+30-day volume, teammates by role, pending invites, subusers, API keys, suppressions,
+features in use, and the recommended plan, in the marts and in the rpt_ models.
 """
 
 from __future__ import annotations
@@ -31,8 +34,22 @@ def test_both_dags_succeed(pipeline: PipelineRun) -> None:
     assert pipeline.transform_state == "success"
 
 
+def test_every_run_is_built_at_the_simulators_instant(pipeline_at: PipelineRun) -> None:
+    """The extract run's data interval ends at the simulator's now; it is recorded in the
+    staging data and the asset extra, and every rpt_ model is measured at it."""
+    assert (pipeline_at.extract_state, pipeline_at.transform_state) == ("success", "success")
+    assert pipeline_at.truth["as_of"] == pipeline_at.as_of.isoformat().replace("+00:00", "Z")
+    (run,) = query(pipeline_at.target, "select as_of from sendgrid_staging.extract_runs")
+    assert run["as_of"] == pipeline_at.as_of
+    for table in ("rpt_sendgrid_portfolio", "rpt_sendgrid_utilization_overview",
+                  "fct_sendgrid_connection_health"):  # fmt: skip
+        statement = "select distinct as_of_at from sendgrid_marts." + table  # noqa: S608
+        assert query(pipeline_at.target, statement) == [{"as_of_at": pipeline_at.as_of}], table
+
+
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
-def test_credits_and_plan_utilization(pipeline: PipelineRun, conn_id: str) -> None:
+def test_credits_and_plan_utilization(pipeline_at: PipelineRun, conn_id: str) -> None:
+    pipeline = pipeline_at
     credits = pipeline.tenant_truth(conn_id)["aggregates"]["credits"]
     (tenant,) = query(
         pipeline.target,
@@ -56,7 +73,8 @@ def test_credits_and_plan_utilization(pipeline: PipelineRun, conn_id: str) -> No
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
-def test_monthly_requests_per_sender(pipeline: PipelineRun, conn_id: str) -> None:
+def test_monthly_requests_per_sender(pipeline_at: PipelineRun, conn_id: str) -> None:
+    pipeline = pipeline_at
     truth = pipeline.tenant_truth(conn_id)
     rows = query(
         pipeline.target,
@@ -80,7 +98,8 @@ def test_monthly_requests_per_sender(pipeline: PipelineRun, conn_id: str) -> Non
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
-def test_seats_and_subusers(pipeline: PipelineRun, conn_id: str) -> None:
+def test_seats_and_subusers(pipeline_at: PipelineRun, conn_id: str) -> None:
+    pipeline = pipeline_at
     agg = pipeline.tenant_truth(conn_id)["aggregates"]
     (seat,) = query(
         pipeline.target,
@@ -105,7 +124,8 @@ def test_seats_and_subusers(pipeline: PipelineRun, conn_id: str) -> None:
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
-def test_api_keys(pipeline: PipelineRun, conn_id: str) -> None:
+def test_api_keys(pipeline_at: PipelineRun, conn_id: str) -> None:
+    pipeline = pipeline_at
     truth = pipeline.tenant_truth(conn_id)
     (row,) = query(
         pipeline.target,
@@ -118,7 +138,8 @@ def test_api_keys(pipeline: PipelineRun, conn_id: str) -> None:
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
-def test_suppressions(pipeline: PipelineRun, conn_id: str) -> None:
+def test_suppressions(pipeline_at: PipelineRun, conn_id: str) -> None:
+    pipeline = pipeline_at
     truth = pipeline.tenant_truth(conn_id)
     rows = query(
         pipeline.target,
@@ -151,7 +172,8 @@ FEATURE_TRUTH = {
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
-def test_features_in_use(pipeline: PipelineRun, conn_id: str) -> None:
+def test_features_in_use(pipeline_at: PipelineRun, conn_id: str) -> None:
+    pipeline = pipeline_at
     features = pipeline.tenant_truth(conn_id)["aggregates"]["features"]
     rows = query(
         pipeline.target,
@@ -172,7 +194,8 @@ def _percentile_cont(values: list[int], q: float) -> float:
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
-def test_recommended_plan_is_the_cheapest_that_fits(pipeline: PipelineRun, conn_id: str) -> None:
+def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, conn_id: str) -> None:
+    pipeline = pipeline_at
     """Recompute from the truth: the 12 complete months before the latest stats month,
     required = max(peak, p95 × 1.2), cheapest catalog plan covering it, the seats, the
     enabled subusers and the dedicated IPs (dbt vars sendgrid_plan_headroom / _months)."""
@@ -207,3 +230,62 @@ def test_recommended_plan_is_the_cheapest_that_fits(pipeline: PipelineRun, conn_
         key=lambda p: (p["monthly_price_usd"] is None, p["monthly_price_usd"] or 0, p["tier_rank"]),
     )
     assert rec["recommended_plan_code"] == cheapest["plan_code"]
+
+
+@pytest.mark.parametrize("conn_id", sorted(TENANTS))
+def test_reporting_models_match_the_truth(pipeline_at: PipelineRun, conn_id: str) -> None:
+    """The rpt_ models the dashboard reads hold the same figures as the truth."""
+    truth = pipeline_at.tenant_truth(conn_id)
+    agg = truth["aggregates"]
+    (overview,) = query(
+        pipeline_at.target,
+        "select * from sendgrid_marts.rpt_sendgrid_utilization_overview where tenant_id = %s",
+        conn_id,
+    )
+    requests_30d = agg["requests_last_30_days"] + sum(
+        sub["requests_last_30_days"] for sub in truth["subusers"].values()
+    )
+    assert overview["requests_30d"] == requests_30d
+    assert (overview["sync_state"], overview["has_data"]) == ("synced", True)
+    assert overview["subusers_total"] == agg["subusers"]["total"]
+    assert overview["subusers_inactive_30d"] == agg["subusers"]["inactive_30d"]
+    assert overview["pending_invites_valid"] == agg["pending_invites"]["valid"]
+    assert overview["credits_used"] == agg["credits"]["used"]
+    assert overview["recommendation"] in ("keep", "upgrade", "downgrade")
+    (health,) = query(
+        pipeline_at.target,
+        "select * from sendgrid_marts.rpt_sendgrid_tenant_health where tenant_id = %s",
+        conn_id,
+    )
+    assert health["data_age_hours"] >= 0
+    assert health["granted_scope_count"] == truth["streams"]["scopes"]["count"]
+    months = {
+        r["activity_month"].strftime("%Y-%m"): r
+        for r in query(
+            pipeline_at.target,
+            "select * from sendgrid_marts.rpt_sendgrid_monthly_volume where tenant_id = %s",
+            conn_id,
+        )
+    }
+    assert len(months) == 12
+    assert max(months) == pipeline_at.as_of.strftime("%Y-%m")
+    for month, row in months.items():
+        if month != min(months):  # the first month of the extraction window may be partial
+            assert row["parent_requests"] == agg["requests_by_month"][month], month
+            assert row["subuser_requests"] == sum(
+                sub["requests_by_month"][month] for sub in truth["subusers"].values()
+            ), month
+    supp = {
+        r["suppression_kind"]: r["cumulative_suppressions"]
+        for r in query(
+            pipeline_at.target,
+            "select * from sendgrid_marts.rpt_sendgrid_suppressions_monthly"
+            " where tenant_id = %s and is_as_of_month",
+            conn_id,
+        )
+    }
+    for stream, kind in SUPPRESSION_KINDS.items():
+        expected = agg["suppressions"][stream] + sum(
+            sub["suppressions"][stream] for sub in truth["subusers"].values()
+        )
+        assert supp.get(kind, 0) == expected, kind

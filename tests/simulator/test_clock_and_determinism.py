@@ -12,6 +12,8 @@ import psutil
 import requests
 
 from sendgrid_simulator.testing import RunningSimulator, run_simulator
+from sendgrid_simulator.truth import build_truth
+from sendgrid_simulator.world import World
 
 from .conftest import CLOCK, call
 
@@ -35,8 +37,10 @@ def test_advance_adds_days_rows_and_mutations(
     before = sim.control.truth()["tenants"][0]
     stats_before = call(http, sim, "/v3/stats", key, {"start_date": "2026-11-24"}).json()
     keys_before = {k["api_key_id"] for k in call(http, sim, "/v3/api_keys", key).json()["result"]}
+    assert sim.control.truth()["as_of"] == "2026-11-28T00:00:00Z"
     changes = sim.control.advance(days=2)
     assert changes["clock"] == "2026-11-30"
+    assert sim.control.clock()["as_of"] == sim.control.truth()["as_of"] == "2026-11-30T00:00:00Z"
     after = sim.control.truth()["tenants"][0]
     # New suppressions with ``created`` inside the new days.
     assert after["streams"]["bounces"]["count"] > before["streams"]["bounces"]["count"]
@@ -161,6 +165,7 @@ def test_cli_accounts_and_truth_parse() -> None:
         assert doc["seed"] == 5
         assert len(doc["tenants"]) == 3
     assert doc["clock"] == "2026-11-28"
+    assert doc["as_of"] == "2026-11-28T00:00:00Z"  # the instant the truth is computed at
     pro = doc["tenants"][0]
     assert pro["plan"] == "pro"
     assert pro["aggregates"]["subusers"]["total"] == 3
@@ -172,3 +177,19 @@ def test_cli_accounts_and_truth_parse() -> None:
         == 3
     )
     assert set(pro["aggregates"]["teammates_by_role"]) == {"owner", "admin", "teammate"}
+
+
+def test_truth_is_computed_at_the_clock_instant() -> None:
+    """Invitations compare their expiry with the instant ``now`` (the clock date at 00:00
+    UTC), the same instant a pipeline run whose data interval ends there uses."""
+    world = World(seed=42, scale="tiny", clock=dt.date(2026, 11, 28))
+    assert world.now == dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+    assert world.now_epoch() == int(world.now.timestamp())
+    tenant = world.tenants[0]
+    pending = world.catalog.get(tenant, tenant.parent, "pending")
+    truth = next(t for t in build_truth(world)["tenants"] if t["tenant_id"] == tenant.tenant_id)
+    now = world.now_epoch()
+    assert truth["aggregates"]["pending_invites"] == {
+        "valid": sum(1 for p in pending if p["expiration_date"] > now),
+        "expired": sum(1 for p in pending if p["expiration_date"] <= now),
+    }

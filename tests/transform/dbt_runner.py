@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -27,6 +28,14 @@ def dbt_env(target: Any) -> dict[str, str]:
         DO_NOT_TRACK="1",
     )
     return env
+
+
+def as_of_vars(as_of: dt.datetime | str) -> list[str]:
+    """``--vars`` arguments: the pipeline's names plus the as-of instant (ISO-8601)."""
+    from sendgrid_elt.settings import dbt_vars
+
+    value = as_of if isinstance(as_of, str) else as_of.isoformat()
+    return ["--vars", json.dumps(dbt_vars(sendgrid_as_of=value))]
 
 
 def run_dbt(

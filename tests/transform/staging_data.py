@@ -92,6 +92,8 @@ class Staging:
     statuses: list[tuple[str, str, str]] = field(default_factory=list)
     tenants: list[tuple[str, str]] = field(default_factory=list)
     health: list[dict] = field(default_factory=list)
+    #: (tenant, stream, last success): the loader's sync state of completed streams
+    syncs: list[tuple[str, str, dt.datetime | None]] = field(default_factory=list)
 
     def add(self, stream: str, tenant: str, record: dict, key: str = "", **kw: Any) -> None:
         self.rows.append(Row(stream, tenant, record, key, **kw))
@@ -122,6 +124,12 @@ class Staging:
                     " detail, checked_at, run_id) values (%s, %s, %s, %s, %s, %s)"
                     " on conflict (tenant_id, stream) do update set status = excluded.status",
                     [tenant, stream, status, None if status == "ok" else "403", self.now, run_id],
+                )
+            for tenant, stream, success in self.syncs:
+                conn.execute(
+                    "insert into sendgrid_staging.sync_state (tenant_id, stream, subuser,"
+                    " last_success_at, last_run_id, updated_at) values (%s, %s, '', %s, %s, %s)",
+                    [tenant, stream, success, run_id, self.now],
                 )
             for tenant, name in self.tenants:
                 conn.execute(
@@ -357,6 +365,7 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
                                 "type": "category", "name": "newsletter",
                                 "metrics": metrics(300, 1)},
           f"{(today - dt.timedelta(days=2)).isoformat()}|newsletter")  # fmt: skip
+    _acme_extras(s, t, now, daily, prev_month, month_start)
     supp = _suppressions(s, t, now, {"bounces": 14, "blocks": 6, "spam_reports": 2,
                                      "invalid_emails": 3, "unsubscribes": 9})  # fmt: skip
     for stream in ("user_account", "user_credits", "teammates", "subusers", "global_stats",
@@ -374,7 +383,7 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
         {"subusers", "dedicated_ips", "ip_pools", "domain_authentication", "link_branding",
          "dynamic_templates", "legacy_templates", "single_sends_90d", "automations",
          "marketing_contacts", "lists_segments", "event_webhooks", "inbound_parse",
-         "email_validation", "categories"},
+         "email_validation", "categories", "unsubscribe_groups"},
         set(), {"alerts"})  # fmt: skip
 
     # ---------------------------------------- t02: Essentials 100K, no Marketing, heavy sender
@@ -433,7 +442,69 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
         t, "free", 100, used, {"owner": 1, "admin": 0, "teammate": 0}, 0, 0, 0, 0, 0, daily,
         0, 0, dict.fromkeys(("bounces", "blocks", "spam_reports", "invalid_emails",
                              "unsubscribes"), 0), set(), set(), set())  # fmt: skip
+    for tenant, stream, status in s.statuses:
+        if status == "ok":
+            success = now - dt.timedelta(days=2) if tenant == "t03-cedar-free" else now
+            s.syncs.append((tenant, stream, success))
     return s, truths
+
+
+def _acme_extras(
+    s: Staging,
+    t: str,
+    now: dt.datetime,
+    daily: dict[tuple[str, dt.date], int],
+    prev_month: dt.date,
+    month_start: dt.date,
+) -> None:
+    """Records of the streams that feed the profile, scopes, seats' credits and features."""
+    s.add("user_profile", t, {"company": "Acme Retail Inc.", "country": "US",
+                              "first_name": "Ada", "last_name": "Adams", "phone": "+1 555",
+                              "website": "https://www.acme.example.com"})  # fmt: skip
+    for scope in ("stats.read", "teammates.read", "user.credits.read"):
+        s.add("scopes", t, {"scope": scope}, scope)
+    s.add("subuser_credits", t, {"type": "recurring", "reset_frequency": "monthly",
+                                 "remain": 40000, "total": 50000, "used": 10000},
+          "acme-ada01", subuser="acme-ada01")  # fmt: skip
+    template = "d-cd5b73442ffc4e37bdf247abbe8d3095"
+    for v, age in ((0, 3), (1, 40)):
+        s.add("template_versions", t, {"id": f"v{v}", "template_id": template,
+                                       "active": int(v == 0), "name": f"v{v + 1}",
+                                       "editor": "code", "updated_at": (
+                                           now - dt.timedelta(days=age)
+                                       ).strftime("%Y-%m-%d %H:%M:%S")},
+              f"v{v}", parent_key=template)  # fmt: skip
+    send_id = "00000000-0000-4000-8000-000000000000"  # the campaign sent 10 days ago
+    s.add("singlesend_stats", t, {"id": send_id, "ab_variation": "", "ab_phase": "all",
+                                  "aggregation": "total",
+                                  "stats": {"requests": 500, "delivered": 490}},
+          f"{send_id}||all|total", parent_key=send_id)  # fmt: skip
+    s.add("ips_assigned", t, {"ip": "198.51.100.7", "pools": ["transactional"],
+                              "warmup": False,
+                              "start_date": epoch(now - dt.timedelta(days=300))},
+          "198.51.100.7")  # fmt: skip
+    s.add(
+        "send_ips",
+        t,
+        {
+            "ip": "198.51.100.7",
+            "is_enabled": True,
+            "is_leased": True,
+            "is_auto_warmup": False,
+            "region": "us",
+            "added_at": epoch(now - dt.timedelta(days=300)),
+        },
+        "198.51.100.7",
+    )
+    for gid, name in ((11, "Newsletter"), (12, "Promotions")):
+        s.add("asm_groups", t, {"id": gid, "name": name, "is_default": gid == 11,
+                                "unsubscribes": 40}, str(gid))  # fmt: skip
+    ada_prev = sum(v for (who, d), v in daily.items()
+                   if who == "acme-ada01" and prev_month <= d < month_start)  # fmt: skip
+    s.add("subuser_stats_monthly", t, {"date": prev_month.isoformat(), "type": "subuser",
+                                       "name": "acme-ada01",
+                                       "metrics": metrics(ada_prev, 1)},
+          f"{prev_month.isoformat()}|acme-ada01")  # fmt: skip
 
 
 def _suppressions(s: Staging, tenant: str, now: dt.datetime, counts: dict[str, int]) -> dict:

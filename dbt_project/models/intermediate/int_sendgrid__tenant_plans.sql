@@ -245,6 +245,9 @@ final as (
         plan_catalog.plan_family,
         plan_catalog.tier_rank,
         plan_catalog.teammate_limit,
+        plan_catalog.overage_usd_per_1k,
+        coalesce(inferred.contract_monthly_emails, plan_catalog.monthly_emails)
+            as plan_monthly_emails,
         coalesce(inferred.contract_price_usd, plan_catalog.monthly_price_usd)
             as current_monthly_price_usd,
         inferred.contract_price_usd is not null as is_contract_price

@@ -1,9 +1,9 @@
 {#- Emails requested per tenant (parent + subusers) and calendar month. -#}
 with
 
-activity as (
+daily as (
 
-    select * from {{ ref('int_sendgrid__sender_activity_daily') }}
+    select * from {{ ref('int_sendgrid__tenant_requests_daily') }}
 
 ),
 
@@ -12,11 +12,13 @@ monthly as (
     select
         tenant_id,
         date_trunc('month', activity_date)::date as activity_month,
+        sum(parent_requests)::bigint as parent_requests,
+        sum(subuser_requests)::bigint as subuser_requests,
         sum(requests)::bigint as requests,
         sum(delivered)::bigint as delivered,
-        count(distinct activity_date)::integer as days_with_data,
+        count(*)::integer as days_with_data,
         max(activity_date) as last_activity_date
-    from activity
+    from daily
     group by 1, 2
 
 )

@@ -1,9 +1,19 @@
-{#- One row per tenant (SendGrid organization connected to Airflow) with its current state. -#}
+{#-
+    One row per tenant (SendGrid organization connected to Airflow) with its current state:
+    profile, credits, inferred plan, connection and sync state at the as-of instant.
+-#}
 with
 
 tenant_plans as (
 
     select * from {{ ref('int_sendgrid__tenant_plans') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('stg_sendgrid__user_profiles') }}
+    where subuser = '' and is_current and not is_deleted
 
 ),
 
@@ -13,11 +23,24 @@ connection_health as (
 
 ),
 
+current_profiles as (
+
+    select distinct on (tenant_id)
+        tenant_id,
+        company_name,
+        country
+    from profiles
+    order by tenant_id asc, last_seen_at desc
+
+),
+
 final as (
 
     select
         tenant_plans.tenant_id::text as tenant_id,
         tenant_plans.display_name::text as display_name,
+        current_profiles.company_name::text as company_name,
+        current_profiles.country::text as country,
         tenant_plans.region::text as region,
         tenant_plans.account_type::text as account_type,
         tenant_plans.reputation::numeric as reputation,
@@ -31,8 +54,11 @@ final as (
         tenant_plans.subuser_count::integer as subuser_count,
         tenant_plans.enabled_subuser_count::integer as enabled_subuser_count,
         connection_health.connection_status::text as connection_status,
+        connection_health.sync_state::text as sync_state,
+        connection_health.has_data::boolean as has_data,
         connection_health.last_success_at::timestamptz as last_successful_sync_at
     from tenant_plans
+    left join current_profiles on tenant_plans.tenant_id = current_profiles.tenant_id
     left join connection_health on tenant_plans.tenant_id = connection_health.tenant_id
 
 )

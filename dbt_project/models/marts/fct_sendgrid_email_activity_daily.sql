@@ -11,6 +11,7 @@
     Incremental: a run only reprocesses the sender-days the loader wrote since the previous
     run (`source_extracted_at` above the table's high-water mark): new days, plus the recent
     days the extractor re-pulls with its lookback because late opens and clicks change them.
+    `dbt_updated_at` is the as-of instant of the run that wrote the row (no wall clock).
 -#}
 
 with
@@ -61,7 +62,7 @@ final as (
         round({{ safe_divide('spam_reports', 'delivered') }}, 6) as spam_report_rate,
         round({{ safe_divide('unsubscribes', 'delivered') }}, 6) as unsubscribe_rate,
         source_extracted_at::timestamptz as source_extracted_at,
-        current_timestamp::timestamptz as dbt_updated_at
+        {{ sendgrid_as_of() }}::timestamptz as dbt_updated_at
     from activity
 
 )

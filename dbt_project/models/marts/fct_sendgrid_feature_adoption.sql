@@ -2,7 +2,8 @@
     One row per tenant and feature of the `sendgrid_feature_catalog` seed. Licensed comes from
     the loader's status of the evidence stream: `not_licensed` (the plan lacks it) -> false,
     `ok` -> true, otherwise (missing scope, error, never read) unknown (null). Used = at least
-    one current record counts (usage_count > 0).
+    one current record counts (usage_count > 0). State: used, unused_paid (licensed, not
+    used), not_licensed or unknown (licence unknown, not used).
 -#}
 with
 
@@ -56,11 +57,18 @@ final as (
             when 'not_licensed' then false
         end)::boolean as is_licensed,
         (coalesce(feature_usage.usage_count, 0) > 0)::boolean as is_used,
+        (case
+            when coalesce(feature_usage.usage_count, 0) > 0 then 'used'
+            when stream_statuses.status = 'ok' then 'unused_paid'
+            when stream_statuses.status = 'not_licensed' then 'not_licensed'
+            else 'unknown'
+        end)::text as feature_state,
         coalesce(feature_usage.usage_count, 0)::bigint as usage_count,
         feature_usage.usage_limit::bigint as usage_limit,
         round({{ safe_divide('feature_usage.usage_count', 'feature_usage.usage_limit') }} * 100, 2)
             as usage_limit_pct,
         feature_usage.last_activity_at::timestamptz as last_activity_at,
+        feature_usage.emails_90d::bigint as emails_90d,
         tenant_features.evidence_stream::text as evidence_stream,
         coalesce(stream_statuses.status, 'not_read')::text as evidence_stream_status,
         tenant_features.usage_measure::text as usage_measure

@@ -1,17 +1,21 @@
 {#-
     One row per tenant: the cheapest catalog plan that covers the tenant's volume with
-    headroom and what it already uses.
+    headroom and what it already uses, and what changing to it costs per month.
 
     Volume = emails requested by the parent and its subusers per calendar month, over the
-    last `sendgrid_recommendation_months` complete months; a tenant without a complete month
-    uses its current month extrapolated to 30 days. Needed volume =
-    max(peak month, p95 month x (1 + `sendgrid_plan_headroom`)). A plan covers the tenant
-    when its monthly emails (null = custom, Premier) reach the needed volume, its teammate
-    limit holds the seats in use, it includes enough subusers for the enabled ones, and it
-    includes a dedicated IP when the tenant has one. Cheapest = lowest list price, Premier
-    (custom price) last. Savings = current monthly price (contract override, else list
-    price of the inferred plan) minus the recommended plan's list price; negative = the
-    tenant must upgrade.
+    last `sendgrid_recommendation_months` complete months before the as-of month; a tenant
+    without a complete month uses its as-of month to date extrapolated to 30 days. Needed
+    volume = max(peak month, p95 month x (1 + `sendgrid_plan_headroom`)). A plan covers the
+    tenant when its monthly emails (null = custom, Premier) reach the needed volume, its
+    teammate limit holds the seats in use, it includes enough subusers for the enabled ones,
+    and it includes a dedicated IP when the tenant has one. Cheapest = lowest list price,
+    Premier (custom price) last.
+
+    Money, with a clear sign: the current plan costs its price (contract override, else list
+    price) plus the overage a p95 month would cost on it (the plan's overage rate); the
+    recommended plan covers the volume, so it costs its list price.
+    `monthly_cost_change_usd` = recommended - current: positive = the change costs more.
+    A tenant without data (sync state failed / never_synced) gets no recommendation.
 -#}
 with
 
@@ -33,31 +37,26 @@ feature_usage as (
 
 ),
 
+connection_health as (
+
+    select * from {{ ref('fct_sendgrid_connection_health') }}
+
+),
+
 plan_catalog as (
 
     select * from {{ ref('sendgrid_plan_catalog') }}
 
 ),
 
-as_of as (
-
-    select
-        tenant_id,
-        max(last_activity_date) as as_of_date
-    from requests_monthly
-    group by 1
-
-),
-
 complete_months as (
 
-    select requests_monthly.*
+    select *
     from requests_monthly
-    inner join as_of on requests_monthly.tenant_id = as_of.tenant_id
     where
-        requests_monthly.activity_month < date_trunc('month', as_of.as_of_date)::date
-        and requests_monthly.activity_month >= (
-            date_trunc('month', as_of.as_of_date)
+        activity_month < date_trunc('month', {{ sendgrid_as_of_date() }})::date
+        and activity_month >= (
+            date_trunc('month', {{ sendgrid_as_of_date() }})
             - interval '{{ var("sendgrid_recommendation_months") }} months'
         )::date
 
@@ -66,14 +65,13 @@ complete_months as (
 current_months as (
 
     select
-        requests_monthly.tenant_id,
+        tenant_id,
         round(
-            requests_monthly.requests::numeric * 30
-            / greatest(extract(day from as_of.as_of_date), 1)
+            requests::numeric * 30
+            / greatest(extract(day from {{ sendgrid_as_of_date() }}), 1)
         ) as extrapolated_requests
     from requests_monthly
-    inner join as_of on requests_monthly.tenant_id = as_of.tenant_id
-    where requests_monthly.activity_month = date_trunc('month', as_of.as_of_date)::date
+    where activity_month = date_trunc('month', {{ sendgrid_as_of_date() }})::date
 
 ),
 
@@ -104,11 +102,15 @@ needs as (
     select
         tenant_plans.tenant_id,
         tenant_plans.plan_code as current_plan_code,
+        tenant_plans.plan_name as current_plan_name,
         tenant_plans.tier_rank as current_tier_rank,
         tenant_plans.current_monthly_price_usd,
         tenant_plans.is_contract_price,
+        tenant_plans.plan_monthly_emails as current_monthly_emails,
+        tenant_plans.overage_usd_per_1k as current_overage_usd_per_1k,
         tenant_plans.seats_used,
         tenant_plans.enabled_subuser_count,
+        coalesce(connection_health.has_data, false) as has_data,
         coalesce(dedicated_ips.dedicated_ip_count, 0) as dedicated_ip_count,
         coalesce(volume.months_observed, 0) as months_observed,
         coalesce(volume.peak_monthly_requests, current_months.extrapolated_requests, 0)
@@ -116,6 +118,7 @@ needs as (
         coalesce(volume.p95_monthly_requests, current_months.extrapolated_requests, 0)
             as p95_monthly_requests
     from tenant_plans
+    left join connection_health on tenant_plans.tenant_id = connection_health.tenant_id
     left join volume on tenant_plans.tenant_id = volume.tenant_id
     left join current_months on tenant_plans.tenant_id = current_months.tenant_id
     left join dedicated_ips on tenant_plans.tenant_id = dedicated_ips.tenant_id
@@ -129,7 +132,12 @@ sized as (
         ceil(greatest(
             peak_monthly_requests,
             p95_monthly_requests * (1 + {{ var('sendgrid_plan_headroom') }})
-        )) as required_monthly_emails
+        )) as required_monthly_emails,
+        round(
+            greatest(p95_monthly_requests - current_monthly_emails, 0)::numeric / 1000
+            * current_overage_usd_per_1k,
+            2
+        ) as current_overage_usd
     from needs
 
 ),
@@ -162,34 +170,87 @@ candidates as (
 
 ),
 
-final as (
+compared as (
 
     select
-        sized.tenant_id::text as tenant_id,
-        sized.current_plan_code::text as current_plan_code,
-        sized.current_monthly_price_usd::numeric(12, 2) as current_monthly_price_usd,
-        coalesce(sized.is_contract_price, false)::boolean as is_contract_price,
-        sized.months_observed::integer as months_observed,
-        sized.peak_monthly_requests::bigint as peak_monthly_requests,
-        sized.p95_monthly_requests::bigint as p95_monthly_requests,
-        sized.required_monthly_emails::bigint as required_monthly_emails,
-        sized.seats_used::integer as seats_used,
-        sized.enabled_subuser_count::integer as enabled_subusers,
-        sized.dedicated_ip_count::integer as dedicated_ips,
-        candidates.plan_code::text as recommended_plan_code,
-        candidates.plan_name::text as recommended_plan_name,
-        candidates.monthly_price_usd::numeric(12, 2) as recommended_monthly_price_usd,
-        (sized.current_monthly_price_usd - candidates.monthly_price_usd)::numeric(12, 2)
-            as estimated_monthly_savings_usd,
-        (case
-            when sized.current_plan_code is null then 'unknown'
-            when candidates.plan_code = sized.current_plan_code then 'keep'
-            when candidates.tier_rank < sized.current_tier_rank then 'downgrade'
-            else 'upgrade'
-        end)::text as recommendation
+        sized.*,
+        case when sized.has_data then candidates.plan_code end as recommended_plan_code,
+        case when sized.has_data then candidates.plan_name end as recommended_plan_name,
+        case when sized.has_data then candidates.tier_rank end as recommended_tier_rank,
+        case when sized.has_data then candidates.monthly_price_usd end
+            as recommended_monthly_price_usd,
+        sized.current_monthly_price_usd + coalesce(sized.current_overage_usd, 0)
+            as current_monthly_cost_usd
     from sized
     inner join candidates
         on sized.tenant_id = candidates.tenant_id and candidates.price_rank = 1
+
+),
+
+decided as (
+
+    select
+        *,
+        case
+            when not has_data then 'no_data'
+            when current_plan_code is null then 'unknown'
+            when recommended_plan_code = current_plan_code then 'keep'
+            when recommended_tier_rank < current_tier_rank then 'downgrade'
+            else 'upgrade'
+        end as recommendation,
+        case
+            when not has_data or recommended_plan_code is null then null
+            when recommended_plan_code = current_plan_code then 0
+            else recommended_monthly_price_usd - current_monthly_cost_usd
+        end as monthly_cost_change_usd
+    from compared
+
+),
+
+final as (
+
+    select
+        tenant_id::text as tenant_id,
+        current_plan_code::text as current_plan_code,
+        current_monthly_price_usd::numeric(12, 2) as current_monthly_price_usd,
+        coalesce(is_contract_price, false)::boolean as is_contract_price,
+        current_overage_usd::numeric(12, 2) as current_monthly_overage_usd,
+        current_monthly_cost_usd::numeric(12, 2) as current_monthly_cost_usd,
+        months_observed::integer as months_observed,
+        peak_monthly_requests::bigint as peak_monthly_requests,
+        p95_monthly_requests::bigint as p95_monthly_requests,
+        required_monthly_emails::bigint as required_monthly_emails,
+        seats_used::integer as seats_used,
+        enabled_subuser_count::integer as enabled_subusers,
+        dedicated_ip_count::integer as dedicated_ips,
+        recommended_plan_code::text as recommended_plan_code,
+        recommended_plan_name::text as recommended_plan_name,
+        recommended_monthly_price_usd::numeric(12, 2) as recommended_monthly_price_usd,
+        monthly_cost_change_usd::numeric(12, 2) as monthly_cost_change_usd,
+        recommendation::text as recommendation,
+        (case
+            when recommendation = 'no_data'
+                then 'no recommendation until the first successful sync'
+            when recommendation = 'keep' then 'keep current plan'
+            when recommended_monthly_price_usd is null
+                then recommendation || ' to ' || recommended_plan_name
+                    || ': custom price, ask SendGrid for a quote'
+            when recommendation = 'unknown'
+                then 'current plan unknown: ' || recommended_plan_name || ' at '
+                    || {{ sendgrid_format_usd('recommended_monthly_price_usd') }}
+                    || '/month covers the volume'
+            when monthly_cost_change_usd is null
+                then recommendation || ' to ' || recommended_plan_name
+            when monthly_cost_change_usd > 0
+                then recommendation || ' to ' || recommended_plan_name || ': +'
+                    || {{ sendgrid_format_usd('monthly_cost_change_usd') }} || '/month'
+            when monthly_cost_change_usd < 0
+                then recommendation || ' to ' || recommended_plan_name || ': saves '
+                    || {{ sendgrid_format_usd('-monthly_cost_change_usd') }} || '/month'
+            else recommendation || ' to ' || recommended_plan_name || ': same cost'
+        end)::text as recommendation_text,
+        {{ sendgrid_as_of() }} as as_of_at
+    from decided
 
 )
 

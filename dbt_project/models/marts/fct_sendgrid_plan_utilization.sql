@@ -1,10 +1,27 @@
 {#-
-    One row per tenant and credit period. Run-rate projection: credits used so far divided
-    by the days elapsed (the observation day counts as elapsed), times the days of the
-    period. Status, in order: overage (overage > 0 or used > total), at_risk (projection
-    above the credits), under_used (projection below `sendgrid_under_used_below` of the
-    credits), healthy; unknown without a credit total.
+    One row per tenant and credit period: credits used against the period's credits, the
+    emails requested in the period, and a projection to the period end at the as-of
+    instant, with its basis and confidence.
+
+    Projection (open periods) = credits used + daily rate x days left, the as-of day counting
+    as elapsed. The daily rate, in order of preference:
+      1. trailing_window: emails requested per day over the complete days of the
+         `sendgrid_projection_window_days` days before the as-of day, when at least
+         `sendgrid_projection_min_days` days of stats are there;
+      2. previous_period: the previous credit period's credits used per day;
+      3. period_to_date: credits used so far per elapsed day.
+    A closed period (the as-of day is past its end) is its actual use (basis `actual`).
+    Confidence: high (actual, or 28+ days of trailing data), medium (7+ days of data, or
+    the previous period), low (fewer than 7 days).
+
+    Status, in order: unknown (no credit total), overage (overage > 0 or used > total),
+    insufficient_data (open period whose rate rests on fewer than
+    `sendgrid_projection_min_days` days: never at_risk or under_used from so little),
+    at_risk (projection above the credits), under_used (projection below
+    `sendgrid_under_used_below` of the credits), healthy. The projected overage is priced
+    at the inferred plan's overage rate (sendgrid_plan_catalog).
 -#}
+{%- set min_days = var('sendgrid_projection_min_days') %}
 with
 
 credit_periods as (
@@ -13,9 +30,29 @@ credit_periods as (
 
 ),
 
-activity as (
+daily as (
 
-    select * from {{ ref('int_sendgrid__sender_activity_daily') }}
+    select * from {{ ref('int_sendgrid__tenant_requests_daily') }}
+
+),
+
+tenant_plans as (
+
+    select * from {{ ref('int_sendgrid__tenant_plans') }}
+
+),
+
+trailing_window as (
+
+    select
+        tenant_id,
+        count(*) as days_observed,
+        sum(requests) as requests
+    from daily
+    where
+        activity_date >= {{ sendgrid_as_of_date() }} - {{ var('sendgrid_projection_window_days') }}
+        and activity_date < {{ sendgrid_as_of_date() }}
+    group by 1
 
 ),
 
@@ -24,13 +61,13 @@ period_requests as (
     select
         credit_periods.tenant_id,
         credit_periods.period_start_date,
-        coalesce(sum(activity.requests), 0) as emails_requested
+        coalesce(sum(daily.requests), 0) as emails_requested
     from credit_periods
-    left join activity
+    left join daily
         on
-            credit_periods.tenant_id = activity.tenant_id
-            and credit_periods.period_start_date <= activity.activity_date
-            and credit_periods.period_end_date > activity.activity_date
+            credit_periods.tenant_id = daily.tenant_id
+            and credit_periods.period_start_date <= daily.activity_date
+            and credit_periods.period_end_date > daily.activity_date
     group by 1, 2
 
 ),
@@ -43,13 +80,18 @@ measured as (
         greatest(credit_periods.period_end_date - credit_periods.period_start_date, 1)
             as period_days,
         least(
-            greatest(
-                (credit_periods.observed_at at time zone 'UTC')::date
-                - credit_periods.period_start_date + 1,
-                1
-            ),
+            greatest({{ sendgrid_as_of_date() }} - credit_periods.period_start_date + 1, 1),
             greatest(credit_periods.period_end_date - credit_periods.period_start_date, 1)
-        ) as days_elapsed
+        ) as days_elapsed,
+        {{ sendgrid_as_of_date() }} >= credit_periods.period_end_date as is_period_closed,
+        lag(credit_periods.credits_used) over (
+            partition by credit_periods.tenant_id order by credit_periods.period_start_date
+        ) as previous_credits_used,
+        lag(
+            greatest(credit_periods.period_end_date - credit_periods.period_start_date, 1)
+        ) over (
+            partition by credit_periods.tenant_id order by credit_periods.period_start_date
+        ) as previous_period_days
     from credit_periods
     inner join period_requests
         on
@@ -58,14 +100,64 @@ measured as (
 
 ),
 
-projected as (
+based as (
+
+    select
+        measured.*,
+        coalesce(trailing_window.days_observed, 0) as trailing_days,
+        trailing_window.requests as trailing_requests,
+        case
+            when measured.is_period_closed then 'actual'
+            when coalesce(trailing_window.days_observed, 0) >= {{ min_days }} then 'trailing_window'
+            when measured.previous_credits_used is not null then 'previous_period'
+            else 'period_to_date'
+        end as projection_basis
+    from measured
+    left join trailing_window on measured.tenant_id = trailing_window.tenant_id
+
+),
+
+rated as (
 
     select
         *,
-        {{ safe_divide('credits_used', 'days_elapsed') }} as daily_run_rate,
-        round({{ safe_divide('credits_used', 'days_elapsed') }} * period_days)
-            as projected_credits_used
-    from measured
+        case projection_basis
+            when 'actual' then {{ safe_divide('credits_used', 'period_days') }}
+            when 'trailing_window' then {{ safe_divide('trailing_requests', 'trailing_days') }}
+            when 'previous_period'
+                then {{ safe_divide('previous_credits_used', 'previous_period_days') }}
+            else {{ safe_divide('credits_used', 'days_elapsed') }}
+        end as daily_rate,
+        case projection_basis
+            when 'actual' then period_days
+            when 'trailing_window' then trailing_days
+            when 'previous_period' then previous_period_days
+            else days_elapsed
+        end as rate_days_observed
+    from based
+
+),
+
+projected as (
+
+    select
+        rated.*,
+        case
+            when rated.is_period_closed then rated.credits_used
+            else
+                rated.credits_used
+                + round(coalesce(rated.daily_rate, 0) * (rated.period_days - rated.days_elapsed))
+        end as projected_credits_used,
+        case
+            when rated.projection_basis = 'actual' then 'high'
+            when rated.projection_basis = 'trailing_window' and rated.rate_days_observed >= 28
+                then 'high'
+            when rated.rate_days_observed >= {{ min_days }} then 'medium'
+            else 'low'
+        end as projection_confidence,
+        tenant_plans.overage_usd_per_1k
+    from rated
+    left join tenant_plans on rated.tenant_id = tenant_plans.tenant_id
 
 ),
 
@@ -79,7 +171,9 @@ final as (
         reset_frequency::text as reset_frequency,
         period_days::integer as period_days,
         days_elapsed::integer as days_elapsed,
+        (period_days - days_elapsed)::integer as days_remaining,
         is_current_period::boolean as is_current_period,
+        is_period_closed::boolean as is_period_closed,
         credits_total::bigint as credits_total,
         credits_used::bigint as credits_used,
         credits_remain::bigint as credits_remain,
@@ -87,17 +181,48 @@ final as (
         emails_requested::bigint as emails_requested,
         round({{ safe_divide('credits_used', 'credits_total') }} * 100, 2)
             as credits_used_pct,
-        round(daily_run_rate, 2) as daily_run_rate,
+        round(daily_rate, 2) as daily_run_rate,
+        projection_basis::text as projection_basis,
+        rate_days_observed::integer as rate_days_observed,
+        projection_confidence::text as projection_confidence,
+        (case projection_basis
+            when 'actual' then 'actual use of a closed period'
+            when 'trailing_window'
+                then 'daily rate of the last ' || rate_days_observed || ' complete days'
+            when 'previous_period'
+                then 'daily rate of the previous period (' || rate_days_observed || ' days)'
+            else 'daily rate of the period so far (' || rate_days_observed || ' days)'
+        end)::text as projection_note,
         projected_credits_used::bigint as projected_credits_used,
         round({{ safe_divide('projected_credits_used', 'credits_total') }} * 100, 2)
             as projected_used_pct,
         (case
+            when credits_total > 0 then greatest(projected_credits_used - credits_total, 0)
+        end)::bigint as projected_overage_emails,
+        round(
+            (case
+                when credits_total > 0
+                    then greatest(projected_credits_used - credits_total, 0)
+            end)::numeric / 1000 * overage_usd_per_1k,
+            2
+        )::numeric(12, 2) as projected_overage_cost_usd,
+        (case
             when credits_remain <= 0 then 0
-            when daily_run_rate > 0 then floor(credits_remain / daily_run_rate)
+            when daily_rate > 0 then floor(credits_remain / daily_rate)
         end)::integer as days_until_exhausted,
+        (case
+            when
+                not is_period_closed
+                and credits_remain > 0
+                and daily_rate > 0
+                and ceil(credits_remain / daily_rate) < period_days - days_elapsed + 1
+                then {{ sendgrid_as_of_date() }} + ceil(credits_remain / daily_rate)::integer
+        end)::date as projected_exhaustion_date,
         (case
             when credits_total is null or credits_total <= 0 then 'unknown'
             when credits_overage > 0 or credits_used > credits_total then 'overage'
+            when not is_period_closed and rate_days_observed < {{ min_days }}
+                then 'insufficient_data'
             when projected_credits_used > credits_total then 'at_risk'
             when
                 projected_credits_used
@@ -105,7 +230,8 @@ final as (
                 then 'under_used'
             else 'healthy'
         end)::text as utilization_status,
-        observed_at::timestamptz as observed_at
+        observed_at::timestamptz as observed_at,
+        {{ sendgrid_as_of() }} as as_of_at
     from projected
 
 )

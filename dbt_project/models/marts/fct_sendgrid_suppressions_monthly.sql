@@ -1,7 +1,8 @@
 {#-
     One row per tenant, month and suppression kind, from the first month with an entry to
-    the current month: entries created that month (parent and subusers together, by the
-    UTC month of `created`) and the running total up to the end of the month.
+    the as-of month: entries created that month (parent and subusers together, by the UTC
+    month of `created`, up to the as-of instant) and the running total up to the end of the
+    month.
 -#}
 with
 
@@ -28,7 +29,7 @@ monthly as (
         date_trunc('month', created_at at time zone 'UTC')::date as suppression_month,
         count(*) as new_count
     from suppressions
-    where created_at is not null
+    where created_at <= {{ sendgrid_as_of() }}
     group by 1, 2, 3
 
 ),
@@ -38,10 +39,7 @@ tenant_ranges as (
     select
         tenant_id,
         min(suppression_month) as first_month,
-        greatest(
-            max(suppression_month),
-            date_trunc('month', current_timestamp at time zone 'UTC')::date
-        ) as last_month
+        date_trunc('month', {{ sendgrid_as_of_date() }})::date as last_month
     from monthly
     group by 1
 

@@ -1,0 +1,52 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['tenant_id', 'period_start_date', 'as_of_at'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns'
+    )
+}}
+
+{#-
+    History: every transform run adds, per tenant, a snapshot of its current credit period as
+    fct_sendgrid_plan_utilization saw it at the run's as-of instant (key: tenant, period,
+    as-of). Rows of earlier runs are kept, so usage against plan can be shown over past
+    periods and within a period, even after staging moved on. A rebuild at the same as-of
+    replaces that as-of's rows (same content), never duplicates them.
+-#}
+with
+
+plan_utilization as (
+
+    select * from {{ ref('fct_sendgrid_plan_utilization') }}
+    where is_current_period
+
+),
+
+final as (
+
+    select
+        md5(tenant_id || '|' || period_start_date::text || '|' || as_of_at::text)::text
+            as utilization_snapshot_id,
+        tenant_id::text as tenant_id,
+        period_start_date::date as period_start_date,
+        period_end_date::date as period_end_date,
+        as_of_at::timestamptz as as_of_at,
+        period_days::integer as period_days,
+        days_elapsed::integer as days_elapsed,
+        is_period_closed::boolean as is_period_closed,
+        credits_total::bigint as credits_total,
+        credits_used::bigint as credits_used,
+        credits_used_pct::numeric as credits_used_pct,
+        emails_requested::bigint as emails_requested,
+        daily_run_rate::numeric as daily_run_rate,
+        projection_basis::text as projection_basis,
+        projection_confidence::text as projection_confidence,
+        projected_credits_used::bigint as projected_credits_used,
+        projected_used_pct::numeric as projected_used_pct,
+        utilization_status::text as utilization_status
+    from plan_utilization
+
+)
+
+select * from final

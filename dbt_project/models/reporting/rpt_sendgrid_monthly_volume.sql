@@ -1,0 +1,67 @@
+{#-
+    Dashboard: the "Monthly volume" chart: emails requested per calendar month by the parent
+    and by its subusers, for the 12 months ending with the as-of month (from the tenant's
+    first month with stats; months without stats count 0). The as-of month is month to date
+    (`is_month_to_date`) unless the as-of day is its last day.
+-#}
+with
+
+monthly as (
+
+    select * from {{ ref('int_sendgrid__tenant_requests_monthly') }}
+
+),
+
+tenant_ranges as (
+
+    select
+        tenant_id,
+        greatest(
+            min(activity_month),
+            (date_trunc('month', {{ sendgrid_as_of_date() }}) - interval '11 months')::date
+        ) as first_month
+    from monthly
+    group by 1
+
+),
+
+spine as (
+
+    select
+        tenant_ranges.tenant_id,
+        month_series.month::date as activity_month
+    from tenant_ranges
+    cross join lateral generate_series(
+        tenant_ranges.first_month::timestamp,
+        date_trunc('month', {{ sendgrid_as_of_date() }}::timestamp),
+        interval '1 month'
+    ) as month_series (month)
+
+),
+
+final as (
+
+    select
+        md5(spine.tenant_id || '|' || spine.activity_month::text)::text as volume_month_id,
+        spine.tenant_id::text as tenant_id,
+        spine.activity_month::date as activity_month,
+        coalesce(monthly.parent_requests, 0)::bigint as parent_requests,
+        coalesce(monthly.subuser_requests, 0)::bigint as subuser_requests,
+        coalesce(monthly.requests, 0)::bigint as requests,
+        coalesce(monthly.days_with_data, 0)::integer as days_with_data,
+        monthly.last_activity_date::date as last_activity_date,
+        (
+            spine.activity_month = date_trunc('month', {{ sendgrid_as_of_date() }})::date
+            and {{ sendgrid_as_of_date() }} + 1
+            < (spine.activity_month + interval '1 month')::date
+        )::boolean as is_month_to_date,
+        {{ sendgrid_as_of() }} as as_of_at
+    from spine
+    left join monthly
+        on
+            spine.tenant_id = monthly.tenant_id
+            and spine.activity_month = monthly.activity_month
+
+)
+
+select * from final

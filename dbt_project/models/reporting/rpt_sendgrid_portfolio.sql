@@ -1,0 +1,82 @@
+{#-
+    Dashboard: the header's KPI tiles (one row): organizations by connection and sync state,
+    the emails of the 30 days ending on the as-of day, credit overage now and projected,
+    features used of licensed, what the recommended downgrades save and the upgrades cost
+    per month, and the latest successful sync.
+-#}
+with
+
+overview as (
+
+    select * from {{ ref('rpt_sendgrid_utilization_overview') }}
+
+),
+
+as_of as (
+
+    select {{ sendgrid_as_of() }} as as_of_at
+
+),
+
+totals as (
+
+    select
+        count(*) as tenant_count,
+        count(*) filter (where connection_status = 'connected') as connected_count,
+        count(*) filter (where connection_status = 'needs_reconnect') as needs_reconnect_count,
+        count(*) filter (where connection_status = 'degraded') as degraded_count,
+        count(*) filter (where sync_state = 'never_synced') as never_synced_count,
+        count(*) filter (where sync_state = 'failed') as failed_sync_count,
+        count(*) filter (where sync_state = 'stale') as stale_count,
+        coalesce(sum(requests_30d), 0) as requests_30d,
+        count(*) filter (where utilization_status = 'at_risk') as credits_at_risk_count,
+        count(*) filter (where utilization_status = 'overage') as credits_overage_count,
+        coalesce(sum(projected_overage_cost_usd) filter (where is_overage_expected), 0)
+            as projected_overage_cost_usd,
+        coalesce(sum(features_used), 0) as features_used,
+        coalesce(sum(features_licensed), 0) as features_licensed,
+        coalesce(sum(features_unused_paid), 0) as features_unused_paid,
+        coalesce(
+            -sum(monthly_cost_change_usd) filter (where recommendation = 'downgrade'), 0
+        ) as downgrade_savings_usd,
+        count(*) filter (where recommendation = 'downgrade') as downgrade_count,
+        coalesce(
+            sum(monthly_cost_change_usd) filter (where recommendation = 'upgrade'), 0
+        ) as upgrade_cost_usd,
+        count(*) filter (where recommendation = 'upgrade') as upgrade_count,
+        max(last_successful_sync_at) as last_successful_sync_at
+    from overview
+
+),
+
+final as (
+
+    select
+        as_of.as_of_at::timestamptz as as_of_at,
+        totals.tenant_count::integer as tenant_count,
+        totals.connected_count::integer as connected_count,
+        totals.needs_reconnect_count::integer as needs_reconnect_count,
+        totals.degraded_count::integer as degraded_count,
+        totals.never_synced_count::integer as never_synced_count,
+        totals.failed_sync_count::integer as failed_sync_count,
+        totals.stale_count::integer as stale_count,
+        totals.requests_30d::bigint as requests_30d,
+        totals.credits_at_risk_count::integer as credits_at_risk_count,
+        totals.credits_overage_count::integer as credits_overage_count,
+        totals.projected_overage_cost_usd::numeric(12, 2) as projected_overage_cost_usd,
+        totals.features_used::integer as features_used,
+        totals.features_licensed::integer as features_licensed,
+        totals.features_unused_paid::integer as features_unused_paid,
+        totals.downgrade_savings_usd::numeric(12, 2) as downgrade_savings_usd,
+        totals.downgrade_count::integer as downgrade_count,
+        totals.upgrade_cost_usd::numeric(12, 2) as upgrade_cost_usd,
+        totals.upgrade_count::integer as upgrade_count,
+        totals.last_successful_sync_at::timestamptz as last_successful_sync_at
+    from as_of
+    cross join totals
+    -- no row before the first extraction (no as-of instant yet)
+    where as_of.as_of_at is not null
+
+)
+
+select * from final

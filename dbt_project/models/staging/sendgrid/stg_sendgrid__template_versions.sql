@@ -1,0 +1,37 @@
+{#- One row per stored version of a template version (parent_key = the template id). -#}
+with
+
+source as (
+
+    select * from {{ source('sendgrid', 'template_versions') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ sendgrid_version_id() }} as template_version_record_id,
+        tenant_id,
+        subuser,
+        coalesce(record ->> 'template_id', parent_key) as template_id,
+        record ->> 'id' as version_id,
+
+        ---------- strings
+        record ->> 'name' as version_name,
+        record ->> 'editor' as editor,
+
+        ---------- booleans
+        coalesce((record ->> 'active')::integer = 1, false) as is_active,
+
+        ---------- timestamps
+        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at,
+
+        ---------- bookkeeping
+        {{ sendgrid_bookkeeping_columns() }}
+
+    from source
+
+)
+
+select * from renamed
