@@ -24,19 +24,28 @@ order by display_name
 """
 ).format(schema=sql.Identifier(MARTS_SCHEMA))
 
-COLUMNS = (
-    ("Tenant", "display_name"),
-    ("Plan", "plan_name"),
-    ("Credits used", "credits"),
-    ("Seats", "seats"),
-    ("Features used", "features"),
-    ("30-day volume", "volume"),
-    ("Bounce", "bounce"),
-    ("Spam", "spam"),
-    ("Recommended plan", "recommended"),
-    ("Cost/month", "cost_change"),
-    ("Connection", "connection_status"),
+#: Two tables of at most :data:`WIDTH` columns: how much is used, then what to do about it.
+TABLES = (
+    (
+        ("Tenant", "display_name"),
+        ("Plan", "plan_name"),
+        ("Credits used", "credits"),
+        ("Seats", "seats"),
+        ("Features", "features"),
+        ("30-day volume", "volume"),
+        ("Bounce", "bounce"),
+        ("Spam", "spam"),
+    ),
+    (
+        ("Tenant", "display_name"),
+        ("Recommended plan", "recommended"),
+        ("Cost/month", "cost_change"),
+        ("Connection", "connection_status"),
+    ),
 )
+WIDTH = 100
+#: Longest cell of a column before it is shortened with an ellipsis.
+CELL_MAX = {"display_name": 22, "plan_name": 16, "recommended": 30, "connection_status": 30}
 
 
 @dataclass(frozen=True)
@@ -98,24 +107,33 @@ def read_overview(conninfo: str) -> list[SummaryRow]:
     return out
 
 
+def _cell(row: SummaryRow, key: str) -> str:
+    text = row.cells[key]
+    limit = CELL_MAX.get(key)
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
 def format_table(rows: list[SummaryRow]) -> str:
-    """A plain-text table of the rows (fits a wide terminal)."""
-    widths = {
-        key: max(len(title), *(len(r.cells[key]) for r in rows)) if rows else len(title)
-        for title, key in COLUMNS
-    }
-    lines = ["  ".join(title.ljust(widths[key]) for title, key in COLUMNS)]
-    lines.append("  ".join("-" * widths[key] for _, key in COLUMNS))
-    lines += ["  ".join(r.cells[key].ljust(widths[key]) for _, key in COLUMNS) for r in rows]
-    return "\n".join(lines)
+    """The rows as two plain-text tables, each line at most :data:`WIDTH` characters."""
+    blocks = []
+    for columns in TABLES:
+        cells = [{key: _cell(r, key) for _, key in columns} for r in rows]
+        widths = {key: max([len(title), *(len(c[key]) for c in cells)]) for title, key in columns}
+        lines = ["  ".join(title.ljust(widths[key]) for title, key in columns)]
+        lines.append("  ".join("-" * widths[key] for _, key in columns))
+        lines += ["  ".join(c[key].ljust(widths[key]) for _, key in columns) for c in cells]
+        blocks.append("\n".join(line.rstrip()[:WIDTH] for line in lines))
+    return "\n\n".join(blocks)
 
 
-RECONNECT_SQL = """
+RECONNECT_SQL = sql.SQL(
+    """
 select display_name, connection_status, status_since_at, last_error
-from sendgrid_marts.fct_sendgrid_connection_health
+from {schema}.fct_sendgrid_connection_health
 where connection_status = 'needs_reconnect'
 order by display_name
 """
+).format(schema=sql.Identifier(MARTS_SCHEMA))
 
 
 def read_reconnect_needed(conninfo: str) -> list[dict[str, Any]]:
