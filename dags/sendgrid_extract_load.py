@@ -100,7 +100,8 @@ def sendgrid_extract_load():
         from sendgrid_elt.extract_load import staging_summary
 
         context = get_current_context()
-        as_of = context.get("data_interval_end") or context.get("logical_date")
+        dag_run = context.get("dag_run")  # a run triggered without a logical date has run_after
+        as_of = context.get("data_interval_end") or getattr(dag_run, "run_after", None)
         summary = staging_summary(run_id or "manual", as_of=as_of)
         if not summary["tenants"]:
             raise AirflowSkipException("no tenant loaded anything in this run")
