@@ -547,9 +547,11 @@ class LocalCluster:
         for dag_id in wanted:
             self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None) -> str:
+    def trigger(
+        self, dag_id: str, conf: Mapping[str, Any] | None = None, logical_date: str | None = None
+    ) -> str:
         """Create a DAG run through the REST API (the scheduler runs it); return its run id."""
-        body = {"logical_date": None, "conf": dict(conf or {})}
+        body = {"logical_date": logical_date, "conf": dict(conf or {})}
         return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def wait_for_run(
