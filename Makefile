@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format airflow run manifest dashboard lock clean venv
+.PHONY: demo test lint format airflow run manifest dashboard lock clean venv fault-matrix
 
 venv: $(STAMP)
 
@@ -27,6 +27,11 @@ $(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/model
 
 test: venv lint $(MANIFEST)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Issue 14's fault matrix against the simulator: prints case, outcome, records lost, tenants
+# aborted, seconds (PYTEST_ARGS e.g. -k "nested" to run some rows).
+fault-matrix: venv
+	$(BIN)/python -m tests.fault_matrix $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

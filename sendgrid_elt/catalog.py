@@ -16,7 +16,9 @@ Vocabulary (see ``docs/staging-contract.md`` for how rows land):
 * ``fan_out``: one request (or chunk of requests) per id of a parent stream (template
   versions, category stats after the categories list, single-send stats, subuser credits).
 * ``feature``: the plan feature the stream belongs to; 403/404 then means *not licensed*.
-* ``primary_key``: record fields (``@subuser``/``@parent`` name the fan-out context).
+* ``primary_key``: record fields (``@subuser``/``@parent`` name the fan-out context); a record
+  lacking one is rejected (``sendgrid_elt.records``), except the ``key_optional`` fields, which
+  may be empty (``ab_variation`` of a single send without an A/B test).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from typing import Any, Literal
 from sendgrid_hook.scopes import ScopeReport, ScopeRequirements, partition_streams
 
 Mode = Literal["snapshot", "incremental", "date_window"]
+#: How a cursor value is written: epoch seconds (an integer) or an ISO day (``YYYY-MM-DD``).
+CursorKind = Literal["epoch", "date"]
+#: Seconds a record's cursor may lie beyond the API's clock (the ``Date`` header) and still be
+#: adopted as the stream's cursor; a later value (a record dated in the future) is loaded but
+#: never moves the cursor, so the records created before that date are still read.
+CLOCK_SKEW_SECONDS = 300
 Pagination = Literal["none", "offset", "metadata_next", "keyset"]
 
 MARKETING = "marketing_campaigns"
@@ -39,19 +47,27 @@ class Cursor:
     """Incremental cursor on a record field bound to a request parameter.
 
     Attributes:
-        field: Record field holding the cursor value (epoch seconds).
+        field: Record field holding the cursor value.
+        kind: How the value is written (values that do not parse are rejected records).
         start_param: Request parameter receiving ``cursor - overlap``.
-        overlap: Seconds re-read before the cursor (late rows; merges are idempotent).
+        overlap: Seconds re-read before the cursor (rows written late; merges are idempotent).
+            Suppression rows are written when SendGrid processes the event, so five minutes
+            cover late rows while a no-change rerun re-reads only the last few records.
     """
 
     field: str = "created"
+    kind: CursorKind = "epoch"
     start_param: str = "start_time"
-    overlap: int = 86_400
+    overlap: int = 300
 
 
 @dataclass(frozen=True)
 class Window:
     """Date window for stats: ``start_param`` (``YYYY-MM-DD``) from cursor minus lookback.
+
+    The cursor is the latest ``date`` loaded (kind ``date``). The look-back is deliberate:
+    SendGrid keeps counting opens, clicks and spam reports of recent days for a while, so
+    those days are re-read on every run (one request per unit for daily stats).
 
     Attributes:
         start_param: Parameter receiving the first day (``date`` for monthly endpoints).
@@ -67,6 +83,8 @@ class Window:
     initial_months: int = 13
     monthly: bool = False
     extra_params: tuple[tuple[str, str], ...] = (("aggregated_by", "day"),)
+    field: str = "date"
+    kind: CursorKind = "date"
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,7 @@ class StreamSpec:
     path: str
     scope: str | None
     primary_key: tuple[str, ...]
+    key_optional: tuple[str, ...] = ()
     mode: Mode = "snapshot"
     pagination: Pagination = "none"
     records_path: str | None = None
@@ -123,6 +142,15 @@ class StreamSpec:
     def versioned(self) -> bool:
         """Whether the table keeps one row per version (snapshot streams)."""
         return self.mode == "snapshot"
+
+    @property
+    def cursor_field(self) -> tuple[str, CursorKind] | None:
+        """The record field that carries the stream's cursor and its kind (``None``: no cursor)."""
+        if self.mode == "incremental" and self.cursor is not None:
+            return self.cursor.field, self.cursor.kind
+        if self.mode == "date_window" and self.window is not None:
+            return self.window.field, self.window.kind
+        return None
 
 
 DEFAULTS = StreamSpec(name="", path="", scope=None, primary_key=())
@@ -196,8 +224,8 @@ STREAMS: tuple[StreamSpec, ...] = (
     _spec("singlesends", "/v3/marketing/singlesends", "marketing.read", ("id",),
           pagination="metadata_next", page_size=100, records_path="result", feature=MARKETING),
     _spec("singlesend_stats", "/v3/marketing/stats/singlesends", "marketing.read",
-          ("id", "ab_variation", "ab_phase", "aggregation"), pagination="metadata_next",
-          page_size=50, records_path="results", feature=MARKETING,
+          ("id", "ab_variation", "ab_phase", "aggregation"), key_optional=("ab_variation",),
+          pagination="metadata_next", page_size=50, records_path="results", feature=MARKETING,
           fan_out=FanOut("singlesends", "id", param="singlesend_ids", chunk=25,
                          as_parent_key=True, child_field="id")),
     _spec("automation_stats", "/v3/marketing/stats/automations", "marketing.read",
@@ -337,6 +365,8 @@ def _validate() -> None:
             raise ValueError(f"{spec.name}: incremental stream without a cursor")
         if spec.mode == "date_window" and spec.window is None:
             raise ValueError(f"{spec.name}: date_window stream without a window")
+        if not set(spec.key_optional) <= set(spec.primary_key):
+            raise ValueError(f"{spec.name}: key_optional fields must be primary-key fields")
         seen.add(spec.name)
 
 

@@ -1,22 +1,15 @@
-"""Connection health per tenant, and when to tell an admin about it.
+"""Connection health per tenant, and when to tell an admin about it (the public face).
 
-The warehouse table ``sendgrid_staging.connection_health`` holds one row per tenant
-(Airflow connection): ``connected`` / ``degraded`` (scopes missing, the rest still loads) /
-``needs_reconnect`` / ``never_connected``, since when, the last (scrubbed) error, the last
-success, the missing scopes and the last alert. :func:`record_health` updates a row and decides
-the alert **in the same transaction** (row lock), so concurrent tasks never send two alerts for
-one transition:
+The table and the alert decision live in :mod:`sendgrid_elt.health_store` (re-exported here:
+``connection_health``, :func:`record_health`, :func:`decide_alert`, :func:`read_health`, ...).
+This module adds the channels and the DAG helpers:
 
-* into ``needs_reconnect`` -> ``needs_reconnect`` alert (once);
-* still ``needs_reconnect`` -> nothing, until ``reminder_after`` has passed since the last
-  alert -> ``reminder``;
-* out of ``needs_reconnect`` -> ``reconnected``;
-* into ``degraded`` (or a different set of missing scopes) -> ``degraded``.
-
-DAG helpers: :func:`reconnect_guard` (wrap extraction: on ``ReconnectRequired`` record, alert
-if due, raise ``AirflowFailException`` so the task does not retry) and :func:`check_connection`
-(``GET /v3/scopes`` at the start of a run: records connected/degraded, returns which streams can
-run).
+* :func:`reconnect_guard` wraps extraction: on ``ReconnectRequired`` record ``needs_reconnect``,
+  alert if due, raise ``AirflowFailException`` so the task does not retry;
+* :func:`check_connection` runs ``GET /v3/scopes`` at the start of a run: records
+  connected/degraded (missing scopes), returns which streams can run;
+* :func:`record_streams` runs at the end of a run: streams that failed or rejected records make
+  the tenant ``degraded`` (one alert per new set of problems), a clean run clears them.
 """
 
 from __future__ import annotations
@@ -26,28 +19,29 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    create_engine,
-    select,
-    text,
-)
-from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from sendgrid_elt.health_store import (
+    DEFAULT_REMINDER,
+    KEEP,
+    AlertKind,
+    HealthUpdate,
+    Status,
+    connection_health,
+    decide_alert,
+    ensure_table,
+    health_engine,
+    read_health,
+    record_health,
+    release_alert,
+)
 from sendgrid_elt.settings import (
     ALERT_RECIPIENTS_VARIABLE,
     ALERT_SLACK_VARIABLE,
     RECONNECT_REMINDER_VARIABLE,
-    STAGING_SCHEMA,
 )
 
 if TYPE_CHECKING:
@@ -57,43 +51,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Status = Literal["connected", "degraded", "needs_reconnect", "never_connected"]
-AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded"]
-DEFAULT_REMINDER = dt.timedelta(hours=24)
-_DDL_LOCK = 0x5E9D_4EA1
-
-metadata = MetaData(schema=STAGING_SCHEMA)
-_ts = DateTime(timezone=True)
-connection_health = Table(
+__all__ = [
+    "DEFAULT_REMINDER",
+    "KEEP",
+    "AlertKind",
+    "AlertSettings",
+    "HealthUpdate",
+    "Status",
+    "check_connection",
     "connection_health",
-    metadata,
-    Column("tenant_id", Text, primary_key=True),
-    Column("display_name", Text),
-    Column("status", Text, nullable=False),
-    Column("status_since", _ts, nullable=False),
-    Column("reason", Text),
-    Column("last_error", Text),
-    Column("last_success_at", _ts),
-    Column("last_checked_at", _ts, nullable=False),
-    Column("missing_scopes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    Column("streams_missing_scopes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("last_alert_at", _ts),
-    Column("alert_kind", Text),
-    Column("alerts_sent", Integer, nullable=False, server_default=text("0")),
-)
-
-
-@dataclass(frozen=True)
-class HealthUpdate:
-    """Result of :func:`record_health`: the transition and the alert to send (if any)."""
-
-    tenant_id: str
-    previous_status: Status
-    status: Status
-    status_since: dt.datetime
-    alert: AlertKind | None
-    previous_alert_at: dt.datetime | None = None
-    previous_alert_kind: str | None = None
+    "decide_alert",
+    "ensure_table",
+    "handle_reconnect_required",
+    "health_engine",
+    "read_health",
+    "reconnect_guard",
+    "record_health",
+    "record_streams",
+    "release_alert",
+    "send_alert",
+    "stream_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -136,137 +114,6 @@ def _variable(key: str) -> str | None:
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()]
-
-
-# -- storage ------------------------------------------------------------------------------
-def health_engine() -> Engine:
-    """Engine on the ``sendgrid_warehouse`` connection.
-
-    Raises:
-        WarehouseNotConfigured: The connection is not configured.
-    """
-    from sendgrid_elt.warehouse import require_target
-
-    return create_engine(require_target().sqlalchemy_url(), pool_pre_ping=True)
-
-
-def ensure_table(engine: Engine) -> None:
-    """Create the schema and table if missing (idempotent, safe under concurrency)."""
-    with engine.begin() as conn:
-        conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
-        conn.execute(text(f"create schema if not exists {STAGING_SCHEMA}"))
-        metadata.create_all(conn, checkfirst=True)
-
-
-def decide_alert(
-    previous: Mapping[str, Any] | None,
-    status: Status,
-    now: dt.datetime,
-    reminder_after: dt.timedelta,
-    missing_scopes: Sequence[str] = (),
-) -> AlertKind | None:
-    """Pure decision: which alert (if any) the transition ``previous -> status`` deserves."""
-    prev_status = previous["status"] if previous else "never_connected"
-    last_alert = previous.get("last_alert_at") if previous else None
-    last_kind = previous.get("alert_kind") if previous else None
-    if status == "needs_reconnect":
-        if prev_status != "needs_reconnect":
-            return "needs_reconnect"
-        if last_alert is None or last_kind not in ("needs_reconnect", "reminder"):
-            return "needs_reconnect"  # the first alert was never delivered
-        return "reminder" if now - last_alert >= reminder_after else None
-    if prev_status == "needs_reconnect":
-        return "reconnected"
-    if status == "degraded":
-        before = sorted(previous.get("missing_scopes") or []) if previous else []
-        if prev_status != "degraded" or before != sorted(missing_scopes):
-            return "degraded"
-    return None
-
-
-def record_health(
-    engine: Engine,
-    *,
-    tenant_id: str,
-    status: Status,
-    display_name: str | None = None,
-    reason: str | None = None,
-    error: str | None = None,
-    missing_scopes: Sequence[str] = (),
-    streams_missing_scopes: Mapping[str, Sequence[str]] | None = None,
-    reminder_after: dt.timedelta = DEFAULT_REMINDER,
-    now: dt.datetime | None = None,
-) -> HealthUpdate:
-    """Upsert the tenant's row and claim the due alert atomically."""
-    now = now or dt.datetime.now(dt.UTC)
-    per_stream = {k: list(v) for k, v in (streams_missing_scopes or {}).items()}
-    ensure_table(engine)
-    t = connection_health
-    with engine.begin() as conn:
-        conn.execute(
-            insert(t)
-            .values(
-                tenant_id=tenant_id,
-                display_name=display_name,
-                status="never_connected",
-                status_since=now,
-                last_checked_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id"])
-        )
-        row = conn.execute(select(t).where(t.c.tenant_id == tenant_id).with_for_update()).one()
-        previous = dict(row._mapping)
-        alert = decide_alert(previous, status, now, reminder_after, missing_scopes)
-        changed = previous["status"] != status
-        values: dict[str, Any] = {
-            "display_name": display_name or previous["display_name"],
-            "status": status,
-            "status_since": now if changed else previous["status_since"],
-            "reason": reason,
-            "last_checked_at": now,
-            "missing_scopes": sorted(missing_scopes),
-            "streams_missing_scopes": per_stream,
-        }
-        if error is not None:
-            values["last_error"] = scrub(error)[:2000]
-        if status in ("connected", "degraded"):
-            values["last_success_at"] = now
-        if alert is not None:
-            values.update(last_alert_at=now, alert_kind=alert, alerts_sent=t.c.alerts_sent + 1)
-        conn.execute(t.update().where(t.c.tenant_id == tenant_id).values(**values))
-    return HealthUpdate(
-        tenant_id,
-        previous["status"],
-        status,
-        values["status_since"],
-        alert,
-        previous["last_alert_at"],
-        previous["alert_kind"],
-    )
-
-
-def release_alert(engine: Engine, update: HealthUpdate) -> None:
-    """Undo an alert claim whose delivery failed, so the next run tries again."""
-    t = connection_health
-    with engine.begin() as conn:
-        conn.execute(
-            t.update()
-            .where(t.c.tenant_id == update.tenant_id)
-            .values(
-                last_alert_at=update.previous_alert_at,
-                alert_kind=update.previous_alert_kind,
-                alerts_sent=t.c.alerts_sent - 1,
-            )
-        )
-
-
-def read_health(engine: Engine, tenant_id: str) -> dict[str, Any] | None:
-    """The tenant's row as a dict (None when absent)."""
-    ensure_table(engine)
-    t = connection_health
-    with engine.connect() as conn:
-        row = conn.execute(select(t).where(t.c.tenant_id == tenant_id)).one_or_none()
-    return dict(row._mapping) if row else None
 
 
 # -- alerts -------------------------------------------------------------------------------
@@ -411,9 +258,9 @@ def check_connection(
         tenant_id=hook.tenant_id,
         status=status,
         display_name=name,
-        reason="missing_scopes" if report.degraded else None,
         missing_scopes=report.missing_scopes,
         streams_missing_scopes=report.skipped,
+        stream_problems=KEEP,
         reminder_after=settings.reminder_after,
     )
     if report.degraded:
@@ -424,6 +271,89 @@ def check_connection(
             ", ".join(f"{s} ({', '.join(m)})" for s, m in report.skipped.items()),
         )
     if update.alert:
-        send_alert(engine, update, display_name=name, reason=update.alert, settings=settings,
+        send_alert(engine, update, display_name=name, settings=settings,
+                   reason=_problems_text(update.stream_problems),
                    missing_scopes=report.missing_scopes, context=context)  # fmt: skip
     return report
+
+
+def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Streams of a run that failed or rejected records, from their outcomes.
+
+    Args:
+        outcomes: Stream name -> ``StreamOutcome`` (anything with ``status``, ``detail`` and
+            ``rejected``).
+
+    Returns:
+        ``{stream: {"kind": "failed" | "rejected", "detail": ..., "count": n}}``.
+    """
+    problems: dict[str, dict[str, Any]] = {}
+    for name, outcome in outcomes.items():
+        rejected = int(getattr(outcome, "rejected", 0) or 0)
+        detail = scrub(str(getattr(outcome, "detail", "") or ""))[:300]
+        if outcome.status == "error":
+            problems[name] = {"kind": "failed", "detail": detail, "count": rejected}
+        elif rejected:
+            problems[name] = {"kind": "rejected", "detail": detail, "count": rejected}
+    return problems
+
+
+def _problems_text(problems: Mapping[str, Any] | None) -> str:
+    parts = []
+    for name, p in sorted((problems or {}).items()):
+        if p.get("kind") == "failed":
+            parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
+        else:
+            parts.append(f"stream {name} rejected {p.get('count')} record(s)")
+    return "; ".join(parts)
+
+
+def record_streams(
+    hook: SendGridHook,
+    outcomes: Mapping[str, Any],
+    *,
+    engine: Engine | None = None,
+    settings: AlertSettings | None = None,
+    context: Any = None,
+) -> HealthUpdate:
+    """Record the end of a run: failed streams and rejects make the tenant ``degraded``.
+
+    One ``degraded`` alert per new set of problems (the same problems run after run alert
+    once); a run whose streams all loaded clears them (``connected`` unless scopes are missing).
+    Streams the run did not read keep their stored problems.
+
+    Args:
+        hook: The tenant's hook (scopes are cached from the run's check).
+        outcomes: Stream name -> outcome of this run.
+        engine: Warehouse engine (default: the ``sendgrid_warehouse`` connection).
+        settings: Alert settings (default: from Airflow Variables).
+        context: The task context handed to notifiers.
+
+    Returns:
+        The health transition.
+    """
+    from sendgrid_elt import catalog
+
+    engine = engine or health_engine()
+    report = catalog.scope_report(hook.granted_scopes(), list(outcomes))
+    settings = _settings_for(hook, settings)
+    name = _display_name(hook)
+    problems = stream_problems(outcomes)
+    update = record_health(
+        engine,
+        tenant_id=hook.tenant_id,
+        status="connected",
+        display_name=name,
+        missing_scopes=report.missing_scopes,
+        streams_missing_scopes=report.skipped,
+        stream_problems=problems,
+        covered=list(outcomes),
+        reminder_after=settings.reminder_after,
+    )
+    if problems:
+        log.warning("%s: %s", name, _problems_text(problems))
+    if update.alert:
+        send_alert(engine, update, display_name=name, settings=settings,
+                   reason=_problems_text(update.stream_problems),
+                   missing_scopes=report.missing_scopes, context=context)  # fmt: skip
+    return update

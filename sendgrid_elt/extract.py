@@ -9,17 +9,23 @@ Outcomes per stream (also written to ``stream_status``):
 * ``missing_scope`` - the credential lacks the stream's scope (checked against ``/v3/scopes``
   up front, or a 403 on a stream that needs no plan feature): skipped, the rest run;
 * ``not_licensed`` - 403/404 on a stream tied to a plan feature: a utilization fact;
-* ``error`` - anything else the hook raised after its retries; the other streams still run and
-  the task fails at the end (Airflow retries it; reruns converge);
-* ``ok``.
+* ``error`` - anything else: what the hook raised after its retries, or any unexpected
+  exception (its type and message are kept in ``detail``); the other streams still run and the
+  task fails at the end (Airflow retries it; reruns converge);
+* ``ok`` - loaded; ``rejected``/``repaired`` count the records :mod:`sendgrid_elt.records` put
+  in the rejects table or stored with replaced values.
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` is never caught here.
+
+Cursors are parsed as the stream's cursor kind and bounded by the API's clock (the ``Date``
+header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`: a stored cursor that does not
+parse or lies beyond that bound (state written before this check existed) is ignored and the
+stream is re-read from the start, which the idempotent merge absorbs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -27,9 +33,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sendgrid_hook.redaction import scrub
+
 from sendgrid_elt import catalog, sync_state
-from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, Row, StagingLoader
+from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
+from sendgrid_elt.records import Page, Shaper, parse_cursor
 from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.windows import request_windows
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,11 +47,6 @@ if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
 
 log = logging.getLogger(__name__)
-
-_EPOCH = dt.date(1970, 1, 1)
-_CARRY = ("date",)  # parent fields copied into exploded child records
-#: Canonical JSON (sorted keys, compact, UTF-8): the ``record`` text and its ``record_hash``.
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
 
 
 @dataclass
@@ -54,6 +59,8 @@ class StreamOutcome:
     requests: int = 0
     seconds: float = 0.0
     detail: str | None = None
+    rejected: int = 0
+    repaired: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -62,12 +69,22 @@ class StreamOutcome:
             "records": self.records,
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
+            **({"rejected": self.rejected} if self.rejected else {}),
+            **({"repaired": self.repaired} if self.repaired else {}),
             **({"detail": self.detail} if self.detail else {}),
         }
 
 
 class StreamsFailed(Exception):
-    """Some streams of a tenant ended in ``error`` (the others were loaded)."""
+    """Some streams of a tenant ended in ``error`` (the others were loaded).
+
+    Attributes:
+        outcomes: Every stream's outcome (the failed ones and the loaded ones).
+    """
+
+    def __init__(self, message: str, outcomes: dict[str, StreamOutcome]) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
 
 
 class _Skip(Exception):
@@ -96,6 +113,8 @@ class TenantExtractor:
         start_date: Backfill from this day (date-window and incremental streams), else state.
         today: The API's current date (the simulator's clock); defaults to UTC today.
         batch_size: Rows per COPY/merge transaction.
+        now: The API's clock (bounds cursors); default: the hook's ``Date`` header at
+            :meth:`run`, else ``today``'s end.
     """
 
     def __init__(
@@ -108,13 +127,15 @@ class TenantExtractor:
         start_date: dt.date | None = None,
         today: dt.date | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        now: dt.datetime | None = None,
     ) -> None:
         self.hook = hook
         self.conn = conn
         self.tenant_id = tenant_id
         self.run_id = run_id
         self.start_date = start_date
-        self.today = today or dt.datetime.now(dt.UTC).date()
+        self.today = today or (now.date() if now else dt.datetime.now(dt.UTC).date())
+        self.now = now
         self.loader = StagingLoader(conn, tenant_id, run_id, batch_size=batch_size)
         self.granted: frozenset[str] | None = None
 
@@ -127,7 +148,9 @@ class TenantExtractor:
             StreamsFailed: At least one stream ended in ``error`` (after all were tried).
         """
         self.granted = self.hook.granted_scopes()
-        self.today = self.hook.api_date() or self.today
+        api_time = getattr(self.hook, "api_time", None)
+        self.now = (api_time() if api_time else None) or self.now
+        self.today = self.now.date() if self.now else self.today
         outcomes: dict[str, StreamOutcome] = {}
         for spec in catalog.select(streams):
             outcome = self.run_stream(spec)
@@ -136,55 +159,94 @@ class TenantExtractor:
                 sync_state.save_status(
                     self.conn, self.tenant_id, spec.name, outcome.status, self.run_id,
                     detail=outcome.detail, records=outcome.records, requests=outcome.requests,
-                    seconds=outcome.seconds,
+                    seconds=outcome.seconds, rejected=outcome.rejected, repaired=outcome.repaired,
                 )  # fmt: skip
         failed = sorted(n for n, o in outcomes.items() if o.status == "error")
         if failed:
-            raise StreamsFailed(f"tenant {self.tenant_id}: streams failed: {', '.join(failed)}")
+            raise StreamsFailed(
+                f"tenant {self.tenant_id}: streams failed: {', '.join(failed)}", outcomes
+            )
         return outcomes
+
+    def cursor_bound(self, spec: StreamSpec) -> int | str | None:
+        """Largest value of ``spec``'s cursor that may become its cursor (``None``: none)."""
+        cursor = spec.cursor_field
+        if cursor is None:
+            return None
+        if cursor[1] == "date":  # stats days: the API's day, and one more for time zones
+            return (self.today + dt.timedelta(days=1)).isoformat()
+        now = self.now or dt.datetime.combine(self.today, dt.time.max, dt.UTC)
+        return int(now.timestamp()) + catalog.CLOCK_SKEW_SECONDS
 
     # ----- one stream ---------------------------------------------------------------------
     def run_stream(self, spec: StreamSpec) -> StreamOutcome:
-        """Extract and load one stream; never raises except for ``ReconnectRequired``."""
+        """Extract and load one stream; never raises except for ``ReconnectRequired``.
+
+        Any other exception fails this stream only: ``error`` with its type and (scrubbed)
+        message in ``detail``; what was committed before it stays.
+        """
         errors = _errors()
         start, requests_before = time.monotonic(), self.hook.request_count
         outcome = StreamOutcome(spec.name, "ok")
+        shaper = Shaper(spec, self.cursor_bound(spec))
         try:
             skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
             if skip is not None:
                 raise _Skip(*skip)
-            outcome.records, outcome.detail = self._load(spec)
+            outcome.records, outcome.detail = self._load(spec, shaper, outcome)
         except _Skip as skip:
             outcome.status, outcome.detail = skip.status, skip.detail
         except errors.ReconnectRequired:
             raise
         except errors.SendGridError as exc:
-            outcome.status, outcome.detail = "error", f"{type(exc).__name__}: {exc}"[:500]
+            outcome.status, outcome.detail = "error", scrub(f"{type(exc).__name__}: {exc}")[:500]
             log.warning("stream %s failed: %s", spec.name, outcome.detail)
+        except Exception as exc:  # a bug or a surprise must not take the other streams down
+            outcome.status, outcome.detail = "error", scrub(f"{type(exc).__name__}: {exc}")[:500]
+            log.exception("stream %s failed unexpectedly: %s", spec.name, outcome.detail)
+        stats = shaper.stats
+        outcome.rejected += stats.rejected
+        outcome.repaired = stats.repaired
+        summary = stats.summary()
+        if outcome.rejected > stats.rejected:
+            extra = f"{outcome.rejected - stats.rejected} records refused by PostgreSQL (rejects)"
+            summary = f"{summary}; {extra}" if summary else extra
+        if summary:
+            outcome.detail = f"{outcome.detail}; {summary}" if outcome.detail else summary
+            log.warning("stream %s: %s", spec.name, summary)
         outcome.seconds = time.monotonic() - start
         outcome.requests = self.hook.request_count - requests_before
         if outcome.status != "ok":
             log.info("stream %s: %s (%s)", spec.name, outcome.status, outcome.detail)
         return outcome
 
-    def _load(self, spec: StreamSpec) -> tuple[int, str | None]:
+    def _load(
+        self, spec: StreamSpec, shaper: Shaper, outcome: StreamOutcome
+    ) -> tuple[int, str | None]:
         errors = _errors()
         writer = self.loader.stream(spec)
         progress = Progress(spec.name)
         pages0 = self.hook.request_count
         skipped: list[str] = []
-        for unit in self._units(spec):
-            cursor = sync_state.load_cursor(self.conn, self.tenant_id, spec.name, unit)
-            rows = self._progress_rows(self._rows(spec, unit, cursor), progress, writer, pages0)
-            try:
-                writer.write_unit(
-                    unit, rows, prev_cursor=cursor, checkpoint=spec.mode == "incremental"
-                )
-            except (errors.SendGridForbiddenError, errors.SendGridNotFoundError) as exc:
-                if unit == "":
-                    raise self._licence(spec, exc) from None
-                skipped.append(unit)
-                log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, exc.status_code)
+        ignored: list[str] = []
+        try:
+            for unit in self._units(spec):
+                cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
+                rows = self._rows(spec, unit, cursor, shaper)
+                try:
+                    writer.write_unit(
+                        unit,
+                        self._progress_rows(rows, progress, writer, pages0),
+                        prev_cursor=cursor or self._floor(spec),
+                        checkpoint=spec.mode == "incremental",
+                    )
+                except (errors.SendGridForbiddenError, errors.SendGridNotFoundError) as exc:
+                    if unit == "":
+                        raise self._licence(spec, exc) from None
+                    skipped.append(unit)
+                    log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, exc.status_code)
+        finally:
+            outcome.rejected = writer.rejected
         deleted = writer.finish_snapshot(excluded_subusers=skipped) if spec.versioned else 0
         progress.done(writer.records, self.hook.request_count - pages0)
         detail = []
@@ -192,7 +254,39 @@ class TenantExtractor:
             detail.append(f"{deleted} keys marked deleted")
         if skipped:
             detail.append(f"subusers skipped (403/404): {', '.join(skipped)}")
+        if ignored:
+            detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
         return writer.records, "; ".join(detail) or None
+
+    def _floor(self, spec: StreamSpec) -> dict:
+        """A backfill's start, the cursor of a unit that had no record since (``{}``: none).
+
+        Without it a unit with nothing after ``start_date`` would keep no cursor, and the next
+        run would read its whole history.
+        """
+        kind = spec.cursor_field
+        if self.start_date is None or kind is None:
+            return {}
+        if kind[1] == "date":
+            return {"value": self.start_date.isoformat()}
+        return {"value": int(dt.datetime.combine(self.start_date, dt.time(), dt.UTC).timestamp())}
+
+    def _stored_cursor(
+        self, spec: StreamSpec, unit: str, bound: int | str | None, ignored: list[str]
+    ) -> dict:
+        """The unit's stored cursor, parsed as the stream's kind (``{}`` when unusable)."""
+        stored = sync_state.load_cursor(self.conn, self.tenant_id, spec.name, unit)
+        kind = spec.cursor_field
+        if not stored or kind is None or stored.get("value") is None:
+            return stored
+        value = parse_cursor(stored["value"], kind[1])
+        if value is None or (bound is not None and value > bound):
+            why = "unparseable" if value is None else "beyond the API's clock"
+            ignored.append(f"{unit or 'parent'} ({why}: {str(stored['value'])[:40]!r})")
+            log.warning("stream %s[%s]: stored cursor %r ignored (%s)", spec.name, unit,
+                        stored["value"], why)  # fmt: skip
+            return {}
+        return {**stored, "value": value}
 
     def _licence(self, spec: StreamSpec, exc: Any) -> _Skip:
         code = getattr(exc, "status_code", None)
@@ -203,12 +297,13 @@ class TenantExtractor:
         return _Skip("not_licensed", f"{code} on {spec.path}")
 
     def _progress_rows(
-        self, rows: Iterator[Row], progress: Progress, writer: Any, pages0: int
-    ) -> Iterator[Row]:
-        for n, row in enumerate(rows, 1):
-            if n % 5000 == 0:
-                progress.tick(writer.records + n, self.hook.request_count - pages0)
-            yield row
+        self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int
+    ) -> Iterator[Page]:
+        n = 0
+        for page in pages:
+            n += len(page[0])
+            progress.tick(writer.records + n, self.hook.request_count - pages0)
+            yield page
 
     # ----- units, requests, rows ----------------------------------------------------------
     def _units(self, spec: StreamSpec) -> list[str]:
@@ -239,7 +334,10 @@ class TenantExtractor:
     ) -> Iterator[tuple[str, dict[str, Any], str | None]]:
         """Yield ``(path, params, parent_id)`` for every request sequence of one unit."""
         base = dict(spec.params)
-        for window in self._windows(spec, cursor):
+        windows = request_windows(
+            spec, cursor.get("value"), start_date=self.start_date, today=self.today
+        )
+        for window in windows:
             params = {**base, **window}
             fan = spec.fan_out
             if fan is None:
@@ -258,48 +356,27 @@ class TenantExtractor:
                 for i in range(0, len(ids), fan.chunk):
                     yield spec.path, {**params, fan.param: ids[i : i + fan.chunk]}, None
 
-    def _windows(self, spec: StreamSpec, cursor: dict) -> list[dict[str, Any]]:
-        value = cursor.get("value")
-        if spec.mode == "incremental" and spec.cursor is not None:
-            if self.start_date is not None:
-                return [{spec.cursor.start_param: (self.start_date - _EPOCH).days * 86400}]
-            if value is not None:
-                return [{spec.cursor.start_param: max(0, int(value) - spec.cursor.overlap)}]
-            return [{}]
-        if spec.mode != "date_window" or spec.window is None:
-            return [{}]
-        w = spec.window
-        if self.start_date is not None:
-            start = self.start_date
-        elif value:
-            start = dt.date.fromisoformat(value) - dt.timedelta(days=w.lookback_days)
-        else:
-            start = first_of_month(self.today, -w.initial_months)
-        start = min(start, self.today)
-        extra = dict(w.extra_params)
-        if not w.monthly:
-            return [{**extra, w.start_param: start.isoformat()}]
-        months, month = [], start.replace(day=1)
-        while month <= self.today:
-            months.append({**extra, w.start_param: month.isoformat()})
-            month = first_of_month(month, 1)
-        return months
-
-    def _rows(self, spec: StreamSpec, unit: str, cursor: dict) -> Iterator[Row]:
+    def _rows(self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper) -> Iterator[Page]:
         """Plan the unit's requests now (parent ids come from the database), fetch lazily.
 
-        The returned generator may run in the loader's prefetch thread: it only does HTTP.
+        The returned generator may run in the loader's prefetch thread: it only does HTTP and
+        shaping.
         """
         plan = list(self._requests(spec, unit, cursor))
-        return self._fetch(spec, unit, plan)
+        return self._fetch(spec, unit, plan, shaper)
 
     def _fetch(
-        self, spec: StreamSpec, unit: str, plan: list[tuple[str, dict[str, Any], str | None]]
-    ) -> Iterator[Row]:
+        self,
+        spec: StreamSpec,
+        unit: str,
+        plan: list[tuple[str, dict[str, Any], str | None]],
+        shaper: Shaper,
+    ) -> Iterator[Page]:
+        """Pages of rows (HTTP and shaping; may run in the loader's prefetch thread)."""
         errors = _errors()
         obo = unit or None
         for path, params, pid in plan:
-            records = self.hook.iter_records(
+            pages = self.hook.iter_record_pages(
                 path,
                 pagination=spec.pagination,
                 records_path=spec.records_path,
@@ -308,59 +385,9 @@ class TenantExtractor:
                 on_behalf_of=obo,
             )
             try:
-                for record in records:
-                    yield from shape(spec, record, unit, pid)
+                for records in pages:
+                    yield shaper.rows(records, unit, pid)
             except errors.SendGridNotFoundError:
                 if pid is None:
                     raise
                 log.info("stream %s: parent %s vanished (404), skipped", spec.name, pid)
-
-
-def shape(spec: StreamSpec, record: Any, unit: str, parent_id: str | None) -> Iterator[Row]:
-    """Turn one API record into staging rows (exploded, keyed, serialized)."""
-    if spec.scalar_field and not isinstance(record, dict):
-        record = {spec.scalar_field: record}
-    if not isinstance(record, dict) or (spec.skip_empty and not record):
-        return
-    for name in spec.drop_fields:
-        record.pop(name, None)
-    if spec.explode:
-        items = []
-        for item in record.get(spec.explode) or ():
-            if isinstance(item, dict):
-                carried = {k: record[k] for k in _CARRY if k in record and k not in item}
-                items.append({**carried, **item})
-    else:
-        items = [record]
-    fan = spec.fan_out
-    for item in items:
-        subuser, parent_key = unit, ""
-        if fan is not None and parent_id is not None and fan.as_subuser:
-            subuser = parent_id
-        if fan is not None and fan.as_parent_key:
-            parent_key = str(item.get(fan.child_field) if fan.child_field else parent_id or "")
-        if spec.subuser_field:
-            subuser = str(item.get(spec.subuser_field) or "")
-        key = "|".join(_key_part(item, p, subuser, parent_key) for p in spec.primary_key)
-        cv = None
-        if spec.mode == "incremental" and spec.cursor is not None:
-            cv = item.get(spec.cursor.field)
-        elif spec.mode == "date_window":
-            cv = item.get("date")
-        text = _encode(item)
-        yield subuser, parent_key, key, text, cv
-
-
-def _key_part(item: dict, path: str, subuser: str, parent_key: str) -> str:
-    if path == "@subuser":
-        return subuser
-    if path == "@parent":
-        return parent_key
-    value = item.get(path)
-    return "" if value is None else str(value)
-
-
-def first_of_month(day: dt.date, months: int) -> dt.date:
-    """First day of the month ``months`` away from ``day``'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)

@@ -169,7 +169,7 @@ def _extract(
             hook, conn, tenant_id, run_id, start_date=start_date, today=today,
             **({"batch_size": batch_size} if batch_size else {}),
         )  # fmt: skip
-        return extractor.run(selected)
+        return run_streams(extractor, selected, hook, engine=engine, context=context)
 
 
 def _skip_locked(conn: Any, tenant_id: str, run_id: str, waited: float) -> None:
@@ -184,6 +184,29 @@ def _skip_locked(conn: Any, tenant_id: str, run_id: str, waited: float) -> None:
     )
     log.warning(message)
     raise AirflowSkipException(message)
+
+
+def run_streams(
+    extractor: Any, selected: list[str], hook: Any, *, engine: Any, context: Any = None
+) -> dict[str, Any]:
+    """Run the streams, then record the tenant's health from their outcomes (also on failure).
+
+    Streams that failed or rejected records make the tenant ``degraded`` (one alert per new set
+    of problems, see :func:`sendgrid_elt.connection_health.record_streams`).
+
+    Raises:
+        StreamsFailed: Some streams failed (after the health was recorded).
+    """
+    from sendgrid_elt import connection_health
+    from sendgrid_elt.extract import StreamsFailed
+
+    try:
+        outcomes = extractor.run(selected)
+    except StreamsFailed as exc:
+        connection_health.record_streams(hook, exc.outcomes, engine=engine, context=context)
+        raise
+    connection_health.record_streams(hook, outcomes, engine=engine, context=context)
+    return outcomes
 
 
 def _engine(target):

@@ -1,19 +1,28 @@
 """Load records into ``sendgrid_staging``: COPY a bounded batch, merge it, commit with its cursor.
 
-Each batch is one transaction: ``COPY`` into a session temp table, a set-based merge into the
-stream table, and the ``sync_state`` checkpoint. A process killed at any point loses at most
-the open transaction; the rerun re-reads from the last committed cursor and the idempotent merge
-converges to the same rows (exactly once).
+Each batch is one transaction: the rows, the batch's rejects and the ``sync_state`` checkpoint.
+A process killed at any point loses at most the open transaction; the rerun re-reads from the
+last committed cursor and the idempotent merge converges to the same rows (exactly once). The
+loader's session uses ``synchronous_commit = off``: a server crash may forget the last commits,
+data and cursor together, which the next run re-reads (still exactly once).
 
-* Snapshot streams keep one row per version ``(key, record_hash)``: a changed record retires the
-  current version and inserts a new one; an unchanged one only moves ``last_seen_at``. Keys not
-  seen by a *complete* snapshot are marked deleted by :meth:`StreamWriter.finish_snapshot`.
-* Incremental and date-window streams keep one row per key (upsert).
+How a batch is written (binary ``COPY``; the record's JSON bytes are sent as they came from
+:mod:`sendgrid_elt.records`, never re-serialized):
 
-``record_json`` is canonical JSON (sorted keys, compact); ``record_hash`` is its md5, computed
-here so PostgreSQL does not re-serialize every record.
+* Snapshot streams keep one row per version ``(key, record_hash)``: ``COPY`` into a session temp
+  table, then a changed record retires the current version and inserts a new one, an unchanged
+  one only moves ``last_seen_at``. Keys not seen by a *complete* snapshot are marked deleted by
+  :meth:`StreamWriter.finish_snapshot`.
+* Incremental and date-window streams keep one row per key. Rows newer than the unit's stored
+  cursor are new keys almost always: they are ``COPY``-ed straight into the stream table under a
+  savepoint (no temp table, no ``ON CONFLICT``); if one key exists after all, the savepoint
+  rolls back and those rows take the upsert path (``COPY`` to the temp table, then ``INSERT ...
+  ON CONFLICT``) like every other row.
+* A batch PostgreSQL refuses (a value it cannot store, a key too long for its index) is split in
+  halves under savepoints until the refused records are alone; those go to the rejects table.
 
-Rows reach the loader as ``(subuser, parent_key, record_key, record_json, cursor_value)``.
+Rows reach the loader as pages of :data:`sendgrid_elt.records.Row` tuples and ``Reject``
+objects (:data:`sendgrid_elt.records.Page`).
 """
 
 from __future__ import annotations
@@ -21,31 +30,51 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from hashlib import md5 as _md5
+from functools import partial
+from operator import itemgetter
 from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+
 from sendgrid_elt import sync_state
+from sendgrid_elt.rejects import Reject, save_rejects, storable
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    import psycopg
-
     from sendgrid_elt.catalog import StreamSpec
+    from sendgrid_elt.records import Page, Row
 
 log = logging.getLogger(__name__)
 
-Row = tuple[str, str, str, str, Any]
 DEFAULT_BATCH_SIZE = 10_000
 _TEMP = "_sg_batch"
-_COLUMNS = (
-    "tenant_id, subuser, parent_key, record_key, record_hash, record, first_seen_at, "
-    "last_seen_at, extracted_at, run_id, is_current"
-)
+_KEY = "subuser, parent_key, record_key, record_hash, record"
+_DIRECT = f"tenant_id, {_KEY}, first_seen_at, last_seen_at, extracted_at, run_id"
+_TEMP_TYPES = ["text", "text", "text", "text", "jsonb"]
+_KEY_ORDER = itemgetter(2)  # record_key: the key index of non-snapshot tables leads with it
+_CURSOR = itemgetter(5)
+_DIRECT_TYPES = ["text", *_TEMP_TYPES, "timestamptz", "timestamptz", "timestamptz", "text"]
+#: What makes PostgreSQL refuse one record (the batch is split to find it).
+_REFUSALS = (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded)
+
+
+class _JsonbBytes(Dumper):
+    """Binary ``jsonb`` from JSON bytes as they are (version byte + text)."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: bytes) -> bytes:
+        """Prefix the jsonb version."""
+        return b"\x01" + obj
 
 
 @dataclass
@@ -73,11 +102,11 @@ class StagingLoader:
     def _ensure_temp(self) -> None:
         if self._temp_ready:
             return
+        self.conn.execute("set synchronous_commit = off")
         self.conn.execute(
             f"create temp table if not exists {_TEMP} (subuser text not null, "
             "parent_key text not null, record_key text not null, record_hash text not null, "
-            "record jsonb not null) "
-            "on commit delete rows"
+            "record jsonb not null) on commit delete rows"
         )
         self._temp_ready = True
 
@@ -96,6 +125,7 @@ class StreamWriter:
     spec: StreamSpec
     seen_at: dt.datetime
     records: int = 0
+    rejected: int = 0
 
     @property
     def table(self) -> str:
@@ -105,7 +135,7 @@ class StreamWriter:
     def write_unit(
         self,
         subuser: str,
-        rows: Iterable[Row],
+        pages: Iterable[Page],
         *,
         prev_cursor: dict[str, Any] | None = None,
         checkpoint: bool = False,
@@ -114,8 +144,9 @@ class StreamWriter:
 
         Args:
             subuser: The unit's ``sync_state`` subuser (``''`` for the parent account).
-            rows: Rows streamed from the API (consumed lazily).
-            prev_cursor: Cursor stored before this run (``{"value": ...}``).
+            pages: ``(rows, rejects)`` of each API page (consumed lazily). Cursor values are
+                parsed and bounded already (``None``: not a cursor candidate).
+            prev_cursor: Cursor stored before this run (``{"value": ...}``), validated.
             checkpoint: Commit the running maximum cursor with every batch (incremental
                 streams whose rows arrive in cursor order; ignored once they do not).
 
@@ -124,86 +155,132 @@ class StreamWriter:
         """
         conn, loader = self.loader.conn, self.loader
         result = UnitResult()
-        best = (prev_cursor or {}).get("value")
+        prev = best = (prev_cursor or {}).get("value")
         ordered, last_cv = True, None
-        for batch, is_last in _batches(rows, loader.batch_size):
-            for row in batch.values():
-                cv = row[4]
-                if cv is None:
-                    continue
-                if last_cv is not None and cv < last_cv:
-                    ordered = False
-                last_cv = cv
-                if best is None or cv > best:
-                    best = cv
+        prepare = partial(_prepare, prev=prev, versioned=self.spec.versioned,
+                          incremental=self.spec.mode == "incremental")  # fmt: skip
+        for batch in _batches(pages, loader.batch_size, prepare):
+            if batch.cursors is not None:
+                top, first, last, in_order = batch.cursors
+                ordered = ordered and in_order and (last_cv is None or last_cv <= first)
+                last_cv, best = last, top if best is None or top > best else best
             cursor = {"value": best} if best is not None else None
             with conn.transaction():
-                self._merge(batch)
-                if is_last:
+                written = self._write(batch)
+                save_rejects(conn, loader.tenant_id, self.spec.name, loader.run_id, batch.rejects)
+                if batch.last:
                     sync_state.save_cursor(
                         conn, loader.tenant_id, self.spec.name, subuser, cursor, loader.run_id,
-                        complete=True, rows=result.records + len(batch),
+                        complete=True, rows=result.records + written,
                     )  # fmt: skip
                 elif checkpoint and ordered and cursor is not None:
                     sync_state.save_cursor(
                         conn, loader.tenant_id, self.spec.name, subuser, cursor, loader.run_id
                     )
-            result.records += len(batch)
+            result.records += written
             result.batches += 1
             result.cursor = cursor
         self.records += result.records
         return result
 
-    def _merge(self, batch: dict[tuple[str, str, str], Row]) -> None:
-        if not batch:
-            return
-        conn = self.loader.conn
-        with conn.cursor() as cur:
-            with cur.copy(
-                f"copy {_TEMP} (subuser, parent_key, record_key, record_hash, record) from stdin"
-            ) as cp:
-                for sub, parent, key, text, _ in batch.values():
-                    cp.write_row(
-                        (
-                            sub,
-                            parent,
-                            key,
-                            _md5(text.encode(), usedforsecurity=False).hexdigest(),
-                            text,
-                        )
-                    )
-            params = {"t": self.loader.tenant_id, "seen": self.seen_at, "run": self.loader.run_id}
-            select = (
-                f"select %(t)s, subuser, parent_key, record_key, record_hash, record, "  # noqa: S608
-                f"%(seen)s, %(seen)s, now(), %(run)s, true from {_TEMP}"
+    # ----- one batch ----------------------------------------------------------------------
+    def _write(self, batch: _Batch) -> int:
+        """Write a batch (what PostgreSQL refuses is split out into ``batch.rejects``)."""
+        rejects, written = batch.rejects, 0
+        if self.spec.versioned:
+            return self._guarded(batch.known, rejects, self._merge_versions) if batch.known else 0
+        known = batch.known
+        if batch.fresh:
+            try:
+                with self.loader.conn.transaction():
+                    self._copy_direct(batch.fresh)
+                written += len(batch.fresh)
+            except (psycopg.errors.UniqueViolation, *_REFUSALS):
+                # a key existed after all, was repeated in the batch, or a refusal to isolate
+                known = _distinct(batch.fresh + known)
+        if known:
+            written += self._guarded(known, rejects, self._upsert)
+        return written
+
+    def _guarded(self, rows: list[Row], rejects: list[Reject], write: Any) -> int:
+        """``write(rows)`` under a savepoint; refused rows are isolated by halving the batch."""
+        try:
+            with self.loader.conn.transaction():
+                write(rows)
+            return len(rows)
+        except _REFUSALS as exc:
+            if len(rows) == 1:
+                sub, parent, key, data, _, _ = rows[0]
+                reason = f"PostgreSQL refused the record: {exc.sqlstate} {_first_line(exc)}"
+                raw = storable(data.decode("utf-8", "backslashreplace"))
+                rejects.append(Reject(sub, parent, key, reason, raw))
+                self.rejected += 1
+                return 0
+            half = len(rows) // 2
+            return self._guarded(rows[:half], rejects, write) + self._guarded(
+                rows[half:], rejects, write
             )
-            if self.spec.versioned:
-                cur.execute(
-                    f"update {self.table} t set is_current = false from {_TEMP} b "  # noqa: S608
-                    "where t.tenant_id = %(t)s and t.subuser = b.subuser "
-                    "and t.parent_key = b.parent_key and t.record_key = b.record_key "
-                    "and t.is_current and t.record_hash <> b.record_hash",
-                    params,
-                )
-                cur.execute(
-                    f"insert into {self.table} as t ({_COLUMNS}) {select} "
-                    "on conflict (tenant_id, subuser, parent_key, record_key, record_hash) "
-                    "do update set last_seen_at = excluded.last_seen_at, "
-                    "extracted_at = excluded.extracted_at, run_id = excluded.run_id, "
-                    "is_current = true, deleted_at = null",
-                    params,
-                )
-            else:
-                cur.execute(
-                    f"insert into {self.table} as t ({_COLUMNS}) {select} "
-                    "on conflict (tenant_id, subuser, parent_key, record_key) do update set "
-                    "record = excluded.record, record_hash = excluded.record_hash, "
-                    "first_seen_at = case when t.record_hash = excluded.record_hash "
-                    "then t.first_seen_at else excluded.first_seen_at end, "
-                    "last_seen_at = excluded.last_seen_at, "
-                    "extracted_at = excluded.extracted_at, run_id = excluded.run_id",
-                    params,
-                )
+
+    def _copy(self, sql: str, types: list[str], rows: Iterable[tuple]) -> None:
+        cur = self.loader.conn.cursor()
+        cur.adapters.register_dumper(bytes, _JsonbBytes)
+        with cur.copy(sql) as cp:
+            cp.set_types(types)
+            for row in rows:
+                cp.write_row(row)
+
+    def _copy_direct(self, rows: list[Row]) -> None:
+        t, seen, run = self.loader.tenant_id, self.seen_at, self.loader.run_id
+        self._copy(
+            f"copy {self.table} ({_DIRECT}) from stdin (format binary)",
+            _DIRECT_TYPES,
+            ((t, s, p, k, h, d, seen, seen, seen, run) for s, p, k, d, h, _ in rows),
+        )
+
+    def _copy_temp(self, rows: list[Row]) -> None:
+        self.loader.conn.execute(f"truncate {_TEMP}")
+        self._copy(
+            f"copy {_TEMP} ({_KEY}) from stdin (format binary)",
+            _TEMP_TYPES,
+            ((s, p, k, h, d) for s, p, k, d, h, _ in rows),
+        )
+
+    def _params(self) -> dict[str, Any]:
+        return {"t": self.loader.tenant_id, "seen": self.seen_at, "run": self.loader.run_id}
+
+    def _upsert(self, rows: list[Row]) -> None:
+        self._copy_temp(rows)
+        self.loader.conn.execute(
+            f"insert into {self.table} as t ({_DIRECT}) "  # noqa: S608
+            f"select %(t)s, {_KEY}, %(seen)s, %(seen)s, now(), %(run)s from {_TEMP} "
+            "on conflict (tenant_id, subuser, parent_key, record_key) do update set "
+            "record = excluded.record, record_hash = excluded.record_hash, "
+            "first_seen_at = case when t.record_hash = excluded.record_hash "
+            "then t.first_seen_at else excluded.first_seen_at end, "
+            "last_seen_at = excluded.last_seen_at, "
+            "extracted_at = excluded.extracted_at, run_id = excluded.run_id",
+            self._params(),
+        )
+
+    def _merge_versions(self, rows: list[Row]) -> None:
+        self._copy_temp(rows)
+        conn = self.loader.conn
+        conn.execute(
+            f"update {self.table} t set is_current = false from {_TEMP} b "  # noqa: S608
+            "where t.tenant_id = %(t)s and t.subuser = b.subuser "
+            "and t.parent_key = b.parent_key and t.record_key = b.record_key "
+            "and t.is_current and t.record_hash <> b.record_hash",
+            self._params(),
+        )
+        conn.execute(
+            f"insert into {self.table} as t ({_DIRECT}) "  # noqa: S608
+            f"select %(t)s, {_KEY}, %(seen)s, %(seen)s, now(), %(run)s from {_TEMP} "
+            "on conflict (tenant_id, subuser, parent_key, record_key, record_hash) "
+            "do update set last_seen_at = excluded.last_seen_at, "
+            "extracted_at = excluded.extracted_at, run_id = excluded.run_id, "
+            "is_current = true, deleted_at = null",
+            self._params(),
+        )
 
     def finish_snapshot(self, *, excluded_subusers: Iterable[str] = ()) -> int:
         """Mark current keys this complete snapshot did not see as deleted.
@@ -222,23 +299,68 @@ class StreamWriter:
                 f"update {self.table} set deleted_at = now(), run_id = %(run)s "  # noqa: S608
                 "where tenant_id = %(t)s and is_current and deleted_at is null "
                 "and last_seen_at < %(seen)s and not (subuser = any(%(skip)s))",
-                {
-                    "t": self.loader.tenant_id,
-                    "seen": self.seen_at,
-                    "run": self.loader.run_id,
-                    "skip": list(excluded_subusers),
-                },
+                {**self._params(), "skip": list(excluded_subusers)},
             )
             return cur.rowcount
 
 
-def _batches(rows: Iterable[Row], size: int, prefetch: int = 2) -> Iterator[tuple[dict, bool]]:
-    """Yield ``(batch, is_last)``; a batch maps key → row (a later duplicate wins).
+@dataclass
+class _Batch:
+    """One batch, prepared in the producer thread while the previous one loads.
 
-    A producer thread reads ``rows`` (the API pages) while the caller merges the previous
-    batch, so HTTP and PostgreSQL work overlap; at most ``prefetch`` batches wait in between
-    (bounded memory). One row of lookahead tells whether a full batch is the last one. An
-    empty input yields one empty last batch, so the final cursor is still committed.
+    Attributes:
+        fresh: Rows with a cursor past the stored one (new keys almost always), in key order.
+        known: The other rows, one per key, in key order (all rows of snapshot streams).
+        rejects: Records the shaper rejected.
+        cursors: ``(largest, first, last, in order)`` of the batch's cursor values, or ``None``.
+        last: The unit's last batch.
+    """
+
+    fresh: list[Row]
+    known: list[Row]
+    rejects: list[Reject]
+    cursors: tuple[Any, Any, Any, bool] | None
+    last: bool = False
+
+
+def _prepare(
+    rows: list[Row], rejects: list[Reject], *, prev: Any, versioned: bool, incremental: bool
+) -> _Batch:
+    """Cursor figures and the fresh/known split of one batch (rows in API order)."""
+    cvs = [cv for cv in map(_CURSOR, rows) if cv is not None]
+    cursors = (max(cvs), cvs[0], cvs[-1], cvs == sorted(cvs)) if cvs else None
+    if versioned or (prev is None and not incremental):
+        return _Batch([], _distinct(rows), rejects, cursors)
+    if prev is None:
+        fresh, known = rows, []
+    else:
+        fresh, known = [], []
+        for row in rows:
+            (fresh if row[5] is not None and row[5] > prev else known).append(row)
+    fresh.sort(key=_KEY_ORDER)  # neighbours in the key index: fewer index pages touched
+    return _Batch(fresh, _distinct(known) if known else known, rejects, cursors)
+
+
+def _distinct(rows: list[Row]) -> list[Row]:
+    """One row per key (the last one), in key order."""
+    latest = {(r[0], r[1], r[2]): r for r in rows}
+    return sorted(latest.values(), key=_KEY_ORDER)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0][:300]
+
+
+def _batches(
+    pages: Iterable[Page], size: int, prepare: Callable[..., _Batch], prefetch: int = 1
+) -> Iterator[_Batch]:
+    """Yield prepared batches of about ``size`` rows; the last one has ``last`` set.
+
+    A producer thread reads ``pages`` (HTTP and shaping) and prepares each batch while the
+    caller loads the previous one, so HTTP, Python and PostgreSQL work overlap; at most
+    ``prefetch`` batches wait in between (bounded memory). One batch of lookahead tells
+    whether a batch is the last one. An empty input yields one empty last batch, so the final
+    cursor is still committed.
     """
     done = threading.Event()
     queue: Queue = Queue(maxsize=max(1, prefetch))
@@ -254,8 +376,10 @@ def _batches(rows: Iterable[Row], size: int, prefetch: int = 2) -> Iterator[tupl
 
     def produce() -> None:
         try:
-            for item in _plain_batches(rows, size):
-                if not put(item):
+            for rows, rejects, last in _plain_batches(pages, size):
+                batch = prepare(rows, rejects)
+                batch.last = last
+                if not put(batch):
                     return
         except BaseException as exc:  # handed to the consumer, raised there
             put(exc)
@@ -268,24 +392,33 @@ def _batches(rows: Iterable[Row], size: int, prefetch: int = 2) -> Iterator[tupl
             if isinstance(item, BaseException):
                 raise item
             yield item
-            if item[1]:
+            if item.last:
                 return
     finally:
         done.set()
         thread.join(timeout=5)
 
 
-def _plain_batches(rows: Iterable[Row], size: int) -> Iterator[tuple[dict, bool]]:
-    it = iter(rows)
-    pending = next(it, None)
-    while True:
-        batch: dict[tuple[str, str, str], Row] = {}
-        while pending is not None and len(batch) < size:
-            batch[(pending[0], pending[1], pending[2])] = pending
-            pending = next(it, None)
-        yield batch, pending is None
-        if pending is None:
-            return
+def _plain_batches(
+    pages: Iterable[Page], size: int
+) -> Iterator[tuple[list[Row], list[Reject], bool]]:
+    batch: list[Row] = []
+    rejects: list[Reject] = []
+    ready: tuple[list[Row], list[Reject]] | None = None
+    for page_rows, page_rejects in pages:
+        batch += page_rows
+        rejects += page_rejects
+        if len(batch) >= size:
+            if ready is not None:
+                yield ready[0], ready[1], False
+            ready, batch, rejects = (batch, rejects), [], []
+    if ready is not None and (batch or rejects):
+        yield ready[0], ready[1], False
+        ready = None
+    if ready is not None:
+        yield ready[0], ready[1], True
+    else:
+        yield batch, rejects, True
 
 
 class Progress:

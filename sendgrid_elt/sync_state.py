@@ -78,20 +78,24 @@ def save_status(
     records: int | None = None,
     requests: int | None = None,
     seconds: float | None = None,
+    rejected: int | None = None,
+    repaired: int | None = None,
 ) -> None:
     """Upsert the latest status of one stream of one tenant."""
     conn.execute(
         f"""
         insert into {_STATUS} as s
-            (tenant_id, stream, status, detail, checked_at, run_id, records, requests, seconds)
-        values (%s, %s, %s, %s, now(), %s, %s, %s, %s)
+            (tenant_id, stream, status, detail, checked_at, run_id, records, requests, seconds,
+             rejected, repaired)
+        values (%s, %s, %s, %s, now(), %s, %s, %s, %s, %s, %s)
         on conflict (tenant_id, stream) do update set
             status = excluded.status, detail = excluded.detail, checked_at = excluded.checked_at,
             run_id = excluded.run_id, records = excluded.records, requests = excluded.requests,
-            seconds = excluded.seconds
+            seconds = excluded.seconds, rejected = excluded.rejected, repaired = excluded.repaired
         """,  # noqa: S608
-        (tenant_id, stream, status, detail, run_id, records, requests, seconds),
-    )
+        (tenant_id, stream, status, detail, run_id, records, requests, seconds, rejected,
+         repaired),
+    )  # fmt: skip
 
 
 def save_tenant(

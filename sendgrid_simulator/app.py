@@ -9,6 +9,7 @@ from .control import ControlApi
 from .faults import FaultConfig, FaultInjector
 from .hostile import HostileLayer
 from .oauth import OAuthServer
+from .poison import Poisoner
 from .ratelimit import RateLimitConfig, RateLimiter
 from .v3 import V3Api
 from .wire import json_reply, read_request, send_reply
@@ -40,6 +41,9 @@ class SimulatorApp:
         self.control = ControlApi(world, self.limiter, self.faults, self.oauth, self.v3)
         self.hostile = HostileLayer()
         self.control.routes.update(self.hostile.routes())
+        self.poisoner = Poisoner(world)  # bad data inside records (:mod:`.poison`)
+        self.v3.poisoner = self.poisoner
+        self.control.routes.update(self.poisoner.routes())
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         """ASGI entry point."""

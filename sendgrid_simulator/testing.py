@@ -109,6 +109,20 @@ class SimulatorControl:
         """``{"date", "start_date", "days_advanced", "now", "http_date"}``."""
         return self._get("clock")
 
+    def poison(self, tenant_id: str, stream: str, key: str, kind: str, **extra: Any) -> list:
+        """Poison one record (see :mod:`sendgrid_simulator.poison`); returns every poison."""
+        body = {"tenant_id": tenant_id, "stream": stream, "key": key, "kind": kind, **extra}
+        return self._post("poison", body)
+
+    def clear_poisons(self) -> list:
+        """Remove every poison."""
+        return self._post("poison/clear")
+
+    def rename_subuser(self, tenant_id: str, username: str, new_username: str) -> list[str]:
+        """Rename a subuser before anything was read; returns the tenant's subusers."""
+        body = {"tenant_id": tenant_id, "username": username, "new_username": new_username}
+        return self._post("subusers/rename", body)["subusers"]
+
 
 @dataclass
 class RunningSimulator:

@@ -121,6 +121,7 @@ class V3Api:
         self.faults = faults
         self.router = Router(HANDLERS)
         self.counts = RequestCounts()
+        self.poisoner: Any = None  # set by the app: poisons record contents (.poison)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         """Handle one ASGI HTTP request under ``/v3``."""
@@ -154,6 +155,9 @@ class V3Api:
                 if fault == "slow":
                     await asyncio.sleep(self.faults.config.slow_seconds)
                 reply = self._dispatch(req, cred, match)
+                if self.poisoner is not None:
+                    obo = _utf8(req.headers.get("on-behalf-of") or "").strip()
+                    reply = self.poisoner.apply(cred.tenant_id, obo, route, reply)
                 if fault == "truncate" and len(reply.body) > 1:
                     reply = Reply(reply.status, reply.body[: max(1, len(reply.body) // 2)],
                                   reply.headers, reply.content_type)  # fmt: skip
@@ -177,7 +181,7 @@ class V3Api:
         tenant = world.by_id[cred.tenant_id]
         account = tenant.parent
         granted = cred.scopes
-        obo = req.headers.get("on-behalf-of")
+        obo = _utf8(req.headers.get("on-behalf-of") or "")
         if obo:
             if stream.parent_only:
                 return errors.error(403, errors.FORBIDDEN)
@@ -195,6 +199,14 @@ class V3Api:
             return handler(ctx)
         except ParamError as exc:
             return bad_request(exc.field, exc.message)
+
+
+def _utf8(value: str) -> str:
+    """A header value as UTF-8 text (servers decode headers as Latin-1 octets)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def _fault_reply(kind: str) -> Reply:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 LABELS = {
     "connected": "Connected",
-    "degraded": "Connected, features unreadable",
+    "degraded": "Degraded",
     "needs_reconnect": "Needs reconnect",
     "never_connected": "Never connected",
 }
@@ -39,6 +39,7 @@ class Health:
     reason: str | None = None
     missing_scopes: tuple[str, ...] = ()
     streams_missing_scopes: dict[str, list[str]] = field(default_factory=dict)
+    stream_problems: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def unreadable(self) -> dict[str, list[str]]:
@@ -59,10 +60,22 @@ class Health:
 
     @property
     def label(self) -> str:
-        """Human label of the status (``Connected, 3 features unreadable`` when degraded)."""
-        if self.status == "degraded":
-            return unreadable_label(self.unreadable)
-        return LABELS.get(self.status, self.status)
+        """Human label of the status.
+
+        ``Connected, 3 features unreadable`` when scopes are missing; streams that failed or
+        rejected records in the last run are named after it.
+        """
+        if self.status != "degraded":
+            return LABELS.get(self.status, self.status)
+        why = []
+        failed = sorted(n for n, p in self.stream_problems.items() if p.get("kind") == "failed")
+        rejected = sorted(n for n, p in self.stream_problems.items() if p.get("kind") != "failed")
+        if failed:
+            why.append(f"streams failed: {', '.join(failed)}")
+        if rejected:
+            why.append(f"records rejected in {', '.join(rejected)}")
+        head = unreadable_label(self.unreadable) if self.unreadable else LABELS["degraded"]
+        return f"{head}; {'; '.join(why)}" if why else head
 
 
 def unreadable_label(unreadable: dict[str, list[str]]) -> str:
@@ -144,6 +157,7 @@ def read_all() -> dict[str, Health]:
             reason=r["reason"],
             missing_scopes=tuple(r["missing_scopes"] or ()),
             streams_missing_scopes=dict(r["streams_missing_scopes"] or {}),
+            stream_problems=dict(r.get("stream_problems") or {}),
         )
         for r in rows
     }

@@ -7,6 +7,7 @@ unknown fields kept; then injected faults, and a loader process killed mid-batch
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -195,3 +196,16 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
         f'select count(*) - count(distinct (subuser, record_key)) from "{STAGING_SCHEMA}".bounces'  # noqa: S608
     ).fetchone()[0]
     assert dupes == 0
+
+
+def test_backfill_without_new_records_keeps_its_start_as_cursor(sim, acme, pg) -> None:
+    """A unit with nothing after ``start_date`` still gets a cursor: the next run does not
+    read its whole history again."""
+    spec = dataclasses.replace(catalog.get("blocks"), per_subuser=False)
+    today = _sim_today(sim)
+    first = _extractor(acme, pg, "r1", start_date=today).run_stream(spec)
+    assert (first.status, first.records) == ("ok", 0)  # rows exist for complete days only
+    cursor = sync_state.load_cursor(pg, "acme", "blocks", "")
+    assert cursor["value"] == (today - dt.date(1970, 1, 1)).days * 86400
+    again = _extractor(acme, pg, "r2").run_stream(spec)
+    assert (again.requests, again.records) == (1, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import psycopg
@@ -21,9 +22,12 @@ def pg(pg_database):
 
 
 def _rows(records, pk="email", subuser="", cursor_field=None):
+    """One page per record (the loader takes pages of rows)."""
     for r in records:
         cv = r.get(cursor_field) if cursor_field else None
-        yield (subuser, "", str(r[pk]), json.dumps(r), cv)
+        data = json.dumps(r, sort_keys=True).encode()
+        digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        yield [(subuser, "", str(r[pk]), data, digest, cv)], []
 
 
 def _table(conn, name):

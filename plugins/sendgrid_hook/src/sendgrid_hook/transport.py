@@ -42,6 +42,7 @@ from sendgrid_hook.errors import (
     SendGridRetriableError,
     SendGridTimeBudgetExceededError,
 )
+from sendgrid_hook.json_body import parse_json
 from sendgrid_hook.rate_limit import RateLimiter, retry_after_seconds
 from sendgrid_hook.redaction import scrub, scrub_url
 
@@ -325,7 +326,7 @@ def _json_body(response: Fetched, where: str) -> Any:
     if response.status == 204 or not response.content:
         return None
     try:
-        return loads(response.content)
+        return parse_json(response.content)
     except ValueError:
         raise _RetryableAttempt(
             f"GET {where}: truncated or invalid JSON body ({len(response.content)} bytes)",
@@ -333,7 +334,17 @@ def _json_body(response: Fetched, where: str) -> Any:
         ) from None
 
 
-def _header_value(value: str) -> str:
-    if "\r" in value or "\n" in value:
-        raise SendGridFatalError("on-behalf-of must not contain line breaks")
-    return value.strip()
+def _header_value(value: str) -> str | bytes:
+    """The ``on-behalf-of`` value as sent: ASCII as is, anything else as UTF-8 bytes.
+
+    HTTP/1.1 carries header values as octets; ``http.client`` would encode a ``str`` as
+    Latin-1 and fail on any other character. A username outside ASCII is sent as its UTF-8
+    bytes (what a server comparing bytes matches); control characters are refused.
+    """
+    value = value.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise SendGridFatalError("on-behalf-of must not contain control characters")
+    try:
+        return value if value.isascii() else value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        raise SendGridFatalError("on-behalf-of is not valid Unicode") from None

@@ -17,11 +17,16 @@ class ApiKeyAuth(AuthBase):
     """Attach a SendGrid API key as a bearer token.
 
     Args:
-        api_key: The key (registered with the secret masker on construction).
+        api_key: The key (registered with the secret masker on construction, and so is its
+            secret part, ``SG.<id>.<secret>``: the id alone is not secret, the 43 characters
+            after it are, wherever they are echoed).
     """
 
     def __init__(self, api_key: str) -> None:
         register_secret(api_key, "api_key")
+        parts = api_key.split(".")
+        if len(parts) == 3 and parts[0] == "SG":
+            register_secret(parts[2], "api_key_secret")
         self._api_key = api_key
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:

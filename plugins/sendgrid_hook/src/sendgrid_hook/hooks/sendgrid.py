@@ -233,6 +233,24 @@ class SendGridHook(HttpHook):
                 (the body is the record).
             on_page: Called with running totals after each page.
         """
+        for records in self.iter_record_pages(
+            path, pagination=pagination, records_path=records_path, params=params,
+            page_size=page_size, on_behalf_of=on_behalf_of, on_page=on_page,
+        ):  # fmt: skip
+            yield from records
+
+    def iter_record_pages(
+        self,
+        path: str,
+        *,
+        pagination: str,
+        records_path: str | None,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        on_behalf_of: str | None = None,
+        on_page: Callable[[PageProgress], None] | None = None,
+    ) -> Iterator[list[Any]]:
+        """Like :meth:`iter_records`, one list of records per page (for bulk consumers)."""
         paginator = create_paginator(pagination, page_size)
         progress = PageProgress(path)
         self.last_progress = progress
@@ -248,7 +266,7 @@ class SendGridHook(HttpHook):
             on_page=on_page,
         ):
             log.debug("SendGrid %s: page %d, %d records", path, page.number, len(page.records))
-            yield from page.records
+            yield page.records
         log.info(
             "SendGrid %s%s: %d records in %d pages",
             path,
@@ -282,12 +300,21 @@ class SendGridHook(HttpHook):
         The real API's header carries today; a simulator's carries its simulated clock. ``None``
         when the header is missing or unparseable.
         """
+        now = self.api_time()
+        return now.date() if now is not None else None
+
+    def api_time(self) -> dt.datetime | None:
+        """The API's clock (UTC) from the ``Date`` header of the ``/v3/scopes`` response.
+
+        ``None`` when the header is missing or unparseable.
+        """
         self.granted_scopes()
         headers = self._scopes_response.headers if self._scopes_response else {}
         try:
-            return parsedate_to_datetime(headers.get("Date", "")).date()
+            when = parsedate_to_datetime(headers.get("Date", ""))
         except (TypeError, ValueError):
             return None
+        return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``GET /v3/scopes``; report missing scopes. Never raises.

@@ -67,14 +67,7 @@ def compose(
             f"No action needed.\nConnection page: {link}",
         )
     if kind == "degraded":
-        scopes = ", ".join(missing_scopes) or "(unknown)"
-        return (
-            f"[SendGrid] {display_name}: some data is not collected (missing scopes)",
-            f"The SendGrid credential of {who} lacks these scopes: {scopes}.\n"
-            "Streams that need them are skipped; everything else is still collected.\n"
-            f"What to do: give the API key read access to these scopes (or reconnect with "
-            f"them approved) at {link}",
-        )
+        return _degraded(who, display_name, reason, link, missing_scopes)
     prefix = "Reminder: " if kind == "reminder" else ""
     return (
         f"[SendGrid] {prefix}{display_name} needs to be reconnected",
@@ -84,6 +77,31 @@ def compose(
         "approve access, or enter a new API key). Until then no data is collected for this "
         "tenant and its runs fail without retrying.",
     )
+
+
+def _degraded(
+    who: str, display_name: str, reason: str, link: str, missing_scopes: Sequence[str]
+) -> tuple[str, str]:
+    """A degraded tenant: scopes missing, and/or streams that failed or rejected records."""
+    parts, why = [], []
+    if missing_scopes:
+        why.append("missing scopes")
+        parts.append(
+            f"The SendGrid credential of {who} lacks these scopes: {', '.join(missing_scopes)}.\n"
+            "Streams that need them are skipped; everything else is still collected.\n"
+            "What to do: give the API key read access to these scopes (or reconnect with "
+            f"them approved) at {link}"
+        )
+    if reason:
+        why.append("some streams failed or rejected records")
+        parts.append(
+            f"Some SendGrid data of {who} was not loaded: {scrub(reason)}.\n"
+            "The other streams were loaded. Failed streams are retried by the next run; "
+            "rejected records are kept in the staging table `rejects` with the reason.\n"
+            f"Connection page: {link}"
+        )
+    subject = f"[SendGrid] {display_name}: some data is not collected ({', '.join(why)})"
+    return subject, "\n\n".join(parts) or f"{who} is degraded. Connection page: {link}"
 
 
 class ReconnectNotifier(BaseNotifier):

@@ -1,0 +1,269 @@
+"""The ``connection_health`` table: one row per tenant, and the alert decision per transition.
+
+Statuses: ``connected``; ``degraded`` (the rest still loads: scopes are missing, and/or streams
+of the last run failed or rejected records); ``needs_reconnect``; ``never_connected``.
+:func:`record_health` updates a row and decides the alert **in the same transaction** (row
+lock), so concurrent tasks never send two alerts for one transition:
+
+* into ``needs_reconnect`` -> ``needs_reconnect`` alert (once);
+* still ``needs_reconnect`` -> nothing, until ``reminder_after`` has passed since the last
+  alert -> ``reminder``;
+* out of ``needs_reconnect`` -> ``reconnected``;
+* into ``degraded``, or degraded for other reasons (another set of missing scopes, another
+  set of streams that failed or rejected records) -> ``degraded``; the same reasons run after
+  run send nothing more.
+
+``stream_problems`` (``{stream: {"kind": "failed" | "rejected", "detail": ..., "count": n}}``)
+is written at the end of each run; the scope check at the start of the next run keeps it, so a
+tenant whose problems persist stays ``degraded`` without a new alert.
+
+:mod:`sendgrid_elt.connection_health` is the public face of this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from sendgrid_hook.redaction import scrub
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, create_engine, select, text
+from sqlalchemy.dialects.postgresql import JSONB, insert
+
+from sendgrid_elt.settings import STAGING_SCHEMA
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+Status = Literal["connected", "degraded", "needs_reconnect", "never_connected"]
+AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded"]
+DEFAULT_REMINDER = dt.timedelta(hours=24)
+_DDL_LOCK = 0x5E9D_4EA1
+#: Kept: ``record_health(stream_problems=KEEP)`` leaves the stored problems as they are.
+KEEP: Any = None
+
+metadata = MetaData(schema=STAGING_SCHEMA)
+_ts = DateTime(timezone=True)
+connection_health = Table(
+    "connection_health",
+    metadata,
+    Column("tenant_id", Text, primary_key=True),
+    Column("display_name", Text),
+    Column("status", Text, nullable=False),
+    Column("status_since", _ts, nullable=False),
+    Column("reason", Text),
+    Column("last_error", Text),
+    Column("last_success_at", _ts),
+    Column("last_checked_at", _ts, nullable=False),
+    Column("missing_scopes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("streams_missing_scopes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("stream_problems", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("last_alert_at", _ts),
+    Column("alert_kind", Text),
+    Column("alerts_sent", Integer, nullable=False, server_default=text("0")),
+)
+
+
+@dataclass(frozen=True)
+class HealthUpdate:
+    """Result of :func:`record_health`: the transition and the alert to send (if any)."""
+
+    tenant_id: str
+    previous_status: Status
+    status: Status
+    status_since: dt.datetime
+    alert: AlertKind | None
+    previous_alert_at: dt.datetime | None = None
+    previous_alert_kind: str | None = None
+    reason: str | None = None
+    stream_problems: Mapping[str, Any] | None = None
+
+
+def health_engine() -> Engine:
+    """Engine on the ``sendgrid_warehouse`` connection.
+
+    Raises:
+        WarehouseNotConfigured: The connection is not configured.
+    """
+    from sendgrid_elt.warehouse import require_target
+
+    return create_engine(require_target().sqlalchemy_url(), pool_pre_ping=True)
+
+
+def ensure_table(engine: Engine) -> None:
+    """Create the schema and table, and add missing columns (idempotent, concurrency-safe)."""
+    with engine.begin() as conn:
+        conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
+        conn.execute(text(f"create schema if not exists {STAGING_SCHEMA}"))
+        metadata.create_all(conn, checkfirst=True)
+        conn.execute(
+            text(
+                f"alter table {STAGING_SCHEMA}.connection_health add column if not exists "
+                "stream_problems jsonb not null default '{}'::jsonb"
+            )
+        )
+
+
+def problem_signature(problems: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """What a degraded alert is about: sorted ``(stream, kind)`` pairs (counts left out)."""
+    return sorted((stream, str((p or {}).get("kind"))) for stream, p in (problems or {}).items())
+
+
+def decide_alert(
+    previous: Mapping[str, Any] | None,
+    status: Status,
+    now: dt.datetime,
+    reminder_after: dt.timedelta,
+    missing_scopes: Sequence[str] = (),
+    stream_problems: Mapping[str, Any] | None = None,
+) -> AlertKind | None:
+    """Pure decision: which alert (if any) the transition ``previous -> status`` deserves."""
+    prev_status = previous["status"] if previous else "never_connected"
+    last_alert = previous.get("last_alert_at") if previous else None
+    last_kind = previous.get("alert_kind") if previous else None
+    if status == "needs_reconnect":
+        if prev_status != "needs_reconnect":
+            return "needs_reconnect"
+        if last_alert is None or last_kind not in ("needs_reconnect", "reminder"):
+            return "needs_reconnect"  # the first alert was never delivered
+        return "reminder" if now - last_alert >= reminder_after else None
+    if prev_status == "needs_reconnect":
+        return "reconnected"
+    if status == "degraded":
+        before = sorted(previous.get("missing_scopes") or []) if previous else []
+        problems_before = problem_signature(previous.get("stream_problems") if previous else None)
+        if (
+            prev_status != "degraded"
+            or before != sorted(missing_scopes)
+            or problems_before != problem_signature(stream_problems)
+        ):
+            return "degraded"
+    return None
+
+
+def _reason(missing_scopes: Sequence[str], problems: Mapping[str, Any]) -> str | None:
+    kinds = {str((p or {}).get("kind")) for p in problems.values()}
+    reasons = [r for r, on in (("missing_scopes", missing_scopes), ("streams_failed",
+               "failed" in kinds), ("records_rejected", "rejected" in kinds)) if on]  # fmt: skip
+    return ",".join(reasons) or None
+
+
+def record_health(
+    engine: Engine,
+    *,
+    tenant_id: str,
+    status: Status,
+    display_name: str | None = None,
+    reason: str | None = None,
+    error: str | None = None,
+    missing_scopes: Sequence[str] = (),
+    streams_missing_scopes: Mapping[str, Sequence[str]] | None = None,
+    stream_problems: Mapping[str, Any] | None = KEEP,
+    covered: Sequence[str] | None = None,
+    reminder_after: dt.timedelta = DEFAULT_REMINDER,
+    now: dt.datetime | None = None,
+) -> HealthUpdate:
+    """Upsert the tenant's row and claim the due alert atomically.
+
+    For ``connected``/``degraded`` the status is derived from the facts: ``degraded`` when
+    scopes are missing or stream problems remain, else ``connected``.
+
+    Args:
+        engine: Warehouse engine.
+        tenant_id: The tenant.
+        status: The new status (``connected``/``degraded`` are re-derived, see above).
+        display_name: Human name (kept when ``None``).
+        reason: Machine reason of ``needs_reconnect`` (derived for the other statuses).
+        error: Last error text (scrubbed here).
+        missing_scopes: Scopes the credential lacks.
+        streams_missing_scopes: Stream -> the scopes it lacks.
+        stream_problems: Problems of the streams a run read (``KEEP``: keep the stored ones).
+        covered: The streams that run read: their stored problems are replaced by
+            ``stream_problems``, the others' kept (``None``: all replaced).
+        reminder_after: Delay before a ``reminder``.
+        now: The time of the check (tests pin it).
+
+    Returns:
+        The transition and the alert claimed (if any).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    per_stream = {k: list(v) for k, v in (streams_missing_scopes or {}).items()}
+    ensure_table(engine)
+    t = connection_health
+    with engine.begin() as conn:
+        conn.execute(
+            insert(t)
+            .values(
+                tenant_id=tenant_id,
+                display_name=display_name,
+                status="never_connected",
+                status_since=now,
+                last_checked_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id"])
+        )
+        row = conn.execute(select(t).where(t.c.tenant_id == tenant_id).with_for_update()).one()
+        previous = dict(row._mapping)
+        problems = dict(previous["stream_problems"] or {})
+        if stream_problems is not KEEP:
+            gone = set(problems) if covered is None else set(covered)
+            problems = {k: v for k, v in problems.items() if k not in gone}
+            problems.update({k: dict(v) for k, v in stream_problems.items()})
+        if status in ("connected", "degraded"):
+            status = "degraded" if missing_scopes or problems else "connected"
+            reason = _reason(missing_scopes, problems)
+        alert = decide_alert(previous, status, now, reminder_after, missing_scopes, problems)
+        changed = previous["status"] != status
+        values: dict[str, Any] = {
+            "display_name": display_name or previous["display_name"],
+            "status": status,
+            "status_since": now if changed else previous["status_since"],
+            "reason": reason,
+            "last_checked_at": now,
+            "missing_scopes": sorted(missing_scopes),
+            "streams_missing_scopes": per_stream,
+            "stream_problems": problems,
+        }
+        if error is not None:
+            values["last_error"] = scrub(error)[:2000]
+        if status in ("connected", "degraded"):
+            values["last_success_at"] = now
+        if alert is not None:
+            values.update(last_alert_at=now, alert_kind=alert, alerts_sent=t.c.alerts_sent + 1)
+        conn.execute(t.update().where(t.c.tenant_id == tenant_id).values(**values))
+    return HealthUpdate(
+        tenant_id,
+        previous["status"],
+        status,
+        values["status_since"],
+        alert,
+        previous["last_alert_at"],
+        previous["alert_kind"],
+        reason,
+        problems,
+    )
+
+
+def release_alert(engine: Engine, update: HealthUpdate) -> None:
+    """Undo an alert claim whose delivery failed, so the next run tries again."""
+    t = connection_health
+    with engine.begin() as conn:
+        conn.execute(
+            t.update()
+            .where(t.c.tenant_id == update.tenant_id)
+            .values(
+                last_alert_at=update.previous_alert_at,
+                alert_kind=update.previous_alert_kind,
+                alerts_sent=t.c.alerts_sent - 1,
+            )
+        )
+
+
+def read_health(engine: Engine, tenant_id: str) -> dict[str, Any] | None:
+    """The tenant's row as a dict (None when absent)."""
+    ensure_table(engine)
+    t = connection_health
+    with engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.tenant_id == tenant_id)).one_or_none()
+    return dict(row._mapping) if row else None

@@ -1,0 +1,325 @@
+r"""Shape API records into staging rows; repair what PostgreSQL cannot store, reject the rest.
+
+:class:`Shaper` turns one API record into staging rows (exploded, keyed, serialized once) or
+:class:`~sendgrid_elt.rejects.Reject` objects, and counts what it did:
+
+* **serialized once**: msgspec encodes the record to canonical JSON bytes (keys sorted,
+  compact); those bytes are hashed (md5) and handed to ``COPY`` as they are;
+* **repaired** (the record loads, the value is replaced and counted): a NUL character (``jsonb``
+  refuses ``\u0000``) and a lone UTF-16 surrogate become U+FFFD; ``NaN``/``Infinity`` (and
+  numbers beyond a double) become ``null``;
+* **rejected** (kept in the rejects table, the stream goes on): a missing primary-key field, a
+  key longer than :data:`KEY_LIMIT`, a cursor value that does not parse as the stream's cursor
+  kind, a value nested too deeply to parse, a record that is not a JSON object;
+* **cursor bound**: a cursor value beyond ``bound`` (the API's clock plus a small skew) is not
+  a cursor candidate (the record itself loads), so a record dated in the future cannot move the
+  cursor past records not yet written.
+
+The markers of :mod:`sendgrid_hook.json_body` (``NonFinite``, ``Unparsed``) are not
+serializable: a record holding one fails the fast encode and takes the repair path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from hashlib import md5
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sendgrid_hook.json_body import NonFinite, Unparsed
+
+from sendgrid_elt.rejects import Reject, raw_text
+
+if TYPE_CHECKING:
+    from sendgrid_elt.catalog import CursorKind, StreamSpec
+
+#: ``(subuser, parent_key, record_key, record_json, record_hash, cursor)``; the JSON is bytes.
+Row = tuple[str, str, str, bytes, str, Any]
+#: The rows and the rejects of one API page.
+Page = tuple[list[Row], list[Reject]]
+#: Longest record key (a btree index entry must stay far below PostgreSQL's 2,704-byte limit).
+KEY_LIMIT = 1000
+#: Deepest nesting the repair walk follows (SendGrid records are a few levels deep).
+REPAIR_DEPTH = 200
+_CARRY = ("date",)  # parent fields copied into exploded child records
+_ENCODE = msgspec.json.Encoder(order="sorted").encode
+_NUL = b"\u0000"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ENCODE_ERRORS = (TypeError, UnicodeEncodeError, RecursionError, OverflowError)
+
+
+class _Unloadable(Exception):
+    """Internal: the record cannot be stored (the message is the reject reason)."""
+
+
+@dataclass
+class ShapeStats:
+    """What a :class:`Shaper` did to the records of one stream."""
+
+    rejected: int = 0
+    repaired: int = 0
+    cursor_ignored: int = 0
+    replaced: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+
+    def summary(self) -> str | None:
+        """One line for ``stream_status.detail`` (``None`` when nothing happened)."""
+        parts = []
+        if self.rejected:
+            why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.reasons.items()))
+            parts.append(f"{self.rejected} records rejected ({why}; see rejects)")
+        if self.repaired:
+            what = ", ".join(f"{n} {kind}" for kind, n in sorted(self.replaced.items()))
+            parts.append(f"{self.repaired} records repaired ({what})")
+        if self.cursor_ignored:
+            parts.append(
+                f"{self.cursor_ignored} cursor values beyond the API's clock not adopted "
+                "(records loaded)"
+            )
+        return "; ".join(parts) or None
+
+
+class Shaper:
+    """Shapes the records of one stream.
+
+    Args:
+        spec: The stream.
+        bound: Largest cursor value that may become the cursor (epoch seconds or an ISO day,
+            by the stream's cursor kind); ``None``: no bound.
+    """
+
+    def __init__(self, spec: StreamSpec, bound: int | str | None = None) -> None:
+        self.spec = spec
+        self.bound = bound
+        self.stats = ShapeStats()
+        cursor = spec.cursor_field
+        self._cursor_field, self._cursor_kind = cursor if cursor else (None, None)
+        fan = spec.fan_out
+        self._as_subuser = fan is not None and fan.as_subuser
+        self._as_parent = fan is not None and fan.as_parent_key
+        self._child_field = fan.child_field if fan is not None else None
+        self._drop = frozenset(spec.drop_fields)
+        pk = spec.primary_key
+        self._single = pk[0] if len(pk) == 1 and not pk[0].startswith("@") else None
+        self._optional = frozenset(spec.key_optional)
+        #: Plain records (one row per record, keyed by one field): :meth:`rows` inlines them.
+        self._fast = (
+            self._single is not None
+            and not self._optional
+            and not (spec.explode or spec.drop_fields or spec.scalar_field or spec.subuser_field)
+            and not self._as_subuser
+            and not self._as_parent
+        )
+
+    # ----- a page of records --------------------------------------------------------------
+    def rows(self, records: list[Any], unit: str, parent_id: str | None) -> Page:
+        """Rows and rejects of one page of API records (rows in API order).
+
+        The common case (a plain JSON object keyed by one string field, a clean cursor) is
+        handled inline; anything else takes :meth:`shape`, the general path.
+        """
+        rejects: list[Reject] = []
+        if not self._fast:
+            out: list[Row] = []
+            for record in records:
+                for item in self.shape(record, unit, parent_id):
+                    (out if type(item) is tuple else rejects).append(item)  # type: ignore[arg-type]
+            return out, rejects
+        out = []
+        append = out.append
+        field, cursor_field, kind = self._single, self._cursor_field, self._cursor_kind
+        bound, skip_empty, encode, stats = self.bound, self.spec.skip_empty, _ENCODE, self.stats
+        for record in records:
+            if type(record) is not dict or (skip_empty and not record):
+                for item in self.shape(record, unit, parent_id):
+                    (out if type(item) is tuple else rejects).append(item)  # type: ignore[arg-type]
+                continue
+            try:
+                data = encode(record)
+            except _ENCODE_ERRORS:
+                data = None
+            key = record.get(field)
+            if (data is None or _NUL in data or type(key) is not str or not key
+                    or len(key) > KEY_LIMIT):  # fmt: skip
+                item = self._row(record, unit, "")
+                (out if type(item) is tuple else rejects).append(item)  # type: ignore[arg-type]
+                continue
+            cv = None
+            if cursor_field is not None:
+                cv = value = record.get(cursor_field)
+                if value is not None and (type(value) is not int or kind != "epoch"):
+                    cv = parse_cursor(value, kind)  # type: ignore[arg-type]
+                    if cv is None:
+                        rejects.append(self._row(record, unit, ""))  # type: ignore[arg-type]
+                        continue
+                if bound is not None and cv is not None and cv > bound:
+                    stats.cursor_ignored += 1
+                    cv = None
+            append((unit, "", key, data, md5(data, usedforsecurity=False).hexdigest(), cv))
+        return out, rejects
+
+    # ----- one record ---------------------------------------------------------------------
+    def shape(self, record: Any, unit: str, parent_id: str | None) -> Iterator[Row | Reject]:
+        """Rows (or rejects) of one API record read for ``unit`` (and fan-out ``parent_id``)."""
+        spec = self.spec
+        if not isinstance(record, dict):
+            if spec.scalar_field and isinstance(record, str | int | float):
+                record = {spec.scalar_field: record}
+            else:
+                kind = "too deeply nested" if isinstance(record, Unparsed) else "not an object"
+                yield self._reject(record, unit, parent_id or "", None, f"record {kind}")
+                return
+        if spec.skip_empty and not record:
+            return
+        if self._drop:
+            record = {k: v for k, v in record.items() if k not in self._drop}
+        if spec.explode:
+            items = []
+            for item in record.get(spec.explode) or ():
+                if isinstance(item, dict):
+                    carried = {k: record[k] for k in _CARRY if k in record and k not in item}
+                    items.append({**carried, **item})
+        else:
+            items = [record]
+        for item in items:
+            subuser = parent_id if self._as_subuser and parent_id is not None else unit
+            parent_key = ""
+            if self._as_parent:
+                parent_key = str(item.get(self._child_field) if self._child_field else parent_id)
+            if spec.subuser_field:
+                subuser = str(item.get(spec.subuser_field) or "")
+            yield self._row(item, subuser, parent_key)
+
+    def _row(self, item: dict, subuser: str, parent_key: str) -> Row | Reject:
+        try:
+            data = _ENCODE(item)
+            dirty = _NUL in data
+        except _ENCODE_ERRORS:
+            dirty = True
+        if dirty:
+            replaced: Counter = Counter()
+            try:
+                item = _repair(item, replaced, 0)
+                data = _ENCODE(item)
+            except (_Unloadable, *_ENCODE_ERRORS) as exc:
+                reason = str(exc) if isinstance(exc, _Unloadable) else type(exc).__name__
+                return self._reject(item, subuser, parent_key, self._key(item, subuser,
+                                    parent_key), reason)  # fmt: skip
+            if replaced:
+                self.stats.repaired += 1
+                self.stats.replaced.update(replaced)
+        key = self._key(item, subuser, parent_key)
+        if key is None:
+            missing = [
+                p
+                for p in self.spec.primary_key
+                if not p.startswith("@") and p not in self._optional and _absent(item.get(p))
+            ]
+            return self._reject(item, subuser, parent_key, None,
+                                f"primary key field missing: {', '.join(missing)}")  # fmt: skip
+        if len(key) > KEY_LIMIT:
+            return self._reject(item, subuser, parent_key, key[:200],
+                                f"primary key longer than {KEY_LIMIT} characters")  # fmt: skip
+        cv = None
+        if self._cursor_field is not None:
+            value = item.get(self._cursor_field)
+            if value is not None:
+                cv = parse_cursor(value, self._cursor_kind)  # type: ignore[arg-type]
+                if cv is None:
+                    return self._reject(item, subuser, parent_key, key,
+                                        f"cursor {self._cursor_field}: unparseable value "
+                                        f"{str(value)[:60]!r}")  # fmt: skip
+                if self.bound is not None and cv > self.bound:
+                    self.stats.cursor_ignored += 1
+                    cv = None
+        return subuser, parent_key, key, data, md5(data, usedforsecurity=False).hexdigest(), cv
+
+    def _key(self, item: dict, subuser: str, parent_key: str) -> str | None:
+        if self._single is not None:
+            value = item.get(self._single)
+            if _absent(value):
+                return None
+            return value if type(value) is str else str(value)
+        parts = []
+        for name in self.spec.primary_key:
+            if name == "@subuser":
+                parts.append(subuser)
+            elif name == "@parent":
+                parts.append(parent_key)
+            else:
+                value = item.get(name)
+                if _absent(value):
+                    if name not in self._optional:
+                        return None
+                    value = ""
+                parts.append(value if type(value) is str else str(value))
+        return "|".join(parts)
+
+    def _reject(
+        self, record: Any, subuser: str, parent_key: str, key: str | None, reason: str
+    ) -> Reject:
+        self.stats.rejected += 1
+        self.stats.reasons[reason.split(":")[0]] += 1
+        return Reject(subuser, parent_key, key, reason, raw_text(record))
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def parse_cursor(value: Any, kind: CursorKind) -> int | str | None:
+    """Parse a cursor value as ``kind``; ``None`` when it does not parse.
+
+    ``epoch``: an integer (or an integral float, or a string of digits) → ``int``.
+    ``date``: ``YYYY-MM-DD`` → the same ISO string (ISO days compare as strings).
+    """
+    if kind == "epoch":
+        if type(value) is int:
+            return value
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        return None
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def _clean(text: str, replaced: Counter) -> str:
+    if "\x00" in text:
+        replaced["NUL characters"] += text.count("\x00")
+        text = text.replace("\x00", "\ufffd")
+    text, n = _SURROGATE.subn("\ufffd", text)
+    if n:
+        replaced["lone surrogates"] += n
+    return text
+
+
+def _repair(value: Any, replaced: Counter, depth: int) -> Any:
+    """A copy of ``value`` PostgreSQL can store; raises ``_Unloadable`` when none exists."""
+    if depth > REPAIR_DEPTH:
+        raise _Unloadable(f"nested deeper than {REPAIR_DEPTH} levels")
+    if isinstance(value, str):
+        return _clean(value, replaced)
+    if isinstance(value, dict):
+        return {
+            (_clean(k, replaced) if isinstance(k, str) else k): _repair(v, replaced, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_repair(v, replaced, depth + 1) for v in value]
+    if isinstance(value, Unparsed):
+        raise _Unloadable(f"value {value.reason}")
+    if isinstance(value, NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
+        replaced["non-finite numbers"] += 1
+        return None
+    return value

@@ -1,0 +1,112 @@
+r"""Records that cannot be loaded, kept visibly in ``sendgrid_staging.rejects``.
+
+A record is rejected when it cannot become a staging row: its primary key is missing, its
+cursor value does not parse as the stream's cursor type, it is nested too deeply to parse, it
+is not a JSON object, or PostgreSQL refuses it. The rest of its stream loads; the reject is
+written **in the same transaction** as the batch it arrived with (a rerun that re-reads it
+updates the same row: one row per distinct raw text, with how often and when it was last seen).
+
+``raw`` holds the record's JSON text (ASCII, ``\u`` escapes for what text columns cannot
+hold; a part too deep to parse appears as a JSON string of its raw text), cut at
+:data:`RAW_LIMIT` characters; ``raw_size`` is the full length.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from hashlib import md5
+from typing import TYPE_CHECKING, Any
+
+from sendgrid_hook.redaction import scrub
+
+from sendgrid_elt.settings import STAGING_SCHEMA
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: Characters of raw text kept per reject.
+RAW_LIMIT = 65_536
+_TABLE = f'"{STAGING_SCHEMA}".rejects'
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One record that could not be loaded.
+
+    Attributes:
+        subuser: Unit the record was read for (``''``: the parent account).
+        parent_key: Fan-out parent id (``''`` when none).
+        record_key: The record's key when it could be read, else ``None``.
+        reason: Why it was rejected: field names and a short value excerpt (scrubbed of
+            secrets when saved).
+        raw: The record's JSON text (see the module docstring).
+    """
+
+    subuser: str
+    parent_key: str
+    record_key: str | None
+    reason: str
+    raw: str
+
+
+def raw_text(record: Any) -> str:
+    """JSON text of a (possibly unparseable) record, safe for a PostgreSQL text column."""
+    try:
+        text = json.dumps(record, ensure_ascii=True, default=_marker_text)
+    except RecursionError:
+        text = json.dumps("(record nested too deeply to print)")
+    return storable(text)
+
+
+def storable(text: str) -> str:
+    """``text`` without the characters PostgreSQL text cannot hold (NUL, lone surrogates)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\u0000")
+
+
+def _marker_text(value: Any) -> Any:
+    text = getattr(value, "text", None)  # sendgrid_hook.json_body markers carry their raw text
+    return text if isinstance(text, str) else repr(value)
+
+
+def save_rejects(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    stream: str,
+    run_id: str,
+    rejects: Sequence[Reject],
+) -> None:
+    """Upsert ``rejects`` inside the caller's transaction (one row per distinct raw text)."""
+    if not rejects:
+        return
+    rows = [
+        {
+            "t": tenant_id,
+            "s": stream,
+            "u": r.subuser,
+            "p": r.parent_key,
+            "k": r.record_key,
+            "reason": storable(scrub(r.reason))[:2000],
+            "raw": r.raw[:RAW_LIMIT],
+            "size": len(r.raw),
+            "hash": md5(r.raw.encode(), usedforsecurity=False).hexdigest(),
+            "run": run_id,
+        }
+        for r in rejects
+    ]
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"""
+            insert into {_TABLE} as r
+                (tenant_id, stream, subuser, parent_key, record_key, reason, raw, raw_size,
+                 raw_hash, run_id, first_run_id, created_at, last_seen_at, times_seen)
+            values (%(t)s, %(s)s, %(u)s, %(p)s, %(k)s, %(reason)s, %(raw)s, %(size)s,
+                    %(hash)s, %(run)s, %(run)s, now(), now(), 1)
+            on conflict (tenant_id, stream, subuser, parent_key, raw_hash) do update set
+                record_key = excluded.record_key, reason = excluded.reason,
+                run_id = excluded.run_id, last_seen_at = excluded.last_seen_at,
+                times_seen = r.times_seen + 1
+            """,  # noqa: S608
+            rows,
+        )
