@@ -41,8 +41,8 @@ COPY --chown=airflow:0 plugins /opt/airflow/plugins
 COPY --chown=airflow:0 dbt_project /opt/airflow/dbt_project
 COPY --chown=airflow:0 deploy /opt/airflow/deploy
 
-# 4. The dbt manifest the transform DAG renders from (it would otherwise run `dbt parse` in
-#    every container on first parse); no database connection is needed.
+# 4. The dbt manifest the transform DAG reads its tasks from (DAG files never run dbt: without
+#    it the DAG is an import error); `dbt parse` needs no database connection.
 RUN DBT_SEND_ANONYMOUS_USAGE_STATS=false dbt parse --quiet \
         --project-dir /opt/airflow/dbt_project --profiles-dir /opt/airflow/dbt_project \
         --target-path /opt/airflow/dbt_project/target --log-path /tmp/dbt-logs

@@ -19,8 +19,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml plugins/sendgrid_
 		-e plugins/sendgrid_hook -e .
 	@touch $@
 
-# The dbt manifest the transform DAG renders from (parsing it at DAG-parse time is slow).
+# The dbt manifest the transform DAG reads its tasks from (`dbt parse`, no database needed). DAG
+# files never run dbt: without it the transform DAG is an import error naming `make manifest`.
 MANIFEST := dbt_project/target/manifest.json
+
 $(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
 	cd dbt_project && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(BIN)/dbt parse --quiet \
 		--profiles-dir . --target-path target --log-path ../.local/dbt-logs
@@ -44,7 +46,7 @@ format: venv
 demo: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_demo $(ARGS)
 
-# The demo in the Airflow UI (airflow standalone on the demo home; admin/admin on :8080).
+# The demo in the Airflow UI (airflow standalone on the demo home; prints URL, user, password).
 airflow: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_demo.airflow_ui
 

@@ -1,100 +1,48 @@
 """Transform DAG: builds the dbt utilization marts whenever the extract DAG lands new data.
 
-Scheduled on the extract DAG's Asset ``sendgrid_staging``. Cosmos renders the dbt project as
-one Airflow task per model (seeds included) with the model's tests right after it, so a
-failing test fails its task and the run, visibly, in the grid. The dbt profile is built from
-the ``sendgrid_warehouse`` Airflow connection (its ``schema`` field is the database name; the
-host may be a Unix-socket directory; an empty password is allowed for trust/peer auth).
+Scheduled on the extract DAG's Asset ``sendgrid_staging``. Task ``dbt_build`` runs **one**
+``dbt build`` of the whole project with dbt's threads (the speed of dbt itself) and publishes
+every node's result as dbt finishes it. Each dbt model and seed has its own task in the grid
+(grouped by folder: ``staging``, ``intermediate``, ``marts``, ``seeds``) that also reports the
+tests declared on it (unit tests, data tests, ``relationships`` tests): it starts in the
+**triggerer**, waits for its nodes and ends there with dbt's verdict, **success**, **failed**
+(the model or one of its tests failed: its log shows dbt's message) or **skipped** (dbt skipped
+it because something upstream failed), never occupying a worker. ``publish_marts`` emits the
+Asset ``sendgrid_marts`` when every model task succeeded and fails otherwise, so the run fails.
+``dbt_build`` itself fails only when dbt fails as a whole (project, profile, connection) or
+something no model task reports fails (the ``on-run-end`` grants).
 
-Parsing is cheap: Cosmos reads ``dbt_project/target/manifest.json`` (``LoadMode.DBT_MANIFEST``),
-no dbt or database call at import. The manifest is regenerated with ``dbt parse`` (no database
-connection) only when it is missing or older than a project file, then reused.
+**Rerun a model**: clear its task with *Downstream* (the default): the cleared tasks rebuild
+their own nodes on a worker, in dependency order (``dbt build --select <model>``, tests
+included). Clearing ``dbt_build`` with its downstream tasks rebuilds everything in one build.
+
+dbt's ``run_results.json`` and ``dbt.log`` of each run are kept in
+``.local/dbt/runs/<run_id>/`` (``SENDGRID_DBT_RUNS_DIR`` moves it); the task logs name the
+folder. The run's as-of instant (asset event extra ``as_of``) is the dbt var ``sendgrid_as_of``.
+
+FIGURES
+
+Parsing reads ``dbt_project/target/manifest.json`` (JSON only, built by ``make manifest``,
+CI and the Docker image): no dbt, database or plugin import; a missing manifest is an import
+error that names the command.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 from datetime import datetime
-from pathlib import Path
 
-from airflow.sdk import DAG, task
-from cosmos import (
-    DbtTaskGroup,
-    ExecutionConfig,
-    ProfileConfig,
-    ProjectConfig,
-    RenderConfig,
-)
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
-from cosmos.profiles import PostgresUserPasswordProfileMapping
+from airflow.sdk import DAG, TaskGroup, task
 
 from sendgrid_elt.assets import MARTS_ASSET, STAGING_ASSET  # staging: emitted by the extract DAG
-from sendgrid_elt.settings import (
-    DBT_MANIFEST as MANIFEST,
-)
-from sendgrid_elt.settings import (
-    DBT_PROJECT_DIR as DBT_PROJECT,
-)
-from sendgrid_elt.settings import (
-    DBT_SCHEMA,
-    MARTS_ASSET_NAME,
-    TRANSFORM_DAG_ID,
-    WAREHOUSE_CONN_ID,
-)
+from sendgrid_elt.dbt_graph import load_graph
+from sendgrid_elt.dbt_tasks import DbtBuildOperator, DbtNodeOperator, PublishMartsOperator
+from sendgrid_elt.settings import DBT_PROJECT_DIR, TRANSFORM_DAG_ID
 
-_PROJECT_FILES = ("*.sql", "*.yml", "*.csv")
-
-
-def _newest_project_mtime() -> float:
-    newest = 0.0
-    for folder in ("models", "macros", "seeds", "tests"):
-        for pattern in _PROJECT_FILES:
-            for path in (DBT_PROJECT / folder).rglob(pattern):
-                newest = max(newest, path.stat().st_mtime)
-    return max(newest, (DBT_PROJECT / "dbt_project.yml").stat().st_mtime)
-
-
-def ensure_manifest() -> Path:
-    """Return the project's manifest, running ``dbt parse`` first if it is missing or stale."""
-    if MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_project_mtime():
-        return MANIFEST
-    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=MANIFEST.parent, prefix=".parse-") as tmp:
-        command = [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "parse"]
-        command += ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
-        command += ["--target-path", tmp, "--log-path", tmp, "--quiet"]
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        subprocess.run(command, check=True, capture_output=True, env=env)
-        os.replace(Path(tmp) / "manifest.json", MANIFEST)  # atomic: parallel parsers are safe
-    return MANIFEST
-
-
-class WarehouseProfileMapping(PostgresUserPasswordProfileMapping):
-    """Cosmos' Postgres mapping, accepting a connection without password (trust/peer auth)."""
-
-    required_fields = ["host", "user", "dbname"]
-
-    def get_dbt_value(self, name: str) -> object:
-        value = super().get_dbt_value(name)
-        if name == "password" and value is None:
-            return ""
-        return value
-
-
-profile_config = ProfileConfig(
-    profile_name="sendgrid",
-    target_name="airflow",
-    profile_mapping=WarehouseProfileMapping(
-        conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": DBT_SCHEMA}
-    ),
-)
+graph = load_graph(DBT_PROJECT_DIR)
 
 with DAG(
     dag_id=TRANSFORM_DAG_ID,
-    description="dbt utilization marts (Cosmos), run when the staging Asset is updated",
+    description="dbt utilization marts: one dbt build, one task per model in the grid",
     schedule=[STAGING_ASSET],
     start_date=datetime(2026, 1, 1),
     catchup=False,
@@ -102,30 +50,22 @@ with DAG(
     tags=["sendgrid", "dbt"],
     doc_md=__doc__,
 ) as dag:
-    dbt_marts = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT,
-            manifest_path=ensure_manifest(),
-            project_name="sendgrid_utilization",
-            install_dbt_deps=False,
-        ),
-        profile_config=profile_config,
-        execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
-        ),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
-            should_detach_multiple_parents_tests=True,
-            emit_datasets=False,
-        ),
-    )
-
-    @task(outlets=[MARTS_ASSET])
-    def publish_marts() -> str:
-        """Mark the marts updated (downstream DAGs and BI refreshes can schedule on it)."""
-        return MARTS_ASSET_NAME
+    build = DbtBuildOperator(task_id="dbt_build", project_dir=str(DBT_PROJECT_DIR))
+    groups: dict[str, TaskGroup] = {}
+    tasks: dict[str, DbtNodeOperator] = {}
+    for node in graph.tasks:
+        group_id, name = node.task_id.split(".", 1)
+        if group_id not in groups:
+            groups[group_id] = TaskGroup(group_id)
+        tasks[node.task_id] = DbtNodeOperator(
+            task_id=name,
+            task_group=groups[group_id],
+            node=node,
+            project_dir=str(DBT_PROJECT_DIR),
+            producer_task_id=build.task_id,
+        )
+        for parent in [tasks[p] for p in node.parents] or [build]:
+            parent >> tasks[node.task_id]
 
     @task
     def send_overage_alerts() -> list[dict]:
@@ -134,4 +74,7 @@ with DAG(
 
         return send_overage_alerts()
 
-    dbt_marts >> publish_marts() >> send_overage_alerts()
+    # the marts Asset (downstream DAGs and BI refreshes schedule on it), once every model task
+    # succeeded; a failed model fails it, and so the run
+    publish = PublishMartsOperator(task_id="publish_marts", outlets=[MARTS_ASSET])
+    list(tasks.values()) >> publish >> send_overage_alerts()

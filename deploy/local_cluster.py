@@ -1,5 +1,8 @@
 """The production topology without containers: a real CeleryExecutor cluster on this machine.
 
+(``ClusterConfig(executor="LocalExecutor")`` starts the same processes without Redis and workers:
+the scheduler runs the tasks, as a single-machine deployment does.)
+
 What ``docker-compose.yaml`` runs as containers, this module runs as processes of the current
 virtualenv, against the machine's PostgreSQL and Redis:
 
@@ -8,7 +11,8 @@ virtualenv, against the machine's PostgreSQL and Redis:
 * a **dedicated Redis database number** (claimed with a lock key, flushed on stop) and a unique
   Celery queue name, so parallel clusters on one Redis never see each other's tasks;
 * ``airflow scheduler``, ``airflow dag-processor``, ``airflow api-server`` (free port, the
-  execution API URL points at it, one shared JWT secret), optionally ``airflow triggerer``, and
+  execution API URL points at it, one shared JWT secret), ``airflow triggerer`` (the transform
+  DAG's model tasks run in it), and
   N ``airflow celery worker`` processes with distinct ``--celery-hostname`` values.
 
 On one machine every process reports the same FQDN, so each worker also gets its own
@@ -131,9 +135,13 @@ class ClusterConfig:
 
     Attributes:
         dags_folder: The DAGs folder the dag-processor parses.
+        executor: ``CeleryExecutor`` (the compose topology: Redis, workers) or ``LocalExecutor``
+            (the scheduler runs the tasks itself, up to ``parallelism`` at once; no Redis, no
+            workers).
         workers: Number of Celery workers (distinct hostnames ``worker1``, ``worker2``...).
         worker_concurrency: Task slots per worker.
-        triggerer: Also start ``airflow triggerer``.
+        triggerer: Start ``airflow triggerer`` (the compose file runs one; the transform DAG's
+            model tasks start and end in it).
         pg_url: Admin URL of the PostgreSQL server; a fresh metadata database is created on it.
         redis_url: Redis server (no database number: a free one is claimed).
         pools: Pools to create before starting (``name -> slots``).
@@ -150,9 +158,10 @@ class ClusterConfig:
     """
 
     dags_folder: Path
+    executor: str = "CeleryExecutor"
     workers: int = 2
     worker_concurrency: int = 2
-    triggerer: bool = False
+    triggerer: bool = True
     pg_url: str = field(default_factory=lambda: os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL))
     redis_url: str = field(
         default_factory=lambda: os.environ.get("CLUSTER_REDIS_URL", DEFAULT_REDIS_URL)
@@ -235,6 +244,11 @@ class LocalCluster:
 
     # ------------------------------------------------------------------ configuration
     @property
+    def celery(self) -> bool:
+        """Whether Celery workers run the tasks (else the scheduler's LocalExecutor does)."""
+        return self.config.executor == "CeleryExecutor"
+
+    @property
     def metadata_url(self) -> str:
         return _with_database(self.config.pg_url, self.metadata_db, driver="psycopg2")
 
@@ -261,7 +275,7 @@ class LocalCluster:
                 "AIRFLOW_HOME": str(self.home),
                 "PYTHONPATH": os.pathsep.join(p for p in pythonpath if p),
                 "PYTHONUNBUFFERED": "1",
-                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__CORE__EXECUTOR": self.config.executor,
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 # The first parse of the transform DAG may run `dbt parse` (no manifest yet).
                 "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
@@ -307,7 +321,8 @@ class LocalCluster:
         deadline = time.monotonic() + timeout
         t0 = time.monotonic()
         try:
-            self._claim_redis_db()
+            if self.celery:
+                self._claim_redis_db()
             self._create_metadata_db()
             env = self.base_env()
             self.airflow("db", "migrate", env=env, timeout=max(30.0, deadline - time.monotonic()))
@@ -323,7 +338,7 @@ class LocalCluster:
             self._spawn("dag-processor", ["dag-processor"], env)
             if self.config.triggerer:
                 self._spawn("triggerer", ["triggerer"], env)
-            for i in range(1, self.config.workers + 1):
+            for i in range(1, self.config.workers + 1 if self.celery else 1):
                 name = f"worker{i}"
                 wenv = dict(env)
                 wenv[HOSTNAME_ENV] = name
@@ -603,12 +618,17 @@ class LocalCluster:
 
     def task_instances(self, dag_id: str | None = None) -> list[dict[str, Any]]:
         """Task instances with state, hostname and the Celery worker that ran them."""
-        sql = (
+        columns = (
             "select ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.state, ti.hostname,"
-            " ti.queue, ti.start_date, ti.end_date, m.worker"
-            " from task_instance ti"
-            " left join celery_taskmeta m on m.task_id = ti.external_executor_id"
+            " ti.queue, ti.start_date, ti.end_date,"
         )
+        if self.celery:
+            sql = columns + (
+                " m.worker from task_instance ti"
+                " left join celery_taskmeta m on m.task_id = ti.external_executor_id"
+            )
+        else:
+            sql = columns + " null from task_instance ti"
         if dag_id:
             sql += " where ti.dag_id = %s"
         rows = self.query(sql, [dag_id] if dag_id else [])
@@ -726,9 +746,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m deploy.local_cluster", description=__doc__)
     parser.add_argument("--dags-folder", type=Path, default=REPO_ROOT / "dags")
+    parser.add_argument("--executor", default="CeleryExecutor",
+                        choices=["CeleryExecutor", "LocalExecutor"])  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--triggerer", action="store_true")
+    parser.add_argument("--no-triggerer", dest="triggerer", action="store_false")
     parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL))
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     args = parser.parse_args(argv)
@@ -737,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     config = ClusterConfig(
         pools={API_POOL: 8},
         dags_folder=args.dags_folder,
+        executor=args.executor,
         workers=args.workers,
         worker_concurrency=args.concurrency,
         triggerer=args.triggerer,

@@ -81,7 +81,12 @@ def _run(args: argparse.Namespace) -> int:
     from sendgrid_demo.runner import load_dags, run_dag
     from sendgrid_demo.simulator_process import SimulatorProcess
     from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
-    from sendgrid_demo.summary import format_table, read_overview, read_reconnect_needed
+    from sendgrid_demo.summary import (
+        format_slowest,
+        format_table,
+        read_overview,
+        read_reconnect_needed,
+    )
     from sendgrid_demo.tenants import assign_roles, register, revoke_showcase_keys
     from sendgrid_elt.warehouse import resolve_warehouse
 
@@ -108,9 +113,11 @@ def _run(args: argparse.Namespace) -> int:
         _step(f"Extract and load ({EXTRACT_DAG}); Airflow's log: {LOG_FILE}")
         extract = run_dag(dags[EXTRACT_DAG])
         _report(extract)
-        _step(f"Transform with dbt ({TRANSFORM_DAG}, one task per model)")
+        _step(f"Transform with dbt ({TRANSFORM_DAG}: one dbt build, a task per model)")
         transform = run_dag(dags[TRANSFORM_DAG])
         _report(transform)
+        _step("Slowest dbt models of this transform run")
+        say(format_slowest(transform.run_id))
     sink.stop()
 
     _step("Utilization summary (sendgrid_marts.rpt_sendgrid_utilization_overview)")

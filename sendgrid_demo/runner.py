@@ -27,6 +27,7 @@ class DagResult:
     state: str
     seconds: float
     tasks: dict[str, str] = field(default_factory=dict)
+    run_id: str = ""
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -108,4 +109,4 @@ def run_dag(
         watcher.done.set()
         watcher.join(timeout=10)
     tasks = {_label(ti): str(ti.state) for ti in run.get_task_instances()}
-    return DagResult(dag.dag_id, str(run.state), time.monotonic() - started, tasks)
+    return DagResult(dag.dag_id, str(run.state), time.monotonic() - started, tasks, run.run_id)

@@ -140,3 +140,15 @@ def read_reconnect_needed(conninfo: str) -> list[dict[str, Any]]:
     """Tenants whose admin must reconnect (``fct_sendgrid_connection_health``)."""
     with psycopg.connect(conninfo, row_factory=dict_row) as conn:
         return conn.execute(RECONNECT_SQL).fetchall()
+
+
+def format_slowest(run_id: str) -> str:
+    """The three slowest dbt models of a transform run (from its ``run_results.json``)."""
+    from sendgrid_elt.dbt_results import run_dir, slowest_models
+
+    folder = run_dir(run_id)
+    models = slowest_models(folder)
+    if not models:
+        return f"    no run_results.json in {folder}"
+    lines = [f"    {name:<44} {seconds:6.2f}s" for name, seconds in models]
+    return "\n".join([*lines, f"    (dbt's run_results.json and dbt.log: {folder})"])

@@ -237,7 +237,7 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
     """
     import psycopg
 
-    from sendgrid_elt.settings import STAGING_SCHEMA
+    from sendgrid_elt.settings import AS_OF_EXTRA, STAGING_SCHEMA
     from sendgrid_elt.warehouse import require_target
 
     with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
@@ -263,7 +263,7 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
         }
         if as_of is not None:
             instant = as_of.astimezone(dt.UTC)
-            summary["as_of"] = instant.isoformat().replace("+00:00", "Z")
+            summary[AS_OF_EXTRA] = instant.isoformat().replace("+00:00", "Z")
             if tenants:
                 conn.execute(
                     f'insert into "{STAGING_SCHEMA}".extract_runs (run_id, as_of, '  # noqa: S608

@@ -51,6 +51,13 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 #: The command that builds :data:`DBT_MANIFEST` (named in errors when it is missing).
 DBT_MANIFEST_COMMAND = "make manifest"
+#: Environment variable that moves the dbt artifacts of transform runs (see :func:`dbt_runs_dir`).
+DBT_RUNS_DIR_ENV = "SENDGRID_DBT_RUNS_DIR"
+#: dbt threads of every dbt invocation of the pipeline (env ``SENDGRID_DBT_THREADS``; the same
+#: variable sets ``threads`` in ``dbt_project/profiles.yml``).
+DBT_THREADS = int(_env_number("SENDGRID_DBT_THREADS", 4))
+#: dbt var of a run's as-of instant, and the staging asset-event extra key that carries it.
+AS_OF_VAR, AS_OF_EXTRA = "sendgrid_as_of", "as_of"
 
 # -- warehouse -------------------------------------------------------------------------------
 #: Environment variable form of the warehouse connection (``AIRFLOW_CONN_<ID>``).
@@ -89,6 +96,15 @@ ALERT_SLACK_VARIABLE = "sendgrid_alert_slack_conn_id"
 RECONNECT_REMINDER_VARIABLE = "sendgrid_reconnect_reminder_hours"
 
 
+def dbt_runs_dir() -> Path:
+    """Folder with one sub-folder of dbt artifacts (``run_results.json``, ``dbt.log``) per run.
+
+    ``.local/dbt/runs`` unless the environment variable :data:`DBT_RUNS_DIR_ENV` names another
+    (read on each call, so a worker's environment decides).
+    """
+    return Path(os.environ.get(DBT_RUNS_DIR_ENV) or LOCAL_DIR / "dbt" / "runs")
+
+
 def dbt_vars(**overrides: Any) -> dict[str, Any]:
     """The dbt vars that carry this module's names into the dbt project.
 
@@ -113,6 +129,8 @@ __all__ = [
     "ALERT_SLACK_VARIABLE",
     "API_POOL",
     "API_POOL_SLOTS",
+    "AS_OF_EXTRA",
+    "AS_OF_VAR",
     "BI_READER_ROLE",
     "CONNECT_APP_PREFIX",
     "CONNECT_BASE_URL_VARIABLE",
@@ -122,7 +140,9 @@ __all__ = [
     "DBT_MANIFEST",
     "DBT_MANIFEST_COMMAND",
     "DBT_PROJECT_DIR",
+    "DBT_RUNS_DIR_ENV",
     "DBT_SCHEMA",
+    "DBT_THREADS",
     "EXTRACT_DAG_ID",
     "EXTRACT_TASK_TIMEOUT",
     "LOCAL_DIR",
@@ -139,5 +159,6 @@ __all__ = [
     "TRANSFORM_DAG_ID",
     "WAREHOUSE_CONN_ENV",
     "WAREHOUSE_CONN_ID",
+    "dbt_runs_dir",
     "dbt_vars",
 ]

@@ -1,0 +1,73 @@
+"""The transform DAG run for real (``dag.test()``: real Airflow tasks, real dbt, real PostgreSQL).
+
+One run on the hand-made staging set with one broken record: the grid shows every model's
+outcome, the failing dbt test fails exactly its model's task, dbt's skips show as skipped, and
+dbt's ``run_results.json`` stays in the run's folder. (The scheduler path, with the triggerer
+and clearing a task, is in ``test_transform_scheduler.py``.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.transform.staging_data import build_scenario, create_staging
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAG_FILE = REPO_ROOT / "dags" / "sendgrid_transform.py"
+BROKEN = "staging.stg_sendgrid__api_keys"
+#: What dbt skips when BROKEN's test fails (its dbt descendants).
+SKIPPED = {"marts.dim_sendgrid_api_keys"}
+
+pytestmark = pytest.mark.slow
+
+
+def break_api_keys(target) -> None:
+    """An API key record without ``api_key_id`` breaks ``not_null_stg_sendgrid__api_keys_...``."""
+    with psycopg.connect(target.conninfo()) as conn:
+        conn.execute(
+            "insert into sendgrid_staging.api_keys (tenant_id, record_key, record_hash, record,"
+            " first_seen_at, last_seen_at, extracted_at, run_id) values ('t01-acme-retail',"
+            " 'ghost-key', 'h', '{\"name\": \"key without id\"}', now(), now(), now(), 'manual')"
+        )
+
+
+def test_a_failing_dbt_test_fails_its_model_task_and_dbt_skips_show(
+    warehouse, airflow_home, tmp_path, monkeypatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from sendgrid_elt.dbt_results import run_dir, slowest_models
+
+    monkeypatch.setenv("SENDGRID_DBT_RUNS_DIR", str(tmp_path / "runs"))
+    create_staging(warehouse)
+    staging, _ = build_scenario(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30))
+    staging.write(warehouse)
+    break_api_keys(warehouse)
+
+    dag = DagBag(dag_folder=str(DAG_FILE)).dags["sendgrid_transform"]
+    run = dag.test()
+
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert set(states) == set(dag.task_ids)  # every model has its outcome in the grid
+    assert states[BROKEN] == "failed"
+    assert {t for t, s in states.items() if s == "skipped"} == SKIPPED
+    assert {t for t, s in states.items() if s == "failed"} == {BROKEN, "publish_marts"}
+    assert states["dbt_build"] == "success"  # dbt ran; the failure belongs to the model
+    assert states["publish_marts"] == "failed"  # no marts Asset event; the run fails
+    assert states["marts.sendgrid_utilization_overview"] == "success"
+    assert str(run.state) == "failed"
+
+    folder = run_dir(run.run_id)
+    assert folder.parent == tmp_path / "runs"
+    results = json.loads((folder / "run_results.json").read_text())["results"]
+    failed = [r["unique_id"] for r in results if r["status"] == "fail"]
+    assert any("not_null_stg_sendgrid__api_keys_api_key_id" in uid for uid in failed)
+    assert (folder / "dbt.log").stat().st_size > 0
+    slowest = slowest_models(folder)
+    assert len(slowest) == 3
+    assert slowest[0][1] >= slowest[1][1] >= slowest[2][1] > 0
