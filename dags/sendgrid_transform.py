@@ -20,7 +20,8 @@ dbt's ``run_results.json`` and ``dbt.log`` of each run are kept in
 ``.local/dbt/runs/<run_id>/`` (``SENDGRID_DBT_RUNS_DIR`` moves it); the task logs name the
 folder. The run's as-of instant (asset event extra ``as_of``) is the dbt var ``sendgrid_as_of``.
 
-FIGURES
+Speed against a plain ``dbt build`` with the same threads: ``bench/bench_transform.py`` (README,
+Benchmarks).
 
 Parsing reads ``dbt_project/target/manifest.json`` (JSON only, built by ``make manifest``,
 CI and the Docker image): no dbt, database or plugin import; a missing manifest is an import

@@ -12,7 +12,7 @@ compose ``demo-tenants`` service does it (connections in the metadata DB + the
 1. ``cluster_probe`` (tests/deploy/dags): eight parallel tasks must land on both workers.
 2. ``sendgrid_extract_load`` is triggered through the REST API; the scheduler runs it on the
    workers; its ``sendgrid_staging`` asset event makes the scheduler start
-   ``sendgrid_transform`` (dbt through Cosmos), also on the workers.
+   ``sendgrid_transform`` (one ``dbt build`` on a worker, model tasks in the triggerer).
 3. Both runs succeed, both workers executed tasks (``task_instance.hostname`` and, as an
    independent record, Celery's ``celery_taskmeta.worker``), and the marts equal the
    simulator's ground truth.
