@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -158,7 +159,8 @@ def render_dashboard(dashboard: Dashboard, *, connect_base_url: str | None = Non
     """
     base_url = resolve_base_url(connect_base_url)
     return _env.get_template("dashboard.html.j2").render(
-        p=dashboard.portfolio,
+        # Before the first transform there is no portfolio row: every figure shows as unknown.
+        p=dashboard.portfolio or defaultdict(lambda: None),
         tenants=[_tenant_context(t, base_url) for t in dashboard.tenants],
         generated_at=dashboard.generated_at,
         base_url=base_url,
