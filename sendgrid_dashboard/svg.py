@@ -1,8 +1,9 @@
 """Building blocks of the inline SVG charts: value text, geometry, axes and legends.
 
-Chart text is sized in the chart's own units (``Frame.font``); the page's CSS keeps every chart
-at least :data:`MIN_RENDER_WIDTH` pixels wide, so the text is never drawn smaller than
-``Frame.font * MIN_RENDER_WIDTH / Frame.width`` pixels (11 px or more).
+Chart text is sized in the chart's own units (``Frame.font``: 15 of a 440-unit-wide chart), so
+that on the narrowest layout (a 390 px phone, charts about 336 px wide) it renders at 11 px or
+more; on wide layouts the page's CSS sets it to 12 units (rendered larger, the charts being
+wider). The browser test measures the rendered size at four widths.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ PALETTE = ("#1a82e2", "#f2994a", "#27ae60", "#9b51e0", "#eb5757", "#2d9cdb", "#6
 AXIS = "#5f6b7e"
 GRID = "#e6e9ef"
 INK = "#1f2a3d"
-#: Narrowest a chart is ever laid out (CSS ``min-width`` of ``svg.chart``), in CSS pixels.
-MIN_RENDER_WIDTH = 300
 
 Number = float | int | Decimal
 Formatter = Callable[[float], str]
