@@ -18,27 +18,12 @@ import pytest
 from sendgrid_elt.settings import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH
 
 from .conftest import Rendered
+from .figures import ROW_OF, check_figures
 from .marts_fixture import XSS_NAME, create_marts
 from .page_reader import read_page, same
 from .reporting_fixture import NEW_STATUS_TEXT, NEW_TENANT
 
 CHARTS_PER_TENANT = 7
-#: Figure prefix → (reporting model, the tenant's row shown).
-ROW_OF = {
-    "overview": ("rpt_sendgrid_utilization_overview", "true"),
-    "health": ("rpt_sendgrid_tenant_health", "true"),
-    "period": ("rpt_sendgrid_credit_periods", "is_current_period"),
-    "seats": ("rpt_sendgrid_seat_weeks", "is_latest_day"),
-    "rec": ("rpt_sendgrid_plan_recommendation", "true"),
-    "api_keys": ("rpt_sendgrid_api_key_summary", "true"),
-    "overage": ("rpt_sendgrid_overage_forecast", "true"),
-    "seat_activity": ("rpt_sendgrid_seat_activity", "seat_kind = %(kind)s"),
-    "suppressions": (
-        "rpt_sendgrid_suppressions_monthly",
-        "is_as_of_month and suppression_kind = %(kind)s",
-    ),
-    "history": ("rpt_sendgrid_usage_history", "period_start_date = %(period)s"),
-}
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "sendgrid_dashboard"
 
 
@@ -57,31 +42,7 @@ def _values(svg, series: str, tag: str = "rect") -> list[tuple[str, str]]:
 
 
 def test_every_figure_equals_a_query_on_the_reporting_models(rendered: Rendered) -> None:
-    checked: dict[str, int] = {}
-    for el in rendered.page.find():
-        metric, tenant = el.data("metric"), el.data("tenant")
-        if metric is None or el.tag == "svg" or metric == "feature":
-            continue
-        if tenant is None:  # the header: one row of the portfolio model
-            assert re.fullmatch(r"[a-z_0-9]+", metric), metric
-            query = f"select {metric} as v from {{schema}}.rpt_sendgrid_portfolio"  # noqa: S608
-            expected = rendered.sql(query)
-            assert same(el.data("value"), expected[0]["v"]), (metric, el.data("value"), expected)
-            checked["portfolio"] = checked.get("portfolio", 0) + 1
-            continue
-        prefix, column = metric.split(".")
-        model, where = ROW_OF[prefix]
-        assert re.fullmatch(r"[a-z_0-9]+", column), metric
-        query = f"select {column} as v from {{schema}}.{model} where tenant_id = %(tenant)s"  # noqa: S608
-        rows = rendered.sql(
-            f"{query} and {where}",  # identifiers from the page, checked above
-            tenant=tenant,
-            kind=el.data("kind"),
-            period=el.data("period"),
-        )
-        assert len(rows) == 1, (metric, tenant, rows)
-        assert same(el.data("value"), rows[0]["v"]), (tenant, metric, el.data("value"), rows)
-        checked[prefix] = checked.get(prefix, 0) + 1
+    checked = check_figures(rendered.page, rendered.sql)
     assert set(checked) == {"portfolio", *ROW_OF}, checked
     assert sum(checked.values()) > 300, checked
 
