@@ -17,6 +17,7 @@ from sendgrid_dashboard.charts import (
     line_chart,
     period_chart,
 )
+from sendgrid_dashboard.formats import n_int, n_pct100
 from sendgrid_dashboard.queries import TenantView
 
 STATUS_COLORS = {
@@ -54,14 +55,6 @@ def month_label(day: dt.date) -> str:
     return f"{day:%b} ’{day:%y}"
 
 
-def _int(value: object) -> str:
-    return "—" if value is None else f"{int(value):,}"  # type: ignore[call-overload]
-
-
-def _pct100(value: object) -> str:
-    return "—" if value is None else f"{float(value):,.1f}%"  # type: ignore[arg-type]
-
-
 def credits_chart(t: TenantView) -> str:
     """Credits used per period against the plan, the current one with its projection."""
     monthly = all((p["reset_frequency"] or "monthly") == "monthly" for p in t.periods)
@@ -70,11 +63,11 @@ def credits_chart(t: TenantView) -> str:
         start = p["period_start_date"]
         status = p["utilization_status"]
         tip = (
-            f"{start} → {p['period_end_date']} · used {_int(p['credits_used'])} of "
-            f"{_int(p['credits_total'])} ({_pct100(p['credits_used_pct'])})"
+            f"{start} → {p['period_end_date']} · used {n_int(p['credits_used'])} of "
+            f"{n_int(p['credits_total'])} ({n_pct100(p['credits_used_pct'])})"
             + (
-                f" · projected {_int(p['projected_credits_used'])}"
-                f" ({_pct100(p['projected_used_pct'])}, {p['projection_note']})"
+                f" · projected {n_int(p['projected_credits_used'])}"
+                f" ({n_pct100(p['projected_used_pct'])}, {p['projection_note']})"
                 if p["is_current_period"]
                 else ""
             )

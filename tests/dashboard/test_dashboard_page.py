@@ -9,6 +9,7 @@ from the dashboard's own code.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 
@@ -375,3 +376,19 @@ def test_fmt_pct(value, text) -> None:
     from sendgrid_dashboard.svg import fmt_pct
 
     assert fmt_pct(value) == text
+
+
+@pytest.mark.parametrize(
+    ("change", "recommendation", "text"),
+    [
+        (Decimal("214.05"), "upgrade", "upgrade: +$214.05/month"),
+        (Decimal("-159.05"), "downgrade", "downgrade: saves $159.05/month"),
+        (Decimal("0.00"), "keep", "keep: no change in cost"),
+        (None, "no_data", "no recommendation yet"),
+        (None, "upgrade", "cost change unknown"),
+    ],
+)
+def test_money_change_words(change, recommendation, text) -> None:
+    from sendgrid_dashboard.formats import n_change
+
+    assert n_change(change, recommendation) == text
