@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -100,3 +101,36 @@ def test_partial_rerun_and_statuses(airflow_home, warehouse, sim, tenant_conns) 
             "bounces": "ok",
         }
         assert statuses(conn, "acme") == {}
+
+
+def test_demo_runs_leave_the_task_logs_the_ui_reads(airflow_home, warehouse, sim, tenant_conns):
+    """``dag.test()`` writes no task log; the demo's runner does, where the UI reads them."""
+    from airflow.models import TaskInstance
+    from airflow.utils.log.log_reader import TaskLogReader
+    from airflow.utils.session import create_session
+
+    from sendgrid_demo.runner import run_dag
+
+    result = run_dag(_dag(), {"tenants": ["bluebird"], "streams": ["teammates"]}, printer=print)
+    assert result.state == "success", result.tasks
+    reader = TaskLogReader()
+    with create_session() as session:
+        tis = (
+            session.query(TaskInstance)
+            .filter(TaskInstance.dag_id == result.dag_id, TaskInstance.run_id == result.run_id)
+            .all()
+        )
+        logs = {}
+        for ti in tis:
+            chunks, _ = reader.read_log_chunks(ti, ti.try_number, {})
+            logs[ti.task_id] = "\n".join(
+                getattr(line, "event", str(line)) for line in chunks if line is not None
+            )
+    assert set(logs) == {t.task_id for t in tis}
+    assert len(logs) >= 3
+    assert all("Log file not found" not in text for text in logs.values()), logs
+    # the extract's progress at INFO: per stream, pages, records and seconds
+    assert re.search(
+        r"stream teammates done: pages=\d+ records=\d+ .* elapsed=", logs["extract_load"]
+    )
+    assert "Task instance in success state" in logs["extract_load"]

@@ -186,6 +186,22 @@ def test_make_airflow_from_a_plain_shell(make_airflow: tuple[_Lines, Any]) -> No
         return state.json()["state"] if state.json()["state"] in ("success", "failed") else None
 
     _poll(finished, 600, "the extract run")
+    # its task logs, as the UI shows them, tell each stream's progress at INFO
+    tis = api.get(
+        f"{url}/api/v2/dags/{EXTRACT_DAG_ID}/dagRuns/{run_id}/taskInstances", timeout=60
+    ).json()["task_instances"]
+    events = []
+    for ti in [t for t in tis if t["task_id"] == "extract_load"]:
+        logs = api.get(
+            f"{url}/api/v2/dags/{EXTRACT_DAG_ID}/dagRuns/{run_id}/taskInstances/extract_load"
+            f"/logs/{ti['try_number']}",
+            params={"map_index": ti["map_index"]},
+            headers={"Accept": "application/json"},
+            timeout=60,
+        )
+        assert logs.status_code == 200, logs.text
+        events += [line.get("event", "") for line in logs.json()["content"]]
+    assert any(re.search(r"stream user_account done: pages=\d+ records=1 ", e) for e in events)
     with psycopg.connect(warehouse.conninfo()) as conn:
         rows = conn.execute(
             f'select count(*) from "{STAGING_SCHEMA}".user_account where tenant_id = %s',  # noqa: S608

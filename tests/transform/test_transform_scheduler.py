@@ -8,7 +8,6 @@ tasks rerun, each rebuilding its own dbt nodes on a worker, and the run turns gr
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 import uuid
@@ -20,14 +19,16 @@ import pytest
 from psycopg import sql
 
 from deploy.local_cluster import ClusterConfig, ClusterError, LocalCluster
+from sendgrid_elt.settings import dbt_vars
 from tests.transform.staging_data import build_scenario, create_staging
-from tests.transform.test_transform_runs import BROKEN, SKIPPED, break_api_keys
+from tests.transform.test_transform_runs import BROKEN, PINNED_NOW, SKIPPED, break_api_keys
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "sendgrid_transform"
 AS_OF = "2026-11-28T00:00:00+00:00"
 #: The broken test and what dbt skipped because of it, plus the marts Asset task.
-RERUN = {BROKEN, *SKIPPED, "publish_marts"}
+#: What clearing BROKEN with its downstream reruns (the alerts task waited on publish_marts).
+RERUN = {BROKEN, *SKIPPED, "publish_marts", "send_overage_alerts"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -48,7 +49,7 @@ def scenario(postgres_server) -> Iterator:
     target = postgres_server.with_database(name)
     try:
         create_staging(target)
-        staging, _ = build_scenario(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30))
+        staging, _ = build_scenario(PINNED_NOW)
         staging.write(target)
         break_api_keys(target)
         yield target
@@ -138,7 +139,7 @@ def test_failed_model_shows_in_the_grid_and_clearing_it_reruns_just_it_and_its_d
     runs = Path(cluster.config.env["SENDGRID_DBT_RUNS_DIR"])
     (folder,) = runs.iterdir()
     results = json.loads((folder / "run_results.json").read_text())
-    assert results["args"]["vars"] == {"sendgrid_as_of": AS_OF}
+    assert results["args"]["vars"] == dbt_vars(sendgrid_as_of=AS_OF)
     assert str(folder) in _task_log(cluster, run_id, "dbt_build")
 
     with psycopg.connect(scenario.conninfo()) as conn:
@@ -161,7 +162,9 @@ def test_failed_model_shows_in_the_grid_and_clearing_it_reruns_just_it_and_its_d
     assert {ti["state"] for ti in second.values()} == {"success"}
     # each cleared model task rebuilt its own nodes with dbt, on a worker
     rebuilt = {p.name for p in folder.iterdir() if p.name.startswith("rebuild-")}
-    assert rebuilt == {f"rebuild-{t}-try2" for t in RERUN - {"publish_marts"}}
+    assert rebuilt == {
+        f"rebuild-{t}-try2" for t in RERUN - {"publish_marts", "send_overage_alerts"}
+    }
     rebuild = json.loads((folder / f"rebuild-{BROKEN}-try2" / "run_results.json").read_text())
-    assert rebuild["args"]["vars"] == {"sendgrid_as_of": AS_OF}
+    assert rebuild["args"]["vars"] == dbt_vars(sendgrid_as_of=AS_OF)
     assert {r["status"] for r in rebuild["results"]} <= {"success", "pass"}
