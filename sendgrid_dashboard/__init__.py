@@ -1,7 +1,9 @@
-"""The self-contained HTML dashboard built from the utilization marts.
+"""The self-contained HTML dashboard built from dbt's reporting models.
 
-``write_dashboard(conn, path)`` reads the ``sendgrid_marts`` schema and writes one HTML file
-(inline CSS and SVG, no script, no URL: it works offline and can be mailed or attached).
+``write_dashboard(conn, path)`` reads the ``rpt_sendgrid_*`` models (schema
+``sendgrid_elt.settings.MARTS_SCHEMA``) and writes one HTML file (inline CSS and SVG, no script:
+it works offline and can be mailed or attached). Reconnect links point at the Airflow UI when
+its base URL is known (argument, or the environment: see :mod:`sendgrid_dashboard.render`).
 """
 
 from __future__ import annotations
@@ -23,20 +25,28 @@ def write_dashboard(
     path: str | os.PathLike[str] = DEFAULT_OUTPUT,
     *,
     generated_at: dt.datetime | None = None,
+    connect_base_url: str | None = None,
 ) -> Path:
-    """Render the dashboard from the marts into ``path`` (atomically); return its absolute path.
+    """Render the dashboard into ``path`` (atomically); return its absolute path.
 
-    ``conn`` is an open psycopg connection or a libpq conninfo/URL string.
+    Args:
+        conn: An open psycopg connection or a libpq conninfo/URL string.
+        path: The HTML file to write.
+        generated_at: The instant printed as "page generated" (default now).
+        connect_base_url: The Airflow UI's base URL for reconnect links.
+
+    Returns:
+        The absolute path of the file written.
     """
-    from sendgrid_dashboard.page import render_dashboard
     from sendgrid_dashboard.queries import load_dashboard
+    from sendgrid_dashboard.render import render_dashboard
 
     if isinstance(conn, str):
         with psycopg.connect(conn) as owned:
             dashboard = load_dashboard(owned, generated_at=generated_at)
     else:
         dashboard = load_dashboard(conn, generated_at=generated_at)
-    html = render_dashboard(dashboard)
+    html = render_dashboard(dashboard, connect_base_url=connect_base_url)
     target = Path(path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".dashboard-", suffix=".html", dir=target.parent)

@@ -42,6 +42,95 @@ _CHART_BOXES = """
 """
 
 
+#: Viewport widths the layout must fit without horizontal scrolling (phone to large desktop).
+LAYOUT_WIDTHS = (390, 768, 1360, 1920)
+
+_LAYOUT = """
+() => {
+  const doc = document.documentElement;
+  const texts = Array.from(document.querySelectorAll('svg.chart text'))
+    .filter((t) => t.getClientRects().length && t.textContent.trim());
+  const sizes = texts.map((t) => {
+    const ctm = t.getScreenCTM();
+    const scale = ctm ? Math.hypot(ctm.a, ctm.b) : 1;
+    return {text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale};
+  });
+  const smallest = sizes.reduce((a, b) => (b.px < a.px ? b : a), {text: '', px: Infinity});
+  const clipped = Array.from(document.querySelectorAll('body *'))
+    .filter((el) => el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0
+      && getComputedStyle(el).overflowX !== 'visible')
+    .map((el) => el.tagName.toLowerCase() + '.' + el.className);
+  const outside = Array.from(document.querySelectorAll('body *'))
+    .filter((el) => { const r = el.getBoundingClientRect();
+      return r.width > 0 && (r.right > doc.clientWidth + 1 || r.left < -1); })
+    .map((el) => el.tagName.toLowerCase() + '.' + (el.getAttribute('class') || ''));
+  return {scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth,
+    chartTexts: sizes.length, smallestText: smallest, clipped: clipped,
+    outside: outside.slice(0, 20)};
+}
+"""
+
+
+@dataclass
+class LayoutReport:
+    """How the page fits one viewport width."""
+
+    width: int
+    scroll_width: int
+    client_width: int
+    chart_texts: int
+    smallest_chart_text_px: float
+    smallest_chart_text: str
+    clipped: list[str]
+    outside: list[str]
+    screenshot: Path
+
+
+def check_layout(
+    html_path: str | Path,
+    shots_dir: str | Path,
+    widths: tuple[int, ...] = LAYOUT_WIDTHS,
+    *,
+    executable: Path = CHROMIUM,
+) -> list[LayoutReport]:
+    """Open the page at each width; measure overflow and chart text size; save screenshots.
+
+    The chart text size is the rendered one: the computed font size times the SVG's scale
+    on screen. Screenshots (full page) go to ``shots_dir/dashboard-<width>.png``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    url = Path(html_path).resolve().as_uri()
+    reports = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        try:
+            for width in widths:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(url, wait_until="load")
+                found = page.evaluate(_LAYOUT)
+                shot = Path(shots_dir) / f"dashboard-{width}.png"
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shot), full_page=True)
+                page.close()
+                reports.append(
+                    LayoutReport(
+                        width=width,
+                        scroll_width=int(found["scrollWidth"]),
+                        client_width=int(found["clientWidth"]),
+                        chart_texts=int(found["chartTexts"]),
+                        smallest_chart_text_px=float(found["smallestText"]["px"]),
+                        smallest_chart_text=str(found["smallestText"]["text"]),
+                        clipped=list(found["clipped"]),
+                        outside=list(found["outside"]),
+                        screenshot=shot,
+                    )
+                )
+        finally:
+            browser.close()
+    return reports
+
+
 @dataclass
 class BrowserReport:
     """What the browser saw."""

@@ -1,7 +1,7 @@
-"""Fixtures: the marts in a database shared by the module, the rendered page and its figures.
+"""Fixtures: the reporting models in a database shared by the module, the rendered page.
 
-Rendering does not write to the marts, so one database per test module is enough (and keeps
-the suite fast); tests that need other marts (empty ones) use ``pg_database``.
+Rendering does not write to the warehouse, so one database per test module is enough (and keeps
+the suite fast); tests that need other contents (empty models) use ``pg_database``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,26 @@ class Rendered:
     conninfo: str
 
     def mart(self, model: str, **match: Any) -> list[Row]:
+        """The stored rows of ``model`` matching ``match``."""
         return [r for r in self.rows[model] if all(r[k] == v for k, v in match.items())]
+
+    def sql(self, query: str, *params: Any, **named: Any) -> list[Row]:
+        """Rows of a SQL query on the fixture warehouse (``{schema}``: the marts schema)."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        from sendgrid_elt.settings import MARTS_SCHEMA
+
+        with psycopg.connect(self.conninfo) as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query.replace("{schema}", MARTS_SCHEMA), named or params)  # type: ignore[arg-type]
+            return cur.fetchall()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    """A monkeypatch for the module's fixtures."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +73,15 @@ def marts_database(postgres_server) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def rendered(marts_database: str, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+def rendered(
+    marts_database: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: Any
+) -> Rendered:
+    """The dashboard of the fixture warehouse, without a configured Airflow base URL."""
     from sendgrid_dashboard import write_dashboard
+    from sendgrid_dashboard.render import BASE_URL_ENV
+
+    for name in BASE_URL_ENV:
+        monkeypatch_module.delenv(name, raising=False)
 
     rows = load_marts(marts_database)
     out = tmp_path_factory.mktemp("dashboard") / "dashboard.html"

@@ -1,8 +1,9 @@
 """The dashboard in a real headless browser (Debian's chromium driven by playwright).
 
 No console or page error, no network request (the file works offline), every chart laid out
-with a non-zero box and something drawn, and a full-page screenshot in
-``test-artifacts/dashboard.png`` (git-ignored) to look at.
+with a non-zero box and something drawn; and at 390, 768, 1,360 and 1,920 px no horizontal
+scrolling (page or any scroll box) and chart text rendered at 11 px or more. Full-page
+screenshots are kept in ``test-artifacts/`` (git-ignored) to look at.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from sendgrid_dashboard.browser import open_dashboard
+from sendgrid_dashboard.browser import LAYOUT_WIDTHS, check_layout, open_dashboard
 
 from .conftest import Rendered
 from .test_dashboard_page import CHARTS_PER_TENANT
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PNG = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.usefixtures("chromium")
 
@@ -31,19 +33,36 @@ def test_dashboard_renders_in_headless_chromium(rendered: Rendered) -> None:
     assert report.external_requests == []
     assert report.requests == [rendered.path.resolve().as_uri()]
 
-    tenants = {r["tenant_id"] for r in rendered.rows["dim_sendgrid_tenants"]}
-    assert len(report.charts) == CHARTS_PER_TENANT * len(tenants)
+    with_data = {
+        r["tenant_id"] for r in rendered.rows["rpt_sendgrid_utilization_overview"] if r["has_data"]
+    }
+    assert len(report.charts) == CHARTS_PER_TENANT * len(with_data)
     for chart in report.charts:
         assert chart["width"] > 100, chart
         assert chart["height"] > 50, chart
-        assert chart["tenant"] in tenants, chart
+        assert chart["tenant"] in with_data, chart
     drawn = [c for c in report.charts if c["points"] > 0]
     assert all(c["drawn"] > 0 for c in drawn), [c for c in drawn if not c["drawn"]]
-    kinds = {c["chart"] for c in drawn}
-    assert kinds == {"period", "gauge", "bar", "line"}
-    # Charts with data for the busy tenant: all seven.
+    assert {c["chart"] for c in drawn} == {"period", "gauge", "bar", "line"}
     assert sum(1 for c in drawn if c["tenant"] == "acme_prod") == CHARTS_PER_TENANT
 
     assert report.page_height > 2000
     assert shot.stat().st_size > 50_000
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.read_bytes()[:8] == PNG
+
+
+def test_layout_fits_phone_tablet_laptop_and_desktop(rendered: Rendered) -> None:
+    for old in ARTIFACTS.glob("dashboard-*.png"):
+        old.unlink()
+    reports = check_layout(rendered.path, ARTIFACTS)
+
+    assert [r.width for r in reports] == list(LAYOUT_WIDTHS) == [390, 768, 1360, 1920]
+    for r in reports:
+        assert r.client_width == r.width, r
+        assert r.scroll_width <= r.client_width, r
+        assert r.outside == [], r  # nothing drawn beyond the right edge
+        assert r.clipped == [], r  # no box scrolls sideways either
+        assert r.chart_texts > 100, r
+        assert r.smallest_chart_text_px >= 11, r
+        assert r.screenshot.read_bytes()[:8] == PNG
+        assert r.screenshot.stat().st_size > 50_000

@@ -1,176 +1,120 @@
-"""The dashboard against the marts: every figure on the page equals the mart value.
+"""The dashboard against the reporting models: every figure on the page equals a SQL query.
 
-The marts are created from the dbt contract (``marts_fixture``) and filled with four tenants;
-the page is rendered by ``write_dashboard`` and read back with an HTML parser. Expected values
-are taken from the rows inserted (computed here in Python where the dashboard aggregates:
-monthly sums, key counts, portfolio totals), never from the dashboard's own queries.
+The ``rpt_sendgrid_*`` tables are created from the dbt contract (``marts_fixture``) and filled
+with five tenants (``reporting_fixture``); the page is rendered by ``write_dashboard`` and read
+back with an HTML parser. Expected values come from ``select`` queries on those tables, never
+from the dashboard's own code.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections import defaultdict
 from decimal import Decimal
 from html import escape
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from sendgrid_dashboard.queries import (
-    CREDIT_PERIODS_SHOWN,
-    RATE_DAYS_SHOWN,
-    SEAT_WEEKS_SHOWN,
-    VOLUME_MONTHS_SHOWN,
-)
+from sendgrid_elt.settings import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH
 
 from .conftest import Rendered
-from .marts_fixture import XSS_NAME, create_marts, month_start
+from .figures import ROW_OF, check_figures
+from .marts_fixture import XSS_NAME, create_marts
 from .page_reader import read_page, same
+from .reporting_fixture import NEW_STATUS_TEXT, NEW_TENANT
 
-TENANT_IDS = ("acme_prod", "globex_eu", "initech", "xss_tenant")
 CHARTS_PER_TENANT = 7
+DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "sendgrid_dashboard"
+
+
+def _tenants(rendered: Rendered, *, with_data: bool | None = None) -> list[str]:
+    rows = rendered.sql(
+        "select tenant_id from {schema}.rpt_sendgrid_utilization_overview "
+        "where %(any)s or has_data = %(has_data)s order by display_order",
+        any=with_data is None,
+        has_data=bool(with_data),
+    )
+    return [r["tenant_id"] for r in rows]
 
 
 def _values(svg, series: str, tag: str = "rect") -> list[tuple[str, str]]:
     return [(el.data("label"), el.data("value")) for el in svg.find(tag, series=series)]
 
 
-def test_portfolio_kpis_equal_overview_totals(rendered: Rendered) -> None:
-    overview = rendered.rows["rpt_sendgrid_utilization_overview"]
-    page = rendered.page
-    expected = {
-        "tenant_count": len(overview),
-        "connected_count": sum(r["connection_status"] == "connected" for r in overview),
-        "needs_reconnect_count": sum(r["connection_status"] == "needs_reconnect" for r in overview),
-        "degraded_count": sum(r["connection_status"] == "degraded" for r in overview),
-        "requests_30d": sum(r["requests_30d"] for r in overview),
-        "credits_overage_count": sum(r["utilization_status"] == "overage" for r in overview),
-        "credits_at_risk_count": sum(r["utilization_status"] == "at_risk" for r in overview),
-        "features_used": sum(r["features_used"] for r in overview),
-        "features_licensed": sum(r["features_licensed"] for r in overview),
-        "downgrade_savings_usd": -sum(
-            r["monthly_cost_change_usd"] for r in overview if r["recommendation"] == "downgrade"
-        ),
-        "downgrade_count": sum(r["recommendation"] == "downgrade" for r in overview),
-        "last_successful_sync_at": max(r["last_successful_sync_at"] for r in overview),
-    }
-    for metric, value in expected.items():
-        found = [el for el in page.find(metric=metric) if el.data("tenant") is None]
-        assert found, metric
-        for el in found:
-            assert same(el.data("value"), value), (metric, el.data("value"), value)
-    assert expected["needs_reconnect_count"] == 1
-    assert expected["credits_overage_count"] == 1
+def test_every_figure_equals_a_query_on_the_reporting_models(rendered: Rendered) -> None:
+    checked = check_figures(rendered.page, rendered.sql)
+    assert set(checked) == {"portfolio", *ROW_OF}, checked
+    assert sum(checked.values()) > 300, checked
 
 
-def test_overview_figures_equal_the_overview_mart(rendered: Rendered) -> None:
-    columns = (
-        "credits_used_pct",
-        "utilization_status",
-        "seats_used_pct",
-        "features_used",
-        "features_licensed",
-        "requests_30d",
-        "bounce_rate_30d",
-        "spam_report_rate_30d",
-        "recommended_plan_name",
-        "recommendation",
-        "monthly_cost_change_usd",
+def test_tenant_sections_follow_the_display_order(rendered: Rendered) -> None:
+    assert [s.data("tenant") for s in rendered.page.find("section")] == _tenants(rendered)
+    assert [r.data("tenant") for r in rendered.page.find("tr") if r.data("tenant")] == _tenants(
+        rendered
     )
-    for row in rendered.rows["rpt_sendgrid_utilization_overview"]:
-        for col in columns:
-            els = rendered.page.find(tenant=row["tenant_id"], metric=f"overview.{col}")
-            assert els, (row["tenant_id"], col)
-            for el in els:
-                assert same(el.data("value"), row[col]), (row["tenant_id"], col, el.attrs)
-        # The same figures repeated in the tenant's cards.
-        for col in ("requests_30d", "bounce_rate_30d", "spam_report_rate_30d"):
-            el = rendered.page.one(tenant=row["tenant_id"], metric=f"overview.{col}.card")
-            assert same(el.data("value"), row[col])
 
 
-def test_credit_periods_and_current_period_equal_plan_utilization(rendered: Rendered) -> None:
-    for tid in TENANT_IDS:
-        periods = sorted(
-            rendered.mart("fct_sendgrid_plan_utilization", tenant_id=tid),
-            key=lambda r: r["period_start_date"],
-        )[-CREDIT_PERIODS_SHOWN:]
+def test_credit_periods_chart_equals_the_credit_periods_model(rendered: Rendered) -> None:
+    for tid in _tenants(rendered, with_data=True):
+        rows = rendered.sql(
+            "select credits_used, credits_total, utilization_status, is_current_period, "
+            "projected_credits_used, credits_used_pct from {schema}.rpt_sendgrid_credit_periods "
+            "where tenant_id = %s order by period_start_date",
+            tid,
+        )
         svg = rendered.page.one("svg", tenant=tid, metric="credits_by_period")
-        assert svg.data("chart") == "period"
-        assert [v for _, v in _values(svg, "used")] == [str(p["credits_used"]) for p in periods]
+        assert [v for _, v in _values(svg, "used")] == [str(r["credits_used"]) for r in rows]
         assert [el.data("status") for el in svg.find("rect", series="used")] == [
-            p["utilization_status"] for p in periods
+            r["utilization_status"] for r in rows
         ]
         assert [v for _, v in _values(svg, "total", "line")] == [
-            str(p["credits_total"]) for p in periods
+            str(r["credits_total"]) for r in rows
         ]
-        current = next(p for p in periods if p["is_current_period"])
+        current = next(r for r in rows if r["is_current_period"])
         projected = svg.find("rect", series="projected")
         if current["projected_credits_used"] > current["credits_used"]:
-            assert len(projected) == 1
-            assert same(projected[0].data("value"), current["projected_credits_used"])
-        for col in (
-            "credits_used",
-            "credits_total",
-            "credits_remain",
-            "projected_used_pct",
-            "days_until_exhausted",
-            "daily_run_rate",
-            "emails_requested",
-            "utilization_status",
-        ):
-            el = rendered.page.one(tenant=tid, metric=f"period.{col}")
-            assert same(el.data("value"), current[col]), (tid, col)
+            assert [p.data("value") for p in projected] == [str(current["projected_credits_used"])]
         gauge = rendered.page.one("svg", tenant=tid, metric="credits_used_pct")
         assert same(gauge.data("value"), current["credits_used_pct"])
 
 
-def test_overage_tenant_shows_its_overage(rendered: Rendered) -> None:
-    current = rendered.mart(
-        "fct_sendgrid_plan_utilization", tenant_id="globex_eu", is_current_period=True
-    )[0]
-    assert current["utilization_status"] == "overage"
-    assert current["credits_overage"] > 0
-    el = rendered.page.one(tenant="globex_eu", metric="period.credits_overage")
-    assert same(el.data("value"), current["credits_overage"])
-    assert f"{current['credits_overage']:,}" in el.text
-    bars = rendered.page.one("svg", tenant="globex_eu", metric="credits_by_period").find(
-        "rect", series="used"
-    )
-    assert bars[-1].data("status") == "overage"
+def test_overage_is_shown_with_its_projected_cost(rendered: Rendered) -> None:
+    rows = rendered.sql("select * from {schema}.rpt_sendgrid_overage_forecast order by tenant_id")
+    assert "globex_eu" in [r["tenant_id"] for r in rows if r["is_over_plan"]]
+    alerts = rendered.page.find(alert="overage")
+    assert sorted(a.data("tenant") for a in alerts) == [r["tenant_id"] for r in rows]
+    for row in rows:
+        alert = next(a for a in alerts if a.data("tenant") == row["tenant_id"])
+        assert row["alert_text"] in alert.text
+        assert f"${row['projected_overage_cost_usd']:,.2f}" in alert.text
+        assert row["projection_confidence"] in alert.text
+    bars = rendered.page.one("svg", tenant="globex_eu", metric="credits_by_period")
+    assert bars.find("rect", series="used")[-1].data("status") == "overage"
 
 
-def test_monthly_volume_is_the_sum_of_daily_requests(rendered: Rendered) -> None:
-    for tid in ("acme_prod", "globex_eu", "initech"):
-        activity = rendered.mart("fct_sendgrid_email_activity_daily", tenant_id=tid)
-        last = max(r["activity_date"] for r in activity)
-        first = month_start(last, VOLUME_MONTHS_SHOWN - 1)
-        sums: dict[tuple[dt.date, str], int] = defaultdict(int)
-        for r in activity:
-            if r["activity_date"] >= first:
-                sums[(month_start(r["activity_date"]), r["sender_type"])] += r["requests"]
-        months = sorted({m for m, _ in sums})
-        assert len(months) == VOLUME_MONTHS_SHOWN
+def test_monthly_volume_chart_equals_the_volume_model(rendered: Rendered) -> None:
+    for tid in _tenants(rendered, with_data=True):
+        rows = rendered.sql(
+            "select activity_month, parent_requests, subuser_requests, is_month_to_date "
+            "from {schema}.rpt_sendgrid_monthly_volume where tenant_id = %s order by 1",
+            tid,
+        )
         svg = rendered.page.one("svg", tenant=tid, metric="monthly_requests")
-        for series, sender in (("parent_requests", "parent"), ("subuser_requests", "subuser")):
+        for series in ("parent_requests", "subuser_requests"):
             assert _values(svg, series) == [
-                (m.isoformat(), str(sums.get((m, sender), 0))) for m in months
+                (r["activity_month"].isoformat(), str(r[series])) for r in rows
             ], (tid, series)
+        if rows[-1]["is_month_to_date"]:
+            assert "*" in svg.text
 
 
-def test_deliverability_points_are_the_busiest_senders_daily_rates(rendered: Rendered) -> None:
-    for tid in ("acme_prod", "globex_eu", "initech"):
-        activity = rendered.mart("fct_sendgrid_email_activity_daily", tenant_id=tid)
-        last = max(r["activity_date"] for r in activity)
-        window = [r for r in activity if r["activity_date"] > last - dt.timedelta(RATE_DAYS_SHOWN)]
-        volume: dict[tuple[str, str], int] = defaultdict(int)
-        for r in window:
-            volume[(r["sender_type"], r["subuser_username"])] += r["requests"]
-        busiest = min(volume, key=lambda k: (-volume[k], k[0] != "parent", k[1]))
-        days = sorted(
-            (r for r in window if (r["sender_type"], r["subuser_username"]) == busiest),
-            key=lambda r: r["activity_date"],
+def test_deliverability_points_equal_the_deliverability_model(rendered: Rendered) -> None:
+    for tid in _tenants(rendered, with_data=True):
+        rows = rendered.sql(
+            "select * from {schema}.rpt_sendgrid_deliverability_daily where tenant_id = %s "
+            "order by activity_date",
+            tid,
         )
         delivery = rendered.page.one("svg", tenant=tid, metric="delivery_rate")
         rates = rendered.page.one("svg", tenant=tid, metric="bounce_spam_rates")
@@ -179,186 +123,169 @@ def test_deliverability_points_are_the_busiest_senders_daily_rates(rendered: Ren
             (rates, "bounce_rate"),
             (rates, "spam_report_rate"),
         ):
-            shown = _values(svg, col, "circle")
             expected = [
-                (r["activity_date"].isoformat(), r[col]) for r in days if r[col] is not None
+                (r["activity_date"].isoformat(), r[col]) for r in rows if r[col] is not None
             ]
+            shown = _values(svg, col, "circle")
             assert len(shown) == len(expected), (tid, col)
             for (label, text), (day, value) in zip(shown, expected, strict=True):
                 assert label == day
                 assert same(text, value), (tid, col, day, text, value)
+    # A tenant that requested nothing: no point, a message instead of zeros.
+    svg = rendered.page.one("svg", tenant="xss_tenant", metric="delivery_rate")
+    assert svg.data("points") == "0"
+    assert svg.find("circle") == []
+    assert "nothing requested" in svg.text
 
 
-def test_null_rates_render_as_gaps_not_zeros(rendered: Rendered) -> None:
-    overview = rendered.mart("rpt_sendgrid_utilization_overview", tenant_id="xss_tenant")[0]
-    assert overview["bounce_rate_30d"] is None
-    assert (
-        rendered.page.one(tenant="xss_tenant", metric="overview.bounce_rate_30d").data("value")
-        == ""
-    )
-    assert "—" in rendered.page.one(tenant="xss_tenant", metric="overview.bounce_rate_30d").text
-    for metric in ("delivery_rate", "bounce_spam_rates"):
-        svg = rendered.page.one("svg", tenant="xss_tenant", metric=metric)
-        assert svg.data("points") == "0"
-        assert svg.find("circle") == []
-        assert "No" in svg.text
-    # A sender-day with nothing requested (acme-news, 5% of days) is a gap, not a zero.
-    acme = rendered.page.one("svg", tenant="acme_prod", metric="delivery_rate")
-    assert all(el.data("value") != "" for el in acme.find("circle"))
-
-
-def test_seats_equal_the_seat_mart(rendered: Rendered) -> None:
-    for tid in TENANT_IDS:
-        seats = rendered.mart("fct_sendgrid_seat_utilization", tenant_id=tid)
-        latest = next(s for s in seats if s["is_latest_day"])
-        for col in (
-            "seats_used",
-            "seat_limit",
-            "seats_used_pct",
-            "owner_count",
-            "pending_invites_valid",
-            "pending_invites_expired",
-            "subusers_total",
-            "subusers_active_30d",
-            "subusers_inactive_30d",
-            "subusers_disabled",
-        ):
-            el = rendered.page.one(tenant=tid, metric=f"seats.{col}")
-            assert same(el.data("value"), latest[col]), (tid, col)
-        sampled = sorted(
-            (
-                s
-                for s in seats
-                if (latest["seat_date"] - s["seat_date"]).days % 7 == 0
-                and (latest["seat_date"] - s["seat_date"]).days < 7 * SEAT_WEEKS_SHOWN
-            ),
-            key=lambda s: s["seat_date"],
+def test_seats_chart_and_seat_activity_windows(rendered: Rendered) -> None:
+    for tid in _tenants(rendered, with_data=True):
+        rows = rendered.sql(
+            "select seat_date, admin_count, teammate_count from {schema}.rpt_sendgrid_seat_weeks "
+            "where tenant_id = %s order by seat_date",
+            tid,
         )
         svg = rendered.page.one("svg", tenant=tid, metric="seats_by_role")
         for col in ("admin_count", "teammate_count"):
-            assert _values(svg, col) == [(s["seat_date"].isoformat(), str(s[col])) for s in sampled]
-    # Globex: two seats on a one-seat plan; the limit line is drawn.
+            assert _values(svg, col) == [(r["seat_date"].isoformat(), str(r[col])) for r in rows]
     globex = rendered.page.one("svg", tenant="globex_eu", metric="seats_by_role")
     assert same(globex.find("line", series="limit")[0].data("value"), 1)
+    # Teammates and subusers, each in the 30/60/90-day windows.
+    kinds = rendered.sql(
+        "select tenant_id, seat_kind from {schema}.rpt_sendgrid_seat_activity order by 1, 2"
+    )
+    assert {k["seat_kind"] for k in kinds} == {"teammate", "subuser"}
+    for k in kinds:
+        for days in (30, 60, 90):
+            found = [
+                el
+                for el in rendered.page.find(
+                    tenant=k["tenant_id"], metric=f"seat_activity.seats_active_{days}d"
+                )
+                if el.data("kind") == k["seat_kind"]
+            ]
+            assert len(found) == 1, (k, days)
 
 
-def test_feature_grid_equals_feature_adoption(rendered: Rendered) -> None:
-    for row in rendered.rows["fct_sendgrid_feature_adoption"]:
+def test_feature_tiles_equal_the_features_model(rendered: Rendered) -> None:
+    rows = rendered.sql(
+        "select * from {schema}.rpt_sendgrid_features order by tenant_id, display_order"
+    )
+    assert rows
+    for tid in {r["tenant_id"] for r in rows}:
+        tiles = rendered.page.find(tenant=tid, metric="feature")
+        assert [t.data("feature") for t in tiles] == [
+            r["feature_code"] for r in rows if r["tenant_id"] == tid
+        ]
+    for row in rows:
         tile = rendered.page.one(
             tenant=row["tenant_id"], metric="feature", feature=row["feature_code"]
         )
+        assert tile.data("state") == row["feature_state"]
         assert same(tile.data("licensed"), row["is_licensed"])
         assert same(tile.data("used"), row["is_used"])
         assert same(tile.data("value"), row["usage_count"])
         assert same(tile.data("limit"), row["usage_limit"])
-        expected_state = (
-            "used"
-            if row["is_used"]
-            else {True: "unused_paid", False: "not_licensed", None: "unknown"}[row["is_licensed"]]
-        )
-        assert tile.data("state") == expected_state
         assert row["feature_name"] in tile.text
 
 
-def test_api_key_risk_counts_the_key_dimension(rendered: Rendered) -> None:
-    for tid in TENANT_IDS:
-        keys = rendered.mart("dim_sendgrid_api_keys", tenant_id=tid)
-        active = [k for k in keys if not k["is_deleted"]]
-        expected = {
-            "total_keys": len(keys),
-            "active_keys": len(active),
-            "full_access_keys": sum(1 for k in active if k["has_full_access"]),
-            "deleted_keys": sum(1 for k in keys if k["is_deleted"]),
-        }
-        for metric, value in expected.items():
-            assert same(
-                rendered.page.one(tenant=tid, metric=f"api_keys.{metric}").data("value"), value
-            ), (tid, metric)
-    assert "Terraform admin" in rendered.html  # the full-access key is named
+def test_flagged_keys_are_named(rendered: Rendered) -> None:
+    rows = rendered.sql("select * from {schema}.rpt_sendgrid_api_keys_flagged")
+    assert rows
+    for row in rows:
+        section = rendered.page.one("section", tenant=row["tenant_id"])
+        assert row["api_key_name"] in section.text
+        assert row["key_note"] in section.text
 
 
-def test_health_and_recommendation_equal_their_marts(rendered: Rendered) -> None:
-    for row in rendered.rows["fct_sendgrid_connection_health"]:
-        tid = row["tenant_id"]
-        for col in (
-            "connection_status",
-            "missing_scope_stream_count",
-            "not_licensed_stream_count",
-            "ok_stream_count",
-            "last_success_at",
-            "streams_missing_scopes",
-            "streams_not_licensed",
-        ):
-            el = rendered.page.one(tenant=tid, metric=f"health.{col}")
-            assert same(el.data("value"), row[col]), (tid, col)
-        for col in ("status_since_at", "data_age_hours"):
-            el = rendered.page.one(tenant=tid, metric=f"health.{col}.card")
-            assert same(el.data("value"), row[col]), (tid, col)
-    for row in rendered.rows["fct_sendgrid_plan_recommendation"]:
-        tid = row["tenant_id"]
-        for col in (
-            "current_monthly_price_usd",
-            "peak_monthly_requests",
-            "p95_monthly_requests",
-            "required_monthly_emails",
-            "months_observed",
-            "recommended_plan_name",
-            "recommended_monthly_price_usd",
-            "monthly_cost_change_usd",
-            "recommendation",
-            "seats_used",
-        ):
-            el = rendered.page.one(tenant=tid, metric=f"rec.{col}")
-            assert same(el.data("value"), row[col]), (tid, col)
+def test_suppressions_chart_equals_the_suppressions_model(rendered: Rendered) -> None:
+    for tid in ("acme_prod", "globex_eu", "initech"):
+        svg = rendered.page.one("svg", tenant=tid, metric="new_suppressions")
+        for kind in ("bounce", "spam_report"):
+            rows = rendered.sql(
+                "select suppression_month, new_suppressions from "
+                "{schema}.rpt_sendgrid_suppressions_monthly where tenant_id = %s and "
+                "suppression_kind = %s order by 1",
+                tid,
+                kind,
+            )
+            assert _values(svg, kind) == [
+                (r["suppression_month"].isoformat(), str(r["new_suppressions"])) for r in rows
+            ]
+
+
+def test_money_has_a_sign_and_words(rendered: Rendered) -> None:
     acme = rendered.page.one(tenant="acme_prod", metric="rec.monthly_cost_change_usd")
-    assert "Saves $159.05 / month" in acme.text  # a downgrade: the change is negative
+    assert acme.text == "downgrade: saves $159.05/month"
     globex = rendered.page.one(tenant="globex_eu", metric="rec.monthly_cost_change_usd")
-    assert "Costs $214.05 more / month" in globex.text  # an upgrade never reads as a saving
+    assert globex.text == "upgrade: +$214.05/month"
+    row = rendered.page.one(tenant="globex_eu", metric="overview.monthly_cost_change_usd")
+    assert row.text == "upgrade: +$214.05/month"
+    assert "saves" not in row.text
 
 
-def test_suppressions_equal_the_monthly_mart(rendered: Rendered) -> None:
-    rows = rendered.mart("fct_sendgrid_suppressions_monthly", tenant_id="globex_eu")
-    last = max(r["suppression_month"] for r in rows)
-    months = sorted({r["suppression_month"] for r in rows})[-12:]
-    svg = rendered.page.one("svg", tenant="globex_eu", metric="new_suppressions")
-    for kind in ("bounce", "spam_report"):
-        by_month = {r["suppression_month"]: r for r in rows if r["suppression_kind"] == kind}
-        assert _values(svg, kind) == [
-            (m.isoformat(), str(by_month[m]["new_suppressions"])) for m in months
-        ]
-        el = rendered.page.one(tenant="globex_eu", metric=f"suppressions.cumulative.{kind}")
-        assert same(el.data("value"), by_month[last]["cumulative_suppressions"])
+def test_a_never_synced_tenant_shows_its_state_and_no_recommendation(rendered: Rendered) -> None:
+    overview = rendered.sql(
+        "select * from {schema}.rpt_sendgrid_utilization_overview where tenant_id = %s", NEW_TENANT
+    )[0]
+    assert overview["sync_state"] == "never_synced"
+    assert overview["recommendation"] == "no_data"
+    section = rendered.page.one("section", tenant=NEW_TENANT)
+    assert section.find(alert="never_synced")
+    assert NEW_STATUS_TEXT in section.text
+    assert "No figures and no plan recommendation" in section.text
+    assert section.find("svg") == []
+    assert not section.find(metric="rec.monthly_cost_change_usd")
+    assert "/month" not in section.text
+    row = next(r for r in rendered.page.find("tr") if r.data("tenant") == NEW_TENANT)
+    assert "No recommendation" in row.text
+    assert "/month" not in row.text
 
 
-def test_needs_reconnect_is_prominent_with_the_connections_link(rendered: Rendered) -> None:
-    page = rendered.page
-    alerts = page.find(alert="needs_reconnect")
+def test_every_tenant_with_data_has_its_charts(rendered: Rendered) -> None:
+    with_data = _tenants(rendered, with_data=True)
+    charts = rendered.page.find("svg")
+    assert len(charts) == CHARTS_PER_TENANT * len(with_data)
+    assert {c.data("tenant") for c in charts} == set(with_data)
+
+
+def test_reconnect_without_a_base_url_says_how_to_set_it(rendered: Rendered) -> None:
+    alerts = rendered.page.find(alert="needs_reconnect")
     assert {a.data("tenant") for a in alerts} == {"initech"}
     assert len(alerts) == 2  # page-top alert and the tenant's banner
     for alert in alerts:
-        assert "/sendgrid/connections" in [a.attrs.get("href") for a in alert.find("a")]
-    section = page.one("section", tenant="initech")
-    assert "needs_reconnect" in section.attrs["class"]
-    health = rendered.mart("fct_sendgrid_connection_health", tenant_id="initech")[0]
-    assert health["last_error"] in section.text
-    # The page-top alert comes before the first tenant section.
+        hint = alert.find(reconnect="unconfigured")
+        assert len(hint) == 1
+        assert CONNECT_BASE_URL_VARIABLE in hint[0].text
+        assert CONNECT_PAGE_PATH in hint[0].text
+        assert not any(a.attrs.get("href", "").endswith(CONNECT_PAGE_PATH) for a in alert.find("a"))
     assert rendered.html.index('data-alert="needs_reconnect"') < rendered.html.index("<section")
 
 
-def test_every_tenant_has_its_section_and_charts(rendered: Rendered) -> None:
-    page = rendered.page
-    assert [s.data("tenant") for s in page.find("section")] == [
-        r["tenant_id"]
-        for r in sorted(
-            rendered.rows["rpt_sendgrid_utilization_overview"],
-            key=lambda r: (-r["requests_30d"], r["display_name"]),
-        )
-    ]
-    charts = page.find("svg")
-    assert len(charts) == CHARTS_PER_TENANT * len(TENANT_IDS)
-    assert {c.data("tenant") for c in charts} == set(TENANT_IDS)
-    # Every tenant-scoped figure names a real tenant.
-    assert {el.data("tenant") for el in page.find() if el.data("tenant")} == set(TENANT_IDS)
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_reconnect_links_use_the_configured_base_url(
+    rendered: Rendered, tmp_path, monkeypatch, how: str
+) -> None:
+    from sendgrid_dashboard import write_dashboard
+    from sendgrid_dashboard.render import BASE_URL_ENV
+
+    base = "https://airflow.example.com/"
+    for name in BASE_URL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    if how == "environment":
+        monkeypatch.setenv(BASE_URL_ENV[0], base)
+    path = write_dashboard(
+        rendered.conninfo,
+        tmp_path / "d.html",
+        connect_base_url=base if how == "argument" else None,
+    )
+    page = read_page(path.read_text())
+    expected = f"https://airflow.example.com{CONNECT_PAGE_PATH}?tenant=initech"
+    alerts = page.find(alert="needs_reconnect")
+    assert len(alerts) == 2
+    for alert in alerts:
+        assert expected in [a.attrs.get("href") for a in alert.find("a")]
+        assert alert.find(reconnect="unconfigured") == []
 
 
 def test_no_external_resource_and_no_script(rendered: Rendered) -> None:
@@ -373,22 +300,45 @@ def test_no_external_resource_and_no_script(rendered: Rendered) -> None:
         assert not any(k.startswith("on") for k in el.attrs), el
         href = el.attrs.get("href")
         if href is not None:
-            assert href.startswith("#") or href == "/sendgrid/connections", href
+            assert href.startswith("#"), href
 
 
-def test_mart_text_is_escaped(rendered: Rendered) -> None:
+def test_warehouse_text_is_escaped(rendered: Rendered) -> None:
     html = rendered.html
     assert XSS_NAME not in html
     assert escape(XSS_NAME) in html
     section = rendered.page.one("section", tenant="xss_tenant")
     assert section.find("h2")[0].text == XSS_NAME
-    # The key name and the missing scopes are text, not markup.
     assert "<img src=x onerror=alert(1)>" in "".join(rendered.page.texts)
     assert "<b>templates.read</b>" in "".join(rendered.page.texts)
     assert "onerror" not in {k for el in rendered.page.find() for k in el.attrs}
 
 
-def test_empty_marts_render_a_helpful_page(pg_database, tmp_path) -> None:
+def test_the_dashboard_reads_only_reporting_models() -> None:
+    from sendgrid_dashboard.queries import REPORTING_MODELS
+
+    assert REPORTING_MODELS
+    assert all(model.startswith("rpt_sendgrid_") for model in REPORTING_MODELS)
+    for path in DASHBOARD_DIR.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".j2"):
+            text = path.read_text().lower()
+            assert not re.search(r"\b(fct|dim|int|stg)_sendgrid", text), path
+            # No modelling in SQL: no join, grouping, window or filter; one plain select.
+            for word in (" join ", "group by", " over (", " where "):
+                assert word not in text, (path, word)
+            if path.suffix == ".py":
+                assert text.count('"select ') == (path.name == "queries.py"), path
+    from sendgrid_dashboard import queries
+
+    assert '"select * from {}.{} order by {}"' in Path(queries.__file__).read_text()
+
+
+def test_no_dashboard_module_is_over_400_lines() -> None:
+    sizes = {p.name: len(p.read_text().splitlines()) for p in DASHBOARD_DIR.glob("*.py")}
+    assert max(sizes.values()) <= 400, sizes
+
+
+def test_empty_reporting_models_render_a_helpful_page(pg_database, tmp_path) -> None:
     from sendgrid_dashboard import write_dashboard
 
     with psycopg.connect(pg_database.conninfo()) as conn:
@@ -406,16 +356,39 @@ def test_cli_writes_the_file_and_prints_its_path(pg_database, tmp_path, capsys) 
     with psycopg.connect(pg_database.conninfo()) as conn:
         create_marts(conn)
     out = tmp_path / "cli" / "dash.html"
-    assert main(["--conninfo", pg_database.conninfo(), "--output", str(out)]) == 0
+    base = "https://airflow.example.com"
+    assert (
+        main(
+            ["--conninfo", pg_database.conninfo(), "--output", str(out), "--connect-base-url", base]
+        )
+        == 0
+    )
     assert out.is_file()
+    assert f'href="{base}{CONNECT_PAGE_PATH}"' in out.read_text()
     assert str(out.resolve()) in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(Decimal("0.123"), "12.3%"), (0.0004, "0.04%"), (1, "100%"), (0, "0%"), (0.00001, "<0.01%")],
+    [(0.123, "12.3%"), (0.0004, "0.04%"), (1, "100%"), (0, "0%"), (0.00001, "<0.01%")],
 )
 def test_fmt_pct(value, text) -> None:
-    from sendgrid_dashboard.charts import fmt_pct
+    from sendgrid_dashboard.svg import fmt_pct
 
     assert fmt_pct(value) == text
+
+
+@pytest.mark.parametrize(
+    ("change", "recommendation", "text"),
+    [
+        (Decimal("214.05"), "upgrade", "upgrade: +$214.05/month"),
+        (Decimal("-159.05"), "downgrade", "downgrade: saves $159.05/month"),
+        (Decimal("0.00"), "keep", "keep: no change in cost"),
+        (None, "no_data", "no recommendation yet"),
+        (None, "upgrade", "cost change unknown"),
+    ],
+)
+def test_money_change_words(change, recommendation, text) -> None:
+    from sendgrid_dashboard.formats import n_change
+
+    assert n_change(change, recommendation) == text

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from sendgrid_dashboard import write_dashboard
 from sendgrid_dashboard.browser import open_dashboard
 from sendgrid_demo.summary import format_table, money_change, pct, ratio, read_overview
-from tests.dashboard.page_reader import read_page, same
+from sendgrid_elt.settings import MARTS_SCHEMA
+from tests.dashboard.figures import check_figures
+from tests.dashboard.page_reader import read_page
 
 from .conftest import TENANTS, PipelineRun, query
 
@@ -40,31 +44,24 @@ def test_summary_prints_the_overview_mart(pipeline: PipelineRun) -> None:
 
 
 def test_dashboard_figures_equal_the_marts(pipeline: PipelineRun, tmp_path: Path) -> None:
+    """Every figure of the dashboard equals a query on the rpt_ models dbt built."""
     path = write_dashboard(pipeline.target.conninfo(), tmp_path / "dashboard.html")
     page = read_page(path.read_text())
-    overview = query(
-        pipeline.target, "select * from sendgrid_marts.rpt_sendgrid_utilization_overview"
-    )
-    checked = 0
-    for row in overview:
-        for metric in ("requests_30d", "features_used", "features_licensed"):
-            found = page.root.find(tenant=row["tenant_id"], metric=f"overview.{metric}")
-            assert found, (row["tenant_id"], metric)
-            assert all(same(el.data("value"), row[metric]) for el in found), metric
-            checked += 1
-    periods = query(
-        pipeline.target,
-        "select tenant_id, credits_used from sendgrid_marts.fct_sendgrid_plan_utilization "
-        "where is_current_period",
-    )
-    for row in periods:
-        values = {
-            el.data("value")
-            for el in page.root.find(tenant=row["tenant_id"], metric="period.credits_used")
-        }
-        assert str(row["credits_used"]) in values
-        checked += 1
-    assert checked == 4 * len(TENANTS)
+
+    def sql(statement: str, **params: object) -> list[dict[str, object]]:
+        with psycopg.connect(pipeline.target.conninfo(), row_factory=dict_row) as conn:
+            return conn.execute(statement.replace("{schema}", MARTS_SCHEMA), params).fetchall()
+
+    checked = check_figures(page, sql)
+    assert {"portfolio", "overview", "period", "seats", "rec", "health"} <= set(checked), checked
+    tenants = {
+        r["tenant_id"]
+        for r in sql("select tenant_id from {schema}.rpt_sendgrid_utilization_overview")
+    }
+    assert tenants == set(TENANTS)
+    for tid in tenants:
+        found = page.root.find(tenant=tid, metric="period.credits_used")
+        assert found, tid
 
 
 def test_real_dashboard_renders_in_chromium(

@@ -1,0 +1,68 @@
+"""How the page writes values: numbers, percentages, money with a sign and words, instants.
+
+Formatting only: every value comes from a reporting model as dbt computed it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sendgrid_dashboard.svg import fmt_pct
+
+
+def n_int(value: Any) -> str:
+    """``12,345`` (``—`` for null)."""
+    return "—" if value is None else f"{int(value):,}"
+
+
+def n_pct100(value: Any) -> str:
+    """A percentage column (0–100 scale): ``42.5%``."""
+    return "—" if value is None else f"{float(value):,.1f}%"
+
+
+def n_rate(value: Any) -> str:
+    """A ratio column (0–1 scale): ``1.2%``."""
+    return "—" if value is None else fmt_pct(float(value))
+
+
+def n_usd(value: Decimal | None) -> str:
+    """``$1,234.50`` (a minus sign for negative amounts)."""
+    if value is None:
+        return "—"
+    sign = "−" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def n_change(value: Decimal | None, recommendation: str | None) -> str:
+    """A monthly cost change in words: ``upgrade: +$X/month``, ``downgrade: saves $X/month``."""
+    if value is None or recommendation in (None, "no_data"):
+        return "no recommendation yet" if recommendation == "no_data" else "cost change unknown"
+    if value > 0:
+        return f"{recommendation}: +{n_usd(value)}/month"
+    if value < 0:
+        return f"{recommendation}: saves {n_usd(-value)}/month"
+    return f"{recommendation}: no change in cost"
+
+
+def n_when(value: dt.datetime | dt.date | None) -> str:
+    """``2026-11-28 06:00 UTC`` or ``2026-11-28``."""
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def n_hours(value: Any) -> str:
+    """An age in hours: ``30.2 h`` under two days, else ``3.5 days``."""
+    if value is None:
+        return "—"
+    hours = float(value)
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def split_list(value: str | None) -> list[str]:
+    """A comma-separated column as items."""
+    return [v.strip() for v in (value or "").split(",") if v.strip()]

@@ -1,0 +1,120 @@
+"""Render the dashboard page from the reporting rows with the Jinja2 templates in ``templates/``.
+
+The page is self-contained (inline CSS and SVG, no script). Every figure is an element with
+``data-tenant`` / ``data-metric`` / ``data-value`` (the reporting model's value, unrounded;
+empty for null), so a test can read the page back and compare it with the models. Templates
+autoescape every text from the warehouse; only the SVG built by :mod:`.tenant_charts` (which
+escapes its own text) is inserted as markup.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from sendgrid_dashboard.formats import (
+    n_change,
+    n_hours,
+    n_int,
+    n_pct100,
+    n_rate,
+    n_usd,
+    n_when,
+    split_list,
+)
+from sendgrid_dashboard.queries import Dashboard, TenantView
+from sendgrid_dashboard.svg import fmt_int, raw
+from sendgrid_dashboard.tenant_charts import (
+    STATUS_COLORS,
+    STATUS_LABELS,
+    SUPPRESSION_KINDS,
+    seat_limit_off_scale,
+    tenant_charts,
+)
+from sendgrid_elt.settings import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH, MARTS_SCHEMA
+
+#: Environment variables giving the Airflow UI's base URL, first found wins: Airflow's own
+#: environment form of the Variable, then the API server's ``[api] base_url``.
+BASE_URL_ENV = (f"AIRFLOW_VAR_{CONNECT_BASE_URL_VARIABLE.upper()}", "AIRFLOW__API__BASE_URL")
+
+
+def resolve_base_url(base_url: str | None = None) -> str | None:
+    """The Airflow UI's base URL: ``base_url``, else the first of :data:`BASE_URL_ENV` set."""
+    for candidate in (base_url, *(os.environ.get(name) for name in BASE_URL_ENV)):
+        if candidate and candidate.strip():
+            return candidate.strip().rstrip("/")
+    return None
+
+
+def reconnect_url(base_url: str | None, tenant_id: str | None = None) -> str | None:
+    """The Connect page (for ``tenant_id``) under ``base_url``; None without a base URL."""
+    if not base_url:
+        return None
+    query = f"?{urlencode({'tenant': tenant_id})}" if tenant_id else ""
+    return f"{base_url}{CONNECT_PAGE_PATH}{query}"
+
+
+_env = Environment(
+    loader=PackageLoader("sendgrid_dashboard", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters.update(
+    raw=raw,
+    n_int=n_int,
+    compact=lambda v: "—" if v is None else fmt_int(float(v)),
+    pct100=n_pct100,
+    rate=n_rate,
+    usd=n_usd,
+    when=n_when,
+    hours=n_hours,
+    split_list=split_list,
+)
+_env.globals.update(
+    n_change=n_change,
+    STATUS_LABELS=STATUS_LABELS,
+    STATUS_COLORS=STATUS_COLORS,
+    SUPPRESSION_KINDS=SUPPRESSION_KINDS,
+    CONNECT_PAGE_PATH=CONNECT_PAGE_PATH,
+    CONNECT_BASE_URL_VARIABLE=CONNECT_BASE_URL_VARIABLE,
+    BASE_URL_ENV=BASE_URL_ENV[0],
+    MARTS_SCHEMA=MARTS_SCHEMA,
+)
+
+
+def _tenant_context(t: TenantView, base_url: str | None) -> dict[str, Any]:
+    charts = tenant_charts(t) if t.has_data else {}
+    return {
+        "t": t,
+        "o": t.overview,
+        "h": t.health,
+        "charts": {name: Markup(svg) for name, svg in charts.items()},  # noqa: S704 - escaped SVG
+        "reconnect_href": reconnect_url(base_url, t.tenant_id),
+        "seat_limit_off_scale": seat_limit_off_scale(t),
+        "latest_suppressions": [s for s in t.suppressions if s["is_as_of_month"]],
+    }
+
+
+def render_dashboard(dashboard: Dashboard, *, connect_base_url: str | None = None) -> str:
+    """The whole page as one HTML string.
+
+    Args:
+        dashboard: The reporting rows.
+        connect_base_url: The Airflow UI's base URL for reconnect links (else from the
+            environment, see :func:`resolve_base_url`); without one, the links say how to set it.
+    """
+    base_url = resolve_base_url(connect_base_url)
+    return _env.get_template("dashboard.html.j2").render(
+        # Before the first transform there is no portfolio row: every figure shows as unknown.
+        p=dashboard.portfolio or defaultdict(lambda: None),
+        tenants=[_tenant_context(t, base_url) for t in dashboard.tenants],
+        generated_at=dashboard.generated_at,
+        base_url=base_url,
+        connect_href=reconnect_url(base_url),
+    )
