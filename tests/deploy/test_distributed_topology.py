@@ -43,6 +43,7 @@ from deploy.local_cluster import (
     free_port,
 )
 from sendgrid_elt.settings import API_POOL
+from tests.scratch_db import scratch_database
 
 from .deploy_helpers import REPO_ROOT
 from .marts_truth import marts_vs_truth
@@ -81,19 +82,10 @@ def simulator() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def warehouse_db(postgres_server: Any) -> Iterator[Any]:
-    from psycopg import sql
-
-    server = postgres_server  # the suite's server: embedded unless TEST_POSTGRES_URL is set
+    # the suite's server: embedded unless TEST_POSTGRES_URL is set
     name = f"deploy_wh_{os.getpid()}_{free_port()}"
-    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield server.with_database(name)
-    finally:
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with scratch_database(postgres_server, name=name) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
