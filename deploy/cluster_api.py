@@ -46,6 +46,28 @@ class ClusterApi:
             names = ", ".join(f"{p.name} (exit {p.popen.returncode})" for p in dead if p.popen)
             raise ClusterError(f"process exited: {names}\n{self.diagnostics()}")
 
+    def _wait_api(self, deadline: float) -> None:
+        import requests
+
+        while time.monotonic() < deadline:
+            self._check_alive()
+            with contextlib.suppress(requests.RequestException):
+                r = requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=5)
+                if r.ok:
+                    return
+            time.sleep(1)
+        raise ClusterError(f"the API server did not answer in time\n{self.diagnostics()}")
+
+    def _wait_workers(self, deadline: float) -> None:
+        """Wait until every worker logged that it is ready (Celery prints ``<name> ready.``)."""
+        workers = [p for p in self.processes if p.name.startswith("worker")]
+        while time.monotonic() < deadline:
+            self._check_alive()
+            if all(" ready." in p.log_path.read_text(errors="replace") for p in workers):
+                return
+            time.sleep(1)
+        raise ClusterError(f"the Celery workers did not become ready\n{self.diagnostics()}")
+
     def token(self) -> str:
         """A JWT for the REST API (simple auth manager, the generated admin password)."""
         import requests

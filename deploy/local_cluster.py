@@ -33,8 +33,10 @@ pid is gone) are dropped by the next cluster that starts. Usage::
 
 ``python -m deploy.local_cluster --dags-folder dags`` starts one in the foreground.
 
-This module is also imported by the workers' task processes (``hostname_callable``), so its
-top level imports only the standard library.
+The parts: processes and URLs in :mod:`deploy.cluster_processes`, the claimed databases in
+:mod:`deploy.cluster_resources`, the REST API view in :mod:`deploy.cluster_api` (all re-exported
+here). The workers' task processes import this module (``hostname_callable``): the top levels
+of all four import only the standard library.
 """
 
 from __future__ import annotations
@@ -350,28 +352,6 @@ class LocalCluster(ClusterResources, ClusterApi):
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
         return result
-
-    def _wait_api(self, deadline: float) -> None:
-        import requests
-
-        while time.monotonic() < deadline:
-            self._check_alive()
-            with contextlib.suppress(requests.RequestException):
-                r = requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=5)
-                if r.ok:
-                    return
-            time.sleep(1)
-        raise ClusterError(f"the API server did not answer in time\n{self.diagnostics()}")
-
-    def _wait_workers(self, deadline: float) -> None:
-        """Wait until every worker logged that it is ready (Celery prints ``<name> ready.``)."""
-        workers = [p for p in self.processes if p.name.startswith("worker")]
-        while time.monotonic() < deadline:
-            self._check_alive()
-            if all(" ready." in p.log_path.read_text(errors="replace") for p in workers):
-                return
-            time.sleep(1)
-        raise ClusterError(f"the Celery workers did not become ready\n{self.diagnostics()}")
 
 
 @contextlib.contextmanager
