@@ -43,6 +43,7 @@ from deploy.local_cluster import (
     free_port,
 )
 from sendgrid_elt.settings import API_POOL
+from tests.cluster_helpers import running_cluster
 from tests.scratch_db import scratch_database
 
 from .deploy_helpers import REPO_ROOT
@@ -119,15 +120,8 @@ def cluster(tmp_path_factory, postgres_server, warehouse_db, tenants) -> Iterato
             "apache-airflow-providers-celery 3.26.0); the cluster uses deploy/compat until "
             "requirements pin celery==5.6.3"
         )
-    instance = LocalCluster(config)
-    try:
-        instance.start(timeout=240)
-    except ClusterError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
+    with running_cluster(config, timeout=240) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 def _fail(cluster: LocalCluster, message: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from deploy.local_cluster import ClusterConfig, ClusterError, LocalCluster
 from sendgrid_elt.settings import dbt_vars
+from tests.cluster_helpers import running_cluster
 from tests.scratch_db import scratch_database
 from tests.transform.staging_data import build_scenario, create_staging
 from tests.transform.test_transform_runs import BROKEN, PINNED_NOW, SKIPPED, break_api_keys
@@ -70,15 +71,8 @@ def cluster(postgres_server, scenario, tmp_path_factory) -> Iterator[LocalCluste
         },
         home=tmp / "airflow-home",
     )
-    instance = LocalCluster(config)
-    try:
-        instance.start(timeout=300)
-    except ClusterError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
+    with running_cluster(config, timeout=300) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 def _tis(cluster: LocalCluster, run_id: str) -> dict[str, dict]:
