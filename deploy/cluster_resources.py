@@ -76,6 +76,11 @@ class ClusterResources:
     _redis_token: str
     _db_created: bool
 
+    @property
+    def metadata_url(self) -> str:
+        """SQLAlchemy URL of the cluster's metadata database."""
+        return with_database(self.config.pg_url, self.metadata_db, driver="psycopg2")
+
     def _admin_sql(self, statement: str) -> None:
         import psycopg
 

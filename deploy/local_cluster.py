@@ -70,7 +70,6 @@ from deploy.cluster_processes import (
     exit_on_sigterm,
     free_port,
     signals_deferred,
-    with_database,
     worker_hostname,
 )
 from deploy.cluster_resources import (
@@ -177,10 +176,6 @@ class LocalCluster(ClusterResources, ClusterApi):
         self.timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------ configuration
-    @property
-    def metadata_url(self) -> str:
-        return with_database(self.config.pg_url, self.metadata_db, driver="psycopg2")
-
     def base_env(self) -> dict[str, str]:
         """The environment every process of the cluster shares (secrets generated per cluster)."""
         from cryptography.fernet import Fernet
