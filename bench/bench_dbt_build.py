@@ -17,7 +17,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -26,6 +25,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sendgrid_elt.postgres_target import PostgresTarget
+from tests.scratch_db import scratch_database
 from tests.transform.dbt_runner import run_dbt
 from tests.transform.staging_data import build_scenario, create_staging
 
@@ -115,11 +115,7 @@ def main() -> int:
     args = parser.parse_args()
     url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     server = PostgresTarget.from_url(url)
-    name = f"bench_dbt_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = server.with_database(name)
-    try:
+    with scratch_database(server, "bench_dbt") as target:
         create_staging(target)
         staging, _ = build_scenario(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
         staging.write(target)
@@ -142,11 +138,6 @@ def main() -> int:
                     f"{daily['execution_time']:.1f}s "
                     f"({daily['adapter_response'].get('rows_affected')} rows)"
                 )
-    finally:
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
     return 0
 
 

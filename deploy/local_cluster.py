@@ -33,8 +33,10 @@ pid is gone) are dropped by the next cluster that starts. Usage::
 
 ``python -m deploy.local_cluster --dags-folder dags`` starts one in the foreground.
 
-This module is also imported by the workers' task processes (``hostname_callable``), so its
-top level imports only the standard library.
+The parts: processes and URLs in :mod:`deploy.cluster_processes`, the claimed databases in
+:mod:`deploy.cluster_resources`, the REST API view in :mod:`deploy.cluster_api` (all re-exported
+here). The workers' task processes import this module (``hostname_callable``): the top levels
+of all four import only the standard library.
 """
 
 from __future__ import annotations
@@ -46,87 +48,61 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-HOSTNAME_ENV = "SENDGRID_CLUSTER_HOSTNAME"
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
-REDIS_LOCK_KEY = "sendgrid-local-cluster:lock"
-TERMINAL_RUN_STATES = ("success", "failed")
-DB_PREFIX = "airflow_cluster_"
-COMPAT_DIR = Path(__file__).resolve().parent / "compat"
+from deploy.cluster_api import TERMINAL_RUN_STATES, ClusterApi
+from deploy.cluster_processes import (
+    COMPAT_DIR,
+    DEFAULT_PG_URL,
+    DEFAULT_REDIS_URL,
+    HOSTNAME_ENV,
+    REPO_ROOT,
+    ClusterError,
+    ManagedProcess,
+    celery_needs_compat_shim,
+    exit_on_sigterm,
+    free_port,
+    signals_deferred,
+    worker_hostname,
+)
+from deploy.cluster_resources import (
+    DB_PREFIX,
+    REDIS_LOCK_KEY,
+    REDIS_START_COMMAND,
+    ClusterResources,
+    ensure_redis,
+    redis_answers,
+)
 
-
-def celery_needs_compat_shim() -> bool:
-    """True when the installed celery lacks what the celery provider imports (celery 5.7)."""
-    try:
-        import celery.backends.database as database
-    except ImportError:
-        return False
-    return not hasattr(database, "retry")
-
-
-def worker_hostname() -> str:
-    """``[core] hostname_callable`` of the local workers: the name given to this worker."""
-    return os.environ.get(HOSTNAME_ENV) or socket.getfqdn()
-
-
-class ClusterError(RuntimeError):
-    """The cluster failed to start or a run did not finish; the message carries diagnostics."""
-
-
-def _exit_on_sigterm() -> None:
-    """Turn SIGTERM into SystemExit, so ``finally``/atexit cleanups run.
-
-    Only when nobody else handles SIGTERM and we are in the main thread.
-    """
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Ignore SIGINT/SIGTERM for the duration of the block (main thread only)."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free right now on ``host``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _set_pdeathsig() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+__all__ = [
+    "COMPAT_DIR",
+    "DB_PREFIX",
+    "DEFAULT_PG_URL",
+    "DEFAULT_REDIS_URL",
+    "HOSTNAME_ENV",
+    "REDIS_LOCK_KEY",
+    "REDIS_START_COMMAND",
+    "REPO_ROOT",
+    "TERMINAL_RUN_STATES",
+    "ClusterConfig",
+    "ClusterError",
+    "LocalCluster",
+    "ManagedProcess",
+    "celery_needs_compat_shim",
+    "ensure_redis",
+    "free_port",
+    "local_cluster",
+    "main",
+    "redis_answers",
+    "worker_hostname",
+]
 
 
 @dataclass
@@ -176,50 +152,7 @@ class ClusterConfig:
     setup: Callable[[LocalCluster, dict[str, str]], None] | None = None
 
 
-@dataclass
-class ManagedProcess:
-    """One long-running Airflow process and its log file."""
-
-    name: str
-    argv: list[str]
-    log_path: Path
-    env: dict[str, str]
-    popen: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        try:
-            self.popen = subprocess.Popen(
-                self.argv,
-                env=self.env,
-                cwd=REPO_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # own process group: stop() kills the whole tree
-                preexec_fn=_set_pdeathsig,  # only sets the parent-death signal
-            )
-        finally:
-            log.close()
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def signal_group(self, sig: int) -> None:
-        if self.popen is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, sig)
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-
-class LocalCluster:
+class LocalCluster(ClusterResources, ClusterApi):
     """A CeleryExecutor Airflow cluster of local processes (see the module docstring)."""
 
     def __init__(self, config: ClusterConfig) -> None:
@@ -243,15 +176,6 @@ class LocalCluster:
         self.timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------ configuration
-    @property
-    def celery(self) -> bool:
-        """Whether Celery workers run the tasks (else the scheduler's LocalExecutor does)."""
-        return self.config.executor == "CeleryExecutor"
-
-    @property
-    def metadata_url(self) -> str:
-        return _with_database(self.config.pg_url, self.metadata_db, driver="psycopg2")
-
     def base_env(self) -> dict[str, str]:
         """The environment every process of the cluster shares (secrets generated per cluster)."""
         from cryptography.fernet import Fernet
@@ -317,7 +241,7 @@ class LocalCluster:
     def start(self, timeout: float = 180) -> LocalCluster:
         """Create the databases, migrate, create pools, start every process and wait for them."""
         atexit.register(self.stop)
-        _exit_on_sigterm()
+        exit_on_sigterm()
         deadline = time.monotonic() + timeout
         t0 = time.monotonic()
         try:
@@ -362,7 +286,7 @@ class LocalCluster:
         self._stopped = True
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
-        with _signals_deferred():  # a second Ctrl-C/SIGTERM must not interrupt the cleanup
+        with signals_deferred():  # a second Ctrl-C/SIGTERM must not interrupt the cleanup
             self._stop()
 
     def _stop(self) -> None:
@@ -423,310 +347,6 @@ class LocalCluster:
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
         return result
-
-    def _admin_sql(self, statement: str) -> None:
-        import psycopg
-
-        with psycopg.connect(_with_database(self.config.pg_url, None), autocommit=True) as conn:
-            conn.execute(statement)
-
-    def _create_metadata_db(self) -> None:
-        self._drop_stale_databases()
-        self._admin_sql(f'create database "{self.metadata_db}"')
-        self._db_created = True
-
-    def _drop_stale_databases(self) -> None:
-        """Drop metadata DBs of clusters whose process is gone (killed with SIGKILL)."""
-        import psycopg
-
-        with psycopg.connect(_with_database(self.config.pg_url, None), autocommit=True) as conn:
-            names = [r[0] for r in conn.execute(
-                "select datname from pg_database where datname like %s", [DB_PREFIX + "%"]
-            )]  # fmt: skip
-            for name in names:
-                pid = name[len(DB_PREFIX) :].split("_", 1)[0]
-                if pid.isdigit() and not _pid_alive(int(pid)):
-                    with contextlib.suppress(Exception):
-                        conn.execute(f'drop database if exists "{name}" with (force)')
-
-    def _redis(self, db: int):
-        import redis
-
-        return redis.Redis.from_url(f"{self.config.redis_url.rstrip('/')}/{db}")
-
-    def _claim_redis_db(self) -> None:
-        """Claim a Redis database number nobody else uses (lock key with a 6 h expiry)."""
-        ensure_redis(self.config.redis_url)
-        client = self._redis(0)
-        try:
-            count = int(client.config_get("databases").get("databases", 16))
-        except Exception:
-            count = 16
-        for db in range(1, count):
-            r = self._redis(db)
-            owner = (r.get(REDIS_LOCK_KEY) or b"").decode()
-            pid = owner.split(":", 1)[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):  # left by a killed cluster
-                r.flushdb()
-            if r.dbsize() == 0 and r.set(REDIS_LOCK_KEY, self._redis_token, nx=True, ex=6 * 3600):
-                self.redis_db = db
-                return
-        raise ClusterError(f"no free Redis database on {self.config.redis_url} (all {count} used)")
-
-    def _release_redis_db(self) -> None:
-        if self.redis_db is None:
-            return
-        with contextlib.suppress(Exception):
-            r = self._redis(self.redis_db)
-            if r.get(REDIS_LOCK_KEY) == self._redis_token.encode():
-                r.flushdb()
-        self.redis_db = None
-
-    def _check_alive(self) -> None:
-        dead = [p for p in self.processes if not p.alive()]
-        if dead:
-            names = ", ".join(f"{p.name} (exit {p.popen.returncode})" for p in dead if p.popen)
-            raise ClusterError(f"process exited: {names}\n{self.diagnostics()}")
-
-    def _wait_api(self, deadline: float) -> None:
-        import requests
-
-        while time.monotonic() < deadline:
-            self._check_alive()
-            with contextlib.suppress(requests.RequestException):
-                r = requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=5)
-                if r.ok:
-                    return
-            time.sleep(1)
-        raise ClusterError(f"the API server did not answer in time\n{self.diagnostics()}")
-
-    def _wait_workers(self, deadline: float) -> None:
-        """Wait until every worker logged that it is ready (Celery prints ``<name> ready.``)."""
-        workers = [p for p in self.processes if p.name.startswith("worker")]
-        while time.monotonic() < deadline:
-            self._check_alive()
-            if all(" ready." in p.log_path.read_text(errors="replace") for p in workers):
-                return
-            time.sleep(1)
-        raise ClusterError(f"the Celery workers did not become ready\n{self.diagnostics()}")
-
-    # ------------------------------------------------------------------ API
-    def token(self) -> str:
-        """A JWT for the REST API (simple auth manager, the generated admin password)."""
-        import requests
-
-        if self._token is None:
-            r = requests.post(
-                f"{self.api_url}/auth/token",
-                json={"username": "admin", "password": self.admin_password},
-                timeout=30,
-            )
-            r.raise_for_status()
-            self._token = r.json()["access_token"]
-        return self._token
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call the public REST API (``/api/v2`` + ``path``) and return the JSON body."""
-        import requests
-
-        headers = {"Authorization": f"Bearer {self.token()}"}
-        r = requests.request(
-            method, f"{self.api_url}/api/v2{path}", headers=headers, timeout=60, **kwargs
-        )
-        if not r.ok:
-            raise ClusterError(f"{method} {path}: HTTP {r.status_code} {r.text[:2000]}")
-        return r.json() if r.content else None
-
-    def health(self) -> dict:
-        """``/api/v2/monitor/health`` (metadatabase, scheduler, dag processor, triggerer)."""
-        import requests
-
-        return requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=10).json()
-
-    def wait_for_dags(self, dag_ids: Iterable[str], timeout: float = 120) -> None:
-        """Wait until the dag-processor has serialized every DAG, then unpause them."""
-        wanted = set(dag_ids)
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            found = {r[0] for r in self.query("select dag_id from serialized_dag")}
-            if wanted <= found:
-                break
-            if time.monotonic() > deadline:
-                errors = self.query("select filename, stacktrace from import_error")
-                raise ClusterError(
-                    f"DAGs not parsed in {timeout:.0f}s: missing {sorted(wanted - found)}; "
-                    f"import errors: {errors}\n{self.diagnostics()}"
-                )
-            time.sleep(1)
-        for dag_id in wanted:
-            self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-
-    def trigger(
-        self, dag_id: str, conf: Mapping[str, Any] | None = None, logical_date: str | None = None
-    ) -> str:
-        """Create a DAG run through the REST API (the scheduler runs it); return its run id."""
-        body = {"logical_date": logical_date, "conf": dict(conf or {})}
-        return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
-
-    def wait_for_run(
-        self, dag_id: str, run_id: str, timeout: float = 300, fail_fast: bool = True
-    ) -> str:
-        """Wait for a run to reach ``success``/``failed``; return the state (raise on timeout)."""
-        return self.wait_for_runs([(dag_id, run_id)], timeout, fail_fast)[(dag_id, run_id)]
-
-    def wait_for_runs(
-        self, runs: Iterable[tuple[str, str]], timeout: float = 300, fail_fast: bool = True
-    ) -> dict[tuple[str, str], str]:
-        """Wait for several runs; return ``{(dag_id, run_id): state}``.
-
-        With ``fail_fast`` a run counts as ``failed`` as soon as one of its task instances is
-        ``failed`` (no retry left), without waiting for its other branches.
-        """
-        pending = set(runs)
-        states: dict[tuple[str, str], str] = {}
-        deadline = time.monotonic() + timeout
-        while pending:
-            self._check_alive()
-            rows = self.query("select dag_id, run_id, state from dag_run")
-            if fail_fast:
-                rows += self.query(
-                    "select distinct dag_id, run_id, 'failed' from task_instance"
-                    " where state = 'failed'"
-                )
-            for dag_id, run_id, state in rows:
-                if (dag_id, run_id) in pending and state in TERMINAL_RUN_STATES:
-                    states[(dag_id, run_id)] = state
-                    pending.discard((dag_id, run_id))
-            if not pending:
-                break
-            if time.monotonic() > deadline:
-                raise ClusterError(
-                    f"runs not finished after {timeout:.0f}s: {sorted(pending)}\n"
-                    f"{self.task_summary()}\n{self.diagnostics()}"
-                )
-            time.sleep(1)
-        return states
-
-    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
-        """Run a read query on the metadata database."""
-        import psycopg
-
-        url = _with_database(self.config.pg_url, self.metadata_db)
-        with psycopg.connect(url, autocommit=True) as conn:
-            return list(conn.execute(sql, tuple(params)).fetchall())
-
-    def task_instances(self, dag_id: str | None = None) -> list[dict[str, Any]]:
-        """Task instances with state, hostname and the Celery worker that ran them."""
-        columns = (
-            "select ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.state, ti.hostname,"
-            " ti.queue, ti.start_date, ti.end_date,"
-        )
-        if self.celery:
-            sql = columns + (
-                " m.worker from task_instance ti"
-                " left join celery_taskmeta m on m.task_id = ti.external_executor_id"
-            )
-        else:
-            sql = columns + " null from task_instance ti"
-        if dag_id:
-            sql += " where ti.dag_id = %s"
-        rows = self.query(sql, [dag_id] if dag_id else [])
-        keys = ("dag_id", "run_id", "task_id", "map_index", "state", "hostname", "queue",
-                "start_date", "end_date", "celery_worker")  # fmt: skip
-        return [dict(zip(keys, row, strict=True)) for row in rows]
-
-    def task_summary(self) -> str:
-        """One line per non-successful task instance (for failure messages)."""
-        lines = [
-            f"  {t['dag_id']}/{t['task_id']}[{t['map_index']}] {t['state']} on {t['hostname']}"
-            for t in self.task_instances()
-            if t["state"] != "success"
-        ]
-        return "task instances not successful:\n" + ("\n".join(lines) or "  (none)")
-
-    def task_log_tail(self, lines: int = 30, limit: int = 5) -> str:
-        """Tails of the most recent task logs that mention an error."""
-        logs = sorted((self.home / "logs").rglob("*.log"), key=lambda p: p.stat().st_mtime)
-        out = []
-        for path in reversed(logs):
-            text = path.read_text(errors="replace")
-            if "error" in text.lower():
-                tail = "\n".join(text.splitlines()[-lines:])
-                out.append(f"--- task log {path.relative_to(self.home)}\n{tail}")
-            if len(out) >= limit:
-                break
-        return "\n".join(out)
-
-    def diagnostics(self, lines: int = 40) -> str:
-        """Tail of every process log, and of failing task logs."""
-        parts = [f"cluster {self.cluster_id}: home {self.home}, api {self.api_url}, "
-                 f"redis db {self.redis_db}, queue {self.queue}"]  # fmt: skip
-        for proc in self.processes:
-            state = "running" if proc.alive() else f"exited {proc.popen and proc.popen.returncode}"
-            parts.append(f"===== {proc.name} ({state}) {proc.log_path}\n{proc.tail(lines)}")
-        with contextlib.suppress(Exception):
-            parts.append(self.task_log_tail())
-        return "\n".join(parts)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _with_database(url: str, dbname: str | None, driver: str | None = None) -> str:
-    """``url`` with another database (``None``: keep) and optionally a SQLAlchemy driver."""
-    parts = urlsplit(url)
-    scheme = "postgresql" + (f"+{driver}" if driver else "")
-    path = f"/{quote(dbname)}" if dbname else parts.path
-    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
-
-
-def redis_answers(redis_url: str = DEFAULT_REDIS_URL) -> bool:
-    """True when a Redis server answers PING at ``redis_url``."""
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-REDIS_START_COMMAND = (
-    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' "
-    "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
-)
-
-
-def ensure_redis(redis_url: str = DEFAULT_REDIS_URL) -> None:
-    """Start the machine's Redis (like ``.ci/run`` should) when it does not answer locally."""
-    if redis_answers(redis_url):
-        return
-    parts = urlsplit(redis_url)
-    binary = shutil.which("redis-server")
-    if parts.hostname not in ("127.0.0.1", "localhost") or binary is None:
-        raise ClusterError(
-            f"no Redis answers at {redis_url}; start one, e.g. `{REDIS_START_COMMAND}`"
-        )
-    port = str(parts.port or 6379)
-    workdir = Path(tempfile.gettempdir()) / f"sendgrid-redis-{port}"
-    workdir.mkdir(exist_ok=True)
-    subprocess.run(
-        [binary, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", port, "--save", "",
-         "--appendonly", "no", "--dir", str(workdir), "--logfile", str(workdir / "redis.log")],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    deadline = time.monotonic() + 15
-    while not redis_answers(redis_url):
-        if time.monotonic() > deadline:
-            raise ClusterError(f"started redis-server on port {port} but it does not answer")
-        time.sleep(0.2)
 
 
 @contextlib.contextmanager

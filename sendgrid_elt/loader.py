@@ -28,13 +28,9 @@ objects (:data:`sendgrid_elt.records.Page`).
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from operator import itemgetter
-from queue import Full, Queue
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -43,6 +39,13 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 from sendgrid_elt import sync_state
+from sendgrid_elt.load_batches import (
+    Batch,
+    Progress,
+    distinct_rows,
+    prefetched_batches,
+    prepare_batch,
+)
 from sendgrid_elt.rejects import Reject, save_rejects, storable
 from sendgrid_elt.settings import STAGING_SCHEMA
 
@@ -54,13 +57,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DEFAULT_BATCH_SIZE", "Progress", "StagingLoader", "StreamWriter", "UnitResult"]
+
 DEFAULT_BATCH_SIZE = 10_000
 _TEMP = "_sg_batch"
 _KEY = "subuser, parent_key, record_key, record_hash, record"
 _DIRECT = f"tenant_id, {_KEY}, first_seen_at, last_seen_at, extracted_at, run_id"
 _TEMP_TYPES = ["text", "text", "text", "text", "jsonb"]
-_KEY_ORDER = itemgetter(2)  # record_key: the key index of non-snapshot tables leads with it
-_CURSOR = itemgetter(5)
 _DIRECT_TYPES = ["text", *_TEMP_TYPES, "timestamptz", "timestamptz", "timestamptz", "text"]
 #: What makes PostgreSQL refuse one record (the batch is split to find it).
 _REFUSALS = (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded)
@@ -157,9 +160,9 @@ class StreamWriter:
         result = UnitResult()
         prev = best = (prev_cursor or {}).get("value")
         ordered, last_cv = True, None
-        prepare = partial(_prepare, prev=prev, versioned=self.spec.versioned,
+        prepare = partial(prepare_batch, prev=prev, versioned=self.spec.versioned,
                           incremental=self.spec.mode == "incremental")  # fmt: skip
-        for batch in _batches(pages, loader.batch_size, prepare):
+        for batch in prefetched_batches(pages, loader.batch_size, prepare):
             if batch.cursors is not None:
                 top, first, last, in_order = batch.cursors
                 ordered = ordered and in_order and (last_cv is None or last_cv <= first)
@@ -184,7 +187,7 @@ class StreamWriter:
         return result
 
     # ----- one batch ----------------------------------------------------------------------
-    def _write(self, batch: _Batch) -> int:
+    def _write(self, batch: Batch) -> int:
         """Write a batch (what PostgreSQL refuses is split out into ``batch.rejects``)."""
         rejects, written = batch.rejects, 0
         if self.spec.versioned:
@@ -197,7 +200,7 @@ class StreamWriter:
                 written += len(batch.fresh)
             except (psycopg.errors.UniqueViolation, *_REFUSALS):
                 # a key existed after all, was repeated in the batch, or a refusal to isolate
-                known = _distinct(batch.fresh + known)
+                known = distinct_rows(batch.fresh + known)
         if known:
             written += self._guarded(known, rejects, self._upsert)
         return written
@@ -304,148 +307,5 @@ class StreamWriter:
             return cur.rowcount
 
 
-@dataclass
-class _Batch:
-    """One batch, prepared in the producer thread while the previous one loads.
-
-    Attributes:
-        fresh: Rows with a cursor past the stored one (new keys almost always), in key order.
-        known: The other rows, one per key, in key order (all rows of snapshot streams).
-        rejects: Records the shaper rejected.
-        cursors: ``(largest, first, last, in order)`` of the batch's cursor values, or ``None``.
-        last: The unit's last batch.
-    """
-
-    fresh: list[Row]
-    known: list[Row]
-    rejects: list[Reject]
-    cursors: tuple[Any, Any, Any, bool] | None
-    last: bool = False
-
-
-def _prepare(
-    rows: list[Row], rejects: list[Reject], *, prev: Any, versioned: bool, incremental: bool
-) -> _Batch:
-    """Cursor figures and the fresh/known split of one batch (rows in API order)."""
-    cvs = [cv for cv in map(_CURSOR, rows) if cv is not None]
-    cursors = (max(cvs), cvs[0], cvs[-1], cvs == sorted(cvs)) if cvs else None
-    if versioned or (prev is None and not incremental):
-        return _Batch([], _distinct(rows), rejects, cursors)
-    if prev is None:
-        fresh, known = rows, []
-    else:
-        fresh, known = [], []
-        for row in rows:
-            (fresh if row[5] is not None and row[5] > prev else known).append(row)
-    fresh.sort(key=_KEY_ORDER)  # neighbours in the key index: fewer index pages touched
-    return _Batch(fresh, _distinct(known) if known else known, rejects, cursors)
-
-
-def _distinct(rows: list[Row]) -> list[Row]:
-    """One row per key (the last one), in key order."""
-    latest = {(r[0], r[1], r[2]): r for r in rows}
-    return sorted(latest.values(), key=_KEY_ORDER)
-
-
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0][:300]
-
-
-def _batches(
-    pages: Iterable[Page], size: int, prepare: Callable[..., _Batch], prefetch: int = 1
-) -> Iterator[_Batch]:
-    """Yield prepared batches of about ``size`` rows; the last one has ``last`` set.
-
-    A producer thread reads ``pages`` (HTTP and shaping) and prepares each batch while the
-    caller loads the previous one, so HTTP, Python and PostgreSQL work overlap; at most
-    ``prefetch`` batches wait in between (bounded memory). One batch of lookahead tells
-    whether a batch is the last one. An empty input yields one empty last batch, so the final
-    cursor is still committed.
-    """
-    done = threading.Event()
-    queue: Queue = Queue(maxsize=max(1, prefetch))
-
-    def put(item: object) -> bool:
-        while not done.is_set():
-            try:
-                queue.put(item, timeout=0.2)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for rows, rejects, last in _plain_batches(pages, size):
-                batch = prepare(rows, rejects)
-                batch.last = last
-                if not put(batch):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-
-    thread = threading.Thread(target=produce, name="staging-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if item.last:
-                return
-    finally:
-        done.set()
-        thread.join(timeout=5)
-
-
-def _plain_batches(
-    pages: Iterable[Page], size: int
-) -> Iterator[tuple[list[Row], list[Reject], bool]]:
-    batch: list[Row] = []
-    rejects: list[Reject] = []
-    ready: tuple[list[Row], list[Reject]] | None = None
-    for page_rows, page_rejects in pages:
-        batch += page_rows
-        rejects += page_rejects
-        if len(batch) >= size:
-            if ready is not None:
-                yield ready[0], ready[1], False
-            ready, batch, rejects = (batch, rejects), [], []
-    if ready is not None and (batch or rejects):
-        yield ready[0], ready[1], False
-        ready = None
-    if ready is not None:
-        yield ready[0], ready[1], True
-    else:
-        yield batch, rejects, True
-
-
-class Progress:
-    """Logs stream progress: pages, records and records/s."""
-
-    def __init__(self, stream: str, every: float = 10.0) -> None:
-        self.stream = stream
-        self.every = every
-        self.start = time.monotonic()
-        self._last = self.start
-
-    def tick(self, records: int, pages: int) -> None:
-        """Log when ``every`` seconds passed since the last line."""
-        now = time.monotonic()
-        if now - self._last >= self.every:
-            self._last = now
-            self._log(records, pages, now, "…")
-
-    def done(self, records: int, pages: int) -> float:
-        """Log the final line; return the elapsed seconds."""
-        now = time.monotonic()
-        self._log(records, pages, now, "done")
-        return now - self.start
-
-    def _log(self, records: int, pages: int, now: float, what: str) -> None:
-        elapsed = max(now - self.start, 1e-6)
-        log.info(
-            "stream %s %s: pages=%d records=%d records/s=%.0f elapsed=%.1fs",
-            self.stream, what, pages, records, records / elapsed, elapsed,
-        )  # fmt: skip

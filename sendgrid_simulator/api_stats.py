@@ -57,14 +57,20 @@ def get_categories(ctx: Ctx) -> Reply:
     return offset_page(ctx, [{"category": n} for n in names], default_limit=50)
 
 
+def _required_names(ctx: Ctx, field: str, at_most: int = 10) -> list[str]:
+    """The names given in query parameter ``field``: required, at most ``at_most`` of them."""
+    names = ctx.req.qs(field)
+    if not names:
+        raise ParamError(field, f"{field} is required")
+    if len(names) > at_most:
+        raise ParamError(field, f"you may request at most {at_most} {field}")
+    return names
+
+
 def get_category_stats(ctx: Ctx) -> Reply:
     """``GET /v3/categories/stats`` (``categories`` required, up to 10)."""
     start, end, agg = date_window(ctx)
-    wanted = ctx.req.qs("categories")
-    if not wanted:
-        return bad_request("categories", "categories is required")
-    if len(wanted) > 10:
-        return bad_request("categories", "you may request at most 10 categories")
+    wanted = _required_names(ctx, "categories")
     known = ctx.collection("categories")
     for name in wanted:
         if name not in known:
@@ -94,11 +100,7 @@ def _find_subusers(ctx: Ctx, names: list[str]) -> list[Account]:
 def get_subuser_stats(ctx: Ctx) -> Reply:
     """``GET /v3/subusers/stats`` (``subusers`` required, up to 10)."""
     start, end, agg = date_window(ctx)
-    names = ctx.req.qs("subusers")
-    if not names:
-        return bad_request("subusers", "subusers is required")
-    if len(names) > 10:
-        return bad_request("subusers", "you may request at most 10 subusers")
+    names = _required_names(ctx, "subusers")
     subs = _find_subusers(ctx, names)
     world = ctx.world
     series = [world.stats.series(s, start, end, world.clock, agg) for s in subs]

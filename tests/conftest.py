@@ -16,13 +16,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sendgrid_elt.postgres_target import PostgresTarget  # no Airflow import: safe before env setup
+from tests.scratch_db import scratch_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sendgrid-airflow-home-"))
@@ -105,19 +105,8 @@ def _check_reachable(target: PostgresTarget) -> None:
 @pytest.fixture
 def pg_database(postgres_server: PostgresTarget) -> Iterator[PostgresTarget]:
     """A fresh, empty database for one test; dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield postgres_server.with_database(name)
-    finally:
-        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with scratch_database(postgres_server) as target:
+        yield target
 
 
 @pytest.fixture

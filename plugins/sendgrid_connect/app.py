@@ -23,97 +23,40 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sendgrid_connect import access, health, invites, nonces, oauth, pages, signing, tenants
+from sendgrid_connect import (
+    access,
+    health,
+    invites,
+    nonces,
+    oauth,
+    pages,
+    signing,
+    tenants,
+)
+from sendgrid_connect.page_responses import (
+    BIND_COOKIE,
+    SECURITY_HEADERS,
+    flash_redirect,
+    html_response,
+    key_refused,
+    list_page,
+    message_page,
+    prefix,
+    read_flash,
+    redirect_uri,
+    sendgrid_errors,
+    start_flow,
+    valid_invite,
+)
 
 log = logging.getLogger(__name__)
 
-BIND_COOKIE = "sendgrid_connect_bind"
-_SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Pragma": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "SAMEORIGIN",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
-        "frame-ancestors 'self'; base-uri 'none'"
-    ),
-}
-
-
-# -- helpers ------------------------------------------------------------------------------
-def _prefix(request: Request) -> str:
-    return request.scope.get("root_path", "") or signing.APP_PREFIX
-
-
-def _redirect_uri(request: Request) -> str:
-    from airflow.configuration import conf
-
-    base = conf.get("api", "base_url", fallback="") or ""
-    if base.startswith(("http://", "https://")):
-        return f"{base.rstrip('/')}{signing.APP_PREFIX}/oauth/callback"
-    return str(request.url_for("oauth_callback"))
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status)
-
-
-def _message(request: Request, title: str, kind: str, text: str, status: int, back: bool = True):
-    return _html(
-        pages.render(
-            "message",
-            title=title,
-            flash={"kind": kind, "text": text},
-            back=f"{_prefix(request)}/connections" if back else None,
-        ),
-        status,
-    )
-
-
-def _flash_redirect(request: Request, kind: str, text: str, **extra: Any) -> RedirectResponse:
-    token = signing.sign({"k": kind, "t": text, **extra}, signing.SALT_FLASH)
-    url = f"{_prefix(request)}/connections?{urlencode({'flash': token})}"
-    return RedirectResponse(url, status_code=303)
-
-
-def _read_flash(token: str | None) -> dict[str, Any] | None:
-    if not token:
-        return None
-    try:
-        data = signing.unsign(token, signing.SALT_FLASH, signing.FLASH_TTL)
-    except signing.InvalidSignedValue:
-        return None
-    return {"kind": data.get("k"), "text": data.get("t"), "disabled": data.get("d")}
-
-
-def _set_bind_cookie(request: Request, response: Response, value: str) -> None:
-    response.set_cookie(
-        BIND_COOKIE,
-        value,
-        max_age=signing.STATE_TTL,
-        path=_prefix(request),
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="lax",
-    )
-
-
-def _start_flow(
-    request: Request, conn_id: str, actor: str, next_path: str | None = None
-) -> RedirectResponse:
-    bind = secrets.token_urlsafe(24)
-    url = oauth.start(conn_id, actor, _redirect_uri(request), bind, next_path)
-    response = RedirectResponse(url, status_code=303)
-    _set_bind_cookie(request, response, bind)
-    return response
+__all__ = ["BIND_COOKIE", "create_app"]
 
 
 # -- the app ------------------------------------------------------------------------------
@@ -130,7 +73,7 @@ def create_app() -> FastAPI:
     @app.middleware("http")
     async def _headers(request: Request, call_next):
         response = await call_next(request)
-        for key, value in _SECURITY_HEADERS.items():
+        for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
 
@@ -139,26 +82,26 @@ def create_app() -> FastAPI:
         if exc.status_code == 401:
             from urllib.parse import quote
 
-            login = "/auth/login?next=" + quote(f"{_prefix(request)}/connections", safe="")
+            login = "/auth/login?next=" + quote(f"{prefix(request)}/connections", safe="")
             body = pages.render(
                 "message",
                 title="Sign in required",
                 flash={"kind": "error", "text": "Sign in to Airflow to manage SendGrid."},
                 back=None,
             ).replace("</body>", f'<p><a id="login" href="{login}">Sign in</a></p></body>')
-            return _html(body, 401)
+            return html_response(body, 401)
         text = exc.detail if isinstance(exc.detail, str) else "Request refused"
-        return _message(request, "Not allowed", "error", text, exc.status_code, back=False)
+        return message_page(request, "Not allowed", "error", text, exc.status_code, back=False)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> RedirectResponse:
-        return RedirectResponse(f"{_prefix(request)}/connections", status_code=303)
+        return RedirectResponse(f"{prefix(request)}/connections", status_code=303)
 
     @app.get("/connections", response_class=HTMLResponse)
     def list_connections(
         request: Request, user: access.Editor, flash: str | None = None, tenant: str | None = None
     ) -> HTMLResponse:
-        return _html(_list_page(request, user, _read_flash(flash), focus=tenant))
+        return html_response(list_page(request, user, read_flash(flash), focus=tenant))
 
     @app.post("/connections")
     def create_connection(
@@ -176,7 +119,7 @@ def create_app() -> FastAPI:
         access.check_csrf(request, user, csrf)
         conn_id = conn_id.strip()
         if not client_id.strip() and not api_key.strip():
-            return _flash_redirect(request, "error", "Give an OAuth client or an API key.")
+            return flash_redirect(request, "error", "Give an OAuth client or an API key.")
         try:
             tenants.create_tenant(
                 conn_id,
@@ -187,16 +130,16 @@ def create_app() -> FastAPI:
                 api_key=api_key.strip() or None,
             )
         except tenants.TenantError as exc:
-            return _flash_redirect(request, "error", str(exc))
-        except _sendgrid_errors() as exc:
-            return _flash_redirect(request, "error", _key_refused(exc))
+            return flash_redirect(request, "error", str(exc))
+        except sendgrid_errors() as exc:
+            return flash_redirect(request, "error", key_refused(exc))
         if client_id.strip():
-            return _start_flow(request, conn_id, f"user:{access.user_id(user)}")
+            return start_flow(request, conn_id, f"user:{access.user_id(user)}")
         check = health.record_check(conn_id)
         kind, text, disabled = health.connected_flash(
             conn_id, " with an API key", check.missing, check.optional
         )
-        return _flash_redirect(request, kind, text, d=disabled)
+        return flash_redirect(request, kind, text, d=disabled)
 
     @app.post("/connections/{connection_id}/connect")
     def connect(
@@ -212,9 +155,9 @@ def create_app() -> FastAPI:
         except signing.InvalidSignedValue:
             raise HTTPException(400, "Redirect target outside the SendGrid page refused") from None
         try:
-            return _start_flow(request, connection_id, f"user:{access.user_id(user)}", next_path)
+            return start_flow(request, connection_id, f"user:{access.user_id(user)}", next_path)
         except tenants.TenantError as exc:
-            return _flash_redirect(request, "error", str(exc))
+            return flash_redirect(request, "error", str(exc))
 
     @app.get("/oauth/callback", name="oauth_callback")
     async def oauth_callback(
@@ -229,17 +172,17 @@ def create_app() -> FastAPI:
                 state,
                 code,
                 error,
-                _redirect_uri(request),
+                redirect_uri(request),
                 request.cookies.get(BIND_COOKIE),
                 access.user_id(user) if user else None,
             )
         except oauth.FlowError as exc:
             log.warning("SendGrid OAuth callback refused: %s", exc)
-            response = _message(request, "Connection not completed", "error", str(exc),
+            response = message_page(request, "Connection not completed", "error", str(exc),
                                 exc.status, back=user is not None)  # fmt: skip
             return response
         except tenants.TenantError as exc:
-            return _message(request, "Connection not completed", "error", str(exc), 400)
+            return message_page(request, "Connection not completed", "error", str(exc), 400)
         check = health.record_check(result.conn_id)
         log.info("SendGrid connection %s authorized (%s)", result.conn_id, check.note)
         if result.invite:
@@ -251,16 +194,16 @@ def create_app() -> FastAPI:
                     f"{len(check.missing)} scope(s) ({', '.join(check.missing)}): that usage "
                     "data stays unreadable until they are granted."
                 )
-            response = _message(request, "Thank you", kind, f"{text} You can close this window.",
-                                200, back=False)  # fmt: skip
+            text = f"{text} You can close this window."
+            response = message_page(request, "Thank you", kind, text, 200, back=False)
         else:
             kind, text, disabled = health.connected_flash(
                 result.conn_id, "", check.missing, check.optional
             )
-            response = _flash_redirect(request, kind, text, d=disabled)
+            response = flash_redirect(request, kind, text, d=disabled)
             if result.next_path:
                 response.headers["location"] = result.next_path
-        response.delete_cookie(BIND_COOKIE, path=_prefix(request))
+        response.delete_cookie(BIND_COOKIE, path=prefix(request))
         return response
 
     @app.post("/connections/{connection_id}/api-key")
@@ -274,20 +217,20 @@ def create_app() -> FastAPI:
         access.check_csrf(request, user, csrf)
         key = api_key.strip()
         if not key or len(key) > 512:
-            return _flash_redirect(request, "error", "Paste the API key.")
+            return flash_redirect(request, "error", "Paste the API key.")
         try:
             granted = tenants.verify_api_key(connection_id, key)
         except tenants.TenantError as exc:
-            return _flash_redirect(request, "error", str(exc))
-        except _sendgrid_errors() as exc:
-            return _flash_redirect(request, "error", _key_refused(exc))
+            return flash_redirect(request, "error", str(exc))
+        except sendgrid_errors() as exc:
+            return flash_redirect(request, "error", key_refused(exc))
         tenants.save_api_key(connection_id, key)
         health.record_check(connection_id)
         missing, optional = health.scope_gaps(granted)
         kind, text, disabled = health.connected_flash(
             connection_id, " with an API key", missing, optional
         )
-        return _flash_redirect(request, kind, text, d=disabled)
+        return flash_redirect(request, kind, text, d=disabled)
 
     @app.post("/connections/{connection_id}/test")
     def test_connection(
@@ -297,8 +240,8 @@ def create_app() -> FastAPI:
         try:
             ok, text = tenants.test_tenant(connection_id)
         except tenants.TenantError as exc:
-            return _flash_redirect(request, "error", str(exc))
-        return _flash_redirect(request, "ok" if ok else "error", f"Test {connection_id}: {text}")
+            return flash_redirect(request, "error", str(exc))
+        return flash_redirect(request, "ok" if ok else "error", f"Test {connection_id}: {text}")
 
     @app.post("/connections/{connection_id}/invite", response_class=HTMLResponse)
     def create_invite(
@@ -309,7 +252,7 @@ def create_app() -> FastAPI:
             tenant = tenants.get_tenant(connection_id)
             tenants.oauth_settings(connection_id)
         except tenants.TenantError as exc:
-            return _flash_redirect(request, "error", str(exc))
+            return flash_redirect(request, "error", str(exc))
         token = invites.issue(connection_id, access.user_id(user))
         url = str(request.url_for("invite_landing", token=token))
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=signing.INVITE_TTL)
@@ -319,23 +262,25 @@ def create_app() -> FastAPI:
             "expires": expires.strftime("%Y-%m-%d %H:%M"),
         }
         log.info("invite link created for %s by %s", connection_id, access.user_id(user))
-        return _html(_list_page(request, user, None, invite=invite, focus=connection_id))
+        return html_response(list_page(request, user, None, invite=invite, focus=connection_id))
 
     @app.get("/invite/{token}", name="invite_landing", response_class=HTMLResponse)
     def invite_landing(request: Request, token: str) -> HTMLResponse:
-        nonce, conn_id = _valid_invite(token)
+        nonce, conn_id = valid_invite(token)
         try:
             tenant = tenants.get_tenant(conn_id)
         except tenants.TenantError:
             raise HTTPException(410, "This invitation link is no longer valid") from None
         csrf = signing.sign({"i": nonce}, signing.SALT_CSRF)
         action = str(request.url_for("invite_start", token=token).path)
-        return _html(pages.render("invite", title="Connect SendGrid", name=tenant.display_name,
-                                  action=action, csrf=csrf))  # fmt: skip
+        page = pages.render(
+            "invite", title="Connect SendGrid", name=tenant.display_name, action=action, csrf=csrf
+        )
+        return html_response(page)
 
     @app.post("/invite/{token}", name="invite_start")
     def invite_start(request: Request, token: str, csrf: Annotated[str, Form()] = "") -> Response:
-        nonce, conn_id = _valid_invite(token)
+        nonce, conn_id = valid_invite(token)
         try:
             data = signing.unsign(csrf, signing.SALT_CSRF, signing.CSRF_TTL)
         except signing.InvalidSignedValue:
@@ -348,60 +293,8 @@ def create_app() -> FastAPI:
         if not nonces.consume(nonce, "invite"):
             raise HTTPException(410, "This invitation link has expired or was already used")
         try:
-            return _start_flow(request, conn_id, f"invite:{nonce}")
+            return start_flow(request, conn_id, f"invite:{nonce}")
         except tenants.TenantError as exc:
             raise HTTPException(400, str(exc)) from None
 
     return app
-
-
-def _valid_invite(token: str) -> tuple[str, str]:
-    try:
-        return invites.validate(token)
-    except invites.InviteInvalid as exc:
-        raise HTTPException(410, str(exc)) from None
-
-
-def _sendgrid_errors() -> tuple[type[Exception], ...]:
-    from sendgrid_hook.errors import SendGridError
-
-    return (SendGridError,)
-
-
-def _key_refused(exc: Exception) -> str:
-    from sendgrid_hook.errors import ReconnectRequired
-    from sendgrid_hook.redaction import scrub
-
-    if isinstance(exc, ReconnectRequired):
-        return "SendGrid rejected this API key (401). Nothing was saved."
-    return f"Could not verify the API key: {scrub(str(exc))[:300]}. Nothing was saved."
-
-
-def _list_page(
-    request: Request,
-    user: Any,
-    flash: dict[str, Any] | None,
-    invite: dict[str, str] | None = None,
-    focus: str | None = None,
-) -> str:
-    by_id = health.read_all()
-    rows = []
-    for tenant in tenants.list_tenants():
-        h = by_id.get(tenant.conn_id, health.Health())
-        rows.append(
-            {
-                "tenant": tenant,
-                "health": h,
-                "connected_before": tenant.has_credential or h.status != "never_connected",
-            }
-        )
-    return pages.render(
-        "list",
-        title="SendGrid connections",
-        rows=rows,
-        flash=flash,
-        invite=invite,
-        focus=focus,
-        prefix=_prefix(request),
-        csrf=signing.csrf_token(access.user_id(user)),
-    )

@@ -12,21 +12,18 @@
 from __future__ import annotations
 
 import hmac
-import os
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
+from sendgrid_hook.auth.oauth2 import allow_loopback_http
 from sendgrid_hook.auth.token_session import BoundedOAuth2Session
-from sendgrid_hook.errors import SendGridRedirectError
+from sendgrid_hook.errors import SendGridConfigError, SendGridRedirectError
 
 from sendgrid_connect import nonces, signing, tenants
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class FlowError(Exception):
@@ -48,13 +45,12 @@ class FlowResult:
 
 def _check_transport(url: str) -> None:
     """https only; plain http is allowed for a loopback provider (the simulator)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
-        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
-        return
-    raise tenants.TenantError("OAuth endpoints must use https (http only for localhost).")
+    try:
+        allow_loopback_http(url)
+    except SendGridConfigError:
+        raise tenants.TenantError(
+            "OAuth endpoints must use https (http only for localhost)."
+        ) from None
 
 
 def start(

@@ -28,6 +28,7 @@ import pytest
 import requests
 
 from sendgrid_elt.postgres_target import PostgresTarget
+from tests.scratch_db import scratch_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "connect_page"
@@ -86,19 +87,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def connect_warehouse(postgres_server: PostgresTarget) -> Iterator[PostgresTarget]:
     """A fresh warehouse database for the Connect page tests (session-wide)."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"test_connect_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield postgres_server.with_database(name)
-    finally:
-        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with scratch_database(postgres_server, "test_connect") as target:
+        yield target
 
 
 @pytest.fixture(scope="session")

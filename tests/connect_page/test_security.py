@@ -59,13 +59,21 @@ def _consent(session: requests.Session, authorize_url: str, tenant: dict) -> str
     return r.headers["location"]
 
 
-def _connected(api_server, sim, conn_id: str):
-    """Create and connect ``conn_id``; return (session, callback URL used)."""
-    tenant = create_tenant_connection(conn_id, sim, index=1)
+def _consented(api_server, sim, conn_id: str, **tenant_options):
+    """Create ``conn_id``, start the flow as admin and approve it at the simulator.
+
+    Returns (admin session, callback URL, tenant); the callback is not followed yet.
+    """
+    tenant = create_tenant_connection(conn_id, sim, **tenant_options)
     session = api_server.session("admin")
     start = _start(session, api_server, conn_id)
     assert start.status_code == 303
-    callback = _consent(session, start.headers["location"], tenant)
+    return session, _consent(session, start.headers["location"], tenant), tenant
+
+
+def _connected(api_server, sim, conn_id: str):
+    """Create and connect ``conn_id``; return (session, callback URL used, tenant)."""
+    session, callback, tenant = _consented(api_server, sim, conn_id, index=1)
     r = session.get(callback, allow_redirects=False, timeout=30)
     assert r.status_code == 303, r.text[:500]
     return session, callback, tenant
@@ -111,10 +119,7 @@ def test_post_without_or_with_foreign_csrf_is_refused(api_server, sim) -> None:
 # -- OAuth state and code ----------------------------------------------------------------
 def test_wrong_state_is_rejected(api_server, sim) -> None:
     conn_id = new_conn_id("state")
-    tenant = create_tenant_connection(conn_id, sim)
-    admin = api_server.session("admin")
-    start = _start(admin, api_server, conn_id)
-    callback = _consent(admin, start.headers["location"], tenant)
+    admin, callback, _tenant = _consented(api_server, sim, conn_id)
     query = parse_qs(urlsplit(callback).query)
     cb = f"{api_server.base_url}/sendgrid/oauth/callback"
 
@@ -158,10 +163,7 @@ def test_replayed_state_and_replayed_code_are_rejected(api_server, sim) -> None:
 
 def test_state_of_another_airflow_user_is_refused(api_server, sim) -> None:
     conn_id = new_conn_id("user")
-    tenant = create_tenant_connection(conn_id, sim)
-    admin = api_server.session("admin")
-    start = _start(admin, api_server, conn_id)
-    callback = _consent(admin, start.headers["location"], tenant)
+    admin, callback, _tenant = _consented(api_server, sim, conn_id)
     signed_out = requests.Session()
     signed_out.cookies.update({"sendgrid_connect_bind": admin.cookies["sendgrid_connect_bind"]})
     assert signed_out.get(callback, timeout=30).status_code == 403

@@ -4,8 +4,10 @@ env files and ``${VAR}`` interpolation like ``docker compose`` does it."""
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -14,6 +16,7 @@ if str(REPO_ROOT) not in sys.path:
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
+AIRFLOW_IMAGE_PREFIX = "sendgrid-utilization-airflow:"
 
 #: ``$$`` (escape), ``${NAME[:-|-|:?|?]...}`` or ``$NAME``.
 VAR_RE = re.compile(
@@ -75,3 +78,36 @@ def interpolate(text: str, env: dict[str, str]) -> str:
         return value or ""
 
     return VAR_RE.sub(repl, text)
+
+
+def compose_services(compose: dict) -> dict[str, dict]:
+    """The services of a loaded compose file."""
+    return compose["services"]
+
+
+def airflow_services(compose: dict) -> dict[str, dict]:
+    """The services that run the project's Airflow image."""
+    return {
+        name: svc
+        for name, svc in compose_services(compose).items()
+        if str(svc.get("image", "")).startswith(AIRFLOW_IMAGE_PREFIX)
+    }
+
+
+def argv_of(value: Any) -> list[str]:
+    """A compose ``command``/``entrypoint`` (string or list) as an argv list."""
+    if value is None:
+        return []
+    return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+
+
+def script_in_image(container_path: str) -> Path:
+    """The repository file the Dockerfile copies to ``container_path``."""
+    for line in DOCKERFILE.read_text().splitlines():
+        parts = line.split()
+        if parts[:1] == ["COPY"]:
+            args = [p for p in parts[1:] if not p.startswith("--")]
+            src, dest = args[0], args[-1]
+            if container_path.startswith(dest.rstrip("/") + "/"):
+                return REPO_ROOT / src / container_path[len(dest.rstrip("/")) + 1 :]
+    raise AssertionError(f"{container_path} is not copied into the image by the Dockerfile")

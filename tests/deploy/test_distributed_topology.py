@@ -43,6 +43,8 @@ from deploy.local_cluster import (
     free_port,
 )
 from sendgrid_elt.settings import API_POOL
+from tests.cluster_helpers import running_cluster
+from tests.scratch_db import scratch_database
 
 from .deploy_helpers import REPO_ROOT
 from .marts_truth import marts_vs_truth
@@ -81,19 +83,10 @@ def simulator() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def warehouse_db(postgres_server: Any) -> Iterator[Any]:
-    from psycopg import sql
-
-    server = postgres_server  # the suite's server: embedded unless TEST_POSTGRES_URL is set
+    # the suite's server: embedded unless TEST_POSTGRES_URL is set
     name = f"deploy_wh_{os.getpid()}_{free_port()}"
-    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield server.with_database(name)
-    finally:
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with scratch_database(postgres_server, name=name) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
@@ -127,15 +120,8 @@ def cluster(tmp_path_factory, postgres_server, warehouse_db, tenants) -> Iterato
             "apache-airflow-providers-celery 3.26.0); the cluster uses deploy/compat until "
             "requirements pin celery==5.6.3"
         )
-    instance = LocalCluster(config)
-    try:
-        instance.start(timeout=240)
-    except ClusterError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
+    with running_cluster(config, timeout=240) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 def _fail(cluster: LocalCluster, message: str) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,9 +24,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from sendgrid_elt.postgres_target import PostgresTarget
+from tests.scratch_db import scratch_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_CLOCK = dt.date(2026, 11, 28)
@@ -69,16 +68,8 @@ def _connection(sim: Any, index: int, kind: str) -> str:
 
 @contextmanager
 def _database(postgres_server: PostgresTarget) -> Iterator[PostgresTarget]:
-    name = f"e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield postgres_server.with_database(name)
-    finally:
-        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with scratch_database(postgres_server, "e2e") as target:
+        yield target
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.marts_math import percentile_cont
+
 from .conftest import TENANTS, PipelineRun, query
 
 pytestmark = pytest.mark.slow
@@ -186,13 +188,6 @@ def test_features_in_use(pipeline_at: PipelineRun, conn_id: str) -> None:
         assert used.get(code, False) is in_use(features), code
 
 
-def _percentile_cont(values: list[int], q: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low, high = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
 def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, conn_id: str) -> None:
     pipeline = pipeline_at
@@ -206,7 +201,7 @@ def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, co
             monthly[month] = monthly.get(month, 0) + value
     latest = max(monthly)
     complete = [v for m, v in sorted(monthly.items()) if m < latest][-12:]
-    peak, p95 = max(complete), math.ceil(_percentile_cont(complete, 0.95))
+    peak, p95 = max(complete), math.ceil(percentile_cont(complete, 0.95))
     required = math.ceil(max(Decimal(peak), Decimal(p95) * Decimal("1.2")))
     (rec,) = query(
         pipeline.target,

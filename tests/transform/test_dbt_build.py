@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import uuid
 from collections import defaultdict
 from decimal import Decimal
 
@@ -19,75 +18,31 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.marts_math import months_back, percentile_cont
+from tests.scratch_db import scratch_database
 from tests.transform.dbt_runner import as_of_vars, run_dbt
+from tests.transform.marts_reading import (
+    AS_OF,
+    EXTRACTED_AT,
+    MARTS,
+    REPORTS,
+    query,
+    rows,
+    table_digest,
+)
 from tests.transform.staging_data import build_scenario, create_staging, metrics
-
-MARTS = (
-    "dim_sendgrid_tenants", "fct_sendgrid_plan_utilization", "fct_sendgrid_email_activity_daily",
-    "fct_sendgrid_seat_utilization", "fct_sendgrid_feature_adoption", "dim_sendgrid_api_keys",
-    "fct_sendgrid_suppressions_monthly", "fct_sendgrid_connection_health",
-    "fct_sendgrid_plan_recommendation", "fct_sendgrid_seat_activity",
-    "fct_sendgrid_overage_forecast", "fct_sendgrid_plan_utilization_history",
-)  # fmt: skip
-REPORTS = (
-    "rpt_sendgrid_portfolio", "rpt_sendgrid_utilization_overview", "rpt_sendgrid_tenant_health",
-    "rpt_sendgrid_credit_periods", "rpt_sendgrid_monthly_volume",
-    "rpt_sendgrid_deliverability_daily", "rpt_sendgrid_seat_weeks", "rpt_sendgrid_seat_activity",
-    "rpt_sendgrid_features", "rpt_sendgrid_api_key_summary", "rpt_sendgrid_api_keys_flagged",
-    "rpt_sendgrid_suppressions_monthly", "rpt_sendgrid_plan_recommendation",
-    "rpt_sendgrid_overage_forecast", "rpt_sendgrid_usage_history",
-)  # fmt: skip
-#: The transform's as-of instant (a data interval end); the extraction ran 20 minutes later.
-AS_OF = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
-EXTRACTED_AT = AS_OF + dt.timedelta(minutes=20)
 
 
 @pytest.fixture(scope="module")
 def built(postgres_server, tmp_path_factory):
     """A database with the scenario loaded and built once; yields (target, truths, results)."""
-    name = f"test_dbt_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = postgres_server.with_database(name)
     work = tmp_path_factory.mktemp("dbt")
-    try:
+    with scratch_database(postgres_server, "test_dbt") as target:
         create_staging(target)
         staging, truths = build_scenario(EXTRACTED_AT)
         staging.write(target)
         proc, results = run_dbt(target, work, "build", *as_of_vars(AS_OF), check=False)
         yield target, truths, results, proc, work, staging
-    finally:
-        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
-
-
-def query(target, text: str, params=None) -> list[tuple]:
-    with psycopg.connect(target.conninfo()) as conn:
-        return conn.execute(text, params or []).fetchall()
-
-
-def rows(target, table: str) -> list[dict]:
-    """Every row of ``sendgrid_marts.<table>`` as dicts."""
-    from psycopg.rows import dict_row
-
-    with psycopg.connect(target.conninfo(), row_factory=dict_row) as conn:
-        return conn.execute(
-            sql.SQL("select * from sendgrid_marts.{}").format(sql.Identifier(table))
-        ).fetchall()
-
-
-def table_digest(target, table: str) -> str:
-    """md5 of a table's rows in a stable order (content, not storage)."""
-    ((digest,),) = query(
-        target,
-        sql.SQL(
-            "select md5(coalesce(string_agg(t::text, E'\\n' order by t::text), ''))"
-            " from sendgrid_marts.{} as t"
-        ).format(sql.Identifier(table)),
-    )
-    return digest
 
 
 def test_dbt_build_passes_every_test_contract_and_unit_test(built) -> None:
@@ -252,10 +207,10 @@ def test_plan_recommendation_follows_the_documented_rule(built) -> None:
         last = max(d for _, d in truth.daily_requests)
         window = sorted(
             v for m, v in monthly.items()
-            if m < last.replace(day=1) and m >= _months_back(last.replace(day=1), 12)
+            if m < last.replace(day=1) and m >= months_back(last.replace(day=1), 12)
         )  # fmt: skip
         assert peak == max(window)
-        assert p95 == int(-(-_percentile(window, 0.95) // 1))
+        assert p95 == int(-(-percentile_cont(window, 0.95) // 1))
         assert required == max(peak, math.ceil(Decimal(p95) * Decimal("1.2")))
         fits = [
             (price if price is not None else 10**9, code)
@@ -291,7 +246,7 @@ def test_rpt_models_hold_the_dashboard_figures(built) -> None:
                 volume[(t, day.replace(day=1))][int(sender != "")] += req
     months = rows(target, "rpt_sendgrid_monthly_volume")
     assert {m["activity_month"] for m in months} == {
-        _months_back(as_of_date.replace(day=1), n) for n in range(12)
+        months_back(as_of_date.replace(day=1), n) for n in range(12)
     }
     for m in months:
         parent, subusers = volume[(m["tenant_id"], m["activity_month"])]
@@ -485,14 +440,7 @@ def test_source_freshness_passes_for_fresh_data_and_fails_for_stale(pg_database,
 def test_second_run_only_processes_new_days(built) -> None:
     """After a new extraction (a new day, and yesterday re-pulled), only those rows change."""
     target, _, _, _, work, staging = built
-    before = dict(
-        ((t, s, d), (u, r))
-        for t, s, d, u, r in query(
-            target,
-            "select tenant_id, subuser_username, activity_date, dbt_updated_at, requests"
-            " from sendgrid_marts.fct_sendgrid_email_activity_daily",
-        )
-    )
+    before = _activity_by_day(target)
     later = staging.now + dt.timedelta(hours=2)
     today = staging.now.date()
     new_day = today + dt.timedelta(days=1)
@@ -519,14 +467,7 @@ def test_second_run_only_processes_new_days(built) -> None:
         *as_of_vars(next_as_of),
     )  # fmt: skip
     assert results[0]["adapter_response"]["rows_affected"] == 2
-    after = dict(
-        ((t, s, d), (u, r))
-        for t, s, d, u, r in query(
-            target,
-            "select tenant_id, subuser_username, activity_date, dbt_updated_at, requests"
-            " from sendgrid_marts.fct_sendgrid_email_activity_daily",
-        )
-    )
+    after = _activity_by_day(target)
     changed = {k for k in after if k not in before or after[k][0] != before[k][0]}
     assert changed == {(tenant, "", today), (tenant, "", new_day)}
     # dbt_updated_at is the as-of instant of the run that wrote the row, not the wall clock
@@ -537,14 +478,13 @@ def test_second_run_only_processes_new_days(built) -> None:
     assert len(after) == len(before) + 1
 
 
-def _months_back(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 - n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _percentile(values: list[int], q: float) -> float:
-    """PostgreSQL percentile_cont (linear interpolation)."""
-    pos = q * (len(values) - 1)
-    low = int(pos)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (pos - low)
+def _activity_by_day(target) -> dict[tuple, tuple]:
+    """``(tenant, subuser, day) -> (dbt_updated_at, requests)`` of the daily activity mart."""
+    return dict(
+        ((t, s, d), (u, r))
+        for t, s, d, u, r in query(
+            target,
+            "select tenant_id, subuser_username, activity_date, dbt_updated_at, requests"
+            " from sendgrid_marts.fct_sendgrid_email_activity_daily",
+        )
+    )

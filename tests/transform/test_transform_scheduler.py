@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from deploy.local_cluster import ClusterConfig, ClusterError, LocalCluster
 from sendgrid_elt.settings import dbt_vars
+from tests.cluster_helpers import running_cluster
+from tests.scratch_db import scratch_database
 from tests.transform.staging_data import build_scenario, create_staging
 from tests.transform.test_transform_runs import BROKEN, PINNED_NOW, SKIPPED, break_api_keys
 
@@ -43,21 +43,12 @@ def _admin_url(server) -> str:
 
 @pytest.fixture(scope="module")
 def scenario(postgres_server) -> Iterator:
-    name = f"test_sched_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    target = postgres_server.with_database(name)
-    try:
+    with scratch_database(postgres_server, "test_sched") as target:
         create_staging(target)
         staging, _ = build_scenario(PINNED_NOW)
         staging.write(target)
         break_api_keys(target)
         yield target
-    finally:
-        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +71,8 @@ def cluster(postgres_server, scenario, tmp_path_factory) -> Iterator[LocalCluste
         },
         home=tmp / "airflow-home",
     )
-    instance = LocalCluster(config)
-    try:
-        instance.start(timeout=300)
-    except ClusterError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
+    with running_cluster(config, timeout=300) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 def _tis(cluster: LocalCluster, run_id: str) -> dict[str, dict]:

@@ -5,26 +5,13 @@
 -#}
 with
 
-templates as (
-
-    select * from {{ ref('stg_sendgrid__templates') }}
-    where is_current and not is_deleted and generation in ('dynamic', 'legacy')
-
-),
-
-template_versions as (
-
-    select * from {{ ref('stg_sendgrid__template_versions') }}
-    where is_current and not is_deleted
-
-),
-
-categories as (
-
-    select * from {{ ref('stg_sendgrid__categories') }}
-    where is_current and not is_deleted
-
-),
+{{
+  sendgrid_current_ctes([
+    ('templates', 'stg_sendgrid__templates', "generation in ('dynamic', 'legacy')"),
+    ('template_versions', 'stg_sendgrid__template_versions'),
+    ('categories', 'stg_sendgrid__categories')
+  ])
+}}
 
 category_stats as (
 
@@ -100,24 +87,9 @@ category_usage as (
 
 ),
 
-unioned as (
-
-    select * from template_usage
-    union all
-    select * from category_usage
-
-),
-
 final as (
 
-    select
-        tenant_id,
-        feature_code,
-        usage_count::bigint as usage_count,
-        last_activity_at,
-        usage_limit::bigint as usage_limit,
-        emails_90d::bigint as emails_90d
-    from unioned
+    {{ sendgrid_feature_usage_rows(['template_usage', 'category_usage'], with_emails_90d=true) }}
 
 )
 

@@ -6,59 +6,22 @@
 -#}
 with
 
-subusers as (
-
-    select * from {{ ref('stg_sendgrid__subusers') }}
-    where is_current and not is_deleted
-
-),
-
-event_webhooks as (
-
-    select * from {{ ref('stg_sendgrid__event_webhooks') }}
-    where is_current and not is_deleted
-
-),
-
-event_webhook_limits as (
-
-    select * from {{ ref('stg_sendgrid__event_webhook_limits') }}
-    where is_current and not is_deleted and subuser = ''
-
-),
-
-parse_settings as (
-
-    select * from {{ ref('stg_sendgrid__parse_settings') }}
-    where is_current and not is_deleted
-
-),
+{{
+  sendgrid_current_ctes([
+    ('subusers', 'stg_sendgrid__subusers'),
+    ('event_webhooks', 'stg_sendgrid__event_webhooks'),
+    ('event_webhook_limits', 'stg_sendgrid__event_webhook_limits', "subuser = ''"),
+    ('parse_settings', 'stg_sendgrid__parse_settings'),
+    ('validation_jobs', 'stg_sendgrid__validation_jobs'),
+    ('alerts', 'stg_sendgrid__alerts'),
+    ('asm_groups', 'stg_sendgrid__asm_groups')
+  ])
+}}
 
 parse_stats as (
 
     select * from {{ ref('stg_sendgrid__parse_stats') }}
     where stat_date <= {{ sendgrid_as_of_date() }}
-
-),
-
-validation_jobs as (
-
-    select * from {{ ref('stg_sendgrid__validation_jobs') }}
-    where is_current and not is_deleted
-
-),
-
-alerts as (
-
-    select * from {{ ref('stg_sendgrid__alerts') }}
-    where is_current and not is_deleted
-
-),
-
-asm_groups as (
-
-    select * from {{ ref('stg_sendgrid__asm_groups') }}
-    where is_current and not is_deleted
 
 ),
 
@@ -164,32 +127,18 @@ unsubscribe_group_usage as (
 
 ),
 
-unioned as (
-
-    select * from subuser_usage
-    union all
-    select * from webhook_usage
-    union all
-    select * from parse_usage
-    union all
-    select * from validation_usage
-    union all
-    select * from alert_usage
-    union all
-    select * from unsubscribe_group_usage
-
-),
-
 final as (
 
-    select
-        tenant_id,
-        feature_code,
-        usage_count::bigint as usage_count,
-        last_activity_at,
-        usage_limit::bigint as usage_limit,
-        null::bigint as emails_90d
-    from unioned
+    {{
+        sendgrid_feature_usage_rows([
+            'subuser_usage',
+            'webhook_usage',
+            'parse_usage',
+            'validation_usage',
+            'alert_usage',
+            'unsubscribe_group_usage'
+        ])
+    }}
 
 )
 

@@ -5,47 +5,16 @@
 -#}
 with
 
-single_sends as (
-
-    select * from {{ ref('stg_sendgrid__single_sends') }}
-    where is_current and not is_deleted
-
-),
-
-singlesend_stats as (
-
-    select * from {{ ref('stg_sendgrid__singlesend_stats') }}
-    where is_current and not is_deleted and ab_phase in ('all', '')
-
-),
-
-automation_stats as (
-
-    select * from {{ ref('stg_sendgrid__automation_stats') }}
-    where is_current and not is_deleted
-
-),
-
-contact_counts as (
-
-    select * from {{ ref('stg_sendgrid__contact_counts') }}
-    where is_current and not is_deleted
-
-),
-
-marketing_lists as (
-
-    select * from {{ ref('stg_sendgrid__marketing_lists') }}
-    where is_current and not is_deleted
-
-),
-
-segments as (
-
-    select * from {{ ref('stg_sendgrid__segments') }}
-    where is_current and not is_deleted
-
-),
+{{
+  sendgrid_current_ctes([
+    ('single_sends', 'stg_sendgrid__single_sends'),
+    ('singlesend_stats', 'stg_sendgrid__singlesend_stats', "ab_phase in ('all', '')"),
+    ('automation_stats', 'stg_sendgrid__automation_stats'),
+    ('contact_counts', 'stg_sendgrid__contact_counts'),
+    ('marketing_lists', 'stg_sendgrid__marketing_lists'),
+    ('segments', 'stg_sendgrid__segments')
+  ])
+}}
 
 recent_sends as (
 
@@ -157,28 +126,16 @@ list_usage as (
 
 ),
 
-unioned as (
-
-    select * from single_send_usage
-    union all
-    select * from automation_usage
-    union all
-    select * from contact_usage
-    union all
-    select * from list_usage
-
-),
-
 final as (
 
-    select
-        tenant_id,
-        feature_code,
-        usage_count::bigint as usage_count,
-        last_activity_at,
-        usage_limit::bigint as usage_limit,
-        emails_90d::bigint as emails_90d
-    from unioned
+    {{
+        sendgrid_feature_usage_rows([
+            'single_send_usage',
+            'automation_usage',
+            'contact_usage',
+            'list_usage'
+        ], with_emails_90d=true)
+    }}
 
 )
 

@@ -5,47 +5,16 @@
 -#}
 with
 
-ips as (
-
-    select * from {{ ref('stg_sendgrid__ips') }}
-    where is_current and not is_deleted and subuser = ''
-
-),
-
-ips_assigned as (
-
-    select * from {{ ref('stg_sendgrid__ips_assigned') }}
-    where is_current and not is_deleted and subuser = ''
-
-),
-
-send_ips as (
-
-    select * from {{ ref('stg_sendgrid__send_ips') }}
-    where is_current and not is_deleted and subuser = '' and is_enabled
-
-),
-
-ip_pools as (
-
-    select * from {{ ref('stg_sendgrid__ip_pools') }}
-    where is_current and not is_deleted and subuser = ''
-
-),
-
-domains as (
-
-    select * from {{ ref('stg_sendgrid__authenticated_domains') }}
-    where is_current and not is_deleted
-
-),
-
-link_brandings as (
-
-    select * from {{ ref('stg_sendgrid__link_brandings') }}
-    where is_current and not is_deleted
-
-),
+{{
+  sendgrid_current_ctes([
+    ('ips', 'stg_sendgrid__ips', "subuser = ''"),
+    ('ips_assigned', 'stg_sendgrid__ips_assigned', "subuser = ''"),
+    ('send_ips', 'stg_sendgrid__send_ips', "subuser = '' and is_enabled"),
+    ('ip_pools', 'stg_sendgrid__ip_pools', "subuser = ''"),
+    ('domains', 'stg_sendgrid__authenticated_domains'),
+    ('link_brandings', 'stg_sendgrid__link_brandings')
+  ])
+}}
 
 ip_evidence as (
 
@@ -129,28 +98,16 @@ link_branding as (
 
 ),
 
-unioned as (
-
-    select * from dedicated_ips
-    union all
-    select * from pools
-    union all
-    select * from domain_authentication
-    union all
-    select * from link_branding
-
-),
-
 final as (
 
-    select
-        tenant_id,
-        feature_code,
-        usage_count::bigint as usage_count,
-        last_activity_at,
-        usage_limit::bigint as usage_limit,
-        null::bigint as emails_90d
-    from unioned
+    {{
+        sendgrid_feature_usage_rows([
+            'dedicated_ips',
+            'pools',
+            'domain_authentication',
+            'link_branding'
+        ])
+    }}
 
 )
 

@@ -45,9 +45,15 @@ log = logging.getLogger(__name__)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def _allow_loopback_http(token_url: str) -> None:
-    """oauthlib refuses http:// URLs; allow it for a loopback simulator, never elsewhere."""
-    parts = urlsplit(token_url)
+def allow_loopback_http(url: str) -> None:
+    """Accept an OAuth endpoint URL: https, or plain http on a loopback host (the simulator).
+
+    oauthlib refuses http:// URLs; for a loopback host it is allowed, never elsewhere.
+
+    Raises:
+        SendGridConfigError: ``url`` is neither https nor http on a loopback host.
+    """
+    parts = urlsplit(url)
     if parts.scheme == "https":
         return
     if parts.scheme == "http" and parts.hostname in _LOOPBACK:
@@ -73,7 +79,7 @@ class OAuth2RefreshAuth(AuthBase):
         lock: PostgresAdvisoryLock | None = None,
         clock: Any = time.time,
     ) -> None:
-        _allow_loopback_http(settings.token_url or "")
+        allow_loopback_http(settings.token_url or "")
         install_log_filters()
         for name in ("client_secret", "refresh_token"):
             register_secret(getattr(settings, name), name)

@@ -1,0 +1,140 @@
+"""What a local cluster claims on shared servers: a metadata database and a Redis database.
+
+Both are named after the claiming process, so the next cluster drops what a SIGKILLed one left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from deploy.cluster_processes import DEFAULT_REDIS_URL, ClusterError, pid_alive, with_database
+
+REDIS_LOCK_KEY = "sendgrid-local-cluster:lock"
+DB_PREFIX = "airflow_cluster_"
+
+
+def redis_answers(redis_url: str = DEFAULT_REDIS_URL) -> bool:
+    """True when a Redis server answers PING at ``redis_url``."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+REDIS_START_COMMAND = (
+    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' "
+    "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+)
+
+
+def ensure_redis(redis_url: str = DEFAULT_REDIS_URL) -> None:
+    """Start the machine's Redis (like ``.ci/run`` should) when it does not answer locally."""
+    if redis_answers(redis_url):
+        return
+    parts = urlsplit(redis_url)
+    binary = shutil.which("redis-server")
+    if parts.hostname not in ("127.0.0.1", "localhost") or binary is None:
+        raise ClusterError(
+            f"no Redis answers at {redis_url}; start one, e.g. `{REDIS_START_COMMAND}`"
+        )
+    port = str(parts.port or 6379)
+    workdir = Path(tempfile.gettempdir()) / f"sendgrid-redis-{port}"
+    workdir.mkdir(exist_ok=True)
+    subprocess.run(
+        [binary, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", port, "--save", "",
+         "--appendonly", "no", "--dir", str(workdir), "--logfile", str(workdir / "redis.log")],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    deadline = time.monotonic() + 15
+    while not redis_answers(redis_url):
+        if time.monotonic() > deadline:
+            raise ClusterError(f"started redis-server on port {port} but it does not answer")
+        time.sleep(0.2)
+
+
+class ClusterResources:
+    """The metadata database and the Redis database number of a cluster (a mixin).
+
+    Attributes:
+        config: The cluster's configuration (``pg_url``, ``redis_url``).
+        metadata_db: Name of the cluster's metadata database.
+        redis_db: The claimed Redis database number, if any.
+    """
+
+    config: Any
+    metadata_db: str
+    redis_db: int | None
+    _redis_token: str
+    _db_created: bool
+
+    @property
+    def metadata_url(self) -> str:
+        """SQLAlchemy URL of the cluster's metadata database."""
+        return with_database(self.config.pg_url, self.metadata_db, driver="psycopg2")
+
+    def _admin_sql(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(with_database(self.config.pg_url, None), autocommit=True) as conn:
+            conn.execute(statement)
+
+    def _create_metadata_db(self) -> None:
+        self._drop_stale_databases()
+        self._admin_sql(f'create database "{self.metadata_db}"')
+        self._db_created = True
+
+    def _drop_stale_databases(self) -> None:
+        """Drop metadata DBs of clusters whose process is gone (killed with SIGKILL)."""
+        import psycopg
+
+        with psycopg.connect(with_database(self.config.pg_url, None), autocommit=True) as conn:
+            names = [r[0] for r in conn.execute(
+                "select datname from pg_database where datname like %s", [DB_PREFIX + "%"]
+            )]  # fmt: skip
+            for name in names:
+                pid = name[len(DB_PREFIX) :].split("_", 1)[0]
+                if pid.isdigit() and not pid_alive(int(pid)):
+                    with contextlib.suppress(Exception):
+                        conn.execute(f'drop database if exists "{name}" with (force)')
+
+    def _redis(self, db: int):
+        import redis
+
+        return redis.Redis.from_url(f"{self.config.redis_url.rstrip('/')}/{db}")
+
+    def _claim_redis_db(self) -> None:
+        """Claim a Redis database number nobody else uses (lock key with a 6 h expiry)."""
+        ensure_redis(self.config.redis_url)
+        client = self._redis(0)
+        try:
+            count = int(client.config_get("databases").get("databases", 16))
+        except Exception:
+            count = 16
+        for db in range(1, count):
+            r = self._redis(db)
+            owner = (r.get(REDIS_LOCK_KEY) or b"").decode()
+            pid = owner.split(":", 1)[0]
+            if pid.isdigit() and not pid_alive(int(pid)):  # left by a killed cluster
+                r.flushdb()
+            if r.dbsize() == 0 and r.set(REDIS_LOCK_KEY, self._redis_token, nx=True, ex=6 * 3600):
+                self.redis_db = db
+                return
+        raise ClusterError(f"no free Redis database on {self.config.redis_url} (all {count} used)")
+
+    def _release_redis_db(self) -> None:
+        if self.redis_db is None:
+            return
+        with contextlib.suppress(Exception):
+            r = self._redis(self.redis_db)
+            if r.get(REDIS_LOCK_KEY) == self._redis_token.encode():
+                r.flushdb()
+        self.redis_db = None

@@ -1,0 +1,146 @@
+"""Responses of the Connect page: security headers, pages, flashes, redirects, the bind cookie."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sendgrid_connect import access, health, invites, oauth, pages, signing, tenants
+
+BIND_COOKIE = "sendgrid_connect_bind"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+        "frame-ancestors 'self'; base-uri 'none'"
+    ),
+}
+
+
+def prefix(request: Request) -> str:
+    return request.scope.get("root_path", "") or signing.APP_PREFIX
+
+
+def redirect_uri(request: Request) -> str:
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="") or ""
+    if base.startswith(("http://", "https://")):
+        return f"{base.rstrip('/')}{signing.APP_PREFIX}/oauth/callback"
+    return str(request.url_for("oauth_callback"))
+
+
+def html_response(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status)
+
+
+def message_page(
+    request: Request, title: str, kind: str, text: str, status: int, back: bool = True
+):
+    return html_response(
+        pages.render(
+            "message",
+            title=title,
+            flash={"kind": kind, "text": text},
+            back=f"{prefix(request)}/connections" if back else None,
+        ),
+        status,
+    )
+
+
+def flash_redirect(request: Request, kind: str, text: str, **extra: Any) -> RedirectResponse:
+    token = signing.sign({"k": kind, "t": text, **extra}, signing.SALT_FLASH)
+    url = f"{prefix(request)}/connections?{urlencode({'flash': token})}"
+    return RedirectResponse(url, status_code=303)
+
+
+def read_flash(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        data = signing.unsign(token, signing.SALT_FLASH, signing.FLASH_TTL)
+    except signing.InvalidSignedValue:
+        return None
+    return {"kind": data.get("k"), "text": data.get("t"), "disabled": data.get("d")}
+
+
+def set_bind_cookie(request: Request, response: Response, value: str) -> None:
+    response.set_cookie(
+        BIND_COOKIE,
+        value,
+        max_age=signing.STATE_TTL,
+        path=prefix(request),
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+    )
+
+
+def start_flow(
+    request: Request, conn_id: str, actor: str, next_path: str | None = None
+) -> RedirectResponse:
+    bind = secrets.token_urlsafe(24)
+    url = oauth.start(conn_id, actor, redirect_uri(request), bind, next_path)
+    response = RedirectResponse(url, status_code=303)
+    set_bind_cookie(request, response, bind)
+    return response
+
+
+def valid_invite(token: str) -> tuple[str, str]:
+    try:
+        return invites.validate(token)
+    except invites.InviteInvalid as exc:
+        raise HTTPException(410, str(exc)) from None
+
+
+def sendgrid_errors() -> tuple[type[Exception], ...]:
+    from sendgrid_hook.errors import SendGridError
+
+    return (SendGridError,)
+
+
+def key_refused(exc: Exception) -> str:
+    from sendgrid_hook.errors import ReconnectRequired
+    from sendgrid_hook.redaction import scrub
+
+    if isinstance(exc, ReconnectRequired):
+        return "SendGrid rejected this API key (401). Nothing was saved."
+    return f"Could not verify the API key: {scrub(str(exc))[:300]}. Nothing was saved."
+
+
+def list_page(
+    request: Request,
+    user: Any,
+    flash: dict[str, Any] | None,
+    invite: dict[str, str] | None = None,
+    focus: str | None = None,
+) -> str:
+    by_id = health.read_all()
+    rows = []
+    for tenant in tenants.list_tenants():
+        h = by_id.get(tenant.conn_id, health.Health())
+        rows.append(
+            {
+                "tenant": tenant,
+                "health": h,
+                "connected_before": tenant.has_credential or h.status != "never_connected",
+            }
+        )
+    return pages.render(
+        "list",
+        title="SendGrid connections",
+        rows=rows,
+        flash=flash,
+        invite=invite,
+        focus=focus,
+        prefix=prefix(request),
+        csrf=signing.csrf_token(access.user_id(user)),
+    )

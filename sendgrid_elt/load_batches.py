@@ -1,0 +1,168 @@
+"""Batches of the staging loader: rows of pages grouped, split fresh/known, prefetched.
+
+A producer thread reads the pages (HTTP and shaping) and prepares the next batch while
+:mod:`sendgrid_elt.loader` writes the previous one; :class:`Progress` logs a stream's pace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from queue import Full, Queue
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sendgrid_elt.records import Page, Row
+    from sendgrid_elt.rejects import Reject
+
+log = logging.getLogger("sendgrid_elt.loader")
+
+KEY_ORDER = itemgetter(2)  # record_key: the key index of non-snapshot tables leads with it
+CURSOR = itemgetter(5)
+
+
+@dataclass
+class Batch:
+    """One batch, prepared in the producer thread while the previous one loads.
+
+    Attributes:
+        fresh: Rows with a cursor past the stored one (new keys almost always), in key order.
+        known: The other rows, one per key, in key order (all rows of snapshot streams).
+        rejects: Records the shaper rejected.
+        cursors: ``(largest, first, last, in order)`` of the batch's cursor values, or ``None``.
+        last: The unit's last batch.
+    """
+
+    fresh: list[Row]
+    known: list[Row]
+    rejects: list[Reject]
+    cursors: tuple[Any, Any, Any, bool] | None
+    last: bool = False
+
+
+def prepare_batch(
+    rows: list[Row], rejects: list[Reject], *, prev: Any, versioned: bool, incremental: bool
+) -> Batch:
+    """Cursor figures and the fresh/known split of one batch (rows in API order)."""
+    cvs = [cv for cv in map(CURSOR, rows) if cv is not None]
+    cursors = (max(cvs), cvs[0], cvs[-1], cvs == sorted(cvs)) if cvs else None
+    if versioned or (prev is None and not incremental):
+        return Batch([], distinct_rows(rows), rejects, cursors)
+    if prev is None:
+        fresh, known = rows, []
+    else:
+        fresh, known = [], []
+        for row in rows:
+            (fresh if row[5] is not None and row[5] > prev else known).append(row)
+    fresh.sort(key=KEY_ORDER)  # neighbours in the key index: fewer index pages touched
+    return Batch(fresh, distinct_rows(known) if known else known, rejects, cursors)
+
+
+def distinct_rows(rows: list[Row]) -> list[Row]:
+    """One row per key (the last one), in key order."""
+    latest = {(r[0], r[1], r[2]): r for r in rows}
+    return sorted(latest.values(), key=KEY_ORDER)
+
+
+def prefetched_batches(
+    pages: Iterable[Page], size: int, prepare: Callable[..., Batch], prefetch: int = 1
+) -> Iterator[Batch]:
+    """Yield prepared batches of about ``size`` rows; the last one has ``last`` set.
+
+    A producer thread reads ``pages`` (HTTP and shaping) and prepares each batch while the
+    caller loads the previous one, so HTTP, Python and PostgreSQL work overlap; at most
+    ``prefetch`` batches wait in between (bounded memory). One batch of lookahead tells
+    whether a batch is the last one. An empty input yields one empty last batch, so the final
+    cursor is still committed.
+    """
+    done = threading.Event()
+    queue: Queue = Queue(maxsize=max(1, prefetch))
+
+    def put(item: object) -> bool:
+        while not done.is_set():
+            try:
+                queue.put(item, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for rows, rejects, last in plain_batches(pages, size):
+                batch = prepare(rows, rejects)
+                batch.last = last
+                if not put(batch):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="staging-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item.last:
+                return
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
+def plain_batches(
+    pages: Iterable[Page], size: int
+) -> Iterator[tuple[list[Row], list[Reject], bool]]:
+    batch: list[Row] = []
+    rejects: list[Reject] = []
+    ready: tuple[list[Row], list[Reject]] | None = None
+    for page_rows, page_rejects in pages:
+        batch += page_rows
+        rejects += page_rejects
+        if len(batch) >= size:
+            if ready is not None:
+                yield ready[0], ready[1], False
+            ready, batch, rejects = (batch, rejects), [], []
+    if ready is not None and (batch or rejects):
+        yield ready[0], ready[1], False
+        ready = None
+    if ready is not None:
+        yield ready[0], ready[1], True
+    else:
+        yield batch, rejects, True
+
+
+class Progress:
+    """Logs stream progress: pages, records and records/s."""
+
+    def __init__(self, stream: str, every: float = 10.0) -> None:
+        self.stream = stream
+        self.every = every
+        self.start = time.monotonic()
+        self._last = self.start
+
+    def tick(self, records: int, pages: int) -> None:
+        """Log when ``every`` seconds passed since the last line."""
+        now = time.monotonic()
+        if now - self._last >= self.every:
+            self._last = now
+            self._log(records, pages, now, "…")
+
+    def done(self, records: int, pages: int) -> float:
+        """Log the final line; return the elapsed seconds."""
+        now = time.monotonic()
+        self._log(records, pages, now, "done")
+        return now - self.start
+
+    def _log(self, records: int, pages: int, now: float, what: str) -> None:
+        elapsed = max(now - self.start, 1e-6)
+        log.info(
+            "stream %s %s: pages=%d records=%d records/s=%.0f elapsed=%.1fs",
+            self.stream, what, pages, records, records / elapsed, elapsed,
+        )  # fmt: skip
