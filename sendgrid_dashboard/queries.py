@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import psycopg
@@ -40,24 +40,34 @@ REPORTING_MODELS: dict[str, str] = {
 }
 
 
+def _rows(model: str) -> Any:
+    """A :class:`TenantView` field holding the tenant's rows of ``model``."""
+    return field(default_factory=list, metadata={"model": model, "one_row": False})
+
+
+def _one_row(model: str) -> Any:
+    """A :class:`TenantView` field holding the tenant's one row of ``model`` (or ``None``)."""
+    return field(default=None, metadata={"model": model, "one_row": True})
+
+
 @dataclass(frozen=True)
 class TenantView:
     """Everything the page shows for one tenant: its rows of each reporting model."""
 
     overview: Row
-    health: Row | None = None
-    periods: list[Row] = field(default_factory=list)
-    overage: list[Row] = field(default_factory=list)
-    history: list[Row] = field(default_factory=list)
-    volume: list[Row] = field(default_factory=list)
-    deliverability: list[Row] = field(default_factory=list)
-    seat_weeks: list[Row] = field(default_factory=list)
-    seat_activity: list[Row] = field(default_factory=list)
-    features: list[Row] = field(default_factory=list)
-    key_summary: Row | None = None
-    keys_flagged: list[Row] = field(default_factory=list)
-    suppressions: list[Row] = field(default_factory=list)
-    recommendation: Row | None = None
+    health: Row | None = _one_row("rpt_sendgrid_tenant_health")
+    periods: list[Row] = _rows("rpt_sendgrid_credit_periods")
+    overage: list[Row] = _rows("rpt_sendgrid_overage_forecast")
+    history: list[Row] = _rows("rpt_sendgrid_usage_history")
+    volume: list[Row] = _rows("rpt_sendgrid_monthly_volume")
+    deliverability: list[Row] = _rows("rpt_sendgrid_deliverability_daily")
+    seat_weeks: list[Row] = _rows("rpt_sendgrid_seat_weeks")
+    seat_activity: list[Row] = _rows("rpt_sendgrid_seat_activity")
+    features: list[Row] = _rows("rpt_sendgrid_features")
+    key_summary: Row | None = _one_row("rpt_sendgrid_api_key_summary")
+    keys_flagged: list[Row] = _rows("rpt_sendgrid_api_keys_flagged")
+    suppressions: list[Row] = _rows("rpt_sendgrid_suppressions_monthly")
+    recommendation: Row | None = _one_row("rpt_sendgrid_plan_recommendation")
 
     @property
     def tenant_id(self) -> str:
@@ -117,35 +127,21 @@ def load_dashboard(
                 by_tenant[row["tenant_id"]].append(row)
         grouped[model] = by_tenant
 
-    def many(model: str, tenant_id: str) -> list[Row]:
-        return grouped[model].get(tenant_id, [])
-
-    def one(model: str, tenant_id: str) -> Row | None:
-        found = many(model, tenant_id)
-        return found[0] if found else None
-
-    tenants = [
-        TenantView(
-            overview=o,
-            health=one("rpt_sendgrid_tenant_health", o["tenant_id"]),
-            periods=many("rpt_sendgrid_credit_periods", o["tenant_id"]),
-            overage=many("rpt_sendgrid_overage_forecast", o["tenant_id"]),
-            history=many("rpt_sendgrid_usage_history", o["tenant_id"]),
-            volume=many("rpt_sendgrid_monthly_volume", o["tenant_id"]),
-            deliverability=many("rpt_sendgrid_deliverability_daily", o["tenant_id"]),
-            seat_weeks=many("rpt_sendgrid_seat_weeks", o["tenant_id"]),
-            seat_activity=many("rpt_sendgrid_seat_activity", o["tenant_id"]),
-            features=many("rpt_sendgrid_features", o["tenant_id"]),
-            key_summary=one("rpt_sendgrid_api_key_summary", o["tenant_id"]),
-            keys_flagged=many("rpt_sendgrid_api_keys_flagged", o["tenant_id"]),
-            suppressions=many("rpt_sendgrid_suppressions_monthly", o["tenant_id"]),
-            recommendation=one("rpt_sendgrid_plan_recommendation", o["tenant_id"]),
-        )
-        for o in rows["rpt_sendgrid_utilization_overview"]
-    ]
+    tenants = [_tenant_view(o, grouped) for o in rows["rpt_sendgrid_utilization_overview"]]
     portfolio = rows["rpt_sendgrid_portfolio"]
     return Dashboard(
         portfolio=portfolio[-1] if portfolio else None,
         tenants=tenants,
         generated_at=generated_at or dt.datetime.now(dt.UTC),
     )
+
+
+def _tenant_view(overview: Row, grouped: dict[str, dict[str, list[Row]]]) -> TenantView:
+    """One tenant's view: each field gets the tenant's rows of the model it names."""
+    values: dict[str, Any] = {}
+    for f in fields(TenantView):
+        if "model" not in f.metadata:
+            continue
+        found = grouped[f.metadata["model"]].get(overview["tenant_id"], [])
+        values[f.name] = (found[0] if found else None) if f.metadata["one_row"] else found
+    return TenantView(overview=overview, **values)

@@ -18,7 +18,7 @@ from sendgrid_dashboard.charts import (
     period_chart,
 )
 from sendgrid_dashboard.formats import n_int, n_pct100
-from sendgrid_dashboard.queries import TenantView
+from sendgrid_dashboard.queries import Row, TenantView
 
 STATUS_COLORS = {
     "overage": "#d64545",
@@ -53,6 +53,11 @@ def day_label(day: dt.date) -> str:
 def month_label(day: dt.date) -> str:
     """``Nov ’26``."""
     return f"{day:%b} ’{day:%y}"
+
+
+def _column_series(name: str, rows: list[Row], column: str, color: str) -> Series:
+    """The series of one column of ``rows``, keyed by the column's name."""
+    return Series(name, [r[column] for r in rows], key=column, color=color)
 
 
 def credits_chart(t: TenantView) -> str:
@@ -124,18 +129,8 @@ def volume_chart(t: TenantView) -> str:
         f"Monthly emails requested — {t.name}",
         labels,
         [
-            Series(
-                "Parent",
-                [m["parent_requests"] for m in months],
-                key="parent_requests",
-                color="#1a82e2",
-            ),
-            Series(
-                "Subusers",
-                [m["subuser_requests"] for m in months],
-                key="subuser_requests",
-                color="#7fb8f0",
-            ),
+            _column_series("Parent", months, "parent_requests", "#1a82e2"),
+            _column_series("Subusers", months, "subuser_requests", "#7fb8f0"),
         ],
         attrs={"tenant": t.tenant_id, "metric": "monthly_requests"},
         point_labels=[m["activity_month"].isoformat() for m in months],
@@ -154,13 +149,8 @@ def seats_chart(t: TenantView) -> str:
         f"Seats by role — {t.name}",
         [day_label(s["seat_date"]) for s in seats],
         [
-            Series("Admins", [s["admin_count"] for s in seats], key="admin_count", color="#1a82e2"),
-            Series(
-                "Teammates",
-                [s["teammate_count"] for s in seats],
-                key="teammate_count",
-                color="#9b51e0",
-            ),
+            _column_series("Admins", seats, "admin_count", "#1a82e2"),
+            _column_series("Teammates", seats, "teammate_count", "#9b51e0"),
         ],
         limit=limit if draw_limit else None,
         limit_label="seat limit",
@@ -188,14 +178,7 @@ def delivery_chart(t: TenantView) -> str:
     return line_chart(
         f"Daily delivery rate — {t.name}",
         [day_label(r["activity_date"]) for r in days],
-        [
-            Series(
-                "Delivery rate",
-                [r["delivery_rate"] for r in days],
-                key="delivery_rate",
-                color="#22a06b",
-            )
-        ],
+        [_column_series("Delivery rate", days, "delivery_rate", "#22a06b")],
         fmt=fmt_pct,
         y_min=y_min,
         y_max=1.0 - y_min if values else None,
@@ -212,15 +195,8 @@ def bounce_spam_chart(t: TenantView) -> str:
         f"Daily bounce and spam report rates — {t.name}",
         [day_label(r["activity_date"]) for r in days],
         [
-            Series(
-                "Bounce rate", [r["bounce_rate"] for r in days], key="bounce_rate", color="#eb5757"
-            ),
-            Series(
-                "Spam report rate",
-                [r["spam_report_rate"] for r in days],
-                key="spam_report_rate",
-                color="#9b51e0",
-            ),
+            _column_series("Bounce rate", days, "bounce_rate", "#eb5757"),
+            _column_series("Spam report rate", days, "spam_report_rate", "#9b51e0"),
         ],
         fmt=fmt_pct,
         attrs={"tenant": t.tenant_id, "metric": "bounce_spam_rates"},

@@ -119,35 +119,39 @@ def test_offset_empty_single_page(hook: SendGridHook) -> None:
     assert hook.last_progress.pages == 1
 
 
-def test_offset_link_that_does_not_move(hook: SendGridHook) -> None:
-    with pytest.raises(SendGridPaginationError, match="does not move"):
-        _ids(hook, "/v3/offset_stuck", "offset")
-
-
-def test_server_ignoring_offset_is_a_loop(hook: SendGridHook) -> None:
-    with pytest.raises(SendGridPaginationError, match="same page"):
-        _ids(hook, "/v3/offset_ignored", "offset")
-
-
-def test_repeated_page_token(hook: SendGridHook) -> None:
-    with pytest.raises(SendGridPaginationError, match="loop"):
-        _ids(hook, "/v3/token_repeat", "metadata_next", "result")
+@pytest.mark.parametrize(
+    ("path", "pagination", "records_path", "error", "match"),
+    [
+        ("/v3/offset_stuck", "offset", None, SendGridPaginationError, "does not move"),
+        ("/v3/offset_ignored", "offset", None, SendGridPaginationError, "same page"),
+        ("/v3/token_repeat", "metadata_next", "result", SendGridPaginationError, "loop"),
+        ("/v3/token_foreign", "metadata_next", "result", SendGridFatalError, "another host"),
+        ("/v3/keyset_repeat", "keyset", "result", SendGridPaginationError, "loop"),
+    ],
+    ids=[
+        "offset-link-does-not-move",
+        "server-ignores-offset",
+        "repeated-page-token",
+        "next-url-on-another-host",
+        "repeated-keyset-cursor",
+    ],
+)
+def test_misbehaving_pagination_ends_in_an_error(
+    hook: SendGridHook,
+    path: str,
+    pagination: str,
+    records_path: str | None,
+    error: type[Exception],
+    match: str,
+) -> None:
+    with pytest.raises(error, match=match):
+        _ids(hook, path, pagination, records_path)
 
 
 def test_endless_cursor_hits_max_pages(hook: SendGridHook) -> None:
     with pytest.raises(SendGridPaginationError, match="exceeded 20 pages"):
         _ids(hook, "/v3/token_endless", "metadata_next", "results")
     assert hook.request_count == 20
-
-
-def test_next_url_on_another_host_is_refused(hook: SendGridHook) -> None:
-    with pytest.raises(SendGridFatalError, match="another host"):
-        _ids(hook, "/v3/token_foreign", "metadata_next", "result")
-
-
-def test_repeated_keyset_cursor(hook: SendGridHook) -> None:
-    with pytest.raises(SendGridPaginationError, match="loop"):
-        _ids(hook, "/v3/keyset_repeat", "keyset", "result")
 
 
 def test_after_subuser_id_cursor(hook: SendGridHook) -> None:

@@ -1,30 +1,7 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'user_account') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as account_version_id,
-        tenant_id,
-        subuser,
-
+{% call stg_sendgrid_stream('user_account', 'account_version_id') %}
         ---------- strings
         record ->> 'type' as account_type,
 
         ---------- numerics
-        (record ->> 'reputation')::numeric as reputation,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        (record ->> 'reputation')::numeric as reputation
+{%- endcall %}

@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'alerts') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as alert_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('alerts', 'alert_version_id') %}
         (record ->> 'id')::bigint as alert_id,
 
         ---------- strings
@@ -24,13 +10,5 @@ renamed as (
 
         ---------- timestamps
         {{ sendgrid_to_utc("record ->> 'created_at'") }} as created_at,
-        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at
+{%- endcall %}

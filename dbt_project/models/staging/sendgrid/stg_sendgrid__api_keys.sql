@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'api_keys') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as api_key_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('api_keys', 'api_key_version_id') %}
         record ->> 'api_key_id' as api_key_id,
 
         ---------- strings
@@ -32,13 +18,5 @@ renamed as (
                     record -> 'scopes' ? 'api_keys.create'
                     and record -> 'scopes' ? 'mail.send'
                     and record -> 'scopes' ? 'user.account.read'
-        end as has_full_access,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        end as has_full_access
+{%- endcall %}

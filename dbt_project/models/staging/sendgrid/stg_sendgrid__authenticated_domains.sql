@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'authenticated_domains') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as authenticated_domain_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('authenticated_domains', 'authenticated_domain_version_id') %}
         (record ->> 'id')::bigint as authenticated_domain_id,
 
         ---------- strings
@@ -26,13 +12,5 @@ renamed as (
 
         ---------- timestamps
         {{ sendgrid_to_utc("record ->> 'last_validation_attempt_at'") }}
-            as last_validation_attempt_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+            as last_validation_attempt_at
+{%- endcall %}

@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'automation_stats') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as automation_stat_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('automation_stats', 'automation_stat_id') %}
         record ->> 'id' as automation_id,
         coalesce(record ->> 'step_id', 'all') as step_id,
 
@@ -21,13 +7,5 @@ renamed as (
 
         ---------- numerics
         coalesce((record -> 'stats' ->> 'requests')::bigint, 0) as requests,
-        coalesce((record -> 'stats' ->> 'delivered')::bigint, 0) as delivered,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        coalesce((record -> 'stats' ->> 'delivered')::bigint, 0) as delivered
+{%- endcall %}

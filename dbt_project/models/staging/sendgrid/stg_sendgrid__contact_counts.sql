@@ -1,28 +1,5 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'contacts_count') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as contact_count_version_id,
-        tenant_id,
-        subuser,
-
+{% call stg_sendgrid_stream('contacts_count', 'contact_count_version_id') %}
         ---------- numerics
         coalesce((record ->> 'contact_count')::bigint, 0) as contact_count,
-        (record ->> 'billable_count')::bigint as billable_count,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        (record ->> 'billable_count')::bigint as billable_count
+{%- endcall %}

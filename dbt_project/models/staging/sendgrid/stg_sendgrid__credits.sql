@@ -1,19 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'user_credits') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as credits_version_id,
-        tenant_id,
-        subuser,
-
+{% call stg_sendgrid_stream('user_credits', 'credits_version_id') %}
         ---------- strings
         record ->> 'reset_frequency' as reset_frequency,
 
@@ -25,13 +10,5 @@ renamed as (
 
         ---------- timestamps
         {{ sendgrid_to_utc("record ->> 'last_reset'") }} as last_reset_at,
-        {{ sendgrid_to_utc("record ->> 'next_reset'") }} as next_reset_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'next_reset'") }} as next_reset_at
+{%- endcall %}

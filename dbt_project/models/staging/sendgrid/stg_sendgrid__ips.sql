@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'ips') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as ip_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('ips', 'ip_version_id') %}
         record ->> 'ip' as ip_address,
 
         ---------- strings
@@ -36,13 +22,5 @@ renamed as (
 
         ---------- timestamps
         {{ sendgrid_to_utc("record ->> 'start_date'") }} as warmup_started_at,
-        {{ sendgrid_to_utc("record ->> 'assigned_at'") }} as assigned_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'assigned_at'") }} as assigned_at
+{%- endcall %}

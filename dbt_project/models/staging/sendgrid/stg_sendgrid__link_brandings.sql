@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'link_branding') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as link_branding_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('link_branding', 'link_branding_version_id') %}
         (record ->> 'id')::bigint as link_branding_id,
 
         ---------- strings
@@ -21,13 +7,5 @@ renamed as (
 
         ---------- booleans
         coalesce((record ->> 'valid')::boolean, false) as is_valid,
-        coalesce((record ->> 'default')::boolean, false) as is_default,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        coalesce((record ->> 'default')::boolean, false) as is_default
+{%- endcall %}

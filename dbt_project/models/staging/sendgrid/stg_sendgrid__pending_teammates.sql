@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'teammates_pending') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as pending_teammate_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('teammates_pending', 'pending_teammate_version_id') %}
         -- the spec's schema says `token`, its example says `pending_id` (docs/api-notes.md §9.3)
         coalesce(record ->> 'token', record ->> 'pending_id') as invitation_token,
 
@@ -29,13 +15,5 @@ renamed as (
         coalesce((record ->> 'is_admin')::boolean, false) as is_admin,
 
         ---------- timestamps
-        {{ sendgrid_to_utc("record ->> 'expiration_date'") }} as expires_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'expiration_date'") }} as expires_at
+{%- endcall %}

@@ -1,19 +1,5 @@
 {#- IPs as the IP address management API shows them (GET /v3/send_ips/ips). -#}
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'send_ips') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as send_ip_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('send_ips', 'send_ip_version_id') %}
         record ->> 'ip' as ip_address,
 
         ---------- strings
@@ -26,13 +12,5 @@ renamed as (
 
         ---------- timestamps
         {{ sendgrid_to_utc("record ->> 'added_at'") }} as added_at,
-        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at
+{%- endcall %}

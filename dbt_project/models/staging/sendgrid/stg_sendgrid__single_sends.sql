@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'singlesends') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as single_send_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('singlesends', 'single_send_version_id') %}
         record ->> 'id' as single_send_id,
 
         ---------- strings
@@ -25,13 +11,5 @@ renamed as (
         ---------- timestamps
         {{ sendgrid_to_utc("record ->> 'send_at'") }} as send_at,
         {{ sendgrid_to_utc("record ->> 'created_at'") }} as created_at,
-        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at
+{%- endcall %}

@@ -1,18 +1,5 @@
 {#- Totals per single send, A/B variation and phase (GET /v3/marketing/stats/singlesends). -#}
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'singlesend_stats') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as singlesend_stat_id,
-        tenant_id,
+{% call stg_sendgrid_stream('singlesend_stats', 'singlesend_stat_id', keep_subuser=false) %}
         coalesce(record ->> 'id', parent_key) as single_send_id,
 
         ---------- strings
@@ -24,13 +11,5 @@ renamed as (
         coalesce((record -> 'stats' ->> 'requests')::bigint, 0) as requests,
         coalesce((record -> 'stats' ->> 'delivered')::bigint, 0) as delivered,
         coalesce((record -> 'stats' ->> 'unique_opens')::bigint, 0) as unique_opens,
-        coalesce((record -> 'stats' ->> 'unique_clicks')::bigint, 0) as unique_clicks,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        coalesce((record -> 'stats' ->> 'unique_clicks')::bigint, 0) as unique_clicks
+{%- endcall %}

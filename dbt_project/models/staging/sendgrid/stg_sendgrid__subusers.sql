@@ -1,17 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'subusers') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as subuser_version_id,
-        tenant_id,
+{% call stg_sendgrid_stream('subusers', 'subuser_version_id', keep_subuser=false) %}
         (record ->> 'id')::bigint as subuser_id,
 
         ---------- strings
@@ -20,13 +7,5 @@ renamed as (
         record ->> 'region' as region,
 
         ---------- booleans
-        coalesce((record ->> 'disabled')::boolean, false) as is_disabled,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        coalesce((record ->> 'disabled')::boolean, false) as is_disabled
+{%- endcall %}

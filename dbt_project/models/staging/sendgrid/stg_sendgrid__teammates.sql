@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'teammates') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as teammate_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('teammates', 'teammate_version_id') %}
         record ->> 'username' as teammate_username,
 
         ---------- strings
@@ -25,13 +11,5 @@ renamed as (
         ) as user_type,
 
         ---------- booleans
-        coalesce((record ->> 'is_admin')::boolean, false) as is_admin,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        coalesce((record ->> 'is_admin')::boolean, false) as is_admin
+{%- endcall %}

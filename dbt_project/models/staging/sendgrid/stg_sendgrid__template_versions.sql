@@ -1,19 +1,5 @@
 {#- One row per stored version of a template version (parent_key = the template id). -#}
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'template_versions') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as template_version_record_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('template_versions', 'template_version_record_id') %}
         coalesce(record ->> 'template_id', parent_key) as template_id,
         record ->> 'id' as version_id,
 
@@ -25,13 +11,5 @@ renamed as (
         coalesce((record ->> 'active')::integer = 1, false) as is_active,
 
         ---------- timestamps
-        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at
+{%- endcall %}

@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'templates') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as template_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('templates', 'template_version_id') %}
         record ->> 'id' as template_id,
 
         ---------- strings
@@ -31,13 +17,5 @@ renamed as (
 
         ---------- timestamps
         -- `YYYY-MM-DD HH:MM:SS` without zone (spec pattern), read as UTC
-        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'updated_at'") }} as updated_at
+{%- endcall %}

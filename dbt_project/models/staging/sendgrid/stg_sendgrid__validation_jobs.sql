@@ -1,18 +1,4 @@
-with
-
-source as (
-
-    select * from {{ source('sendgrid', 'validation_jobs') }}
-
-),
-
-renamed as (
-
-    select
-        ---------- ids
-        {{ sendgrid_version_id() }} as validation_job_version_id,
-        tenant_id,
-        subuser,
+{% call stg_sendgrid_stream('validation_jobs', 'validation_job_version_id') %}
         record ->> 'id' as validation_job_id,
 
         ---------- strings
@@ -21,13 +7,5 @@ renamed as (
         ---------- timestamps
         -- typed number "ISO8601 timestamp" in the spec, epoch seconds in its examples
         {{ sendgrid_to_utc("record ->> 'started_at'") }} as started_at,
-        {{ sendgrid_to_utc("record ->> 'finished_at'") }} as finished_at,
-
-        ---------- bookkeeping
-        {{ sendgrid_bookkeeping_columns() }}
-
-    from source
-
-)
-
-select * from renamed
+        {{ sendgrid_to_utc("record ->> 'finished_at'") }} as finished_at
+{%- endcall %}

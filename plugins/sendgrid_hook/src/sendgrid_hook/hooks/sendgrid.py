@@ -209,34 +209,14 @@ class SendGridHook(HttpHook):
         """
         return self.transport.get(path, params, on_behalf_of=on_behalf_of).body
 
-    def iter_records(
-        self,
-        path: str,
-        *,
-        pagination: str,
-        records_path: str | None,
-        params: Mapping[str, Any] | None = None,
-        page_size: int | None = None,
-        on_behalf_of: str | None = None,
-        on_page: Callable[[PageProgress], None] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Yield the records of ``path``, fetching one page at a time.
+    def iter_records(self, path: str, **options: Any) -> Iterator[dict[str, Any]]:
+        """Yield the records of ``path`` one by one, fetching one page at a time.
 
         Args:
             path: API path (``/v3/...``) or a same-host URL.
-            params: Query parameters of the first request.
-            page_size: Records per page (default: the paginator's).
-            on_behalf_of: Subuser to read as (``on-behalf-of`` header).
-            pagination: Paginator name (``none``, ``offset``, ``metadata_next``, ``keyset``,
-                ``after_subuser_id``).
-            records_path: ``"result"``/``"results"``, another key, ``None`` (bare array) or ``"."``
-                (the body is the record).
-            on_page: Called with running totals after each page.
+            **options: The keyword arguments of :meth:`iter_record_pages`.
         """
-        for records in self.iter_record_pages(
-            path, pagination=pagination, records_path=records_path, params=params,
-            page_size=page_size, on_behalf_of=on_behalf_of, on_page=on_page,
-        ):  # fmt: skip
+        for records in self.iter_record_pages(path, **options):
             yield from records
 
     def iter_record_pages(
@@ -250,7 +230,19 @@ class SendGridHook(HttpHook):
         on_behalf_of: str | None = None,
         on_page: Callable[[PageProgress], None] | None = None,
     ) -> Iterator[list[Any]]:
-        """Like :meth:`iter_records`, one list of records per page (for bulk consumers)."""
+        """Yield the records of ``path``, one list per page (bulk consumers read these).
+
+        Args:
+            path: API path (``/v3/...``) or a same-host URL.
+            params: Query parameters of the first request.
+            page_size: Records per page (default: the paginator's).
+            on_behalf_of: Subuser to read as (``on-behalf-of`` header).
+            pagination: Paginator name (``none``, ``offset``, ``metadata_next``, ``keyset``,
+                ``after_subuser_id``).
+            records_path: ``"result"``/``"results"``, another key, ``None`` (bare array) or ``"."``
+                (the body is the record).
+            on_page: Called with running totals after each page.
+        """
         paginator = create_paginator(pagination, page_size)
         progress = PageProgress(path)
         self.last_progress = progress
