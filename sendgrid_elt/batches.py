@@ -110,6 +110,8 @@ def run_batch(
 
     Raises:
         BatchFailed: After every tenant ran and its row was written, when any failed.
+        AirflowFailException: Instead, when every failed tenant's credential no longer works
+            (a retry cannot help; the health rows and alerts say what to do).
     """
     import psycopg
 
@@ -152,11 +154,15 @@ def run_batch(
         summary["records"], summary["requests"],
     )  # fmt: skip
     if failed:
-        raise BatchFailed(
+        message = (
             f"batch {batch_index}: {len(failed)} of {len(batch)} tenants failed: "
-            f"{', '.join(sorted(failed))} (the others are loaded; a retry re-extracts only these)",
-            failed,
+            f"{', '.join(sorted(failed))} (the others are loaded; a retry re-extracts only these)"
         )
+        if all(r["final"] for r in results if r["status"] == FAILED):
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(f"{message}; no retry: their credentials no longer work")
+        raise BatchFailed(message, failed)
     return summary
 
 
@@ -172,13 +178,17 @@ def _run_tenant(
     context: Any,
     time_budget: float | None,
 ) -> dict[str, Any]:
-    """One tenant: load it, classify the outcome, write its row, log it (never raises)."""
-    from airflow.sdk.exceptions import AirflowSkipException
+    """One tenant: load it, classify the outcome, write its row, log it (never raises).
+
+    Returns:
+        The row, plus ``final``: the failure is one a retry cannot fix (``AirflowFailException``).
+    """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
     from sendgrid_hook.redaction import scrub
 
     started_at = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
-    status, error, records, requests = OK, None, 0, 0
+    status, error, records, requests, final = OK, None, 0, 0, False
     try:
         if time_budget is not None and time_budget <= 0:
             raise TimeoutError("the batch's time budget ended before this tenant started")
@@ -192,7 +202,7 @@ def _run_tenant(
         status, error = SKIPPED, scrub(exc)
     except Exception as exc:
         status, error = FAILED, scrub(f"{type(exc).__name__}: {exc}")
-        requests = _requests_of(exc)
+        requests, final = _requests_of(exc), isinstance(exc, AirflowFailException)
     seconds = time.monotonic() - t0
     row = {
         "run_id": run_id, "tenant_id": tenant_id, "batch": batch_index, "status": status,
@@ -208,7 +218,7 @@ def _run_tenant(
         level, "tenant %s: %s in %.1fs (%d records, %d requests)%s",
         tenant_id, status, seconds, records, requests, f": {error}" if error else "",
     )  # fmt: skip
-    return row
+    return row | {"final": final}
 
 
 def _requests_of(exc: BaseException) -> int:
