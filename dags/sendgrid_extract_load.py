@@ -1,24 +1,31 @@
 """Extract every SendGrid tenant into ``sendgrid_staging`` (the E and L of the ELT).
 
-``prepare_staging`` → ``list_tenants`` → ``extract_load`` (one mapped task per tenant, pool
-``sendgrid_api``) → ``publish_staging_asset`` (emits the ``sendgrid_staging`` asset with
-per-stream row counts and ``as_of``, the run's data interval end that the transform passes to
-dbt as the var ``sendgrid_as_of``; runs even if a tenant failed, so one broken tenant does not
-hold back the others' marts) and ``check_tenants`` (fails the run when a tenant failed).
+``prepare_staging`` → ``list_tenants`` (the tenants in at most ``EXTRACT_MAX_BATCHES`` batches,
+env ``SENDGRID_EXTRACT_MAX_BATCHES``) → ``extract_load`` (one mapped task per batch, pool
+``sendgrid_api``; its tenants run ``EXTRACT_TENANT_THREADS`` at a time, env
+``SENDGRID_EXTRACT_TENANT_THREADS``, see ``sendgrid_elt.batches``) → ``publish_staging_asset``
+(emits the ``sendgrid_staging`` asset with per-stream row counts and ``as_of``, the run's data
+interval end that the transform passes to dbt as the var ``sendgrid_as_of``; runs even if a
+tenant failed, so one broken tenant does not hold back the others' marts) and ``check_tenants``
+(fails the run when a tenant failed).
+A failing tenant never fails the other tenants of its batch; the batch fails at the end, after
+writing each tenant's outcome to ``sendgrid_staging.extract_run_tenants`` and naming each in its
+log, and clearing it re-extracts only its tenants without an ``ok`` row for the run.
 
 Tenants are discovered at run time (see ``sendgrid_elt.tenants``): every ``sendgrid``
 connection defined as ``AIRFLOW_CONN_*``, plus the ids listed in the Variable
 ``sendgrid_tenants`` for connections stored in the metadata DB. Params: ``start_date``
 (backfill from that day), ``tenants`` and ``streams`` (partial reruns).
 
-Each tenant's task has an ``execution_timeout`` (``EXTRACT_TASK_TIMEOUT``, env
-``SENDGRID_EXTRACT_TIMEOUT_MINUTES``), and the tenant a time budget a little shorter, so a stuck or
+Each batch's task has an ``execution_timeout`` (``EXTRACT_TASK_TIMEOUT``, env
+``SENDGRID_EXTRACT_TIMEOUT_MINUTES``), and its tenants a time budget a little shorter, so a stuck or
 slow tenant ends itself cleanly (state saved, reason in ``stream_status``) and frees its pool
 slot; the retry resumes from the saved state. One run per tenant at a time: a second run waits
 for the tenant's lock (``SENDGRID_TENANT_LOCK_WAIT_SECONDS``), then skips it.
 
-Setup once per deployment: the pool capping concurrent tenant extractions,
-``airflow pools set sendgrid_api 4 "SendGrid API: concurrent tenant extractions"`` (tasks in a
+Setup once per deployment: the pool capping concurrent batches (each up to
+``EXTRACT_TENANT_THREADS`` tenants), ``airflow pools set sendgrid_api 4 "SendGrid API: concurrent
+tenant batches"`` (tasks in a
 missing pool never start on a scheduler; ``dag.test()`` ignores pools).
 
 Nothing here touches the network or a database at import time.
@@ -65,10 +72,11 @@ def sendgrid_extract_load():
         return prepare_staging()
 
     @task
-    def list_tenants(params: dict | None = None) -> list[str]:
+    def list_tenants(params: dict | None = None) -> list[list[str]]:
+        from sendgrid_elt.batches import split
         from sendgrid_elt.tenants import discover
 
-        return discover((params or {}).get("tenants") or None)
+        return split(discover((params or {}).get("tenants") or None))
 
     @task(
         pool=API_POOL,
@@ -77,17 +85,22 @@ def sendgrid_extract_load():
         retry_exponential_backoff=2.0,
         max_retry_delay=dt.timedelta(minutes=30),
         execution_timeout=EXTRACT_TASK_TIMEOUT,
-        map_index_template="{{ tenant_label }}",
+        map_index_template="{{ batch_label }}",
     )
-    def extract_load(tenant_id: str, params: dict | None = None, run_id: str | None = None) -> dict:
-        from sendgrid_elt.extract_load import load_tenant, parse_start_date
+    def extract_load(
+        batch: list[str], params: dict | None = None, run_id: str | None = None
+    ) -> dict:
+        from sendgrid_elt.batches import label, run_batch
+        from sendgrid_elt.extract_load import parse_start_date
 
         context = get_current_context()
-        context["tenant_label"] = tenant_id  # type: ignore[typeddict-unknown-key]
+        context["batch_label"] = label(batch)  # type: ignore[typeddict-unknown-key]
+        ti = context.get("ti")
         params = params or {}
-        return load_tenant(
-            tenant_id,
+        return run_batch(
+            batch,
             run_id or "manual",
+            batch_index=max(0, getattr(ti, "map_index", 0) or 0),
             streams=params.get("streams") or None,
             start_date=parse_start_date(params.get("start_date")),
             context=context,
@@ -115,7 +128,7 @@ def sendgrid_extract_load():
     ready = prepare_staging()
     tenants = list_tenants()
     ready >> tenants
-    loaded = extract_load.expand(tenant_id=tenants)
+    loaded = extract_load.expand(batch=tenants)
     loaded >> publish_staging_asset()
     check_tenants(loaded)
 

@@ -182,6 +182,24 @@ def _report(result) -> None:
     say(f"    {result.dag_id}: {result.state} in {result.seconds:.0f}s, {len(result.tasks)} tasks")
     for label in failed:
         say(f"    ! {label}: {result.tasks[label]}")
+    if result.dag_id == EXTRACT_DAG:  # a batch task names its tenants; say which ones failed
+        for line in _tenant_outcomes(result.run_id):
+            say(f"    ! {line}")
+
+
+def _tenant_outcomes(run_id: str) -> list[str]:
+    """``tenant: status (error)`` of every tenant of the extract run that did not end ``ok``."""
+    from sendgrid_elt.batches import OK, run_tenants
+
+    try:
+        rows = run_tenants(run_id)
+    except Exception:
+        return []
+    return [
+        f"tenant {tenant}: {row['status']}" + (f" ({row['error']})" if row["error"] else "")
+        for tenant, row in sorted(rows.items())
+        if row["status"] != OK
+    ]
 
 
 if __name__ == "__main__":

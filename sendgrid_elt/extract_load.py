@@ -1,9 +1,10 @@
 """Task bodies of the ``sendgrid_extract_load`` DAG (kept out of the DAG file: fast parsing).
 
 * :func:`prepare_staging` - create/migrate ``sendgrid_staging`` once per run.
-* :func:`load_tenant` - one mapped task instance: take the tenant's lock (one run per tenant
-  at a time, :mod:`sendgrid_elt.tenant_lock`), start the tenant's time budget, check the
-  connection (health + scopes), run every selected stream, return a summary without secrets.
+* :func:`load_tenant` - one tenant of a batch (:mod:`sendgrid_elt.batches`): take the tenant's
+  lock (one run per tenant at a time, :mod:`sendgrid_elt.tenant_lock`), start the tenant's time
+  budget, check the connection (health + scopes), run every selected stream, return a summary
+  without secrets.
 * :func:`staging_summary` - per-stream row counts of a run, read back from ``stream_status``
   (the asset event's extra; works even when some tenants failed).
 """
@@ -74,7 +75,10 @@ def load_tenant(
     time_budget: float | None = None,
     lock_wait: float | None = None,
 ) -> dict[str, Any]:
-    """Extract and load one tenant; return ``{"tenant_id", "streams": {name: outcome}}``.
+    """Extract and load one tenant; return ``{"tenant_id", "requests", "streams"}``.
+
+    Thread-safe: a batch runs several tenants at once, each with its own hook (and so its own
+    rate limiter), warehouse connection and engine.
 
     Args:
         tenant_id: The tenant's ``sendgrid`` connection id.
@@ -138,7 +142,11 @@ def load_tenant(
         "tenant %s: %d streams, %d records, %d requests in %.1fs (%.0f records/s)",
         tenant_id, len(outcomes), total, hook.request_count, elapsed, total / max(elapsed, 1e-6),
     )  # fmt: skip
-    return {"tenant_id": tenant_id, "streams": {n: o.as_dict() for n, o in outcomes.items()}}
+    return {
+        "tenant_id": tenant_id,
+        "requests": hook.request_count,
+        "streams": {n: o.as_dict() for n, o in outcomes.items()},
+    }
 
 
 def _extract(

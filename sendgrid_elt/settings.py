@@ -80,6 +80,12 @@ API_POOL_SLOTS = 4
 
 #: ``execution_timeout`` of one extract task (env ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``).
 EXTRACT_TASK_TIMEOUT = dt.timedelta(minutes=_env_number("SENDGRID_EXTRACT_TIMEOUT_MINUTES", 240))
+#: Most extract task instances (batches of tenants) per run, whatever the number of tenants
+#: (env ``SENDGRID_EXTRACT_MAX_BATCHES``; Airflow caps a mapped task at ``max_map_length``).
+EXTRACT_MAX_BATCHES = int(_env_number("SENDGRID_EXTRACT_MAX_BATCHES", 32))
+#: Tenants of one batch extracted at the same time, each on its own thread, connection and rate
+#: limiter (env ``SENDGRID_EXTRACT_TENANT_THREADS``).
+EXTRACT_TENANT_THREADS = int(_env_number("SENDGRID_EXTRACT_TENANT_THREADS", 8))
 #: How long a run waits for another run of the same tenant to finish before skipping the tenant
 #: (env ``SENDGRID_TENANT_LOCK_WAIT_SECONDS``).
 TENANT_LOCK_WAIT_SECONDS = _env_number("SENDGRID_TENANT_LOCK_WAIT_SECONDS", 60)
@@ -144,7 +150,9 @@ __all__ = [
     "DBT_SCHEMA",
     "DBT_THREADS",
     "EXTRACT_DAG_ID",
+    "EXTRACT_MAX_BATCHES",
     "EXTRACT_TASK_TIMEOUT",
+    "EXTRACT_TENANT_THREADS",
     "LOCAL_DIR",
     "MARTS_ASSET_NAME",
     "MARTS_ASSET_URI",

@@ -1,7 +1,8 @@
 """The ``sendgrid_staging`` schema as SQLAlchemy Core tables, and its idempotent migration.
 
 One table per catalog stream (same columns for all, see ``docs/staging-contract.md``) plus the
-bookkeeping tables ``sync_state``, ``stream_status``, ``tenants``, ``extract_runs`` and ``rejects``.
+bookkeeping tables ``sync_state``, ``stream_status``, ``tenants``, ``extract_runs``,
+``extract_run_tenants`` (per run and tenant: outcome of its batch) and ``rejects``.
 ``connection_health`` is owned by :mod:`sendgrid_elt.connection_health`.
 
 :func:`ensure_schema` creates what is missing (schema, tables, indexes, columns) and never drops
@@ -174,6 +175,23 @@ extract_runs = Table(
     Column("records", BigInteger, nullable=True),
     PrimaryKeyConstraint("run_id", name="extract_runs_pkey"),
     comment="per published extract run: its as-of instant (data interval end), read by dbt",
+)
+
+extract_run_tenants = Table(
+    "extract_run_tenants",
+    metadata,
+    Column("run_id", Text, nullable=False),
+    Column("tenant_id", Text, nullable=False),
+    Column("batch", BigInteger, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("records", BigInteger, nullable=True),
+    Column("requests", BigInteger, nullable=True),
+    Column("seconds", Float, nullable=True),
+    Column("started_at", _TS, nullable=True),
+    Column("ended_at", _TS, nullable=True),
+    PrimaryKeyConstraint("run_id", "tenant_id", name="extract_run_tenants_pkey"),
+    comment="per extract run and tenant: ok | failed | skipped, written by its batch task",
 )
 
 

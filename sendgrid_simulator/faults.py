@@ -23,7 +23,9 @@ class FaultConfig:
     keys are :data:`KINDS` (probability per request, 0..1); knobs: ``slow_seconds`` (delay
     of a slow reply, default 3), ``burst`` (consecutive 429s per credential x endpoint once a
     429 fires, default 3), ``max_consecutive`` (a request identity never faults more than
-    this many times in a row, default 3), ``seed`` (defaults to the dataset seed).
+    this many times in a row, default 3), ``seed`` (defaults to the dataset seed),
+    ``latency_seconds`` (every authenticated ``/v3`` reply waits this long, like SendGrid's own
+    round trip; default 0, not a fault: it needs no rate).
 
     Example: ``500=0.05,502=0.01,429=0.02,slow=0.01,drop=0.01,truncate=0.02,slow_seconds=2``.
     """
@@ -33,6 +35,7 @@ class FaultConfig:
     burst: int = 3
     max_consecutive: int = 3
     seed: int | None = None
+    latency_seconds: float = 0.0
 
     @classmethod
     def parse(cls, spec: str) -> FaultConfig:
@@ -74,8 +77,11 @@ class FaultConfig:
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"fault rate {key}={rate} outside 0..1")
             self.rates[key] = rate
-        elif key == "slow_seconds":
-            self.slow_seconds = float(value)  # type: ignore[arg-type]
+        elif key in ("slow_seconds", "latency_seconds"):
+            number = float(value)  # type: ignore[arg-type]
+            if number < 0:
+                raise ValueError(f"{key} must not be negative, got {number}")
+            setattr(self, key, number)
         elif key in ("burst", "max_consecutive"):
             setattr(self, key, int(value))  # type: ignore[call-overload]
         elif key == "seed":
@@ -91,6 +97,7 @@ class FaultConfig:
             "burst": self.burst,
             "max_consecutive": self.max_consecutive,
             "seed": self.seed,
+            "latency_seconds": self.latency_seconds,
         }
 
 

@@ -69,7 +69,8 @@ class SimulatorControl:
 
         Args:
             spec: ``"500=0.1,slow=0.05"`` or ``{"500": 0.1}``; ``None`` clears all rates.
-            **knobs: ``slow_seconds``, ``burst``, ``max_consecutive``, ``seed``.
+            **knobs: ``slow_seconds``, ``burst``, ``max_consecutive``, ``seed``,
+                ``latency_seconds``.
         """
         if isinstance(spec, str):
             body: dict = {"spec": ",".join([spec, *(f"{k}={v}" for k, v in knobs.items())])}

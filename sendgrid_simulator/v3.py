@@ -143,6 +143,8 @@ class V3Api:
         elif not verdict.allowed:
             reply = errors.error(429, errors.TOO_MANY)
         else:
+            if self.faults.config.latency_seconds:
+                await asyncio.sleep(self.faults.config.latency_seconds)
             if self.faults.active:
                 fault = self._fault(req, cred, route)
             if fault in ("429", "500", "502", "503", "drop"):

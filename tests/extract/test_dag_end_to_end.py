@@ -134,3 +134,8 @@ def test_demo_runs_leave_the_task_logs_the_ui_reads(airflow_home, warehouse, sim
         r"stream teammates done: pages=\d+ records=\d+ .* elapsed=", logs["extract_load"]
     )
     assert "Task instance in success state" in logs["extract_load"]
+    # the batch log names its tenant with its outcome, and the UI label is the batch's tenants
+    assert re.search(
+        r"tenant bluebird: ok in [\d.]+s \(\d+ records, \d+ requests\)", logs["extract_load"]
+    )
+    assert "extract_load[bluebird]" in result.tasks, result.tasks

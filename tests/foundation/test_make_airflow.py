@@ -202,6 +202,8 @@ def test_make_airflow_from_a_plain_shell(make_airflow: tuple[_Lines, Any]) -> No
         assert logs.status_code == 200, logs.text
         events += [line.get("event", "") for line in logs.json()["content"]]
     assert any(re.search(r"stream user_account done: pages=\d+ records=1 ", e) for e in events)
+    # the batch log names each of its tenants with its outcome
+    assert any(e.startswith(f"tenant {NEW_TENANT}: ok in ") for e in events), events
     with psycopg.connect(warehouse.conninfo()) as conn:
         rows = conn.execute(
             f'select count(*) from "{STAGING_SCHEMA}".user_account where tenant_id = %s',  # noqa: S608

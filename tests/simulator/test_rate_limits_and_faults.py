@@ -158,3 +158,17 @@ def test_429_burst_continues_across_requests(
     assert codes[:3] == [429, 429, 429]
     sim.control.set_faults(None)
     assert call(http, sim, "/v3/user/account", key).status_code == 200
+
+
+def test_latency_delays_every_reply_without_faulting(http: requests.Session) -> None:
+    assert FaultConfig.parse("latency_seconds=0.05").latency_seconds == 0.05
+    with pytest.raises(ValueError, match="negative"):
+        FaultConfig.parse("latency_seconds=-1")
+    with run_simulator(clock=CLOCK, rate_limit="off", faults="latency_seconds=0.2") as sim:
+        key = sim.tenant(0)["api_keys"]["full"]
+        started = time.perf_counter()
+        replies = [call(http, sim, "/v3/user/account", key).status_code for _ in range(3)]
+        elapsed = time.perf_counter() - started
+        assert replies == [200, 200, 200]
+        assert elapsed >= 0.6
+        assert sum(sim.control.request_counts()["faults"].values()) == 0

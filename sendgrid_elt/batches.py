@@ -1,0 +1,262 @@
+"""Tenants in batches: a few extract task instances per run, tenants concurrent inside each.
+
+One task instance per tenant costs scheduler, metadata-DB and worker start-up time that
+dominates small tenants, and Airflow caps a mapped task at ``max_map_length``. So a run maps at
+most :data:`~sendgrid_elt.settings.EXTRACT_MAX_BATCHES` ``extract_load`` task instances
+(:func:`split`), and each extracts its tenants on
+:data:`~sendgrid_elt.settings.EXTRACT_TENANT_THREADS` threads (:func:`run_batch`), every tenant
+through :func:`sendgrid_elt.extract_load.load_tenant` (its lock, time budget, health and its
+own hook, so its own rate limiter).
+
+Each tenant's outcome is one row of ``extract_run_tenants`` (run, tenant, batch, ``ok`` |
+``failed`` | ``skipped``, the secret-scrubbed error, records, requests, seconds) and one INFO line
+of the batch log. A failing tenant never stops the others; the batch fails at the end when one
+of its tenants failed, so the run shows it, and a retry or clear of the batch extracts only the
+tenants without an ``ok`` row for the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sendgrid_elt import settings
+
+log = logging.getLogger(__name__)
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+_TABLE = f'"{settings.STAGING_SCHEMA}".extract_run_tenants'
+
+
+class BatchFailed(Exception):
+    """Some tenants of a batch failed (the others were loaded; their rows say which).
+
+    Attributes:
+        failed: Tenant id -> scrubbed error.
+    """
+
+    def __init__(self, message: str, failed: dict[str, str]) -> None:
+        super().__init__(message)
+        self.failed = failed
+
+
+def split(tenant_ids: Sequence[str], max_batches: int | None = None) -> list[list[str]]:
+    """Split the tenants into at most ``max_batches`` batches whose sizes differ by at most one.
+
+    Args:
+        tenant_ids: The run's tenants (order kept: a batch holds neighbours).
+        max_batches: Most batches (default :data:`~sendgrid_elt.settings.EXTRACT_MAX_BATCHES`).
+
+    Returns:
+        Non-empty batches; none when there are no tenants.
+    """
+    limit = settings.EXTRACT_MAX_BATCHES if max_batches is None else max_batches
+    if limit < 1:
+        raise ValueError(f"max_batches must be at least 1, got {limit}")
+    ids = list(tenant_ids)
+    count = min(limit, len(ids))
+    if count == 0:
+        return []
+    size, extra = divmod(len(ids), count)
+    out, start = [], 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        out.append(ids[start:end])
+        start = end
+    return out
+
+
+def label(batch: Sequence[str]) -> str:
+    """What the UI shows for a batch's task instance: ``"acme +7"`` (first tenant + the rest)."""
+    if not batch:
+        return "(empty)"
+    return batch[0] if len(batch) == 1 else f"{batch[0]} +{len(batch) - 1}"
+
+
+def run_batch(
+    batch: Sequence[str],
+    run_id: str,
+    *,
+    batch_index: int = 0,
+    streams: list[str] | None = None,
+    start_date: dt.date | None = None,
+    context: Any = None,
+    threads: int | None = None,
+    time_budget: float | None = None,
+    loader: Any = None,
+) -> dict[str, Any]:
+    """Extract the tenants of ``batch`` that have no ``ok`` row for ``run_id``, concurrently.
+
+    Args:
+        batch: Tenant ids.
+        run_id: The Airflow run (key of the summary rows).
+        batch_index: The batch's map index (written on its rows).
+        streams: Only these streams.
+        start_date: Backfill from this day.
+        context: The task context (passed to each tenant).
+        threads: Tenants at once (default
+            :data:`~sendgrid_elt.settings.EXTRACT_TENANT_THREADS`).
+        time_budget: Seconds the whole batch may use (default: from the task's
+            ``execution_timeout``); a tenant gets what is left when it starts.
+        loader: ``load_tenant``-compatible callable (default
+            :func:`sendgrid_elt.extract_load.load_tenant`).
+
+    Returns:
+        ``{"batch", "tenants": {tenant_id: status}, "records", "requests"}``.
+
+    Raises:
+        BatchFailed: After every tenant ran and its row was written, when any failed.
+        AirflowFailException: Instead, when every failed tenant's credential no longer works
+            (a retry cannot help; the health rows and alerts say what to do).
+    """
+    import psycopg
+
+    from sendgrid_elt import extract_load
+    from sendgrid_elt.warehouse import require_target
+
+    load = loader or extract_load.load_tenant
+    if time_budget is None:
+        time_budget = extract_load.time_budget_for(extract_load._task_timeout(context or {}))
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    conninfo = require_target().conninfo()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        done = _loaded(conn, run_id, batch)
+    for tenant_id in sorted(done):
+        log.info("tenant %s: ok (already loaded in run %s, not extracted again)", tenant_id, run_id)
+    todo = [t for t in batch if t not in done]
+    workers = max(1, min(threads or settings.EXTRACT_TENANT_THREADS, len(todo) or 1))
+
+    def one(tenant_id: str) -> dict[str, Any]:
+        left = None if deadline is None else deadline - time.monotonic()
+        return _run_tenant(
+            load, tenant_id, run_id, batch_index, conninfo,
+            streams=streams, start_date=start_date, context=context, time_budget=left,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenant") as pool:
+        results = list(pool.map(one, todo))
+    statuses = {t: OK for t in done} | {r["tenant_id"]: r["status"] for r in results}
+    failed = {r["tenant_id"]: r["error"] for r in results if r["status"] == FAILED}
+    summary = {
+        "batch": batch_index,
+        "tenants": statuses,
+        "records": sum(r["records"] for r in results),
+        "requests": sum(r["requests"] for r in results),
+    }
+    counts = {s: sum(1 for v in statuses.values() if v == s) for s in (OK, FAILED, SKIPPED)}
+    log.info(
+        "batch %d: %d tenants: %d ok, %d failed, %d skipped; %d records, %d requests",
+        batch_index, len(batch), counts[OK], counts[FAILED], counts[SKIPPED],
+        summary["records"], summary["requests"],
+    )  # fmt: skip
+    if failed:
+        message = (
+            f"batch {batch_index}: {len(failed)} of {len(batch)} tenants failed: "
+            f"{', '.join(sorted(failed))} (the others are loaded; a retry re-extracts only these)"
+        )
+        if all(r["final"] for r in results if r["status"] == FAILED):
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(f"{message}; no retry: their credentials no longer work")
+        raise BatchFailed(message, failed)
+    return summary
+
+
+def _run_tenant(
+    load: Any,
+    tenant_id: str,
+    run_id: str,
+    batch_index: int,
+    conninfo: str,
+    *,
+    streams: list[str] | None,
+    start_date: dt.date | None,
+    context: Any,
+    time_budget: float | None,
+) -> dict[str, Any]:
+    """One tenant: load it, classify the outcome, write its row, log it (never raises).
+
+    Returns:
+        The row, plus ``final``: the failure is one a retry cannot fix (``AirflowFailException``).
+    """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from sendgrid_hook.redaction import scrub
+
+    started_at = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    status, error, records, requests, final = OK, None, 0, 0, False
+    try:
+        if time_budget is not None and time_budget <= 0:
+            raise TimeoutError("the batch's time budget ended before this tenant started")
+        result = load(
+            tenant_id, run_id, streams=streams, start_date=start_date,
+            context=context, time_budget=time_budget,
+        )  # fmt: skip
+        records = sum(int(s.get("records") or 0) for s in result.get("streams", {}).values())
+        requests = int(result.get("requests") or 0)
+    except AirflowSkipException as exc:
+        status, error = SKIPPED, scrub(exc)
+    except Exception as exc:
+        status, error = FAILED, scrub(f"{type(exc).__name__}: {exc}")
+        requests, final = _requests_of(exc), isinstance(exc, AirflowFailException)
+    seconds = time.monotonic() - t0
+    row = {
+        "run_id": run_id, "tenant_id": tenant_id, "batch": batch_index, "status": status,
+        "error": error, "records": records, "requests": requests, "seconds": seconds,
+        "started_at": started_at, "ended_at": dt.datetime.now(dt.UTC),
+    }  # fmt: skip
+    try:
+        _record(conninfo, row)
+    except Exception as exc:
+        log.error("tenant %s: could not record its outcome: %s", tenant_id, scrub(exc))
+    level = logging.INFO if status == OK else logging.WARNING
+    log.log(
+        level, "tenant %s: %s in %.1fs (%d records, %d requests)%s",
+        tenant_id, status, seconds, records, requests, f": {error}" if error else "",
+    )  # fmt: skip
+    return row | {"final": final}
+
+
+def _requests_of(exc: BaseException) -> int:
+    outcomes = getattr(exc, "outcomes", None) or {}
+    return sum(int(getattr(o, "requests", 0) or 0) for o in outcomes.values())
+
+
+def _loaded(conn: Any, run_id: str, batch: Sequence[str]) -> set[str]:
+    rows = conn.execute(
+        f"select tenant_id from {_TABLE} where run_id = %s and status = %s "  # noqa: S608
+        "and tenant_id = any(%s)",
+        (run_id, OK, list(batch)),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _record(conninfo: str, row: dict[str, Any]) -> None:
+    import psycopg
+
+    columns = list(row)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("run_id", "tenant_id"))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            f"insert into {_TABLE} ({', '.join(columns)}) "  # noqa: S608
+            f"values ({', '.join(['%s'] * len(columns))}) "
+            f"on conflict (run_id, tenant_id) do update set {updates}",
+            [row[c] for c in columns],
+        )
+
+
+def run_tenants(run_id: str) -> dict[str, dict[str, Any]]:
+    """The summary rows of ``run_id``: tenant id -> its row (status, error, counts, batch)."""
+    import psycopg
+
+    from sendgrid_elt.warehouse import require_target
+
+    with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
+        cur = conn.execute(f"select * from {_TABLE} where run_id = %s", (run_id,))  # noqa: S608
+        names = [d.name for d in cur.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return {row["tenant_id"]: row for row in rows}

@@ -1,0 +1,137 @@
+"""Tenants in batches: at most ``EXTRACT_MAX_BATCHES`` task instances, failures stay per tenant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sendgrid_elt import batches, settings
+from sendgrid_elt.settings import STAGING_SCHEMA
+
+from .conftest import connection_json, staged_keys
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.mark.parametrize(
+    ("tenants", "max_batches", "sizes"),
+    [
+        (1000, 32, [32] * 8 + [31] * 24),
+        (100, 32, [4] * 4 + [3] * 28),
+        (3, 32, [1, 1, 1]),
+        (7, 2, [4, 3]),
+        (0, 32, []),
+    ],
+)
+def test_split_into_at_most_max_batches(tenants: int, max_batches: int, sizes: list[int]) -> None:
+    ids = [f"t{i:04d}" for i in range(tenants)]
+    out = batches.split(ids, max_batches)
+    assert [len(b) for b in out] == sizes
+    assert [t for b in out for t in b] == ids  # every tenant once, order kept
+
+
+def test_split_default_is_the_setting_and_rejects_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "EXTRACT_MAX_BATCHES", 5)
+    assert len(batches.split([str(i) for i in range(12)])) == 5
+    with pytest.raises(ValueError, match="at least 1"):
+        batches.split(["a"], 0)
+
+
+def test_label_names_the_first_tenant_and_counts_the_rest() -> None:
+    assert batches.label(["acme", "bluebird", "cedar"]) == "acme +2"
+    assert batches.label(["acme"]) == "acme"
+
+
+@pytest.mark.slow
+def test_failing_tenant_fails_only_its_batch_and_a_retry_extracts_only_it(
+    airflow_home, warehouse, sim, tenant_conns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setattr(settings, "EXTRACT_MAX_BATCHES", 1)  # the three tenants in one batch
+    monkeypatch.setenv("SENDGRID_EXTRACT_MAX_BATCHES", "1")
+    cedar = sim.accounts["tenants"][2]["api_keys"]
+    assert sim.control.revoke_key(cedar["restricted"])
+    bag = DagBag(dag_folder=str(DAGS / "sendgrid_extract_load.py"))
+    dag = bag.dags[settings.EXTRACT_DAG_ID]
+
+    dr = dag.test()
+
+    assert dr.state == "failed"
+    states = {(ti.task_id, ti.map_index): ti.state for ti in dr.get_task_instances()}
+    assert states[("extract_load", 0)] == "failed"
+    assert states[("publish_staging_asset", -1)] == "success"  # the others' data is published
+    rows = batches.run_tenants(dr.run_id)
+    assert {t: r["status"] for t, r in rows.items()} == {
+        "acme": "ok",
+        "bluebird": "ok",
+        "cedar": "failed",
+    }
+    assert {r["batch"] for r in rows.values()} == {0}
+    assert rows["acme"]["records"] > 0
+    assert rows["acme"]["requests"] > 0
+    assert "cedar" not in (rows["acme"]["error"] or "")
+    assert cedar["restricted"] not in rows["cedar"]["error"]  # scrubbed
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        assert staged_keys(conn, "acme", "teammates")
+        assert staged_keys(conn, "bluebird", "teammates")
+        assert staged_keys(conn, "cedar", "teammates") == []
+
+    # Clearing the batch: only cedar runs again; with a working key it is loaded this time.
+    monkeypatch.setenv("AIRFLOW_CONN_CEDAR", connection_json(sim, 2, "full"))
+    called: list[str] = []
+
+    def spy(tenant_id: str, run_id: str, **kwargs):
+        from sendgrid_elt.extract_load import load_tenant
+
+        called.append(tenant_id)
+        return load_tenant(tenant_id, run_id, **kwargs)
+
+    before = sim.control.request_counts()["by_tenant"]
+    summary = batches.run_batch(["acme", "bluebird", "cedar"], dr.run_id, loader=spy)
+    after = sim.control.request_counts()["by_tenant"]
+    assert called == ["cedar"]
+    assert summary["tenants"] == {"acme": "ok", "bluebird": "ok", "cedar": "ok"}
+    acme_sim = sim.accounts["tenants"][0]["tenant_id"]
+    assert after.get(acme_sim) == before.get(acme_sim)  # acme not read again
+    again = batches.run_tenants(dr.run_id)
+    assert again["cedar"]["status"] == "ok"
+    assert again["cedar"]["error"] is None
+    assert again["acme"]["started_at"] == rows["acme"]["started_at"]
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        assert staged_keys(conn, "cedar", "teammates")
+        count = conn.execute(
+            f'select count(*) from "{STAGING_SCHEMA}".extract_run_tenants where run_id = %s',  # noqa: S608
+            (dr.run_id,),
+        ).fetchone()[0]
+    assert count == 3
+
+
+@pytest.mark.slow
+def test_tenants_of_a_batch_run_concurrently(warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from sendgrid_elt.staging_schema import ensure_schema_url
+
+    ensure_schema_url(warehouse.sqlalchemy_url())
+    barrier = threading.Barrier(3, timeout=10)
+
+    def loader(tenant_id: str, run_id: str, **kwargs):
+        barrier.wait()  # only passes when the three tenants run at the same time
+        time.sleep(0.01)
+        if tenant_id == "b":
+            raise RuntimeError("boom")
+        return {"tenant_id": tenant_id, "requests": 2, "streams": {"x": {"records": 5}}}
+
+    with pytest.raises(batches.BatchFailed) as info:
+        batches.run_batch(["a", "b", "c"], "run-1", batch_index=4, threads=3, loader=loader)
+    assert info.value.failed == {"b": "RuntimeError: boom"}
+    rows = batches.run_tenants("run-1")
+    assert {t: (r["status"], r["batch"], r["records"]) for t, r in rows.items()} == {
+        "a": ("ok", 4, 5),
+        "b": ("failed", 4, 0),
+        "c": ("ok", 4, 5),
+    }
