@@ -3,7 +3,8 @@
         materialized='incremental',
         unique_key=['tenant_id', 'period_start_date', 'as_of_at'],
         incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        full_refresh=false
     )
 }}
 
@@ -12,7 +13,8 @@
     fct_sendgrid_plan_utilization saw it at the run's as-of instant (key: tenant, period,
     as-of). Rows of earlier runs are kept, so usage against plan can be shown over past
     periods and within a period, even after staging moved on. A rebuild at the same as-of
-    replaces that as-of's rows (same content), never duplicates them.
+    replaces that as-of's rows (same content), never duplicates them; `--full-refresh` does
+    not erase it (full_refresh=false).
 -#}
 with
 
