@@ -29,7 +29,13 @@ from sendgrid_elt import settings
 log = logging.getLogger(__name__)
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
-_TABLE = f'"{settings.STAGING_SCHEMA}".extract_run_tenants'
+
+
+def _table() -> str:
+    """The summary table's qualified name, from its one definition in ``staging_schema``."""
+    from sendgrid_elt.staging_schema import extract_run_tenants
+
+    return f'"{settings.STAGING_SCHEMA}"."{extract_run_tenants.name}"'
 
 
 class BatchFailed(Exception):
@@ -228,7 +234,7 @@ def _requests_of(exc: BaseException) -> int:
 
 def _loaded(conn: Any, run_id: str, batch: Sequence[str]) -> set[str]:
     rows = conn.execute(
-        f"select tenant_id from {_TABLE} where run_id = %s and status = %s "  # noqa: S608
+        f"select tenant_id from {_table()} where run_id = %s and status = %s "  # noqa: S608
         "and tenant_id = any(%s)",
         (run_id, OK, list(batch)),
     ).fetchall()
@@ -242,7 +248,7 @@ def _record(conninfo: str, row: dict[str, Any]) -> None:
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("run_id", "tenant_id"))
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(
-            f"insert into {_TABLE} ({', '.join(columns)}) "  # noqa: S608
+            f"insert into {_table()} ({', '.join(columns)}) "  # noqa: S608
             f"values ({', '.join(['%s'] * len(columns))}) "
             f"on conflict (run_id, tenant_id) do update set {updates}",
             [row[c] for c in columns],
@@ -256,7 +262,7 @@ def run_tenants(run_id: str) -> dict[str, dict[str, Any]]:
     from sendgrid_elt.warehouse import require_target
 
     with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
-        cur = conn.execute(f"select * from {_TABLE} where run_id = %s", (run_id,))  # noqa: S608
+        cur = conn.execute(f"select * from {_table()} where run_id = %s", (run_id,))  # noqa: S608
         names = [d.name for d in cur.description]
         rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     return {row["tenant_id"]: row for row in rows}
