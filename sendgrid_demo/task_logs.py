@@ -5,7 +5,8 @@
 Airflow listener: when a task starts it opens the file that Airflow's ``FileTaskHandler`` reads
 for that try (``[logging] base_log_folder`` / ``log_filename_template``), and until the task
 ends it writes every log record at INFO and above there, one JSON object per line (the format of
-Airflow's own task logs: ``timestamp``, ``level``, ``logger``, ``event``).
+Airflow's own task logs: ``timestamp``, ``level``, ``logger``, ``event``), with the secrets
+Airflow masks in its own task logs replaced by ``***``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class _JsonLines(logging.Handler):
         self.stream = path.open("a", encoding="utf-8")
 
     def emit(self, record: logging.LogRecord) -> None:
+        from airflow.sdk._shared.secrets_masker import redact  # what Airflow's task logs apply
+
         try:
             line = {
                 "timestamp": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
@@ -60,6 +63,7 @@ class _JsonLines(logging.Handler):
             }
             if record.exc_info:
                 line["event"] += "\n" + logging.Formatter().formatException(record.exc_info)
+            line["event"] = redact(line["event"])  # secrets Airflow knows of become ***
             self.stream.write(json.dumps(line) + "\n")
             self.stream.flush()
         except Exception:  # a log line must never fail the task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -139,3 +140,19 @@ def test_demo_runs_leave_the_task_logs_the_ui_reads(airflow_home, warehouse, sim
         r"tenant bluebird: ok in [\d.]+s \(\d+ records, \d+ requests\)", logs["extract_load"]
     )
     assert "extract_load[bluebird]" in result.tasks, result.tasks
+
+
+def test_demo_task_logs_mask_secrets_like_airflow_does(tmp_path) -> None:
+    """A secret Airflow knows of (a connection password, a masked value) never reaches the file."""
+    from airflow.sdk.log import mask_secret
+
+    from sendgrid_demo.task_logs import _JsonLines
+
+    secret = "SG.demo-log-secret.0123456789abcdefghij"
+    mask_secret(secret)
+    handler = _JsonLines(tmp_path / "attempt=1.log")
+    handler.emit(logging.makeLogRecord({"msg": "calling with %s", "args": (secret,)}))
+    handler.close()
+    (line,) = (tmp_path / "attempt=1.log").read_text().splitlines()
+    assert secret not in line
+    assert "calling with ***" in line
