@@ -68,9 +68,10 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _cpu(self) -> dict[str, float]:
+        """CPU seconds per component (a process and its descendants, reaped ones included)."""
         import psutil
 
-        out: dict[str, float] = {}
+        out: dict[str, float] = {"machine (all processes)": _machine_busy()}
         for proc in self.cluster.processes:
             if proc.popen is None:
                 continue
@@ -79,16 +80,14 @@ class Sampler:
                 root = psutil.Process(proc.popen.pid)
                 for p in [root, *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
-                        t = p.cpu_times()
-                        out[key] = out.get(key, 0.0) + t.user + t.system
+                        out[key] = out.get(key, 0.0) + _tree_seconds(p.cpu_times())
         with contextlib.suppress(psutil.Error):  # the simulator serves from this process
             t = psutil.Process(os.getpid()).cpu_times()
             out["simulator (SendGrid API)"] = t.user + t.system
         for p in psutil.process_iter(["name"]):
             if p.info["name"] and p.info["name"].startswith("postgres"):
-                with contextlib.suppress(psutil.Error):
-                    t = p.cpu_times()
-                    out["postgresql"] = out.get("postgresql", 0.0) + t.user + t.system
+                with contextlib.suppress(psutil.Error):  # the postmaster: its ended backends
+                    out["postgresql"] = out.get("postgresql", 0.0) + _tree_seconds(p.cpu_times())
         return out
 
     def _run(self) -> None:
@@ -117,11 +116,13 @@ class Sampler:
 
     def report(self) -> dict[str, Any]:
         cpu = {k: self.cpu_end.get(k, 0.0) - self.cpu_start.get(k, 0.0) for k in self.cpu_end}
+        machine = cpu.pop("machine (all processes)")
         busy = [s for s in self.samples if s.get("running", 0) >= self.slots]
         saturated = [s for s in busy if s.get("queued", 0) + s.get("scheduled", 0) > 0]
         return {
             "cpu_seconds": cpu,
-            "cpu_share_of_machine": sum(cpu.values()) / (self.wall * (os.cpu_count() or 1)),
+            "cpu_share_of_machine": machine / (self.wall * (os.cpu_count() or 1)),
+            "machine_cpu_seconds": machine,
             "slots_saturated_share": len(saturated) / max(1, len(self.samples)),
             "max_running": max((s.get("running", 0) for s in self.samples), default=0),
             "max_db_connections": max(
@@ -129,6 +130,19 @@ class Sampler:
             ),
             "wall": self.wall,
         }
+
+
+def _tree_seconds(t: Any) -> float:
+    """User + system seconds of a process and of its children that ended (task processes)."""
+    return t.user + t.system + getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0)
+
+
+def _machine_busy() -> float:
+    """CPU seconds every process of the machine used since boot (all cores)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
 
 
 def _scheduled_run(cluster: LocalCluster, t_unpause: float) -> tuple[str, float]:

@@ -122,9 +122,11 @@ def run_batch(
     import psycopg
 
     from sendgrid_elt import extract_load
+    from sendgrid_elt.connection_health import AlertSettings
     from sendgrid_elt.warehouse import require_target
 
     load = loader or extract_load.load_tenant
+    alerts = AlertSettings.from_airflow()  # the alert Variables, read once for every tenant
     if time_budget is None:
         time_budget = extract_load.time_budget_for(extract_load._task_timeout(context or {}))
     deadline = None if time_budget is None else time.monotonic() + time_budget
@@ -141,6 +143,7 @@ def run_batch(
         return _run_tenant(
             load, tenant_id, run_id, batch_index, conninfo,
             streams=streams, start_date=start_date, context=context, time_budget=left,
+            alert_settings=alerts,
         )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenant") as pool:
@@ -183,6 +186,7 @@ def _run_tenant(
     start_date: dt.date | None,
     context: Any,
     time_budget: float | None,
+    alert_settings: Any = None,
 ) -> dict[str, Any]:
     """One tenant: load it, classify the outcome, write its row, log it (never raises).
 
@@ -200,7 +204,7 @@ def _run_tenant(
             raise TimeoutError("the batch's time budget ended before this tenant started")
         result = load(
             tenant_id, run_id, streams=streams, start_date=start_date,
-            context=context, time_budget=time_budget,
+            context=context, time_budget=time_budget, alert_settings=alert_settings,
         )  # fmt: skip
         records = sum(int(s.get("records") or 0) for s in result.get("streams", {}).values())
         requests = int(result.get("requests") or 0)

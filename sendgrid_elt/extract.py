@@ -138,6 +138,7 @@ class TenantExtractor:
         self.now = now
         self.loader = StagingLoader(conn, tenant_id, run_id, batch_size=batch_size)
         self.granted: frozenset[str] | None = None
+        self._cursors: dict[tuple[str, str], dict] | None = None
 
     # ----- whole tenant -------------------------------------------------------------------
     def run(self, streams: list[str] | None = None) -> dict[str, StreamOutcome]:
@@ -151,16 +152,17 @@ class TenantExtractor:
         api_time = getattr(self.hook, "api_time", None)
         self.now = (api_time() if api_time else None) or self.now
         self.today = self.now.date() if self.now else self.today
+        # Every stored cursor in one query (the tenant's lock keeps others from writing them).
+        self._cursors = sync_state.load_cursors(self.conn, self.tenant_id)
         outcomes: dict[str, StreamOutcome] = {}
         for spec in catalog.select(streams):
             outcome = self.run_stream(spec)
             outcomes[spec.name] = outcome
-            with self.conn.transaction():
-                sync_state.save_status(
-                    self.conn, self.tenant_id, spec.name, outcome.status, self.run_id,
-                    detail=outcome.detail, records=outcome.records, requests=outcome.requests,
-                    seconds=outcome.seconds, rejected=outcome.rejected, repaired=outcome.repaired,
-                )  # fmt: skip
+            sync_state.save_status(  # one statement: atomic in autocommit mode
+                self.conn, self.tenant_id, spec.name, outcome.status, self.run_id,
+                detail=outcome.detail, records=outcome.records, requests=outcome.requests,
+                seconds=outcome.seconds, rejected=outcome.rejected, repaired=outcome.repaired,
+            )  # fmt: skip
         failed = sorted(n for n, o in outcomes.items() if o.status == "error")
         if failed:
             raise StreamsFailed(
@@ -275,7 +277,10 @@ class TenantExtractor:
         self, spec: StreamSpec, unit: str, bound: int | str | None, ignored: list[str]
     ) -> dict:
         """The unit's stored cursor, parsed as the stream's kind (``{}`` when unusable)."""
-        stored = sync_state.load_cursor(self.conn, self.tenant_id, spec.name, unit)
+        if self._cursors is not None:
+            stored = dict(self._cursors.get((spec.name, unit)) or {})
+        else:  # a stream run on its own
+            stored = sync_state.load_cursor(self.conn, self.tenant_id, spec.name, unit)
         kind = spec.cursor_field
         if not stored or kind is None or stored.get("value") is None:
             return stored

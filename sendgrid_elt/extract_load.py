@@ -74,6 +74,7 @@ def load_tenant(
     batch_size: int | None = None,
     time_budget: float | None = None,
     lock_wait: float | None = None,
+    alert_settings: Any = None,
 ) -> dict[str, Any]:
     """Extract and load one tenant; return ``{"tenant_id", "requests", "streams"}``.
 
@@ -91,6 +92,8 @@ def load_tenant(
             ``execution_timeout``); the connection's ``time_budget`` extra may lower it.
         lock_wait: Seconds to wait for another run of this tenant before skipping it (default:
             ``settings.TENANT_LOCK_WAIT_SECONDS``).
+        alert_settings: :class:`~sendgrid_elt.connection_health.AlertSettings` (default: read
+            from the alert Variables; a batch reads them once for all its tenants).
 
     Raises:
         AirflowFailException: The credential no longer works (health recorded, alert sent).
@@ -123,6 +126,7 @@ def load_tenant(
                 outcomes = _extract(
                     hook, conn, engine, tenant_id, run_id, selected,
                     start_date=start_date, context=context, batch_size=batch_size,
+                    alert_settings=alert_settings,
                 )  # fmt: skip
     except StreamsFailed:
         left = hook.time_left()
@@ -160,6 +164,7 @@ def _extract(
     start_date: dt.date | None,
     context: Any,
     batch_size: int | None,
+    alert_settings: Any = None,
 ) -> dict[str, Any]:
     from sendgrid_elt import connection_health, sync_state
     from sendgrid_elt.extract import TenantExtractor
@@ -170,14 +175,15 @@ def _extract(
         region=_region(hook), auth_type=hook.settings.auth_type,
         subusers_filter=_filter_text(hook.subusers_filter),
     )  # fmt: skip
-    with connection_health.reconnect_guard(hook, engine=engine, context=context):
+    alerts = {"engine": engine, "context": context, "settings": alert_settings}
+    with connection_health.reconnect_guard(hook, **alerts):
         today = hook.api_date()
-        connection_health.check_connection(hook, selected, engine=engine, context=context)
+        connection_health.check_connection(hook, selected, **alerts)
         extractor = TenantExtractor(
             hook, conn, tenant_id, run_id, start_date=start_date, today=today,
             **({"batch_size": batch_size} if batch_size else {}),
         )  # fmt: skip
-        return run_streams(extractor, selected, hook, engine=engine, context=context)
+        return run_streams(extractor, selected, hook, **alerts)
 
 
 def _skip_locked(conn: Any, tenant_id: str, run_id: str, waited: float) -> None:
@@ -195,7 +201,13 @@ def _skip_locked(conn: Any, tenant_id: str, run_id: str, waited: float) -> None:
 
 
 def run_streams(
-    extractor: Any, selected: list[str], hook: Any, *, engine: Any, context: Any = None
+    extractor: Any,
+    selected: list[str],
+    hook: Any,
+    *,
+    engine: Any,
+    context: Any = None,
+    settings: Any = None,
 ) -> dict[str, Any]:
     """Run the streams, then record the tenant's health from their outcomes (also on failure).
 
@@ -211,9 +223,13 @@ def run_streams(
     try:
         outcomes = extractor.run(selected)
     except StreamsFailed as exc:
-        connection_health.record_streams(hook, exc.outcomes, engine=engine, context=context)
+        connection_health.record_streams(
+            hook, exc.outcomes, engine=engine, context=context, settings=settings
+        )
         raise
-    connection_health.record_streams(hook, outcomes, engine=engine, context=context)
+    connection_health.record_streams(
+        hook, outcomes, engine=engine, context=context, settings=settings
+    )
     return outcomes
 
 

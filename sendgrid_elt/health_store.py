@@ -91,8 +91,22 @@ def health_engine() -> Engine:
     return create_engine(require_target().sqlalchemy_url(), pool_pre_ping=True)
 
 
+#: The table exists with its newest column (``stream_problems``).
+_READY = text(
+    "select exists (select 1 from pg_attribute where attrelid = to_regclass(:table) "
+    "and attname = 'stream_problems' and not attisdropped)"
+)
+
+
 def ensure_table(engine: Engine) -> None:
-    """Create the schema and table, and add missing columns (idempotent, concurrency-safe)."""
+    """Create the schema and table, and add missing columns (idempotent, concurrency-safe).
+
+    A catalog lookup first: when the table has its newest column nothing else runs (no DDL
+    lock), so the tenants of a batch recording their health at once do not queue on it.
+    """
+    with engine.connect() as conn:
+        if conn.execute(_READY, {"table": f"{STAGING_SCHEMA}.connection_health"}).scalar():
+            return
     with engine.begin() as conn:
         conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
         conn.execute(text(f"create schema if not exists {STAGING_SCHEMA}"))

@@ -6,6 +6,7 @@ A producer thread reads the pages (HTTP and shaping) and prepares the next batch
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -76,9 +77,19 @@ def prefetched_batches(
     A producer thread reads ``pages`` (HTTP and shaping) and prepares each batch while the
     caller loads the previous one, so HTTP, Python and PostgreSQL work overlap; at most
     ``prefetch`` batches wait in between (bounded memory). One batch of lookahead tells
-    whether a batch is the last one. An empty input yields one empty last batch, so the final
+    whether a batch is the last one. A unit of one page is prepared in the caller's thread.
+    An empty input yields one empty last batch, so the final
     cursor is still committed.
     """
+    pages = iter(pages)
+    head = list(itertools.islice(pages, 2))  # nothing to load yet: no overlap is lost
+    if len(head) < 2:  # one page or none (most units): no producer thread, no hand-offs
+        for rows, rejects, last in plain_batches(head, size):
+            batch = prepare(rows, rejects)
+            batch.last = last
+            yield batch
+        return
+    pages = itertools.chain(head, pages)
     done = threading.Event()
     queue: Queue = Queue(maxsize=max(1, prefetch))
 

@@ -29,6 +29,15 @@ def load_cursor(conn: psycopg.Connection, tenant_id: str, stream: str, subuser: 
     return dict(row[0] or {}) if row else {}
 
 
+def load_cursors(conn: psycopg.Connection, tenant_id: str) -> dict[tuple[str, str], dict]:
+    """Every stored cursor of a tenant: ``(stream, subuser) -> cursor`` (one query)."""
+    rows = conn.execute(
+        f"select stream, subuser, cursor from {_SYNC} where tenant_id = %s",  # noqa: S608
+        (tenant_id,),
+    ).fetchall()
+    return {(stream, subuser): dict(cursor or {}) for stream, subuser, cursor in rows}
+
+
 def save_cursor(
     conn: psycopg.Connection,
     tenant_id: str,

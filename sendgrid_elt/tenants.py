@@ -2,7 +2,8 @@
 
 Airflow 3 tasks talk to the execution API, which can *get* a connection by id but cannot *list*
 connections. Airflow's documented way for task code that needs more is its REST API, so a run
-finds its tenants in three places and confirms each through ``Connection.get``:
+finds its tenants in three places (ids whose type is not known yet are confirmed through
+``Connection.get``):
 
 1. **The metadata database**, through the Airflow REST API (``GET /api/v2/connections``), with
    the credentials of the connection :data:`~sendgrid_elt.settings.AIRFLOW_API_CONN_ID`
@@ -81,15 +82,19 @@ def discover(requested: list[str] | None = None) -> list[str]:
     """
     from airflow.sdk import Variable
 
-    candidates = set(env_tenant_ids())
-    candidates |= set(variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default=None)))
-    candidates |= set(metadata_tenant_ids())
     if requested:
         bad = [t for t in requested if not _is_sendgrid(t)]
         if bad:
             raise ValueError(f"not sendgrid connections: {', '.join(sorted(bad))}")
         return sorted(set(requested))
-    found = sorted(t for t in candidates if _is_sendgrid(t))
+    # The environment and the REST listing give each id's type: one lookup per tenant would
+    # cost the execution API a request each (1,000 tenants: minutes). A metadata id that an
+    # AIRFLOW_CONN_* variable shadows, and the Variable's ids, are confirmed one by one.
+    env_ids = set(env_tenant_ids())
+    listed = {t for t in metadata_tenant_ids() if f"{_PREFIX}{t.upper()}" not in os.environ}
+    named = set(variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default=None)))
+    typed = env_ids | listed
+    found = sorted(typed | {t for t in named - typed if _is_sendgrid(t)})
     log.info("tenants: %d sendgrid connections: %s", len(found), ", ".join(found) or "-")
     return found
 

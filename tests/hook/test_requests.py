@@ -136,3 +136,31 @@ def test_single_object_and_none_paginator(hook: SendGridHook) -> None:
 def test_unknown_paginator(hook: SendGridHook) -> None:
     with pytest.raises(ValueError, match="unknown pagination"):
         list(hook.iter_records("/v3/alerts", pagination="cursor", records_path=None))
+
+
+def test_environment_proxy_is_honoured_and_resolved_once(
+    sim: Any, tenant: dict, set_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests.sessions
+
+    set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["full"]))
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens: a proxy refuses
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    proxied = SendGridHook(sendgrid_conn_id=TEST_CONN, backoff_base=0.01, backoff_max=0.02)
+    with pytest.raises(Exception) as refused:
+        proxied.get_json("/v3/user/username")
+    assert "ProxyError" in str(refused.value)
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    lookups: list[str] = []
+    real = requests.sessions.get_environ_proxies  # what Session.request calls per request
+    monkeypatch.setattr(
+        requests.sessions,
+        "get_environ_proxies",
+        lambda *a, **k: lookups.append("x") or real(*a, **k),
+    )
+    direct = SendGridHook(sendgrid_conn_id=TEST_CONN, backoff_base=0.01)
+    for _ in range(3):
+        assert direct.get_json("/v3/user/username")["username"] == tenant["username"]
+    assert len(lookups) == 1  # resolved when the session was made, not on every request

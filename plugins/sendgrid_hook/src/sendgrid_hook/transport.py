@@ -241,7 +241,6 @@ class Transport:
         delay = self.limiter.delay_for(bucket)
         if delay > 0:
             self._sleep(delay)
-        where = scrub_url(url)
         deadline = time.monotonic() + self.request_timeout
         if self.deadline is not None:
             deadline = min(deadline, self.deadline)
@@ -251,6 +250,7 @@ class Transport:
                 timeout=self.timeout, deadline=deadline, max_bytes=self.max_response_bytes,
             )  # fmt: skip
         except (DeadlineExceeded, requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            where = scrub_url(url)  # only on the error paths: scrubbing costs CPU on each call
             if time.monotonic() >= deadline:
                 self._check_time(0.0, f"the rest of GET {where}")
                 raise _RetryableAttempt(
@@ -260,17 +260,18 @@ class Transport:
             raise _RetryableAttempt(f"GET {where}: timeout ({type(exc).__name__})") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             reason = type(exc).__name__
-            raise _RetryableAttempt(f"GET {where}: connection failed ({reason})") from None
+            raise _RetryableAttempt(f"GET {scrub_url(url)}: connection failed ({reason})") from None
         status = response.status
         with self._count_lock:
             self.status_counts[status] = self.status_counts.get(status, 0) + 1
         self.limiter.update(bucket, response.headers, status)
-        return self._classify(response, where, bucket)
+        return self._classify(response, url, bucket)
 
-    def _classify(self, response: Fetched, where: str, bucket: str) -> ApiResponse:
+    def _classify(self, response: Fetched, url: str, bucket: str) -> ApiResponse:
         status = response.status
         if 200 <= status < 300:
-            return ApiResponse(response.url, status, response.headers, _json_body(response, where))
+            return ApiResponse(response.url, status, response.headers, _json_body(response, url))
+        where = scrub_url(url)
         message = f"GET {where}: {status} {error_message(response)}"
         if status == 401:
             raise _Unauthorized(message)
@@ -322,14 +323,14 @@ class Transport:
         )
 
 
-def _json_body(response: Fetched, where: str) -> Any:
+def _json_body(response: Fetched, url: str) -> Any:
     if response.status == 204 or not response.content:
         return None
     try:
         return parse_json(response.content)
     except ValueError:
         raise _RetryableAttempt(
-            f"GET {where}: truncated or invalid JSON body ({len(response.content)} bytes)",
+            f"GET {scrub_url(url)}: truncated or invalid JSON body ({len(response.content)} bytes)",
             status_code=response.status,
         ) from None
 

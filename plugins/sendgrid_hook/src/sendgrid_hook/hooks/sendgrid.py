@@ -179,6 +179,7 @@ class SendGridHook(HttpHook):
                 session = requests.Session()
                 session.auth = self._make_auth()
                 self._configure_session_from_mount_adapters(session)
+                _settle_environment(session, self.settings.base_url)
                 self._session = session
         if headers:
             self._session.headers.update(headers)
@@ -348,3 +349,21 @@ class SendGridHook(HttpHook):
             f"Connected to SendGrid{who}: {len(granted)} scopes granted, "
             f"all {len(required)} required scopes present.{note}"
         )
+
+
+def _settle_environment(session: requests.Session, base_url: str) -> None:
+    """Resolve the environment's proxy and CA settings for ``base_url`` once, for every request.
+
+    ``requests`` otherwise re-reads them on each request (``HTTPS_PROXY``, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``, scanning the whole environment), which costs more CPU than the rest
+    of a small request. Every request of the hook goes to ``base_url``'s host, so the answer is
+    the same; settings the session already has win.
+    """
+    env = session.merge_environment_settings(base_url, {}, None, None, None)
+    for scheme, proxy in (env.get("proxies") or {}).items():
+        session.proxies.setdefault(scheme, proxy)
+    if session.verify is True and env.get("verify") not in (None, True):
+        session.verify = env["verify"]
+    if session.cert is None and env.get("cert") is not None:
+        session.cert = env["cert"]
+    session.trust_env = False
