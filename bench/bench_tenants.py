@@ -4,8 +4,10 @@ Starts ``deploy.local_cluster`` (scheduler, dag-processor, api-server and, for C
 on the machine's PostgreSQL and Redis) and the SendGrid simulator with ``latency_seconds`` on
 every request (SendGrid's round trip, so the figure measures waiting on the API, not CPU).
 Registers T tenant connections (a realistic mix, mostly small: tenant i reads the simulator's
-large organization when ``i % 10 == 0``, else one of its small ones), lists them in the
-``sendgrid_tenants`` Variable, triggers one extract run and waits for it. Prints per executor:
+large organization when ``i % 10 == 0``, else one of its small ones) and the REST API connection
+the run lists them with, triggers the extract and waits for it: first every tenant's first sync
+(about 13 months of history each), then, the simulator's clock a day later, the daily
+incremental run the schedule makes. Prints per executor and run:
 
 * **tenants/min** = tenants ``ok`` in ``extract_run_tenants`` / (trigger -> run end), and the
   ratio to the target of 200 tenants/min (1,000 tenants in <= 5 minutes);
@@ -48,6 +50,9 @@ from sendgrid_elt.settings import (  # noqa: E402
 )
 
 TARGET_TENANTS_PER_MIN = 200.0
+#: The runs measured on each cluster: every tenant's first sync (about 13 months of history),
+#: then the next day's incremental run (what the schedule runs every day).
+RUNS = ("first sync", "daily")
 EXECUTORS = {"celery": "CeleryExecutor", "local": "LocalExecutor"}
 
 
@@ -64,8 +69,12 @@ def connections(accounts: dict, base_url: str, count: int) -> dict[str, dict]:
     return out
 
 
-def run_one(args: Any, executor: str, conns: dict, server: Any) -> dict[str, Any]:
-    """Start a cluster with ``executor``, run the extract once for every tenant, measure it."""
+def run_one(args: Any, executor: str, conns: dict, server: Any, sim: Any) -> list[dict[str, Any]]:
+    """Start a cluster with ``executor``, run the extract for every tenant, measure each run.
+
+    The runs: every tenant's first sync, then (the simulator's clock a day later) the daily
+    incremental run.
+    """
     import psycopg
 
     warehouse = f"bench_tenants_wh_{os.getpid()}_{executor.lower()}"
@@ -98,65 +107,79 @@ def run_one(args: Any, executor: str, conns: dict, server: Any) -> dict[str, Any
     print(f"\n== {executor}: {len(conns)} tenants, pool {API_POOL}={args.pool_slots}, "
           f"{args.threads} tenant threads per batch, at most {args.max_batches} batches",
           flush=True)  # fmt: skip
+    results = []
     try:
         with LocalCluster(config) as cluster:
             print(f"cluster up in {cluster.timings['start']:.0f}s", flush=True)
             cluster.wait_for_dags([EXTRACT_DAG_ID], timeout=300)
-            with Sampler(cluster, min(slots, args.pool_slots)) as sampler:
-                t0 = time.monotonic()
-                run_id = cluster.trigger(EXTRACT_DAG_ID)
-                partial = False
-                try:
-                    state = cluster.wait_for_run(
-                        EXTRACT_DAG_ID, run_id, timeout=args.time_budget, fail_fast=False
-                    )
-                except ClusterError:
-                    state, partial = "timeout", True
-                wall = time.monotonic() - t0
-            if partial:
-                with contextlib.suppress(ClusterError):
-                    cluster.api("PATCH", f"/dags/{EXTRACT_DAG_ID}/dagRuns/{run_id}",
-                                json={"state": "failed"})  # fmt: skip
-            tis = cluster.query(
-                "select task_id, extract(epoch from queued_dttm - scheduled_dttm)"
-                " from task_instance where dag_id = %s and run_id = %s",
-                [EXTRACT_DAG_ID, run_id],
-            )
-            report = sampler.report()
+            for kind in RUNS[: args.runs]:
+                if kind == "daily":
+                    sim.control.advance(1)  # a day of new activity, as before a scheduled run
+                result = _measured_run(args, cluster, wh_target, min(slots, args.pool_slots))
+                result.update(executor=executor, kind=kind, tenants=len(conns))
+                _print_run(result)
+                results.append(result)
+                if result["partial"]:
+                    break
     finally:
-        outcome = _outcomes(wh_target, run_id if "run_id" in locals() else "")
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute(f'drop database if exists "{warehouse}" with (force)')
+    return results
+
+
+def _measured_run(args: Any, cluster: LocalCluster, wh_target: Any, slots: int) -> dict:
+    """Trigger one extract run, wait for it (at most ``--time-budget``), measure it."""
+    with Sampler(cluster, slots) as sampler:
+        t0 = time.monotonic()
+        run_id = cluster.trigger(EXTRACT_DAG_ID)
+        partial = False
+        try:
+            state = cluster.wait_for_run(
+                EXTRACT_DAG_ID, run_id, timeout=args.time_budget, fail_fast=False
+            )
+        except ClusterError:
+            state, partial = "timeout", True
+        wall = time.monotonic() - t0
+    if partial:
+        with contextlib.suppress(ClusterError):
+            cluster.api("PATCH", f"/dags/{EXTRACT_DAG_ID}/dagRuns/{run_id}",
+                        json={"state": "failed"})  # fmt: skip
+    tis = cluster.query(
+        "select task_id, extract(epoch from queued_dttm - scheduled_dttm)"
+        " from task_instance where dag_id = %s and run_id = %s",
+        [EXTRACT_DAG_ID, run_id],
+    )
+    report = sampler.report()
+    outcome = _outcomes(wh_target, run_id)
     sched = [float(s) for _, s in tis if s is not None]
-    scheduler_cpu = report["cpu_seconds"].get("scheduler", 0.0)
     rate = outcome["ok"] / (wall / 60)
-    result = {
-        "executor": executor, "tenants": len(conns), "state": state, "partial": partial,
-        "wall": wall, "ok": outcome["ok"], "failed": outcome["failed"],
-        "rate": rate, "ratio": rate / TARGET_TENANTS_PER_MIN,
+    return {
+        "state": state, "partial": partial, "wall": wall, "ok": outcome["ok"],
+        "failed": outcome["failed"], "rate": rate, "ratio": rate / TARGET_TENANTS_PER_MIN,
         "requests_per_s": outcome["requests"] / wall, "requests": outcome["requests"],
         "records": outcome["records"], "task_instances": len(tis),
         "batches": sum(1 for t, _ in tis if t == "extract_load"),
-        "sched_cpu_per_ti": scheduler_cpu / max(1, len(tis)),
+        "sched_cpu_per_ti": report["cpu_seconds"].get("scheduler", 0.0) / max(1, len(tis)),
         "sched_latency": statistics.median(sched) if sched else float("nan"),
         "cpu_share": report["cpu_share_of_machine"], "max_db": report["max_db_connections"],
-        "machine_cpu": report["machine_cpu_seconds"],
-        "cpu": report["cpu_seconds"],
+        "machine_cpu": report["machine_cpu_seconds"], "cpu": report["cpu_seconds"],
     }  # fmt: skip
-    cpu = ", ".join(f"{k} {v:.0f}s" for k, v in sorted(result["cpu"].items()))
+
+
+def _print_run(r: dict[str, Any]) -> None:
+    cpu = ", ".join(f"{k} {v:.0f}s" for k, v in sorted(r["cpu"].items()))
     print(
-        f"run {state}: {result['ok']}/{len(conns)} tenants ok ({result['failed']} failed) in "
-        f"{wall:.0f}s = {rate:.1f} tenants/min ({result['ratio']:.2f}x the 200/min target); "
-        f"{result['requests']} requests = {result['requests_per_s']:.0f} requests/s; "
-        f"{result['task_instances']} task instances ({result['batches']} batches); scheduler "
-        f"{result['sched_cpu_per_ti']:.2f} CPU s per task instance, median scheduled->queued "
-        f"{result['sched_latency']:.1f}s; machine CPU {result['cpu_share']:.0%} "
-        f"({result['machine_cpu']:.0f} CPU s, all processes = "
-        f"{result['machine_cpu'] / max(1, len(conns)):.2f} per tenant); metadata DB "
-        f"connections max {result['max_db']}\n  CPU: {cpu}",
+        f"{r['kind']} run {r['state']}: {r['ok']}/{r['tenants']} tenants ok ({r['failed']} failed)"
+        f" in {r['wall']:.0f}s = {r['rate']:.1f} tenants/min ({r['ratio']:.2f}x the 200/min "
+        f"target); {r['records']:,} records; {r['requests']} requests = "
+        f"{r['requests_per_s']:.0f} requests/s; {r['task_instances']} task instances "
+        f"({r['batches']} batches); scheduler {r['sched_cpu_per_ti']:.2f} CPU s per task "
+        f"instance, median scheduled->queued {r['sched_latency']:.1f}s; machine CPU "
+        f"{r['cpu_share']:.0%} ({r['machine_cpu']:.0f} CPU s, all processes = "
+        f"{r['machine_cpu'] / max(1, r['tenants']):.2f} per tenant); metadata DB connections "
+        f"max {r['max_db']}\n  CPU: {cpu}",
         flush=True,
     )
-    return result
 
 
 def _setup(cluster: LocalCluster, env: dict[str, str], conns: dict) -> None:
@@ -202,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-batches", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API request")
     parser.add_argument("--time-budget", type=float, default=1800, help="seconds per run")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=2,
+        choices=(1, 2),
+        help="1: the first sync only; 2: then the next day's run",
+    )
     parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL))
     args = parser.parse_args(argv)
 
@@ -216,12 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# bench_tenants: {len(conns)} tenants, simulator latency {args.latency * 1000:.0f}"
               f" ms per request; command: {' '.join(sys.argv)}", flush=True)  # fmt: skip
         for name in args.executors.split(","):
-            results.append(run_one(args, EXECUTORS[name.strip()], conns, server))
-    print("\nexecutor | tenants | wall s | tenants/min | x target | requests/s | task instances"
-          " | sched CPU s/TI | state")  # fmt: skip
+            results += run_one(args, EXECUTORS[name.strip()], conns, server, sim)
+    print("\nexecutor | run | tenants | wall s | tenants/min | x target | requests/s | task "
+          "instances | sched CPU s/TI | state")  # fmt: skip
     for r in results:
         print(
-            f"{r['executor']} | {r['tenants']} | {r['wall']:.0f} | {r['rate']:.1f} |"
+            f"{r['executor']} | {r['kind']} | {r['tenants']} | {r['wall']:.0f} | {r['rate']:.1f} |"
             f" {r['ratio']:.2f} | {r['requests_per_s']:.0f} | {r['task_instances']}"
             f" ({r['batches']} batches) | {r['sched_cpu_per_ti']:.2f} | {r['state']}"
         )

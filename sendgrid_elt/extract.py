@@ -139,6 +139,7 @@ class TenantExtractor:
         self.loader = StagingLoader(conn, tenant_id, run_id, batch_size=batch_size)
         self.granted: frozenset[str] | None = None
         self._cursors: dict[tuple[str, str], dict] | None = None
+        self._subuser_names: list[str] | None = None
 
     # ----- whole tenant -------------------------------------------------------------------
     def run(self, streams: list[str] | None = None) -> dict[str, StreamOutcome]:
@@ -191,6 +192,7 @@ class TenantExtractor:
         start, requests_before = time.monotonic(), self.hook.request_count
         outcome = StreamOutcome(spec.name, "ok")
         shaper = Shaper(spec, self.cursor_bound(spec))
+        self._subuser_names = None if spec.name == "subusers" else self._subuser_names
         try:
             skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
             if skip is not None:
@@ -320,7 +322,9 @@ class TenantExtractor:
         flt = getattr(self.hook, "subusers_filter", "all")
         if flt == "none":
             return []
-        names = self._parent_ids(catalog.get("subusers"), "username", "")
+        if self._subuser_names is None:  # read again after the subusers stream loads
+            self._subuser_names = self._parent_ids(catalog.get("subusers"), "username", "")
+        names = self._subuser_names
         if isinstance(flt, list | tuple):
             names = [n for n in names if n in set(flt)]
         return names
