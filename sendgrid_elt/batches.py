@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -130,24 +131,32 @@ def run_batch(
     if time_budget is None:
         time_budget = extract_load.time_budget_for(extract_load._task_timeout(context or {}))
     deadline = None if time_budget is None else time.monotonic() + time_budget
-    conninfo = require_target().conninfo()
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
         done = _loaded(conn, run_id, batch)
     for tenant_id in sorted(done):
         log.info("tenant %s: ok (already loaded in run %s, not extracted again)", tenant_id, run_id)
     todo = [t for t in batch if t not in done]
     workers = max(1, min(threads or settings.EXTRACT_TENANT_THREADS, len(todo) or 1))
 
+    local, opened = threading.local(), []
+
     def one(tenant_id: str) -> dict[str, Any]:
         left = None if deadline is None else deadline - time.monotonic()
+        if not hasattr(local, "warehouse"):  # one connection per thread, for all its tenants
+            local.warehouse = extract_load.TenantWarehouse()
+            opened.append(local.warehouse)
         return _run_tenant(
-            load, tenant_id, run_id, batch_index, conninfo,
+            load, tenant_id, run_id, batch_index, local.warehouse,
             streams=streams, start_date=start_date, context=context, time_budget=left,
             alert_settings=alerts,
         )  # fmt: skip
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenant") as pool:
-        results = list(pool.map(one, todo))
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenant") as pool:
+            results = list(pool.map(one, todo))
+    finally:
+        for warehouse in opened:
+            warehouse.close()
     statuses = {t: OK for t in done} | {r["tenant_id"]: r["status"] for r in results}
     failed = {r["tenant_id"]: r["error"] for r in results if r["status"] == FAILED}
     summary = {
@@ -180,7 +189,7 @@ def _run_tenant(
     tenant_id: str,
     run_id: str,
     batch_index: int,
-    conninfo: str,
+    warehouse: Any,
     *,
     streams: list[str] | None,
     start_date: dt.date | None,
@@ -205,6 +214,7 @@ def _run_tenant(
         result = load(
             tenant_id, run_id, streams=streams, start_date=start_date,
             context=context, time_budget=time_budget, alert_settings=alert_settings,
+            warehouse=warehouse,
         )  # fmt: skip
         records = sum(int(s.get("records") or 0) for s in result.get("streams", {}).values())
         requests = int(result.get("requests") or 0)
@@ -220,7 +230,7 @@ def _run_tenant(
         "started_at": started_at, "ended_at": dt.datetime.now(dt.UTC),
     }  # fmt: skip
     try:
-        _record(conninfo, row)
+        _record(warehouse.connection(), row)
     except Exception as exc:
         log.error("tenant %s: could not record its outcome: %s", tenant_id, scrub(exc))
     level = logging.INFO if status == OK else logging.WARNING
@@ -245,18 +255,15 @@ def _loaded(conn: Any, run_id: str, batch: Sequence[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _record(conninfo: str, row: dict[str, Any]) -> None:
-    import psycopg
-
+def _record(conn: Any, row: dict[str, Any]) -> None:
     columns = list(row)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("run_id", "tenant_id"))
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(
-            f"insert into {_table()} ({', '.join(columns)}) "  # noqa: S608
-            f"values ({', '.join(['%s'] * len(columns))}) "
-            f"on conflict (run_id, tenant_id) do update set {updates}",
-            [row[c] for c in columns],
-        )
+    conn.execute(
+        f"insert into {_table()} ({', '.join(columns)}) "  # noqa: S608
+        f"values ({', '.join(['%s'] * len(columns))}) "
+        f"on conflict (run_id, tenant_id) do update set {updates}",
+        [row[c] for c in columns],
+    )
 
 
 def run_tenants(run_id: str) -> dict[str, dict[str, Any]]:

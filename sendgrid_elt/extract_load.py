@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sendgrid_elt import catalog, settings
@@ -75,6 +77,7 @@ def load_tenant(
     time_budget: float | None = None,
     lock_wait: float | None = None,
     alert_settings: Any = None,
+    warehouse: TenantWarehouse | None = None,
 ) -> dict[str, Any]:
     """Extract and load one tenant; return ``{"tenant_id", "requests", "streams"}``.
 
@@ -94,6 +97,8 @@ def load_tenant(
             ``settings.TENANT_LOCK_WAIT_SECONDS``).
         alert_settings: :class:`~sendgrid_elt.connection_health.AlertSettings` (default: read
             from the alert Variables; a batch reads them once for all its tenants).
+        warehouse: The warehouse connection and engine to use (a batch thread keeps one for
+            its tenants); default: opened here and closed at the end.
 
     Raises:
         AirflowFailException: The credential no longer works (health recorded, alert sent).
@@ -101,23 +106,22 @@ def load_tenant(
         StreamsFailed: Some streams failed after the hook's retries, or the time budget ended
             (the task retries; the next attempt resumes from the saved state).
     """
-    import psycopg
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     from sendgrid_elt.extract import StreamsFailed
     from sendgrid_elt.tenant_lock import tenant_lock
-    from sendgrid_elt.warehouse import require_target
 
     selected = [s.name for s in catalog.select(streams)]
-    target = require_target()  # once per task; the engine and connections below share it
-    engine = _engine(target)
+    own = warehouse is None
+    warehouse = warehouse or TenantWarehouse()
     hook = SendGridHook(sendgrid_conn_id=tenant_id)
     started = time.monotonic()
     if time_budget is None:
         time_budget = time_budget_for(_task_timeout(context or {}))
     try:
         budget = hook.set_time_budget(time_budget)
-        with psycopg.connect(target.conninfo(), autocommit=True) as conn:
+        conn, engine = warehouse.connection(), warehouse.engine()
+        with warehouse.in_use():
             wait = settings.TENANT_LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
             wait = wait if budget is None else min(wait, budget / 2)
             with tenant_lock(conn, tenant_id, run_id, wait=wait) as locked:
@@ -138,7 +142,8 @@ def load_tenant(
             )  # fmt: skip
         raise
     finally:
-        engine.dispose()
+        if own:
+            warehouse.close()
         hook.close()
     elapsed = time.monotonic() - started
     total = sum(o.records for o in outcomes.values())
@@ -233,10 +238,61 @@ def run_streams(
     return outcomes
 
 
-def _engine(target):
-    from sqlalchemy import create_engine
+class TenantWarehouse:
+    """A warehouse connection (autocommit) and engine, reused for the tenants of one thread.
 
-    return create_engine(target.sqlalchemy_url(), pool_pre_ping=True)
+    Opening them costs PostgreSQL a backend per connection and the loader a temp table; a batch
+    thread extracting thirty tenants one after the other opens them once. A connection left in
+    a transaction or broken by a tenant is replaced before the next one.
+    """
+
+    def __init__(self) -> None:
+        from sendgrid_elt.warehouse import require_target
+
+        self.target = require_target()
+        self._conn: Any = None
+        self._engine: Any = None
+
+    def connection(self) -> Any:
+        """The psycopg connection (autocommit), opened or replaced when needed."""
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        conn = self._conn
+        if conn is None or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+            if conn is not None:
+                conn.close()
+            self._conn = psycopg.connect(self.target.conninfo(), autocommit=True)
+        return self._conn
+
+    def engine(self) -> Any:
+        """The SQLAlchemy engine (one pooled connection, checked before use)."""
+        if self._engine is None:
+            from sqlalchemy import create_engine
+
+            self._engine = create_engine(
+                self.target.sqlalchemy_url(), pool_pre_ping=True, pool_size=1
+            )
+        return self._engine
+
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Drop the connection when the block fails on it (the next tenant opens a new one)."""
+        try:
+            yield
+        except BaseException:
+            if self._conn is not None and (self._conn.closed or self._conn.broken):
+                self._conn = None
+            raise
+
+    def close(self) -> None:
+        """Close the connection and dispose of the engine."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
 def _region(hook: Any) -> str:

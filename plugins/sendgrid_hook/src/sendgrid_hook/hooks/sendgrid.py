@@ -260,7 +260,7 @@ class SendGridHook(HttpHook):
         ):
             log.debug("SendGrid %s: page %d, %d records", path, page.number, len(page.records))
             yield page.records
-        log.info(
+        log.debug(  # the stream's INFO line (pages, records, seconds) sums its units
             "SendGrid %s%s: %d records in %d pages",
             path,
             f" (on behalf of {on_behalf_of})" if on_behalf_of else "",
