@@ -162,7 +162,7 @@ def _raw_copy(target: Any, rows: list[tuple]) -> _Clock:
     """One plain binary COPY of ``rows`` into a bare table (one transaction)."""
     import psycopg
 
-    from sendgrid_elt.loader import _JsonbBytes
+    from sendgrid_elt.copy_binary import JsonbBytes
 
     with psycopg.connect(target.conninfo(), autocommit=True) as conn:
         conn.execute("drop table if exists plain_copy")
@@ -170,7 +170,7 @@ def _raw_copy(target: Any, rows: list[tuple]) -> _Clock:
                      "record_key text, record_hash text, record jsonb)")  # fmt: skip
         conn.execute("checkpoint")
         cur = conn.cursor()
-        cur.adapters.register_dumper(bytes, _JsonbBytes)
+        cur.adapters.register_dumper(bytes, JsonbBytes)
         sql = "copy plain_copy from stdin (format binary)"
         with _Clock(conn) as clock, conn.transaction(), cur.copy(sql) as cp:
             cp.set_types(["text", "text", "text", "text", "text", "jsonb"])
