@@ -313,10 +313,13 @@ def _report_memory(dbs: Databases, env: dict, start: dt.date, skip_full: bool) -
     small = _child(env, "load", dbs.fresh(), ["bounces"], start)
     print(f"memory (peak RSS of the extract+load process; {small['base_mb']:.0f} MiB after "
           "imports, before any record)")  # fmt: skip
-    print(f"  {small['records']:>9,} rows: {small['rss_mb']:.0f} MiB", flush=True)
+    above = small["rss_mb"] - small["base_mb"]
+    print(f"  {small['records']:>9,} rows: {small['rss_mb']:.0f} MiB "
+          f"({above:.1f} MiB above the imports)", flush=True)  # fmt: skip
     if not skip_full:
         full = _child(env, "load", dbs.fresh(), ["bounces"], None)
-        print(f"  {full['records']:>9,} rows: {full['rss_mb']:.0f} MiB  (ratio "
+        print(f"  {full['records']:>9,} rows: {full['rss_mb']:.0f} MiB "
+              f"({full['rss_mb'] - full['base_mb']:.1f} MiB above the imports; ratio "
               f"{full['rss_mb'] / small['rss_mb']:.2f}x; {full['records'] / full['seconds']:,.0f}"
               " records/s)", flush=True)  # fmt: skip
     return small
