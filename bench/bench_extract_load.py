@@ -48,7 +48,7 @@ from sendgrid_elt.extract import TenantExtractor
 base = rss()
 mode, conninfo, streams, start = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
 start = dt.date.fromisoformat(start) if start != "-" else None
-hook = SendGridHook(sendgrid_conn_id="bench")
+hook = SendGridHook(sendgrid_conn_id="bench", max_pages=100_000)  # the whole list: > 10,000 pages
 t0 = time.perf_counter()
 if mode == "http":
     st = 0 if start is None else (start - dt.date(1970, 1, 1)).days * 86400
@@ -162,7 +162,7 @@ def _raw_copy(target: Any, rows: list[tuple]) -> _Clock:
     """One plain binary COPY of ``rows`` into a bare table (one transaction)."""
     import psycopg
 
-    from sendgrid_elt.loader import _JsonbBytes
+    from sendgrid_elt.copy_binary import JsonbBytes
 
     with psycopg.connect(target.conninfo(), autocommit=True) as conn:
         conn.execute("drop table if exists plain_copy")
@@ -170,7 +170,7 @@ def _raw_copy(target: Any, rows: list[tuple]) -> _Clock:
                      "record_key text, record_hash text, record jsonb)")  # fmt: skip
         conn.execute("checkpoint")
         cur = conn.cursor()
-        cur.adapters.register_dumper(bytes, _JsonbBytes)
+        cur.adapters.register_dumper(bytes, JsonbBytes)
         sql = "copy plain_copy from stdin (format binary)"
         with _Clock(conn) as clock, conn.transaction(), cur.copy(sql) as cp:
             cp.set_types(["text", "text", "text", "text", "text", "jsonb"])
@@ -313,10 +313,13 @@ def _report_memory(dbs: Databases, env: dict, start: dt.date, skip_full: bool) -
     small = _child(env, "load", dbs.fresh(), ["bounces"], start)
     print(f"memory (peak RSS of the extract+load process; {small['base_mb']:.0f} MiB after "
           "imports, before any record)")  # fmt: skip
-    print(f"  {small['records']:>9,} rows: {small['rss_mb']:.0f} MiB", flush=True)
+    above = small["rss_mb"] - small["base_mb"]
+    print(f"  {small['records']:>9,} rows: {small['rss_mb']:.0f} MiB "
+          f"({above:.1f} MiB above the imports)", flush=True)  # fmt: skip
     if not skip_full:
         full = _child(env, "load", dbs.fresh(), ["bounces"], None)
-        print(f"  {full['records']:>9,} rows: {full['rss_mb']:.0f} MiB  (ratio "
+        print(f"  {full['records']:>9,} rows: {full['rss_mb']:.0f} MiB "
+              f"({full['rss_mb'] - full['base_mb']:.1f} MiB above the imports; ratio "
               f"{full['rss_mb'] / small['rss_mb']:.2f}x; {full['records'] / full['seconds']:,.0f}"
               " records/s)", flush=True)  # fmt: skip
     return small

@@ -50,15 +50,18 @@ class Cursor:
         field: Record field holding the cursor value.
         kind: How the value is written (values that do not parse are rejected records).
         start_param: Request parameter receiving ``cursor - overlap``.
-        overlap: Seconds re-read before the cursor (rows written late; merges are idempotent).
-            Suppression rows are written when SendGrid processes the event, so five minutes
-            cover late rows while a no-change rerun re-reads only the last few records.
+        overlap: Seconds re-read before the cursor. ``start_time`` is inclusive, so with 0
+            the run starts at the stored cursor itself: only the records of the cursor's own
+            second are read again (a second may hold more records than the last batch saw;
+            the merge absorbs the repeats) and a no-change rerun re-reads a handful of
+            records, not minutes of them. SendGrid stamps a suppression's ``created`` when it
+            writes the row, so a row never appears behind a cursor already stored.
     """
 
     field: str = "created"
     kind: CursorKind = "epoch"
     start_param: str = "start_time"
-    overlap: int = 300
+    overlap: int = 0
 
 
 @dataclass(frozen=True)

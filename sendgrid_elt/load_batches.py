@@ -76,10 +76,11 @@ def prefetched_batches(
 
     A producer thread reads ``pages`` (HTTP and shaping) and prepares each batch while the
     caller loads the previous one, so HTTP, Python and PostgreSQL work overlap; at most
-    ``prefetch`` batches wait in between (bounded memory). One batch of lookahead tells
-    whether a batch is the last one. A unit of one page is prepared in the caller's thread.
-    An empty input yields one empty last batch, so the final
-    cursor is still committed.
+    ``prefetch`` batches wait in between (bounded memory: the batch being read, the waiting
+    ones and the one being written). The last batch holds the rows after the last full one
+    (none when the rows end on a batch boundary, or for an empty input), so the unit's final
+    cursor is always committed.
+    A unit of one page is prepared in the caller's thread (no producer thread).
     """
     pages = iter(pages)
     head = list(itertools.islice(pages, 2))  # nothing to load yet: no overlap is lost
@@ -130,23 +131,21 @@ def prefetched_batches(
 def plain_batches(
     pages: Iterable[Page], size: int
 ) -> Iterator[tuple[list[Row], list[Reject], bool]]:
+    """``(rows, rejects, last)`` of about ``size`` rows; the last one may be empty.
+
+    A full batch is handed on at once (no lookahead batch held back to learn whether it is
+    the last one): the unit's end is a final batch of the remaining rows, empty when the rows
+    ended on a batch boundary, which still commits the unit's final cursor.
+    """
     batch: list[Row] = []
     rejects: list[Reject] = []
-    ready: tuple[list[Row], list[Reject]] | None = None
     for page_rows, page_rejects in pages:
         batch += page_rows
         rejects += page_rejects
         if len(batch) >= size:
-            if ready is not None:
-                yield ready[0], ready[1], False
-            ready, batch, rejects = (batch, rejects), [], []
-    if ready is not None and (batch or rejects):
-        yield ready[0], ready[1], False
-        ready = None
-    if ready is not None:
-        yield ready[0], ready[1], True
-    else:
-        yield batch, rejects, True
+            yield batch, rejects, False
+            batch, rejects = [], []
+    yield batch, rejects, True
 
 
 class Progress:

@@ -23,10 +23,10 @@ def request_windows(
         today: The API's current date.
 
     Returns:
-        Incremental streams: one window from ``cursor - overlap`` (everything without a
-        cursor). Date-window streams: from the cursor minus the look-back (or the first day
-        of the month ``initial_months`` back), one window per month for monthly endpoints.
-        Other streams: one empty window.
+        Incremental streams: one window from ``cursor - overlap`` (inclusive; everything
+        without a cursor). Date-window streams: from the cursor minus the look-back (or the
+        first day of the month ``initial_months`` back), one window per month for monthly
+        endpoints. Other streams: one empty window.
     """
     if spec.mode == "incremental" and spec.cursor is not None:
         if start_date is not None:

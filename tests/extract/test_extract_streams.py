@@ -90,10 +90,17 @@ def test_incremental_first_run_then_state(sim, acme, pg) -> None:
             f"select (record->>'created')::bigint from \"{STAGING_SCHEMA}\".unsubscribes"  # noqa: S608
         )
     )
-    # with state: only the overlap window is read again (one page), nothing duplicated
+    # with state: the run starts at the stored cursor (inclusive): one request, and only the
+    # records of the cursor's own second are read again; nothing duplicated
+    at_cursor = pg.execute(
+        f'select count(*) from "{STAGING_SCHEMA}".unsubscribes '  # noqa: S608
+        "where (record->>'created')::bigint = %s",
+        (cursor["value"],),
+    ).fetchone()[0]
     second = _extractor(acme, pg, "r2").run_stream(spec)
     assert second.requests == 1
-    assert 0 < second.records < first.records
+    assert second.records == at_cursor >= 1
+    assert sync_state.load_cursor(pg, "acme", "unsubscribes", "") == cursor
     sim.control.advance(days=1)
     third = _extractor(acme, pg, "r3").run_stream(spec)
     assert third.requests == 1

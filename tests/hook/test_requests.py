@@ -8,6 +8,7 @@ import pytest
 from sendgrid_hook.errors import (
     ReconnectRequired,
     SendGridBudgetExceededError,
+    SendGridError,
     SendGridFatalError,
     SendGridForbiddenError,
     SendGridNotFoundError,
@@ -148,9 +149,8 @@ def test_environment_proxy_is_honoured_and_resolved_once(
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     proxied = SendGridHook(sendgrid_conn_id=TEST_CONN, backoff_base=0.01, backoff_max=0.02)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(SendGridError, match="ProxyError"):
         proxied.get_json("/v3/user/username")
-    assert "ProxyError" in str(refused.value)
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     lookups: list[str] = []
