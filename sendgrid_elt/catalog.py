@@ -56,12 +56,17 @@ class Cursor:
             the merge absorbs the repeats) and a no-change rerun re-reads a handful of
             records, not minutes of them. SendGrid stamps a suppression's ``created`` when it
             writes the row, so a row never appears behind a cursor already stored.
+        settle: Seconds after which a second is closed. When a unit's read ended with the
+            API's clock (the ``Date`` header) this far past its cursor, no record can still
+            be stamped with the cursor's second: the cursor is saved ``settled`` and the next
+            run starts one second after it, so a no-change rerun re-reads nothing.
     """
 
     field: str = "created"
     kind: CursorKind = "epoch"
     start_param: str = "start_time"
     overlap: int = 0
+    settle: int = 300
 
 
 @dataclass(frozen=True)

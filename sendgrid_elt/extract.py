@@ -39,7 +39,7 @@ from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper, parse_cursor
 from sendgrid_elt.settings import STAGING_SCHEMA
-from sendgrid_elt.windows import request_windows
+from sendgrid_elt.windows import floor_cursor, request_windows, settled_before
 
 if TYPE_CHECKING:
     import psycopg
@@ -241,8 +241,9 @@ class TenantExtractor:
                     writer.write_unit(
                         unit,
                         self._progress_rows(rows, progress, writer, pages0),
-                        prev_cursor=cursor or self._floor(spec),
+                        prev_cursor=cursor or floor_cursor(spec, self.start_date),
                         checkpoint=spec.mode == "incremental",
+                        settled_before=settled_before(spec, self.now),
                     )
                 except (errors.SendGridForbiddenError, errors.SendGridNotFoundError) as exc:
                     if unit == "":
@@ -261,19 +262,6 @@ class TenantExtractor:
         if ignored:
             detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
         return writer.records, "; ".join(detail) or None
-
-    def _floor(self, spec: StreamSpec) -> dict:
-        """A backfill's start, the cursor of a unit that had no record since (``{}``: none).
-
-        Without it a unit with nothing after ``start_date`` would keep no cursor, and the next
-        run would read its whole history.
-        """
-        kind = spec.cursor_field
-        if self.start_date is None or kind is None:
-            return {}
-        if kind[1] == "date":
-            return {"value": self.start_date.isoformat()}
-        return {"value": int(dt.datetime.combine(self.start_date, dt.time(), dt.UTC).timestamp())}
 
     def _stored_cursor(
         self, spec: StreamSpec, unit: str, bound: int | str | None, ignored: list[str]
@@ -344,8 +332,9 @@ class TenantExtractor:
         """Yield ``(path, params, parent_id)`` for every request sequence of one unit."""
         base = dict(spec.params)
         windows = request_windows(
-            spec, cursor.get("value"), start_date=self.start_date, today=self.today
-        )
+            spec, cursor.get("value"), start_date=self.start_date, today=self.today,
+            settled=bool(cursor.get("settled")),
+        )  # fmt: skip
         for window in windows:
             params = {**base, **window}
             fan = spec.fan_out

@@ -136,6 +136,7 @@ class StreamWriter:
         *,
         prev_cursor: dict[str, Any] | None = None,
         checkpoint: bool = False,
+        settled_before: int | None = None,
     ) -> UnitResult:
         """Load every row of one unit in bounded batches, each committed with its cursor.
 
@@ -146,6 +147,9 @@ class StreamWriter:
             prev_cursor: Cursor stored before this run (``{"value": ...}``), validated.
             checkpoint: Commit the running maximum cursor with every batch (incremental
                 streams whose rows arrive in cursor order; ignored once they do not).
+            settled_before: Epoch cursors up to this second are closed (the API's clock less
+                :attr:`~sendgrid_elt.catalog.Cursor.settle`): the unit's final cursor is saved
+                ``settled``, and the next run starts after it. Mid-unit checkpoints never are.
 
         Returns:
             Records and batches written and the final cursor (committed with the last batch).
@@ -166,6 +170,7 @@ class StreamWriter:
                 written = self._write(batch)
                 save_rejects(conn, loader.tenant_id, self.spec.name, loader.run_id, batch.rejects)
                 if batch.last:
+                    cursor = _settled(cursor, settled_before)
                     sync_state.save_cursor(
                         conn, loader.tenant_id, self.spec.name, subuser, cursor, loader.run_id,
                         complete=True, rows=result.records + written,
@@ -297,6 +302,14 @@ class StreamWriter:
                 {**self._params(), "skip": list(excluded_subusers)},
             )
             return cur.rowcount
+
+
+def _settled(cursor: dict[str, Any] | None, settled_before: int | None) -> dict | None:
+    """The final cursor of a complete unit, marked ``settled`` when its second is closed."""
+    value = (cursor or {}).get("value")
+    if settled_before is None or not isinstance(value, int) or value > settled_before:
+        return cursor
+    return {**cursor, "settled": True}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,7 +12,12 @@ _EPOCH = dt.date(1970, 1, 1)
 
 
 def request_windows(
-    spec: StreamSpec, value: Any, *, start_date: dt.date | None, today: dt.date
+    spec: StreamSpec,
+    value: Any,
+    *,
+    start_date: dt.date | None,
+    today: dt.date,
+    settled: bool = False,
 ) -> list[dict[str, Any]]:
     """Request parameters of each window of one unit (one request sequence per window).
 
@@ -21,18 +26,21 @@ def request_windows(
         value: The unit's stored cursor value, already parsed (``None``: no usable cursor).
         start_date: Backfill from this day (wins over the cursor).
         today: The API's current date.
+        settled: The stored cursor's second was closed when it was saved (see
+            :attr:`sendgrid_elt.catalog.Cursor.settle`): start one second after it.
 
     Returns:
-        Incremental streams: one window from ``cursor - overlap`` (inclusive; everything
-        without a cursor). Date-window streams: from the cursor minus the look-back (or the
-        first day of the month ``initial_months`` back), one window per month for monthly
-        endpoints. Other streams: one empty window.
+        Incremental streams: one window from ``cursor - overlap`` (inclusive; ``cursor + 1``
+        when settled; everything without a cursor). Date-window streams: from the cursor
+        minus the look-back (or the first day of the month ``initial_months`` back), one
+        window per month for monthly endpoints. Other streams: one empty window.
     """
     if spec.mode == "incremental" and spec.cursor is not None:
         if start_date is not None:
             return [{spec.cursor.start_param: (start_date - _EPOCH).days * 86400}]
         if value is not None:
-            return [{spec.cursor.start_param: max(0, value - spec.cursor.overlap)}]
+            start = value + 1 if settled else max(0, value - spec.cursor.overlap)
+            return [{spec.cursor.start_param: start}]
         return [{}]
     if spec.mode != "date_window" or spec.window is None:
         return [{}]
@@ -58,3 +66,28 @@ def first_of_month(day: dt.date, months: int) -> dt.date:
     """First day of the month ``months`` away from ``day``'s month."""
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def floor_cursor(spec: StreamSpec, start_date: dt.date | None) -> dict:
+    """A backfill's start, the cursor of a unit that had no record since (``{}``: none).
+
+    Without it a unit with nothing after ``start_date`` would keep no cursor, and the next run
+    would read its whole history.
+    """
+    kind = spec.cursor_field
+    if start_date is None or kind is None:
+        return {}
+    if kind[1] == "date":
+        return {"value": start_date.isoformat()}
+    return {"value": int(dt.datetime.combine(start_date, dt.time(), dt.UTC).timestamp())}
+
+
+def settled_before(spec: StreamSpec, now: dt.datetime | None) -> int | None:
+    """Epoch cursors up to this second are closed by the API's clock ``now`` (``None``: unknown).
+
+    See :attr:`sendgrid_elt.catalog.Cursor.settle`.
+    """
+    cursor = spec.cursor
+    if spec.mode != "incremental" or cursor is None or cursor.kind != "epoch" or now is None:
+        return None
+    return int(now.timestamp()) - cursor.settle

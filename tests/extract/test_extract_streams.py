@@ -216,3 +216,28 @@ def test_backfill_without_new_records_keeps_its_start_as_cursor(sim, acme, pg) -
     assert cursor["value"] == (today - dt.date(1970, 1, 1)).days * 86400
     again = _extractor(acme, pg, "r2").run_stream(spec)
     assert (again.requests, again.records) == (1, 0)
+
+
+def test_a_settled_cursor_second_is_not_read_again(sim, acme, pg) -> None:
+    spec = dataclasses.replace(catalog.get("unsubscribes"), per_subuser=False)
+    now = acme.api_time()  # the simulator's clock, as a run reads it from the Date header
+    _extractor(acme, pg, "r1", now=now).run_stream(spec)
+    cursor = sync_state.load_cursor(pg, "acme", "unsubscribes", "")
+    assert cursor["value"] <= now.timestamp() - spec.cursor.settle
+    assert cursor["settled"] is True
+    # no change: one request starting after the closed second, nothing re-read
+    again = _extractor(acme, pg, "r2", now=now).run_stream(spec)
+    assert (again.requests, again.records) == (1, 0)
+    assert sync_state.load_cursor(pg, "acme", "unsubscribes", "") == cursor
+    # a second the API's clock had not passed by `settle` stays open: read again, inclusive
+    at_cursor = pg.execute(
+        f'select count(*) from "{STAGING_SCHEMA}".unsubscribes '  # noqa: S608
+        "where (record->>'created')::bigint = %s",
+        (cursor["value"],),
+    ).fetchone()[0]
+    sync_state.save_cursor(pg, "acme", "unsubscribes", "", {"value": cursor["value"]}, "r2")
+    early = dt.datetime.fromtimestamp(cursor["value"] + 10, dt.UTC)
+    third = _extractor(acme, pg, "r3", now=early).run_stream(spec)
+    assert third.records == at_cursor >= 1
+    assert sync_state.load_cursor(pg, "acme", "unsubscribes", "") == {"value": cursor["value"]}
+    assert len(staged_keys(pg, "acme", "unsubscribes")) == _truth(sim, "unsubscribes")["count"]
