@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sendgrid_elt import catalog, settings
@@ -121,17 +119,16 @@ def load_tenant(
     try:
         budget = hook.set_time_budget(time_budget)
         conn, engine = warehouse.connection(), warehouse.engine()
-        with warehouse.in_use():
-            wait = settings.TENANT_LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
-            wait = wait if budget is None else min(wait, budget / 2)
-            with tenant_lock(conn, tenant_id, run_id, wait=wait) as locked:
-                if not locked:
-                    _skip_locked(conn, tenant_id, run_id, wait)
-                outcomes = _extract(
-                    hook, conn, engine, tenant_id, run_id, selected,
-                    start_date=start_date, context=context, batch_size=batch_size,
-                    alert_settings=alert_settings,
-                )  # fmt: skip
+        wait = settings.TENANT_LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
+        wait = wait if budget is None else min(wait, budget / 2)
+        with tenant_lock(conn, tenant_id, run_id, wait=wait) as locked:
+            if not locked:
+                _skip_locked(conn, tenant_id, run_id, wait)
+            outcomes = _extract(
+                hook, conn, engine, tenant_id, run_id, selected,
+                start_date=start_date, context=context, batch_size=batch_size,
+                alert_settings=alert_settings,
+            )  # fmt: skip
     except StreamsFailed:
         left = hook.time_left()
         if left is not None and left <= 0:
@@ -242,8 +239,8 @@ class TenantWarehouse:
     """A warehouse connection (autocommit) and engine, reused for the tenants of one thread.
 
     Opening them costs PostgreSQL a backend per connection and the loader a temp table; a batch
-    thread extracting thirty tenants one after the other opens them once. A connection left in
-    a transaction or broken by a tenant is replaced before the next one.
+    thread extracting thirty tenants one after the other opens them once. A connection a tenant
+    left broken, closed or inside a transaction is replaced when the next one asks for it.
     """
 
     def __init__(self) -> None:
@@ -274,16 +271,6 @@ class TenantWarehouse:
                 self.target.sqlalchemy_url(), pool_pre_ping=True, pool_size=1
             )
         return self._engine
-
-    @contextmanager
-    def in_use(self) -> Iterator[None]:
-        """Drop the connection when the block fails on it (the next tenant opens a new one)."""
-        try:
-            yield
-        except BaseException:
-            if self._conn is not None and (self._conn.closed or self._conn.broken):
-                self._conn = None
-            raise
 
     def close(self) -> None:
         """Close the connection and dispose of the engine."""

@@ -136,3 +136,26 @@ def test_tenants_of_a_batch_run_concurrently(warehouse, monkeypatch: pytest.Monk
         "b": ("failed", 4, 0),
         "c": ("ok", 4, 5),
     }
+
+
+def test_a_thread_reuses_its_warehouse_connection_and_replaces_a_spoiled_one(warehouse) -> None:
+    from sendgrid_elt.extract_load import TenantWarehouse
+
+    held = TenantWarehouse()
+    try:
+        first = held.connection()
+        pid = first.info.backend_pid
+        assert held.connection() is first  # the next tenant of the thread: same backend
+        first.execute("begin")  # a tenant left a transaction open
+        second = held.connection()
+        assert second is not first
+        assert first.closed
+        assert second.info.backend_pid != pid
+        second.close()  # or the connection was lost
+        third = held.connection()
+        assert third is not second
+        assert third.execute("select 1").fetchone() == (1,)
+        assert held.engine() is held.engine()
+    finally:
+        held.close()
+    assert third.closed
