@@ -24,6 +24,8 @@ from sendgrid_elt.dbt_results import PRODUCER_FINISHED, RESULTS_KEY, decide, out
 
 #: Seconds between two polls of the build's results.
 POLL_SECONDS = 2.0
+#: Seconds between a trigger's outcome line and its end (see :meth:`DbtNodeTrigger.run`).
+LOG_GRACE_SECONDS = 1.0
 _polls: dict[tuple[str, str, str], tuple[float, str | None, dict | None]] = {}
 _locks: dict[tuple[str, str, str], asyncio.Lock] = {}
 
@@ -91,7 +93,18 @@ class DbtNodeTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until the node's result is known (or the task must rebuild), then end."""
+        """Poll until the node's result is known (or the task must rebuild), then end.
+
+        The outcome line is logged :data:`LOG_GRACE_SECONDS` before the task ends: the trigger's
+        log lines and its end reach the triggerer's supervisor over two sockets, and a line
+        that arrives after the end no longer goes to the task's log file (Airflow closes it
+        when the trigger finishes), so the grid would not show which dbt test failed.
+        """
+        event = await self._outcome()
+        await asyncio.sleep(LOG_GRACE_SECONDS)
+        yield event
+
+    async def _outcome(self) -> TriggerEvent:
         ti = self.task_instance
         dag_id, run_id, try_number = ti.dag_id, ti.run_id, ti.try_number
         while True:
@@ -103,17 +116,14 @@ class DbtNodeTrigger(BaseTrigger):
                 assert results is not None
                 result = outcome(self.node_ids, results, state in PRODUCER_FINISHED)
                 if result is not None:
-                    yield self._end(result.state, result.text, results)
-                    return
+                    return self._end(result.state, result.text, results)
             elif decision == "skip":
-                yield self._end("skipped", f"{self.producer_task_id} ended {state} "
-                                "before it published any dbt result", results)  # fmt: skip
-                return
+                return self._end("skipped", f"{self.producer_task_id} ended {state} "
+                                 "before it published any dbt result", results)  # fmt: skip
             elif decision == "rebuild":
                 event = await self._after_upstream(dag_id, run_id)
                 if event is not None:
-                    yield event
-                    return
+                    return event
             await asyncio.sleep(self.poll_seconds)
 
     def _end(self, state: str, text: str, results: dict | None) -> TriggerEvent:

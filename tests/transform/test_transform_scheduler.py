@@ -90,6 +90,21 @@ def _task_log(cluster: LocalCluster, run_id: str, task_id: str) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sorted(folder.rglob("*.log")))
 
 
+def _log_with(cluster: LocalCluster, run_id: str, task_id: str, text: str) -> str:
+    """The task's log once it holds ``text`` (or after a minute: the caller's assert fails).
+
+    A task's state is set before its last log lines reach the file: a trigger's lines travel
+    from the triggerer's runner process to its supervisor, a worker task's from the task
+    process to its supervisor.
+    """
+    deadline = time.monotonic() + 60
+    log = _task_log(cluster, run_id, task_id)
+    while text not in log and time.monotonic() < deadline:
+        time.sleep(1)
+        log = _task_log(cluster, run_id, task_id)
+    return log
+
+
 def _asset_triggered_run(cluster: LocalCluster) -> str:
     (asset,) = cluster.api("GET", "/assets", params={"name_pattern": "sendgrid_staging"})["assets"]
     cluster.api("POST", "/assets/events", json={"asset_id": asset["id"], "extra": {"as_of": AS_OF}})
@@ -118,13 +133,14 @@ def test_failed_model_shows_in_the_grid_and_clearing_it_reruns_just_it_and_its_d
     assert {ti["state"] for t, ti in first.items() if t not in RERUN} == {"success"}
     # the model tasks ended in the triggerer: only the build and the publish task had a worker
     assert {t for t, ti in first.items() if ti["hostname"]} == {"dbt_build", "publish_marts"}
-    assert "not_null_stg_sendgrid__api_keys_api_key_id" in _task_log(cluster, run_id, BROKEN)
+    test_id = "not_null_stg_sendgrid__api_keys_api_key_id"
+    assert test_id in _log_with(cluster, run_id, BROKEN, test_id)
     # the asset event's as-of reached dbt, and dbt's run_results.json is kept for the run
     runs = Path(cluster.config.env["SENDGRID_DBT_RUNS_DIR"])
     (folder,) = runs.iterdir()
     results = json.loads((folder / "run_results.json").read_text())
     assert results["args"]["vars"] == dbt_vars(sendgrid_as_of=AS_OF)
-    assert str(folder) in _task_log(cluster, run_id, "dbt_build")
+    assert str(folder) in _log_with(cluster, run_id, "dbt_build", str(folder))
 
     with psycopg.connect(scenario.conninfo()) as conn:
         conn.execute("delete from sendgrid_staging.api_keys where record_key = 'ghost-key'")
