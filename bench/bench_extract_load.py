@@ -26,18 +26,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
+from statistics import median_high
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.copy_peers import (  # noqa: E402
+    Clock,
+    bounces_pages,
+    copy_staged,
+    plain_copy,
+    shaped_rows,
+    stage_costs,
+)
+
 SUPPRESSIONS = ["bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes"]
 
 _CHILD = """
@@ -124,134 +135,7 @@ def _child(env: dict, mode: str, target: Any, streams: list[str], start: dt.date
 
 
 # ----- 1. loader vs raw COPY ------------------------------------------------------------------
-def _rows(world: Any, n: int) -> list[tuple]:
-    """``n`` shaped rows of the large tenant's bounces, built without HTTP."""
-    from sendgrid_hook.json_body import parse_json
-
-    from sendgrid_elt import catalog
-    from sendgrid_elt.records import Shaper
-
-    lst = world.suppression(world.tenants[0].parent, "bounces")
-    shaper, rows = Shaper(catalog.get("bounces")), []
-    for offset in range(0, n, 500):
-        rows += shaper.rows(parse_json(lst.page_json(world.clock, offset, 500).encode()), "", None)[
-            0
-        ]
-    return rows
-
-
-def stage_costs(world: Any, n: int, repeat: int) -> dict[str, float]:
-    """Client CPU microseconds per record of each in-process stage, on ``n`` bounces records.
-
-    The stages a record passes in the extract+load process besides HTTP and the wait for
-    PostgreSQL: decode (the page's JSON), shape (key, cursor, one canonical encode, md5) and
-    frame (binary COPY bytes); the best of ``repeat`` passes.
-    """
-    from sendgrid_hook.json_body import parse_json
-
-    from sendgrid_elt import catalog
-    from sendgrid_elt.copy_binary import framed_rows, text_field
-    from sendgrid_elt.records import Shaper
-
-    lst = world.suppression(world.tenants[0].parent, "bounces")
-    pages = [lst.page_json(world.clock, o, 500).encode() for o in range(0, n, 500)]
-    shaper = Shaper(catalog.get("bounces"))
-    decoded = [parse_json(p) for p in pages]
-    rows = [r for d in decoded for r in shaper.rows(d, "", None)[0]]
-    head, tail = text_field("bench"), text_field("run")
-    stages = {
-        "decode": lambda: [parse_json(p) for p in pages],
-        "shape": lambda: [shaper.rows(d, "", None) for d in decoded],
-        "frame": lambda: list(framed_rows(rows, 7, head, tail)),
-    }
-    out = {}
-    for name, stage in stages.items():
-        best = float("inf")
-        for _ in range(repeat):
-            c0 = time.process_time()
-            stage()
-            best = min(best, time.process_time() - c0)
-        out[name] = best / len(rows) * 1e6
-    return out
-
-
-class _Clock:
-    """Wall seconds, client CPU seconds and (local server) backend CPU seconds of a block."""
-
-    def __init__(self, conn: Any) -> None:
-        pid = conn.execute("select pg_backend_pid()").fetchone()[0]
-        self._stat = Path(f"/proc/{pid}/stat")
-
-    def _backend(self) -> float | None:
-        try:
-            fields = self._stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # a remote server: wall time only
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def __enter__(self) -> _Clock:
-        self._t, self._c, self._b = time.perf_counter(), time.process_time(), self._backend()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall = time.perf_counter() - self._t
-        self.cpu = time.process_time() - self._c + ((self._backend() or 0) - (self._b or 0))
-
-
-def _raw_copy(target: Any, rows: list[tuple]) -> _Clock:
-    """One plain binary COPY of ``rows`` into a bare table (one transaction)."""
-    import psycopg
-
-    from sendgrid_elt.copy_binary import JsonbBytes
-
-    with psycopg.connect(target.conninfo(), autocommit=True) as conn:
-        conn.execute("drop table if exists plain_copy")
-        conn.execute("create table plain_copy (tenant_id text, subuser text, parent_key text, "
-                     "record_key text, record_hash text, record jsonb)")  # fmt: skip
-        conn.execute("checkpoint")
-        cur = conn.cursor()
-        cur.adapters.register_dumper(bytes, JsonbBytes)
-        sql = "copy plain_copy from stdin (format binary)"
-        with _Clock(conn) as clock, conn.transaction(), cur.copy(sql) as cp:
-            cp.set_types(["text", "text", "text", "text", "text", "jsonb"])
-            for s, p, k, d, h, _ in rows:
-                cp.write_row(("bench", s, p, k, h, d))
-        return clock
-
-
-def _shaped_copy(target: Any, rows: list[tuple]) -> _Clock:
-    """One plain binary COPY of ``rows`` into a table of the stream table's shape.
-
-    The table is empty and made ``LIKE ... INCLUDING ALL`` (its columns and key index); the
-    rows go in key order, in one transaction: what PostgreSQL alone needs to store the rows
-    where the loader stores them.
-    """
-    import datetime as dt
-
-    import psycopg
-
-    from sendgrid_elt.copy_binary import JsonbBytes
-    from sendgrid_elt.load_batches import KEY_ORDER
-    from sendgrid_elt.settings import STAGING_SCHEMA
-
-    ordered, now = sorted(rows, key=KEY_ORDER), dt.datetime.now(dt.UTC)
-    with psycopg.connect(target.conninfo(), autocommit=True) as conn:
-        conn.execute("drop table if exists shaped_copy")
-        conn.execute(f'create table shaped_copy (like "{STAGING_SCHEMA}".bounces including all)')
-        conn.execute("checkpoint")
-        cur = conn.cursor()
-        cur.adapters.register_dumper(bytes, JsonbBytes)
-        cols = "tenant_id, subuser, parent_key, record_key, record_hash, record"
-        sql = (f"copy shaped_copy ({cols}, first_seen_at, last_seen_at, extracted_at, run_id)"
-               " from stdin (format binary)")  # fmt: skip
-        with _Clock(conn) as clock, conn.transaction(), cur.copy(sql) as cp:
-            cp.set_types(["text"] * 5 + ["jsonb"] + ["timestamptz"] * 3 + ["text"])
-            for s, p, k, d, h, _ in ordered:
-                cp.write_row(("bench", s, p, k, h, d, now, now, now, "bench"))
-        return clock
-
-
-def _loader(target: Any, rows: list[tuple], run: str) -> _Clock:
+def _loader(target: Any, rows: list[tuple], run: str) -> Clock:
     """The staging loader writing ``rows`` (batches, merge, cursor), as in a run."""
     import psycopg
 
@@ -262,61 +146,21 @@ def _loader(target: Any, rows: list[tuple], run: str) -> _Clock:
         conn.execute("checkpoint")
         writer = StagingLoader(conn, "bench", run).stream(catalog.get("bounces"))
         pages = ((rows[i : i + 500], []) for i in range(0, len(rows), 500))
-        with _Clock(conn) as clock:
+        with Clock(conn) as clock:
             writer.write_unit("", pages, checkpoint=True)
         return clock
 
 
-def loader_vs_copy(dbs: Databases, world: Any, n: int, repeat: int) -> dict[str, Any]:
-    """Raw COPY, the loader's first load and its reload, side by side, ``repeat`` times."""
-    rows = _rows(world, n)
+def loader_vs_copy(dbs: Databases, rows: list[tuple], repeat: int) -> dict[str, Any]:
+    """Raw COPYs, the loader's first load and its reload, side by side, ``repeat`` times."""
     runs = []
     for _ in range(repeat):
         target = dbs.fresh()
-        runs.append({"copy": _raw_copy(target, rows), "shaped": _shaped_copy(target, rows),
+        runs.append({"copy": plain_copy(target, rows, shaped=False),
+                     "shaped": plain_copy(target, rows, shaped=True),
                      "first": _loader(target, rows, "first"),
                      "reload": _loader(target, rows, "reload")})  # fmt: skip
     return {"rows": len(rows), "runs": runs}
-
-
-# ----- 2. extract+load vs HTTP-only and COPY-only -------------------------------------------
-def _copy_only(target: Any, stream: str) -> tuple[int, float, float]:
-    """COPY the staged rows out, then time two plain COPYs of them (one transaction each).
-
-    Returns the row count and the seconds of a COPY into a bare table (the rows' six staged
-    values, no index) and into an empty table of the stream table's shape (``LIKE ... INCLUDING
-    ALL``: every column, default and the key index), which is what PostgreSQL itself needs to
-    store these rows where the loader stores them.
-    """
-    import psycopg
-
-    from sendgrid_elt.settings import STAGING_SCHEMA
-
-    table = f'"{STAGING_SCHEMA}"."{stream}"'
-    with psycopg.connect(target.conninfo(), autocommit=True) as conn:
-        rows = conn.execute(f"select count(*) from {table}").fetchone()[0]  # noqa: S608
-        cols = "tenant_id, subuser, parent_key, record_key, record_hash, record"
-        conn.execute(f"create table copy_bare ({cols.replace(',', ' text,')} text)".replace(
-            "record text", "record jsonb"))  # fmt: skip
-        conn.execute(f"create table copy_shaped (like {table} including all)")
-        bare = _timed_copy(conn, f"select {cols} from {table}", f"copy_bare ({cols})")  # noqa: S608
-        shaped = _timed_copy(conn, f"select * from {table}", "copy_shaped")  # noqa: S608
-        return rows, bare, shaped
-
-
-def _timed_copy(conn: Any, select: str, into: str) -> float:
-    """Seconds of one binary ``COPY ... FROM STDIN`` of what ``select`` returns (read first)."""
-    buf = io.BytesIO()
-    with conn.cursor().copy(f"copy ({select}) to stdout (format binary)") as cp:
-        for chunk in cp:
-            buf.write(chunk)
-    data = buf.getvalue()
-    conn.execute("checkpoint")
-    t0 = time.perf_counter()
-    with conn.transaction(), conn.cursor().copy(f"copy {into} from stdin (format binary)") as cp:
-        for i in range(0, len(data), 1 << 20):
-            cp.write(data[i : i + (1 << 20)])
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -349,14 +193,10 @@ def main() -> None:
             world = sim.app.world
             clock, history = world.clock, world.tenants[0].profile.history_days
             small_start = clock - dt.timedelta(days=max(1, int(history * args.small)))
-            _report_loader(loader_vs_copy(dbs, world, args.loader_rows, args.repeat))
-            _report_pipeline(
-                dbs,
-                env,
-                small_start,
-                args.repeat,
-                stage_costs(world, args.loader_rows, args.repeat),
-            )
+            pages = bounces_pages(world, args.loader_rows)
+            _report_loader(loader_vs_copy(dbs, shaped_rows(pages), args.repeat))
+            stages = stage_costs(pages, args.repeat)
+            _report_pipeline(dbs, env, small_start, args.repeat, stages)
             small = _report_memory(dbs, env, small_start, args.skip_full)
             _report_rerun(dbs, env, clock)
             del small
@@ -366,10 +206,6 @@ def main() -> None:
 
 def _report_loader(f: dict[str, Any]) -> None:
     n, runs = f["rows"], f["runs"]
-
-    def median(values: list[float]) -> float:
-        return sorted(values)[len(values) // 2]
-
     print(f"loader vs raw COPY ({n:,} rows; median of {len(runs)} side-by-side runs; CPU = "
           "client + PostgreSQL backend)", flush=True)  # fmt: skip
     print(f"  {'':38}  {'rows/s':>9}  {'ratio':>6}   {'rows/CPU-s':>10}  {'ratio':>6}")
@@ -377,12 +213,12 @@ def _report_loader(f: dict[str, Any]) -> None:
                        ("shaped", "raw COPY (table shape + key index)"),
                        ("first", "loader, first load (new keys)"),
                        ("reload", "loader, reload (every key exists)")):  # fmt: skip
-        wall = median([n / r[key].wall for r in runs])
-        ratio = median([r["copy"].wall / r[key].wall for r in runs])
-        cpu = median([n / r[key].cpu for r in runs])
-        cpu_ratio = median([r["copy"].cpu / r[key].cpu for r in runs])
+        wall = median_high(n / r[key].wall for r in runs)
+        ratio = median_high(r["copy"].wall / r[key].wall for r in runs)
+        cpu = median_high(n / r[key].cpu for r in runs)
+        cpu_ratio = median_high(r["copy"].cpu / r[key].cpu for r in runs)
         print(f"  {label:38}  {wall:>9,.0f}  {ratio:>6.0%}   {cpu:>10,.0f}  {cpu_ratio:>6.0%}")
-    shaped = median([r["shaped"].wall / r["first"].wall for r in runs])
+    shaped = median_high(r["shaped"].wall / r["first"].wall for r in runs)
     print(f"  loader first load vs the raw COPY into the stream table's shape: {shaped:.0%}",
           flush=True)  # fmt: skip
 
@@ -395,29 +231,27 @@ def _report_pipeline(
         target = dbs.fresh()
         run = _child(env, "load", target, ["bounces"], start)
         http = _child(env, "http", None, ["bounces"], start)
-        rows, bare_s, shaped_s = _copy_only(target, "bounces")
-        runs.append({"run": run, "rate": run["records"] / run["seconds"],
-                     "http": http["records"] / http["seconds"], "bare": rows / bare_s,
-                     "copy": rows / shaped_s, "cpu": run["cpu"] / run["records"] * 1e6,
+        rows, bare_s, shaped_s = copy_staged(target, "bounces")
+        rate, http_rate = run["records"] / run["seconds"], http["records"] / http["seconds"]
+        runs.append({"rate": rate, "http": http_rate, "copy": rows / shaped_s,
+                     "bare": rows / bare_s, "limit": rate / min(http_rate, rows / shaped_s),
+                     "of_bare": rate * bare_s / rows, "cpu": run["cpu"] / run["records"] * 1e6,
                      "http_cpu": http["cpu"] / http["records"] * 1e6})  # fmt: skip
 
-    def median(key: str | Any) -> float:
-        values = sorted(key(r) if callable(key) else r[key] for r in runs)
-        return values[len(values) // 2]
+    def median(key: str) -> float:
+        return median_high(r[key] for r in runs)
 
     rate, http_rate, copy_rate, bare_rate = (median(k) for k in ("rate", "http", "copy", "bare"))
     slower = "HTTP-only" if http_rate < copy_rate else "COPY-only"
-    ratio = median(lambda r: r["rate"] / min(r["http"], r["copy"]))
-    run = runs[0]["run"]
     print(f"extract+load vs its limits ({run['records']:,} records, {run['requests']:,} requests;"
           f" median of {repeat} side-by-side runs)")  # fmt: skip
     print(f"  HTTP-only read (hook, decoded)         : {http_rate:>10,.0f} records/s")
     print(f"  COPY-only load of the same rows        : {copy_rate:>10,.0f} rows/s"
           "  (into the stream table's shape: its columns and key index)")  # fmt: skip
     print(f"  (COPY into a bare table, no index      : {bare_rate:>10,.0f} rows/s;"
-          f" extract+load = {median(lambda r: r['rate'] / r['bare']):.0%} of it)")  # fmt: skip
+          f" extract+load = {median('of_bare'):.0%} of it)")  # fmt: skip
     print(f"  extract+load                           : {rate:>10,.0f} records/s"
-          f"  = {ratio:.0%} of the slower limit ({slower})", flush=True)  # fmt: skip
+          f"  = {median('limit'):.0%} of the slower limit ({slower})", flush=True)  # fmt: skip
     parts = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
     print(f"  client CPU per record: extract+load {median('cpu'):.1f} µs, HTTP-only read "
           f"{median('http_cpu'):.1f} µs (decode included); in-process stages: {parts} µs"
