@@ -1,0 +1,195 @@
+"""dbt run again on the built database: rebuilds, the as-of, history, failures, docs, increments.
+
+The database is the one ``built`` (``conftest``) made for ``test_dbt_build``, which runs first:
+these tests change it (snapshots at other as-of instants, a new day of staging data) and
+restore what ``test_dbt_build`` reads where they can. Source freshness uses its own database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import psycopg
+from psycopg import sql
+
+from tests.transform.dbt_runner import as_of_vars, run_dbt
+from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, table_digest
+from tests.transform.staging_data import create_staging, metrics
+
+
+def test_rebuild_with_the_same_staging_and_as_of_gives_identical_marts(built) -> None:
+    """Same staging + same as-of = the same content in every mart and report (run twice)."""
+    target, _, _, _, work, _ = built
+    before = {table: table_digest(target, table) for table in MARTS + REPORTS}
+    _, results = run_dbt(target, work, "build", *as_of_vars(AS_OF))
+    assert {r["status"] for r in results} <= {"success", "pass", "no-op"}
+    after = {table: table_digest(target, table) for table in MARTS + REPORTS}
+    assert after == before
+
+
+def test_without_the_var_the_as_of_comes_from_the_staging_data(built) -> None:
+    """A developer's `dbt build` without --vars: the latest extract run's as-of, else the
+    loader's latest check; never the wall clock. A malformed var is a clear compile error."""
+    target, _, _, _, work, staging = built
+    select = ("--select", "rpt_sendgrid_portfolio")
+    recorded = AS_OF - dt.timedelta(days=3)
+    with psycopg.connect(target.conninfo()) as conn:
+        conn.execute(
+            "insert into sendgrid_staging.extract_runs (run_id, as_of, published_at)"
+            " values ('scheduled__x', %s, %s)",
+            [recorded, staging.now],
+        )
+    try:
+        run_dbt(target, work, "run", *select)
+        assert query(target, "select as_of_at from sendgrid_marts.rpt_sendgrid_portfolio") == [
+            (recorded,)
+        ]
+    finally:
+        with psycopg.connect(target.conninfo()) as conn:
+            conn.execute("delete from sendgrid_staging.extract_runs")
+    run_dbt(target, work, "run", *select)
+    assert query(target, "select as_of_at from sendgrid_marts.rpt_sendgrid_portfolio") == [
+        (staging.now,)  # the loader's latest check of a stream or connection
+    ]
+    proc, _ = run_dbt(target, work, "run", *select, *as_of_vars("yesterday"), check=False)
+    assert proc.returncode != 0
+    assert "sendgrid_as_of must be an ISO-8601 timestamp" in proc.stdout
+    run_dbt(target, work, "run", *select, *as_of_vars(AS_OF))
+    assert query(target, "select as_of_at from sendgrid_marts.rpt_sendgrid_portfolio") == [(AS_OF,)]
+
+
+def test_history_keeps_one_snapshot_per_tenant_period_and_as_of(built) -> None:
+    """Each run adds its as-of snapshot; rebuilding an as-of replaces it (no duplicates)."""
+    target, truths, _, _, work, _ = built
+    select = ("--select", "fct_sendgrid_plan_utilization+", "--exclude", "rpt_sendgrid_portfolio")
+    for as_of in (AS_OF + dt.timedelta(hours=12), AS_OF):
+        run_dbt(target, work, "run", *select, *as_of_vars(as_of))
+    history = query(
+        target,
+        "select tenant_id, period_start_date, count(*), min(as_of_at), max(as_of_at)"
+        " from sendgrid_marts.fct_sendgrid_plan_utilization_history group by 1, 2",
+    )
+    assert {h[0] for h in history} == set(truths)
+    assert all(h[2:] == (2, AS_OF, AS_OF + dt.timedelta(hours=12)) for h in history), history
+    usage = (
+        "select tenant_id, snapshot_count, last_as_of_at"
+        " from sendgrid_marts.rpt_sendgrid_usage_history"
+    )
+    # the report shows the snapshots up to its own as-of instant
+    assert sorted(query(target, usage)) == sorted((t, 1, AS_OF) for t in truths)
+    later = AS_OF + dt.timedelta(hours=12)
+    run_dbt(target, work, "run", "--select", "rpt_sendgrid_usage_history", *as_of_vars(later))
+    assert sorted(query(target, usage)) == sorted((t, 2, later) for t in truths)
+    run_dbt(target, work, "run", "--select", "rpt_sendgrid_usage_history", *as_of_vars(AS_OF))
+
+
+def test_a_broken_record_fails_a_test(built) -> None:
+    """Tests can fail: a teammate with an unknown role breaks accepted_values."""
+    target, _, _, _, work, _ = built
+    with psycopg.connect(target.conninfo()) as conn:
+        conn.execute(
+            "insert into sendgrid_staging.teammates (tenant_id, record_key, record_hash, record,"
+            " first_seen_at, last_seen_at, extracted_at, run_id) values ('t01-acme-retail',"
+            ' \'ghost\', \'h\', \'{"username": "ghost", "user_type": "guest"}\', now(), now(),'
+            " now(), 'manual')"
+        )
+    try:
+        proc, results = run_dbt(target, work, "test", "--select", "stg_sendgrid__teammates",
+                                check=False)  # fmt: skip
+        assert proc.returncode != 0
+        failed = [r["unique_id"] for r in results if r["status"] == "fail"]
+        assert any("accepted_values_stg_sendgrid__teammates_user_type" in f for f in failed)
+    finally:
+        with psycopg.connect(target.conninfo()) as conn:
+            conn.execute("delete from sendgrid_staging.teammates where record_key = 'ghost'")
+
+
+def test_docs_generate_documents_every_mart_and_report(built) -> None:
+    target, _, _, _, work, _ = built
+    run_dbt(target, work, "docs", "generate", *as_of_vars(AS_OF))
+    catalog = json.loads((work / "target" / "catalog.json").read_text())
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    for model in MARTS + REPORTS:
+        node = f"model.sendgrid_utilization.{model}"
+        assert node in catalog["nodes"], model
+        assert manifest["nodes"][node]["description"], model
+        undocumented = [
+            c for c, v in manifest["nodes"][node]["columns"].items() if not v["description"]
+        ]
+        assert undocumented == [], model
+
+
+def test_source_freshness_passes_for_fresh_data_and_fails_for_stale(pg_database, tmp_path) -> None:
+    """Freshness is measured against the wall clock by nature (an operational check, not a
+    figure): rows loaded an hour ago pass, rows loaded four days ago fail."""
+    create_staging(pg_database)
+    now = dt.datetime.now(dt.UTC)
+    with psycopg.connect(pg_database.conninfo()) as conn:
+        for stream, loaded in (("user_credits", now - dt.timedelta(hours=1)),
+                               ("teammates", now - dt.timedelta(days=4))):  # fmt: skip
+            conn.execute(
+                sql.SQL(
+                    "insert into sendgrid_staging.{} (tenant_id, record_key, record_hash,"
+                    " record, first_seen_at, last_seen_at, extracted_at, run_id)"
+                    " values ('t', 'k', 'h', '{{}}', %s, %s, %s, 'r')"
+                ).format(sql.Identifier(stream)),
+                [loaded, loaded, loaded],
+            )
+    _, results = run_dbt(pg_database, tmp_path, "source", "freshness", check=False)
+    statuses = {r["unique_id"].split(".")[-1]: r["status"] for r in results}
+    assert statuses["user_credits"] == "pass"
+    assert statuses["teammates"] == "error"
+
+
+def test_second_run_only_processes_new_days(built) -> None:
+    """After a new extraction (a new day, and yesterday re-pulled), only those rows change."""
+    target, _, _, _, work, staging = built
+    before = _activity_by_day(target)
+    later = staging.now + dt.timedelta(hours=2)
+    today = staging.now.date()
+    new_day = today + dt.timedelta(days=1)
+    tenant = "t02-bluebird-bakery"
+    with psycopg.connect(target.conninfo()) as conn:
+        conn.execute(
+            "insert into sendgrid_staging.global_stats (tenant_id, record_key, record_hash,"
+            " record, first_seen_at, last_seen_at, extracted_at, run_id) values (%s, %s, 'n',"
+            " %s, %s, %s, %s, 'run2')",
+            [tenant, new_day.isoformat(),
+             psycopg.types.json.Jsonb({"date": new_day.isoformat(),
+                                       "stats": [{"metrics": metrics(777, 1)}]}),
+             later, later, later],
+        )  # fmt: skip
+        conn.execute(  # the lookback re-pulls today: late opens changed the record
+            "update sendgrid_staging.global_stats set record = jsonb_set(record,"
+            " '{stats,0,metrics,requests}', '4321'), extracted_at = %s, record_hash = 'u'"
+            " where tenant_id = %s and record_key = %s",
+            [later, tenant, today.isoformat()],
+        )
+    next_as_of = AS_OF + dt.timedelta(days=1)  # the next extract run's data interval end
+    _, results = run_dbt(
+        target, work, "run", "--select", "fct_sendgrid_email_activity_daily",
+        *as_of_vars(next_as_of),
+    )  # fmt: skip
+    assert results[0]["adapter_response"]["rows_affected"] == 2
+    after = _activity_by_day(target)
+    changed = {k for k in after if k not in before or after[k][0] != before[k][0]}
+    assert changed == {(tenant, "", today), (tenant, "", new_day)}
+    # dbt_updated_at is the as-of instant of the run that wrote the row, not the wall clock
+    assert {after[k][0] for k in changed} == {next_as_of}
+    assert {v[0] for k, v in after.items() if k not in changed} == {AS_OF}
+    assert after[(tenant, "", today)][1] == 4321
+    assert after[(tenant, "", new_day)][1] == 777
+    assert len(after) == len(before) + 1
+
+
+def _activity_by_day(target) -> dict[tuple, tuple]:
+    """``(tenant, subuser, day) -> (dbt_updated_at, requests)`` of the daily activity mart."""
+    return dict(
+        ((t, s, d), (u, r))
+        for t, s, d, u, r in query(
+            target,
+            "select tenant_id, subuser_username, activity_date, dbt_updated_at, requests"
+            " from sendgrid_marts.fct_sendgrid_email_activity_daily",
+        )
+    )
