@@ -61,6 +61,7 @@ def framed_copy(
     with psycopg.connect(target.conninfo(), autocommit=True) as conn:
         conn.execute(f"truncate {table}")
         conn.execute("checkpoint")
+        conn.execute("set synchronous_commit = off")  # as the loader's session
 
         def copy(batch: list[tuple]) -> None:
             guard = conn.transaction() if savepoint else contextlib.nullcontext()

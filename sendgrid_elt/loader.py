@@ -15,10 +15,11 @@ re-serialized):
   one only moves ``last_seen_at``. Keys not seen by a *complete* snapshot are marked deleted by
   :meth:`StreamWriter.finish_snapshot`.
 * Incremental and date-window streams keep one row per key. Rows newer than the unit's stored
-  cursor are new keys almost always: they are ``COPY``-ed straight into the stream table under a
-  savepoint (no temp table, no ``ON CONFLICT``); if one key exists after all, the savepoint
-  rolls back and those rows take the upsert path (``COPY`` to the temp table, then ``INSERT ...
-  ON CONFLICT``) like every other row.
+  cursor are new keys almost always: they are ``COPY``-ed straight into the stream table, the
+  batch transaction's first statement (no temp table, no ``ON CONFLICT``, no savepoint); if one
+  key exists after all, the transaction rolls back and the whole batch is written again through
+  the upsert path (``COPY`` to the temp table, then ``INSERT ... ON CONFLICT``) like every other
+  row.
 * A batch PostgreSQL refuses (a value it cannot store, a key too long for its index) is split in
   halves under savepoints until the refused records are alone; those go to the rejects table.
 
@@ -67,6 +68,10 @@ _KEY = "subuser, parent_key, record_key, record_hash, record"
 _DIRECT = f"tenant_id, {_KEY}, first_seen_at, last_seen_at, extracted_at, run_id"
 #: What makes PostgreSQL refuse one record (the batch is split to find it).
 _REFUSALS = (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded)
+
+
+class _DirectRefused(Exception):
+    """Internal: the direct ``COPY`` of a batch's fresh rows was refused (rolled back)."""
 
 
 @dataclass
@@ -154,7 +159,7 @@ class StreamWriter:
         Returns:
             Records and batches written and the final cursor (committed with the last batch).
         """
-        conn, loader = self.loader.conn, self.loader
+        loader = self.loader
         result = UnitResult()
         prev = best = (prev_cursor or {}).get("value")
         ordered, last_cv = True, None
@@ -166,19 +171,15 @@ class StreamWriter:
                 ordered = ordered and in_order and (last_cv is None or last_cv <= first)
                 last_cv, best = last, top if best is None or top > best else best
             cursor = {"value": best} if best is not None else None
-            with conn.transaction():
-                written = self._write(batch)
-                save_rejects(conn, loader.tenant_id, self.spec.name, loader.run_id, batch.rejects)
-                if batch.last:
-                    cursor = _settled(cursor, settled_before)
-                    sync_state.save_cursor(
-                        conn, loader.tenant_id, self.spec.name, subuser, cursor, loader.run_id,
-                        complete=True, rows=result.records + written,
-                    )  # fmt: skip
-                elif checkpoint and ordered and cursor is not None:
-                    sync_state.save_cursor(
-                        conn, loader.tenant_id, self.spec.name, subuser, cursor, loader.run_id
-                    )
+            if batch.last:
+                cursor = _settled(cursor, settled_before)
+            save = batch.last or (checkpoint and ordered and cursor is not None)
+            commit = partial(self._commit, batch, subuser, cursor if save else None,
+                             batch.last, result.records)  # fmt: skip
+            try:
+                written = commit(direct=bool(batch.fresh))
+            except _DirectRefused:  # rolled back: the whole batch again, every row merged
+                written = commit(direct=False)
             result.records += written
             result.batches += 1
             result.cursor = cursor
@@ -186,20 +187,48 @@ class StreamWriter:
         return result
 
     # ----- one batch ----------------------------------------------------------------------
-    def _write(self, batch: Batch) -> int:
+    def _commit(
+        self,
+        batch: Batch,
+        subuser: str,
+        cursor: dict[str, Any] | None,
+        complete: bool,
+        before: int,
+        *,
+        direct: bool,
+    ) -> int:
+        """One transaction: the batch's rows, its rejects and (when given) its cursor.
+
+        ``direct``: the fresh rows are ``COPY``-ed straight into the stream table as the
+        transaction's first statement; a key that exists after all (or a value PostgreSQL
+        refuses) rolls the transaction back and raises :class:`_DirectRefused`.
+        """
+        loader, conn = self.loader, self.loader.conn
+        with conn.transaction():
+            written = self._write(batch, direct=direct)
+            save_rejects(conn, loader.tenant_id, self.spec.name, loader.run_id, batch.rejects)
+            if cursor is not None or complete:
+                sync_state.save_cursor(
+                    conn, loader.tenant_id, self.spec.name, subuser, cursor, loader.run_id,
+                    complete=complete, rows=before + written if complete else None,
+                )  # fmt: skip
+        return written
+
+    def _write(self, batch: Batch, *, direct: bool) -> int:
         """Write a batch (what PostgreSQL refuses is split out into ``batch.rejects``)."""
         rejects, written = batch.rejects, 0
         if self.spec.versioned:
             return self._guarded(batch.known, rejects, self._merge_versions) if batch.known else 0
         known = batch.known
-        if batch.fresh:
+        if direct:
             try:
-                with self.loader.conn.transaction():
-                    self._copy_direct(batch.fresh)
-                written += len(batch.fresh)
-            except (psycopg.errors.UniqueViolation, *_REFUSALS):
+                self._copy_direct(batch.fresh)
+            except (psycopg.errors.UniqueViolation, *_REFUSALS) as exc:
                 # a key existed after all, was repeated in the batch, or a refusal to isolate
-                known = distinct_rows(batch.fresh + known)
+                raise _DirectRefused from exc
+            written += len(batch.fresh)
+        elif batch.fresh:
+            known = distinct_rows(batch.fresh + known)
         if known:
             written += self._guarded(known, rejects, self._upsert)
         return written

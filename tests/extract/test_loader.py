@@ -10,6 +10,7 @@ import pytest
 
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import StagingLoader
+from sendgrid_elt.rejects import Reject
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.staging_schema import ensure_schema_url
 
@@ -195,3 +196,22 @@ def test_refused_record_is_isolated_from_a_framed_batch(pg) -> None:
     assert reject == [("a17@x.org", '{"email": "a17@x.org"')]
     assert len(staged := _stored(pg, "bounces")) == 39
     assert "a17@x.org" not in {r[3] for r in staged}
+
+
+def test_fresh_batch_meeting_an_existing_key_is_redone_whole_by_merge(pg) -> None:
+    """A direct COPY that meets a stored key rolls its batch back; the redo merges every row and
+    commits the batch's rejects and cursor once."""
+    spec = catalog.get("bounces")
+    old = [{"created": 5, "email": "a3@x.org", "reason": "old"}]
+    StagingLoader(pg, "t1", "r0").stream(spec).write_unit("", _rows(old, cursor_field="created"))
+    recs = [{"created": 10 + i, "email": f"a{i}@x.org", "reason": "new"} for i in range(8)]
+    pages = list(_rows(recs, cursor_field="created"))
+    pages[0] = pages[0][0], [Reject("", "", None, "primary key field missing: email", "{}")]
+    w = StagingLoader(pg, "t1", "r1", batch_size=4).stream(spec)
+    res = w.write_unit("", iter(pages), prev_cursor={"value": 5}, checkpoint=True)
+    assert (res.records, res.batches, res.cursor) == (8, 3, {"value": 17})
+    staged = {r[1]: r[2]["reason"] for r in _table(pg, "bounces")}
+    assert staged == {f"a{i}@x.org": "new" for i in range(8)}  # a3 merged, not duplicated
+    rejects = pg.execute(f'select reason from "{STAGING_SCHEMA}".rejects').fetchall()  # noqa: S608
+    assert rejects == [("primary key field missing: email",)]
+    assert sync_state.load_cursor(pg, "t1", "bounces", "") == {"value": 17}
