@@ -16,6 +16,7 @@ from .marts_schema import (
     TODAY,
     Row,
     days,
+    last_success_at,
     md5,
     month_start,
     pct,
@@ -212,7 +213,7 @@ def health_rows() -> list[Row]:
     rows = []
     for tid, t in TENANTS.items():
         spec = specs[tid]
-        success = REVOKED_AT - dt.timedelta(hours=6) if tid == "initech" else SYNC_AT
+        success = last_success_at(tid)
         rows.append(
             {
                 "tenant_id": tid,

@@ -31,13 +31,12 @@ import psycopg
 from .marts_accounts import feature_rows, health_rows, key_rows, seat_rows, suppression_rows
 from .marts_schema import (
     AS_OF,
-    REVOKED_AT,
-    SYNC_AT,
     TENANTS,
     XSS_NAME,
     Row,
     create_marts,
     insert,
+    last_success_at,
     mart_columns,
     rate,
     read_mart,
@@ -70,7 +69,7 @@ def _tenants_and_overview(
         req = sum(r["requests"] for r in recent)
         delivered = sum(r["delivered"] for r in recent)
         rec = next(r for r in recs if r["tenant_id"] == tid)
-        sync = REVOKED_AT - dt.timedelta(hours=6) if tid == "initech" else SYNC_AT
+        sync = last_success_at(tid)
         dims.append(
             {
                 "tenant_id": tid,

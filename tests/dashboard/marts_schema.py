@@ -97,6 +97,11 @@ def read_mart(conn: psycopg.Connection, model: str) -> list[Row]:
         return cur.fetchall()
 
 
+def last_success_at(tenant_id: str) -> dt.datetime:
+    """The tenant's last successful extraction (``initech``'s key was revoked 6 hours after)."""
+    return REVOKED_AT - dt.timedelta(hours=6) if tenant_id == "initech" else SYNC_AT
+
+
 def md5(*parts: object) -> str:
     return hashlib.md5("|".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
 

@@ -84,11 +84,17 @@ def activity_rows(rng: random.Random) -> list[Row]:
     return rows
 
 
-def period_rows(activity: list[Row]) -> list[Row]:
-    requested: dict[tuple[str, dt.date], int] = {}
+def monthly_requests(activity: list[Row]) -> dict[tuple[str, dt.date], int]:
+    """Requests per ``(tenant, month start)`` of the daily activity rows."""
+    out: dict[tuple[str, dt.date], int] = {}
     for r in activity:
         key = (r["tenant_id"], month_start(r["activity_date"]))
-        requested[key] = requested.get(key, 0) + r["requests"]
+        out[key] = out.get(key, 0) + r["requests"]
+    return out
+
+
+def period_rows(activity: list[Row]) -> list[Row]:
+    requested = monthly_requests(activity)
     rows = []
     for tid, t in TENANTS.items():
         _, _, credits, _, _ = t["plan"]
@@ -193,10 +199,7 @@ def recommendation_rows(activity: list[Row]) -> list[Row]:
         "initech": ("pro_100k", "Pro 100K", Decimal("89.95"), "keep"),
         "xss_tenant": ("free", "Free", Decimal("0.00"), "keep"),
     }
-    monthly: dict[tuple[str, dt.date], int] = {}
-    for r in activity:
-        key = (r["tenant_id"], month_start(r["activity_date"]))
-        monthly[key] = monthly.get(key, 0) + r["requests"]
+    monthly = monthly_requests(activity)
     rows = []
     for tid, t in TENANTS.items():
         code, _, _, price, _ = t["plan"]
