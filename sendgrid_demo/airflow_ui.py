@@ -8,18 +8,23 @@ tenant needs reconnecting, one lacks scopes), then runs ``airflow standalone`` u
 Works from a plain shell: the virtualenv's ``bin`` goes first on ``PATH`` (``airflow standalone``
 starts its components by running ``airflow``). When the UI answers, the URL, user and password
 are printed; alert e-mails land in ``.local/demo/mail/`` (one ``.eml`` file each).
+
+Ctrl-C lets ``airflow standalone`` stop its components, then ends whatever of its process tree
+is still running (the scheduler's LocalExecutor workers outlive a scheduler stopped from
+outside, idle, for good).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
+import psutil
 import requests
 
 from sendgrid_demo.airflow_home import (
@@ -64,6 +69,67 @@ def _announce_when_up(port: int, password: str, stop: threading.Event) -> None:
         return
 
 
+#: Seconds ``airflow standalone`` gets to stop its components after Ctrl-C.
+STOP_GRACE_SECONDS = 30.0
+
+
+class ProcessTree:
+    """The processes under one process, remembered while it runs (to end what it leaves)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.known: dict[int, psutil.Process] = {}
+
+    def watch(self, stop: threading.Event, every: float = 2.0) -> None:
+        """Refresh :attr:`known` every ``every`` seconds until ``stop`` is set."""
+        while not stop.wait(every):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Add the processes under :attr:`pid` now (a reused pid is a different process)."""
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(self.pid).children(recursive=True):
+                self.known.setdefault(child.pid, child)
+
+    def end_leftovers(self, timeout: float = 5.0) -> int:
+        """Terminate (then kill) every known process still running; return how many."""
+        alive = [p for p in self.known.values() if p.is_running()]
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+        _, stubborn = psutil.wait_procs(alive, timeout=timeout)
+        for process in stubborn:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(stubborn, timeout=timeout)
+        return len(alive)
+
+
+def run_standalone() -> int:
+    """Run ``airflow standalone`` until it ends or Ctrl-C; end what it leaves running."""
+    stop = threading.Event()
+    with subprocess.Popen(
+        [sys.executable, "-m", "airflow", "standalone"], env=standalone_environment()
+    ) as proc:
+        tree = ProcessTree(proc.pid)
+        threading.Thread(target=tree.watch, args=(stop,), daemon=True).start()
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:  # the terminal sent SIGINT to standalone too: let it stop
+            try:
+                proc.wait(timeout=STOP_GRACE_SECONDS)
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                proc.kill()
+            code = 0
+        finally:
+            stop.set()
+            tree.refresh()
+            left = tree.end_leftovers()
+        if left:
+            print(f"Stopped {left} processes airflow standalone left running.", flush=True)
+        return code
+
+
 def main() -> int:
     """Serve the demo's Airflow; return the exit code of ``airflow standalone``."""
     configure()
@@ -100,13 +166,7 @@ def main() -> int:
             threading.Thread(
                 target=_announce_when_up, args=(UI_PORT, password, stop), daemon=True
             ).start()
-            try:
-                return subprocess.call(
-                    [sys.executable, "-m", "airflow", "standalone"], env=standalone_environment()
-                )
-            except KeyboardInterrupt:
-                time.sleep(1)
-                return 0
+            return run_standalone()
     finally:
         stop.set()
         sink.stop()

@@ -92,30 +92,49 @@ def make_airflow(pg_database: PostgresTarget, tmp_path: Path) -> Iterator[tuple[
     try:
         yield _Lines(proc, tmp_path / "make-airflow.log"), pg_database
     finally:
+        tree = _descendants(proc.pid)  # before the stop orphans them
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        _kill_leftovers(env["SENDGRID_LOCAL_DIR"])
+        left = _kill_leftovers(env["SENDGRID_LOCAL_DIR"], tree)
+        assert not left, f"make airflow left processes running after Ctrl-C: {left}"
 
 
-def _kill_leftovers(local_dir: str) -> None:
-    """``airflow standalone`` starts some components in sessions of their own: end them too."""
+def _descendants(pid: int) -> list[Any]:
+    """Every process under ``pid`` now (psutil processes: a reused pid is not mistaken)."""
     import psutil
 
-    mine = []
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(pid).children(recursive=True)
+    return []
+
+
+def _kill_leftovers(local_dir: str, tree: list[Any]) -> list[str]:
+    """End what ``make airflow`` left running after Ctrl-C; return their command lines.
+
+    Two ways find them: they were in the process tree before the stop (the LocalExecutor's
+    workers: ``setproctitle`` overwrites their environment, so it no longer names the demo's
+    directory), or their environment names this test's ``SENDGRID_LOCAL_DIR``.
+    """
+    import psutil
+
+    mine = [process for process in tree if process.is_running()]
     for process in psutil.process_iter():
         try:
             if process.environ().get("SENDGRID_LOCAL_DIR") == local_dir:
                 mine.append(process)
         except (psutil.Error, OSError):
             continue
+    names = []
     for process in mine:
         with contextlib.suppress(psutil.Error):
+            names.append(" ".join(process.cmdline())[:80])
             process.kill()
     psutil.wait_procs(mine, timeout=10)
+    return names
 
 
 def _poll(fn: Any, timeout: float, what: str) -> Any:
