@@ -10,7 +10,7 @@ table several ways, side by side, and prints each as a share of a raw ``COPY`` i
    stream table, all rows sorted as one run, one transaction;
 4. the same in runs of ``--batch`` rows, each sorted (the loader's batches), one transaction;
 5. ... one transaction per run;
-6. ... and a savepoint around each run's COPY (the loader's direct path);
+6. ... and a savepoint around each run's COPY (how the loader's direct path ran before);
 7. the loader itself (producer thread, batch preparation, cursor committed with each batch).
 
     .venv/bin/python -m bench.bench_loader_gap --pg-url postgresql://postgres@127.0.0.1:5432/postgres
@@ -34,11 +34,6 @@ if str(REPO_ROOT) not in sys.path:
 from bench.bench_extract_load import Databases, _loader, _pg  # noqa: E402
 from bench.copy_peers import Clock, bounces_pages, plain_copy, shaped_rows  # noqa: E402
 
-_COLUMNS = (
-    "tenant_id, subuser, parent_key, record_key, record_hash, record, first_seen_at, "
-    "last_seen_at, extracted_at, run_id"
-)
-
 
 def framed_copy(
     target: Any, rows: list[tuple], *, run: int, txn_each: bool, savepoint: bool
@@ -52,6 +47,7 @@ def framed_copy(
 
     from sendgrid_elt.copy_binary import framed_rows, text_field, timestamptz_field
     from sendgrid_elt.load_batches import KEY_ORDER
+    from sendgrid_elt.loader import DIRECT_COLUMNS
     from sendgrid_elt.settings import STAGING_SCHEMA
 
     table = f'"{STAGING_SCHEMA}"."bounces"'
@@ -65,7 +61,7 @@ def framed_copy(
 
         def copy(batch: list[tuple]) -> None:
             guard = conn.transaction() if savepoint else contextlib.nullcontext()
-            sql = f"copy {table} ({_COLUMNS}) from stdin (format binary)"
+            sql = f"copy {table} ({DIRECT_COLUMNS}) from stdin (format binary)"
             with guard, conn.cursor().copy(sql) as cp:
                 for buf in framed_rows(batch, 10, head, tail):
                     cp.write(buf)

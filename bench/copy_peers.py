@@ -81,12 +81,13 @@ def plain_copy(target: Any, rows: list[tuple], *, shaped: bool) -> Clock:
 
     from sendgrid_elt.copy_binary import JsonbBytes
     from sendgrid_elt.load_batches import KEY_ORDER
+    from sendgrid_elt.loader import DIRECT_COLUMNS
 
     now = dt.datetime.now(dt.UTC)
     name = "shaped_copy" if shaped else "plain_copy"
     columns, types = STAGED, ["text"] * 5 + ["jsonb"]
     if shaped:
-        columns += ", first_seen_at, last_seen_at, extracted_at, run_id"
+        columns = DIRECT_COLUMNS  # the staged values, then seen times and run id
         types += ["timestamptz"] * 3 + ["text"]
         rows = sorted(rows, key=KEY_ORDER)
     with psycopg.connect(target.conninfo(), autocommit=True) as conn:

@@ -77,7 +77,7 @@ class ProcessTree:
     """The processes under one process, remembered while it runs (to end what it leaves)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid = pid
+        self.root = psutil.Process(pid)
         self.known: dict[int, psutil.Process] = {}
 
     def watch(self, stop: threading.Event, every: float = 2.0) -> None:
@@ -86,14 +86,14 @@ class ProcessTree:
             self.refresh()
 
     def refresh(self) -> None:
-        """Add the processes under :attr:`pid` now (a reused pid is a different process)."""
+        """Add the processes under :attr:`root` now (none once it ended: no reused pid)."""
         with contextlib.suppress(psutil.Error):
-            for child in psutil.Process(self.pid).children(recursive=True):
+            for child in self.root.children(recursive=True):
                 self.known.setdefault(child.pid, child)
 
     def end_leftovers(self, timeout: float = 5.0) -> int:
         """Terminate (then kill) every known process still running; return how many."""
-        alive = [p for p in self.known.values() if p.is_running()]
+        alive = [p for p in list(self.known.values()) if p.is_running()]  # the watcher may add
         for process in alive:
             with contextlib.suppress(psutil.Error):
                 process.terminate()
@@ -116,6 +116,7 @@ def run_standalone() -> int:
         try:
             code = proc.wait()
         except KeyboardInterrupt:  # the terminal sent SIGINT to standalone too: let it stop
+            tree.refresh()  # the tree as it is now, while standalone still runs
             try:
                 proc.wait(timeout=STOP_GRACE_SECONDS)
             except (subprocess.TimeoutExpired, KeyboardInterrupt):
@@ -123,7 +124,6 @@ def run_standalone() -> int:
             code = 0
         finally:
             stop.set()
-            tree.refresh()
             left = tree.end_leftovers()
         if left:
             print(f"Stopped {left} processes airflow standalone left running.", flush=True)

@@ -57,7 +57,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_BATCH_SIZE", "Progress", "StagingLoader", "StreamWriter", "UnitResult"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DIRECT_COLUMNS",
+    "Progress",
+    "StagingLoader",
+    "StreamWriter",
+    "UnitResult",
+]
 
 #: Rows per batch (one transaction). At most three batches live at once (being read, waiting,
 #: being written): 10,000 bounces rows are about 6 MiB. 5,000 cut the peak RSS by ~5 MiB but
@@ -65,7 +72,8 @@ __all__ = ["DEFAULT_BATCH_SIZE", "Progress", "StagingLoader", "StreamWriter", "U
 DEFAULT_BATCH_SIZE = 10_000
 _TEMP = "_sg_batch"
 _KEY = "subuser, parent_key, record_key, record_hash, record"
-_DIRECT = f"tenant_id, {_KEY}, first_seen_at, last_seen_at, extracted_at, run_id"
+#: The stream table columns a batch writes, in the order its binary ``COPY`` frames them.
+DIRECT_COLUMNS = f"tenant_id, {_KEY}, first_seen_at, last_seen_at, extracted_at, run_id"
 #: What makes PostgreSQL refuse one record (the batch is split to find it).
 _REFUSALS = (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded)
 
@@ -266,7 +274,7 @@ class StreamWriter:
         enc = loader.encoding
         head = text_field(loader.tenant_id, enc)
         tail = timestamptz_field(seen) * 3 + text_field(loader.run_id, enc)  # seen x3, run
-        self._copy(_DIRECT, self.table, rows, head, tail)
+        self._copy(DIRECT_COLUMNS, self.table, rows, head, tail)
 
     def _copy_temp(self, rows: list[Row]) -> None:
         # DELETE, not TRUNCATE: a TRUNCATE makes a new file each time (milliseconds per unit);
@@ -280,7 +288,7 @@ class StreamWriter:
     def _upsert(self, rows: list[Row]) -> None:
         self._copy_temp(rows)
         self.loader.conn.execute(
-            f"insert into {self.table} as t ({_DIRECT}) "  # noqa: S608
+            f"insert into {self.table} as t ({DIRECT_COLUMNS}) "  # noqa: S608
             f"select %(t)s, {_KEY}, %(seen)s, %(seen)s, now(), %(run)s from {_TEMP} "
             "on conflict (tenant_id, subuser, parent_key, record_key) do update set "
             "record = excluded.record, record_hash = excluded.record_hash, "
@@ -302,7 +310,7 @@ class StreamWriter:
             self._params(),
         )
         conn.execute(
-            f"insert into {self.table} as t ({_DIRECT}) "  # noqa: S608
+            f"insert into {self.table} as t ({DIRECT_COLUMNS}) "  # noqa: S608
             f"select %(t)s, {_KEY}, %(seen)s, %(seen)s, now(), %(run)s from {_TEMP} "
             "on conflict (tenant_id, subuser, parent_key, record_key, record_hash) "
             "do update set last_seen_at = excluded.last_seen_at, "

@@ -121,19 +121,19 @@ def _kill_leftovers(local_dir: str, tree: list[Any]) -> list[str]:
     """
     import psutil
 
-    mine = [process for process in tree if process.is_running()]
+    mine = {process.pid: process for process in tree if process.is_running()}
     for process in psutil.process_iter():
         try:
             if process.environ().get("SENDGRID_LOCAL_DIR") == local_dir:
-                mine.append(process)
+                mine[process.pid] = process
         except (psutil.Error, OSError):
             continue
     names = []
-    for process in mine:
+    for process in mine.values():
         with contextlib.suppress(psutil.Error):
             names.append(" ".join(process.cmdline())[:80])
             process.kill()
-    psutil.wait_procs(mine, timeout=10)
+    psutil.wait_procs(list(mine.values()), timeout=10)
     return names
 
 
