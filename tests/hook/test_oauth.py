@@ -35,12 +35,14 @@ def _grant_revoked(sim: Any) -> bool:
 
 
 def test_expired_access_token_is_refreshed_transparently(sim: Any, connected: dict) -> None:
-    sim.control.set_oauth(access_token_ttl=1)
+    # 2 s: the token must outlive the first call (a refresh and its token store write can take
+    # most of a second on a busy machine), then expire while the test sleeps.
+    sim.control.set_oauth(access_token_ttl=2)
     hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
     assert "user.account.read" in hook.granted_scopes()
     auth = hook.get_conn().auth
     assert auth.refresh_count == 1
-    time.sleep(1.1)
+    time.sleep(2.1)
     # Tokens issued from now on live an hour: a 1-second token issued by the refresh below
     # could expire again before its call on a slow machine (a second refresh, not a bug).
     sim.control.set_oauth(access_token_ttl=3600)
@@ -58,12 +60,12 @@ def test_expired_access_token_is_refreshed_transparently(sim: Any, connected: di
 def test_rotated_refresh_token_is_persisted_and_used_by_the_next_task(
     sim: Any, connected: dict, airflow_home: Path
 ) -> None:
-    sim.control.set_oauth(access_token_ttl=1)
+    sim.control.set_oauth(access_token_ttl=2)  # outlives the first call, expires in the sleep
     first = SendGridHook(sendgrid_conn_id=TEST_CONN)
     first.get_json("/v3/user/account")
     stored = VariableTokenStore().load(TEST_CONN)
     assert stored.refresh_token != connected["refresh_token"]  # rotated
-    time.sleep(1.1)
+    time.sleep(2.1)
     sim.control.set_oauth(access_token_ttl=3600)  # the refreshed token outlives its call
     second = SendGridHook(sendgrid_conn_id=TEST_CONN)  # "the next task"
     second.get_json("/v3/user/account")
