@@ -24,7 +24,7 @@ order by display_name
 """
 ).format(schema=sql.Identifier(MARTS_SCHEMA))
 
-#: Two tables of at most :data:`WIDTH` columns: how much is used, then what to do about it.
+#: How much is used, then what to do about it: tables of at most :data:`WIDTH` columns.
 TABLES = (
     (
         ("Tenant", "display_name"),
@@ -90,7 +90,11 @@ def read_overview(conninfo: str) -> list[SummaryRow]:
             "plan_name": str(r["plan_name"] or "–"),
             "credits": credits,
             "seats": pct(r["seats_used_pct"]),
-            "features": f"{r['features_used'] or 0}/{r['features_licensed'] or 0}",
+            "features": (
+                "–"
+                if r["features_licensed"] is None
+                else f"{r['features_used'] or 0}/{r['features_licensed']}"
+            ),
             "volume": "–" if r["requests_30d"] is None else f"{r['requests_30d']:,}",
             "bounce": ratio(r["bounce_rate_30d"]),
             "spam": ratio(r["spam_report_rate_30d"]),
@@ -114,15 +118,26 @@ def _cell(row: SummaryRow, key: str) -> str:
 
 
 def format_table(rows: list[SummaryRow]) -> str:
-    """The rows as two plain-text tables, each line at most :data:`WIDTH` characters."""
+    """The rows as plain-text tables, each line at most :data:`WIDTH` characters.
+
+    Each of :data:`TABLES` is printed whole when it fits; when its columns are wider than
+    :data:`WIDTH` (long plan names, a credit status), the columns that do not fit go to a
+    further table that repeats the first column (the tenant): no cell is ever cut off.
+    """
     blocks = []
     for columns in TABLES:
         cells = [{key: _cell(r, key) for _, key in columns} for r in rows]
         widths = {key: max([len(title), *(len(c[key]) for c in cells)]) for title, key in columns}
-        lines = ["  ".join(title.ljust(widths[key]) for title, key in columns)]
-        lines.append("  ".join("-" * widths[key] for _, key in columns))
-        lines += ["  ".join(c[key].ljust(widths[key]) for _, key in columns) for c in cells]
-        blocks.append("\n".join(line.rstrip()[:WIDTH] for line in lines))
+        first, rest = columns[0], list(columns[1:])
+        while rest:
+            part, used = [first], widths[first[1]]
+            while rest and (len(part) == 1 or used + 2 + widths[rest[0][1]] <= WIDTH):
+                used += 2 + widths[rest[0][1]]
+                part.append(rest.pop(0))
+            lines = ["  ".join(title.ljust(widths[key]) for title, key in part)]
+            lines.append("  ".join("-" * widths[key] for _, key in part))
+            lines += ["  ".join(c[key].ljust(widths[key]) for _, key in part) for c in cells]
+            blocks.append("\n".join(line.rstrip() for line in lines))
     return "\n\n".join(blocks)
 
 

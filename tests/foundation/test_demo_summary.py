@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sendgrid_demo.summary import TABLES, WIDTH, SummaryRow, format_table
+from sendgrid_demo.summary import TABLES, WIDTH, SummaryRow, _cell, format_table
 
 
 def _row(name: str, recommended: str) -> SummaryRow:
@@ -29,3 +29,20 @@ def test_summary_lines_fit_100_columns() -> None:
     assert "Bluebird Logistics In…" in table  # shortened, still recognisable
     assert "Essentials 50K (upgrade)" in table
     assert "saves $1,249" in table
+
+
+def test_wide_columns_move_to_a_further_table_instead_of_being_cut() -> None:
+    """A credit status as wide as ``insufficient_data`` once cut the Bounce and Spam columns."""
+    rows = [_row("Cedar Health Partners", "–") for _ in range(2)]
+    for row in rows:
+        row.cells.update(credits="0.0% (insufficient_data)", bounce="1.25%", spam="0.04%")
+    table = format_table(rows)
+    assert max(len(line) for line in table.splitlines()) <= WIDTH
+    for title, key in (column for columns in TABLES for column in columns):
+        assert title in table, title
+        assert all(_cell(row, key) in table for row in rows), key  # whole (or CELL_MAX)
+    assert "1.25%" in table
+    assert "0.04%" in table
+    tables = table.split("\n\n")
+    assert len(tables) == 3  # the usage table in two parts, each led by the tenant
+    assert all(block.startswith("Tenant") for block in tables)
