@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from sendgrid_demo.runner import load_dags, run_dag
     from sendgrid_demo.simulator_process import SimulatorProcess
-    from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
+    from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink, message_text
     from sendgrid_demo.summary import (
         format_slowest,
         format_table,
@@ -129,10 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     _step("Reconnect alert e-mails sent during this run (one per transition, not per run)")
     for message in sink.received():
         say(f"    To: {message['To']}\n    Subject: {message['Subject']}")
-        for part in message.walk():
-            if part.get_content_type() == "text/plain":
-                text = part.get_payload(decode=True).decode(errors="replace").strip()
-                say("    " + text.replace("\n", "\n    "))
+        say("    " + message_text(message).replace("\n", "\n    "))
     if not sink.received():
         say("    none new (the alert went out when the tenant first broke; reminders follow)")
     _step("Dashboard")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import socket
 import threading
 import time
@@ -80,3 +82,18 @@ class SmtpSink:
         """A copy of the messages received so far."""
         with self._lock:
             return list(self.messages)
+
+
+def message_text(message: Message) -> str:
+    """The readable text of an e-mail: its ``text/plain`` part, else its HTML without tags.
+
+    The alert notifiers send HTML only (``SmtpHook.send_email_smtp`` has no plain-text part).
+    """
+    parts = {part.get_content_type(): part for part in message.walk()}
+    part = parts.get("text/plain") or parts.get("text/html")
+    if part is None:
+        return ""
+    text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", "replace")
+    if part.get_content_type() == "text/html":
+        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return text.strip()

@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy import create_engine
 
-from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink
+from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink, message_text
 from sendgrid_elt.connection_health import AlertSettings
 from sendgrid_elt.overage_alerts import alerted, send_overage_alerts
 from tests.dashboard.marts_fixture import mart_columns
@@ -133,6 +133,10 @@ def test_one_alert_per_tenant_and_period_with_date_and_cost(
     )
     assert "30,000 emails, about $30.00" in body
     assert "2026-11-01 to 2026-12-01" in body
+    # The demo prints the mail as text: the HTML-only message without its tags.
+    text = message_text(acme)
+    assert "30,000 emails, about $30.00" in text
+    assert "<" not in text
 
     # The next transforms: the same periods are never alerted again.
     assert send_overage_alerts(forecasts.engine, settings=SETTINGS) == []
