@@ -2,17 +2,25 @@
 
 No console or page error, no network request (the file works offline), every chart laid out
 with a non-zero box and something drawn; and at 390, 768, 1,360 and 1,920 px no horizontal
-scrolling (page or any scroll box) and chart text rendered at 11 px or more. Full-page
-screenshots are kept in ``test-artifacts/`` (git-ignored) to look at.
+scrolling (page or any scroll box) and chart text rendered at 11 px or more; the alert
+banners' text keeps most of the banner's width on a phone. Full-page screenshots are kept in
+``test-artifacts/`` (git-ignored) to look at.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sendgrid_dashboard.browser import LAYOUT_WIDTHS, check_layout, open_dashboard
+from sendgrid_dashboard.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LAYOUT_WIDTHS,
+    check_layout,
+    open_dashboard,
+)
 
 from .conftest import Rendered
 from .test_dashboard_page import CHARTS_PER_TENANT
@@ -66,3 +74,48 @@ def test_layout_fits_phone_tablet_laptop_and_desktop(rendered: Rendered) -> None
         assert r.smallest_chart_text_px >= 11, r
         assert r.screenshot.read_bytes()[:8] == PNG
         assert r.screenshot.stat().st_size > 50_000
+
+
+_ALERT_BOXES = """
+() => Array.from(document.querySelectorAll('.alert')).map((alert) => {
+  const box = (el) => { const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width}; };
+  const hint = alert.querySelector('.reconnect-hint');
+  return {alert: alert.dataset.alert, tenant: alert.dataset.tenant, box: box(alert),
+    text: box(alert.querySelector('.alert-text')), hint: hint ? box(hint) : null};
+})
+"""
+
+
+def _alert_boxes(path: Path, width: int) -> list[dict[str, Any]]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            return page.evaluate(_ALERT_BOXES)
+        finally:
+            browser.close()
+
+
+def test_alert_text_keeps_the_banner_width_on_a_phone(rendered: Rendered) -> None:
+    """The unconfigured reconnect hint must not squeeze the banner text into a narrow column.
+
+    At 390 px the hint wraps below the text (which once got ~40 px, a syllable a line); at
+    1,360 px it stays beside the text.
+    """
+    phone = _alert_boxes(rendered.path, 390)
+    hinted = [a for a in phone if a["hint"]]
+    assert {a["alert"] for a in hinted} == {"needs_reconnect"}, phone
+    assert len(phone) > len(hinted)  # the banners without a hint are measured too
+    for a in phone:
+        assert a["text"]["width"] >= 0.6 * a["box"]["width"], a
+        if a["hint"]:
+            assert a["hint"]["top"] >= a["text"]["bottom"] - 1, a  # below, not beside
+
+    for a in _alert_boxes(rendered.path, 1360):
+        if a["hint"]:
+            assert a["hint"]["left"] >= a["text"]["right"], a  # beside the text on a desktop
+            assert a["text"]["width"] >= 0.5 * a["box"]["width"], a
