@@ -50,8 +50,9 @@ demo: venv $(MANIFEST)
 airflow: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_demo.airflow_ui
 
-# The pipeline once against a real SendGrid account: make run SENDGRID_API_KEY=SG....
-# (embedded warehouse; dashboard in .local/run/dashboard.html; README: Connect a real account).
+# The pipeline once against a real SendGrid account: SENDGRID_API_KEY=SG... make run
+# (its own embedded warehouse in .local/run/; dashboard in .local/run/dashboard.html; README:
+# Connect a real SendGrid account).
 run: venv $(MANIFEST)
 	$(BIN)/python -m sendgrid_demo.real_account
 

@@ -1,9 +1,10 @@
-"""``make run SENDGRID_API_KEY=SG...``: the whole pipeline once against a real SendGrid account.
+"""``SENDGRID_API_KEY=SG... make run``: the whole pipeline once against a real SendGrid account.
 
 The key comes from the environment (never from the command line of a process), the warehouse
-is the embedded PostgreSQL (or the configured ``sendgrid_warehouse``), Airflow runs in an
-isolated home under ``.local/run/``, and both DAGs run for real (``dag.test()``). The dashboard
-is written to ``.local/run/dashboard.html``.
+is an embedded PostgreSQL of its own in ``.local/run/warehouse/`` (never the demo's, so the
+simulated tenants and the real account stay apart), or the configured ``sendgrid_warehouse``;
+Airflow runs in an isolated home under ``.local/run/``, and both DAGs run for real
+(``dag.test()``). The dashboard is written to ``.local/run/dashboard.html``.
 
 Environment: ``SENDGRID_API_KEY`` (required), ``SENDGRID_REGION`` (``global`` | ``eu``),
 ``SENDGRID_DISPLAY_NAME``, ``SENDGRID_SUBUSERS`` (``all`` | ``none`` | names) and
@@ -28,6 +29,8 @@ from sendgrid_elt.settings import (
 )
 
 RUN_DIR = LOCAL_DIR / "run"
+#: The embedded warehouse of ``make run`` (the demo's is ``.local/warehouse/``).
+RUN_WAREHOUSE_DIR = RUN_DIR / "warehouse" / "pgdata"
 TENANT_ID = "sendgrid_account"
 
 
@@ -63,7 +66,7 @@ def main() -> int:
     from sendgrid_demo.runner import load_dags, run_dag
     from sendgrid_elt.warehouse import resolve_warehouse
 
-    warehouse = resolve_warehouse(announce=False)
+    warehouse = resolve_warehouse(RUN_WAREHOUSE_DIR, announce=False)
     say(warehouse.describe())
     dags = load_dags(EXTRACT_DAG_ID, TRANSFORM_DAG_ID)
     results = []

@@ -36,13 +36,14 @@ class Warehouse:
 
     target: PostgresTarget
     source: Literal["connection", "embedded"]
+    data_dir: Path | None = None  # the embedded server's data directory
 
     def describe(self) -> str:
         """One line for humans (no password)."""
         origin = (
             f"Airflow connection '{WAREHOUSE_CONN_ID}'"
             if self.source == "connection"
-            else f"embedded PostgreSQL in {EMBEDDED_DATA_DIR.parent}"
+            else f"embedded PostgreSQL in {(self.data_dir or EMBEDDED_DATA_DIR).parent}"
         )
         return f"warehouse: {self.target.describe()} ({origin})"
 
@@ -110,7 +111,7 @@ def resolve_warehouse(
         server = EmbeddedPostgres(data_dir, keep_running=keep_running).start()
         target = ensure_database(server, EMBEDDED_DATABASE)
         os.environ[WAREHOUSE_CONN_ENV] = target.airflow_connection_json()
-        warehouse = Warehouse(target=target, source="embedded")
+        warehouse = Warehouse(target=target, source="embedded", data_dir=data_dir)
     if announce:
         print(warehouse.describe(), flush=True)
     return warehouse

@@ -1,4 +1,4 @@
-"""``make run SENDGRID_API_KEY=...``: one command, a real account's pipeline, a dashboard.
+"""``SENDGRID_API_KEY=... make run``: one command, a real account's pipeline, a dashboard.
 
 SendGrid is not reachable here, so the account is the simulator's, through the documented
 base-URL override; everything else is what a user runs from a plain shell.
@@ -13,36 +13,33 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from sendgrid_elt.postgres_target import PostgresTarget
 from sendgrid_elt.settings import MARTS_SCHEMA, PROJECT_ROOT, STAGING_SCHEMA
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
-def test_make_run_with_a_key_from_the_environment(
-    pg_database: PostgresTarget, tmp_path: Path
-) -> None:
+def test_make_run_with_a_key_from_the_environment(tmp_path: Path) -> None:
+    """The new user's path: the key in the environment, no warehouse configured (the run's
+    own embedded PostgreSQL, apart from the demo's)."""
+    from sendgrid_elt.embedded_postgres import EmbeddedPostgres, ensure_database
+    from sendgrid_elt.warehouse import EMBEDDED_DATABASE
     from sendgrid_simulator.testing import run_simulator
 
+    local = tmp_path / "local"
     with run_simulator(seed=7, scale="tiny") as sim:
         tenant = sim.accounts["tenants"][-1]
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": os.environ.get("HOME", "/root"),
             "LANG": "C.UTF-8",
-            "SENDGRID_LOCAL_DIR": str(tmp_path / "local"),
-            "AIRFLOW_CONN_SENDGRID_WAREHOUSE": pg_database.airflow_connection_json(),
+            "SENDGRID_LOCAL_DIR": str(local),
+            "SENDGRID_API_KEY": tenant["api_keys"]["full"],
             "SENDGRID_BASE_URL": sim.base_url,
             "SENDGRID_SUBUSERS": "none",
             "SENDGRID_DISPLAY_NAME": "Real Account Inc",
         }
         out = subprocess.run(
-            [
-                "make",
-                "--no-print-directory",
-                "run",
-                f"SENDGRID_API_KEY={tenant['api_keys']['full']}",
-            ],
+            ["make", "--no-print-directory", "run"],
             cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
@@ -52,16 +49,21 @@ def test_make_run_with_a_key_from_the_environment(
         )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert tenant["api_keys"]["full"] not in out.stdout + out.stderr
-    dashboard = tmp_path / "local" / "run" / "dashboard.html"
+    dashboard = local / "run" / "dashboard.html"
     assert f"file://{dashboard}" in out.stdout
     assert "Real Account Inc" in dashboard.read_text()
-    with psycopg.connect(pg_database.conninfo()) as conn:
-        staged = conn.execute(
-            f'select count(*) from "{STAGING_SCHEMA}".user_account',  # noqa: S608
-        ).fetchone()
-        tenants = conn.execute(
-            f'select count(*) from "{MARTS_SCHEMA}".dim_sendgrid_tenants',  # noqa: S608
-        ).fetchone()
+    run_warehouse = local / "run" / "warehouse"
+    assert f"embedded PostgreSQL in {run_warehouse}" in out.stdout
+    assert not (local / "warehouse").exists()  # the demo's warehouse is never touched
+    with EmbeddedPostgres(run_warehouse / "pgdata") as server:
+        target = ensure_database(server, EMBEDDED_DATABASE)
+        with psycopg.connect(target.conninfo()) as conn:
+            staged = conn.execute(
+                f'select count(*) from "{STAGING_SCHEMA}".user_account',  # noqa: S608
+            ).fetchone()
+            tenants = conn.execute(
+                f'select count(*) from "{MARTS_SCHEMA}".dim_sendgrid_tenants',  # noqa: S608
+            ).fetchone()
     assert staged == (1,)
     assert tenants == (1,)
 
