@@ -44,13 +44,23 @@ def _clock(advance_days: int) -> str:
     return clock.isoformat()
 
 
+def _days_forward(text: str) -> int:
+    days = int(text)
+    if days < 0:
+        raise argparse.ArgumentTypeError("the simulated clock only moves forward (0 or more days)")
+    return days
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options of the demo."""
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
     parser.add_argument("--seed", type=int, default=42, help="simulated data seed")
     parser.add_argument("--scale", default="demo", choices=["tiny", "demo", "large"])
     parser.add_argument(
-        "--advance-days", type=int, default=0, help="move the simulated clock forward first"
+        "--advance-days",
+        type=_days_forward,
+        default=0,
+        help="move the simulated clock forward first (days, 0 or more)",
     )
     parser.add_argument("--dashboard", type=Path, default=DASHBOARD_FILE)
     return parser.parse_args(argv)
@@ -111,7 +121,11 @@ def _run(args: argparse.Namespace) -> int:
 
         dags = load_dags(EXTRACT_DAG, TRANSFORM_DAG)
         _step(f"Extract and load ({EXTRACT_DAG}); Airflow's log: {LOG_FILE}")
-        extract = run_dag(dags[EXTRACT_DAG])
+        # The run's data interval ends at the simulator's "now" (the simulated day at the real
+        # time of day, as its Date header says): the marts are built as of the simulated day
+        # (--advance-days moves both), not the wall clock; each run still gets its own run id.
+        as_of = dt.datetime.fromisoformat(sim.control.clock()["now"])
+        extract = run_dag(dags[EXTRACT_DAG], logical_date=as_of)
         _report(extract)
         _step(f"Transform with dbt ({TRANSFORM_DAG}: one dbt build, a task per model)")
         transform = run_dag(dags[TRANSFORM_DAG])
@@ -150,7 +164,7 @@ def next_steps(dashboard: Path) -> str:
             "Next steps:",
             f"  open the dashboard:        file://{dashboard}",
             "  see it in the Airflow UI:  make airflow   (prints the URL, user and password)",
-            "  your own SendGrid account: make run SENDGRID_API_KEY=SG...  (README: real account)",
+            "  your own SendGrid account: SENDGRID_API_KEY=SG... make run  (README: real account)",
             "  run again (incremental):   make demo    (ARGS=--advance-days 3 moves the clock)",
             "  start over / clean up:     make clean     (removes .venv and .local)",
         ]

@@ -8,6 +8,7 @@ written where the Airflow UI reads it (:mod:`sendgrid_demo.task_logs`).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -98,9 +99,14 @@ def run_dag(
     dag: Any,
     conf: dict[str, Any] | None = None,
     *,
+    logical_date: dt.datetime | None = None,
     printer: Printer = say,
 ) -> DagResult:
-    """Run ``dag`` in this process (real Airflow task execution) and return its outcome."""
+    """Run ``dag`` in this process (real Airflow task execution) and return its outcome.
+
+    ``logical_date``: where the run's data interval ends (the as-of instant of the extract
+    run); ``None``: now.
+    """
     from sendgrid_demo.task_logs import task_log_files
 
     started, wall = time.monotonic(), time.time()
@@ -108,7 +114,7 @@ def run_dag(
     watcher.start()
     try:
         with task_log_files():  # dag.test() writes none: the UI would say "Log file not found"
-            run = dag.test(run_conf=conf or {})
+            run = dag.test(run_conf=conf or {}, logical_date=logical_date)
     finally:
         watcher.done.set()
         watcher.join(timeout=10)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sendgrid_elt.dbt_graph import TASK_RESOURCE_TYPES
 from sendgrid_elt.dbt_results import (
     PRODUCER_FINISHED,
     RESULTS_KEY,
@@ -42,6 +43,7 @@ from sendgrid_elt.settings import AS_OF_EXTRA, AS_OF_VAR, DBT_THREADS
 from sendgrid_elt.settings import dbt_vars as name_vars
 
 log = logging.getLogger(__name__)
+_TESTS = ("test", "unit_test")  # shown by their model's task
 
 #: Minimum seconds between two publications of the node results.
 PUBLISH_SECONDS = 1.0
@@ -214,7 +216,11 @@ def build_project(context: Any, project_dir: str | Path) -> dict[str, Any]:
     covered = _covered(context)
     failed = sorted(uid for uid, r in publisher.nodes.items() if r[0] in ("error", "fail"))
     unreported = [uid for uid in failed if uid not in covered]
-    stale = sorted(uid for uid in publisher.nodes if uid not in covered and "." in uid)
+    stale = sorted(
+        uid
+        for uid in publisher.nodes
+        if uid not in covered and uid.split(".")[0] in (*TASK_RESOURCE_TYPES, *_TESTS)
+    )  # exposures and the like have no task by design
     if stale and covered:
         log.warning("dbt built nodes no task shows (is the manifest stale? `make manifest`): "
                     "%s", ", ".join(stale[:10]))  # fmt: skip
