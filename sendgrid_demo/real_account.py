@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import traceback
 
 from sendgrid_demo.airflow_home import configure
 from sendgrid_demo.console import say
@@ -31,6 +32,8 @@ from sendgrid_elt.settings import (
 RUN_DIR = LOCAL_DIR / "run"
 #: The embedded warehouse of ``make run`` (the demo's is ``.local/warehouse/``).
 RUN_WAREHOUSE_DIR = RUN_DIR / "warehouse" / "pgdata"
+#: Airflow's, dbt's and the tasks' own output (the terminal gets one line per task).
+LOG_FILE = RUN_DIR / "run.log"
 TENANT_ID = "sendgrid_account"
 
 
@@ -62,12 +65,25 @@ def main() -> int:
     configure(RUN_DIR / "airflow")  # before anything imports airflow
     os.environ[f"AIRFLOW_CONN_{TENANT_ID.upper()}"] = connection
 
+    from sendgrid_demo.console import airflow_output_to
+
+    try:
+        with airflow_output_to(LOG_FILE):
+            return _run(started)
+    except Exception:
+        say(traceback.format_exc())
+        say(f"make run failed; Airflow's log is in {LOG_FILE}")
+        return 1
+
+
+def _run(started: float) -> int:
     from sendgrid_dashboard import write_dashboard
     from sendgrid_demo.runner import load_dags, run_dag
     from sendgrid_elt.warehouse import resolve_warehouse
 
     warehouse = resolve_warehouse(RUN_WAREHOUSE_DIR, announce=False)
     say(warehouse.describe())
+    say(f"Airflow's log: {LOG_FILE}")
     dags = load_dags(EXTRACT_DAG_ID, TRANSFORM_DAG_ID)
     results = []
     for dag_id in (EXTRACT_DAG_ID, TRANSFORM_DAG_ID):

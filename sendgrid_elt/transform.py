@@ -69,10 +69,15 @@ def dbt_vars(context: Any) -> dict[str, str]:
 
 
 def warehouse_env() -> dict[str, str]:
-    """Environment of the dbt process: ``profiles.yml``'s warehouse variables, no telemetry."""
-    from sendgrid_elt.warehouse import resolve_warehouse
+    """Environment of the dbt process: ``profiles.yml``'s warehouse variables, no telemetry.
 
-    target = resolve_warehouse(announce=False).target
+    Raises:
+        WarehouseNotConfigured: No ``sendgrid_warehouse`` connection (a task never starts the
+            embedded PostgreSQL; the local entry points configure it before they run a DAG).
+    """
+    from sendgrid_elt.warehouse import require_target
+
+    target = require_target()
     return {
         "SENDGRID_WAREHOUSE_HOST": target.host,
         "SENDGRID_WAREHOUSE_PORT": str(target.port),

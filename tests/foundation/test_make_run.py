@@ -52,6 +52,11 @@ def test_make_run_with_a_key_from_the_environment(tmp_path: Path) -> None:
     dashboard = local / "run" / "dashboard.html"
     assert f"file://{dashboard}" in out.stdout
     assert "Real Account Inc" in dashboard.read_text()
+    # Airflow's own output goes to the run's log; the terminal gets a line per task.
+    log = local / "run" / "run.log"
+    assert f"Airflow's log: {log}" in out.stdout
+    assert "sendgrid_extract_load" in log.read_text()
+    assert len(out.stdout.splitlines()) < 300, out.stdout[-2000:]  # ~100 tasks; was ~3,600
     run_warehouse = local / "run" / "warehouse"
     assert f"embedded PostgreSQL in {run_warehouse}" in out.stdout
     assert not (local / "warehouse").exists()  # the demo's warehouse is never touched

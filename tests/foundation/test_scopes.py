@@ -14,7 +14,9 @@ def test_readme_scope_list_is_the_catalogs() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     block = re.search(r"<!-- scopes:[^\n]*-->\n(.*?)<!-- /scopes -->", readme, re.S)
     assert block is not None, "README lost its generated scope block"
-    assert block.group(1) == catalog.scopes_markdown(), "run: python -m sendgrid_elt.catalog"
+    assert block.group(1) == catalog.scopes_markdown(), (
+        "run: .venv/bin/python -m sendgrid_elt.catalog"
+    )
 
 
 def test_provider_asks_the_catalog_through_its_entry_point() -> None:

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = REPO_ROOT / "dags" / "sendgrid_transform.py"
 MANIFEST = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
@@ -130,6 +132,16 @@ def test_dbt_reaches_the_warehouse_through_the_connection(monkeypatch) -> None:
     assert env["SENDGRID_WAREHOUSE_USER"] == "etl"
     assert env["SENDGRID_WAREHOUSE_PASSWORD"] == ""
     assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"
+
+
+def test_dbt_never_starts_an_embedded_warehouse_in_a_task(monkeypatch) -> None:
+    """Without the connection the build task says what to configure (as the extract does)."""
+    from sendgrid_elt.transform import warehouse_env
+    from sendgrid_elt.warehouse import WarehouseNotConfigured
+
+    monkeypatch.delenv("AIRFLOW_CONN_SENDGRID_WAREHOUSE", raising=False)
+    with pytest.raises(WarehouseNotConfigured, match="sendgrid_warehouse"):
+        warehouse_env()
 
 
 def test_the_as_of_of_the_staging_event_becomes_the_dbt_var() -> None:
