@@ -76,4 +76,4 @@ lock:
 	rm -rf .local/lock-venv
 
 clean:
-	rm -rf $(VENV) .local dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .local dbt_project/target dbt_project/logs *.egg-info plugins/sendgrid_hook/src/*.egg-info
