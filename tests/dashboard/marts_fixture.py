@@ -161,12 +161,12 @@ def _portfolio(overview: list[Row], health: list[Row]) -> Row:
         "never_synced_count": count(sync_state="never_synced"),
         "failed_sync_count": count(sync_state="failed"),
         "stale_count": count(sync_state="stale"),
-        "requests_30d": sum(o["requests_30d"] for o in overview),
+        "requests_30d": sum(o["requests_30d"] or 0 for o in overview),
         "credits_at_risk_count": count(utilization_status="at_risk"),
         "credits_overage_count": count(utilization_status="overage"),
         "projected_overage_cost_usd": Decimal("0.00"),
-        "features_used": sum(o["features_used"] for o in overview),
-        "features_licensed": sum(o["features_licensed"] for o in overview),
+        "features_used": sum(o["features_used"] or 0 for o in overview),
+        "features_licensed": sum(o["features_licensed"] or 0 for o in overview),
         "features_unused_paid": sum(o["features_unused_paid"] for o in overview),
         "downgrade_savings_usd": -sum(
             (o["monthly_cost_change_usd"] for o in downgrades), Decimal(0)

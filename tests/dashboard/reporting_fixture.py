@@ -97,7 +97,8 @@ def _overage(periods: list[Row], overview: list[Row]) -> list[Row]:
 
 
 def _new_tenant(overview: list[Row], health: list[Row], recs: list[Row]) -> None:
-    """``newco``: connected, never synced: no figures, no recommendation."""
+    """``newco``: connected, never synced: no figures, no recommendation. What no stream could
+    be read for (volume, features) is unknown (null), as the models say, never 0."""
     zero_cols = (
         "seats_used",
         "pending_invites_valid",
@@ -107,12 +108,9 @@ def _new_tenant(overview: list[Row], health: list[Row], recs: list[Row]) -> None
         "subusers_active_90d",
         "subusers_inactive_30d",
         "subusers_inactive_90d",
-        "features_used",
-        "features_licensed",
         "features_unused_paid",
         "features_not_licensed",
         "features_unknown",
-        "requests_30d",
     )
     row = {k: None for k in overview[0]}
     row.update(dict.fromkeys(zero_cols, 0))
@@ -153,10 +151,6 @@ def _new_tenant(overview: list[Row], health: list[Row], recs: list[Row]) -> None
             "is_contract_price": False,
             "recommendation": "no_data",
             "recommendation_text": NO_DATA_TEXT,
-            "months_observed": 0,
-            "peak_monthly_requests": 0,
-            "p95_monthly_requests": 0,
-            "required_monthly_emails": 0,
             "seats_used": 0,
             "enabled_subusers": 0,
             "dedicated_ips": 0,
@@ -202,7 +196,11 @@ def build_reporting() -> dict[str, list[Row]]:
         for r in marts["fct_sendgrid_plan_recommendation"]
     ]
     _new_tenant(overview, health, recs)
-    ordered = sorted(overview, key=lambda o: (-o["requests_30d"], o["display_name"]))
+    # biggest senders first, unknown volumes (null) last, as the model orders them
+    ordered = sorted(
+        overview,
+        key=lambda o: (o["requests_30d"] is None, -(o["requests_30d"] or 0), o["display_name"]),
+    )
     for i, o in enumerate(ordered, start=1):
         o["display_order"] = i
     portfolio = _portfolio(overview, health)

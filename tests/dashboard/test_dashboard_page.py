@@ -240,6 +240,11 @@ def test_a_never_synced_tenant_shows_its_state_and_no_recommendation(rendered: R
     row = next(r for r in rendered.page.find("tr") if r.data("tenant") == NEW_TENANT)
     assert "No recommendation" in row.text
     assert "/month" not in row.text
+    # nothing could be read: unknown figures show as a dash, never as 0
+    assert overview["requests_30d"] is None
+    assert overview["features_used"] is None
+    (volume,) = row.find(metric="overview.requests_30d")
+    assert (volume.data("value"), volume.text.strip()) == ("", "—")
 
 
 def test_every_tenant_with_data_has_its_charts(rendered: Rendered) -> None:

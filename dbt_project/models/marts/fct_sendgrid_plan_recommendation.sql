@@ -16,6 +16,11 @@
     recommended plan covers the volume, so it costs its list price.
     `monthly_cost_change_usd` = recommended - current: positive = the change costs more.
     A tenant without data (sync state failed / never_synced) gets no recommendation.
+    Neither does a tenant whose volume (/v3/stats) is not readable
+    (int_sendgrid__stream_readability, e.g. the key lacks stats.read): its volumes, the
+    overage and the current monthly cost are null (unknown, never 0) and the recommendation
+    is no_data with the reason in its text; a tenant read that sent nothing has volumes of 0
+    and is sized on them.
 -#}
 with
 
@@ -40,6 +45,14 @@ feature_usage as (
 connection_health as (
 
     select * from {{ ref('fct_sendgrid_connection_health') }}
+
+),
+
+volume_readability as (
+
+    -- the volume comes from /v3/stats (the parent's days of int_sendgrid__sender_activity_daily)
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name = 'global_stats'
 
 ),
 
@@ -111,17 +124,25 @@ needs as (
         tenant_plans.seats_used,
         tenant_plans.enabled_subuser_count,
         coalesce(connection_health.has_data, false) as has_data,
+        coalesce(volume_readability.is_readable, false) as is_volume_readable,
+        coalesce(volume_readability.readability, 'not_read') as volume_readability,
         coalesce(dedicated_ips.dedicated_ip_count, 0) as dedicated_ip_count,
-        coalesce(volume.months_observed, 0) as months_observed,
-        coalesce(volume.peak_monthly_requests, current_months.extrapolated_requests, 0)
-            as peak_monthly_requests,
-        coalesce(volume.p95_monthly_requests, current_months.extrapolated_requests, 0)
-            as p95_monthly_requests
+        case when volume_readability.is_readable then coalesce(volume.months_observed, 0) end
+            as months_observed,
+        case
+            when volume_readability.is_readable
+                then coalesce(volume.peak_monthly_requests, current_months.extrapolated_requests, 0)
+        end as peak_monthly_requests,
+        case
+            when volume_readability.is_readable
+                then coalesce(volume.p95_monthly_requests, current_months.extrapolated_requests, 0)
+        end as p95_monthly_requests
     from tenant_plans
     left join connection_health on tenant_plans.tenant_id = connection_health.tenant_id
     left join volume on tenant_plans.tenant_id = volume.tenant_id
     left join current_months on tenant_plans.tenant_id = current_months.tenant_id
     left join dedicated_ips on tenant_plans.tenant_id = dedicated_ips.tenant_id
+    left join volume_readability on tenant_plans.tenant_id = volume_readability.tenant_id
 
 ),
 
@@ -133,11 +154,15 @@ sized as (
             peak_monthly_requests,
             p95_monthly_requests * (1 + {{ var('sendgrid_plan_headroom') }})
         )) as required_monthly_emails,
-        round(
-            greatest(p95_monthly_requests - current_monthly_emails, 0)::numeric / 1000
-            * current_overage_usd_per_1k,
-            2
-        ) as current_overage_usd
+        -- greatest() skips nulls: an unknown p95 month must not cost 0 overage
+        case
+            when is_volume_readable
+                then round(
+                        greatest(p95_monthly_requests - current_monthly_emails, 0)::numeric / 1000
+                        * current_overage_usd_per_1k,
+                        2
+                    )
+        end as current_overage_usd
     from needs
 
 ),
@@ -179,11 +204,15 @@ compared as (
         case when sized.has_data then candidates.tier_rank end as recommended_tier_rank,
         case when sized.has_data then candidates.monthly_price_usd end
             as recommended_monthly_price_usd,
-        sized.current_monthly_price_usd + coalesce(sized.current_overage_usd, 0)
-            as current_monthly_cost_usd
+        case
+            when sized.is_volume_readable
+                then sized.current_monthly_price_usd + coalesce(sized.current_overage_usd, 0)
+        end as current_monthly_cost_usd
     from sized
-    inner join candidates
+    -- an unknown volume sizes no plan: the tenant is kept without a candidate
+    left join candidates
         on sized.tenant_id = candidates.tenant_id and candidates.price_rank = 1
+    where candidates.tenant_id is not null or not sized.is_volume_readable
 
 ),
 
@@ -192,14 +221,15 @@ decided as (
     select
         *,
         case
-            when not has_data then 'no_data'
+            when not has_data or not is_volume_readable then 'no_data'
             when current_plan_code is null then 'unknown'
             when recommended_plan_code = current_plan_code then 'keep'
             when recommended_tier_rank < current_tier_rank then 'downgrade'
             else 'upgrade'
         end as recommendation,
         case
-            when not has_data or recommended_plan_code is null then null
+            when not has_data or not is_volume_readable or recommended_plan_code is null
+                then null
             when recommended_plan_code = current_plan_code then 0
             else recommended_monthly_price_usd - current_monthly_cost_usd
         end as monthly_cost_change_usd
@@ -229,8 +259,11 @@ final as (
         monthly_cost_change_usd::numeric(12, 2) as monthly_cost_change_usd,
         recommendation::text as recommendation,
         (case
-            when recommendation = 'no_data'
+            when recommendation = 'no_data' and not has_data
                 then 'no recommendation until the first successful sync'
+            when recommendation = 'no_data'
+                then 'no recommendation: insufficient data, the email volume (stats) is not'
+                    || ' readable (' || replace(volume_readability, '_', ' ') || ')'
             when recommendation = 'keep' then 'keep current plan'
             when recommended_monthly_price_usd is null
                 then recommendation || ' to ' || recommended_plan_name

@@ -1,7 +1,8 @@
 {#-
     Dashboard: the "API-key risk" card's counts, one row per tenant (zeros for a tenant
     without keys): keys seen in total, active, active with full access, active with unknown
-    scopes, deleted.
+    scopes, deleted. Null (unknown, never 0) when the tenant's /v3/api_keys stream is not
+    readable (int_sendgrid__stream_readability: e.g. the key lacks api_keys.read).
 -#}
 with
 
@@ -14,6 +15,13 @@ tenants as (
 api_keys as (
 
     select * from {{ ref('dim_sendgrid_api_keys') }}
+
+),
+
+api_keys_readability as (
+
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name = 'api_keys'
 
 ),
 
@@ -35,14 +43,25 @@ final as (
 
     select
         tenants.tenant_id::text as tenant_id,
-        coalesce(counts.total_keys, 0)::integer as total_keys,
-        coalesce(counts.active_keys, 0)::integer as active_keys,
-        coalesce(counts.full_access_keys, 0)::integer as full_access_keys,
-        coalesce(counts.unknown_scope_keys, 0)::integer as unknown_scope_keys,
-        coalesce(counts.deleted_keys, 0)::integer as deleted_keys,
+        (case
+            when api_keys_readability.is_readable then coalesce(counts.total_keys, 0)
+        end)::integer as total_keys,
+        (case
+            when api_keys_readability.is_readable then coalesce(counts.active_keys, 0)
+        end)::integer as active_keys,
+        (case
+            when api_keys_readability.is_readable then coalesce(counts.full_access_keys, 0)
+        end)::integer as full_access_keys,
+        (case
+            when api_keys_readability.is_readable then coalesce(counts.unknown_scope_keys, 0)
+        end)::integer as unknown_scope_keys,
+        (case
+            when api_keys_readability.is_readable then coalesce(counts.deleted_keys, 0)
+        end)::integer as deleted_keys,
         {{ sendgrid_as_of() }} as as_of_at
     from tenants
     left join counts on tenants.tenant_id = counts.tenant_id
+    left join api_keys_readability on tenants.tenant_id = api_keys_readability.tenant_id
 
 )
 

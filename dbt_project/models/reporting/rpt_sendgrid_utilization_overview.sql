@@ -4,6 +4,11 @@
     state, credits of the current period with the projection and its basis, seats and
     subuser activity, features, the 30 days of volume and rates ending on the as-of day, the
     recommendation with its monthly cost change. `display_order`: biggest senders first.
+
+    Unknown is never zero: the 30-day volume and rates are null when the tenant's /v3/stats
+    stream is not readable (int_sendgrid__stream_readability: missing scope, never synced),
+    0 when it was read and nothing was sent; features used/licensed are null when no
+    feature's evidence could be read (every feature unknown).
 -#}
 with
 
@@ -51,6 +56,14 @@ daily as (
 
 ),
 
+volume_readability as (
+
+    -- the volume comes from /v3/stats (the parent's days of int_sendgrid__sender_activity_daily)
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name = 'global_stats'
+
+),
+
 plan_recommendation as (
 
     select * from {{ ref('fct_sendgrid_plan_recommendation') }}
@@ -65,7 +78,8 @@ features as (
         count(*) filter (where is_licensed) as features_licensed,
         count(*) filter (where feature_state = 'unused_paid') as features_unused_paid,
         count(*) filter (where feature_state = 'not_licensed') as features_not_licensed,
-        count(*) filter (where feature_state = 'unknown') as features_unknown
+        count(*) filter (where feature_state = 'unknown') as features_unknown,
+        count(*) filter (where feature_state <> 'unknown') as features_known
     from feature_adoption
     group by 1
 
@@ -108,15 +122,20 @@ joined as (
         seat_utilization.subusers_active_90d,
         seat_utilization.subusers_inactive_30d,
         seat_utilization.subusers_inactive_90d,
-        coalesce(features.features_used, 0) as features_used,
-        coalesce(features.features_licensed, 0) as features_licensed,
+        case when features.features_known > 0 then features.features_used end as features_used,
+        case when features.features_known > 0 then features.features_licensed end
+            as features_licensed,
         coalesce(features.features_unused_paid, 0) as features_unused_paid,
         coalesce(features.features_not_licensed, 0) as features_not_licensed,
         coalesce(features.features_unknown, 0) as features_unknown,
-        coalesce(recent_activity.requests, 0) as requests_30d,
-        recent_activity.bounces as bounces_30d,
-        recent_activity.delivered as delivered_30d,
-        recent_activity.spam_reports as spam_reports_30d,
+        case when volume_readability.is_readable then coalesce(recent_activity.requests, 0) end
+            as requests_30d,
+        case when volume_readability.is_readable then recent_activity.bounces end
+            as bounces_30d,
+        case when volume_readability.is_readable then recent_activity.delivered end
+            as delivered_30d,
+        case when volume_readability.is_readable then recent_activity.spam_reports end
+            as spam_reports_30d,
         plan_recommendation.recommendation,
         plan_recommendation.recommended_plan_code,
         plan_recommendation.recommended_plan_name,
@@ -129,6 +148,7 @@ joined as (
     left join seat_utilization on tenants.tenant_id = seat_utilization.tenant_id
     left join features on tenants.tenant_id = features.tenant_id
     left join recent_activity on tenants.tenant_id = recent_activity.tenant_id
+    left join volume_readability on tenants.tenant_id = volume_readability.tenant_id
     left join plan_recommendation on tenants.tenant_id = plan_recommendation.tenant_id
 
 ),
@@ -138,7 +158,10 @@ final as (
     select
         tenant_id::text as tenant_id,
         (row_number() over (
-            order by requests_30d desc, coalesce(display_name, tenant_id) asc, tenant_id asc
+            order by
+                requests_30d desc nulls last,
+                coalesce(display_name, tenant_id) asc,
+                tenant_id asc
         ))::integer as display_order,
         coalesce(display_name, tenant_id)::text as display_name,
         company_name::text as company_name,
