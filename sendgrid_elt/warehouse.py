@@ -96,7 +96,7 @@ def configured_target() -> PostgresTarget | None:
 
 
 def resolve_warehouse(
-    data_dir: Path = EMBEDDED_DATA_DIR, *, announce: bool = True, keep_running: bool = False
+    data_dir: Path | str = EMBEDDED_DATA_DIR, *, announce: bool = True, keep_running: bool = False
 ) -> Warehouse:
     """Pick the warehouse; start the embedded server when nothing is configured.
 
@@ -111,7 +111,7 @@ def resolve_warehouse(
         server = EmbeddedPostgres(data_dir, keep_running=keep_running).start()
         target = ensure_database(server, EMBEDDED_DATABASE)
         os.environ[WAREHOUSE_CONN_ENV] = target.airflow_connection_json()
-        warehouse = Warehouse(target=target, source="embedded", data_dir=data_dir)
+        warehouse = Warehouse(target=target, source="embedded", data_dir=Path(data_dir))
     if announce:
         print(warehouse.describe(), flush=True)
     return warehouse
