@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -43,3 +44,18 @@ def airflow_output_to(path: Path) -> Iterator[None]:
             os.close(saved_err)
             _terminal.close()
             _terminal = None
+
+
+def run_logged(job: Callable[[], int], log_file: Path, what: str) -> int:
+    """Run ``job`` with Airflow's output in ``log_file``; a crash prints its traceback here.
+
+    Returns:
+        The job's exit code, or 1 when it raised.
+    """
+    try:
+        with airflow_output_to(log_file):
+            return job()
+    except Exception:
+        say(traceback.format_exc())
+        say(f"{what} failed; Airflow's log is in {log_file}")
+        return 1

@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from sendgrid_demo.airflow_home import DEMO_ALERT_RECIPIENTS, DEMO_DIR, configure
@@ -72,15 +71,9 @@ LOG_FILE = DEMO_DIR / "demo.log"
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the process exit code (Airflow's own logs go to the log file)."""
     args = parse_args(argv)
-    from sendgrid_demo.console import airflow_output_to
+    from sendgrid_demo.console import run_logged
 
-    try:
-        with airflow_output_to(LOG_FILE):
-            return _run(args)
-    except Exception:
-        say(traceback.format_exc())
-        say(f"The demo failed; Airflow's log is in {LOG_FILE}")
-        return 1
+    return run_logged(lambda: _run(args), LOG_FILE, "The demo")
 
 
 def _run(args: argparse.Namespace) -> int:

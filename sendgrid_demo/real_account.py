@@ -17,7 +17,6 @@ import json
 import os
 import sys
 import time
-import traceback
 
 from sendgrid_demo.airflow_home import configure
 from sendgrid_demo.console import say
@@ -65,15 +64,9 @@ def main() -> int:
     configure(RUN_DIR / "airflow")  # before anything imports airflow
     os.environ[f"AIRFLOW_CONN_{TENANT_ID.upper()}"] = connection
 
-    from sendgrid_demo.console import airflow_output_to
+    from sendgrid_demo.console import run_logged
 
-    try:
-        with airflow_output_to(LOG_FILE):
-            return _run(started)
-    except Exception:
-        say(traceback.format_exc())
-        say(f"make run failed; Airflow's log is in {LOG_FILE}")
-        return 1
+    return run_logged(lambda: _run(started), LOG_FILE, "make run")
 
 
 def _run(started: float) -> int:
