@@ -37,7 +37,8 @@ def test_summary_prints_the_overview_mart(pipeline: PipelineRun) -> None:
         assert row.cells["credits"].startswith(pct(m["credits_used_pct"]))
         assert row.cells["seats"] == pct(m["seats_used_pct"])
         assert row.cells["bounce"] == ratio(m["bounce_rate_30d"])
-        assert row.cells["features"] == f"{m['features_used']}/{m['features_licensed']}"
+        features = f"{m['features_used']}/{m['features_licensed']}"
+        assert row.cells["features"] == ("–" if m["features_licensed"] is None else features)
         assert row.cells["connection_status"].startswith(m["connection_status"])
         assert row.cells["cost_change"] == money_change(m["monthly_cost_change_usd"])
         assert row.cells["display_name"] in table

@@ -43,21 +43,12 @@ final as (
 
     select
         tenants.tenant_id::text as tenant_id,
-        (case
-            when api_keys_readability.is_readable then coalesce(counts.total_keys, 0)
-        end)::integer as total_keys,
-        (case
-            when api_keys_readability.is_readable then coalesce(counts.active_keys, 0)
-        end)::integer as active_keys,
-        (case
-            when api_keys_readability.is_readable then coalesce(counts.full_access_keys, 0)
-        end)::integer as full_access_keys,
-        (case
-            when api_keys_readability.is_readable then coalesce(counts.unknown_scope_keys, 0)
-        end)::integer as unknown_scope_keys,
-        (case
-            when api_keys_readability.is_readable then coalesce(counts.deleted_keys, 0)
-        end)::integer as deleted_keys,
+        {%- for column in ['total_keys', 'active_keys', 'full_access_keys',
+                           'unknown_scope_keys', 'deleted_keys'] %}
+            (case
+                when api_keys_readability.is_readable then coalesce(counts.{{ column }}, 0)
+            end)::integer as {{ column }},
+        {%- endfor %}
         {{ sendgrid_as_of() }} as as_of_at
     from tenants
     left join counts on tenants.tenant_id = counts.tenant_id
