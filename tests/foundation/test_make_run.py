@@ -41,6 +41,7 @@ def test_make_run_with_a_key_from_the_environment(tmp_path: Path) -> None:
     log = local / "run" / "run.log"
     assert f"Airflow's log: {log}" in out.stdout
     assert "sendgrid_extract_load" in log.read_text()
+    assert tenant["api_keys"]["full"] not in log.read_text()  # nor in Airflow's own output
     assert len(out.stdout.splitlines()) < 300, out.stdout[-2000:]  # ~100 tasks; was ~3,600
     run_warehouse = local / "run" / "warehouse"
     assert f"embedded PostgreSQL in {run_warehouse}" in out.stdout
