@@ -11,7 +11,8 @@ are printed; alert e-mails land in ``.local/demo/mail/`` (one ``.eml`` file each
 
 Ctrl-C lets ``airflow standalone`` stop its components, then ends whatever of its process tree
 is still running (the scheduler's LocalExecutor workers outlive a scheduler stopped from
-outside, idle, for good).
+outside, idle, for good). ``kill`` (SIGTERM) and a closed terminal (SIGHUP) stop it the same
+way: the signal is passed on to ``airflow standalone`` as its Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -105,21 +107,46 @@ class ProcessTree:
         return len(alive)
 
 
-def run_standalone() -> int:
-    """Run ``airflow standalone`` until it ends or Ctrl-C; end what it leaves running."""
+class Stopped(Exception):
+    """SIGTERM or SIGHUP reached this process: stop everything as Ctrl-C does."""
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM and SIGHUP raise :class:`Stopped`.
+
+    Their default ends Python at once, without the clean-up that stops ``airflow standalone``
+    and the simulator.
+    """
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_stopped)
+
+
+def run_standalone(command: list[str] | None = None) -> int:
+    """Run ``airflow standalone`` until it ends or is stopped; end what it leaves running.
+
+    Args:
+        command: What to run instead of ``airflow standalone`` (the tests' stand-in).
+    """
     stop = threading.Event()
     with subprocess.Popen(
-        [sys.executable, "-m", "airflow", "standalone"], env=standalone_environment()
+        command or [sys.executable, "-m", "airflow", "standalone"], env=standalone_environment()
     ) as proc:
         tree = ProcessTree(proc.pid)
         threading.Thread(target=tree.watch, args=(stop,), daemon=True).start()
         try:
             code = proc.wait()
-        except KeyboardInterrupt:  # the terminal sent SIGINT to standalone too: let it stop
+        except (KeyboardInterrupt, Stopped) as exc:
             tree.refresh()  # the tree as it is now, while standalone still runs
+            if isinstance(exc, Stopped):  # Ctrl-C reached standalone from the terminal; this not
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=STOP_GRACE_SECONDS)
-            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            except (subprocess.TimeoutExpired, KeyboardInterrupt, Stopped):
                 proc.kill()
             code = 0
         finally:
@@ -132,6 +159,7 @@ def run_standalone() -> int:
 
 def main() -> int:
     """Serve the demo's Airflow; return the exit code of ``airflow standalone``."""
+    stop_on_signals()
     configure()
     password = admin_password()
     from sendgrid_demo.main import current_clock
@@ -173,4 +201,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Stopped:  # before Airflow started: the simulator and mail sink are stopped already
+        sys.exit(0)
