@@ -240,8 +240,8 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
     _acme_extras(s, t, now, daily, prev_month, month_start)
     supp = _suppressions(s, t, now, {"bounces": 14, "blocks": 6, "spam_reports": 2,
                                      "invalid_emails": 3, "unsubscribes": 9})  # fmt: skip
-    for stream in ("user_account", "user_credits", "teammates", "subusers", "global_stats",
-                   "subuser_stats", "api_keys", "templates", "singlesends", "ips",
+    for stream in ("user_account", "user_credits", "teammates", "teammates_pending", "subusers",
+                   "global_stats", "subuser_stats", "api_keys", "templates", "singlesends", "ips",
                    "authenticated_domains", "event_webhooks", "validation_jobs",
                    "bounces"):  # fmt: skip
         s.statuses.append((t, stream, "ok"))
@@ -277,8 +277,8 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
     s.add("event_webhook_limits", t, {"max_allowed": 2, "webhooks": [{}]})
     supp_b = _suppressions(s, t, now, {"bounces": 4, "blocks": 0, "spam_reports": 1,
                                        "invalid_emails": 0, "unsubscribes": 2})  # fmt: skip
-    for stream in ("user_account", "user_credits", "teammates", "global_stats", "api_keys",
-                   "ips", "alerts", "event_webhooks"):  # fmt: skip
+    for stream in ("user_account", "user_credits", "teammates", "teammates_pending",
+                   "global_stats", "api_keys", "ips", "alerts", "event_webhooks"):  # fmt: skip
         s.statuses.append((t, stream, "ok"))
     for stream in ("subusers", "subuser_stats", "singlesends", "automation_stats",
                    "contacts_count", "marketing_lists", "validation_jobs"):  # fmt: skip
@@ -304,8 +304,11 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
                               "reset_frequency": "daily"})  # fmt: skip
     s.add("teammates", t, {**owner, "username": "cedar_01", "user_type": "owner"}, "cedar_01",
           first_seen_at=week_ago)  # fmt: skip
-    for stream in ("user_account", "user_credits", "teammates", "global_stats"):
+    for stream in ("user_account", "user_credits", "teammates", "teammates_pending",
+                   "global_stats"):  # fmt: skip
         s.statuses.append((t, stream, "ok"))
+    for stream in ("subusers", "subuser_stats"):
+        s.statuses.append((t, stream, "not_licensed"))
     s.health.append({"tenant_id": t, "display_name": "Cedar Community Club",
                      "status": "needs_reconnect", "status_since": yesterday,
                      "last_error": "401 authorization required",
@@ -313,7 +316,7 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
     truths[t] = TenantTruth(
         t, "free", 100, used, {"owner": 1, "admin": 0, "teammate": 0}, 0, 0, 0, 0, 0, daily,
         0, 0, dict.fromkeys(("bounces", "blocks", "spam_reports", "invalid_emails",
-                             "unsubscribes"), 0), set(), set(), set())  # fmt: skip
+                             "unsubscribes"), 0), set(), {"subusers"}, set())  # fmt: skip
     for tenant, stream, status in s.statuses:
         if status == "ok":
             success = now - dt.timedelta(days=2) if tenant == "t03-cedar-free" else now

@@ -14,8 +14,8 @@ import psycopg
 from psycopg import sql
 
 from tests.transform.dbt_runner import as_of_vars, run_dbt
-from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, rows, table_digest
-from tests.transform.staging_data import Staging, create_staging, metrics
+from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, table_digest
+from tests.transform.staging_data import create_staging, metrics
 
 
 def test_rebuild_with_the_same_staging_and_as_of_gives_identical_marts(built) -> None:
@@ -140,113 +140,6 @@ def test_source_freshness_passes_for_fresh_data_and_fails_for_stale(pg_database,
     statuses = {r["unique_id"].split(".")[-1]: r["status"] for r in results}
     assert statuses["user_credits"] == "pass"
     assert statuses["teammates"] == "error"
-
-
-#: Tenants added by the readability test: (tenant, name, how /v3/stats and /v3/api_keys read).
-UNREADABLE_TENANTS = (
-    ("t04-dynamo-restricted", "Dynamo Restricted", "missing_scope"),  # key lacks stats.read
-    ("t05-elm-idle", "Elm Idle", "ok"),  # read, sent nothing, no keys
-    ("t06-fir-never", "Fir Never Synced", None),  # never synced: nothing read
-)
-
-
-def _add_unreadable_tenants(target, now: dt.datetime) -> None:
-    """Three Free tenants beside the scenario's: stats and keys unreadable / read and empty /
-    never read. The first two have their credits and account read (the key works)."""
-    extra = Staging(now=now)
-    today = now.date()
-    for tenant, name, read in UNREADABLE_TENANTS:
-        extra.tenants.append((tenant, name))
-        if read is None:
-            continue
-        extra.add("user_account", tenant, {"type": "free", "reputation": 100})
-        extra.add("user_credits", tenant, {"remain": 70, "total": 100, "overage": 0, "used": 30,
-                                           "last_reset": today.isoformat(),
-                                           "next_reset": (today + dt.timedelta(days=1)).isoformat(),
-                                           "reset_frequency": "daily"})  # fmt: skip
-        for stream, status in (("user_account", "ok"), ("user_credits", "ok"),
-                               ("global_stats", read), ("api_keys", read)):  # fmt: skip
-            extra.statuses.append((tenant, stream, status))
-            if status == "ok":
-                extra.syncs.append((tenant, stream, now))
-        missing = ["api_keys.read", "stats.read"] if read == "missing_scope" else []
-        extra.health.append({"tenant_id": tenant, "display_name": name,
-                             "status": "degraded" if missing else "connected",
-                             "status_since": now - dt.timedelta(days=1), "last_error": None,
-                             "last_success_at": now, "missing_scopes": missing})  # fmt: skip
-    extra.write(target)
-
-
-def _remove_unreadable_tenants(target) -> None:
-    tenants = [t for t, _, _ in UNREADABLE_TENANTS]
-    tables = ("user_account", "user_credits", "stream_status", "sync_state", "connection_health",
-              "tenants")  # fmt: skip
-    with psycopg.connect(target.conninfo()) as conn:
-        for table in tables:
-            conn.execute(
-                sql.SQL("delete from sendgrid_staging.{} where tenant_id = any(%s)").format(
-                    sql.Identifier(table)
-                ),
-                [tenants],
-            )
-        conn.execute(  # the incremental snapshot keeps what a run wrote
-            "delete from sendgrid_marts.fct_sendgrid_plan_utilization_history"
-            " where tenant_id = any(%s)",
-            [tenants],
-        )
-
-
-def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
-    """Volume and API keys whose stream was not readable (missing scope, never synced) are
-    null and get no plan recommendation; a tenant read that sent nothing shows 0."""
-    target, _, _, _, work, staging = built
-    _add_unreadable_tenants(target, staging.now)
-    try:
-        proc, results = run_dbt(target, work, "build", *as_of_vars(AS_OF), check=False)
-        failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
-        assert (proc.returncode, failed) == (0, []), proc.stdout[-4000:]
-        overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
-        recs = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_plan_recommendation")}
-        keys = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_api_key_summary")}
-        restricted, idle, never = (overview[t] for t, _, _ in UNREADABLE_TENANTS)
-
-        # stats.read missing: the volume is unknown, and there is nothing to size a plan on
-        assert restricted["requests_30d"] is None
-        assert restricted["bounce_rate_30d"] is None
-        assert restricted["credits_used_pct"] == 30  # what was readable is still shown
-        assert restricted["recommendation"] == "no_data"
-        assert restricted["recommended_plan_code"] is None
-        rec = recs["t04-dynamo-restricted"]
-        assert (rec["months_observed"], rec["peak_monthly_requests"],
-                rec["p95_monthly_requests"], rec["required_monthly_emails"]) == (
-            None, None, None, None)  # fmt: skip
-        assert (rec["recommendation"], rec["recommended_plan_code"]) == ("no_data", None)
-        assert "not readable" in rec["recommendation_text"]
-        assert rec["monthly_cost_change_usd"] is None
-        assert keys["t04-dynamo-restricted"]["active_keys"] is None
-        assert keys["t04-dynamo-restricted"]["full_access_keys"] is None
-
-        # read, nothing sent: a true zero, and a plan sized on it
-        assert idle["requests_30d"] == 0
-        rec = recs["t05-elm-idle"]
-        assert (rec["months_observed"], rec["peak_monthly_requests"]) == (0, 0)
-        assert (rec["recommendation"], rec["recommended_plan_code"]) == ("keep", "free")
-        assert (keys["t05-elm-idle"]["active_keys"], keys["t05-elm-idle"]["total_keys"]) == (0, 0)
-
-        # never synced: nothing is known
-        assert never["requests_30d"] is None
-        assert (never["features_used"], never["features_licensed"]) == (None, None)
-        assert never["recommendation"] == "no_data"
-        assert keys["t06-fir-never"]["active_keys"] is None
-
-        # unknowns sort last and are not summed as zeros
-        last = sorted(overview.values(), key=lambda o: o["display_order"])[-2:]
-        assert {o["tenant_id"] for o in last} == {"t04-dynamo-restricted", "t06-fir-never"}
-        (portfolio,) = rows(target, "rpt_sendgrid_portfolio")
-        assert portfolio["requests_30d"] == sum(o["requests_30d"] or 0 for o in overview.values())
-    finally:
-        _remove_unreadable_tenants(target)
-        run_dbt(target, work, "run", *as_of_vars(AS_OF))
 
 
 def test_second_run_only_processes_new_days(built) -> None:

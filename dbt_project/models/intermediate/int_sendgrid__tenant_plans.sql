@@ -7,6 +7,9 @@
          Pro tie (100K) a Pro-only signal decides (subusers or dedicated IPs licensed, or
          more than one teammate);
       4. credits above every priced tier -> Premier; otherwise the nearest tier above.
+    Seats in use and subuser counts are null (unknown, never 0) when the teammates or
+    subusers stream is not readable (int_sendgrid__stream_readability, e.g. a key without
+    teammates.read); 0 when it was read and is empty or not licensed.
 -#}
 with
 
@@ -102,6 +105,18 @@ seat_counts as (
 
 ),
 
+seat_readability as (
+
+    select
+        tenant_id,
+        bool_or(is_readable) filter (where stream_name = 'teammates') as is_teammates_readable,
+        bool_or(is_readable) filter (where stream_name = 'subusers') as is_subusers_readable
+    from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name in ('teammates', 'subusers')
+    group by tenant_id
+
+),
+
 subuser_counts as (
 
     select
@@ -159,9 +174,17 @@ tenant_facts as (
         current_credits.credits_remain,
         current_credits.credits_overage,
         current_credits.reset_frequency,
-        coalesce(seat_counts.seats_used, 0) as seats_used,
-        coalesce(subuser_counts.subuser_count, 0) as subuser_count,
-        coalesce(subuser_counts.enabled_subuser_count, 0) as enabled_subuser_count,
+        case
+            when seat_readability.is_teammates_readable then coalesce(seat_counts.seats_used, 0)
+        end as seats_used,
+        case
+            when seat_readability.is_subusers_readable
+                then coalesce(subuser_counts.subuser_count, 0)
+        end as subuser_count,
+        case
+            when seat_readability.is_subusers_readable
+                then coalesce(subuser_counts.enabled_subuser_count, 0)
+        end as enabled_subuser_count,
         coalesce(tenant_pro_signals.has_pro_feature, false)
         or coalesce(seat_counts.seats_used, 0) > 1
         or coalesce(subuser_counts.subuser_count, 0) > 0 as has_pro_signal,
@@ -173,6 +196,7 @@ tenant_facts as (
     left join current_credits on tenants.tenant_id = current_credits.tenant_id
     left join seat_counts on tenants.tenant_id = seat_counts.tenant_id
     left join subuser_counts on tenants.tenant_id = subuser_counts.tenant_id
+    left join seat_readability on tenants.tenant_id = seat_readability.tenant_id
     left join tenant_pro_signals on tenants.tenant_id = tenant_pro_signals.tenant_id
     left join contracts on tenants.tenant_id = contracts.tenant_id
 
@@ -245,6 +269,7 @@ final as (
         plan_catalog.plan_family,
         plan_catalog.tier_rank,
         plan_catalog.teammate_limit,
+        plan_catalog.subusers_included,
         plan_catalog.overage_usd_per_1k,
         coalesce(inferred.contract_monthly_emails, plan_catalog.monthly_emails)
             as plan_monthly_emails,

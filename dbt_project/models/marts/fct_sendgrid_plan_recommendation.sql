@@ -9,7 +9,9 @@
     tenant when its monthly emails (null = custom, Premier) reach the needed volume, its
     teammate limit holds the seats in use, it includes enough subusers for the enabled ones,
     and it includes a dedicated IP when the tenant has one. Cheapest = lowest list price,
-    Premier (custom price) last.
+    Premier (custom price) last. Seats or subusers whose stream is not readable are unknown
+    (null), never 0: the plan must then hold what the current plan holds (its teammate limit,
+    its included subusers), so an unknown never sizes a tenant down; the text says so.
 
     Money, with a clear sign: the current plan costs its price (contract override, else list
     price) plus the overage a p95 month would cost on it (the plan's overage rate); the
@@ -22,6 +24,7 @@
     is no_data with the reason in its text; a tenant read that sent nothing has volumes of 0
     and is sized on them.
 -#}
+{%- set unlimited = 2147483647 %}  {#- subusers_included null: no limit #}
 with
 
 tenant_plans as (
@@ -123,6 +126,14 @@ needs as (
         tenant_plans.overage_usd_per_1k as current_overage_usd_per_1k,
         tenant_plans.seats_used,
         tenant_plans.enabled_subuser_count,
+        -- unknown seats or subusers: keep what the current plan holds (unknown plan: 0)
+        coalesce(tenant_plans.seats_used, tenant_plans.teammate_limit, 0) as seats_needed,
+        case
+            when tenant_plans.enabled_subuser_count is not null
+                then tenant_plans.enabled_subuser_count
+            when tenant_plans.plan_code is null then 0
+            else coalesce(tenant_plans.subusers_included, {{ unlimited }})
+        end as subusers_needed,
         coalesce(connection_health.has_data, false) as has_data,
         coalesce(volume_readability.is_readable, false) as is_volume_readable,
         coalesce(volume_readability.readability, 'not_read') as volume_readability,
@@ -185,9 +196,8 @@ candidates as (
         on
             coalesce(plan_catalog.monthly_emails, sized.required_monthly_emails)
             >= sized.required_monthly_emails
-            and sized.seats_used <= plan_catalog.teammate_limit
-            and coalesce(plan_catalog.subusers_included, sized.enabled_subuser_count)
-            >= sized.enabled_subuser_count
+            and sized.seats_needed <= plan_catalog.teammate_limit
+            and coalesce(plan_catalog.subusers_included, {{ unlimited }}) >= sized.subusers_needed
             and (
                 sized.dedicated_ip_count = 0
                 or coalesce(plan_catalog.dedicated_ips_included, 1) >= 1
@@ -281,6 +291,23 @@ final as (
                 then recommendation || ' to ' || recommended_plan_name || ': saves '
                     || {{ sendgrid_format_usd('-monthly_cost_change_usd') }} || '/month'
             else recommendation || ' to ' || recommended_plan_name || ': same cost'
+        end
+        || case
+            when
+                recommendation = 'no_data'
+                or (seats_used is not null and enabled_subuser_count is not null)
+                then ''
+            else
+                ' (' || case
+                    when seats_used is null and enabled_subuser_count is null
+                        then 'seats and subusers'
+                    when seats_used is null then 'seats'
+                    else 'subusers'
+                end || ' not readable: '
+                || case
+                    when current_plan_code is null then 'not counted'
+                    else 'sized to hold the current plan''s'
+                end || ')'
         end)::text as recommendation_text,
         {{ sendgrid_as_of() }} as as_of_at
     from decided

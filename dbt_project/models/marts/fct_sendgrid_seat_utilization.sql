@@ -8,6 +8,14 @@
     windows (macro sendgrid_activity_flags): active when it requested at least one email in
     the N days ending that day; inactive = enabled and not active (disabled ones are
     neither).
+
+    Unknown is never zero (int_sendgrid__stream_readability): a count is null on the days its
+    stream does not cover, 0 on those it covers with nothing to count. A readable stream (or
+    one not licensed) covers every day; one no longer readable (e.g. the key lost
+    teammates.read) covers the days before its last successful read; one never read, none.
+    Teammate counts need teammates, invitation counts teammates_pending, subuser counts
+    subusers, subuser activity subusers and subuser_stats. A tenant with a readable seat
+    stream has the as-of day even when it has nothing to count.
 -#}
 with
 
@@ -33,12 +41,49 @@ tenant_plans as (
 
 ),
 
+readability as (
+
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+
+),
+
+coverage as (
+
+    -- per tenant and seat stream: the last day its figures are known (null: none)
+    select
+        tenant_id,
+        {%- for stream in ['teammates', 'teammates_pending', 'subusers', 'subuser_stats'] %}
+            max(case
+                when is_readable then {{ sendgrid_as_of_date() }}
+                else (last_success_at at time zone 'UTC')::date - 1
+            end) filter (where stream_name = '{{ stream }}') as {{ stream }}_known_through,
+        {%- endfor %}
+        bool_or(is_readable) filter (
+            where stream_name in ('teammates', 'teammates_pending', 'subusers')
+        ) as has_readable_seat_stream
+    from readability
+    group by 1
+
+),
+
 tenant_ranges as (
 
     select
         tenant_id,
-        (min(valid_from_at) at time zone 'UTC')::date as first_date
-    from seat_versions
+        min(first_date) as first_date
+    from (
+        select
+            tenant_id,
+            (min(valid_from_at) at time zone 'UTC')::date as first_date
+        from seat_versions
+        group by 1
+        union all
+        select
+            tenant_id,
+            {{ sendgrid_as_of_date() }} as first_date
+        from coverage
+        where has_readable_seat_stream
+    ) as first_days
     group by 1
 
 ),
@@ -181,30 +226,50 @@ final as (
         md5(spine.tenant_id || '|' || spine.seat_date::text)::text as seat_day_id,
         spine.tenant_id::text as tenant_id,
         spine.seat_date::date as seat_date,
-        coalesce(member_counts.owners, 0)::integer as owner_count,
-        coalesce(member_counts.admins, 0)::integer as admin_count,
-        coalesce(member_counts.teammates, 0)::integer as teammate_count,
-        (coalesce(member_counts.admins, 0) + coalesce(member_counts.teammates, 0))::integer
-            as seats_used,
-        coalesce(member_counts.valid_invites, 0)::integer as pending_invites_valid,
-        coalesce(member_counts.expired_invites, 0)::integer as pending_invites_expired,
+        {%- set teammates_known = 'spine.seat_date <= coverage.teammates_known_through' %}
+        {%- set invites_known = 'spine.seat_date <= coverage.teammates_pending_known_through' %}
+        {%- set subusers_known = 'spine.seat_date <= coverage.subusers_known_through' %}
+        {%- set activity_known = subusers_known
+            ~ ' and spine.seat_date <= coverage.subuser_stats_known_through' %}
+        {%- set seats = 'coalesce(member_counts.admins, 0)'
+            ~ ' + coalesce(member_counts.teammates, 0)' %}
+        (case when {{ teammates_known }} then coalesce(member_counts.owners, 0) end)::integer
+            as owner_count,
+        (case when {{ teammates_known }} then coalesce(member_counts.admins, 0) end)::integer
+            as admin_count,
+        (case when {{ teammates_known }} then coalesce(member_counts.teammates, 0) end)::integer
+            as teammate_count,
+        (case when {{ teammates_known }} then {{ seats }} end)::integer as seats_used,
+        (case when {{ invites_known }} then coalesce(member_counts.valid_invites, 0) end)::integer
+            as pending_invites_valid,
+        (case when {{ invites_known }} then coalesce(member_counts.expired_invites, 0) end)
+        ::integer as pending_invites_expired,
         tenant_plans.plan_code::text as plan_code,
         tenant_plans.teammate_limit::integer as seat_limit,
         round(
             {{ safe_divide(
-                'coalesce(member_counts.admins, 0) + coalesce(member_counts.teammates, 0)',
+                'case when ' ~ teammates_known ~ ' then ' ~ seats ~ ' end',
                 'tenant_plans.teammate_limit'
             ) }} * 100,
             2
         ) as seats_used_pct,
-        coalesce(subuser_counts.subusers_total, 0)::integer as subusers_total,
-        (coalesce(subuser_counts.subusers_total, 0) - coalesce(subuser_counts.subusers_enabled, 0))
-        ::integer as subusers_disabled,
+        (case when {{ subusers_known }} then coalesce(subuser_counts.subusers_total, 0) end)
+        ::integer as subusers_total,
+        (case
+            when {{ subusers_known }}
+                then
+                    coalesce(subuser_counts.subusers_total, 0)
+                    - coalesce(subuser_counts.subusers_enabled, 0)
+        end)::integer as subusers_disabled,
         {%- for days in var('sendgrid_seat_activity_windows') %}
-            coalesce(subuser_counts.subusers_active_{{ days }}d, 0)::integer
-                as subusers_active_{{ days }}d,
-            coalesce(subuser_counts.subusers_inactive_{{ days }}d, 0)::integer
-                as subusers_inactive_{{ days }}d,
+            (case
+                when {{ activity_known }}
+                    then coalesce(subuser_counts.subusers_active_{{ days }}d, 0)
+            end)::integer as subusers_active_{{ days }}d,
+            (case
+                when {{ activity_known }}
+                    then coalesce(subuser_counts.subusers_inactive_{{ days }}d, 0)
+            end)::integer as subusers_inactive_{{ days }}d,
         {%- endfor %}
         (spine.seat_date = {{ sendgrid_as_of_date() }})::boolean as is_latest_day
     from spine
@@ -215,6 +280,7 @@ final as (
             spine.tenant_id = subuser_counts.tenant_id
             and spine.seat_date = subuser_counts.seat_date
     left join tenant_plans on spine.tenant_id = tenant_plans.tenant_id
+    left join coverage on spine.tenant_id = coverage.tenant_id
 
 )
 

@@ -8,7 +8,8 @@
     Unknown is never zero: the 30-day volume and rates are null when the tenant's /v3/stats
     stream is not readable (int_sendgrid__stream_readability: missing scope, never synced),
     0 when it was read and nothing was sent; features used/licensed are null when no
-    feature's evidence could be read (every feature unknown).
+    feature's evidence could be read (every feature unknown); seats, invitations and subuser
+    counts are null when their stream is not readable (fct_sendgrid_seat_utilization).
 -#}
 with
 
@@ -189,14 +190,14 @@ final as (
         seats_used::integer as seats_used,
         seat_limit::integer as seat_limit,
         seats_used_pct::numeric as seats_used_pct,
-        coalesce(pending_invites_valid, 0)::integer as pending_invites_valid,
-        coalesce(subusers_total, 0)::integer as subusers_total,
+        pending_invites_valid::integer as pending_invites_valid,
+        subusers_total::integer as subusers_total,
         enabled_subuser_count::integer as subusers_enabled,
-        coalesce(subusers_active_30d, 0)::integer as subusers_active_30d,
-        coalesce(subusers_active_60d, 0)::integer as subusers_active_60d,
-        coalesce(subusers_active_90d, 0)::integer as subusers_active_90d,
-        coalesce(subusers_inactive_30d, 0)::integer as subusers_inactive_30d,
-        coalesce(subusers_inactive_90d, 0)::integer as subusers_inactive_90d,
+        subusers_active_30d::integer as subusers_active_30d,
+        subusers_active_60d::integer as subusers_active_60d,
+        subusers_active_90d::integer as subusers_active_90d,
+        subusers_inactive_30d::integer as subusers_inactive_30d,
+        subusers_inactive_90d::integer as subusers_inactive_90d,
         features_used::integer as features_used,
         features_licensed::integer as features_licensed,
         features_unused_paid::integer as features_unused_paid,

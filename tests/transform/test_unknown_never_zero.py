@@ -1,0 +1,207 @@
+"""Unknown is never zero: a figure whose stream could not be read is null, never 0.
+
+Tenants added beside the ``built`` scenario (``conftest``), each with the statuses the loader
+writes (missing scope, never synced, read and empty), then removed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+from psycopg import sql
+
+from tests.transform.dbt_runner import as_of_vars, run_dbt
+from tests.transform.marts_reading import AS_OF, rows
+from tests.transform.staging_data import Staging, metrics
+
+#: Tenants added by the readability test: (tenant, name, how /v3/stats and /v3/api_keys read).
+UNREADABLE_TENANTS = (
+    ("t04-dynamo-restricted", "Dynamo Restricted", "missing_scope"),  # key lacks stats.read
+    ("t05-elm-idle", "Elm Idle", "ok"),  # read, sent nothing, no keys
+    ("t06-fir-never", "Fir Never Synced", None),  # never synced: nothing read
+)
+
+
+def _add_unreadable_tenants(target, now: dt.datetime) -> None:
+    """Three Free tenants beside the scenario's: stats and keys unreadable / read and empty /
+    never read. The first two have their credits and account read (the key works)."""
+    extra = Staging(now=now)
+    today = now.date()
+    for tenant, name, read in UNREADABLE_TENANTS:
+        extra.tenants.append((tenant, name))
+        if read is None:
+            continue
+        extra.add("user_account", tenant, {"type": "free", "reputation": 100})
+        extra.add("user_credits", tenant, {"remain": 70, "total": 100, "overage": 0, "used": 30,
+                                           "last_reset": today.isoformat(),
+                                           "next_reset": (today + dt.timedelta(days=1)).isoformat(),
+                                           "reset_frequency": "daily"})  # fmt: skip
+        for stream, status in (("user_account", "ok"), ("user_credits", "ok"),
+                               ("global_stats", read), ("api_keys", read)):  # fmt: skip
+            extra.statuses.append((tenant, stream, status))
+            if status == "ok":
+                extra.syncs.append((tenant, stream, now))
+        missing = ["api_keys.read", "stats.read"] if read == "missing_scope" else []
+        extra.health.append({"tenant_id": tenant, "display_name": name,
+                             "status": "degraded" if missing else "connected",
+                             "status_since": now - dt.timedelta(days=1), "last_error": None,
+                             "last_success_at": now, "missing_scopes": missing})  # fmt: skip
+    extra.write(target)
+
+
+def _remove_tenants(target, tenants: list[str], streams: tuple[str, ...] = ()) -> None:
+    tables = ("user_account", "user_credits", "stream_status", "sync_state", "connection_health",
+              "tenants", *streams)  # fmt: skip
+    with psycopg.connect(target.conninfo()) as conn:
+        for table in tables:
+            conn.execute(
+                sql.SQL("delete from sendgrid_staging.{} where tenant_id = any(%s)").format(
+                    sql.Identifier(table)
+                ),
+                [tenants],
+            )
+        conn.execute(  # the incremental snapshot keeps what a run wrote
+            "delete from sendgrid_marts.fct_sendgrid_plan_utilization_history"
+            " where tenant_id = any(%s)",
+            [tenants],
+        )
+
+
+def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
+    """Volume and API keys whose stream was not readable (missing scope, never synced) are
+    null and get no plan recommendation; a tenant read that sent nothing shows 0."""
+    target, _, _, _, work, staging = built
+    _add_unreadable_tenants(target, staging.now)
+    try:
+        proc, results = run_dbt(target, work, "build", *as_of_vars(AS_OF), check=False)
+        failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
+        assert (proc.returncode, failed) == (0, []), proc.stdout[-4000:]
+        overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
+        recs = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_plan_recommendation")}
+        keys = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_api_key_summary")}
+        restricted, idle, never = (overview[t] for t, _, _ in UNREADABLE_TENANTS)
+
+        # stats.read missing: the volume is unknown, and there is nothing to size a plan on
+        assert restricted["requests_30d"] is None
+        assert restricted["bounce_rate_30d"] is None
+        assert restricted["credits_used_pct"] == 30  # what was readable is still shown
+        assert restricted["recommendation"] == "no_data"
+        assert restricted["recommended_plan_code"] is None
+        rec = recs["t04-dynamo-restricted"]
+        assert (rec["months_observed"], rec["peak_monthly_requests"],
+                rec["p95_monthly_requests"], rec["required_monthly_emails"]) == (
+            None, None, None, None)  # fmt: skip
+        assert (rec["recommendation"], rec["recommended_plan_code"]) == ("no_data", None)
+        assert "not readable" in rec["recommendation_text"]
+        assert rec["monthly_cost_change_usd"] is None
+        assert keys["t04-dynamo-restricted"]["active_keys"] is None
+        assert keys["t04-dynamo-restricted"]["full_access_keys"] is None
+
+        # read, nothing sent: a true zero, and a plan sized on it
+        assert idle["requests_30d"] == 0
+        rec = recs["t05-elm-idle"]
+        assert (rec["months_observed"], rec["peak_monthly_requests"]) == (0, 0)
+        assert (rec["recommendation"], rec["recommended_plan_code"]) == ("keep", "free")
+        assert (keys["t05-elm-idle"]["active_keys"], keys["t05-elm-idle"]["total_keys"]) == (0, 0)
+
+        # never synced: nothing is known
+        assert never["requests_30d"] is None
+        assert (never["features_used"], never["features_licensed"]) == (None, None)
+        assert never["recommendation"] == "no_data"
+        assert keys["t06-fir-never"]["active_keys"] is None
+
+        # unknowns sort last and are not summed as zeros
+        last = sorted(overview.values(), key=lambda o: o["display_order"])[-2:]
+        assert {o["tenant_id"] for o in last} == {"t04-dynamo-restricted", "t06-fir-never"}
+        (portfolio,) = rows(target, "rpt_sendgrid_portfolio")
+        assert portfolio["requests_30d"] == sum(o["requests_30d"] or 0 for o in overview.values())
+    finally:
+        _remove_tenants(target, [t for t, _, _ in UNREADABLE_TENANTS])
+        run_dbt(target, work, "run", *as_of_vars(AS_OF))
+
+
+#: A Pro 300K tenant whose key lost teammates.read and subusers.read ten days ago (an earlier
+#: key read its owner and two teammates); its volume (/v3/stats) is read: ~9,000 emails/month.
+SEATLESS = "t07-gale-seatless"
+SEAT_STREAMS = ("teammates", "teammates_pending", "subusers", "subuser_stats")
+
+
+def _add_seatless_tenant(target, now: dt.datetime) -> None:
+    extra = Staging(now=now)
+    today, t = now.date(), SEATLESS
+    month_start = today.replace(day=1)
+    extra.tenants.append((t, "Gale Seatless"))
+    extra.add("user_account", t, {"type": "paid", "reputation": 98})
+    extra.add("user_credits", t, {"remain": 291000, "total": 300000, "overage": 0, "used": 9000,
+                                  "last_reset": month_start.isoformat(),
+                                  "next_reset": (month_start + dt.timedelta(days=32))
+                                  .replace(day=1).isoformat(),
+                                  "reset_frequency": "monthly"})  # fmt: skip
+    for i in range(120):
+        day = (today - dt.timedelta(days=i)).isoformat()
+        extra.add("global_stats", t, {"date": day, "stats": [{"metrics": metrics(300, i)}]}, day)
+    for name, role in (("gale_owner", "owner"), ("galeA", "teammate"), ("galeB", "teammate")):
+        extra.add("teammates", t, {"username": name, "user_type": role, "is_admin": False},
+                  name, first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
+    for stream in ("user_account", "user_credits", "global_stats"):
+        extra.statuses.append((t, stream, "ok"))
+        extra.syncs.append((t, stream, now))
+    for stream in SEAT_STREAMS:
+        extra.statuses.append((t, stream, "missing_scope"))
+    extra.syncs.append((t, "teammates", now - dt.timedelta(days=10)))  # the earlier key's read
+    extra.health.append({"tenant_id": t, "display_name": "Gale Seatless", "status": "degraded",
+                         "status_since": now - dt.timedelta(days=10), "last_error": None,
+                         "last_success_at": now,
+                         "missing_scopes": ["teammates.read", "subusers.read"]})  # fmt: skip
+    extra.write(target)
+
+
+def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(built) -> None:
+    """Seats, invitations and subusers whose stream the key cannot read are null from the day
+    the access ended (earlier days keep what was read), and the plan recommendation does not
+    assume 0 of them: it keeps what the current plan holds and says so."""
+    target, _, _, _, work, staging = built
+    _add_seatless_tenant(target, staging.now)
+    try:
+        proc, results = run_dbt(target, work, "build", *as_of_vars(AS_OF), check=False)
+        failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
+        assert (proc.returncode, failed) == (0, []), proc.stdout[-4000:]
+        overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
+        gale = overview[SEATLESS]
+        assert gale["requests_30d"] > 0  # the volume was read
+        unknown = ("seats_used", "seats_used_pct", "pending_invites_valid", "subusers_total",
+                   "subusers_enabled", "subusers_active_30d", "subusers_inactive_30d")  # fmt: skip
+        assert {c: gale[c] for c in unknown} == dict.fromkeys(unknown)
+        # the scenario's tenants read and empty or not licensed: true zeros
+        assert overview["t02-bluebird-bakery"]["subusers_total"] == 0
+        assert overview["t02-bluebird-bakery"]["pending_invites_valid"] == 0
+        assert overview["t01-acme-retail"]["subusers_total"] == 2
+
+        # the days before the key lost teammates.read keep what the earlier key read
+        as_of_day = AS_OF.date()
+        seat_days = {
+            r["seat_date"]: r
+            for r in rows(target, "fct_sendgrid_seat_utilization")
+            if r["tenant_id"] == SEATLESS
+        }
+        assert seat_days[as_of_day - dt.timedelta(days=20)]["seats_used"] == 2
+        assert seat_days[as_of_day - dt.timedelta(days=20)]["subusers_total"] is None
+        assert seat_days[as_of_day]["seats_used"] is None
+        assert seat_days[as_of_day]["owner_count"] is None
+
+        # 9,000 emails a month would fit Essentials 50K, which holds one teammate and no
+        # subuser: unknown seats and subusers keep a Pro plan's (cheapest: Pro 100K)
+        (rec,) = [r for r in rows(target, "rpt_sendgrid_plan_recommendation")
+                  if r["tenant_id"] == SEATLESS]  # fmt: skip
+        assert (rec["seats_used"], rec["enabled_subusers"]) == (None, None)
+        assert (rec["recommendation"], rec["recommended_plan_code"]) == ("downgrade", "pro_100k")
+        assert rec["recommendation_text"].endswith(
+            "(seats and subusers not readable: sized to hold the current plan's)"
+        ), rec["recommendation_text"]
+        (dim,) = [r for r in rows(target, "dim_sendgrid_tenants") if r["tenant_id"] == SEATLESS]
+        assert (dim["plan_code"], dim["seats_used"], dim["enabled_subuser_count"]) == (
+            "pro_300k", None, None)  # fmt: skip
+    finally:
+        _remove_tenants(target, [SEATLESS], ("global_stats", "teammates"))
+        run_dbt(target, work, "run", *as_of_vars(AS_OF))
