@@ -150,6 +150,9 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
     for stream in SEAT_STREAMS:
         extra.statuses.append((t, stream, "missing_scope"))
     extra.syncs.append((t, "teammates", now - dt.timedelta(days=10)))  # the earlier key's read
+    # feature evidence: read three days ago then failed (licensed: it answered), only failed
+    extra.statuses += [(t, "ip_pools", "error"), (t, "link_branding", "error")]
+    extra.syncs.append((t, "ip_pools", now - dt.timedelta(days=3)))
     extra.health.append({"tenant_id": t, "display_name": "Gale Seatless", "status": "degraded",
                          "status_since": now - dt.timedelta(days=10), "last_error": None,
                          "last_success_at": now,
@@ -199,6 +202,15 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert rec["recommendation_text"].endswith(
             "(seats and subusers not readable: sized to hold the current plan's)"
         ), rec["recommendation_text"]
+        # features: the same rule tells a licence from an unknown
+        features = {
+            r["feature_code"]: (r["is_licensed"], r["feature_state"])
+            for r in rows(target, "fct_sendgrid_feature_adoption")
+            if r["tenant_id"] == SEATLESS
+        }
+        assert features["ip_pools"] == (True, "unused_paid")  # read before it failed
+        assert features["link_branding"] == (None, "unknown")  # never read
+        assert features["subusers"] == (None, "unknown")  # missing scope
         (dim,) = [r for r in rows(target, "dim_sendgrid_tenants") if r["tenant_id"] == SEATLESS]
         assert (dim["plan_code"], dim["seats_used"], dim["enabled_subuser_count"]) == (
             "pro_300k", None, None)  # fmt: skip

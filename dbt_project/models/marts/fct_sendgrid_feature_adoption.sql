@@ -1,9 +1,10 @@
 {#-
     One row per tenant and feature of the `sendgrid_feature_catalog` seed. Licensed comes from
-    the loader's status of the evidence stream: `not_licensed` (the plan lacks it) -> false,
-    `ok` -> true, otherwise (missing scope, error, never read) unknown (null). Used = at least
-    one current record counts (usage_count > 0). State: used, unused_paid (licensed, not
-    used), not_licensed or unknown (licence unknown, not used).
+    the readability of the evidence stream (int_sendgrid__stream_readability, the one rule):
+    `not_licensed` (the plan lacks it) -> false, `readable` (read now, or before a failure)
+    -> true, otherwise (missing scope, only ever failed, never read) unknown (null). Used = at
+    least one current record counts (usage_count > 0). State: used, unused_paid (licensed,
+    not used), not_licensed or unknown (licence unknown, not used).
 -#}
 with
 
@@ -25,9 +26,9 @@ feature_usage as (
 
 ),
 
-stream_statuses as (
+readability as (
 
-    select * from {{ ref('stg_sendgrid__stream_statuses') }}
+    select * from {{ ref('int_sendgrid__stream_readability') }}
 
 ),
 
@@ -52,15 +53,15 @@ final as (
         tenant_features.tenant_id::text as tenant_id,
         tenant_features.feature_code::text as feature_code,
         tenant_features.feature_name::text as feature_name,
-        (case stream_statuses.status
-            when 'ok' then true
+        (case readability.readability
+            when 'readable' then true
             when 'not_licensed' then false
         end)::boolean as is_licensed,
         (coalesce(feature_usage.usage_count, 0) > 0)::boolean as is_used,
         (case
             when coalesce(feature_usage.usage_count, 0) > 0 then 'used'
-            when stream_statuses.status = 'ok' then 'unused_paid'
-            when stream_statuses.status = 'not_licensed' then 'not_licensed'
+            when readability.readability = 'readable' then 'unused_paid'
+            when readability.readability = 'not_licensed' then 'not_licensed'
             else 'unknown'
         end)::text as feature_state,
         coalesce(feature_usage.usage_count, 0)::bigint as usage_count,
@@ -70,17 +71,17 @@ final as (
         feature_usage.last_activity_at::timestamptz as last_activity_at,
         feature_usage.emails_90d::bigint as emails_90d,
         tenant_features.evidence_stream::text as evidence_stream,
-        coalesce(stream_statuses.status, 'not_read')::text as evidence_stream_status,
+        coalesce(readability.stream_status, 'not_read')::text as evidence_stream_status,
         tenant_features.usage_measure::text as usage_measure
     from tenant_features
     left join feature_usage
         on
             tenant_features.tenant_id = feature_usage.tenant_id
             and tenant_features.feature_code = feature_usage.feature_code
-    left join stream_statuses
+    left join readability
         on
-            tenant_features.tenant_id = stream_statuses.tenant_id
-            and tenant_features.evidence_stream = stream_statuses.stream_name
+            tenant_features.tenant_id = readability.tenant_id
+            and tenant_features.evidence_stream = readability.stream_name
 
 )
 
