@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,7 +42,8 @@ def _failed_alone(m: Matrix, stream: str, switches: dict[str, Any], **extra: Any
     assert m.health("acme")["status"] == "degraded"
     m.hostile()  # the server behaves again: the rerun converges
     others_loaded(m.run("r2"))
-    return (f"{stream} 'error' ({detail[:90]}), the rest loads ({seconds:.0f}s); degraded; the "
+    detail = textwrap.shorten(detail, 90, placeholder=" …")  # whole words
+    return (f"{stream} 'error' ({detail}), the rest loads ({seconds:.0f}s); degraded; the "
             "rerun after the server recovers converges")  # fmt: skip
 
 
