@@ -142,7 +142,7 @@ def seats_chart(t: TenantView) -> str:
     """Admins and teammates per week, with the plan's seat limit when it is on the scale."""
     seats = t.seat_weeks
     latest = t.latest_seats
-    peak = max((s["seats_used"] for s in seats), default=0)
+    peak = _peak_seats(t)
     limit = latest["seat_limit"] if latest else None
     draw_limit = limit is not None and limit <= max(3 * peak, 3)
     return bar_chart(
@@ -160,10 +160,15 @@ def seats_chart(t: TenantView) -> str:
     )
 
 
+def _peak_seats(t: TenantView) -> int:
+    """The most seats used in a week shown (weeks whose seats are unknown do not count)."""
+    return max((s["seats_used"] for s in t.seat_weeks if s["seats_used"] is not None), default=0)
+
+
 def seat_limit_off_scale(t: TenantView) -> bool:
     """Whether the seat limit is too far above the seats to be drawn."""
     latest = t.latest_seats
-    peak = max((s["seats_used"] for s in t.seat_weeks), default=0)
+    peak = _peak_seats(t)
     return bool(
         latest and latest["seat_limit"] is not None and latest["seat_limit"] > max(3 * peak, 3)
     )

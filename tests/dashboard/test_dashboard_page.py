@@ -20,7 +20,7 @@ from sendgrid_elt.settings import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH
 
 from .conftest import Rendered
 from .figures import ROW_OF, check_figures
-from .marts_fixture import XSS_NAME, create_marts
+from .marts_fixture import XSS_NAME, create_marts, load_marts
 from .page_reader import read_page, same
 from .reporting_fixture import NEW_STATUS_TEXT, NEW_TENANT
 
@@ -397,3 +397,48 @@ def test_money_change_words(change, recommendation, text) -> None:
     from sendgrid_dashboard.formats import n_change
 
     assert n_change(change, recommendation) == text
+
+
+def test_unknown_seats_render_as_unknown(pg_database, tmp_path) -> None:
+    """A tenant whose key cannot read teammates or subusers: its seat figures are null in the
+    models (unknown, never 0); the page shows "—" for them and still renders every tenant."""
+    from sendgrid_dashboard import write_dashboard
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    load_marts(pg_database.conninfo())
+    counts = ("owner_count", "admin_count", "teammate_count", "seats_used", "seats_used_pct",
+              "pending_invites_valid", "pending_invites_expired", "subusers_total")  # fmt: skip
+    with psycopg.connect(pg_database.conninfo()) as conn:
+        (tid,) = conn.execute(
+            f"select tenant_id from {MARTS_SCHEMA}.rpt_sendgrid_utilization_overview"  # noqa: S608
+            " where has_data order by display_order limit 1"
+        ).fetchone()
+        for model, columns in (("rpt_sendgrid_seat_weeks", counts),
+                               ("rpt_sendgrid_utilization_overview",
+                                ("seats_used", "seats_used_pct", "pending_invites_valid",
+                                 "subusers_total"))):  # fmt: skip
+            nulls = ", ".join(f"{c} = null" for c in columns)
+            conn.execute(
+                f"update {MARTS_SCHEMA}.{model} set {nulls} where tenant_id = %s",  # noqa: S608
+                [tid],
+            )
+    path = write_dashboard(pg_database.conninfo(), tmp_path / "unknown.html")
+    page = read_page(path.read_text())
+    assert len(page.find("section")) == len(_overview_ids(pg_database.conninfo()))
+    svg = page.one("svg", tenant=tid, metric="seats_by_role")
+    bars = svg.find("rect", series="admin_count")
+    assert bars
+    assert all(b.data("value") == "" and b.text.endswith("Admins: n/a") for b in bars)
+    for metric in ("seats.seats_used", "seats.seats_used_pct", "seats.pending_invites_valid"):
+        (figure,) = page.find(tenant=tid, metric=metric)
+        assert figure.text.strip() == "—", (metric, figure.text)
+
+
+def _overview_ids(conninfo: str) -> list[str]:
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            f"select tenant_id from {MARTS_SCHEMA}.rpt_sendgrid_utilization_overview"  # noqa: S608
+        ).fetchall()
+    return [r[0] for r in rows]
