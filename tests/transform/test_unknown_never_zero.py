@@ -144,6 +144,9 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
     for name, role in (("gale_owner", "owner"), ("galeA", "teammate"), ("galeB", "teammate")):
         extra.add("teammates", t, {"username": name, "user_type": role, "is_admin": False},
                   name, first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
+    # a subuser the earlier key listed; its activity (subuser_stats) was never readable
+    extra.add("subusers", t, {"disabled": False, "id": 7001, "username": "gale-sub1"}, "7001",
+              first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
     for stream in ("user_account", "user_credits", "global_stats"):
         extra.statuses.append((t, stream, "ok"))
         extra.syncs.append((t, stream, now))
@@ -202,6 +205,15 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert rec["recommendation_text"].endswith(
             "(seats and subusers not readable: sized to hold the current plan's)"
         ), rec["recommendation_text"]
+        # a subuser whose stats cannot be read is of unknown activity, never inactive
+        (sub,) = [r for r in rows(target, "fct_sendgrid_seat_activity")
+                  if r["tenant_id"] == SEATLESS and r["seat_kind"] == "subuser"]  # fmt: skip
+        assert (sub["is_activity_known"], sub["is_active_30d"]) == (False, None)
+        assert sub["activity_basis"] == "subuser stats not readable (missing scope)"
+        (card,) = [r for r in rows(target, "rpt_sendgrid_seat_activity")
+                   if r["tenant_id"] == SEATLESS and r["seat_kind"] == "subuser"]  # fmt: skip
+        assert (card["seats_inactive_30d"], card["seats_activity_unknown"]) == (0, 1)
+
         # features: the same rule tells a licence from an unknown
         features = {
             r["feature_code"]: (r["is_licensed"], r["feature_state"])
@@ -210,10 +222,11 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         }
         assert features["ip_pools"] == (True, "unused_paid")  # read before it failed
         assert features["link_branding"] == (None, "unknown")  # never read
-        assert features["subusers"] == (None, "unknown")  # missing scope
+        assert features["subusers"] == (None, "used")  # listed by the earlier key; no scope now
+        assert features["categories"] == (None, "unknown")  # never read
         (dim,) = [r for r in rows(target, "dim_sendgrid_tenants") if r["tenant_id"] == SEATLESS]
         assert (dim["plan_code"], dim["seats_used"], dim["enabled_subuser_count"]) == (
             "pro_300k", None, None)  # fmt: skip
     finally:
-        _remove_tenants(target, [SEATLESS], ("global_stats", "teammates"))
+        _remove_tenants(target, [SEATLESS], ("global_stats", "teammates", "subusers"))
         run_dbt(target, work, "run", *as_of_vars(AS_OF))

@@ -3,7 +3,9 @@
     included, flagged as not a seat) and every current subuser, with its last activity and
     the 30/60/90-day activity flags (macro sendgrid_activity_flags). A subuser's activity is
     its last day with emails requested; SendGrid exposes no teammate activity (sign-ins),
-    so a teammate's is unknown. Subusers carry their credit allocation.
+    so a teammate's is unknown, and so is a subuser's when its stats (subuser_stats) are not
+    readable (int_sendgrid__stream_readability: never counted inactive on an unknown).
+    Subusers carry their credit allocation.
 -#}
 with
 
@@ -25,6 +27,13 @@ subuser_credits as (
 
     select * from {{ ref('stg_sendgrid__subuser_credits') }}
     where is_current and not is_deleted
+
+),
+
+stats_readability as (
+
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name = 'subuser_stats'
 
 ),
 
@@ -65,7 +74,9 @@ current_seats as (
         seats.seat_kind = 'subuser' or seats.seat_role <> 'owner' as counts_as_seat,
         not seats.is_disabled as is_enabled,
         seats.first_seen_at,
-        seats.seat_kind = 'subuser' as is_activity_known,
+        seats.seat_kind = 'subuser' and coalesce(stats_readability.is_readable, false)
+            as is_activity_known,
+        coalesce(stats_readability.readability, 'not_read') as stats_readability,
         last_activity.last_activity_date,
         subuser_credits.credit_type,
         subuser_credits.credits_total,
@@ -82,6 +93,7 @@ current_seats as (
             seats.seat_kind = 'subuser'
             and seats.tenant_id = subuser_credits.tenant_id
             and seats.seat_name = subuser_credits.subuser_username
+    left join stats_readability on seats.tenant_id = stats_readability.tenant_id
     where seats.seat_role is not null
 
 ),
@@ -111,7 +123,9 @@ final as (
         first_seen_at::timestamptz as first_seen_at,
         is_activity_known::boolean as is_activity_known,
         (case
-            when seat_kind = 'subuser' then 'last day with emails requested'
+            when seat_kind = 'subuser' and is_activity_known then 'last day with emails requested'
+            when seat_kind = 'subuser'
+                then 'subuser stats not readable (' || replace(stats_readability, '_', ' ') || ')'
             else 'not exposed by the SendGrid API (no teammate sign-ins)'
         end)::text as activity_basis,
         last_activity_date::date as last_activity_date,
