@@ -14,6 +14,7 @@ from psycopg import sql
 from tests.transform.dbt_runner import as_of_vars, run_dbt
 from tests.transform.marts_reading import AS_OF, rows
 from tests.transform.staging_data import Staging, metrics
+from tests.transform.staging_rows import epoch
 
 #: Tenants added by the readability test: (tenant, name, how /v3/stats and /v3/api_keys read).
 UNREADABLE_TENANTS = (
@@ -147,6 +148,15 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
     # a subuser the earlier key listed; its activity (subuser_stats) was never readable
     extra.add("subusers", t, {"disabled": False, "id": 7001, "username": "gale-sub1"}, "7001",
               first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
+    # three bounces the earlier key read (60 days ago; bounces not readable now), one block
+    for i in range(3):
+        email = f"gone{i}@example.org"
+        extra.add("bounces", t, {"created": epoch(now - dt.timedelta(days=60)), "email": email},
+                  email, first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
+    extra.add("blocks", t, {"created": epoch(now - dt.timedelta(days=5)), "email": "b@x.org"},
+              "b@x.org")  # fmt: skip
+    extra.statuses += [(t, "bounces", "missing_scope"), (t, "blocks", "ok")]
+    extra.syncs.append((t, "bounces", now - dt.timedelta(days=10)))
     for stream in ("user_account", "user_credits", "global_stats"):
         extra.statuses.append((t, stream, "ok"))
         extra.syncs.append((t, stream, now))
@@ -214,6 +224,20 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
                    if r["tenant_id"] == SEATLESS and r["seat_kind"] == "subuser"]  # fmt: skip
         assert (card["seats_inactive_30d"], card["seats_activity_unknown"]) == (0, 1)
 
+        # suppressions: months before bounces became unreadable keep what was read
+        supp = {
+            (r["suppression_kind"], r["suppression_month"]): (
+                r["new_suppressions"], r["cumulative_suppressions"])
+            for r in rows(target, "fct_sendgrid_suppressions_monthly")
+            if r["tenant_id"] == SEATLESS
+        }  # fmt: skip
+        read_month = (staging.now - dt.timedelta(days=60)).date().replace(day=1)
+        as_of_month = AS_OF.date().replace(day=1)
+        assert supp[("bounce", read_month)] == (3, 3)
+        assert supp[("bounce", as_of_month)] == (None, None)
+        assert supp[("block", as_of_month)] == (1, 1)
+        assert supp[("spam_report", as_of_month)] == (None, None)  # never read
+
         # features: the same rule tells a licence from an unknown
         features = {
             r["feature_code"]: (r["is_licensed"], r["feature_state"])
@@ -228,5 +252,6 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert (dim["plan_code"], dim["seats_used"], dim["enabled_subuser_count"]) == (
             "pro_300k", None, None)  # fmt: skip
     finally:
-        _remove_tenants(target, [SEATLESS], ("global_stats", "teammates", "subusers"))
+        _remove_tenants(target, [SEATLESS], ("global_stats", "teammates", "subusers", "bounces",
+                                             "blocks"))  # fmt: skip
         run_dbt(target, work, "run", *as_of_vars(AS_OF))

@@ -12,6 +12,12 @@ suppressions as (
 
 ),
 
+readability as (
+
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+
+),
+
 kinds as (
 
     select kind
@@ -61,27 +67,49 @@ spine as (
 
 ),
 
-final as (
+known as (
 
     select
-        md5(
-            spine.tenant_id || '|' || spine.suppression_month::text || '|'
-            || spine.suppression_kind
-        )::text as suppression_month_id,
-        spine.tenant_id::text as tenant_id,
-        spine.suppression_month::date as suppression_month,
-        spine.suppression_kind::text as suppression_kind,
-        coalesce(monthly.new_count, 0)::bigint as new_suppressions,
-        (sum(coalesce(monthly.new_count, 0)) over (
-            partition by spine.tenant_id, spine.suppression_kind
-            order by spine.suppression_month
-        ))::bigint as cumulative_suppressions
+        spine.*,
+        monthly.new_count,
+        coalesce(
+            readability.is_readable
+            or spine.suppression_month
+            < date_trunc('month', readability.last_success_at at time zone 'UTC')::date,
+            false
+        ) as is_known
     from spine
     left join monthly
         on
             spine.tenant_id = monthly.tenant_id
             and spine.suppression_kind = monthly.suppression_kind
             and spine.suppression_month = monthly.suppression_month
+    -- the stream of a kind is its plural: bounce -> bounces
+    left join readability
+        on
+            spine.tenant_id = readability.tenant_id
+            and spine.suppression_kind || 's' = readability.stream_name
+
+),
+
+final as (
+
+    select
+        md5(
+            tenant_id || '|' || suppression_month::text || '|' || suppression_kind
+        )::text as suppression_month_id,
+        tenant_id::text as tenant_id,
+        suppression_month::date as suppression_month,
+        suppression_kind::text as suppression_kind,
+        (case when is_known then coalesce(new_count, 0) end)::bigint as new_suppressions,
+        (case
+            when is_known
+                then sum(coalesce(new_count, 0)) over (
+                        partition by tenant_id, suppression_kind
+                        order by suppression_month
+                    )
+        end)::bigint as cumulative_suppressions
+    from known
 
 )
 
