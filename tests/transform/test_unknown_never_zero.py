@@ -69,15 +69,20 @@ def _remove_tenants(target, tenants: list[str], streams: tuple[str, ...] = ()) -
         )
 
 
+def _build_green(target, work) -> None:
+    """``dbt build`` at the pinned as-of: every model and test passes."""
+    proc, results = run_dbt(target, work, "build", *as_of_vars(AS_OF), check=False)
+    failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
+    assert (proc.returncode, failed) == (0, []), proc.stdout[-4000:]
+
+
 def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
     """Volume and API keys whose stream was not readable (missing scope, never synced) are
     null and get no plan recommendation; a tenant read that sent nothing shows 0."""
     target, _, _, _, work, staging = built
     _add_unreadable_tenants(target, staging.now)
     try:
-        proc, results = run_dbt(target, work, "build", *as_of_vars(AS_OF), check=False)
-        failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
-        assert (proc.returncode, failed) == (0, []), proc.stdout[-4000:]
+        _build_green(target, work)
         overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
         recs = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_plan_recommendation")}
         keys = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_api_key_summary")}
@@ -180,9 +185,7 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
     target, _, _, _, work, staging = built
     _add_seatless_tenant(target, staging.now)
     try:
-        proc, results = run_dbt(target, work, "build", *as_of_vars(AS_OF), check=False)
-        failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
-        assert (proc.returncode, failed) == (0, []), proc.stdout[-4000:]
+        _build_green(target, work)
         overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
         gale = overview[SEATLESS]
         assert gale["requests_30d"] > 0  # the volume was read
