@@ -131,6 +131,8 @@ def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
 #: key read its owner and two teammates); its volume (/v3/stats) is read: ~9,000 emails/month.
 SEATLESS = "t07-gale-seatless"
 SEAT_STREAMS = ("teammates", "teammates_pending", "subusers", "subuser_stats")
+#: Like it, but only its dedicated IPs (ips.read) are not readable.
+IPLESS = "t08-holly-ipless"
 
 
 def _add_seatless_tenant(target, now: dt.datetime) -> None:
@@ -175,6 +177,24 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
                          "status_since": now - dt.timedelta(days=10), "last_error": None,
                          "last_success_at": now,
                          "missing_scopes": ["teammates.read", "subusers.read"]})  # fmt: skip
+    # the same plan and volume, everything read but the dedicated IPs (ips.read missing)
+    t = IPLESS
+    extra.tenants.append((t, "Holly IP-less"))
+    extra.add("user_account", t, {"type": "paid", "reputation": 98})
+    extra.add("user_credits", t, {"remain": 291000, "total": 300000, "overage": 0, "used": 9000,
+                                  "last_reset": month_start.isoformat(),
+                                  "next_reset": (month_start + dt.timedelta(days=32))
+                                  .replace(day=1).isoformat(),
+                                  "reset_frequency": "monthly"})  # fmt: skip
+    for i in range(120):
+        day = (today - dt.timedelta(days=i)).isoformat()
+        extra.add("global_stats", t, {"date": day, "stats": [{"metrics": metrics(300, i)}]}, day)
+    extra.add("teammates", t, {"username": "holly", "user_type": "owner", "is_admin": True},
+              "holly", first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
+    for stream in ("user_account", "user_credits", "global_stats", *SEAT_STREAMS):
+        extra.statuses.append((t, stream, "ok"))
+        extra.syncs.append((t, stream, now))
+    extra.statuses.append((t, "ips", "missing_scope"))
     extra.write(target)
 
 
@@ -216,7 +236,15 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert (rec["seats_used"], rec["enabled_subusers"]) == (None, None)
         assert (rec["recommendation"], rec["recommended_plan_code"]) == ("downgrade", "pro_100k")
         assert rec["recommendation_text"].endswith(
-            "(seats and subusers not readable: sized to hold the current plan's)"
+            "(seats, subusers, dedicated IPs not readable: sized to hold the current plan's)"
+        ), rec["recommendation_text"]
+        # only the dedicated IPs unknown: still a plan that includes one (Pro)
+        (rec,) = [r for r in rows(target, "rpt_sendgrid_plan_recommendation")
+                  if r["tenant_id"] == IPLESS]  # fmt: skip
+        assert (rec["seats_used"], rec["enabled_subusers"], rec["dedicated_ips"]) == (0, 0, None)
+        assert (rec["recommendation"], rec["recommended_plan_code"]) == ("downgrade", "pro_100k")
+        assert rec["recommendation_text"].endswith(
+            "(dedicated IPs not readable: sized to hold the current plan's)"
         ), rec["recommendation_text"]
         # a subuser whose stats cannot be read is of unknown activity, never inactive
         (sub,) = [r for r in rows(target, "fct_sendgrid_seat_activity")
@@ -255,6 +283,9 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert (dim["plan_code"], dim["seats_used"], dim["enabled_subuser_count"]) == (
             "pro_300k", None, None)  # fmt: skip
     finally:
-        _remove_tenants(target, [SEATLESS], ("global_stats", "teammates", "subusers", "bounces",
-                                             "blocks"))  # fmt: skip
+        _remove_tenants(
+            target,
+            [SEATLESS, IPLESS],
+            ("global_stats", "teammates", "subusers", "bounces", "blocks"),
+        )
         run_dbt(target, work, "run", *as_of_vars(AS_OF))

@@ -270,6 +270,7 @@ final as (
         plan_catalog.tier_rank,
         plan_catalog.teammate_limit,
         plan_catalog.subusers_included,
+        plan_catalog.dedicated_ips_included,
         plan_catalog.overage_usd_per_1k,
         coalesce(inferred.contract_monthly_emails, plan_catalog.monthly_emails)
             as plan_monthly_emails,

@@ -9,9 +9,10 @@
     tenant when its monthly emails (null = custom, Premier) reach the needed volume, its
     teammate limit holds the seats in use, it includes enough subusers for the enabled ones,
     and it includes a dedicated IP when the tenant has one. Cheapest = lowest list price,
-    Premier (custom price) last. Seats or subusers whose stream is not readable are unknown
-    (null), never 0: the plan must then hold what the current plan holds (its teammate limit,
-    its included subusers), so an unknown never sizes a tenant down; the text says so.
+    Premier (custom price) last. Seats, subusers or dedicated IPs whose stream is not readable
+    are unknown (null), never 0: the plan must then hold what the current plan holds (its
+    teammate limit, its included subusers, its dedicated IP), so an unknown never sizes a
+    tenant down; the text says so.
 
     Money, with a clear sign: the current plan costs its price (contract override, else list
     price) plus the overage a p95 month would cost on it (the plan's overage rate); the
@@ -56,6 +57,13 @@ volume_readability as (
     -- the volume comes from /v3/stats (the parent's days of int_sendgrid__sender_activity_daily)
     select * from {{ ref('int_sendgrid__stream_readability') }}
     where stream_name = 'global_stats'
+
+),
+
+ips_readability as (
+
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name = 'ips'
 
 ),
 
@@ -137,7 +145,14 @@ needs as (
         coalesce(connection_health.has_data, false) as has_data,
         coalesce(volume_readability.is_readable, false) as is_volume_readable,
         coalesce(volume_readability.readability, 'not_read') as volume_readability,
-        coalesce(dedicated_ips.dedicated_ip_count, 0) as dedicated_ip_count,
+        case
+            when ips_readability.is_readable then coalesce(dedicated_ips.dedicated_ip_count, 0)
+        end as dedicated_ip_count,
+        case
+            when ips_readability.is_readable then coalesce(dedicated_ips.dedicated_ip_count, 0)
+            when tenant_plans.plan_code is null then 0
+            else coalesce(tenant_plans.dedicated_ips_included, 1)  -- null: custom (Premier)
+        end as dedicated_ips_needed,
         case when volume_readability.is_readable then coalesce(volume.months_observed, 0) end
             as months_observed,
         case
@@ -153,6 +168,7 @@ needs as (
     left join volume on tenant_plans.tenant_id = volume.tenant_id
     left join current_months on tenant_plans.tenant_id = current_months.tenant_id
     left join dedicated_ips on tenant_plans.tenant_id = dedicated_ips.tenant_id
+    left join ips_readability on tenant_plans.tenant_id = ips_readability.tenant_id
     left join volume_readability on tenant_plans.tenant_id = volume_readability.tenant_id
 
 ),
@@ -199,7 +215,7 @@ candidates as (
             and sized.seats_needed <= plan_catalog.teammate_limit
             and coalesce(plan_catalog.subusers_included, {{ unlimited }}) >= sized.subusers_needed
             and (
-                sized.dedicated_ip_count = 0
+                sized.dedicated_ips_needed = 0
                 or coalesce(plan_catalog.dedicated_ips_included, 1) >= 1
             )
 
@@ -242,7 +258,13 @@ decided as (
                 then null
             when recommended_plan_code = current_plan_code then 0
             else recommended_monthly_price_usd - current_monthly_cost_usd
-        end as monthly_cost_change_usd
+        end as monthly_cost_change_usd,
+        -- what the sizing could not read (array_to_string skips the nulls)
+        array_to_string(array[
+            case when seats_used is null then 'seats' end,
+            case when enabled_subuser_count is null then 'subusers' end,
+            case when dedicated_ip_count is null then 'dedicated IPs' end
+        ], ', ') as unknown_inputs
     from compared
 
 ),
@@ -293,17 +315,9 @@ final as (
             else recommendation || ' to ' || recommended_plan_name || ': same cost'
         end
         || case
-            when
-                recommendation = 'no_data'
-                or (seats_used is not null and enabled_subuser_count is not null)
-                then ''
+            when recommendation = 'no_data' or unknown_inputs = '' then ''
             else
-                ' (' || case
-                    when seats_used is null and enabled_subuser_count is null
-                        then 'seats and subusers'
-                    when seats_used is null then 'seats'
-                    else 'subusers'
-                end || ' not readable: '
+                ' (' || unknown_inputs || ' not readable: '
                 || case
                     when current_plan_code is null then 'not counted'
                     else 'sized to hold the current plan''s'
