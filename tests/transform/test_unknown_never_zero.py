@@ -135,11 +135,11 @@ SEAT_STREAMS = ("teammates", "teammates_pending", "subusers", "subuser_stats")
 IPLESS = "t08-holly-ipless"
 
 
-def _add_seatless_tenant(target, now: dt.datetime) -> None:
-    extra = Staging(now=now)
-    today, t = now.date(), SEATLESS
+def _pro_300k_sending_9k(extra: Staging, t: str, name: str) -> None:
+    """A Pro 300K account (its credits) sending ~9,000 emails a month (/v3/stats, 120 days)."""
+    today = extra.now.date()
     month_start = today.replace(day=1)
-    extra.tenants.append((t, "Gale Seatless"))
+    extra.tenants.append((t, name))
     extra.add("user_account", t, {"type": "paid", "reputation": 98})
     extra.add("user_credits", t, {"remain": 291000, "total": 300000, "overage": 0, "used": 9000,
                                   "last_reset": month_start.isoformat(),
@@ -149,6 +149,12 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
     for i in range(120):
         day = (today - dt.timedelta(days=i)).isoformat()
         extra.add("global_stats", t, {"date": day, "stats": [{"metrics": metrics(300, i)}]}, day)
+
+
+def _add_seatless_tenant(target, now: dt.datetime) -> None:
+    extra = Staging(now=now)
+    t = SEATLESS
+    _pro_300k_sending_9k(extra, t, "Gale Seatless")
     for name, role in (("gale_owner", "owner"), ("galeA", "teammate"), ("galeB", "teammate")):
         extra.add("teammates", t, {"username": name, "user_type": role, "is_admin": False},
                   name, first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
@@ -179,16 +185,7 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
                          "missing_scopes": ["teammates.read", "subusers.read"]})  # fmt: skip
     # the same plan and volume, everything read but the dedicated IPs (ips.read missing)
     t = IPLESS
-    extra.tenants.append((t, "Holly IP-less"))
-    extra.add("user_account", t, {"type": "paid", "reputation": 98})
-    extra.add("user_credits", t, {"remain": 291000, "total": 300000, "overage": 0, "used": 9000,
-                                  "last_reset": month_start.isoformat(),
-                                  "next_reset": (month_start + dt.timedelta(days=32))
-                                  .replace(day=1).isoformat(),
-                                  "reset_frequency": "monthly"})  # fmt: skip
-    for i in range(120):
-        day = (today - dt.timedelta(days=i)).isoformat()
-        extra.add("global_stats", t, {"date": day, "stats": [{"metrics": metrics(300, i)}]}, day)
+    _pro_300k_sending_9k(extra, t, "Holly IP-less")
     extra.add("teammates", t, {"username": "holly", "user_type": "owner", "is_admin": True},
               "holly", first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
     for stream in ("user_account", "user_credits", "global_stats", *SEAT_STREAMS):
