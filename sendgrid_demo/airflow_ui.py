@@ -141,7 +141,7 @@ def run_standalone(command: list[str] | None = None) -> int:
             code = proc.wait()
         except (KeyboardInterrupt, Stopped) as exc:
             tree.refresh()  # the tree as it is now, while standalone still runs
-            if isinstance(exc, Stopped):  # Ctrl-C reached standalone from the terminal; this not
+            if isinstance(exc, Stopped):  # unlike a terminal's Ctrl-C, it did not reach standalone
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGINT)
             try:

@@ -11,6 +11,9 @@
     whatever an older key loaded no longer covers the window), `error` (failed, never read)
     or `not_read` (never attempted, e.g. a tenant that never synced). Readable
     (`is_readable`) = readable or not_licensed. No row at all = not read.
+    `covered_through_date`: the last day whose figures the stream's data holds: every day
+    ('infinity') when readable, the day before its last success when no longer readable
+    (what an earlier read loaded stays true of the days before it), null when never read.
 -#}
 with
 
@@ -90,5 +93,9 @@ final as (
 
 select
     *,
-    (readability in ('readable', 'not_licensed'))::boolean as is_readable
+    (readability in ('readable', 'not_licensed'))::boolean as is_readable,
+    (case
+        when readability in ('readable', 'not_licensed') then 'infinity'::date
+        else (last_success_at at time zone 'UTC')::date - 1
+    end)::date as covered_through_date
 from final

@@ -134,25 +134,16 @@ needs as (
         tenant_plans.overage_usd_per_1k as current_overage_usd_per_1k,
         tenant_plans.seats_used,
         tenant_plans.enabled_subuser_count,
-        -- unknown seats or subusers: keep what the current plan holds (unknown plan: 0)
-        coalesce(tenant_plans.seats_used, tenant_plans.teammate_limit, 0) as seats_needed,
-        case
-            when tenant_plans.enabled_subuser_count is not null
-                then tenant_plans.enabled_subuser_count
-            when tenant_plans.plan_code is null then 0
-            else coalesce(tenant_plans.subusers_included, {{ unlimited }})
-        end as subusers_needed,
+        tenant_plans.teammate_limit as current_teammate_limit,
+        -- null on the current plan: no limit (subusers), custom (Premier's dedicated IPs)
+        coalesce(tenant_plans.subusers_included, {{ unlimited }}) as current_subusers_included,
+        coalesce(tenant_plans.dedicated_ips_included, 1) as current_dedicated_ips_included,
         coalesce(connection_health.has_data, false) as has_data,
         coalesce(volume_readability.is_readable, false) as is_volume_readable,
         coalesce(volume_readability.readability, 'not_read') as volume_readability,
         case
             when ips_readability.is_readable then coalesce(dedicated_ips.dedicated_ip_count, 0)
         end as dedicated_ip_count,
-        case
-            when ips_readability.is_readable then coalesce(dedicated_ips.dedicated_ip_count, 0)
-            when tenant_plans.plan_code is null then 0
-            else coalesce(tenant_plans.dedicated_ips_included, 1)  -- null: custom (Premier)
-        end as dedicated_ips_needed,
         case when volume_readability.is_readable then coalesce(volume.months_observed, 0) end
             as months_observed,
         case
@@ -177,6 +168,16 @@ sized as (
 
     select
         *,
+        -- an unknown count needs what the current plan holds (no current plan: 0)
+        {%- for count, allowance in [
+            ('seats_used', 'current_teammate_limit'),
+            ('enabled_subuser_count', 'current_subusers_included'),
+            ('dedicated_ip_count', 'current_dedicated_ips_included'),
+        ] %}
+            coalesce(
+                {{ count }}, case when current_plan_code is not null then {{ allowance }} end, 0
+            ) as {{ count }}_needed,
+        {%- endfor %}
         ceil(greatest(
             peak_monthly_requests,
             p95_monthly_requests * (1 + {{ var('sendgrid_plan_headroom') }})
@@ -212,10 +213,11 @@ candidates as (
         on
             coalesce(plan_catalog.monthly_emails, sized.required_monthly_emails)
             >= sized.required_monthly_emails
-            and sized.seats_needed <= plan_catalog.teammate_limit
-            and coalesce(plan_catalog.subusers_included, {{ unlimited }}) >= sized.subusers_needed
+            and sized.seats_used_needed <= plan_catalog.teammate_limit
+            and coalesce(plan_catalog.subusers_included, {{ unlimited }})
+            >= sized.enabled_subuser_count_needed
             and (
-                sized.dedicated_ips_needed = 0
+                sized.dedicated_ip_count_needed = 0
                 or coalesce(plan_catalog.dedicated_ips_included, 1) >= 1
             )
 

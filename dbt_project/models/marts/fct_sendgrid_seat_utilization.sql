@@ -9,10 +9,10 @@
     the N days ending that day; inactive = enabled and not active (disabled ones are
     neither).
 
-    Unknown is never zero (int_sendgrid__stream_readability): a count is null on the days its
-    stream does not cover, 0 on those it covers with nothing to count. A readable stream (or
-    one not licensed) covers every day; one no longer readable (e.g. the key lost
-    teammates.read) covers the days before its last successful read; one never read, none.
+    Unknown is never zero: a count is null on the days its stream does not cover
+    (int_sendgrid__stream_readability.covered_through_date: every day when readable, the days
+    before its last successful read when the key lost the scope, none when never read), 0 on
+    those it covers with nothing to count.
     Teammate counts need teammates, invitation counts teammates_pending, subuser counts
     subusers, subuser activity subusers and subuser_stats. A tenant with a readable seat
     stream has the as-of day even when it has nothing to count.
@@ -53,10 +53,9 @@ coverage as (
     select
         tenant_id,
         {%- for stream in ['teammates', 'teammates_pending', 'subusers', 'subuser_stats'] %}
-            max(case
-                when is_readable then {{ sendgrid_as_of_date() }}
-                else (last_success_at at time zone 'UTC')::date - 1
-            end) filter (where stream_name = '{{ stream }}') as {{ stream }}_known_through,
+            max(covered_through_date) filter (
+                where stream_name = '{{ stream }}'
+            ) as {{ stream }}_known_through,
         {%- endfor %}
         bool_or(is_readable) filter (
             where stream_name in ('teammates', 'teammates_pending', 'subusers')

@@ -72,10 +72,10 @@ known as (
     select
         spine.*,
         monthly.new_count,
+        -- the whole month is covered (int_sendgrid__stream_readability.covered_through_date)
         coalesce(
-            readability.is_readable
-            or spine.suppression_month
-            < date_trunc('month', readability.last_success_at at time zone 'UTC')::date,
+            (spine.suppression_month + interval '1 month - 1 day')::date
+            <= readability.covered_through_date,
             false
         ) as is_known
     from spine
