@@ -39,6 +39,7 @@ def _add_unreadable_tenants(target, now: dt.datetime) -> None:
                                            "next_reset": (today + dt.timedelta(days=1)).isoformat(),
                                            "reset_frequency": "daily"})  # fmt: skip
         for stream, status in (("user_account", "ok"), ("user_credits", "ok"),
+                               ("subusers", "not_licensed"),  # Free: no subusers, a true 0
                                ("global_stats", read), ("api_keys", read)):  # fmt: skip
             extra.statuses.append((tenant, stream, status))
             if status == "ok":
@@ -133,6 +134,8 @@ SEATLESS = "t07-gale-seatless"
 SEAT_STREAMS = ("teammates", "teammates_pending", "subusers", "subuser_stats")
 #: Like it, but only its dedicated IPs (ips.read) are not readable.
 IPLESS = "t08-holly-ipless"
+#: Like it, but only its teammates and invitations (teammates.read) are not readable.
+TEAMLESS = "t09-ivy-teamless"
 
 
 def _pro_300k_sending_9k(extra: Staging, t: str, name: str) -> None:
@@ -192,20 +195,37 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
         extra.statuses.append((t, stream, "ok"))
         extra.syncs.append((t, stream, now))
     extra.statuses.append((t, "ips", "missing_scope"))
+    t = TEAMLESS
+    _pro_300k_sending_9k(extra, t, "Ivy Teamless")
+    for stream in ("user_account", "user_credits", "global_stats", "subusers", "subuser_stats",
+                   "ips"):  # fmt: skip
+        extra.statuses.append((t, stream, "ok"))
+        extra.syncs.append((t, stream, now))
+    extra.statuses += [(t, "teammates", "missing_scope"), (t, "teammates_pending", "missing_scope")]
     extra.write(target)
 
 
 def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(built) -> None:
     """Seats, invitations and subusers whose stream the key cannot read are null from the day
-    the access ended (earlier days keep what was read), and the plan recommendation does not
-    assume 0 of them: it keeps what the current plan holds and says so."""
+    the access ended (earlier days keep what was read), and so is the subusers' email volume;
+    the plan recommendation does not assume 0 of them: it keeps what the current plan holds
+    and says so, and makes none without the whole volume."""
     target, _, _, _, work, staging = built
     _add_seatless_tenant(target, staging.now)
     try:
         _build_green(target, work)
         overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
         gale = overview[SEATLESS]
-        assert gale["requests_30d"] > 0  # the volume was read
+        # the parent's stats were read, the subusers' volume was not (subusers.read): unknown
+        assert gale["requests_30d"] is None
+        months = {r["activity_month"]: r for r in rows(target, "rpt_sendgrid_monthly_volume")
+                  if r["tenant_id"] == SEATLESS}  # fmt: skip
+        month = months[AS_OF.date().replace(day=1)]
+        assert month["parent_requests"] > 0
+        assert (month["subuser_requests"], month["requests"]) == (None, None)
+        month = {r["activity_month"]: r for r in rows(target, "rpt_sendgrid_monthly_volume")
+                 if r["tenant_id"] == IPLESS}[AS_OF.date().replace(day=1)]  # fmt: skip
+        assert (month["subuser_requests"], month["requests"]) == (0, month["parent_requests"])
         unknown = ("seats_used", "seats_used_pct", "pending_invites_valid", "subusers_total",
                    "subusers_enabled", "subusers_active_30d", "subusers_inactive_30d")  # fmt: skip
         assert {c: gale[c] for c in unknown} == dict.fromkeys(unknown)
@@ -226,18 +246,24 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert seat_days[as_of_day]["seats_used"] is None
         assert seat_days[as_of_day]["owner_count"] is None
 
-        # 9,000 emails a month would fit Essentials 50K, which holds one teammate and no
-        # subuser: unknown seats and subusers keep a Pro plan's (cheapest: Pro 100K)
-        (rec,) = [r for r in rows(target, "rpt_sendgrid_plan_recommendation")
-                  if r["tenant_id"] == SEATLESS]  # fmt: skip
+        # without the subusers' volume, no plan is sized
+        recs = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_plan_recommendation")}
+        rec = recs[SEATLESS]
         assert (rec["seats_used"], rec["enabled_subusers"]) == (None, None)
+        assert (rec["recommendation"], rec["recommended_plan_code"]) == ("no_data", None)
+        assert rec["recommendation_text"].endswith(
+            "the email volume is not readable (subusers missing scope)"
+        ), rec["recommendation_text"]
+        # 9,000 emails a month would fit Essentials 50K, which holds one teammate: unknown
+        # seats keep a Pro plan's (cheapest: Pro 100K)
+        rec = recs[TEAMLESS]
+        assert (rec["seats_used"], rec["enabled_subusers"], rec["dedicated_ips"]) == (None, 0, 0)
         assert (rec["recommendation"], rec["recommended_plan_code"]) == ("downgrade", "pro_100k")
         assert rec["recommendation_text"].endswith(
-            "(seats, subusers, dedicated IPs not readable: sized to hold the current plan's)"
+            "(seats not readable: sized to hold the current plan's)"
         ), rec["recommendation_text"]
         # only the dedicated IPs unknown: still a plan that includes one (Pro)
-        (rec,) = [r for r in rows(target, "rpt_sendgrid_plan_recommendation")
-                  if r["tenant_id"] == IPLESS]  # fmt: skip
+        rec = recs[IPLESS]
         assert (rec["seats_used"], rec["enabled_subusers"], rec["dedicated_ips"]) == (0, 0, None)
         assert (rec["recommendation"], rec["recommended_plan_code"]) == ("downgrade", "pro_100k")
         assert rec["recommendation_text"].endswith(
@@ -268,21 +294,23 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
 
         # features: the same rule tells a licence from an unknown
         features = {
-            r["feature_code"]: (r["is_licensed"], r["feature_state"])
+            r["feature_code"]: (r["is_licensed"], r["feature_state"], r["is_used"],
+                                r["usage_count"])
             for r in rows(target, "fct_sendgrid_feature_adoption")
             if r["tenant_id"] == SEATLESS
-        }
-        assert features["ip_pools"] == (True, "unused_paid")  # read before it failed
-        assert features["link_branding"] == (None, "unknown")  # never read
-        assert features["subusers"] == (None, "used")  # listed by the earlier key; no scope now
-        assert features["categories"] == (None, "unknown")  # never read
+        }  # fmt: skip
+        assert features["ip_pools"] == (True, "unused_paid", False, 0)  # read before it failed
+        assert features["link_branding"] == (None, "unknown", None, None)  # never read
+        # listed by the earlier key; no scope now
+        assert features["subusers"] == (None, "used", True, 1)
+        assert features["categories"] == (None, "unknown", None, None)  # never read
         (dim,) = [r for r in rows(target, "dim_sendgrid_tenants") if r["tenant_id"] == SEATLESS]
         assert (dim["plan_code"], dim["seats_used"], dim["enabled_subuser_count"]) == (
             "pro_300k", None, None)  # fmt: skip
     finally:
         _remove_tenants(
             target,
-            [SEATLESS, IPLESS],
+            [SEATLESS, IPLESS, TEAMLESS],
             ("global_stats", "teammates", "subusers", "bounces", "blocks"),
         )
         run_dbt(target, work, "run", *as_of_vars(AS_OF))

@@ -4,7 +4,9 @@
     `not_licensed` (the plan lacks it) -> false, `readable` (read now, or before a failure)
     -> true, otherwise (missing scope, only ever failed, never read) unknown (null). Used = at
     least one current record counts (usage_count > 0). State: used, unused_paid (licensed,
-    not used), not_licensed or unknown (licence unknown, not used).
+    not used), not_licensed or unknown (licence unknown, not used). Unknown is never zero:
+    without a record that counts, usage_count is 0 and is_used false only when the evidence
+    stream is readable (read, or not licensed); otherwise both are null.
 -#}
 with
 
@@ -57,14 +59,20 @@ final as (
             when 'readable' then true
             when 'not_licensed' then false
         end)::boolean as is_licensed,
-        (coalesce(feature_usage.usage_count, 0) > 0)::boolean as is_used,
         (case
-            when coalesce(feature_usage.usage_count, 0) > 0 then 'used'
+            when feature_usage.usage_count > 0 then true
+            when readability.is_readable then false
+        end)::boolean as is_used,
+        (case
+            when feature_usage.usage_count > 0 then 'used'
             when readability.readability = 'readable' then 'unused_paid'
             when readability.readability = 'not_licensed' then 'not_licensed'
             else 'unknown'
         end)::text as feature_state,
-        coalesce(feature_usage.usage_count, 0)::bigint as usage_count,
+        (case
+            when feature_usage.usage_count > 0 or readability.is_readable
+                then coalesce(feature_usage.usage_count, 0)
+        end)::bigint as usage_count,
         feature_usage.usage_limit::bigint as usage_limit,
         round({{ safe_divide('feature_usage.usage_count', 'feature_usage.usage_limit') }} * 100, 2)
             as usage_limit_pct,

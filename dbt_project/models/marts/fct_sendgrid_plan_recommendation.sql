@@ -19,8 +19,8 @@
     recommended plan covers the volume, so it costs its list price.
     `monthly_cost_change_usd` = recommended - current: positive = the change costs more.
     A tenant without data (sync state failed / never_synced) gets no recommendation.
-    Neither does a tenant whose volume (/v3/stats) is not readable
-    (int_sendgrid__stream_readability, e.g. the key lacks stats.read): its volumes, the
+    Neither does a tenant whose volume is not readable (int_sendgrid__volume_readability,
+    e.g. the key lacks stats.read, or subusers.read on a plan with subusers): its volumes, the
     overage and the current monthly cost are null (unknown, never 0) and the recommendation
     is no_data with the reason in its text; a tenant read that sent nothing has volumes of 0
     and is sized on them.
@@ -54,9 +54,7 @@ connection_health as (
 
 volume_readability as (
 
-    -- the volume comes from /v3/stats (the parent's days of int_sendgrid__sender_activity_daily)
-    select * from {{ ref('int_sendgrid__stream_readability') }}
-    where stream_name = 'global_stats'
+    select * from {{ ref('int_sendgrid__volume_readability') }}
 
 ),
 
@@ -140,7 +138,7 @@ needs as (
         coalesce(tenant_plans.dedicated_ips_included, 1) as current_dedicated_ips_included,
         coalesce(connection_health.has_data, false) as has_data,
         coalesce(volume_readability.is_readable, false) as is_volume_readable,
-        coalesce(volume_readability.readability, 'not_read') as volume_readability,
+        volume_readability.unreadable_reason as volume_unreadable_reason,
         case
             when ips_readability.is_readable then coalesce(dedicated_ips.dedicated_ip_count, 0)
         end as dedicated_ip_count,
@@ -296,8 +294,8 @@ final as (
             when recommendation = 'no_data' and not has_data
                 then 'no recommendation until the first successful sync'
             when recommendation = 'no_data'
-                then 'no recommendation: insufficient data, the email volume (stats) is not'
-                    || ' readable (' || replace(volume_readability, '_', ' ') || ')'
+                then 'no recommendation: insufficient data, the email volume is not readable ('
+                    || volume_unreadable_reason || ')'
             when recommendation = 'keep' then 'keep current plan'
             when recommended_monthly_price_usd is null
                 then recommendation || ' to ' || recommended_plan_name

@@ -2,7 +2,7 @@
     Dashboard: the "Feature adoption" tiles: every feature of the catalog per tenant with its
     state (used, unused_paid, not_licensed, unknown), usage against the limit, the emails it
     carried in the 90 days ending on the as-of day where measurable, and the tile order
-    (used first, then licensed, then by name). The state counts are in
+    (used first, then licensed, then by name; unknowns after the known). The state counts are in
     rpt_sendgrid_utilization_overview.
 -#}
 with
@@ -20,7 +20,7 @@ final as (
         tenant_id::text as tenant_id,
         (row_number() over (
             partition by tenant_id
-            order by is_used desc, is_licensed desc nulls last, feature_name asc
+            order by is_used desc nulls last, is_licensed desc nulls last, feature_name asc
         ))::integer as display_order,
         feature_code::text as feature_code,
         feature_name::text as feature_name,

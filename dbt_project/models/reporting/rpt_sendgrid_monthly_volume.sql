@@ -3,12 +3,32 @@
     and by its subusers, for the 12 months ending with the as-of month (from the tenant's
     first month with stats; months without stats count 0). The as-of month is month to date
     (`is_month_to_date`) unless the as-of day is its last day.
+
+    Unknown is never zero: a month whose days (to the as-of day) are not all covered by the
+    stream they come from is null: the parent's by /v3/stats
+    (int_sendgrid__stream_readability), the subusers' and the total by the tenant's volume
+    (int_sendgrid__volume_readability: the subuser list too).
 -#}
+{%- set last_day = "least((spine.activity_month + interval '1 month - 1 day')::date, "
+    ~ sendgrid_as_of_date() ~ ")" %}
 with
 
 monthly as (
 
     select * from {{ ref('int_sendgrid__tenant_requests_monthly') }}
+
+),
+
+stats_readability as (
+
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name = 'global_stats'
+
+),
+
+volume_readability as (
+
+    select * from {{ ref('int_sendgrid__volume_readability') }}
 
 ),
 
@@ -45,9 +65,16 @@ final as (
         md5(spine.tenant_id || '|' || spine.activity_month::text)::text as volume_month_id,
         spine.tenant_id::text as tenant_id,
         spine.activity_month::date as activity_month,
-        coalesce(monthly.parent_requests, 0)::bigint as parent_requests,
-        coalesce(monthly.subuser_requests, 0)::bigint as subuser_requests,
-        coalesce(monthly.requests, 0)::bigint as requests,
+        (case
+            when {{ last_day }} <= stats_readability.covered_through_date
+                then coalesce(monthly.parent_requests, 0)
+        end)::bigint as parent_requests,
+        {%- for column in ['subuser_requests', 'requests'] %}
+            (case
+                when {{ last_day }} <= volume_readability.covered_through_date
+                    then coalesce(monthly.{{ column }}, 0)
+            end)::bigint as {{ column }},
+        {%- endfor %}
         coalesce(monthly.days_with_data, 0)::integer as days_with_data,
         monthly.last_activity_date::date as last_activity_date,
         (
@@ -61,6 +88,8 @@ final as (
         on
             spine.tenant_id = monthly.tenant_id
             and spine.activity_month = monthly.activity_month
+    left join stats_readability on spine.tenant_id = stats_readability.tenant_id
+    left join volume_readability on spine.tenant_id = volume_readability.tenant_id
 
 )
 

@@ -59,9 +59,7 @@ daily as (
 
 volume_readability as (
 
-    -- the volume comes from /v3/stats (the parent's days of int_sendgrid__sender_activity_daily)
-    select * from {{ ref('int_sendgrid__stream_readability') }}
-    where stream_name = 'global_stats'
+    select * from {{ ref('int_sendgrid__volume_readability') }}
 
 ),
 
