@@ -162,6 +162,7 @@ def _portfolio(overview: list[Row], health: list[Row]) -> Row:
         "failed_sync_count": count(sync_state="failed"),
         "stale_count": count(sync_state="stale"),
         "requests_30d": sum(o["requests_30d"] or 0 for o in overview),
+        "requests_30d_tenant_count": sum(1 for o in overview if o["requests_30d"] is not None),
         "credits_at_risk_count": count(utilization_status="at_risk"),
         "credits_overage_count": count(utilization_status="overage"),
         "projected_overage_cost_usd": Decimal("0.00"),

@@ -245,6 +245,13 @@ def test_a_never_synced_tenant_shows_its_state_and_no_recommendation(rendered: R
     assert overview["features_used"] is None
     (volume,) = row.find(metric="overview.requests_30d")
     assert (volume.data("value"), volume.text.strip()) == ("", "—")
+    # the header's total says whose volume it sums: not "all organizations"
+    known = rendered.page.one(metric="requests_30d_tenant_count")
+    total = int(rendered.page.one(metric="tenant_count").data("value"))
+    assert int(known.data("value")) == total - 1
+    (sub,) = [e for e in rendered.page.elements
+              if e.attrs.get("class") == "kpi-sub" and known in e.children]  # fmt: skip
+    assert f"of {total} organizations (the others' volume is unknown)" in sub.text
 
 
 def test_every_tenant_with_data_has_its_charts(rendered: Rendered) -> None:

@@ -123,6 +123,8 @@ def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
         assert {o["tenant_id"] for o in last} == {"t04-dynamo-restricted", "t06-fir-never"}
         (portfolio,) = rows(target, "rpt_sendgrid_portfolio")
         assert portfolio["requests_30d"] == sum(o["requests_30d"] or 0 for o in overview.values())
+        known = [o for o in overview.values() if o["requests_30d"] is not None]
+        assert portfolio["requests_30d_tenant_count"] == len(known) == len(overview) - 2
     finally:
         _remove_tenants(target, [t for t, _, _ in UNREADABLE_TENANTS])
         run_dbt(target, work, "run", *as_of_vars(AS_OF))

@@ -1,6 +1,7 @@
 {#-
     Dashboard: the header's KPI tiles (one row): organizations by connection and sync state,
-    the emails of the 30 days ending on the as-of day, credit overage now and projected,
+    the emails of the 30 days ending on the as-of day (summed over the tenants whose volume is
+    known, and how many those are: an unknown is not a 0), credit overage now and projected,
     features used of licensed, what the recommended downgrades save and the upgrades cost
     per month, and the latest successful sync.
 -#}
@@ -29,6 +30,7 @@ totals as (
         count(*) filter (where sync_state = 'failed') as failed_sync_count,
         count(*) filter (where sync_state = 'stale') as stale_count,
         coalesce(sum(requests_30d), 0) as requests_30d,
+        count(requests_30d) as requests_30d_tenant_count,
         count(*) filter (where utilization_status = 'at_risk') as credits_at_risk_count,
         count(*) filter (where utilization_status = 'overage') as credits_overage_count,
         coalesce(sum(projected_overage_cost_usd) filter (where is_overage_expected), 0)
@@ -61,6 +63,7 @@ final as (
         totals.failed_sync_count::integer as failed_sync_count,
         totals.stale_count::integer as stale_count,
         totals.requests_30d::bigint as requests_30d,
+        totals.requests_30d_tenant_count::integer as requests_30d_tenant_count,
         totals.credits_at_risk_count::integer as credits_at_risk_count,
         totals.credits_overage_count::integer as credits_overage_count,
         totals.projected_overage_cost_usd::numeric(12, 2) as projected_overage_cost_usd,
