@@ -214,8 +214,11 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
     and says so, and makes none without the whole volume."""
     target, _, _, _, work, staging = built
     _add_seatless_tenant(target, staging.now)
+    with psycopg.connect(target.conninfo()) as conn:  # as a release before nullable volumes
+        conn.execute("alter table sendgrid_marts.fct_sendgrid_plan_utilization_history"
+                     " alter column emails_requested set not null")  # fmt: skip
     try:
-        _build_green(target, work)
+        _build_green(target, work)  # the history's pre-hook relaxes it
         overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
         gale = overview[SEATLESS]
         # the parent's stats were read, the subusers' volume was not (subusers.read): unknown
@@ -228,6 +231,16 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         month = {r["activity_month"]: r for r in rows(target, "rpt_sendgrid_monthly_volume")
                  if r["tenant_id"] == IPLESS}[AS_OF.date().replace(day=1)]  # fmt: skip
         assert (month["subuser_requests"], month["requests"]) == (0, month["parent_requests"])
+        # the credit projection rests on the credits, not on the parent's part of the volume
+        periods = {r["tenant_id"]: r for r in rows(target, "fct_sendgrid_plan_utilization")
+                   if r["is_current_period"]}  # fmt: skip
+        assert (periods[SEATLESS]["projection_basis"], periods[SEATLESS]["emails_requested"]) == (
+            "period_to_date", None)  # fmt: skip
+        assert periods[IPLESS]["projection_basis"] == "trailing_window"
+        assert periods[IPLESS]["emails_requested"] > 0
+        history = [r for r in rows(target, "fct_sendgrid_plan_utilization_history")
+                   if r["tenant_id"] == SEATLESS]  # fmt: skip
+        assert [r["emails_requested"] for r in history] == [None]
         unknown = ("seats_used", "seats_used_pct", "pending_invites_valid", "subusers_total",
                    "subusers_enabled", "subusers_active_30d", "subusers_inactive_30d")  # fmt: skip
         assert {c: gale[c] for c in unknown} == dict.fromkeys(unknown)

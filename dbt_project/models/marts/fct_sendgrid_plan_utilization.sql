@@ -11,6 +11,9 @@
       2. previous_period: the previous credit period's credits used per day;
       3. period_to_date: credits used so far per elapsed day.
     A closed period (the as-of day is past its end) is its actual use (basis `actual`).
+    Stats count only where the tenant's whole volume is known (int_sendgrid__volume_readability
+    covers the days): otherwise the trailing window is not a basis (the credits are) and the
+    period's emails_requested is null (unknown, never a partial sum).
     Confidence: high (actual, or 28+ days of trailing data), medium (7+ days of data, or
     the previous period), low (fewer than 7 days).
 
@@ -42,16 +45,28 @@ tenant_plans as (
 
 ),
 
+volume_readability as (
+
+    select * from {{ ref('int_sendgrid__volume_readability') }}
+
+),
+
 trailing_window as (
 
     select
-        tenant_id,
+        daily.tenant_id,
         count(*) as days_observed,
-        sum(requests) as requests
+        sum(daily.requests) as requests
     from daily
+    inner join volume_readability
+        on
+            daily.tenant_id = volume_readability.tenant_id
+            -- the complete days before the as-of day are all covered
+            and volume_readability.covered_through_date >= {{ sendgrid_as_of_date() }} - 1
     where
-        activity_date >= {{ sendgrid_as_of_date() }} - {{ var('sendgrid_projection_window_days') }}
-        and activity_date < {{ sendgrid_as_of_date() }}
+        daily.activity_date
+        >= {{ sendgrid_as_of_date() }} - {{ var('sendgrid_projection_window_days') }}
+        and daily.activity_date < {{ sendgrid_as_of_date() }}
     group by 1
 
 ),
@@ -61,14 +76,21 @@ period_requests as (
     select
         credit_periods.tenant_id,
         credit_periods.period_start_date,
-        coalesce(sum(daily.requests), 0) as emails_requested
+        credit_periods.period_end_date,
+        case
+            -- its days up to the as-of day are covered
+            when least(credit_periods.period_end_date - 1, {{ sendgrid_as_of_date() }})
+                <= max(volume_readability.covered_through_date)
+                then coalesce(sum(daily.requests), 0)
+        end as emails_requested
     from credit_periods
+    left join volume_readability on credit_periods.tenant_id = volume_readability.tenant_id
     left join daily
         on
             credit_periods.tenant_id = daily.tenant_id
             and credit_periods.period_start_date <= daily.activity_date
             and credit_periods.period_end_date > daily.activity_date
-    group by 1, 2
+    group by 1, 2, 3
 
 ),
 

@@ -4,7 +4,13 @@
         unique_key=['tenant_id', 'period_start_date', 'as_of_at'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        full_refresh=false
+        full_refresh=false,
+        pre_hook=[
+            """{% if is_incremental() %}
+                -- emails_requested became nullable (an unknown volume): relax a table built before
+                alter table {{ this }} alter column emails_requested drop not null
+            {% endif %}"""
+        ]
     )
 }}
 
