@@ -8,7 +8,8 @@
     total are unknown, even where the parent's days were read. Readable when both streams
     are (int_sendgrid__stream_readability; a plan without subusers has them `not_licensed`,
     a true zero). `unreadable_reason` names the first that is not, `covered_through_date` is
-    the earlier of their last covered days (null when either was never read).
+    the earlier of their last covered days (null when either was never read),
+    `parent_covered_through_date` that of the parent's days alone (/v3/stats).
 -#}
 with
 
@@ -60,7 +61,8 @@ final as (
             when streams.stats_covered_through is not null
                 and streams.subusers_covered_through is not null
                 then least(streams.stats_covered_through, streams.subusers_covered_through)
-        end)::date as covered_through_date
+        end)::date as covered_through_date,
+        streams.stats_covered_through::date as parent_covered_through_date
     from tenants
     left join streams on tenants.tenant_id = streams.tenant_id
 

@@ -5,9 +5,8 @@
     (`is_month_to_date`) unless the as-of day is its last day.
 
     Unknown is never zero: a month whose days (to the as-of day) are not all covered by the
-    stream they come from is null: the parent's by /v3/stats
-    (int_sendgrid__stream_readability), the subusers' and the total by the tenant's volume
-    (int_sendgrid__volume_readability: the subuser list too).
+    streams they come from is null (int_sendgrid__volume_readability: the parent's by
+    /v3/stats, the subusers' and the total by the subuser list too).
 -#}
 {%- set last_day = "least((spine.activity_month + interval '1 month - 1 day')::date, "
     ~ sendgrid_as_of_date() ~ ")" %}
@@ -16,13 +15,6 @@ with
 monthly as (
 
     select * from {{ ref('int_sendgrid__tenant_requests_monthly') }}
-
-),
-
-stats_readability as (
-
-    select * from {{ ref('int_sendgrid__stream_readability') }}
-    where stream_name = 'global_stats'
 
 ),
 
@@ -66,7 +58,7 @@ final as (
         spine.tenant_id::text as tenant_id,
         spine.activity_month::date as activity_month,
         (case
-            when {{ last_day }} <= stats_readability.covered_through_date
+            when {{ last_day }} <= volume_readability.parent_covered_through_date
                 then coalesce(monthly.parent_requests, 0)
         end)::bigint as parent_requests,
         {%- for column in ['subuser_requests', 'requests'] %}
@@ -88,7 +80,6 @@ final as (
         on
             spine.tenant_id = monthly.tenant_id
             and spine.activity_month = monthly.activity_month
-    left join stats_readability on spine.tenant_id = stats_readability.tenant_id
     left join volume_readability on spine.tenant_id = volume_readability.tenant_id
 
 )
