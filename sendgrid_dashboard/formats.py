@@ -9,6 +9,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from sendgrid_hook.display import human_instant
+
 from sendgrid_dashboard.svg import fmt_pct
 
 
@@ -51,7 +53,7 @@ def n_when(value: dt.datetime | dt.date | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return human_instant(value)
     return value.isoformat()
 
 

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from sendgrid_hook.display import human_instant
+
 from sendgrid_demo.airflow_home import DEMO_ALERT_RECIPIENTS, DEMO_DIR, configure
 from sendgrid_demo.console import say
 from sendgrid_elt.settings import EXTRACT_DAG_ID as EXTRACT_DAG
@@ -131,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
     say(format_table(read_overview(warehouse.target.conninfo())))
     _step("Connections that need an admin (fct_sendgrid_connection_health)")
     for row in read_reconnect_needed(warehouse.target.conninfo()):
-        since = row["status_since_at"].strftime("%Y-%m-%d %H:%M UTC")
+        since = human_instant(row["status_since_at"])
         say(f"    {row['display_name']}: needs reconnect since {since}: {row['last_error']}")
     _step("Reconnect alert e-mails sent during this run (one per transition, not per run)")
     for message in sink.received():

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from sendgrid_hook.display import human_instant
 from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
@@ -146,7 +147,7 @@ def send_alert(
         from_email=settings.from_email,
         slack_webhook_conn_id=settings.slack_webhook_conn_id,
         connect_base_url=settings.connect_base_url,
-        since=update.status_since.isoformat(timespec="seconds"),
+        since=human_instant(update.status_since),
         missing_scopes=missing_scopes,
     )
     notifier.notify(context or {})

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sendgrid_hook.display import human_instant
 from sendgrid_hook.notifications.reconnect import ReconnectNotifier
 from sqlalchemy import Column, Date, DateTime, MetaData, Numeric, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -112,7 +113,7 @@ class OverageNotifier(ReconnectNotifier):
             f"Projected overage: {_int(f.projected_overage_emails)} emails, {cost}.\n"
             "What to do: slow non-essential sends, or upgrade the plan before the credits run "
             "out (see the plan recommendation on the dashboard).\n"
-            f"Figures as of {f.as_of_at.isoformat()}; this is the only alert for this period."
+            f"Figures as of {human_instant(f.as_of_at)}; this is the only alert for this period."
         )
         return subject, body
 

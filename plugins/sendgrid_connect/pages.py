@@ -7,10 +7,10 @@ once to the Airflow user who created it.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from jinja2 import DictLoader, Environment, select_autoescape
+from sendgrid_hook.display import human_instant
 
 _BASE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -137,17 +137,11 @@ is shared. This link works once.</p>
 {% endblock %}"""
 
 
-def _when(value: dt.datetime | None) -> str:
-    if value is None:
-        return "—"
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 _env = Environment(
     loader=DictLoader({"base": _BASE, "list": _LIST, "message": _MESSAGE, "invite": _INVITE}),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
-_env.filters["when"] = _when
+_env.filters["when"] = human_instant
 
 
 def render(template: str, **context: Any) -> str:

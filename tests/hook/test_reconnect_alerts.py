@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
+from sendgrid_hook.display import human_instant
 from sendgrid_hook.hooks.sendgrid import SendGridHook
 
 from sendgrid_elt.connection_health import (
@@ -74,6 +75,7 @@ def test_revoked_oauth_grant_alerts_once_and_recovers(
     assert "https://airflow.example.com/sendgrid/connections?tenant=sg_tenant" in text
     assert "invalid_grant" in text
     assert "Acme Retail (sg_tenant)" in text
+    assert f"stopped working since {human_instant(row['status_since'])}." in text
 
     fresh = oauth_connect(sim, tenant)  # the admin reconnects on the Connect page
     set_conn(TEST_CONN, oauth_conn(sim, tenant, fresh["refresh_token"]))

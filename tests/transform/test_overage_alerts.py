@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from psycopg import sql
+from sendgrid_hook.display import human_instant
 from sqlalchemy import create_engine
 
 from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink, message_text
@@ -133,6 +134,8 @@ def test_one_alert_per_tenant_and_period_with_date_and_cost(
     )
     assert "30,000 emails, about $30.00" in body
     assert "2026-11-01 to 2026-12-01" in body
+    assert f"Figures as of {human_instant(AS_OF)};" in body  # for people: minutes, UTC
+    assert human_instant(AS_OF).endswith(" UTC")
     # The demo prints the mail as text: the HTML-only message without its tags.
     text = message_text(acme)
     assert "30,000 emails, about $30.00" in text
