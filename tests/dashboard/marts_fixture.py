@@ -175,6 +175,9 @@ def _portfolio(overview: list[Row], health: list[Row]) -> Row:
         "downgrade_count": len(downgrades),
         "upgrade_cost_usd": sum((o["monthly_cost_change_usd"] for o in upgrades), Decimal(0)),
         "upgrade_count": len(upgrades),
+        "net_plan_change_usd": sum(
+            (o["monthly_cost_change_usd"] for o in (*upgrades, *downgrades)), Decimal(0)
+        ),
         "last_successful_sync_at": max(
             h["last_success_at"] for h in health if h["last_success_at"]
         ),

@@ -290,3 +290,25 @@ def test_reconnect_links_use_the_configured_base_url(
     for alert in alerts:
         assert expected in [a.attrs.get("href") for a in alert.find("a")]
         assert alert.find(reconnect="unconfigured") == []
+
+
+def test_plan_changes_tile_shows_the_net_of_all_recommendations(rendered: Rendered) -> None:
+    (row,) = rendered.sql(
+        "select net_plan_change_usd as net, downgrade_savings_usd as saves, "
+        "upgrade_cost_usd as costs from {schema}.rpt_sendgrid_portfolio"
+    )
+    assert row["saves"] > 0  # the fixture recommends both kinds
+    assert row["costs"] > 0
+    assert row["net"] == row["costs"] - row["saves"]
+    net = rendered.page.one(metric="net_plan_change_usd")
+    (headline,) = [e for e in rendered.page.elements
+                   if e.attrs.get("class") == "kpi-value" and net in e.children]  # fmt: skip
+    amount = f"${abs(row['net']):,.2f}"
+    expected = {-1: f"saves {amount}", 1: f"+{amount}", 0: "no change"}[
+        (row["net"] > 0) - (row["net"] < 0)
+    ]
+    assert headline.text.strip() == expected
+    (sub,) = [e for e in rendered.page.elements
+              if e.attrs.get("class") == "kpi-sub" and net not in e.children
+              and rendered.page.one(metric="upgrade_cost_usd") in e.children]  # fmt: skip
+    assert f"saving ${row['saves']:,.2f}" in sub.text

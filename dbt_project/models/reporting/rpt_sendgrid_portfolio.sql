@@ -3,7 +3,8 @@
     the emails of the 30 days ending on the as-of day (summed over the tenants whose volume is
     known, and how many those are: an unknown is not a 0), credit overage now and projected,
     features used of licensed, what the recommended downgrades save and the upgrades cost
-    per month, and the latest successful sync.
+    per month and what following all recommendations changes (net), and the latest successful
+    sync.
 -#}
 with
 
@@ -74,6 +75,8 @@ final as (
         totals.downgrade_count::integer as downgrade_count,
         totals.upgrade_cost_usd::numeric(12, 2) as upgrade_cost_usd,
         totals.upgrade_count::integer as upgrade_count,
+        (totals.upgrade_cost_usd - totals.downgrade_savings_usd)::numeric(12, 2)
+            as net_plan_change_usd,
         totals.last_successful_sync_at::timestamptz as last_successful_sync_at
     from as_of
     cross join totals
