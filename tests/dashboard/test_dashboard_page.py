@@ -237,6 +237,8 @@ def test_a_never_synced_tenant_shows_its_state_and_no_recommendation(rendered: R
     assert overview["features_used"] is None
     (volume,) = row.find(metric="overview.requests_30d")
     assert (volume.data("value"), volume.text.strip()) == ("", "—")
+    (features,) = [c for c in row.children if c.data("label") == "Features used"]
+    assert features.text.strip() == "—"  # not "— of —"
     # the header's total says whose volume it sums: not "all organizations"
     known = rendered.page.one(metric="requests_30d_tenant_count")
     total = int(rendered.page.one(metric="tenant_count").data("value"))
