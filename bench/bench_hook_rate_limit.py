@@ -1,15 +1,16 @@
 """Throughput of the SendGrid hook against a simulator limit of N requests per second.
 
-Usage: ``python bench/bench_hook_rate_limit.py [N] [SECONDS]`` (defaults 50 and 6). Prints the
+Usage: ``.venv/bin/python bench/bench_hook_rate_limit.py [N] [SECONDS]`` (defaults 50 and 6;
+``--help``). Prints the
 sustained request rate as a share of N and the number of 429 answers (goal: >= 90 % of N and
 at most one 429 per window).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 
@@ -50,6 +51,8 @@ def main(limit: int = 50, seconds: float = 6.0) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    args = [float(a) for a in sys.argv[1:3]]
-    result = main(int(args[0]) if args else 50, args[1] if len(args) > 1 else 6.0)
-    print(json.dumps(result))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("limit", nargs="?", type=int, default=50, help="simulator limit per s")
+    parser.add_argument("seconds", nargs="?", type=float, default=6.0, help="how long to send")
+    args = parser.parse_args()
+    print(json.dumps(main(args.limit, args.seconds)))

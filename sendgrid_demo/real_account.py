@@ -44,7 +44,9 @@ def tenant_connection(environ: dict[str, str]) -> str:
     """
     key = environ.get("SENDGRID_API_KEY", "").strip()
     if not key:
-        raise SystemExit("set SENDGRID_API_KEY (a read-only key; README: Connect a real account)")
+        raise SystemExit(
+            "set SENDGRID_API_KEY (a read-only key; README: Connect a real SendGrid account)"
+        )
     extra = {
         "auth_type": "api_key",
         "region": environ.get("SENDGRID_REGION", "global"),

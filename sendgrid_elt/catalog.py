@@ -11,10 +11,11 @@ Vocabulary (see ``docs/staging-contract.md`` for how rows land):
   ``date_window`` (stats by day/month, a :class:`Window` re-pulling the last days).
 * ``pagination`` / ``records_path``: the hook's paginator names (``none``, ``offset``,
   ``metadata_next``, ``keyset``) and record selectors (``result``, ``results``, a key, ``None``
-  for a bare array, ``"."`` when the body is the record).
+  for a bare array, ``"."`` when the body is the record, ``RESULT_OR_BODY`` for either).
 * ``per_subuser``: also read the stream for every subuser with ``on-behalf-of``.
 * ``fan_out``: one request (or chunk of requests) per id of a parent stream (template
-  versions, category stats after the categories list, single-send stats, subuser credits).
+  versions, category stats after the categories list, single-send stats, subuser credits, API
+  key scopes).
 * ``feature``: the plan feature the stream belongs to; 403/404 then means *not licensed*.
 * ``primary_key``: record fields (``@subuser``/``@parent`` name the fan-out context); a record
   lacking one is rejected (``sendgrid_elt.records``), except the ``key_optional`` fields, which
@@ -26,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from sendgrid_hook.pagination import RESULT_OR_BODY
 from sendgrid_hook.scopes import ScopeReport, ScopeRequirements, partition_streams
 
 Mode = Literal["snapshot", "incremental", "date_window"]
@@ -202,7 +204,11 @@ STREAMS: tuple[StreamSpec, ...] = (
           fan_out=FanOut("subusers", "username", path_param="subuser_name", as_subuser=True)),
     _spec("api_keys", "/v3/api_keys", "api_keys.read", ("api_key_id",), pagination="offset",
           page_size=100, records_path="result", per_subuser=True, drop_fields=("api_key",),
-          description="names, ids and scopes only; SendGrid never returns key values"),
+          description="names and ids only; SendGrid never returns key values"),
+    _spec("api_key_scopes", "/v3/api_keys/{api_key_id}", "api_keys.read", ("api_key_id",),
+          records_path=RESULT_OR_BODY, per_subuser=True, drop_fields=("api_key",),
+          fan_out=FanOut("api_keys", "api_key_id", path_param="api_key_id"),
+          description="each key's scopes (the list has none): one request per key"),
     # --- volume (stats) -------------------------------------------------------------------
     _spec("global_stats", "/v3/stats", "stats.read", ("date",), mode="date_window",
           window=_DAILY, pagination="offset", page_size=500, per_subuser=True),

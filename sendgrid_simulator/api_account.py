@@ -6,7 +6,7 @@ import datetime as dt
 
 from . import params, scopes
 from .context import Ctx, offset_page
-from .errors import bad_request
+from .errors import NOT_FOUND, bad_request, error
 from .wire import Reply, json_reply
 
 
@@ -90,11 +90,21 @@ def get_pending(ctx: Ctx) -> Reply:
 
 
 def get_api_keys(ctx: Ctx) -> Reply:
-    """``GET /v3/api_keys`` (``limit``; ``offset`` accepted as observed)."""
-    rows = ctx.world.api_keys(ctx.tenant, ctx.account)
+    """``GET /v3/api_keys`` (``limit``; ``offset`` accepted as observed): ids and names only."""
+    rows = [{"api_key_id": k["api_key_id"], "name": k["name"]}
+            for k in ctx.world.api_keys(ctx.tenant, ctx.account)]  # fmt: skip
     page = offset_page(ctx, rows)
     page.body = b'{"result":' + page.body + b"}"
     return page
+
+
+def get_api_key(ctx: Ctx) -> Reply:
+    """``GET /v3/api_keys/{api_key_id}``: the key with its scopes, in the spec's array shape."""
+    key_id = ctx.path_params["api_key_id"]
+    for k in ctx.world.api_keys(ctx.tenant, ctx.account):
+        if k["api_key_id"] == key_id:
+            return json_reply({"result": [k]})
+    return error(404, NOT_FOUND)
 
 
 def _subuser_rows(ctx: Ctx, include_region: bool) -> list[dict]:
@@ -160,6 +170,7 @@ ROUTES = {
     "/v3/teammates": get_teammates,
     "/v3/teammates/pending": get_pending,
     "/v3/api_keys": get_api_keys,
+    "/v3/api_keys/{api_key_id}": get_api_key,
     "/v3/subusers": get_subusers,
     "/v3/subusers/{subuser_name}/credits": get_subuser_credits,
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import hashing
+from . import hashing, scopes
 from .catalog_base import CatalogBase, epoch, iso, sql_ts
 from .catalog_infra import InfraCollections
 from .tenants import FIRST_NAMES, LAST_NAMES, Account, Tenant
@@ -24,6 +24,15 @@ _TEMPLATE_WORDS = ("Welcome", "Receipt", "Reset password", "Weekly digest", "Ord
 _CITIES = (("Denver", "CO", "80202"), ("Austin", "TX", "73301"), ("Portland", "OR", "97201"),
            ("Boston", "MA", "02108"), ("Chicago", "IL", "60601"))  # fmt: skip
 _PHONE = "+1 555 010 {:04d}"
+#: Scopes of the restricted decoy keys by kind (the fifth kind, "Backup job", has them all).
+_DECOY_SCOPES = {
+    "Production mail": ("mail.send", "mail.batch.read"),
+    "Staging": ("mail.send", "templates.read"),
+    "Marketing sync": ("marketing.read", "stats.read"),
+    "CRM integration": ("mail.send", "suppression.read", "user.account.read"),
+}
+#: Scopes SendGrid itself adds to keys (the spec's example), not permissions.
+_SENDGRID_ASSIGNED = ("sender_verification_eligible", "2fa_required")
 
 
 class Catalog(InfraCollections):
@@ -101,15 +110,24 @@ class Catalog(InfraCollections):
         return rows
 
     def _build_api_keys(self, tenant: Tenant, account: Account) -> list[dict]:
+        """Keys with their ``scopes`` (``GET /v3/api_keys`` shows id and name only)."""
+        full = sorted(scopes.full_scopes(tenant.features))
         rows = []
         if not account.is_subuser:
-            rows.append({"api_key_id": tenant.full_key.split(".")[1], "name": "Full access"})
+            read_only = [s for s in full if s in scopes.READ_SCOPES]
+            read_only = [s for s in read_only if s not in tenant.restricted_missing]
+            rows.append({"api_key_id": tenant.full_key.split(".")[1], "name": "Full access",
+                         "scopes": full})  # fmt: skip
             rows.append({"api_key_id": tenant.restricted_key.split(".")[1],
-                         "name": "Utilization read-only"})  # fmt: skip
+                         "name": "Utilization read-only", "scopes": read_only})  # fmt: skip
         names = ("Production mail", "Staging", "Marketing sync", "CRM integration", "Backup job")
         for i in range(self.size(tenant, account, "decoy_keys")):
             _, key_id = hashing.api_key(self.seed, account.username, "decoy", i)
-            rows.append({"api_key_id": key_id, "name": f"{names[i % 5]} {i + 1}"})
+            kind = names[i % 5]
+            # every fifth key ("Backup job") holds every scope: the risk the mart flags
+            granted = full if kind == "Backup job" else list(_DECOY_SCOPES[kind])
+            rows.append({"api_key_id": key_id, "name": f"{kind} {i + 1}",
+                         "scopes": [*granted, *_SENDGRID_ASSIGNED]})  # fmt: skip
         return rows
 
     # ----- content ------------------------------------------------------------------------

@@ -57,6 +57,7 @@ STREAMS: tuple[Stream, ...] = (
     _s("category_stats", "/v3/categories/stats", "categories.stats.read", "stats",
        ("date", "name")),
     _s("api_keys", "/v3/api_keys", "api_keys.read", "api_keys", ("api_key_id",)),
+    _s("api_key_scopes", "/v3/api_keys/{api_key_id}", "api_keys.read", "api_keys", ("api_key_id",)),
     _s("templates", "/v3/templates", "templates.read", "templates", ("id",)),
     _s("template", "/v3/templates/{template_id}", "templates.read", "templates", ("id",)),
     _s("singlesends", "/v3/marketing/singlesends", "marketing.read", "mc_singlesends", ("id",),

@@ -115,6 +115,7 @@ def _tenant(world: World, t: Tenant, start: dt.date, end: dt.date) -> dict[str, 
         "subuser_stats": ndays * len(subs), "subuser_stats_monthly": nmonths * len(subs),
         "global_stats": ndays, "categories": len(categories),
         "category_stats": ndays * len(categories), "api_keys": len(keys),
+        "api_key_scopes": len(keys),
         "templates": len(templates), "template": len(templates),
         "singlesends": len(singlesends),
         "singlesend_stats": len(get("singlesend_stats")) if licensed["singlesend_stats"] else 0,
@@ -189,6 +190,10 @@ def _tenant(world: World, t: Tenant, start: dt.date, end: dt.date) -> dict[str, 
                 "inactive_30d_usernames": [s.username for s in inactive],
             },
             "api_keys": len(keys),
+            # keys holding every scope of the tenant's Full Access key
+            "api_keys_full_access": sum(
+                1 for k in keys if set(k["scopes"]) >= scopes.full_scopes(t.features)
+            ),
             "suppressions": supp_counts,
             "features": _features(
                 world, t, counts, licensed, templates, hooks, domains, len(recent_ss), contacts

@@ -158,13 +158,17 @@ def key_summary_rows(keys: list[Row]) -> list[Row]:
     for tid in TENANTS:
         own = [k for k in keys if k["tenant_id"] == tid]
         active = [k for k in own if not k["is_deleted"]]
+        unknown = sum(1 for k in active if k["has_full_access"] is None)
         rows.append(
             {
                 "tenant_id": tid,
                 "total_keys": len(own),
                 "active_keys": len(active),
-                "full_access_keys": sum(1 for k in active if k["has_full_access"]),
-                "unknown_scope_keys": sum(1 for k in active if k["has_full_access"] is None),
+                # a count with members of unknown scope is unknown
+                "full_access_keys": None
+                if unknown
+                else sum(1 for k in active if k["has_full_access"]),
+                "unknown_scope_keys": unknown,
                 "deleted_keys": len(own) - len(active),
                 "as_of_at": AS_OF,
             }

@@ -132,11 +132,19 @@ def test_api_keys(pipeline_at: PipelineRun, conn_id: str) -> None:
     (row,) = query(
         pipeline.target,
         "select count(*) filter (where not is_deleted) as active, "
-        "count(*) filter (where is_deleted) as deleted from sendgrid_marts.dim_sendgrid_api_keys "
+        "count(*) filter (where is_deleted) as deleted, "
+        "count(*) filter (where not is_deleted and has_full_access) as full_access, "
+        "count(*) filter (where not is_deleted and has_full_access is null) as unknown_scopes "
+        "from sendgrid_marts.dim_sendgrid_api_keys "
         "where tenant_id = %s and coalesce(subuser_username, '') = ''",
         conn_id,
     )
-    assert row == {"active": truth["aggregates"]["api_keys"], "deleted": 0}
+    aggregates = truth["aggregates"]
+    # scopes are read per key (GET /v3/api_keys/{id}): every key's access is known
+    expected_full = aggregates["api_keys_full_access"]
+    assert row == {"active": aggregates["api_keys"], "deleted": 0,
+                   "full_access": expected_full, "unknown_scopes": 0}  # fmt: skip
+    assert aggregates["api_keys_full_access"] >= 1  # the tenant's own Full Access key
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))

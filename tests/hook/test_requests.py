@@ -14,6 +14,7 @@ from sendgrid_hook.errors import (
     SendGridNotFoundError,
 )
 from sendgrid_hook.hooks.sendgrid import SendGridHook
+from sendgrid_hook.pagination import RESULT_OR_BODY, extract_records
 
 from tests.hook.conftest import TEST_CONN, api_key_conn
 
@@ -132,6 +133,23 @@ def test_single_object_and_none_paginator(hook: SendGridHook) -> None:
     assert "type" in account[0]
     scopes = hook.get_json("/v3/scopes")
     assert isinstance(scopes["scopes"], list)
+
+
+def test_api_key_detail_in_the_specs_array_or_flat(hook: SendGridHook) -> None:
+    listed = list(hook.iter_records("/v3/api_keys", pagination="offset", records_path="result"))
+    assert listed
+    assert all("scopes" not in k for k in listed)  # the list has ids and names only
+    key_id = listed[0]["api_key_id"]
+    (detail,) = hook.iter_records(
+        f"/v3/api_keys/{key_id}", pagination="none", records_path=RESULT_OR_BODY
+    )
+    assert detail["api_key_id"] == key_id
+    assert isinstance(detail["scopes"], list)
+    # the spec wraps the key in a result array; a flat key is taken as the record
+    assert extract_records({"result": [detail]}, RESULT_OR_BODY) == [detail]
+    assert extract_records(detail, RESULT_OR_BODY) == [detail]
+    with pytest.raises(SendGridFatalError, match="not a list"):
+        extract_records({"result": detail}, RESULT_OR_BODY)
 
 
 def test_unknown_paginator(hook: SendGridHook) -> None:

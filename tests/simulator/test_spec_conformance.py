@@ -25,6 +25,12 @@ ALLOWED: dict[str, set[str]] = {
     "/v3/templates": {"dynamic-template-id"},
     "/v3/templates/{template_id}": {"dynamic-template-id"},
 }
+#: Detail endpoints: the list that gives their ids (path, params, id field).
+DETAIL_OF = {
+    "/v3/templates/{template_id}": (
+        "/v3/templates", {"page_size": 200, "generations": "legacy,dynamic"}, "id"),
+    "/v3/api_keys/{api_key_id}": ("/v3/api_keys", {"limit": 100}, "api_key_id"),
+}  # fmt: skip
 ERROR_ALLOWED = {"oas30-nullable", "help-null"}
 #: Deviations that must actually be observed (keeps the README list honest).
 MUST_SEE = {
@@ -129,24 +135,12 @@ def responses(sim: RunningSimulator, http: requests.Session) -> list[tuple[str, 
                         )
                     )
                 continue
-            if path == "/v3/templates/{template_id}":
-                listing = call(
-                    http,
-                    sim,
-                    "/v3/templates",
-                    key,
-                    {"page_size": 200, "generations": "legacy,dynamic"},
-                    headers,
-                ).json()
-                for tpl in listing.get("result", [])[:4]:
-                    out.append(
-                        (
-                            path,
-                            *_json(
-                                call(http, sim, f"/v3/templates/{tpl['id']}", key, headers=headers)
-                            ),
-                        )
-                    )
+            if path in DETAIL_OF:  # one item of a list, by an id the list gives
+                list_path, list_params, id_field = DETAIL_OF[path]
+                listing = call(http, sim, list_path, key, list_params, headers).json()
+                for item in listing.get("result", [])[:4]:
+                    item_path = f"{list_path}/{item[id_field]}"
+                    out.append((path, *_json(call(http, sim, item_path, key, headers=headers))))
                 continue
             for params in _params(path, pro):
                 _crawl(http, sim, key, path, params, headers, out)
@@ -156,6 +150,12 @@ def responses(sim: RunningSimulator, http: requests.Session) -> list[tuple[str, 
     )
     out.append(("/v3/scopes", *_json(call(http, sim, "/v3/scopes", "SG.nope.nope"))))
     out.append(("/v3/api_keys", *_json(call(http, sim, "/v3/api_keys", "SG.nope.nope"))))
+    out.append(
+        (
+            "/v3/api_keys/{api_key_id}",
+            *_json(call(http, sim, "/v3/api_keys/no-such-key", pro["api_keys"]["full"])),
+        )
+    )
     out.append(
         (
             "/v3/stats",

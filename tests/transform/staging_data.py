@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.transform.staging_rows import (
+    FULL_KEY_SCOPES,
     Staging,
     create_staging,
     epoch,
@@ -134,6 +135,9 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
         s.add("api_keys", t, {"api_key_id": key_id, "name": name}, key_id,
               first_seen_at=week_ago, deleted_at=deleted)  # fmt: skip
     s.add("api_keys", t, {"api_key_id": "ks1", "name": "Sub key"}, "ks1", subuser="acme-ada01")
+    for key_id, scopes, sub in (("k1", FULL_KEY_SCOPES, ""), ("k2", ["stats.read"], ""),
+                                ("ks1", ["mail.send"], "acme-ada01")):  # fmt: skip
+        s.add("api_key_scopes", t, {"api_key_id": key_id, "scopes": scopes}, key_id, subuser=sub)
     for tid, gen in (("6f1b3c1e-0b55-4ac2-9a51-3b4c8d9e0a11", "legacy"),
                      ("d-cd5b73442ffc4e37bdf247abbe8d3095", "dynamic"),
                      ("d-0aa1b2c3d4e5f60718293a4b5c6d7e8f", "dynamic")):  # fmt: skip
@@ -273,6 +277,7 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
     s.add("teammates", t, {**owner, "username": "kiraK1", "user_type": "teammate",
                            "is_admin": False}, "kiraK1", first_seen_at=week_ago)  # fmt: skip
     s.add("api_keys", t, {"api_key_id": "b1", "name": "Full access"}, "b1")
+    s.add("api_key_scopes", t, {"api_key_id": "b1", "scopes": FULL_KEY_SCOPES}, "b1")
     s.add("event_webhook_limits", t, {"max_allowed": 2, "webhooks": [{}]})
     supp_b = _suppressions(s, t, now, {"bounces": 4, "blocks": 0, "spam_reports": 1,
                                        "invalid_emails": 0, "unsubscribes": 2})  # fmt: skip

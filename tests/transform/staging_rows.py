@@ -18,6 +18,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 UTC = dt.UTC
+#: Scopes of a Full Access key as GET /v3/api_keys/{id} lists them (abridged).
+FULL_KEY_SCOPES = ["api_keys.create", "api_keys.read", "mail.send", "stats.read",
+                   "user.account.read", "2fa_required"]  # fmt: skip
 METRICS = (
     "blocks", "bounce_drops", "bounces", "clicks", "deferred", "delivered", "invalid_emails",
     "opens", "processed", "requests", "spam_report_drops", "spam_reports", "unique_clicks",

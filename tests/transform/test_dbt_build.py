@@ -242,6 +242,14 @@ def test_rpt_models_hold_the_dashboard_figures(built) -> None:
     keys = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_api_key_summary")}
     assert (keys["t01-acme-retail"]["active_keys"], keys["t01-acme-retail"]["deleted_keys"]) == (
         3, 1)  # fmt: skip
+    # scopes come from GET /v3/api_keys/{id} (the list has none): k1 alone holds them all
+    assert (keys["t01-acme-retail"]["full_access_keys"],
+            keys["t01-acme-retail"]["unknown_scope_keys"]) == (1, 0)  # fmt: skip
+    access = {(r["subuser_username"], r["api_key_id"]): r["has_full_access"]
+              for r in rows(target, "dim_sendgrid_api_keys")
+              if r["tenant_id"] == "t01-acme-retail"}  # fmt: skip
+    assert access == {("", "k1"): True, ("", "k2"): False, ("", "k3"): None,
+                      ("acme-ada01", "ks1"): False}  # fmt: skip
     # Cedar's /v3/api_keys was never read (no stream status): unknown, never 0 keys
     assert keys["t03-cedar-free"]["total_keys"] is None
 

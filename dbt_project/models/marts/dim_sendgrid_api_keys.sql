@@ -1,14 +1,22 @@
 {#-
     One row per tenant, account and API key ever seen (a security view): the latest version
-    gives the name and scopes; first seen is the earliest version, deleted at comes from the
-    current version when the key disappeared from a full snapshot. Key values are never
-    extracted.
+    gives the name, the key's current scopes (read per key) whether it has full access; first
+    seen is the earliest version, deleted at comes from the current version when the key
+    disappeared from a full snapshot. Key values are never extracted. Scopes not read (the
+    key appeared after the scopes were read, or that stream failed) are unknown (null).
 -#}
 with
 
 api_keys as (
 
     select * from {{ ref('stg_sendgrid__api_keys') }}
+
+),
+
+key_scopes as (
+
+    select * from {{ ref('stg_sendgrid__api_key_scopes') }}
+    where is_current and not is_deleted
 
 ),
 
@@ -30,19 +38,26 @@ ranked as (
 final as (
 
     select
-        md5(tenant_id || '|' || subuser || '|' || api_key_id)::text as tenant_api_key_id,
-        tenant_id::text as tenant_id,
-        subuser::text as subuser_username,
-        api_key_id::text as api_key_id,
-        api_key_name::text as api_key_name,
-        scope_count::integer as scope_count,
-        has_full_access::boolean as has_full_access,
-        is_deleted::boolean as is_deleted,
-        key_first_seen_at::timestamptz as first_seen_at,
-        last_seen_at::timestamptz as last_seen_at,
-        deleted_at::timestamptz as deleted_at
+        md5(
+            ranked.tenant_id || '|' || ranked.subuser || '|' || ranked.api_key_id
+        )::text as tenant_api_key_id,
+        ranked.tenant_id::text as tenant_id,
+        ranked.subuser::text as subuser_username,
+        ranked.api_key_id::text as api_key_id,
+        ranked.api_key_name::text as api_key_name,
+        key_scopes.scope_count::integer as scope_count,
+        key_scopes.has_full_access::boolean as has_full_access,
+        ranked.is_deleted::boolean as is_deleted,
+        ranked.key_first_seen_at::timestamptz as first_seen_at,
+        ranked.last_seen_at::timestamptz as last_seen_at,
+        ranked.deleted_at::timestamptz as deleted_at
     from ranked
-    where version_rank = 1
+    left join key_scopes
+        on
+            ranked.tenant_id = key_scopes.tenant_id
+            and ranked.subuser = key_scopes.subuser
+            and ranked.api_key_id = key_scopes.api_key_id
+    where ranked.version_rank = 1
 
 )
 

@@ -183,20 +183,30 @@ def create_paginator(name: str, page_size: int | None = None) -> Paginator:
     return factory(page_size)
 
 
+#: ``records_path`` of a one-record endpoint whose spec wraps the record in a ``result`` array
+#: but which may answer with the flat object (``GET /v3/api_keys/{api_key_id}``).
+RESULT_OR_BODY = "result|."
+
+
 def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]:
     """Return the records of one page.
 
     Args:
         body: The page's parsed JSON body.
-        records_path: ``None`` (bare array), ``"."`` (the body is one record), or a key / dotted
-            path; ``result`` and ``results`` are accepted for each other because the real API is
-            inconsistent. ``None`` also accepts an object holding ``result``/``results``.
+        records_path: ``None`` (bare array), ``"."`` (the body is one record),
+            :data:`RESULT_OR_BODY`, or a key / dotted path; ``result`` and ``results`` are
+            accepted for each other because the real API is inconsistent. ``None`` also accepts
+            an object holding ``result``/``results``.
 
     Raises:
         SendGridFatalError: The body does not have the expected shape (status 200).
     """
     if records_path == ".":
         return [] if body is None else [body]
+    if records_path == RESULT_OR_BODY:
+        if isinstance(body, dict) and not {"result", "results"} & body.keys():
+            return [body]  # the flat object the spec's array may really be
+        records_path = "result"
     if records_path is None:
         if isinstance(body, dict):
             body = next((body[k] for k in ("result", "results") if k in body), body)
