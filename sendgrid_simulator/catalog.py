@@ -114,8 +114,7 @@ class Catalog(InfraCollections):
         full = sorted(scopes.full_scopes(tenant.features))
         rows = []
         if not account.is_subuser:
-            read_only = [s for s in full if s in scopes.READ_SCOPES]
-            read_only = [s for s in read_only if s not in tenant.restricted_missing]
+            read_only = sorted(scopes.restricted_scopes(tenant.features, tenant.restricted_missing))
             rows.append({"api_key_id": tenant.full_key.split(".")[1], "name": "Full access",
                          "scopes": full})  # fmt: skip
             rows.append({"api_key_id": tenant.restricted_key.split(".")[1],

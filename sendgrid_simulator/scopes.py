@@ -111,3 +111,8 @@ def full_scopes(features: frozenset[str]) -> frozenset[str]:
         for s in READ_SCOPES + WRITE_SCOPES
         if s not in FEATURE_SCOPES or FEATURE_SCOPES[s] in features
     )
+
+
+def restricted_scopes(features: frozenset[str], missing: tuple[str, ...]) -> frozenset[str]:
+    """Return the scopes of a tenant's read-only utilization key (``missing`` left out)."""
+    return frozenset(s for s in full_scopes(features) if s in READ_SCOPES) - set(missing)

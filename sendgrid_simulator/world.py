@@ -81,7 +81,7 @@ class World:
         self.credentials: dict[str, Credential] = {}
         for t in self.tenants:
             full = scopes.full_scopes(t.features)
-            read_only = {s for s in full if s in scopes.READ_SCOPES} - set(t.restricted_missing)
+            read_only = set(scopes.restricted_scopes(t.features, t.restricted_missing))
             self.credentials[t.full_key] = Credential(
                 t.full_key, t.tenant_id, "api_key", set(full), t.full_key.split(".")[1]
             )

@@ -1,6 +1,6 @@
 {#-
     One row per tenant, account and API key ever seen (a security view): the latest version
-    gives the name, the key's current scopes (read per key) whether it has full access; first
+    gives the name, the key's current scopes (read per key) say whether it has full access; first
     seen is the earliest version, deleted at comes from the current version when the key
     disappeared from a full snapshot. Key values are never extracted. Scopes not read (the
     key appeared after the scopes were read, or that stream failed) are unknown (null).
