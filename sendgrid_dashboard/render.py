@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from sendgrid_hook.display import plural
 
 from sendgrid_dashboard.formats import (
     n_change,
@@ -75,6 +76,7 @@ _env.filters.update(
     when=n_when,
     hours=n_hours,
     split_list=split_list,
+    plural=plural,
 )
 _env.globals.update(
     n_change=n_change,

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sendgrid_hook.display import human_instant
+from sendgrid_hook.display import human_instant, plural
 from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
@@ -266,7 +266,7 @@ def check_connection(
     )
     if report.degraded:
         log.warning(
-            "%s: skipping %d stream(s) for missing scopes: %s",
+            "%s: skipping streams for missing scopes (%d): %s",
             name,
             len(report.skipped),
             ", ".join(f"{s} ({', '.join(m)})" for s, m in report.skipped.items()),
@@ -305,7 +305,8 @@ def _problems_text(problems: Mapping[str, Any] | None) -> str:
         if p.get("kind") == "failed":
             parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
         else:
-            parts.append(f"stream {name} rejected {p.get('count')} record(s)")
+            count = p.get("count")
+            parts.append(f"stream {name} rejected {count} {plural('record', count)}")
     return "; ".join(parts)
 
 

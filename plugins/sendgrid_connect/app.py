@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sendgrid_hook.display import plural
 
 from sendgrid_connect import (
     access,
@@ -191,7 +192,8 @@ def create_app() -> FastAPI:
                 kind = "warn"
                 text = (
                     "The SendGrid organization is connected, but the access you approved lacks "
-                    f"{len(check.missing)} scope(s) ({', '.join(check.missing)}): that usage "
+                    f"{len(check.missing)} {plural('scope', len(check.missing))} "
+                    f"({', '.join(check.missing)}): that usage "
                     "data stays unreadable until they are granted."
                 )
             text = f"{text} You can close this window."

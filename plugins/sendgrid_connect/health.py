@@ -19,6 +19,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from sendgrid_hook.display import plural
+
 log = logging.getLogger(__name__)
 
 LABELS = {
@@ -89,7 +91,7 @@ def unreadable_label(unreadable: dict[str, list[str]]) -> str:
     """
     streams = {stream for listed in unreadable.values() for stream in listed}
     count = len(streams) + sum(1 for listed in unreadable.values() if not listed)
-    return f"Connected, {count} feature{'' if count == 1 else 's'} unreadable"
+    return f"Connected, {count} {plural('feature', count)} unreadable"
 
 
 def connected_flash(
@@ -112,10 +114,14 @@ def connected_flash(
         count = unreadable_label({s: disabled[s] for s in missing}).removeprefix("Connected, ")
         text = (
             f"Connected {conn_id}{how}, {count}: the credential lacks {len(missing)} required "
-            "scope(s); that data is skipped until you grant them."
+            f"{plural('scope', len(missing))}; that data is skipped until you grant them."
         )
         return "warn", text, disabled
-    note = f" ({len(optional)} optional scope(s) not granted)" if optional else ""
+    note = (
+        f" ({len(optional)} optional {plural('scope', len(optional))} not granted)"
+        if optional
+        else ""
+    )
     return "ok", f"Connected {conn_id}{how}{note}.", disabled
 
 
@@ -216,5 +222,7 @@ def record_check(conn_id: str) -> Check:
         if engine is not None:
             engine.dispose()
     if report.degraded:
-        return Check(True, f"{len(report.skipped)} stream(s) lack scopes", *gaps)
+        n = len(report.skipped)
+        lack = "lacks" if n == 1 else "lack"
+        return Check(True, f"{n} {plural('stream', n)} {lack} scopes", *gaps)
     return Check(True, "all streams have their scopes", *gaps)

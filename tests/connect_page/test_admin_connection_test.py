@@ -89,7 +89,7 @@ def test_test_button_in_admin_connections(api_server, sim) -> None:
             row.get_by_role("button", name="Edit Connection").click()
             _fill_and_save(page, {"API key": keys["restricted"]})
             _click_test(page, conn_id, bodies)
-            text = _toast(page, FAILED_TITLE, "missing 3 required scope(s)")
+            text = _toast(page, FAILED_TITLE, "missing 3 required scopes")
             page.screenshot(path=str(ARTIFACTS / "admin-02-test-scopes.png"), full_page=True)
             for scope in keys["restricted_missing_scopes"]:
                 assert scope in text
@@ -160,7 +160,7 @@ def test_rest_connection_test_with_stored_credentials(api_server, sim) -> None:
     assert r.status_code == 200, r.text
     result = r.json()
     assert result["status"] is False
-    assert "missing 3 required scope(s)" in result["message"]
+    assert "missing 3 required scopes" in result["message"]
     for scope in keys["restricted_missing_scopes"]:
         assert scope in result["message"]
     for key in (keys["full"], keys["restricted"]):

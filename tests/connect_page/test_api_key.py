@@ -58,7 +58,7 @@ def test_new_tenant_with_api_key_is_registered(api_server, sim) -> None:
     page = _post(api_server, admin, "/connections", conn_id=conn_id, display_name=tenant["name"],
                  host=sim.base_url, api_key=tenant["api_keys"]["full"])  # fmt: skip
     # scopes of add-on features the plan lacks are "not licensed" (noted), not missing
-    expected = rf"Connected {conn_id} with an API key( \(\d+ optional scope\(s\) not granted\))?\."
+    expected = rf"Connected {conn_id} with an API key( \(\d+ optional scopes? not granted\))?\."
     assert re.fullmatch(expected, _flash(page)), _flash(page)
     assert _class_of(page, "flash") == "flash ok"
     assert status_of(page, conn_id) in ("connected", "degraded")
@@ -95,7 +95,7 @@ def test_key_missing_scopes_is_connected_with_unreadable_features(api_server, si
                  api_key=keys["restricted"])  # fmt: skip
     # the flash after connecting: a warning (not the green "ok") naming what is unreadable
     assert _flash(page).startswith(f"Connected {conn_id} with an API key, {len(unreadable)} ")
-    assert "lacks 3 required scope(s)" in _flash(page)
+    assert "lacks 3 required scopes" in _flash(page)
     assert _class_of(page, "flash") == "flash warn"
     # the Health cell: degraded (yellow), the label, each missing scope and what it disables
     assert status_of(page, conn_id) == "degraded"

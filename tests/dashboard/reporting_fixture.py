@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sendgrid_hook.display import plural
+
 from .marts_fixture import _portfolio, build_rows
 from .marts_schema import AS_OF, Row
 from .reporting_rows import (
@@ -40,8 +42,8 @@ def _health(health: list[Row]) -> list[Row]:
         text = {
             "needs_reconnect": "SendGrid rejects the credential: figures are frozen at the last "
             f"successful sync, {round(h['data_age_hours'])} hours old",
-            "degraded": f"connected, {h['missing_scope_stream_count']} stream(s) unreadable for "
-            "missing scopes",
+            "degraded": f"connected, {h['missing_scope_stream_count']} "
+            f"{plural('stream', h['missing_scope_stream_count'])} unreadable for missing scopes",
         }.get(status, "connected")
         row = {k: v for k, v in h.items() if k != "last_data_at"}
         rows.append(

@@ -67,7 +67,7 @@ def test_cli_test_button(airflow_home: Any, sim: Any, tenant: dict) -> None:
     assert "not-a-real-key" not in bad.stdout + bad.stderr
 
     assert missing.returncode != 0
-    assert "missing 3 required scope(s)" in missing.stdout
+    assert "missing 3 required scopes" in missing.stdout
     for scope in keys["restricted_missing_scopes"]:
         assert scope in missing.stdout
     for output in (ok, bad, missing):

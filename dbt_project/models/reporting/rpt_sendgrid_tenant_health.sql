@@ -55,7 +55,8 @@ final as (
                     end
             when connection_status = 'degraded'
                 then 'connected, ' || missing_scope_stream_count
-                    || ' stream(s) unreadable for missing scopes'
+                    || case when missing_scope_stream_count = 1 then ' stream' else ' streams' end
+                    || ' unreadable for missing scopes'
             else 'connected'
         end)::text as status_text,
         as_of_at::timestamptz as as_of_at

@@ -1,12 +1,14 @@
-"""How an instant is written for people, in one format everywhere.
+"""How instants and counted words are written for people, in one format everywhere.
 
-Alert e-mails, the Connect page, the demo's terminal summary and the dashboard write instants
-with :func:`human_instant` (machine-facing values, such as asset extras and XCom, stay ISO 8601).
+Alert e-mails, the Connect page, the Test button, the demo's terminal summary and the dashboard
+write instants with :func:`human_instant` (machine-facing values, such as asset extras and XCom,
+stay ISO 8601) and counted nouns with :func:`plural` ("1 scope", "3 scopes", never "scope(s)").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 #: ``2026-11-28 06:00 UTC``: minutes, always UTC (the pipeline's instants are all UTC).
 HUMAN_INSTANT_FORMAT = "%Y-%m-%d %H:%M UTC"
@@ -22,3 +24,11 @@ def human_instant(value: dt.datetime | None, missing: str = "—") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).strftime(HUMAN_INSTANT_FORMAT)
+
+
+def plural(word: str, count: Any, many: str | None = None) -> str:
+    """``word`` for a count of one, else its plural (``many``, by default ``word + "s"``).
+
+    A null count (unknown) takes the plural: "— streams".
+    """
+    return word if count is not None and int(count) == 1 else many or f"{word}s"

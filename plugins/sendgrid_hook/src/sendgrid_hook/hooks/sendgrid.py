@@ -28,6 +28,7 @@ from sendgrid_hook.auth.api_key import ApiKeyAuth
 from sendgrid_hook.auth.oauth2 import OAuth2RefreshAuth
 from sendgrid_hook.config import SendGridSettings, SubusersFilter
 from sendgrid_hook.constants import CONN_TYPE, DEFAULT_CONN_ID, TEST_COPY_EXTRA
+from sendgrid_hook.display import plural
 from sendgrid_hook.errors import ReconnectRequired, SendGridError, SendGridFatalError
 from sendgrid_hook.pagination import (
     DEFAULT_MAX_PAGES,
@@ -341,7 +342,8 @@ class SendGridHook(HttpHook):
         if missing:
             return False, (
                 f"Connected to SendGrid{who}, but the credential is missing {len(missing)} "
-                f"required scope(s): {', '.join(missing)}. Unreadable until they are granted: "
+                f"required {plural('scope', len(missing))}: {', '.join(missing)}. "
+                "Unreadable until they are granted: "
                 f"{needs.describe(missing)}. Give the API key read access to them; until then "
                 f"the streams that need them are skipped.{note}"
             )
