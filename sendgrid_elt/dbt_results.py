@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from sendgrid_hook.display import plural
+
 #: XCom key of the published node results.
 RESULTS_KEY = "dbt_results"
 SUCCESS = frozenset({"success", "pass", "warn"})
@@ -103,7 +105,7 @@ def outcome(
     passed = sum(1 for uid in node_ids[1:] if uid in nodes and nodes[uid][0] in SUCCESS)
     text = (
         f"{node_label(main)}: {main_result[0]} in {seconds:.2f}s (with its tests), "
-        f"{passed} of {len(node_ids) - 1} test(s) passed"
+        f"{passed} of {len(node_ids) - 1} {plural('test', len(node_ids) - 1)} passed"
     )
     return Outcome("success", text)
 

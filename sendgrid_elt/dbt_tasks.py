@@ -152,7 +152,10 @@ class PublishMartsOperator(BaseOperator):
         by_task = {t: str(s) for t, s in states.get(ti.run_id, {}).items()}
         bad = sorted(f"{t} ({by_task.get(t)})" for t in upstream if by_task.get(t) != "success")
         if bad:
+            from sendgrid_hook.display import plural  # run time: DAG files parse without it
+
             raise AirflowFailException(
-                f"marts not published: {len(bad)} dbt task(s) did not succeed: {', '.join(bad)}"
+                f"marts not published: {len(bad)} dbt {plural('task', len(bad))} did not "
+                f"succeed: {', '.join(bad)}"
             )
         return [asset.name for asset in self.outlets]

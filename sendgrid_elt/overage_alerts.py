@@ -215,7 +215,11 @@ def send_overage_alerts(
                 "channels": channels,
             }
         )
-    log.info("overage alerts: %d sent, %d forecast(s) due", len(sent), len(forecasts))
+    log.info(
+        "overage alerts: %d sent; %d tenants projected past their credits (one alert per period)",
+        len(sent),
+        len(forecasts),
+    )
     return sent
 
 

@@ -234,7 +234,7 @@ def build_project(context: Any, project_dir: str | Path) -> dict[str, Any]:
     if unreported:
         raise AirflowException(f"dbt nodes failed outside any model task: {unreported}")
     if failed:
-        log.warning("%d dbt node(s) failed; their model tasks fail: %s", len(failed), failed)
+        log.warning("dbt nodes failed (%d); their model tasks fail: %s", len(failed), failed)
     return {"run_dir": str(out), "nodes": len(publisher.nodes), "failed": failed,
             "slowest_models": slowest}  # fmt: skip
 
