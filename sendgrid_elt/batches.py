@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sendgrid_hook.display import plural
+
 from sendgrid_elt import settings
 
 log = logging.getLogger(__name__)
@@ -167,13 +169,15 @@ def run_batch(
     }
     counts = {s: sum(1 for v in statuses.values() if v == s) for s in (OK, FAILED, SKIPPED)}
     log.info(
-        "batch %d: %d tenants: %d ok, %d failed, %d skipped; %d records, %d requests",
-        batch_index, len(batch), counts[OK], counts[FAILED], counts[SKIPPED],
+        "batch %d: %d %s: %d ok, %d failed, %d skipped; %d records, %d requests",
+        batch_index, len(batch), plural("tenant", len(batch)), counts[OK], counts[FAILED],
+        counts[SKIPPED],
         summary["records"], summary["requests"],
     )  # fmt: skip
     if failed:
         message = (
-            f"batch {batch_index}: {len(failed)} of {len(batch)} tenants failed: "
+            f"batch {batch_index}: {len(failed)} of {len(batch)} {plural('tenant', len(batch))} "
+            f"failed: "
             f"{', '.join(sorted(failed))} (the others are loaded; a retry re-extracts only these)"
         )
         if all(r["final"] for r in results if r["status"] == FAILED):

@@ -39,6 +39,7 @@ class Health:
     since: dt.datetime | None = None
     last_success_at: dt.datetime | None = None
     reason: str | None = None
+    last_error: str | None = None  # why it stopped working, for people (scrubbed when stored)
     missing_scopes: tuple[str, ...] = ()
     streams_missing_scopes: dict[str, list[str]] = field(default_factory=dict)
     stream_problems: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -161,6 +162,7 @@ def read_all() -> dict[str, Health]:
             since=r["status_since"],
             last_success_at=r["last_success_at"],
             reason=r["reason"],
+            last_error=r["last_error"],
             missing_scopes=tuple(r["missing_scopes"] or ()),
             streams_missing_scopes=dict(r["streams_missing_scopes"] or {}),
             stream_problems=dict(r.get("stream_problems") or {}),

@@ -26,7 +26,7 @@ th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #d9e2ec;verti
 .flash{padding:.6rem .8rem;border-radius:.3rem;margin:.8rem 0}
 .ok{background:#e3f9e5}.warn{background:#fff3c4}.error{background:#ffe3e3}
 ul.unreadable{margin:.3rem 0 0 1.1rem;padding:0;font-size:.85rem}
-form.inline{display:inline} button{cursor:pointer;margin:.1rem}
+form.inline{display:inline} button{cursor:pointer;margin:.1rem} td.when{white-space:nowrap}
 .muted{color:#616e7c;font-size:.85rem} .highlight{background:#f0f4f8}
 fieldset{border:1px solid #d9e2ec;margin:.5rem 0} label{display:block;margin:.3rem 0}
 input[type=text],input[type=password],input[type=url]{width:22rem}
@@ -55,7 +55,8 @@ _LIST = (
 <input id="invite-link" type="text" readonly value="{{ invite.url }}" style="width:100%"></div>
 {% endif %}
 <table id="tenants"><thead><tr><th>Organization</th><th>Auth</th><th>Health</th>
-<th>Since</th><th>Last successful sync</th><th>Actions</th></tr></thead><tbody>
+<th>Since</th><th title="The last check or sync in which the credential worked">Last worked
+</th><th>Actions</th></tr></thead><tbody>
 {% for row in rows %}{% set t = row.tenant %}{% set h = row.health %}
 <tr id="tenant-{{ t.conn_id }}" {% if t.conn_id == focus %}class="highlight"{% endif %}>
 <td><strong>{{ t.display_name }}</strong><br><span class="muted">{{ t.conn_id }}</span>
@@ -64,13 +65,15 @@ _LIST = (
 <td>{{ "OAuth 2.0" if t.auth_type == "oauth2" else "API key" }}</td>
 <td><span id="status-{{ t.conn_id }}" class="status {{ h.status }}"
  data-status="{{ h.status }}">{{ h.label }}</span>
+{% if h.status == "needs_reconnect" and (h.last_error or h.reason) %}<br><span
+ id="reason-{{ t.conn_id }}" class="muted">{{ h.last_error or h.reason }}</span>{% endif %}
 {% set gaps = h.unreadable %}{% if gaps %}<ul id="unreadable-{{ t.conn_id }}"
  class="unreadable" aria-label="Missing scopes and the data they disable">
 {% for scope, streams in gaps.items() %}<li><code>{{ scope }}</code>: {{
  streams|join(", ") if streams else "no stream (reported only)" }}</li>{% endfor %}</ul>
 {% elif h.missing_scopes %}<br><span class="muted">missing: {{ h.missing_scopes|join(", ")
 }}</span>{% endif %}</td>
-<td>{{ h.since|when }}</td><td>{{ h.last_success_at|when }}</td>
+<td class="when">{{ h.since|when }}</td><td class="when">{{ h.last_success_at|when }}</td>
 <td>
 {% if t.oauth_ready %}
 <form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/connect"

@@ -1,7 +1,10 @@
 """Airflow plugin: the SendGrid Connect / Reconnect page (``/sendgrid/connections``).
 
 Thin registration only; the app lives in :mod:`sendgrid_connect` (importable, tested).
-The nav entry opens the page inside the Airflow UI; reconnect alerts link to the same page.
+The Admin menu entry opens the page in its own browser tab, and reconnect alerts link to the same
+page. It is not embedded (no ``url_route``): the Airflow UI frames plugin views in an iframe
+sandboxed without top-level navigation or pop-ups, which blocks the OAuth sign-in redirect and
+the Connect form's submission.
 The root middleware lets Admin -> Connections -> Test reuse a ``sendgrid`` connection's stored
 key (see :mod:`sendgrid_connect.connection_test`).
 """
@@ -28,8 +31,7 @@ class SendGridConnectPlugin(AirflowPlugin):
     external_views = [
         {
             "name": "SendGrid connections",
-            "href": CONNECT_PAGE_PATH,
-            "url_route": "sendgrid_connections",
+            "href": CONNECT_PAGE_PATH,  # no url_route: a link to its own tab (see above)
             "destination": "nav",
             "category": "admin",
         },

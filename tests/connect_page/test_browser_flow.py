@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sendgrid_hook.constants import CONNECT_PAGE_PATH
 
 from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, connection_extra, new_conn_id, sign_in
 
@@ -96,6 +97,7 @@ def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse)
             page.screenshot(path=str(ARTIFACTS / "03-needs-reconnect.png"), full_page=True)
             assert _status(page, conn_id) == "needs_reconnect"
             assert page.locator(f"#status-{conn_id}").inner_text() == "Needs reconnect"
+            assert "refresh token" in page.locator(f"#reason-{conn_id}").inner_text().lower()
 
             # 4. Reconnect: healthy again, and the next run loads data
             page.click(f"#connect-{conn_id}")
@@ -110,11 +112,20 @@ def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse)
             assert _status(page, conn_id) == "connected"
             page.screenshot(path=str(ARTIFACTS / "05-loaded.png"), full_page=True)
 
-            # 5. the nav entry opens the page inside the Airflow UI (iframe)
-            page.goto(f"{base}/plugin/sendgrid_connections")
-            frame = page.frame_locator("iframe").first
-            frame.locator(f"#status-{conn_id}").wait_for()
-            page.screenshot(path=str(ARTIFACTS / "06-in-airflow-ui.png"), full_page=True)
+            # 5. Admin -> SendGrid connections in the Airflow UI opens the page in its own tab
+            #    (not in Airflow's sandboxed iframe, where Connect and OAuth cannot navigate)
+            page.goto(f"{base}/")
+            page.get_by_text("Admin", exact=True).click()
+            entry = page.locator("a", has_text="SendGrid connections")
+            assert entry.get_attribute("href") == CONNECT_PAGE_PATH
+            assert entry.get_attribute("target") == "_blank"
+            with page.context.expect_page() as opened:
+                entry.click()
+            tab = opened.value
+            tab.locator(f"#status-{conn_id}").wait_for()
+            assert tab.locator(f"#status-{conn_id}").inner_text() == "Connected"
+            assert tab.locator("#connect-new").is_visible()
+            tab.screenshot(path=str(ARTIFACTS / "06-from-airflow-ui.png"), full_page=True)
         finally:
             browser.close()
 

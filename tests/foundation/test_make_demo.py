@@ -36,7 +36,8 @@ def test_make_demo_builds_the_marts_as_of_the_simulated_day(tmp_path: Path) -> N
     # The reconnect alert is printed with its text, not only its subject.
     mail = out.stdout.split("==> Reconnect alert e-mails")[1].split("==> ")[0]
     assert "needs to be reconnected" in mail
-    assert "What to do: open" in mail
+    assert "What to do: reconnect" in mail
+    assert re.search(r"^\s*http://\S+/sendgrid/connections\?tenant=\S+$", mail, re.M)
     assert (local / "demo" / "dashboard.html").is_file()
 
     data = local / "warehouse" / "pgdata"

@@ -9,6 +9,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from sendgrid_hook.display import human_instant
 from sendgrid_hook.hooks.sendgrid import SendGridHook
+from sendgrid_hook.notifications.reconnect import compose
 
 from sendgrid_elt.connection_health import (
     AlertSettings,
@@ -180,3 +181,19 @@ def test_decide_alert(previous: dict | None, status: str, expected: str | None) 
     now = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
     scopes = ["a", "b"] if expected == "degraded" and previous else ["a"]
     assert decide_alert(previous, status, now, dt.timedelta(hours=24), scopes) == expected
+
+
+def test_access_restored_with_scopes_still_missing_says_what_to_do() -> None:
+    """Reconnected with a key that lacks scopes: not "No action needed", but which scopes."""
+    link = "https://airflow.example.com/sendgrid/connections?tenant=sg_tenant"
+    args = {"tenant_id": "sg_tenant", "display_name": "Acme Retail", "reason": "", "link": link}
+    subject, body = compose("reconnected", **args, missing_scopes=["stats.read", "teammates.read"])
+    assert subject == "[SendGrid] Acme Retail: access restored, some data still missing"
+    assert "lacks these scopes: stats.read, teammates.read." in body
+    assert "No action needed" not in body
+    assert body.endswith(f"\n{link}")  # on a line of its own: mail clients link it whole
+    subject, body = compose("reconnected", **args)
+    assert (subject, "No action needed" in body) == (
+        "[SendGrid] Acme Retail: access restored",
+        True,
+    )

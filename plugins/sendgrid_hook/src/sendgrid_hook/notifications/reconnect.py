@@ -61,6 +61,15 @@ def compose(
     who = f"{display_name} ({tenant_id})"
     since_text = f" since {since}" if since else ""
     if kind == "reconnected":
+        if missing_scopes:  # reconnected with a credential that still lacks scopes
+            return (
+                f"[SendGrid] {display_name}: access restored, some data still missing",
+                f"SendGrid access for {who} works again; data collection has resumed.\n"
+                f"The credential lacks these scopes: {', '.join(missing_scopes)}.\n"
+                "Streams that need them are skipped; everything else is collected.\n"
+                "What to do: give the API key read access to these scopes (or reconnect with "
+                f"them approved) on the SendGrid connections page:\n{link}",
+            )
         return (
             f"[SendGrid] {display_name}: access restored",
             f"SendGrid access for {who} works again; data collection has resumed.\n"
@@ -73,9 +82,9 @@ def compose(
         f"[SendGrid] {prefix}{display_name} needs to be reconnected",
         f"{prefix}SendGrid access for {who} stopped working{since_text}.\n"
         f"Why: {scrub(reason)}\n"
-        f"What to do: open {link}, then reconnect {display_name} (sign in to SendGrid and "
-        "approve access, or enter a new API key). Until then no data is collected for this "
-        "tenant and its runs fail without retrying.",
+        f"What to do: reconnect {display_name} (sign in to SendGrid and approve access, or enter "
+        f"a new API key) on the SendGrid connections page:\n{link}\n"
+        "Until then no data is collected for this tenant and its runs fail without retrying.",
     )
 
 
