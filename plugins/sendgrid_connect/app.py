@@ -119,8 +119,11 @@ def create_app() -> FastAPI:
         access.authorize(user, "POST", None)
         access.check_csrf(request, user, csrf)
         conn_id = conn_id.strip()
+        # after an error the form is shown again with what was typed, never the secrets
+        typed = {"conn_id": conn_id, "display_name": display_name, "host": host,
+                 "client_id": client_id}  # fmt: skip
         if not client_id.strip() and not api_key.strip():
-            return flash_redirect(request, "error", "Give an OAuth client or an API key.")
+            return flash_redirect(request, "error", "Give an OAuth client or an API key.", f=typed)
         try:
             tenants.create_tenant(
                 conn_id,
@@ -131,9 +134,9 @@ def create_app() -> FastAPI:
                 api_key=api_key.strip() or None,
             )
         except tenants.TenantError as exc:
-            return flash_redirect(request, "error", str(exc))
+            return flash_redirect(request, "error", str(exc), f=typed)
         except sendgrid_errors() as exc:
-            return flash_redirect(request, "error", key_refused(exc))
+            return flash_redirect(request, "error", key_refused(exc), f=typed)
         if client_id.strip():
             return start_flow(request, conn_id, f"user:{access.user_id(user)}")
         check = health.record_check(conn_id)

@@ -69,7 +69,8 @@ def read_flash(token: str | None) -> dict[str, Any] | None:
         data = signing.unsign(token, signing.SALT_FLASH, signing.FLASH_TTL)
     except signing.InvalidSignedValue:
         return None
-    return {"kind": data.get("k"), "text": data.get("t"), "disabled": data.get("d")}
+    form = {k: str(v) for k, v in (data.get("f") or {}).items()}  # the Connect form as typed
+    return {"kind": data.get("k"), "text": data.get("t"), "disabled": data.get("d"), "form": form}
 
 
 def set_bind_cookie(request: Request, response: Response, value: str) -> None:

@@ -104,15 +104,18 @@ _LIST = (
 </tbody></table>
 
 <h2>Connect a new SendGrid organization</h2>
+{% set typed = (flash.form if flash and flash.form else {}) %}
 <form id="new-tenant" method="post" action="{{ prefix }}/connections" target="_top">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <label>Connection id <input id="new-conn-id" name="conn_id" type="text" required
- pattern="[A-Za-z0-9_.\\-]{1,200}"></label>
-<label>Organization name <input id="new-display-name" name="display_name" type="text"></label>
+ pattern="[A-Za-z0-9_.\\-]{1,200}" value="{{ typed.conn_id or '' }}"></label>
+<label>Organization name <input id="new-display-name" name="display_name" type="text"
+ value="{{ typed.display_name or '' }}"></label>
 <label>API base URL (leave empty for api.sendgrid.com)
-<input id="new-host" name="host" type="url"></label>
+<input id="new-host" name="host" type="url" value="{{ typed.host or '' }}"></label>
 <fieldset><legend>OAuth 2.0 (recommended when available)</legend>
-<label>Client id <input id="new-client-id" name="client_id" type="text"></label>
+<label>Client id <input id="new-client-id" name="client_id" type="text"
+ value="{{ typed.client_id or '' }}"></label>
 <label>Client secret <input id="new-client-secret" name="client_secret" type="password"
  autocomplete="off"></label></fieldset>
 <fieldset><legend>…or a restricted API key</legend>

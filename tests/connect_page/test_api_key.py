@@ -68,9 +68,23 @@ def test_new_tenant_with_api_key_is_registered(api_server, sim) -> None:
     assert "already exists" in _flash(again)
     bad = _post(api_server, admin, "/connections", conn_id="bad id!", api_key="SG.x")
     assert "letters, digits" in _flash(bad)
-    refused = _post(api_server, admin, "/connections", conn_id=new_conn_id("nokey"),
+    retry_id = new_conn_id("nokey")
+    refused = _post(api_server, admin, "/connections", conn_id=retry_id, display_name="Retry Co",
                     host=sim.base_url, api_key="SG.wrong")  # fmt: skip
     assert "rejected this API key" in _flash(refused)
+    # the form comes back as typed, so only the key needs retyping; the key itself never does
+    assert _value_of(refused, "new-conn-id") == retry_id
+    assert _value_of(refused, "new-display-name") == "Retry Co"
+    assert _value_of(refused, "new-host") == sim.base_url
+    assert _value_of(refused, "new-api-key") == ""
+    assert "SG.wrong" not in refused
+
+
+def _value_of(page: str, element_id: str) -> str:
+    tag = re.search(rf'<input[^>]*\bid="{element_id}"[^>]*>', page)
+    assert tag, element_id
+    value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
+    return html.unescape(value.group(1)) if value else ""
 
 
 def _class_of(page: str, element_id: str) -> str:
