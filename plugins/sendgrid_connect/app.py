@@ -112,6 +112,7 @@ def create_app() -> FastAPI:
         conn_id: Annotated[str, Form()] = "",
         display_name: Annotated[str, Form()] = "",
         host: Annotated[str, Form()] = "",
+        region: Annotated[str, Form()] = "global",
         client_id: Annotated[str, Form()] = "",
         client_secret: Annotated[str, Form()] = "",
         api_key: Annotated[str, Form()] = "",
@@ -121,7 +122,7 @@ def create_app() -> FastAPI:
         conn_id = conn_id.strip()
         # after an error the form is shown again with what was typed, never the secrets
         typed = {"conn_id": conn_id, "display_name": display_name, "host": host,
-                 "client_id": client_id}  # fmt: skip
+                 "region": region, "client_id": client_id}  # fmt: skip
         if not client_id.strip() and not api_key.strip():
             return flash_redirect(request, "error", "Give an OAuth client or an API key.", f=typed)
         try:
@@ -132,6 +133,7 @@ def create_app() -> FastAPI:
                 client_id.strip() or None,
                 client_secret.strip() or None,
                 api_key=api_key.strip() or None,
+                region=region.strip() or "global",
             )
         except tenants.TenantError as exc:
             return flash_redirect(request, "error", str(exc), f=typed)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sendgrid_hook.config import REGION_HOSTS
 
 from sendgrid_connect import access, health, invites, oauth, pages, signing, tenants
 
@@ -142,6 +143,7 @@ def list_page(
         flash=flash,
         invite=invite,
         focus=focus,
+        regions=REGION_HOSTS,
         prefix=prefix(request),
         csrf=signing.csrf_token(access.user_id(user)),
     )

@@ -111,7 +111,11 @@ _LIST = (
  pattern="[A-Za-z0-9_.\\-]{1,200}" value="{{ typed.conn_id or '' }}"></label>
 <label>Organization name <input id="new-display-name" name="display_name" type="text"
  value="{{ typed.display_name or '' }}"></label>
-<label>API base URL (leave empty for api.sendgrid.com)
+<label>Region <select id="new-region" name="region">
+{% for value, host in regions.items() %}<option value="{{ value }}"{% if typed.region == value
+ %} selected{% endif %}>{{ value }} ({{ host.split("://")[1] }})</option>{% endfor %}
+</select></label>
+<label>API base URL override (leave empty for the region's host; for a proxy)
 <input id="new-host" name="host" type="url" value="{{ typed.host or '' }}"></label>
 <fieldset><legend>OAuth 2.0 (recommended when available)</legend>
 <label>Client id <input id="new-client-id" name="client_id" type="text"

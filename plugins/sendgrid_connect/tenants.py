@@ -224,8 +224,11 @@ def create_tenant(
     client_secret: str | None,
     authorize_endpoint: str | None = None,
     api_key: str | None = None,
+    region: str = "global",
 ) -> None:
     """Create a new ``sendgrid`` connection and list it in the ``sendgrid_tenants`` Variable.
+
+    ``region`` (``global`` or ``eu``) picks SendGrid's API host when ``host`` is empty.
 
     With ``api_key`` the key is verified (``GET /v3/scopes``) before anything is saved; with an
     OAuth client the connection is saved without a credential and the caller starts the flow.
@@ -255,6 +258,7 @@ def create_tenant(
             conn,
             {
                 "display_name": display_name,
+                "region": region,
                 "client_id": client_id,
                 "client_secret": client_secret,
                 "authorize_url": authorize_endpoint,

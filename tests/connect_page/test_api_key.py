@@ -56,13 +56,19 @@ def test_new_tenant_with_api_key_is_registered(api_server, sim) -> None:
     admin = api_server.session("admin")
     tenant = sim.tenant(1)
     page = _post(api_server, admin, "/connections", conn_id=conn_id, display_name=tenant["name"],
-                 host=sim.base_url, api_key=tenant["api_keys"]["full"])  # fmt: skip
+                 host=sim.base_url, region="eu", api_key=tenant["api_keys"]["full"])  # fmt: skip
     # scopes of add-on features the plan lacks are "not licensed" (noted), not missing
     expected = rf"Connected {conn_id} with an API key( \(\d+ optional scopes? not granted\))?\."
     assert re.fullmatch(expected, _flash(page)), _flash(page)
     assert _class_of(page, "flash") == "flash ok"
     assert status_of(page, conn_id) in ("connected", "degraded")
     assert conn_id in Variable.get("sendgrid_tenants")
+    assert connection_extra(conn_id)["extra"]["region"] == "eu"
+    assert '<option value="eu">eu (api.eu.sendgrid.com)</option>' in page
+    mars = _post(api_server, admin, "/connections", conn_id=new_conn_id("mars"), region="mars",
+                 host=sim.base_url, api_key=tenant["api_keys"]["full"])  # fmt: skip
+    assert "region" in _flash(mars)
+    assert re.search(r'<option value="mars" selected', mars) is None  # only real regions listed
 
     again = _post(api_server, admin, "/connections", conn_id=conn_id, api_key="SG.x")
     assert "already exists" in _flash(again)
