@@ -177,8 +177,8 @@ def run_batch(
     if failed:
         message = (
             f"batch {batch_index}: {len(failed)} of {len(batch)} {plural('tenant', len(batch))} "
-            f"failed: "
-            f"{', '.join(sorted(failed))} (the others are loaded; a retry re-extracts only these)"
+            f"failed: {', '.join(sorted(failed))} (the others are loaded; a retry re-extracts "
+            "only these)"
         )
         if all(r["final"] for r in results if r["status"] == FAILED):
             from airflow.sdk.exceptions import AirflowFailException

@@ -120,9 +120,10 @@ def create_app() -> FastAPI:
         access.authorize(user, "POST", None)
         access.check_csrf(request, user, csrf)
         conn_id = conn_id.strip()
-        # after an error the form is shown again with what was typed, never the secrets
-        typed = {"conn_id": conn_id, "display_name": display_name, "host": host,
-                 "region": region, "client_id": client_id}  # fmt: skip
+        # after an error the form is shown again with what was typed, never the secrets (nor a
+        # base URL with user info: the flash travels in the redirect's query string)
+        typed = {"conn_id": conn_id, "display_name": display_name, "region": region,
+                 "host": "" if "@" in host else host, "client_id": client_id}  # fmt: skip
         if not client_id.strip() and not api_key.strip():
             return flash_redirect(request, "error", "Give an OAuth client or an API key.", f=typed)
         try:

@@ -84,6 +84,12 @@ def test_new_tenant_with_api_key_is_registered(api_server, sim) -> None:
     assert _value_of(refused, "new-host") == sim.base_url
     assert _value_of(refused, "new-api-key") == ""
     assert "SG.wrong" not in refused
+    # a base URL with user info is not carried back (the flash travels in the redirect's URL)
+    proxied = _post(api_server, admin, "/connections", conn_id=retry_id,
+                    host="https://proxyuser:proxypass@proxy.example")  # fmt: skip
+    assert "Give an OAuth client or an API key" in _flash(proxied)
+    assert _value_of(proxied, "new-host") == ""
+    assert "proxypass" not in proxied
 
 
 def _value_of(page: str, element_id: str) -> str:

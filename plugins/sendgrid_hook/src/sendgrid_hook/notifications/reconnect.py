@@ -65,10 +65,7 @@ def compose(
             return (
                 f"[SendGrid] {display_name}: access restored, some data still missing",
                 f"SendGrid access for {who} works again; data collection has resumed.\n"
-                f"The credential lacks these scopes: {', '.join(missing_scopes)}.\n"
-                "Streams that need them are skipped; everything else is collected.\n"
-                "What to do: give the API key read access to these scopes (or reconnect with "
-                f"them approved) on the SendGrid connections page:\n{link}",
+                + _missing_scopes_text(who, missing_scopes, link),
             )
         return (
             f"[SendGrid] {display_name}: access restored",
@@ -88,6 +85,16 @@ def compose(
     )
 
 
+def _missing_scopes_text(who: str, missing_scopes: Sequence[str], link: str) -> str:
+    """What a credential lacks and what to do, for the degraded and the reconnected notices."""
+    return (
+        f"The SendGrid credential of {who} lacks these scopes: {', '.join(missing_scopes)}.\n"
+        "Streams that need them are skipped; everything else is still collected.\n"
+        "What to do: give the API key read access to these scopes (or reconnect with "
+        f"them approved) on the SendGrid connections page:\n{link}"
+    )
+
+
 def _degraded(
     who: str, display_name: str, reason: str, link: str, missing_scopes: Sequence[str]
 ) -> tuple[str, str]:
@@ -95,12 +102,7 @@ def _degraded(
     parts, why = [], []
     if missing_scopes:
         why.append("missing scopes")
-        parts.append(
-            f"The SendGrid credential of {who} lacks these scopes: {', '.join(missing_scopes)}.\n"
-            "Streams that need them are skipped; everything else is still collected.\n"
-            "What to do: give the API key read access to these scopes (or reconnect with "
-            f"them approved) at {link}"
-        )
+        parts.append(_missing_scopes_text(who, missing_scopes, link))
     if reason:
         why.append("some streams failed or rejected records")
         parts.append(
