@@ -145,30 +145,37 @@ def _tenants_and_overview(
 
 
 def _portfolio(overview: list[Row], health: list[Row]) -> Row:
-    """``rpt_sendgrid_portfolio``: the totals over the overview rows."""
+    """``rpt_sendgrid_portfolio``: the totals over the overview rows.
 
-    def count(**match: Any) -> int:
-        return sum(1 for o in overview if all(o[k] == v for k, v in match.items()))
+    States count every connection; the other figures count each account once (a connection
+    with a ``duplicate_of_tenant_id`` is left out of them).
+    """
 
-    downgrades = [o for o in overview if o["recommendation"] == "downgrade"]
-    upgrades = [o for o in overview if o["recommendation"] == "upgrade"]
+    def count(rows: list[Row], **match: Any) -> int:
+        return sum(1 for o in rows if all(o[k] == v for k, v in match.items()))
+
+    accounts = [o for o in overview if not o.get("duplicate_of_tenant_id")]
+    downgrades = [o for o in accounts if o["recommendation"] == "downgrade"]
+    upgrades = [o for o in accounts if o["recommendation"] == "upgrade"]
     return {
         "as_of_at": AS_OF,
         "tenant_count": len(overview),
-        "connected_count": count(connection_status="connected"),
-        "needs_reconnect_count": count(connection_status="needs_reconnect"),
-        "degraded_count": count(connection_status="degraded"),
-        "never_synced_count": count(sync_state="never_synced"),
-        "failed_sync_count": count(sync_state="failed"),
-        "stale_count": count(sync_state="stale"),
-        "requests_30d": sum(o["requests_30d"] or 0 for o in overview),
-        "requests_30d_tenant_count": sum(1 for o in overview if o["requests_30d"] is not None),
-        "credits_at_risk_count": count(utilization_status="at_risk"),
-        "credits_overage_count": count(utilization_status="overage"),
+        "account_count": len(accounts),
+        "duplicate_connection_count": len(overview) - len(accounts),
+        "connected_count": count(overview, connection_status="connected"),
+        "needs_reconnect_count": count(overview, connection_status="needs_reconnect"),
+        "degraded_count": count(overview, connection_status="degraded"),
+        "never_synced_count": count(overview, sync_state="never_synced"),
+        "failed_sync_count": count(overview, sync_state="failed"),
+        "stale_count": count(overview, sync_state="stale"),
+        "requests_30d": sum(o["requests_30d"] or 0 for o in accounts),
+        "requests_30d_tenant_count": sum(1 for o in accounts if o["requests_30d"] is not None),
+        "credits_at_risk_count": count(accounts, utilization_status="at_risk"),
+        "credits_overage_count": count(accounts, utilization_status="overage"),
         "projected_overage_cost_usd": Decimal("0.00"),
-        "features_used": sum(o["features_used"] or 0 for o in overview),
-        "features_licensed": sum(o["features_licensed"] or 0 for o in overview),
-        "features_unused_paid": sum(o["features_unused_paid"] for o in overview),
+        "features_used": sum(o["features_used"] or 0 for o in accounts),
+        "features_licensed": sum(o["features_licensed"] or 0 for o in accounts),
+        "features_unused_paid": sum(o["features_unused_paid"] for o in accounts),
         "downgrade_savings_usd": -sum(
             (o["monthly_cost_change_usd"] for o in downgrades), Decimal(0)
         ),
@@ -209,15 +216,17 @@ def build_rows() -> dict[str, list[Row]]:
     }
 
 
-def load_marts(conninfo: str) -> dict[str, list[Row]]:
+def load_marts(conninfo: str, duplicates: dict[str, str] | None = None) -> dict[str, list[Row]]:
     """Create the reporting models in the database and fill them; return their rows as stored.
+
+    ``duplicates``: tenant → the tenant connected first to the same SendGrid account.
 
     The rows are read back (not the Python values inserted): the column types of the contract
     round numerics (``numeric(18, 2)``), and the page must show the mart values.
     """
     from .reporting_fixture import build_reporting
 
-    rows = build_reporting()
+    rows = build_reporting(duplicates)
     with psycopg.connect(conninfo) as conn:
         create_marts(conn)
         for model, model_rows in rows.items():

@@ -161,8 +161,12 @@ def _new_tenant(overview: list[Row], health: list[Row], recs: list[Row]) -> None
     )
 
 
-def build_reporting() -> dict[str, list[Row]]:
-    """Every reporting model's rows, keyed by model name."""
+def build_reporting(duplicates: dict[str, str] | None = None) -> dict[str, list[Row]]:
+    """Every reporting model's rows, keyed by model name.
+
+    ``duplicates`` (tenant → tenant connected first) marks connections that reach an account
+    already connected, as ``dim_sendgrid_tenants`` finds them; the portfolio counts them once.
+    """
     marts = build_rows()
     periods = credit_period_rows(marts["fct_sendgrid_plan_utilization"])
     overview = [dict(o) for o in marts["rpt_sendgrid_utilization_overview"]]
@@ -205,9 +209,19 @@ def build_reporting() -> dict[str, list[Row]]:
     )
     for i, o in enumerate(ordered, start=1):
         o["display_order"] = i
+    names = {o["tenant_id"]: o["display_name"] for o in overview}
+    for o in overview:
+        first = (duplicates or {}).get(o["tenant_id"])
+        o["duplicate_of_tenant_id"] = first
+        o["duplicate_of_display_name"] = names[first] if first else None
     portfolio = _portfolio(overview, health)
     portfolio["projected_overage_cost_usd"] = sum(
-        (f["projected_overage_cost_usd"] for f in overage), Decimal(0)
+        (
+            f["projected_overage_cost_usd"]
+            for f in overage
+            if f["tenant_id"] not in (duplicates or {})
+        ),
+        Decimal(0),
     )
     keys = marts["dim_sendgrid_api_keys"]
     return {

@@ -16,6 +16,7 @@ import pytest
 from sendgrid_elt.settings import CONNECT_PAGE_PATH
 
 from .conftest import Rendered
+from .figures import check_figures
 from .marts_fixture import XSS_NAME, create_marts, load_marts
 from .page_reader import read_page
 
@@ -171,3 +172,39 @@ def _overview_ids(conninfo: str) -> list[str]:
             f"select tenant_id from {MARTS_SCHEMA}.rpt_sendgrid_utilization_overview"  # noqa: S608
         ).fetchall()
     return [r[0] for r in rows]
+
+
+def test_an_account_connected_twice_is_flagged_and_counted_once(pg_database, tmp_path) -> None:
+    """``globex_eu`` reaches the account ``acme_prod`` connected first: its section and its
+    portfolio row say so, and the header's figures are the portfolio model's (which counts the
+    account once)."""
+    from sendgrid_dashboard import write_dashboard
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    conninfo = pg_database.conninfo()
+    load_marts(conninfo, duplicates={"globex_eu": "acme_prod"})
+
+    def sql(query: str, **params: object) -> list[dict]:
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(conninfo) as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query.replace("{schema}", MARTS_SCHEMA), params)  # type: ignore[arg-type]
+            return cur.fetchall()
+
+    html = write_dashboard(conninfo, tmp_path / "duplicate.html").read_text()
+    page = read_page(html)
+    check_figures(page, sql)
+    (portfolio,) = sql("select * from {schema}.rpt_sendgrid_portfolio")
+    assert (portfolio["tenant_count"], portfolio["account_count"]) == (5, 4)
+    assert page.one(metric="duplicate_connection_count").text == "1"
+    assert "connected · 1 duplicate connection (counted once)" in re.sub("<[^>]+>", "", html)
+    first = page.one("section", tenant="acme_prod")
+    (alert,) = page.find(alert="duplicate_account")
+    assert alert.data("tenant") == "globex_eu"
+    assert "Same SendGrid account as Acme Retail" in alert.text
+    assert [a.attrs["href"] for a in alert.find("a")] == [f"#tenant-{first.attrs['id'][7:]}"]
+    row = page.one("tr", tenant="globex_eu")
+    assert "same account as Acme Retail" in row.text
+    assert not page.one("tr", tenant="acme_prod").find(metric="overview.duplicate_of_display_name")
+    # the volume tile counts accounts: newco's volume is unknown, globex_eu is acme_prod
+    assert page.one(metric="account_count").text == "4"

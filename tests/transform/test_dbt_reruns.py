@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from tests.transform.dbt_runner import as_of_vars, run_dbt
-from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, table_digest
+from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, rows, table_digest
 from tests.transform.staging_data import create_staging, metrics
 
 
@@ -193,3 +193,63 @@ def _activity_by_day(target) -> dict[tuple, tuple]:
             " from sendgrid_marts.fct_sendgrid_email_activity_daily",
         )
     )
+
+
+def test_an_account_connected_twice_is_counted_once(built) -> None:
+    """A second connection to the same SendGrid account (same user id and username) names the
+    first and is left out of every portfolio figure but the connection counts.
+
+    Last in this module: it adds a tenant to ``built``'s database and rebuilds from scratch.
+    """
+    target, truths, _, _, work, _ = built
+    run_dbt(target, work, "run", "--full-refresh", *as_of_vars(AS_OF))  # the tests above moved it
+    (before,) = rows(target, "rpt_sendgrid_portfolio")
+    first, again = "t01-acme-retail", "t04-acme-retail-again"
+    with psycopg.connect(target.conninfo()) as conn:
+        tables = conn.execute(
+            "select table_name, string_agg(quote_ident(column_name), ', '"
+            " order by ordinal_position) filter (where column_name <> 'tenant_id')"
+            " from information_schema.columns"
+            " where table_schema = 'sendgrid_staging' group by 1"
+            " having bool_or(column_name = 'tenant_id')"
+        ).fetchall()
+        for table, columns in tables:
+            conn.execute(
+                sql.SQL("insert into sendgrid_staging.{} (tenant_id, {}) select %s, {} from"
+                        " sendgrid_staging.{} where tenant_id = %s").format(
+                    sql.Identifier(table), sql.SQL(columns), sql.SQL(columns),
+                    sql.Identifier(table),
+                ),
+                [again, first],
+            )  # fmt: skip
+        conn.execute(  # connected a day after the first connection, under another name
+            "update sendgrid_staging.tenants set display_name = 'Acme (second key)',"
+            " first_seen_at = first_seen_at + interval '1 day' where tenant_id = %s",
+            [again],
+        )
+    _, results = run_dbt(target, work, "build", "--full-refresh", *as_of_vars(AS_OF))
+    assert {r["status"] for r in results} <= {"success", "pass", "no-op"}
+
+    dims = {r["tenant_id"]: r for r in rows(target, "dim_sendgrid_tenants")}
+    assert dims[again]["duplicate_of_tenant_id"] == first
+    assert dims[first]["duplicate_of_tenant_id"] is None
+    assert (dims[again]["sendgrid_user_id"], dims[again]["sendgrid_username"]) == (
+        4412345, "acme_retail_7f3a")  # fmt: skip
+    assert [t for t, d in dims.items() if d["duplicate_of_tenant_id"]] == [again]
+    overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
+    assert overview[again]["duplicate_of_display_name"] == "Acme Retail"
+    assert overview[again]["requests_30d"] == overview[first]["requests_30d"] > 0
+
+    (after,) = rows(target, "rpt_sendgrid_portfolio")
+    assert (after["tenant_count"], after["account_count"], after["duplicate_connection_count"]) == (
+        len(truths) + 1, len(truths), 1)  # fmt: skip
+    # the states count connections: the copy is one more connection in its state
+    state = overview[first]["connection_status"]
+    assert after[f"{state}_count"] == before[f"{state}_count"] + 1
+    # every other figure counts the account once
+    for column in ("requests_30d", "requests_30d_tenant_count", "features_used",
+                   "features_licensed", "features_unused_paid", "credits_at_risk_count",
+                   "credits_overage_count", "projected_overage_cost_usd", "downgrade_count",
+                   "downgrade_savings_usd", "upgrade_count", "upgrade_cost_usd",
+                   "net_plan_change_usd"):  # fmt: skip
+        assert after[column] == before[column], column

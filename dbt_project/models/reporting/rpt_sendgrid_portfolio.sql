@@ -5,6 +5,10 @@
     features used of licensed, what the recommended downgrades save and the upgrades cost
     per month and what following all recommendations changes (net), and the latest successful
     sync.
+
+    Connection states count connections (tenants); every other figure counts SendGrid accounts:
+    a connection that reaches an account already connected under another id
+    (`duplicate_of_tenant_id`) is left out of them, so the account is counted once.
 -#}
 with
 
@@ -20,16 +24,26 @@ as_of as (
 
 ),
 
-totals as (
+connections as (
 
     select
         count(*) as tenant_count,
+        count(*) filter (where duplicate_of_tenant_id is not null) as duplicate_connection_count,
         count(*) filter (where connection_status = 'connected') as connected_count,
         count(*) filter (where connection_status = 'needs_reconnect') as needs_reconnect_count,
         count(*) filter (where connection_status = 'degraded') as degraded_count,
         count(*) filter (where sync_state = 'never_synced') as never_synced_count,
         count(*) filter (where sync_state = 'failed') as failed_sync_count,
         count(*) filter (where sync_state = 'stale') as stale_count,
+        max(last_successful_sync_at) as last_successful_sync_at
+    from overview
+
+),
+
+accounts as (
+
+    select
+        count(*) as account_count,
         coalesce(sum(requests_30d), 0) as requests_30d,
         count(requests_30d) as requests_30d_tenant_count,
         count(*) filter (where utilization_status = 'at_risk') as credits_at_risk_count,
@@ -46,9 +60,9 @@ totals as (
         coalesce(
             sum(monthly_cost_change_usd) filter (where recommendation = 'upgrade'), 0
         ) as upgrade_cost_usd,
-        count(*) filter (where recommendation = 'upgrade') as upgrade_count,
-        max(last_successful_sync_at) as last_successful_sync_at
+        count(*) filter (where recommendation = 'upgrade') as upgrade_count
     from overview
+    where duplicate_of_tenant_id is null
 
 ),
 
@@ -56,30 +70,33 @@ final as (
 
     select
         as_of.as_of_at::timestamptz as as_of_at,
-        totals.tenant_count::integer as tenant_count,
-        totals.connected_count::integer as connected_count,
-        totals.needs_reconnect_count::integer as needs_reconnect_count,
-        totals.degraded_count::integer as degraded_count,
-        totals.never_synced_count::integer as never_synced_count,
-        totals.failed_sync_count::integer as failed_sync_count,
-        totals.stale_count::integer as stale_count,
-        totals.requests_30d::bigint as requests_30d,
-        totals.requests_30d_tenant_count::integer as requests_30d_tenant_count,
-        totals.credits_at_risk_count::integer as credits_at_risk_count,
-        totals.credits_overage_count::integer as credits_overage_count,
-        totals.projected_overage_cost_usd::numeric(12, 2) as projected_overage_cost_usd,
-        totals.features_used::integer as features_used,
-        totals.features_licensed::integer as features_licensed,
-        totals.features_unused_paid::integer as features_unused_paid,
-        totals.downgrade_savings_usd::numeric(12, 2) as downgrade_savings_usd,
-        totals.downgrade_count::integer as downgrade_count,
-        totals.upgrade_cost_usd::numeric(12, 2) as upgrade_cost_usd,
-        totals.upgrade_count::integer as upgrade_count,
-        (totals.upgrade_cost_usd - totals.downgrade_savings_usd)::numeric(12, 2)
+        connections.tenant_count::integer as tenant_count,
+        accounts.account_count::integer as account_count,
+        connections.duplicate_connection_count::integer as duplicate_connection_count,
+        connections.connected_count::integer as connected_count,
+        connections.needs_reconnect_count::integer as needs_reconnect_count,
+        connections.degraded_count::integer as degraded_count,
+        connections.never_synced_count::integer as never_synced_count,
+        connections.failed_sync_count::integer as failed_sync_count,
+        connections.stale_count::integer as stale_count,
+        accounts.requests_30d::bigint as requests_30d,
+        accounts.requests_30d_tenant_count::integer as requests_30d_tenant_count,
+        accounts.credits_at_risk_count::integer as credits_at_risk_count,
+        accounts.credits_overage_count::integer as credits_overage_count,
+        accounts.projected_overage_cost_usd::numeric(12, 2) as projected_overage_cost_usd,
+        accounts.features_used::integer as features_used,
+        accounts.features_licensed::integer as features_licensed,
+        accounts.features_unused_paid::integer as features_unused_paid,
+        accounts.downgrade_savings_usd::numeric(12, 2) as downgrade_savings_usd,
+        accounts.downgrade_count::integer as downgrade_count,
+        accounts.upgrade_cost_usd::numeric(12, 2) as upgrade_cost_usd,
+        accounts.upgrade_count::integer as upgrade_count,
+        (accounts.upgrade_cost_usd - accounts.downgrade_savings_usd)::numeric(12, 2)
             as net_plan_change_usd,
-        totals.last_successful_sync_at::timestamptz as last_successful_sync_at
+        connections.last_successful_sync_at::timestamptz as last_successful_sync_at
     from as_of
-    cross join totals
+    cross join connections
+    cross join accounts
     -- no row before the first extraction (no as-of instant yet)
     where as_of.as_of_at is not null
 

@@ -10,6 +10,10 @@
     0 when it was read and nothing was sent; features used/licensed are null when no
     feature's evidence could be read (every feature unknown); seats, invitations and subuser
     counts are null when their stream is not readable (fct_sendgrid_seat_utilization).
+
+    A connection that reaches a SendGrid account already connected under another id names
+    that tenant (`duplicate_of_tenant_id`, dim_sendgrid_tenants); rpt_sendgrid_portfolio
+    counts the account once.
 -#}
 with
 
@@ -139,8 +143,12 @@ joined as (
         plan_recommendation.recommended_plan_code,
         plan_recommendation.recommended_plan_name,
         plan_recommendation.monthly_cost_change_usd,
-        plan_recommendation.recommendation_text
+        plan_recommendation.recommendation_text,
+        coalesce(first_connected.display_name, first_connected.tenant_id)
+            as duplicate_of_display_name
     from tenants
+    left join tenants as first_connected
+        on tenants.duplicate_of_tenant_id = first_connected.tenant_id
     left join connection_health on tenants.tenant_id = connection_health.tenant_id
     left join plan_utilization on tenants.tenant_id = plan_utilization.tenant_id
     left join overage_forecast on tenants.tenant_id = overage_forecast.tenant_id
@@ -209,6 +217,8 @@ final as (
         recommended_plan_name::text as recommended_plan_name,
         monthly_cost_change_usd::numeric(12, 2) as monthly_cost_change_usd,
         recommendation_text::text as recommendation_text,
+        duplicate_of_tenant_id::text as duplicate_of_tenant_id,
+        duplicate_of_display_name::text as duplicate_of_display_name,
         {{ sendgrid_as_of() }} as as_of_at
     from joined
 
