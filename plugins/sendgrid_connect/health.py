@@ -7,6 +7,10 @@ Connect / Reconnect / API-key change it runs the same scope check the extract DA
 ``degraded`` (clearing ``needs_reconnect``) and sends the due "reconnected" notice.
 When no warehouse is configured the page still works and shows "never connected".
 
+A connection that reaches a SendGrid account already connected under another id is named
+after the transform found it: dbt owns that rule (``dim_sendgrid_tenants``), and the page reads
+``duplicate_of_tenant_id`` from the reporting model the dashboard reads too.
+
 A credential that works but lacks scopes is never shown as plain "Connected": the page says
 "Connected, N features unreadable" (``degraded``), lists each missing scope with the streams it
 disables (from the stream catalog), and its flash message is a warning, not a success.
@@ -43,6 +47,7 @@ class Health:
     missing_scopes: tuple[str, ...] = ()
     streams_missing_scopes: dict[str, list[str]] = field(default_factory=dict)
     stream_problems: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duplicate_of: str | None = None  # the connection made first to the same SendGrid account
 
     @property
     def unreadable(self) -> dict[str, list[str]]:
@@ -151,6 +156,7 @@ def read_all() -> dict[str, Health]:
             return {}
         with engine.connect() as conn:
             rows = conn.execute(select(connection_health)).mappings().all()
+        duplicates = _duplicates(engine)
     except Exception as exc:
         log.warning("could not read connection health: %s", type(exc).__name__)
         return {}
@@ -166,9 +172,37 @@ def read_all() -> dict[str, Health]:
             missing_scopes=tuple(r["missing_scopes"] or ()),
             streams_missing_scopes=dict(r["streams_missing_scopes"] or {}),
             stream_problems=dict(r.get("stream_problems") or {}),
+            duplicate_of=duplicates.get(r["tenant_id"]),
         )
         for r in rows
     }
+
+
+#: The reporting model naming, per tenant, the connection made first to the same account.
+_OVERVIEW = "rpt_sendgrid_utilization_overview"
+
+
+def _duplicates(engine: Any) -> dict[str, str]:
+    """Tenant -> the tenant connected first to the same SendGrid account (dbt's finding).
+
+    Empty before the first transform, or while the marts predate the column.
+    """
+    from sqlalchemy import column, select, table
+
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    overview = table(
+        _OVERVIEW, column("tenant_id"), column("duplicate_of_tenant_id"), schema=MARTS_SCHEMA
+    )
+    query = select(overview.c.tenant_id, overview.c.duplicate_of_tenant_id).where(
+        overview.c.duplicate_of_tenant_id.is_not(None)
+    )
+    try:
+        with engine.connect() as conn:
+            return {tenant: first for tenant, first in conn.execute(query)}
+    except Exception as exc:  # no marts yet: nothing to say
+        log.info("no duplicate-account findings to show: %s", type(exc).__name__)
+        return {}
 
 
 def disabled_by(missing: list[str] | tuple[str, ...]) -> dict[str, list[str]]:

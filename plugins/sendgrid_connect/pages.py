@@ -61,7 +61,11 @@ _LIST = (
 <tr id="tenant-{{ t.conn_id }}" {% if t.conn_id == focus %}class="highlight"{% endif %}>
 <td><strong>{{ t.display_name }}</strong><br><span class="muted">{{ t.conn_id }}</span>
 {% if t.config_error %}<br><span id="config-error-{{ t.conn_id }}" class="muted" role="alert">{{
- t.config_error }}</span>{% endif %}</td>
+ t.config_error }}</span>{% endif %}
+{% if h.duplicate_of %}<br><span id="duplicate-{{ t.conn_id }}" class="muted">Same SendGrid
+ account as <a href="#tenant-{{ h.duplicate_of }}">{{ h.duplicate_of }}</a>, connected first: the
+ reports count the account once. Delete one of the two connections (Admin → Connections) to
+ sync it once.</span>{% endif %}</td>
 <td>{{ "OAuth 2.0" if t.auth_type == "oauth2" else "API key" }}</td>
 <td><span id="status-{{ t.conn_id }}" class="status {{ h.status }}"
  data-status="{{ h.status }}">{{ h.label }}</span>
