@@ -214,14 +214,10 @@ def build_reporting(duplicates: dict[str, str] | None = None) -> dict[str, list[
         first = (duplicates or {}).get(o["tenant_id"])
         o["duplicate_of_tenant_id"] = first
         o["duplicate_of_display_name"] = names[first] if first else None
+    overage = [f for f in overage if f["tenant_id"] not in (duplicates or {})]  # one per account
     portfolio = _portfolio(overview, health)
     portfolio["projected_overage_cost_usd"] = sum(
-        (
-            f["projected_overage_cost_usd"]
-            for f in overage
-            if f["tenant_id"] not in (duplicates or {})
-        ),
-        Decimal(0),
+        (f["projected_overage_cost_usd"] for f in overage), Decimal(0)
     )
     keys = marts["dim_sendgrid_api_keys"]
     return {

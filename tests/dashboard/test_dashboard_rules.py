@@ -206,5 +206,7 @@ def test_an_account_connected_twice_is_flagged_and_counted_once(pg_database, tmp
     row = page.one("tr", tenant="globex_eu")
     assert "same account as Acme Retail" in row.text
     assert not page.one("tr", tenant="acme_prod").find(metric="overview.duplicate_of_display_name")
+    # one overage alert per account: globex_eu's is acme_prod's
+    assert not page.find(alert="overage", tenant="globex_eu")
     # the volume tile counts accounts: newco's volume is unknown, globex_eu is acme_prod
     assert page.one(metric="account_count").text == "4"

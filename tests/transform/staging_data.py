@@ -265,6 +265,7 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
     t = "t02-bluebird-bakery"
     s.tenants.append((t, "Bluebird Bakery"))
     s.add("user_account", t, {"type": "paid", "reputation": 97})
+    s.add("user_username", t, {"username": "bluebird_ops", "user_id": 5523456}, "5523456")
     daily = {("", d): r for d, r in _stats_rows(s, t, "", days, 3300, 5).items()}
     used = sum(v for (_, d), v in daily.items() if d >= month_start)
     s.add("user_credits", t, {"remain": max(100000 - used, 0), "total": 100000,

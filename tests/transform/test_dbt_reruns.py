@@ -204,7 +204,7 @@ def test_an_account_connected_twice_is_counted_once(built) -> None:
     target, truths, _, _, work, _ = built
     run_dbt(target, work, "run", "--full-refresh", *as_of_vars(AS_OF))  # the tests above moved it
     (before,) = rows(target, "rpt_sendgrid_portfolio")
-    first, again = "t01-acme-retail", "t04-acme-retail-again"
+    first, again = "t02-bluebird-bakery", "t04-bluebird-again"
     with psycopg.connect(target.conninfo()) as conn:
         tables = conn.execute(
             "select table_name, string_agg(quote_ident(column_name), ', '"
@@ -223,7 +223,7 @@ def test_an_account_connected_twice_is_counted_once(built) -> None:
                 [again, first],
             )  # fmt: skip
         conn.execute(  # connected a day after the first connection, under another name
-            "update sendgrid_staging.tenants set display_name = 'Acme (second key)',"
+            "update sendgrid_staging.tenants set display_name = 'Bluebird (second key)',"
             " first_seen_at = first_seen_at + interval '1 day' where tenant_id = %s",
             [again],
         )
@@ -234,10 +234,10 @@ def test_an_account_connected_twice_is_counted_once(built) -> None:
     assert dims[again]["duplicate_of_tenant_id"] == first
     assert dims[first]["duplicate_of_tenant_id"] is None
     assert (dims[again]["sendgrid_user_id"], dims[again]["sendgrid_username"]) == (
-        4412345, "acme_retail_7f3a")  # fmt: skip
+        5523456, "bluebird_ops")  # fmt: skip
     assert [t for t, d in dims.items() if d["duplicate_of_tenant_id"]] == [again]
     overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
-    assert overview[again]["duplicate_of_display_name"] == "Acme Retail"
+    assert overview[again]["duplicate_of_display_name"] == "Bluebird Bakery"
     assert overview[again]["requests_30d"] == overview[first]["requests_30d"] > 0
 
     (after,) = rows(target, "rpt_sendgrid_portfolio")
@@ -246,6 +246,12 @@ def test_an_account_connected_twice_is_counted_once(built) -> None:
     # the states count connections: the copy is one more connection in its state
     state = overview[first]["connection_status"]
     assert after[f"{state}_count"] == before[f"{state}_count"] + 1
+    # one overage alert per account: the copy's forecast stays in the mart, not in the report
+    expected = {r["tenant_id"] for r in rows(target, "fct_sendgrid_overage_forecast")
+                if r["is_overage_expected"]}  # fmt: skip
+    assert {first, again} <= expected
+    alerts = {r["tenant_id"] for r in rows(target, "rpt_sendgrid_overage_forecast")}
+    assert alerts == expected - {again}
     # every other figure counts the account once
     for column in ("requests_30d", "requests_30d_tenant_count", "features_used",
                    "features_licensed", "features_unused_paid", "credits_at_risk_count",

@@ -3,6 +3,10 @@
     passes its plan before the current period ends (or already did): the projected day the
     credits run out, the projected overage in emails and dollars, the projection's basis and
     confidence, and the alert sentence (fct_sendgrid_overage_forecast).
+
+    One row per SendGrid account: a connection that reaches an account already connected
+    under another id (dim_sendgrid_tenants.duplicate_of_tenant_id) is left out, so the account
+    gets one alert and the portfolio's projected overage counts it once.
 -#}
 with
 
@@ -10,6 +14,13 @@ overage_forecast as (
 
     select * from {{ ref('fct_sendgrid_overage_forecast') }}
     where is_overage_expected
+
+),
+
+duplicates as (
+
+    select tenant_id from {{ ref('dim_sendgrid_tenants') }}
+    where duplicate_of_tenant_id is not null
 
 ),
 
@@ -37,6 +48,7 @@ final as (
         alert_text::text as alert_text,
         as_of_at::timestamptz as as_of_at
     from overage_forecast
+    where tenant_id not in (select duplicates.tenant_id from duplicates)
 
 )
 
