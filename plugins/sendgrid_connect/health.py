@@ -7,9 +7,10 @@ Connect / Reconnect / API-key change it runs the same scope check the extract DA
 ``degraded`` (clearing ``needs_reconnect``) and sends the due "reconnected" notice.
 When no warehouse is configured the page still works and shows "never connected".
 
-A connection that reaches a SendGrid account already connected under another id is named
-after the transform found it: dbt owns that rule (``dim_sendgrid_tenants``), and the page reads
-``duplicate_of_tenant_id`` from the reporting model the dashboard reads too.
+A connection that reaches a SendGrid account already connected under another id, or a subuser
+of another connected tenant, names that tenant once the transform has found it: dbt owns the
+rule (``int_sendgrid__account_identities``), and the page reads ``duplicate_of_tenant_id`` and
+``subuser_of_tenant_id`` from the reporting model the dashboard reads too.
 
 A credential that works but lacks scopes is never shown as plain "Connected": the page says
 "Connected, N features unreadable" (``degraded``), lists each missing scope with the streams it
@@ -48,6 +49,7 @@ class Health:
     streams_missing_scopes: dict[str, list[str]] = field(default_factory=dict)
     stream_problems: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_of: str | None = None  # the connection made first to the same SendGrid account
+    subuser_of: str | None = None  # the connected tenant that lists this account as a subuser
 
     @property
     def unreadable(self) -> dict[str, list[str]]:
@@ -156,7 +158,7 @@ def read_all() -> dict[str, Health]:
             return {}
         with engine.connect() as conn:
             rows = conn.execute(select(connection_health)).mappings().all()
-        duplicates = _duplicates(engine)
+        counted_under = _counted_under(engine)
     except Exception as exc:
         log.warning("could not read connection health: %s", type(exc).__name__)
         return {}
@@ -172,36 +174,39 @@ def read_all() -> dict[str, Health]:
             missing_scopes=tuple(r["missing_scopes"] or ()),
             streams_missing_scopes=dict(r["streams_missing_scopes"] or {}),
             stream_problems=dict(r.get("stream_problems") or {}),
-            duplicate_of=duplicates.get(r["tenant_id"]),
+            duplicate_of=counted_under.get(r["tenant_id"], (None, None))[0],
+            subuser_of=counted_under.get(r["tenant_id"], (None, None))[1],
         )
         for r in rows
     }
 
 
-#: The reporting model naming, per tenant, the connection made first to the same account.
+#: The reporting model naming, per tenant, the tenant that already counts its account.
 _OVERVIEW = "rpt_sendgrid_utilization_overview"
 
 
-def _duplicates(engine: Any) -> dict[str, str]:
-    """Tenant -> the tenant connected first to the same SendGrid account (dbt's finding).
+def _counted_under(engine: Any) -> dict[str, tuple[str | None, str | None]]:
+    """Tenant -> (duplicate of, subuser of): the tenant that already counts its account.
 
-    Empty before the first transform, or while the marts predate the column.
+    dbt's finding; empty before the first transform, or while the marts predate the columns.
     """
-    from sqlalchemy import column, select, table
+    from sqlalchemy import column, or_, select, table
 
     from sendgrid_elt.settings import MARTS_SCHEMA
 
-    overview = table(
-        _OVERVIEW, column("tenant_id"), column("duplicate_of_tenant_id"), schema=MARTS_SCHEMA
-    )
-    query = select(overview.c.tenant_id, overview.c.duplicate_of_tenant_id).where(
-        overview.c.duplicate_of_tenant_id.is_not(None)
+    names = ("tenant_id", "duplicate_of_tenant_id", "subuser_of_tenant_id")
+    overview = table(_OVERVIEW, *map(column, names), schema=MARTS_SCHEMA)
+    query = select(*overview.c).where(
+        or_(
+            overview.c.duplicate_of_tenant_id.is_not(None),
+            overview.c.subuser_of_tenant_id.is_not(None),
+        )
     )
     try:
         with engine.connect() as conn:
-            return {tenant: first for tenant, first in conn.execute(query)}
+            return {tenant: (first, parent) for tenant, first, parent in conn.execute(query)}
     except Exception as exc:  # no marts yet: nothing to say
-        log.info("no duplicate-account findings to show: %s", type(exc).__name__)
+        log.info("no duplicate or subuser findings to show: %s", type(exc).__name__)
         return {}
 
 

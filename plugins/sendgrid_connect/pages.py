@@ -65,7 +65,9 @@ _LIST = (
 {% if h.duplicate_of %}<br><span id="duplicate-{{ t.conn_id }}" class="muted">Same SendGrid
  account as <a href="#tenant-{{ h.duplicate_of }}">{{ h.duplicate_of }}</a>, connected first: the
  reports count the account once. Delete one of the two connections (Admin → Connections) to
- sync it once.</span>{% endif %}</td>
+ sync it once.</span>{% elif h.subuser_of %}<br><span id="subuser-{{ t.conn_id }}"
+ class="muted">A subuser of <a href="#tenant-{{ h.subuser_of }}">{{ h.subuser_of }}</a>: the
+ reports count its sends and plan there.</span>{% endif %}</td>
 <td>{{ "OAuth 2.0" if t.auth_type == "oauth2" else "API key" }}</td>
 <td><span id="status-{{ t.conn_id }}" class="status {{ h.status }}"
  data-status="{{ h.status }}">{{ h.label }}</span>

@@ -144,20 +144,22 @@ def test_key_missing_scopes_is_connected_with_unreadable_features(api_server, si
     assert f'id="unreadable-{conn_id}"' not in cell
 
 
-def test_a_second_connection_to_an_account_is_named_once_the_reports_find_it(
+def test_duplicate_and_subuser_connections_are_named_once_the_reports_find_them(
     api_server, sim, connect_warehouse
 ) -> None:
-    """Two connections with keys of one SendGrid account: once the transform has found it
-    (``duplicate_of_tenant_id`` in the reporting model), the later one names the first."""
+    """Two connections with keys of one SendGrid account, and a third the reports find to be a
+    subuser of the first: once the transform has found them (``duplicate_of_tenant_id``,
+    ``subuser_of_tenant_id`` in the reporting model), each later one names the first."""
     import psycopg
     from psycopg import sql
 
     from sendgrid_elt.settings import MARTS_SCHEMA
 
     first, again = new_conn_id("account"), new_conn_id("account_again")
+    sub = new_conn_id("account_subuser")
     admin = api_server.session("admin")
     key = sim.tenant(2)["api_keys"]["full"]
-    for conn_id in (first, again):
+    for conn_id in (first, again, sub):
         page = _post(api_server, admin, "/connections", conn_id=conn_id, display_name="Same Co",
                      host=sim.base_url, api_key=key)  # fmt: skip
         assert _flash(page).startswith(f"Connected {conn_id}"), _flash(page)
@@ -165,19 +167,25 @@ def test_a_second_connection_to_an_account_is_named_once_the_reports_find_it(
     overview = sql.Identifier(MARTS_SCHEMA, "rpt_sendgrid_utilization_overview")
     with psycopg.connect(connect_warehouse.conninfo()) as conn:
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
-        conn.execute(sql.SQL("create table {} (tenant_id text primary key,"
-                             " duplicate_of_tenant_id text)").format(overview))  # fmt: skip
-        conn.execute(sql.SQL("insert into {} values (%s, null), (%s, %s)").format(overview),
-                     [first, again, first])  # fmt: skip
+        conn.execute(sql.SQL("create table {} (tenant_id text primary key, duplicate_of_tenant_id"
+                             " text, subuser_of_tenant_id text)").format(overview))  # fmt: skip
+        conn.execute(sql.SQL("insert into {} values (%s, null, null), (%s, %s, null),"
+                             " (%s, null, %s)").format(overview),
+                     [first, again, first, sub, first])  # fmt: skip
     try:
         page = admin.get(f"{api_server.base_url}/sendgrid/connections", timeout=30).text
     finally:
         with psycopg.connect(connect_warehouse.conninfo()) as conn:
             conn.execute(sql.SQL("drop table {}").format(overview))
-    note = re.search(rf'id="duplicate-{again}"[^>]*>(.*?)</span>', page, re.DOTALL)
-    assert note, page
-    text = " ".join(html.unescape(re.sub("<[^>]+>", "", note.group(1))).split())
-    assert text.startswith(f"Same SendGrid account as {first}, connected first"), text
-    assert f'href="#tenant-{first}"' in note.group(1)
+    for kind, conn_id, expected in (
+        ("duplicate", again, f"Same SendGrid account as {first}, connected first"),
+        ("subuser", sub, f"A subuser of {first}: the reports count its sends and plan there"),
+    ):
+        note = re.search(rf'id="{kind}-{conn_id}"[^>]*>(.*?)</span>', page, re.DOTALL)
+        assert note, page
+        text = " ".join(html.unescape(re.sub("<[^>]+>", "", note.group(1))).split())
+        assert text.startswith(expected), text
+        assert f'href="#tenant-{first}"' in note.group(1)
     assert f'id="duplicate-{first}"' not in page
+    assert f'id="subuser-{first}"' not in page
     assert key not in page

@@ -147,21 +147,24 @@ def _tenants_and_overview(
 def _portfolio(overview: list[Row], health: list[Row]) -> Row:
     """``rpt_sendgrid_portfolio``: the totals over the overview rows.
 
-    States count every connection; the other figures count each account once (a connection
-    with a ``duplicate_of_tenant_id`` is left out of them).
+    States count every connection; the other figures count each account once (a duplicate or
+    subuser connection, ``is_counted_in_totals`` false, is left out of them).
     """
 
     def count(rows: list[Row], **match: Any) -> int:
         return sum(1 for o in rows if all(o[k] == v for k, v in match.items()))
 
-    accounts = [o for o in overview if not o.get("duplicate_of_tenant_id")]
+    accounts = [o for o in overview if o.get("is_counted_in_totals", True)]
     downgrades = [o for o in accounts if o["recommendation"] == "downgrade"]
     upgrades = [o for o in accounts if o["recommendation"] == "upgrade"]
     return {
         "as_of_at": AS_OF,
         "tenant_count": len(overview),
         "account_count": len(accounts),
-        "duplicate_connection_count": len(overview) - len(accounts),
+        "duplicate_connection_count": sum(1 for o in overview if o.get("duplicate_of_tenant_id")),
+        "subuser_connection_count": sum(
+            1 for o in overview if o.get("subuser_of_tenant_id") and not o["duplicate_of_tenant_id"]
+        ),
         "connected_count": count(overview, connection_status="connected"),
         "needs_reconnect_count": count(overview, connection_status="needs_reconnect"),
         "degraded_count": count(overview, connection_status="degraded"),
@@ -216,17 +219,20 @@ def build_rows() -> dict[str, list[Row]]:
     }
 
 
-def load_marts(conninfo: str, duplicates: dict[str, str] | None = None) -> dict[str, list[Row]]:
+def load_marts(
+    conninfo: str, duplicates: dict[str, str] | None = None, subusers: dict[str, str] | None = None
+) -> dict[str, list[Row]]:
     """Create the reporting models in the database and fill them; return their rows as stored.
 
-    ``duplicates``: tenant → the tenant connected first to the same SendGrid account.
+    ``duplicates``: tenant → the tenant connected first to the same SendGrid account;
+    ``subusers``: tenant → the tenant listing it among its subusers.
 
     The rows are read back (not the Python values inserted): the column types of the contract
     round numerics (``numeric(18, 2)``), and the page must show the mart values.
     """
     from .reporting_fixture import build_reporting
 
-    rows = build_reporting(duplicates)
+    rows = build_reporting(duplicates, subusers)
     with psycopg.connect(conninfo) as conn:
         create_marts(conn)
         for model, model_rows in rows.items():

@@ -161,11 +161,40 @@ def _new_tenant(overview: list[Row], health: list[Row], recs: list[Row]) -> None
     )
 
 
-def build_reporting(duplicates: dict[str, str] | None = None) -> dict[str, list[Row]]:
+def _counted_under(
+    overview: list[Row], recs: list[Row], duplicates: dict[str, str], subusers: dict[str, str]
+) -> None:
+    """Name the tenant that counts each duplicate or subuser connection (in place)."""
+    names = {o["tenant_id"]: o["display_name"] for o in overview}
+    for o in overview:
+        first, parent = duplicates.get(o["tenant_id"]), subusers.get(o["tenant_id"])
+        o["duplicate_of_tenant_id"] = first
+        o["duplicate_of_display_name"] = names[first] if first else None
+        o["subuser_of_tenant_id"] = parent
+        o["subuser_of_display_name"] = names[parent] if parent else None
+        o["is_counted_in_totals"] = not (first or parent)
+    for rows in (overview, recs):
+        for r in rows:
+            if r["tenant_id"] in subusers:
+                r.update(
+                    recommendation="no_data",
+                    recommendation_text=f"no recommendation: a subuser of "
+                    f"{subusers[r['tenant_id']]}, on its plan (see its recommendation)",
+                    recommended_plan_code=None,
+                    recommended_plan_name=None,
+                    monthly_cost_change_usd=None,
+                )
+
+
+def build_reporting(
+    duplicates: dict[str, str] | None = None, subusers: dict[str, str] | None = None
+) -> dict[str, list[Row]]:
     """Every reporting model's rows, keyed by model name.
 
     ``duplicates`` (tenant → tenant connected first) marks connections that reach an account
-    already connected, as ``dim_sendgrid_tenants`` finds them; the portfolio counts them once.
+    already connected, ``subusers`` (tenant → parent tenant) connections to a subuser of
+    another tenant, as ``int_sendgrid__account_identities`` finds them: the portfolio and the
+    overage alerts leave them out, and a subuser gets no recommendation of its own.
     """
     marts = build_rows()
     periods = credit_period_rows(marts["fct_sendgrid_plan_utilization"])
@@ -209,12 +238,9 @@ def build_reporting(duplicates: dict[str, str] | None = None) -> dict[str, list[
     )
     for i, o in enumerate(ordered, start=1):
         o["display_order"] = i
-    names = {o["tenant_id"]: o["display_name"] for o in overview}
-    for o in overview:
-        first = (duplicates or {}).get(o["tenant_id"])
-        o["duplicate_of_tenant_id"] = first
-        o["duplicate_of_display_name"] = names[first] if first else None
-    overage = [f for f in overage if f["tenant_id"] not in (duplicates or {})]  # one per account
+    _counted_under(overview, recs, duplicates or {}, subusers or {})
+    counted = {o["tenant_id"] for o in overview if o["is_counted_in_totals"]}
+    overage = [f for f in overage if f["tenant_id"] in counted]  # one alert per account
     portfolio = _portfolio(overview, health)
     portfolio["projected_overage_cost_usd"] = sum(
         (f["projected_overage_cost_usd"] for f in overage), Decimal(0)

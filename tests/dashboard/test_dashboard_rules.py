@@ -174,15 +174,20 @@ def _overview_ids(conninfo: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def test_an_account_connected_twice_is_flagged_and_counted_once(pg_database, tmp_path) -> None:
-    """``globex_eu`` reaches the account ``acme_prod`` connected first: its section and its
-    portfolio row say so, and the header's figures are the portfolio model's (which counts the
-    account once)."""
+def test_duplicate_and_subuser_connections_are_flagged_and_counted_once(
+    pg_database, tmp_path
+) -> None:
+    """``globex_eu`` reaches the account ``acme_prod`` connected first, ``xss_tenant`` is a
+    subuser of ``acme_prod``: their sections and portfolio rows say so, the subuser has no
+    recommendation of its own, and the header's figures are the portfolio model's (which
+    counts each account once)."""
     from sendgrid_dashboard import write_dashboard
     from sendgrid_elt.settings import MARTS_SCHEMA
 
     conninfo = pg_database.conninfo()
-    load_marts(conninfo, duplicates={"globex_eu": "acme_prod"})
+    load_marts(
+        conninfo, duplicates={"globex_eu": "acme_prod"}, subusers={"xss_tenant": "acme_prod"}
+    )
 
     def sql(query: str, **params: object) -> list[dict]:
         from psycopg.rows import dict_row
@@ -195,18 +200,27 @@ def test_an_account_connected_twice_is_flagged_and_counted_once(pg_database, tmp
     page = read_page(html)
     check_figures(page, sql)
     (portfolio,) = sql("select * from {schema}.rpt_sendgrid_portfolio")
-    assert (portfolio["tenant_count"], portfolio["account_count"]) == (5, 4)
-    assert page.one(metric="duplicate_connection_count").text == "1"
-    assert "connected · 1 duplicate connection (counted once)" in re.sub("<[^>]+>", "", html)
-    first = page.one("section", tenant="acme_prod")
-    (alert,) = page.find(alert="duplicate_account")
-    assert alert.data("tenant") == "globex_eu"
-    assert "Same SendGrid account as Acme Retail" in alert.text
-    assert [a.attrs["href"] for a in alert.find("a")] == [f"#tenant-{first.attrs['id'][7:]}"]
-    row = page.one("tr", tenant="globex_eu")
-    assert "same account as Acme Retail" in row.text
+    assert (portfolio["tenant_count"], portfolio["account_count"]) == (5, 3)
+    text = re.sub("<[^>]+>", "", html)
+    assert (
+        "connected · 1 duplicate connection (counted once)"
+        " · 1 subuser connection (counted in its parent)" in text
+    )
+    first = f"#tenant-{page.one('section', tenant='acme_prod').attrs['id'][7:]}"
+    (duplicate,) = page.find(alert="duplicate_account")
+    assert duplicate.data("tenant") == "globex_eu"
+    assert "Same SendGrid account as Acme Retail" in duplicate.text
+    assert [a.attrs["href"] for a in duplicate.find("a")] == [first]
+    (subuser,) = page.find(alert="subuser_account")
+    assert subuser.data("tenant") == "xss_tenant"
+    assert "A subuser of Acme Retail" in subuser.text
+    assert [a.attrs["href"] for a in subuser.find("a")] == [first]
+    assert "same account as Acme Retail" in page.one("tr", tenant="globex_eu").text
+    subuser_row = page.one("tr", tenant="xss_tenant")
+    assert "subuser of Acme Retail" in subuser_row.text
+    assert "No recommendation" in subuser_row.text
     assert not page.one("tr", tenant="acme_prod").find(metric="overview.duplicate_of_display_name")
     # one overage alert per account: globex_eu's is acme_prod's
     assert not page.find(alert="overage", tenant="globex_eu")
-    # the volume tile counts accounts: newco's volume is unknown, globex_eu is acme_prod
-    assert page.one(metric="account_count").text == "4"
+    # the volume tile counts accounts: newco's volume is unknown, the others are acme_prod
+    assert page.one(metric="account_count").text == "3"

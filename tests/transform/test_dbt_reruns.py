@@ -15,7 +15,7 @@ from psycopg import sql
 
 from tests.transform.dbt_runner import as_of_vars, run_dbt
 from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, rows, table_digest
-from tests.transform.staging_data import create_staging, metrics
+from tests.transform.staging_data import Staging, create_staging, metrics
 
 
 def test_rebuild_with_the_same_staging_and_as_of_gives_identical_marts(built) -> None:
@@ -195,16 +195,19 @@ def _activity_by_day(target) -> dict[tuple, tuple]:
     )
 
 
-def test_an_account_connected_twice_is_counted_once(built) -> None:
+def test_duplicate_and_subuser_connections_are_counted_once(built) -> None:
     """A second connection to the same SendGrid account (same user id and username) names the
-    first and is left out of every portfolio figure but the connection counts.
+    first; a connection to a subuser of a connected tenant names that parent and gets no plan
+    recommendation. Both are left out of every portfolio figure but the connection counts,
+    and out of the overage alerts.
 
-    Last in this module: it adds a tenant to ``built``'s database and rebuilds from scratch.
+    Last in this module: it adds two tenants to ``built``'s database and rebuilds from scratch.
     """
-    target, truths, _, _, work, _ = built
+    target, truths, _, _, work, staging = built
     run_dbt(target, work, "run", "--full-refresh", *as_of_vars(AS_OF))  # the tests above moved it
     (before,) = rows(target, "rpt_sendgrid_portfolio")
     first, again = "t02-bluebird-bakery", "t04-bluebird-again"
+    parent, sub = "t01-acme-retail", "t05-acme-ada"  # t01 lists the subuser acme-ada01 (901)
     with psycopg.connect(target.conninfo()) as conn:
         tables = conn.execute(
             "select table_name, string_agg(quote_ident(column_name), ', '"
@@ -214,45 +217,58 @@ def test_an_account_connected_twice_is_counted_once(built) -> None:
             " having bool_or(column_name = 'tenant_id')"
         ).fetchall()
         for table, columns in tables:
-            conn.execute(
-                sql.SQL("insert into sendgrid_staging.{} (tenant_id, {}) select %s, {} from"
-                        " sendgrid_staging.{} where tenant_id = %s").format(
-                    sql.Identifier(table), sql.SQL(columns), sql.SQL(columns),
-                    sql.Identifier(table),
-                ),
-                [again, first],
-            )  # fmt: skip
+            for copy, source in ((again, first), (sub, "t03-cedar-free")):
+                conn.execute(
+                    sql.SQL("insert into sendgrid_staging.{} (tenant_id, {}) select %s, {} from"
+                            " sendgrid_staging.{} where tenant_id = %s").format(
+                        sql.Identifier(table), sql.SQL(columns), sql.SQL(columns),
+                        sql.Identifier(table),
+                    ),
+                    [copy, source],
+                )  # fmt: skip
         conn.execute(  # connected a day after the first connection, under another name
             "update sendgrid_staging.tenants set display_name = 'Bluebird (second key)',"
             " first_seen_at = first_seen_at + interval '1 day' where tenant_id = %s",
             [again],
         )
+    subuser_key = Staging(now=staging.now)
+    subuser_key.add("user_username", sub, {"username": "acme-ada01", "user_id": 901}, "901")
+    subuser_key.write(target)
     _, results = run_dbt(target, work, "build", "--full-refresh", *as_of_vars(AS_OF))
     assert {r["status"] for r in results} <= {"success", "pass", "no-op"}
 
     dims = {r["tenant_id"]: r for r in rows(target, "dim_sendgrid_tenants")}
-    assert dims[again]["duplicate_of_tenant_id"] == first
-    assert dims[first]["duplicate_of_tenant_id"] is None
     assert (dims[again]["sendgrid_user_id"], dims[again]["sendgrid_username"]) == (
         5523456, "bluebird_ops")  # fmt: skip
-    assert [t for t, d in dims.items() if d["duplicate_of_tenant_id"]] == [again]
+    assert {t: d["duplicate_of_tenant_id"] for t, d in dims.items()
+            if d["duplicate_of_tenant_id"]} == {again: first}  # fmt: skip
+    assert {t: d["subuser_of_tenant_id"] for t, d in dims.items()
+            if d["subuser_of_tenant_id"]} == {sub: parent}  # fmt: skip
+    assert {t for t, d in dims.items() if not d["is_counted_in_totals"]} == {again, sub}
     overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
     assert overview[again]["duplicate_of_display_name"] == "Bluebird Bakery"
+    assert overview[sub]["subuser_of_display_name"] == "Acme Retail"
     assert overview[again]["requests_30d"] == overview[first]["requests_30d"] > 0
+    (rec,) = [r for r in rows(target, "fct_sendgrid_plan_recommendation") if r["tenant_id"] == sub]
+    assert rec["recommendation"] == "no_data"
+    assert rec["monthly_cost_change_usd"] is None
+    assert rec["recommended_plan_code"] is None
+    assert rec["recommendation_text"].startswith(f"no recommendation: a subuser of {parent}")
 
     (after,) = rows(target, "rpt_sendgrid_portfolio")
-    assert (after["tenant_count"], after["account_count"], after["duplicate_connection_count"]) == (
-        len(truths) + 1, len(truths), 1)  # fmt: skip
-    # the states count connections: the copy is one more connection in its state
-    state = overview[first]["connection_status"]
-    assert after[f"{state}_count"] == before[f"{state}_count"] + 1
+    assert (after["tenant_count"], after["account_count"], after["duplicate_connection_count"],
+            after["subuser_connection_count"]) == (len(truths) + 2, len(truths), 1, 1)  # fmt: skip
+    # the states count connections: each copy is one more connection in its state
+    for state in ("connected", "needs_reconnect", "degraded"):
+        copies = sum(overview[t]["connection_status"] == state for t in (again, sub))
+        assert after[f"{state}_count"] == before[f"{state}_count"] + copies, state
     # one overage alert per account: the copy's forecast stays in the mart, not in the report
     expected = {r["tenant_id"] for r in rows(target, "fct_sendgrid_overage_forecast")
                 if r["is_overage_expected"]}  # fmt: skip
     assert {first, again} <= expected
     alerts = {r["tenant_id"] for r in rows(target, "rpt_sendgrid_overage_forecast")}
-    assert alerts == expected - {again}
-    # every other figure counts the account once
+    assert alerts == expected - {again, sub}
+    # every other figure counts each account once
     for column in ("requests_30d", "requests_30d_tenant_count", "features_used",
                    "features_licensed", "features_unused_paid", "credits_at_risk_count",
                    "credits_overage_count", "projected_overage_cost_usd", "downgrade_count",

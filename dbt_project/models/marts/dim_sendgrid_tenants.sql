@@ -2,10 +2,9 @@
     One row per tenant (SendGrid organization connected to Airflow) with its current state:
     profile, credits, inferred plan, connection and sync state at the as-of instant.
 
-    The same SendGrid account (user id and username of GET /v3/user/username) can be connected
-    under two connection ids; the one connected first (the loader's registry, then the id)
-    stands for the account and the others name it in `duplicate_of_tenant_id`, so portfolio
-    totals count the account once.
+    Which account the connection reaches, and whether another tenant already counts it (a
+    second connection to the same account, or a subuser of another connected tenant):
+    int_sendgrid__account_identities; portfolio totals count each account once.
 -#}
 with
 
@@ -28,43 +27,9 @@ connection_health as (
 
 ),
 
-usernames as (
+account_identities as (
 
-    select * from {{ ref('stg_sendgrid__usernames') }}
-    where subuser = '' and is_current and not is_deleted
-
-),
-
-registry as (
-
-    select * from {{ ref('stg_sendgrid__tenants') }}
-
-),
-
-identities as (
-
-    select distinct on (tenant_id)
-        tenant_id,
-        user_id,
-        username
-    from usernames
-    order by tenant_id asc, last_seen_at desc
-
-),
-
-accounts as (
-
-    select
-        identities.tenant_id,
-        identities.user_id,
-        identities.username,
-        first_value(identities.tenant_id) over (
-            partition by identities.user_id, identities.username
-            order by registry.first_seen_at asc nulls last, identities.tenant_id asc
-        ) as account_tenant_id
-    from identities
-    left join registry on identities.tenant_id = registry.tenant_id
-    where identities.user_id is not null
+    select * from {{ ref('int_sendgrid__account_identities') }}
 
 ),
 
@@ -102,13 +67,15 @@ final as (
         connection_health.sync_state::text as sync_state,
         connection_health.has_data::boolean as has_data,
         connection_health.last_success_at::timestamptz as last_successful_sync_at,
-        accounts.user_id::bigint as sendgrid_user_id,
-        accounts.username::text as sendgrid_username,
-        nullif(accounts.account_tenant_id, accounts.tenant_id)::text as duplicate_of_tenant_id
+        account_identities.sendgrid_user_id::bigint as sendgrid_user_id,
+        account_identities.sendgrid_username::text as sendgrid_username,
+        account_identities.duplicate_of_tenant_id::text as duplicate_of_tenant_id,
+        account_identities.subuser_of_tenant_id::text as subuser_of_tenant_id,
+        coalesce(account_identities.is_counted_in_totals, true)::boolean as is_counted_in_totals
     from tenant_plans
     left join current_profiles on tenant_plans.tenant_id = current_profiles.tenant_id
     left join connection_health on tenant_plans.tenant_id = connection_health.tenant_id
-    left join accounts on tenant_plans.tenant_id = accounts.tenant_id
+    left join account_identities on tenant_plans.tenant_id = account_identities.tenant_id
 
 )
 

@@ -24,6 +24,8 @@
     overage and the current monthly cost are null (unknown, never 0) and the recommendation
     is no_data with the reason in its text; a tenant read that sent nothing has volumes of 0
     and is sized on them.
+    A subuser of another connected tenant (int_sendgrid__account_identities) is on its
+    parent's plan: no recommendation of its own (no_data, the parent named in the text).
 -#}
 {%- set unlimited = 2147483647 %}  {#- subusers_included null: no limit #}
 with
@@ -68,6 +70,12 @@ ips_readability as (
 plan_catalog as (
 
     select * from {{ ref('sendgrid_plan_catalog') }}
+
+),
+
+account_identities as (
+
+    select * from {{ ref('int_sendgrid__account_identities') }}
 
 ),
 
@@ -225,6 +233,7 @@ compared as (
 
     select
         sized.*,
+        account_identities.subuser_of_tenant_id,
         case when sized.has_data then candidates.plan_code end as recommended_plan_code,
         case when sized.has_data then candidates.plan_name end as recommended_plan_name,
         case when sized.has_data then candidates.tier_rank end as recommended_tier_rank,
@@ -238,6 +247,7 @@ compared as (
     -- an unknown volume sizes no plan: the tenant is kept without a candidate
     left join candidates
         on sized.tenant_id = candidates.tenant_id and candidates.price_rank = 1
+    left join account_identities on sized.tenant_id = account_identities.tenant_id
     where candidates.tenant_id is not null or not sized.is_volume_readable
 
 ),
@@ -247,14 +257,18 @@ decided as (
     select
         *,
         case
-            when not has_data or not is_volume_readable then 'no_data'
+            when
+                not has_data or not is_volume_readable or subuser_of_tenant_id is not null
+                then 'no_data'
             when current_plan_code is null then 'unknown'
             when recommended_plan_code = current_plan_code then 'keep'
             when recommended_tier_rank < current_tier_rank then 'downgrade'
             else 'upgrade'
         end as recommendation,
         case
-            when not has_data or not is_volume_readable or recommended_plan_code is null
+            when
+                not has_data or not is_volume_readable or recommended_plan_code is null
+                or subuser_of_tenant_id is not null
                 then null
             when recommended_plan_code = current_plan_code then 0
             else recommended_monthly_price_usd - current_monthly_cost_usd
@@ -285,14 +299,21 @@ final as (
         seats_used::integer as seats_used,
         enabled_subuser_count::integer as enabled_subusers,
         dedicated_ip_count::integer as dedicated_ips,
-        recommended_plan_code::text as recommended_plan_code,
-        recommended_plan_name::text as recommended_plan_name,
-        recommended_monthly_price_usd::numeric(12, 2) as recommended_monthly_price_usd,
+        (case when recommendation <> 'no_data' then recommended_plan_code end)::text
+            as recommended_plan_code,
+        (case when recommendation <> 'no_data' then recommended_plan_name end)::text
+            as recommended_plan_name,
+        (
+            case when recommendation <> 'no_data' then recommended_monthly_price_usd end
+        )::numeric(12, 2) as recommended_monthly_price_usd,
         monthly_cost_change_usd::numeric(12, 2) as monthly_cost_change_usd,
         recommendation::text as recommendation,
         (case
             when recommendation = 'no_data' and not has_data
                 then 'no recommendation until the first successful sync'
+            when subuser_of_tenant_id is not null
+                then 'no recommendation: a subuser of ' || subuser_of_tenant_id
+                    || ', on its plan (see its recommendation)'
             when recommendation = 'no_data'
                 then 'no recommendation: insufficient data, the email volume is not readable ('
                     || volume_unreadable_reason || ')'

@@ -5,8 +5,9 @@
     confidence, and the alert sentence (fct_sendgrid_overage_forecast).
 
     One row per SendGrid account: a connection that reaches an account already connected
-    under another id (dim_sendgrid_tenants.duplicate_of_tenant_id) is left out, so the account
-    gets one alert and the portfolio's projected overage counts it once.
+    under another id, or a subuser of another connected tenant, is left out
+    (dim_sendgrid_tenants.is_counted_in_totals), so the account gets one alert, under the
+    tenant that counts it.
 -#}
 with
 
@@ -17,10 +18,10 @@ overage_forecast as (
 
 ),
 
-duplicates as (
+counted_elsewhere as (
 
     select tenant_id from {{ ref('dim_sendgrid_tenants') }}
-    where duplicate_of_tenant_id is not null
+    where not is_counted_in_totals
 
 ),
 
@@ -48,7 +49,7 @@ final as (
         alert_text::text as alert_text,
         as_of_at::timestamptz as as_of_at
     from overage_forecast
-    where tenant_id not in (select duplicates.tenant_id from duplicates)
+    where tenant_id not in (select counted_elsewhere.tenant_id from counted_elsewhere)
 
 )
 

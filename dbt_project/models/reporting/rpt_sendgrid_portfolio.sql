@@ -6,9 +6,10 @@
     per month and what following all recommendations changes (net), and the latest successful
     sync.
 
-    Connection states count connections (tenants); every other figure counts SendGrid accounts:
-    a connection that reaches an account already connected under another id
-    (`duplicate_of_tenant_id`) is left out of them, so the account is counted once.
+    Connection states count connections (tenants); every other figure counts SendGrid accounts
+    once (`is_counted_in_totals`): a connection that reaches an account already connected under
+    another id, or a subuser of another connected tenant (whose figures include it), is left
+    out of them.
 -#}
 with
 
@@ -29,6 +30,9 @@ connections as (
     select
         count(*) as tenant_count,
         count(*) filter (where duplicate_of_tenant_id is not null) as duplicate_connection_count,
+        count(*) filter (
+            where subuser_of_tenant_id is not null and duplicate_of_tenant_id is null
+        ) as subuser_connection_count,
         count(*) filter (where connection_status = 'connected') as connected_count,
         count(*) filter (where connection_status = 'needs_reconnect') as needs_reconnect_count,
         count(*) filter (where connection_status = 'degraded') as degraded_count,
@@ -62,7 +66,7 @@ accounts as (
         ) as upgrade_cost_usd,
         count(*) filter (where recommendation = 'upgrade') as upgrade_count
     from overview
-    where duplicate_of_tenant_id is null
+    where is_counted_in_totals
 
 ),
 
@@ -73,6 +77,7 @@ final as (
         connections.tenant_count::integer as tenant_count,
         accounts.account_count::integer as account_count,
         connections.duplicate_connection_count::integer as duplicate_connection_count,
+        connections.subuser_connection_count::integer as subuser_connection_count,
         connections.connected_count::integer as connected_count,
         connections.needs_reconnect_count::integer as needs_reconnect_count,
         connections.degraded_count::integer as degraded_count,

@@ -12,8 +12,9 @@
     counts are null when their stream is not readable (fct_sendgrid_seat_utilization).
 
     A connection that reaches a SendGrid account already connected under another id names
-    that tenant (`duplicate_of_tenant_id`, dim_sendgrid_tenants); rpt_sendgrid_portfolio
-    counts the account once.
+    that tenant (`duplicate_of_tenant_id`), a subuser of another connected tenant names its
+    parent (`subuser_of_tenant_id`; dim_sendgrid_tenants); rpt_sendgrid_portfolio counts
+    each account once (`is_counted_in_totals`).
 -#}
 with
 
@@ -145,10 +146,12 @@ joined as (
         plan_recommendation.monthly_cost_change_usd,
         plan_recommendation.recommendation_text,
         coalesce(first_connected.display_name, first_connected.tenant_id)
-            as duplicate_of_display_name
+            as duplicate_of_display_name,
+        coalesce(parent.display_name, parent.tenant_id) as subuser_of_display_name
     from tenants
     left join tenants as first_connected
         on tenants.duplicate_of_tenant_id = first_connected.tenant_id
+    left join tenants as parent on tenants.subuser_of_tenant_id = parent.tenant_id
     left join connection_health on tenants.tenant_id = connection_health.tenant_id
     left join plan_utilization on tenants.tenant_id = plan_utilization.tenant_id
     left join overage_forecast on tenants.tenant_id = overage_forecast.tenant_id
@@ -219,6 +222,9 @@ final as (
         recommendation_text::text as recommendation_text,
         duplicate_of_tenant_id::text as duplicate_of_tenant_id,
         duplicate_of_display_name::text as duplicate_of_display_name,
+        subuser_of_tenant_id::text as subuser_of_tenant_id,
+        subuser_of_display_name::text as subuser_of_display_name,
+        is_counted_in_totals::boolean as is_counted_in_totals,
         {{ sendgrid_as_of() }} as as_of_at
     from joined
 

@@ -1,0 +1,97 @@
+{#-
+    One row per tenant: the SendGrid account its connection reaches (user id and username of
+    GET /v3/user/username; null when that stream was not read) and whether another tenant
+    already counts that account's figures:
+      - `duplicate_of_tenant_id`: another connection reaches the same account (same user id
+        and username) and was connected first (the loader's registry, then the id);
+      - `subuser_of_tenant_id`: the account is a subuser that another connected tenant lists
+        among its subusers (same id and username; a parent connected twice is named by its
+        first connection). The parent's volume counts its subusers' sends and its plan and
+        credits are the ones the subuser draws on.
+    `is_counted_in_totals` is false for either: portfolio totals, alerts and plan
+    recommendations count each account once, where it belongs.
+-#}
+with
+
+tenants as (
+
+    select * from {{ ref('stg_sendgrid__tenants') }}
+
+),
+
+usernames as (
+
+    select * from {{ ref('stg_sendgrid__usernames') }}
+    where subuser = '' and is_current and not is_deleted and user_id is not null
+
+),
+
+subusers as (
+
+    select * from {{ ref('stg_sendgrid__subusers') }}
+    where is_current and not is_deleted
+
+),
+
+identities as (
+
+    select distinct on (tenant_id)
+        tenant_id,
+        user_id,
+        username
+    from usernames
+    order by tenant_id asc, last_seen_at desc
+
+),
+
+first_connections as (
+
+    select
+        identities.tenant_id,
+        identities.user_id,
+        identities.username,
+        first_value(identities.tenant_id) over (
+            partition by identities.user_id, identities.username
+            order by tenants.first_seen_at asc nulls last, identities.tenant_id asc
+        ) as first_tenant_id
+    from identities
+    left join tenants on identities.tenant_id = tenants.tenant_id
+
+),
+
+parents as (
+
+    select distinct on (first_connections.tenant_id)
+        first_connections.tenant_id,
+        coalesce(parent.first_tenant_id, subusers.tenant_id) as subuser_of_tenant_id
+    from first_connections
+    inner join subusers
+        on
+            first_connections.user_id = subusers.subuser_id
+            and first_connections.username = subusers.subuser_username
+            and first_connections.tenant_id <> subusers.tenant_id
+    left join first_connections as parent on subusers.tenant_id = parent.tenant_id
+    order by first_connections.tenant_id asc, subuser_of_tenant_id asc
+
+),
+
+final as (
+
+    select
+        tenants.tenant_id::text as tenant_id,
+        first_connections.user_id::bigint as sendgrid_user_id,
+        first_connections.username::text as sendgrid_username,
+        nullif(first_connections.first_tenant_id, tenants.tenant_id)::text
+            as duplicate_of_tenant_id,
+        parents.subuser_of_tenant_id::text as subuser_of_tenant_id,
+        (
+            coalesce(first_connections.first_tenant_id, tenants.tenant_id) = tenants.tenant_id
+            and parents.subuser_of_tenant_id is null
+        )::boolean as is_counted_in_totals
+    from tenants
+    left join first_connections on tenants.tenant_id = first_connections.tenant_id
+    left join parents on tenants.tenant_id = parents.tenant_id
+
+)
+
+select * from final
