@@ -119,3 +119,44 @@ def test_alert_text_keeps_the_banner_width_on_a_phone(rendered: Rendered) -> Non
         if a["hint"]:
             assert a["hint"]["left"] >= a["text"]["right"], a  # beside the text on a desktop
             assert a["text"]["width"] >= 0.5 * a["box"]["width"], a
+
+
+def test_duplicate_and_subuser_notes_link_to_the_tenant_that_counts_them(
+    pg_database, tmp_path
+) -> None:
+    """Click "Same SendGrid account as Acme Retail" and "A subuser of Acme Retail": each scrolls
+    to Acme Retail's section; the page with both notes still fits a phone."""
+    from playwright.sync_api import sync_playwright
+
+    from sendgrid_dashboard import write_dashboard
+
+    from .marts_fixture import load_marts
+
+    conninfo = pg_database.conninfo()
+    load_marts(
+        conninfo, duplicates={"globex_eu": "acme_prod"}, subusers={"xss_tenant": "acme_prod"}
+    )
+    path = write_dashboard(conninfo, tmp_path / "counted-once.html")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            target = page.locator("section[data-tenant=acme_prod]")
+            anchor = f"#{target.get_attribute('id')}"
+            for kind, tenant in (
+                ("duplicate_account", "globex_eu"),
+                ("subuser_account", "xss_tenant"),
+            ):
+                page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                note = page.locator(f".alert[data-alert={kind}][data-tenant={tenant}]")
+                note.get_by_role("link", name="Acme Retail").click()
+                page.wait_for_function(f"location.hash === '{anchor}'")
+                top = target.evaluate("el => el.getBoundingClientRect().top")
+                assert -1 <= top < 50, (kind, top)  # scrolled to it (sub-pixel rounding)
+        finally:
+            browser.close()
+    for report in check_layout(path, tmp_path, widths=(390,)):
+        assert report.scroll_width <= report.client_width, report
+        assert report.outside == [], report
+        assert report.clipped == [], report
