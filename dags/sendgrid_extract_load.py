@@ -1,7 +1,8 @@
 """Extract every SendGrid tenant into ``sendgrid_staging`` (the E and L of the ELT).
 
 ``prepare_staging`` → ``list_tenants`` (the tenants in at most ``EXTRACT_MAX_BATCHES`` batches,
-env ``SENDGRID_EXTRACT_MAX_BATCHES``) → ``extract_load`` (one mapped task per batch, pool
+env ``SENDGRID_EXTRACT_MAX_BATCHES``; a full discovery also marks known tenants it no longer
+finds as removed, which the marts leave out) → ``extract_load`` (one mapped task per batch, pool
 ``sendgrid_api``; its tenants run ``EXTRACT_TENANT_THREADS`` at a time, env
 ``SENDGRID_EXTRACT_TENANT_THREADS``, see ``sendgrid_elt.batches``) → ``publish_staging_asset``
 (emits the ``sendgrid_staging`` asset with per-stream row counts and ``as_of``, the run's data
@@ -34,11 +35,18 @@ Nothing here touches the network or a database at import time.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
 from sendgrid_elt.assets import STAGING_ASSET
 from sendgrid_elt.settings import API_POOL, EXTRACT_DAG_ID, EXTRACT_TASK_TIMEOUT
+
+
+def _as_of(context: Any) -> dt.datetime | None:
+    """The run's as-of instant: its data interval end (``run_after`` without a logical date)."""
+    dag_run = context.get("dag_run")
+    return context.get("data_interval_end") or getattr(dag_run, "run_after", None)
 
 
 @dag(
@@ -74,9 +82,14 @@ def sendgrid_extract_load():
     @task
     def list_tenants(params: dict | None = None) -> list[list[str]]:
         from sendgrid_elt.batches import split
+        from sendgrid_elt.extract_load import record_roster
         from sendgrid_elt.tenants import discover
 
-        return split(discover((params or {}).get("tenants") or None))
+        requested = (params or {}).get("tenants") or None
+        found = discover(requested)
+        if not requested:  # a full discovery: known tenants it lacks were deleted
+            record_roster(found, as_of=_as_of(get_current_context()))
+        return split(found)
 
     @task(
         pool=API_POOL,
@@ -113,9 +126,7 @@ def sendgrid_extract_load():
         from sendgrid_elt.extract_load import staging_summary
 
         context = get_current_context()
-        dag_run = context.get("dag_run")  # a run triggered without a logical date has run_after
-        as_of = context.get("data_interval_end") or getattr(dag_run, "run_after", None)
-        summary = staging_summary(run_id or "manual", as_of=as_of)
+        summary = staging_summary(run_id or "manual", as_of=_as_of(context))
         if not summary["tenants"]:
             raise AirflowSkipException("no tenant loaded anything in this run")
         context["outlet_events"][STAGING_ASSET].extra = summary

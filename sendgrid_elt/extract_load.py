@@ -55,6 +55,34 @@ def prepare_staging() -> str:
     return target.describe()
 
 
+def record_roster(tenant_ids: list[str], as_of: dt.datetime | None) -> None:
+    """Record the run's full tenant list: known tenants it lacks are marked removed.
+
+    A run that found no tenant at all changes nothing: a discovery that lost its
+    configuration must not empty the reports. Nothing is deleted (see
+    :func:`sendgrid_elt.sync_state.save_roster`); the marts leave removed tenants out.
+    """
+    import psycopg
+
+    from sendgrid_elt import sync_state
+    from sendgrid_elt.warehouse import require_target
+
+    if not tenant_ids:
+        log.warning("no tenant found: the registry of known tenants is left as it is")
+        return
+    instant = (as_of or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    with psycopg.connect(require_target().conninfo()) as conn:
+        removed, restored = sync_state.save_roster(conn, tenant_ids, instant)
+    if removed:
+        log.info(
+            "no longer connected, left out of the reports from %s on (data kept): %s",
+            instant.isoformat(),
+            ", ".join(removed),
+        )
+    if restored:
+        log.info("connected again: %s", ", ".join(restored))
+
+
 def parse_start_date(value: Any) -> dt.date | None:
     """The ``start_date`` param (``YYYY-MM-DD``, empty = use state)."""
     if value in (None, ""):

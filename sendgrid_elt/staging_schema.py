@@ -161,8 +161,10 @@ tenants = Table(
     Column("subusers_filter", Text, nullable=True),
     Column("first_seen_at", _TS, nullable=False),
     Column("last_seen_at", _TS, nullable=False),
+    # the as-of of the first full discovery that no longer found the connection (null: found)
+    Column("removed_at", _TS, nullable=True),
     PrimaryKeyConstraint("tenant_id", name="tenants_pkey"),
-    comment="every SendGrid connection the pipeline has seen",
+    comment="every SendGrid connection the pipeline has seen; removed_at: deleted since",
 )
 
 extract_runs = Table(

@@ -1,11 +1,13 @@
-"""Sync state and stream status rows, written inside the caller's transaction.
+"""Sync state, stream status and tenant registry rows, written inside the caller's transaction.
 
 The loader calls :func:`save_cursor` in the same transaction as the batch it belongs to, so a
-cursor never runs ahead of (or behind) the data it describes.
+cursor never runs ahead of (or behind) the data it describes. :func:`save_roster` records which
+known tenants a full discovery no longer found (deleted connections).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
@@ -13,6 +15,8 @@ from psycopg.types.json import Jsonb
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import psycopg
 
 _SYNC = f'"{STAGING_SCHEMA}".sync_state'
@@ -126,7 +130,34 @@ def save_tenant(
         on conflict (tenant_id) do update set
             display_name = excluded.display_name, region = excluded.region,
             auth_type = excluded.auth_type, subusers_filter = excluded.subusers_filter,
-            last_seen_at = excluded.last_seen_at
+            last_seen_at = excluded.last_seen_at, removed_at = null
         """,  # noqa: S608
         (tenant_id, display_name, region, auth_type, subusers_filter),
     )
+
+
+def save_roster(
+    conn: psycopg.Connection, tenant_ids: Sequence[str], as_of: dt.datetime
+) -> tuple[list[str], list[str]]:
+    """Record a full discovery: which known tenants it no longer found, and which came back.
+
+    A tenant of the registry that ``tenant_ids`` lacks gets ``removed_at = as_of`` (once: the
+    first run that missed it); one that is listed again loses the mark. Nothing is deleted:
+    the marts leave a removed tenant out of the totals and the reports, and a connection
+    created again under the same id picks up where it left off.
+
+    Returns:
+        ``(removed, restored)``: the tenant ids marked now and those whose mark was cleared.
+    """
+    listed = list(tenant_ids)
+    removed = conn.execute(
+        f"update {_TENANTS} set removed_at = %s where removed_at is null"  # noqa: S608
+        " and not (tenant_id = any(%s)) returning tenant_id",
+        (as_of, listed),
+    ).fetchall()
+    restored = conn.execute(
+        f"update {_TENANTS} set removed_at = null where removed_at is not null"  # noqa: S608
+        " and tenant_id = any(%s) returning tenant_id",
+        (listed,),
+    ).fetchall()
+    return sorted(r[0] for r in removed), sorted(r[0] for r in restored)

@@ -162,6 +162,7 @@ def _portfolio(overview: list[Row], health: list[Row]) -> Row:
         "tenant_count": len(overview),
         "account_count": len(accounts),
         "duplicate_connection_count": sum(1 for o in overview if o.get("duplicate_of_tenant_id")),
+        "removed_connection_count": 0,  # the overview has no deleted connection
         "subuser_connection_count": sum(
             1 for o in overview if o.get("subuser_of_tenant_id") and not o["duplicate_of_tenant_id"]
         ),

@@ -11,7 +11,7 @@ import pytest
 
 from sendgrid_elt.settings import STAGING_SCHEMA
 
-from .conftest import assert_matches_truth, staged_keys, statuses
+from .conftest import assert_matches_truth, connection_json, staged_keys, statuses
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 pytestmark = pytest.mark.slow
@@ -156,3 +156,38 @@ def test_demo_task_logs_mask_secrets_like_airflow_does(tmp_path) -> None:
     (line,) = (tmp_path / "attempt=1.log").read_text().splitlines()
     assert secret not in line
     assert "calling with ***" in line
+
+
+def test_a_deleted_connection_is_marked_removed_and_comes_back(
+    airflow_home, warehouse, sim, tenant_conns, monkeypatch
+) -> None:
+    """A full run that no longer finds a tenant marks it removed (its data stays); a partial
+    run leaves the marks alone; the connection created again clears it."""
+    dag = _dag()
+    quick = {"streams": ["user_account"], "tenants": []}  # dag.test() keeps the last conf
+
+    def removed() -> dict[str, bool]:
+        with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+            return dict(
+                conn.execute(
+                    f'select tenant_id, removed_at is not null from "{STAGING_SCHEMA}".tenants'  # noqa: S608
+                ).fetchall()
+            )
+
+    assert _run(dag, **quick).state == "success"
+    assert removed() == dict.fromkeys(tenant_conns, False)
+    saved = {"AIRFLOW_CONN_CEDAR": connection_json(sim, *tenant_conns["cedar"])}
+    monkeypatch.delenv("AIRFLOW_CONN_CEDAR")
+    assert _run(dag, **quick).state == "success"
+    assert removed() == {**dict.fromkeys(tenant_conns, False), "cedar": True}
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        (kept,) = conn.execute(
+            f'select count(*) from "{STAGING_SCHEMA}".stream_status where tenant_id = %s',  # noqa: S608
+            ("cedar",),
+        ).fetchone()
+    assert kept > 0  # nothing of its data is deleted
+    assert _run(dag, **{**quick, "tenants": ["acme"]}).state == "success"
+    assert removed()["cedar"] is True  # a partial run says nothing about the others
+    monkeypatch.setenv("AIRFLOW_CONN_CEDAR", saved["AIRFLOW_CONN_CEDAR"])
+    assert _run(dag, **quick).state == "success"
+    assert removed() == dict.fromkeys(tenant_conns, False)

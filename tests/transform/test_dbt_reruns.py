@@ -275,3 +275,34 @@ def test_duplicate_and_subuser_connections_are_counted_once(built) -> None:
                    "downgrade_savings_usd", "upgrade_count", "upgrade_cost_usd",
                    "net_plan_change_usd"):  # fmt: skip
         assert after[column] == before[column], column
+
+    # the first connection is deleted: the second one now stands for the account
+    with psycopg.connect(target.conninfo()) as conn:
+        conn.execute(
+            "update sendgrid_staging.tenants set removed_at = %s where tenant_id = %s",
+            [AS_OF - dt.timedelta(hours=1), first],
+        )
+    _, results = run_dbt(target, work, "build", "--full-refresh", *as_of_vars(AS_OF))
+    assert {r["status"] for r in results} <= {"success", "pass", "no-op"}
+    dims = {r["tenant_id"]: r for r in rows(target, "dim_sendgrid_tenants")}
+    assert (dims[first]["is_removed"], dims[first]["is_counted_in_totals"]) == (True, False)
+    assert (dims[again]["duplicate_of_tenant_id"], dims[again]["is_counted_in_totals"]) == (
+        None, True)  # fmt: skip
+    overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
+    assert first not in overview
+    assert {r["tenant_id"] for r in rows(target, "rpt_sendgrid_overage_forecast")} == (
+        expected - {first, sub})  # fmt: skip
+    (removed,) = rows(target, "rpt_sendgrid_portfolio")
+    counts = ("tenant_count", "account_count", "removed_connection_count",
+              "duplicate_connection_count")  # fmt: skip
+    assert [removed[c] for c in counts] == [len(truths) + 1, len(truths), 1, 0]
+    for column in ("requests_30d", "features_used", "projected_overage_cost_usd",
+                   "net_plan_change_usd"):  # fmt: skip
+        assert removed[column] == before[column], column  # the copy's figures are the first's
+    # a run made with the as-of before the deletion still shows the first connection
+    run_dbt(target, work, "run", *as_of_vars(AS_OF - dt.timedelta(hours=2)))
+    earlier = {r["tenant_id"]: r for r in rows(target, "dim_sendgrid_tenants")}
+    assert (earlier[first]["is_removed"], earlier[again]["duplicate_of_tenant_id"]) == (
+        False,
+        first,
+    )

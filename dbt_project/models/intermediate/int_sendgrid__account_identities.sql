@@ -8,14 +8,20 @@
         among its subusers (same id and username; a parent connected twice is named by its
         first connection). The parent's volume counts its subusers' sends and its plan and
         credits are the ones the subuser draws on.
-    `is_counted_in_totals` is false for either: portfolio totals, alerts and plan
+    A tenant whose connection was deleted (the registry's `removed_at`, at or before the
+    as-of instant) is `is_removed`: it counts nowhere and takes part in neither match, so
+    deleting the first of two connections makes the other one count.
+    `is_counted_in_totals` is false for all three: portfolio totals, alerts and plan
     recommendations count each account once, where it belongs.
 -#}
 with
 
 tenants as (
 
-    select * from {{ ref('stg_sendgrid__tenants') }}
+    select
+        *,
+        coalesce(removed_at <= {{ sendgrid_as_of() }}, false) as is_removed
+    from {{ ref('stg_sendgrid__tenants') }}
 
 ),
 
@@ -28,19 +34,23 @@ usernames as (
 
 subusers as (
 
-    select * from {{ ref('stg_sendgrid__subusers') }}
-    where is_current and not is_deleted
+    select subuser_list.*
+    from {{ ref('stg_sendgrid__subusers') }} as subuser_list
+    inner join tenants on subuser_list.tenant_id = tenants.tenant_id
+    where subuser_list.is_current and not subuser_list.is_deleted and not tenants.is_removed
 
 ),
 
 identities as (
 
-    select distinct on (tenant_id)
-        tenant_id,
-        user_id,
-        username
+    select distinct on (usernames.tenant_id)
+        usernames.tenant_id,
+        usernames.user_id,
+        usernames.username
     from usernames
-    order by tenant_id asc, last_seen_at desc
+    inner join tenants on usernames.tenant_id = tenants.tenant_id
+    where not tenants.is_removed
+    order by usernames.tenant_id asc, usernames.last_seen_at desc
 
 ),
 
@@ -79,13 +89,16 @@ final as (
 
     select
         tenants.tenant_id::text as tenant_id,
+        tenants.removed_at::timestamptz as removed_at,
+        tenants.is_removed::boolean as is_removed,
         first_connections.user_id::bigint as sendgrid_user_id,
         first_connections.username::text as sendgrid_username,
         nullif(first_connections.first_tenant_id, tenants.tenant_id)::text
             as duplicate_of_tenant_id,
         parents.subuser_of_tenant_id::text as subuser_of_tenant_id,
         (
-            coalesce(first_connections.first_tenant_id, tenants.tenant_id) = tenants.tenant_id
+            not tenants.is_removed
+            and coalesce(first_connections.first_tenant_id, tenants.tenant_id) = tenants.tenant_id
             and parents.subuser_of_tenant_id is null
         )::boolean as is_counted_in_totals
     from tenants

@@ -3,7 +3,8 @@
     profile, credits, inferred plan, connection and sync state at the as-of instant.
 
     Which account the connection reaches, and whether another tenant already counts it (a
-    second connection to the same account, or a subuser of another connected tenant):
+    second connection to the same account, or a subuser of another connected tenant), or the
+    connection was deleted (`is_removed`: kept here, left out of the reports and totals):
     int_sendgrid__account_identities; portfolio totals count each account once.
 -#}
 with
@@ -71,6 +72,8 @@ final as (
         account_identities.sendgrid_username::text as sendgrid_username,
         account_identities.duplicate_of_tenant_id::text as duplicate_of_tenant_id,
         account_identities.subuser_of_tenant_id::text as subuser_of_tenant_id,
+        account_identities.removed_at::timestamptz as removed_at,
+        coalesce(account_identities.is_removed, false)::boolean as is_removed,
         coalesce(account_identities.is_counted_in_totals, true)::boolean as is_counted_in_totals
     from tenant_plans
     left join current_profiles on tenant_plans.tenant_id = current_profiles.tenant_id

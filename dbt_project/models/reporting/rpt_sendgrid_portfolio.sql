@@ -9,7 +9,8 @@
     Connection states count connections (tenants); every other figure counts SendGrid accounts
     once (`is_counted_in_totals`): a connection that reaches an account already connected under
     another id, or a subuser of another connected tenant (whose figures include it), is left
-    out of them.
+    out of them. Deleted connections are not in the overview; `removed_connection_count` says
+    how many the warehouse keeps.
 -#}
 with
 
@@ -41,6 +42,14 @@ connections as (
         count(*) filter (where sync_state = 'stale') as stale_count,
         max(last_successful_sync_at) as last_successful_sync_at
     from overview
+
+),
+
+removed as (
+
+    select count(*) as removed_connection_count
+    from {{ ref('dim_sendgrid_tenants') }}
+    where is_removed
 
 ),
 
@@ -78,6 +87,7 @@ final as (
         accounts.account_count::integer as account_count,
         connections.duplicate_connection_count::integer as duplicate_connection_count,
         connections.subuser_connection_count::integer as subuser_connection_count,
+        removed.removed_connection_count::integer as removed_connection_count,
         connections.connected_count::integer as connected_count,
         connections.needs_reconnect_count::integer as needs_reconnect_count,
         connections.degraded_count::integer as degraded_count,
@@ -102,6 +112,7 @@ final as (
     from as_of
     cross join connections
     cross join accounts
+    cross join removed
     -- no row before the first extraction (no as-of instant yet)
     where as_of.as_of_at is not null
 

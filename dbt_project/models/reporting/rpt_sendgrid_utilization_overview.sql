@@ -14,13 +14,15 @@
     A connection that reaches a SendGrid account already connected under another id names
     that tenant (`duplicate_of_tenant_id`), a subuser of another connected tenant names its
     parent (`subuser_of_tenant_id`; dim_sendgrid_tenants); rpt_sendgrid_portfolio counts
-    each account once (`is_counted_in_totals`).
+    each account once (`is_counted_in_totals`). A deleted connection (`is_removed`) has no
+    row: its data stays in the marts, out of the reports.
 -#}
 with
 
 tenants as (
 
     select * from {{ ref('dim_sendgrid_tenants') }}
+    where not is_removed
 
 ),
 

@@ -19,7 +19,8 @@ renamed as (
 
         ---------- timestamps
         first_seen_at,
-        last_seen_at
+        last_seen_at,
+        removed_at
 
     from source
 
