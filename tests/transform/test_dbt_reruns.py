@@ -286,6 +286,9 @@ def test_duplicate_and_subuser_connections_are_counted_once(built) -> None:
     assert {r["status"] for r in results} <= {"success", "pass", "no-op"}
     dims = {r["tenant_id"]: r for r in rows(target, "dim_sendgrid_tenants")}
     assert (dims[first]["is_removed"], dims[first]["is_counted_in_totals"]) == (True, False)
+    # it keeps its identity, and names no one: a removed connection never stands for an account
+    assert (dims[first]["sendgrid_user_id"], dims[first]["duplicate_of_tenant_id"]) == (
+        5523456, None)  # fmt: skip
     assert (dims[again]["duplicate_of_tenant_id"], dims[again]["is_counted_in_totals"]) == (
         None, True)  # fmt: skip
     overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}

@@ -46,26 +46,28 @@ identities as (
     select distinct on (usernames.tenant_id)
         usernames.tenant_id,
         usernames.user_id,
-        usernames.username
+        usernames.username,
+        tenants.first_seen_at,
+        coalesce(tenants.is_removed, false) as is_removed
     from usernames
-    inner join tenants on usernames.tenant_id = tenants.tenant_id
-    where not tenants.is_removed
+    left join tenants on usernames.tenant_id = tenants.tenant_id
     order by usernames.tenant_id asc, usernames.last_seen_at desc
 
 ),
 
 first_connections as (
 
+    -- removed connections match among themselves only: they never stand for an account
     select
-        identities.tenant_id,
-        identities.user_id,
-        identities.username,
-        first_value(identities.tenant_id) over (
-            partition by identities.user_id, identities.username
-            order by tenants.first_seen_at asc nulls last, identities.tenant_id asc
+        tenant_id,
+        user_id,
+        username,
+        is_removed,
+        first_value(tenant_id) over (
+            partition by is_removed, user_id, username
+            order by first_seen_at asc nulls last, tenant_id asc
         ) as first_tenant_id
     from identities
-    left join tenants on identities.tenant_id = tenants.tenant_id
 
 ),
 
@@ -81,6 +83,7 @@ parents as (
             and first_connections.username = subusers.subuser_username
             and first_connections.tenant_id <> subusers.tenant_id
     left join first_connections as parent on subusers.tenant_id = parent.tenant_id
+    where not first_connections.is_removed
     order by first_connections.tenant_id asc, subuser_of_tenant_id asc
 
 ),
@@ -93,8 +96,10 @@ final as (
         tenants.is_removed::boolean as is_removed,
         first_connections.user_id::bigint as sendgrid_user_id,
         first_connections.username::text as sendgrid_username,
-        nullif(first_connections.first_tenant_id, tenants.tenant_id)::text
-            as duplicate_of_tenant_id,
+        (case
+            when not tenants.is_removed
+                then nullif(first_connections.first_tenant_id, tenants.tenant_id)
+        end)::text as duplicate_of_tenant_id,
         parents.subuser_of_tenant_id::text as subuser_of_tenant_id,
         (
             not tenants.is_removed
