@@ -158,34 +158,38 @@ def read_all() -> dict[str, Health]:
             return {}
         with engine.connect() as conn:
             rows = conn.execute(select(connection_health)).mappings().all()
-        counted_under = _counted_under(engine)
+            counted_under = _counted_under(conn)  # last: a failure here only empties it
     except Exception as exc:
         log.warning("could not read connection health: %s", type(exc).__name__)
         return {}
     finally:
         engine.dispose()
     return {
-        r["tenant_id"]: Health(
-            status=r["status"],
-            since=r["status_since"],
-            last_success_at=r["last_success_at"],
-            reason=r["reason"],
-            last_error=r["last_error"],
-            missing_scopes=tuple(r["missing_scopes"] or ()),
-            streams_missing_scopes=dict(r["streams_missing_scopes"] or {}),
-            stream_problems=dict(r.get("stream_problems") or {}),
-            duplicate_of=counted_under.get(r["tenant_id"], (None, None))[0],
-            subuser_of=counted_under.get(r["tenant_id"], (None, None))[1],
-        )
-        for r in rows
+        r["tenant_id"]: _health(r, *counted_under.get(r["tenant_id"], (None, None))) for r in rows
     }
+
+
+def _health(r: Any, duplicate_of: str | None, subuser_of: str | None) -> Health:
+    """One ``connection_health`` row, and the tenant that already counts its account."""
+    return Health(
+        status=r["status"],
+        since=r["status_since"],
+        last_success_at=r["last_success_at"],
+        reason=r["reason"],
+        last_error=r["last_error"],
+        missing_scopes=tuple(r["missing_scopes"] or ()),
+        streams_missing_scopes=dict(r["streams_missing_scopes"] or {}),
+        stream_problems=dict(r.get("stream_problems") or {}),
+        duplicate_of=duplicate_of,
+        subuser_of=subuser_of,
+    )
 
 
 #: The reporting model naming, per tenant, the tenant that already counts its account.
 _OVERVIEW = "rpt_sendgrid_utilization_overview"
 
 
-def _counted_under(engine: Any) -> dict[str, tuple[str | None, str | None]]:
+def _counted_under(conn: Any) -> dict[str, tuple[str | None, str | None]]:
     """Tenant -> (duplicate of, subuser of): the tenant that already counts its account.
 
     dbt's finding; empty before the first transform, or while the marts predate the columns.
@@ -203,8 +207,7 @@ def _counted_under(engine: Any) -> dict[str, tuple[str | None, str | None]]:
         )
     )
     try:
-        with engine.connect() as conn:
-            return {tenant: (first, parent) for tenant, first, parent in conn.execute(query)}
+        return {tenant: (first, parent) for tenant, first, parent in conn.execute(query)}
     except Exception as exc:  # no marts yet: nothing to say
         log.info("no duplicate or subuser findings to show: %s", type(exc).__name__)
         return {}

@@ -88,3 +88,18 @@ def rendered(
     path = write_dashboard(marts_database, out, generated_at=GENERATED_AT)
     html = path.read_text(encoding="utf-8")
     return Rendered(path=path, html=html, page=read_page(html), rows=rows, conninfo=marts_database)
+
+
+@pytest.fixture
+def counted_once(pg_database: Any, tmp_path: Path) -> Rendered:
+    """The dashboard of the fixture warehouse where ``globex_eu`` reaches the account of
+    ``acme_prod`` (connected first) and ``xss_tenant`` is a subuser of ``acme_prod``."""
+    from sendgrid_dashboard import write_dashboard
+
+    conninfo = pg_database.conninfo()
+    rows = load_marts(
+        conninfo, duplicates={"globex_eu": "acme_prod"}, subusers={"xss_tenant": "acme_prod"}
+    )
+    path = write_dashboard(conninfo, tmp_path / "counted-once.html")
+    html = path.read_text(encoding="utf-8")
+    return Rendered(path=path, html=html, page=read_page(html), rows=rows, conninfo=conninfo)

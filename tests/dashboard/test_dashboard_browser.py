@@ -122,21 +122,13 @@ def test_alert_text_keeps_the_banner_width_on_a_phone(rendered: Rendered) -> Non
 
 
 def test_duplicate_and_subuser_notes_link_to_the_tenant_that_counts_them(
-    pg_database, tmp_path
+    counted_once: Rendered,
 ) -> None:
     """Click "Same SendGrid account as Acme Retail" and "A subuser of Acme Retail": each scrolls
     to Acme Retail's section; the page with both notes still fits a phone."""
     from playwright.sync_api import sync_playwright
 
-    from sendgrid_dashboard import write_dashboard
-
-    from .marts_fixture import load_marts
-
-    conninfo = pg_database.conninfo()
-    load_marts(
-        conninfo, duplicates={"globex_eu": "acme_prod"}, subusers={"xss_tenant": "acme_prod"}
-    )
-    path = write_dashboard(conninfo, tmp_path / "counted-once.html")
+    path = counted_once.path
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -156,7 +148,7 @@ def test_duplicate_and_subuser_notes_link_to_the_tenant_that_counts_them(
                 assert -1 <= top < 50, (kind, top)  # scrolled to it (sub-pixel rounding)
         finally:
             browser.close()
-    for report in check_layout(path, tmp_path, widths=(390,)):
+    for report in check_layout(path, path.parent, widths=(390,)):
         assert report.scroll_width <= report.client_width, report
         assert report.outside == [], report
         assert report.clipped == [], report

@@ -175,29 +175,13 @@ def _overview_ids(conninfo: str) -> list[str]:
 
 
 def test_duplicate_and_subuser_connections_are_flagged_and_counted_once(
-    pg_database, tmp_path
+    counted_once: Rendered,
 ) -> None:
     """``globex_eu`` reaches the account ``acme_prod`` connected first, ``xss_tenant`` is a
     subuser of ``acme_prod``: their sections and portfolio rows say so, the subuser has no
     recommendation of its own, and the header's figures are the portfolio model's (which
     counts each account once)."""
-    from sendgrid_dashboard import write_dashboard
-    from sendgrid_elt.settings import MARTS_SCHEMA
-
-    conninfo = pg_database.conninfo()
-    load_marts(
-        conninfo, duplicates={"globex_eu": "acme_prod"}, subusers={"xss_tenant": "acme_prod"}
-    )
-
-    def sql(query: str, **params: object) -> list[dict]:
-        from psycopg.rows import dict_row
-
-        with psycopg.connect(conninfo) as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query.replace("{schema}", MARTS_SCHEMA), params)  # type: ignore[arg-type]
-            return cur.fetchall()
-
-    html = write_dashboard(conninfo, tmp_path / "duplicate.html").read_text()
-    page = read_page(html)
+    html, page, sql = counted_once.html, counted_once.page, counted_once.sql
     check_figures(page, sql)
     (portfolio,) = sql("select * from {schema}.rpt_sendgrid_portfolio")
     assert (portfolio["tenant_count"], portfolio["account_count"]) == (5, 3)
