@@ -143,9 +143,7 @@ def create_app() -> FastAPI:
         if client_id.strip():
             return start_flow(request, conn_id, f"user:{access.user_id(user)}")
         check = health.record_check(conn_id)
-        kind, text, disabled = health.connected_flash(
-            conn_id, " with an API key", check.missing, check.optional
-        )
+        kind, text, disabled = health.connected_flash(conn_id, " with an API key", check)
         return flash_redirect(request, kind, text, d=disabled)
 
     @app.post("/connections/{connection_id}/connect")
@@ -205,9 +203,7 @@ def create_app() -> FastAPI:
             text = f"{text} You can close this window."
             response = message_page(request, "Thank you", kind, text, 200, back=False)
         else:
-            kind, text, disabled = health.connected_flash(
-                result.conn_id, "", check.missing, check.optional
-            )
+            kind, text, disabled = health.connected_flash(result.conn_id, "", check)
             response = flash_redirect(request, kind, text, d=disabled)
             if result.next_path:
                 response.headers["location"] = result.next_path
@@ -233,11 +229,10 @@ def create_app() -> FastAPI:
         except sendgrid_errors() as exc:
             return flash_redirect(request, "error", key_refused(exc))
         tenants.save_api_key(connection_id, key)
-        health.record_check(connection_id)
-        missing, optional = health.scope_gaps(granted)
-        kind, text, disabled = health.connected_flash(
-            connection_id, " with an API key", missing, optional
-        )
+        check = health.record_check(connection_id)
+        missing, optional = health.scope_gaps(granted)  # known even when the check failed
+        check = check._replace(missing=missing, optional=optional)
+        kind, text, disabled = health.connected_flash(connection_id, " with an API key", check)
         return flash_redirect(request, kind, text, d=disabled)
 
     @app.post("/connections/{connection_id}/test")

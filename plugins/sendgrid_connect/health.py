@@ -8,9 +8,9 @@ Connect / Reconnect / API-key change it runs the same scope check the extract DA
 When no warehouse is configured the page still works and shows "never connected".
 
 A connection that reaches a SendGrid account already connected under another id, or a subuser
-of another connected tenant, names that tenant once the transform has found it: dbt owns the
-rule (``int_sendgrid__account_identities``), and the page reads ``duplicate_of_tenant_id`` and
-``subuser_of_tenant_id`` from the reporting model the dashboard reads too.
+of another connected tenant, names that tenant once the transform has found it, and a credential
+just saved for an account the reports already know says so in its flash (a warning: the account
+is counted once); :mod:`sendgrid_connect.accounts` reads dbt's findings.
 
 A credential that works but lacks scopes is never shown as plain "Connected": the page says
 "Connected, N features unreadable" (``degraded``), lists each missing scope with the streams it
@@ -22,9 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sendgrid_hook.display import plural
+
+from sendgrid_connect import accounts
+
+if TYPE_CHECKING:
+    from sendgrid_hook.account import AccountIdentity
 
 log = logging.getLogger(__name__)
 
@@ -102,27 +107,34 @@ def unreadable_label(unreadable: dict[str, list[str]]) -> str:
     return f"Connected, {count} {plural('feature', count)} unreadable"
 
 
-def connected_flash(
-    conn_id: str, how: str, missing: tuple[str, ...] | list[str], optional: tuple[str, ...] = ()
-) -> tuple[str, str, dict[str, list[str]]]:
+def connected_flash(conn_id: str, how: str, check: Check) -> tuple[str, str, dict[str, list[str]]]:
     """The flash after a credential was saved: success, or a warning naming what is unreadable.
 
     Args:
         conn_id: The connection.
         how: Completes "Connected <conn_id>..." (``""`` or ``" with an API key"``).
-        missing: Required scopes the credential lacks.
-        optional: Plan-feature scopes it lacks (listed, not counted as unreadable).
+        check: The scope check's outcome: the required scopes the credential lacks, the
+            plan-feature ones (listed, not counted as unreadable) and any connection the
+            reports know to reach the same SendGrid account (a warning: counted once).
 
     Returns:
         ``(kind, text, disabled)``: ``kind`` is ``ok`` or ``warn``; ``disabled`` maps each
         missing scope to the streams it disables.
     """
+    missing, optional = check.missing, check.optional
     disabled = disabled_by([*missing, *optional])
+    same = ""
+    if check.same_account:
+        account, first = check.same_account
+        same = (
+            f" This credential reaches SendGrid {account.label()}, which {first} already "
+            f"connects: the reports count that account once, under {first}."
+        )
     if missing:
         count = unreadable_label({s: disabled[s] for s in missing}).removeprefix("Connected, ")
         text = (
             f"Connected {conn_id}{how}, {count}: the credential lacks {len(missing)} required "
-            f"{plural('scope', len(missing))}; that data is skipped until you grant them."
+            f"{plural('scope', len(missing))}; that data is skipped until you grant them.{same}"
         )
         return "warn", text, disabled
     note = (
@@ -130,7 +142,7 @@ def connected_flash(
         if optional
         else ""
     )
-    return "ok", f"Connected {conn_id}{how}{note}.", disabled
+    return "warn" if same else "ok", f"Connected {conn_id}{how}{note}.{same}", disabled
 
 
 def _engine() -> Any | None:
@@ -158,7 +170,7 @@ def read_all() -> dict[str, Health]:
             return {}
         with engine.connect() as conn:
             rows = conn.execute(select(connection_health)).mappings().all()
-            counted_under = _counted_under(conn)  # last: a failure here only empties it
+            counted_under = accounts.counted_under(conn)  # last: a failure only empties it
     except Exception as exc:
         log.warning("could not read connection health: %s", type(exc).__name__)
         return {}
@@ -185,34 +197,6 @@ def _health(r: Any, duplicate_of: str | None, subuser_of: str | None) -> Health:
     )
 
 
-#: The reporting model naming, per tenant, the tenant that already counts its account.
-_OVERVIEW = "rpt_sendgrid_utilization_overview"
-
-
-def _counted_under(conn: Any) -> dict[str, tuple[str | None, str | None]]:
-    """Tenant -> (duplicate of, subuser of): the tenant that already counts its account.
-
-    dbt's finding; empty before the first transform, or while the marts predate the columns.
-    """
-    from sqlalchemy import column, or_, select, table
-
-    from sendgrid_elt.settings import MARTS_SCHEMA
-
-    names = ("tenant_id", "duplicate_of_tenant_id", "subuser_of_tenant_id")
-    overview = table(_OVERVIEW, *map(column, names), schema=MARTS_SCHEMA)
-    query = select(*overview.c).where(
-        or_(
-            overview.c.duplicate_of_tenant_id.is_not(None),
-            overview.c.subuser_of_tenant_id.is_not(None),
-        )
-    )
-    try:
-        return {tenant: (first, parent) for tenant, first, parent in conn.execute(query)}
-    except Exception as exc:  # no marts yet: nothing to say
-        log.info("no duplicate or subuser findings to show: %s", type(exc).__name__)
-        return {}
-
-
 def disabled_by(missing: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
     """Missing scope -> the streams (data) it disables, from the stream catalog."""
     from sendgrid_elt.catalog import scope_requirements
@@ -228,6 +212,8 @@ class Check(NamedTuple):
     note: str
     missing: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    #: The credential's account and another connection the reports know to reach it.
+    same_account: tuple[AccountIdentity, str] | None = None
 
 
 def scope_gaps(granted: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -259,6 +245,7 @@ def record_check(conn_id: str) -> Check:
             return Check(False, note, *scope_gaps(hook.granted_scopes()))
         report = connection_health.check_connection(hook, engine=engine)
         gaps = scope_gaps(hook.granted_scopes())  # the answer the check read (cached)
+        same = _same_account(hook, engine, conn_id)
     except Exception as exc:  # AirflowFailException after recording needs_reconnect, etc.
         return Check(False, f"health check failed: {type(exc).__name__}")
     finally:
@@ -268,5 +255,19 @@ def record_check(conn_id: str) -> Check:
     if report.degraded:
         n = len(report.skipped)
         lack = "lacks" if n == 1 else "lack"
-        return Check(True, f"{n} {plural('stream', n)} {lack} scopes", *gaps)
-    return Check(True, "all streams have their scopes", *gaps)
+        return Check(True, f"{n} {plural('stream', n)} {lack} scopes", *gaps, same)
+    return Check(True, "all streams have their scopes", *gaps, same)
+
+
+def _same_account(hook: Any, engine: Any, conn_id: str) -> tuple[AccountIdentity, str] | None:
+    """The credential's account and a connection already reaching it; never raises."""
+    try:
+        account = hook.account_identity()
+        if account is None:
+            return None
+        with engine.connect() as conn:
+            first = accounts.reached_by(conn, conn_id, account)
+    except Exception as exc:  # the credential is saved: the note is a courtesy
+        log.info("could not look the account up: %s", type(exc).__name__)
+        return None
+    return (account, first) if first else None

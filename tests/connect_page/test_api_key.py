@@ -189,3 +189,53 @@ def test_duplicate_and_subuser_connections_are_named_once_the_reports_find_them(
     assert f'id="duplicate-{first}"' not in page
     assert f'id="subuser-{first}"' not in page
     assert key not in page
+
+
+def test_a_key_for_an_account_the_reports_know_warns_when_it_is_saved(
+    api_server, sim, connect_warehouse
+) -> None:
+    """Saving a key whose account (``GET /v3/user/username``) the tenant dimension already holds
+    under a current connection: a warning naming the connection that counts it; a deleted
+    connection or a known duplicate is never the one named."""
+    import psycopg
+    import requests
+    from psycopg import sql
+
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    key = sim.tenant(2)["api_keys"]["full"]
+    me = requests.get(f"{sim.base_url}/v3/user/username", timeout=10,
+                      headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    first, gone, dup = new_conn_id("counts"), new_conn_id("a_gone"), new_conn_id("a_dup")
+    dim = sql.Identifier(MARTS_SCHEMA, "dim_sendgrid_tenants")
+    with psycopg.connect(connect_warehouse.conninfo()) as conn:
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
+        conn.execute(sql.SQL("create table {} (tenant_id text primary key, sendgrid_user_id bigint,"
+                             " sendgrid_username text, duplicate_of_tenant_id text,"
+                             " is_removed boolean)").format(dim))  # fmt: skip
+        conn.execute(sql.SQL("insert into {} values (%s, %s, %s, null, true),"
+                             " (%s, %s, %s, %s, false), (%s, %s, %s, null, false)").format(dim),
+                     [gone, me["user_id"], me["username"], dup, me["user_id"], me["username"],
+                      first, first, me["user_id"], me["username"]])  # fmt: skip
+    admin = api_server.session("admin")
+    expected = (f"This credential reaches SendGrid account '{me['username']}', user id "
+                f"{me['user_id']}, which {first} already connects: the reports count that "
+                f"account once, under {first}.")  # fmt: skip
+    try:
+        new = new_conn_id("same_account")
+        page = _post(api_server, admin, "/connections", conn_id=new, display_name="Same Co",
+                     host=sim.base_url, api_key=key)  # fmt: skip
+        assert _flash(page).startswith(f"Connected {new} with an API key"), _flash(page)
+        assert _flash(page).endswith(expected), _flash(page)
+        assert _class_of(page, "flash") == "flash warn"
+        # a connection re-keyed with it says the same; one with another account's key does not
+        other = new_conn_id("other_account")
+        page = _post(api_server, admin, "/connections", conn_id=other, host=sim.base_url,
+                     api_key=sim.tenant(1)["api_keys"]["full"])  # fmt: skip
+        assert "This credential reaches" not in _flash(page), _flash(page)
+        page = _post(api_server, admin, f"/connections/{other}/api-key", api_key=key)
+        assert _flash(page).endswith(expected), _flash(page)
+        assert key not in page
+    finally:
+        with psycopg.connect(connect_warehouse.conninfo()) as conn:
+            conn.execute(sql.SQL("drop table {}").format(dim))

@@ -182,3 +182,45 @@ def test_environment_proxy_is_honoured_and_resolved_once(
     for _ in range(3):
         assert direct.get_json("/v3/user/username")["username"] == tenant["username"]
     assert len(lookups) == 1  # resolved when the session was made, not on every request
+
+
+def test_account_identity_names_the_account_the_credential_reaches(
+    hook: SendGridHook, sim: Any, tenant: dict
+) -> None:
+    """One ``GET /v3/user/username``; a Test names the account; no request without the scope."""
+    from sendgrid_hook.account import AccountIdentity
+
+    user_id = hook.get_json("/v3/user/username")["user_id"]
+    account = hook.account_identity()
+    assert account == AccountIdentity(user_id, tenant["username"])
+    ok, text = hook.test_connection()
+    assert ok, text
+    named = f"(account '{tenant['username']}', user id {user_id})"
+    assert text.startswith(f"Connected to SendGrid as 'Acme Retail' {named}:"), text
+
+    sim.control.drop_scopes(tenant["api_keys"]["full"], ["user.username.read"])
+    without = SendGridHook(sendgrid_conn_id=TEST_CONN, backoff_base=0.01)
+    assert without.account_identity() is None
+    assert without.request_count == 1  # the scopes only: no refused request
+    ok, text = without.test_connection()
+    assert not ok  # a required scope is missing
+    assert text.startswith("Connected to SendGrid as 'Acme Retail', but"), text
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"user_id": 42, "username": "acme"}, (42, "acme")),
+        ({"user_id": "42", "username": "acme"}, (42, "acme")),
+        ({"user_id": True, "username": "acme"}, None),
+        ({"user_id": "4x2", "username": "acme"}, None),
+        ({"user_id": 42, "username": ""}, None),
+        ({"username": "acme"}, None),
+        ([{"user_id": 42, "username": "acme"}], None),
+        (None, None),
+    ],
+)
+def test_parse_identity_takes_only_a_user_id_and_a_username(body: Any, expected: Any) -> None:
+    from sendgrid_hook.account import parse_identity
+
+    assert parse_identity(body) == expected

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
+from sendgrid_hook.account import USERNAME_PATH, USERNAME_SCOPE, AccountIdentity, parse_identity
 from sendgrid_hook.auth.api_key import ApiKeyAuth
 from sendgrid_hook.auth.oauth2 import OAuth2RefreshAuth
 from sendgrid_hook.config import SendGridSettings, SubusersFilter
@@ -281,6 +282,19 @@ class SendGridHook(HttpHook):
             self._scopes_response = response
         return self._scopes
 
+    def account_identity(self) -> AccountIdentity | None:
+        """The account the credential reaches (one ``GET /v3/user/username``).
+
+        ``None`` when the credential lacks ``user.username.read`` (no request is made) or the
+        answer carries no user id.
+
+        Raises:
+            sendgrid_hook.errors.SendGridError: The request failed.
+        """
+        if USERNAME_SCOPE not in self.granted_scopes():
+            return None
+        return parse_identity(self.transport.get(USERNAME_PATH).body)
+
     def _is_test_copy(self) -> bool:
         try:
             extra = self.get_connection(self.sendgrid_conn_id).extra_dejson
@@ -339,6 +353,7 @@ class SendGridHook(HttpHook):
         note = f" Not granted (features not licensed?): {', '.join(optional)}." if optional else ""
         # Airflow's Test button tests a copy under a random id: name the tenant only if named
         who = "" if self.display_name == self.tenant_id else f" as '{self.display_name}'"
+        who += self._account_note()
         if missing:
             return False, (
                 f"Connected to SendGrid{who}, but the credential is missing {len(missing)} "
@@ -351,6 +366,15 @@ class SendGridHook(HttpHook):
             f"Connected to SendGrid{who}: {len(granted)} scopes granted, "
             f"all {len(required)} required scopes present.{note}"
         )
+
+    def _account_note(self) -> str:
+        """`` (account 'acme', user id 42)`` for a Test's answer; empty when unknown."""
+        try:
+            account = self.account_identity()
+        except SendGridError as exc:
+            log.info("SendGrid account not named in the test: %s", scrub(exc))
+            return ""
+        return f" ({account.label()})" if account else ""
 
 
 def _settle_environment(session: requests.Session, base_url: str) -> None:
