@@ -169,3 +169,62 @@ def test_key_missing_scopes_is_not_green_in_chromium(api_server, sim) -> None:
                 assert item == f"{scope}: {', '.join(sorted(disables[scope]))}"
         finally:
             browser.close()
+
+
+def test_key_for_a_known_account_warns_and_test_names_it_in_chromium(
+    api_server, sim, connect_warehouse
+) -> None:
+    """An admin pastes a key whose account the reports already hold under another connection:
+    the flash is a warning naming that connection; the row's Test names the account."""
+    import psycopg
+    import requests
+    from playwright.sync_api import sync_playwright
+    from psycopg import sql
+
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    tenant = sim.tenant(2)
+    key = tenant["api_keys"]["full"]
+    me = requests.get(f"{sim.base_url}/v3/user/username", timeout=10,
+                      headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    first, conn_id = new_conn_id("first_key"), new_conn_id("second_key")
+    dim = sql.Identifier(MARTS_SCHEMA, "dim_sendgrid_tenants")
+    with psycopg.connect(connect_warehouse.conninfo()) as conn:
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
+        conn.execute(sql.SQL("create table {} (tenant_id text, sendgrid_user_id bigint,"
+                             " sendgrid_username text, duplicate_of_tenant_id text,"
+                             " is_removed boolean)").format(dim))  # fmt: skip
+        conn.execute(sql.SQL("insert into {} values (%s, %s, %s, null, false)").format(dim),
+                     [first, me["user_id"], me["username"]])  # fmt: skip
+    account = f"account '{me['username']}', user id {me['user_id']}"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.set_default_timeout(30_000)
+                sign_in(page, api_server.base_url, "/sendgrid/connections")
+                page.fill("#new-conn-id", conn_id)
+                page.fill("#new-display-name", tenant["name"])
+                page.fill("#new-host", sim.base_url)
+                page.fill("#new-api-key", key)
+                page.click("#connect-new")
+                page.wait_for_url("**/sendgrid/connections?flash=**")
+                page.screenshot(path=str(ARTIFACTS / "08-known-account.png"), full_page=True)
+                flash = page.locator("#flash")
+                assert f"reaches SendGrid {account}, which {first} already connects" in (
+                    flash.inner_text()
+                ), flash.inner_text()
+                assert flash.evaluate("el => getComputedStyle(el).backgroundColor") != GREEN
+
+                page.click(f"#test-{conn_id}")
+                page.wait_for_url("**/sendgrid/connections?flash=**")
+                text = page.locator("#flash").inner_text()
+                assert text.startswith(f"Test {conn_id}: Connected to SendGrid as "), text
+                assert f"({account})" in text, text
+                assert key not in page.content()
+            finally:
+                browser.close()
+    finally:
+        with psycopg.connect(connect_warehouse.conninfo()) as conn:
+            conn.execute(sql.SQL("drop table {}").format(dim))
