@@ -230,3 +230,55 @@ def sign_in(page, base_url: str, next_path: str, user: str = "admin") -> None:
     page.fill("input[name=password]", USERS[user][1])
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"**{next_path}**")
+
+
+def account_of(sim, key: str) -> dict:
+    """``GET /v3/user/username`` with ``key``: the account it reaches (user id and username)."""
+    r = requests.get(f"{sim.base_url}/v3/user/username", timeout=10,
+                     headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    r.raise_for_status()
+    return r.json()
+
+
+@contextlib.contextmanager
+def tenant_dimension(warehouse: PostgresTarget, rows: list[tuple]) -> Iterator[None]:
+    """``dim_sendgrid_tenants`` as the transform leaves it, with the columns the page reads.
+
+    Each row: ``(tenant_id, sendgrid_user_id, sendgrid_username, duplicate_of_tenant_id,
+    is_removed)``. Dropped on exit.
+    """
+    import psycopg
+    from psycopg import sql
+
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    dim = sql.Identifier(MARTS_SCHEMA, "dim_sendgrid_tenants")
+    with psycopg.connect(warehouse.conninfo()) as conn:
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
+        conn.execute(sql.SQL("create table {} (tenant_id text, sendgrid_user_id bigint,"
+                             " sendgrid_username text, duplicate_of_tenant_id text,"
+                             " is_removed boolean)").format(dim))  # fmt: skip
+        with conn.cursor() as cur:
+            cur.executemany(sql.SQL("insert into {} values (%s, %s, %s, %s, %s)").format(dim), rows)
+    try:
+        yield
+    finally:
+        with psycopg.connect(warehouse.conninfo()) as conn:
+            conn.execute(sql.SQL("drop table {}").format(dim))
+
+
+@contextlib.contextmanager
+def admin_browser(api_server, next_path: str = "/sendgrid/connections") -> Iterator:
+    """A headless Chromium page signed in as the admin, on ``next_path``."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(30_000)
+            sign_in(page, api_server.base_url, next_path)
+            yield page
+        finally:
+            browser.close()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import html
 import re
 
-from .conftest import connection_extra, create_tenant_connection, csrf_of, new_conn_id, status_of
+from .conftest import (
+    account_of,
+    connection_extra,
+    create_tenant_connection,
+    csrf_of,
+    new_conn_id,
+    status_of,
+    tenant_dimension,
+)
 
 
 def _post(api_server, session, path: str, **form) -> str:
@@ -197,31 +205,17 @@ def test_a_key_for_an_account_the_reports_know_warns_when_it_is_saved(
     """Saving a key whose account (``GET /v3/user/username``) the tenant dimension already holds
     under a current connection: a warning naming the connection that counts it; a deleted
     connection or a known duplicate is never the one named."""
-    import psycopg
-    import requests
-    from psycopg import sql
-
-    from sendgrid_elt.settings import MARTS_SCHEMA
-
     key = sim.tenant(2)["api_keys"]["full"]
-    me = requests.get(f"{sim.base_url}/v3/user/username", timeout=10,
-                      headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    me = account_of(sim, key)
     first, gone, dup = new_conn_id("counts"), new_conn_id("a_gone"), new_conn_id("a_dup")
-    dim = sql.Identifier(MARTS_SCHEMA, "dim_sendgrid_tenants")
-    with psycopg.connect(connect_warehouse.conninfo()) as conn:
-        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
-        conn.execute(sql.SQL("create table {} (tenant_id text primary key, sendgrid_user_id bigint,"
-                             " sendgrid_username text, duplicate_of_tenant_id text,"
-                             " is_removed boolean)").format(dim))  # fmt: skip
-        conn.execute(sql.SQL("insert into {} values (%s, %s, %s, null, true),"
-                             " (%s, %s, %s, %s, false), (%s, %s, %s, null, false)").format(dim),
-                     [gone, me["user_id"], me["username"], dup, me["user_id"], me["username"],
-                      first, first, me["user_id"], me["username"]])  # fmt: skip
+    known = [(gone, me["user_id"], me["username"], None, True),
+             (dup, me["user_id"], me["username"], first, False),
+             (first, me["user_id"], me["username"], None, False)]  # fmt: skip
     admin = api_server.session("admin")
     expected = (f"This credential reaches SendGrid account '{me['username']}', user id "
                 f"{me['user_id']}, which {first} already connects: the reports count that "
                 f"account once, under {first}.")  # fmt: skip
-    try:
+    with tenant_dimension(connect_warehouse, known):
         new = new_conn_id("same_account")
         page = _post(api_server, admin, "/connections", conn_id=new, display_name="Same Co",
                      host=sim.base_url, api_key=key)  # fmt: skip
@@ -236,6 +230,3 @@ def test_a_key_for_an_account_the_reports_know_warns_when_it_is_saved(
         page = _post(api_server, admin, f"/connections/{other}/api-key", api_key=key)
         assert _flash(page).endswith(expected), _flash(page)
         assert key not in page
-    finally:
-        with psycopg.connect(connect_warehouse.conninfo()) as conn:
-            conn.execute(sql.SQL("drop table {}").format(dim))

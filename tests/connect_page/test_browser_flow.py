@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 from sendgrid_hook.constants import CONNECT_PAGE_PATH
 
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, connection_extra, new_conn_id, sign_in
+from .conftest import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    account_of,
+    admin_browser,
+    connection_extra,
+    new_conn_id,
+    sign_in,
+    tenant_dimension,
+)
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sendgrid_extract_load.py"
 STREAMS = ["user_account"]
@@ -131,12 +141,11 @@ def test_connect_break_reconnect_in_chromium(api_server, sim, connect_warehouse)
 
 
 GREEN = "rgb(227, 249, 229)"  # the page's .connected / .ok background
+BACKGROUND = "el => getComputedStyle(el).backgroundColor"
 
 
 def test_key_missing_scopes_is_not_green_in_chromium(api_server, sim) -> None:
     """A restricted key: the page shows "Connected, N features unreadable" in yellow, and why."""
-    from playwright.sync_api import sync_playwright
-
     from sendgrid_elt.catalog import scope_requirements
 
     conn_id = new_conn_id("restricted")
@@ -144,31 +153,18 @@ def test_key_missing_scopes_is_not_green_in_chromium(api_server, sim) -> None:
     missing = sorted(tenant["api_keys"]["restricted_missing_scopes"])
     disables = scope_requirements().disables
     unreadable = {stream for scope in missing for stream in disables[scope]}
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(30_000)
-            sign_in(page, api_server.base_url, "/sendgrid/connections")
-            page.fill("#new-conn-id", conn_id)
-            page.fill("#new-display-name", tenant["name"])
-            page.fill("#new-host", sim.base_url)
-            page.fill("#new-api-key", tenant["api_keys"]["restricted"])
-            page.click("#connect-new")
-            page.wait_for_url("**/sendgrid/connections?flash=**")
-            page.screenshot(path=str(ARTIFACTS / "07-missing-scopes.png"), full_page=True)
+    with admin_browser(api_server) as page:
+        _connect_with_key(page, conn_id, tenant, sim.base_url, tenant["api_keys"]["restricted"])
+        page.screenshot(path=str(ARTIFACTS / "07-missing-scopes.png"), full_page=True)
 
-            status = page.locator(f"#status-{conn_id}")
-            assert status.inner_text() == f"Connected, {len(unreadable)} features unreadable"
-            background = "el => getComputedStyle(el).backgroundColor"
-            assert status.evaluate(background) != GREEN
-            assert page.locator("#flash").evaluate(background) != GREEN
-            items = page.locator(f"#unreadable-{conn_id} li").all_inner_texts()
-            assert [item.split(":")[0] for item in items] == missing
-            for item, scope in zip(items, missing, strict=True):
-                assert item == f"{scope}: {', '.join(sorted(disables[scope]))}"
-        finally:
-            browser.close()
+        status = page.locator(f"#status-{conn_id}")
+        assert status.inner_text() == f"Connected, {len(unreadable)} features unreadable"
+        assert status.evaluate(BACKGROUND) != GREEN
+        assert page.locator("#flash").evaluate(BACKGROUND) != GREEN
+        items = page.locator(f"#unreadable-{conn_id} li").all_inner_texts()
+        assert [item.split(":")[0] for item in items] == missing
+        for item, scope in zip(items, missing, strict=True):
+            assert item == f"{scope}: {', '.join(sorted(disables[scope]))}"
 
 
 def test_key_for_a_known_account_warns_and_test_names_it_in_chromium(
@@ -176,55 +172,33 @@ def test_key_for_a_known_account_warns_and_test_names_it_in_chromium(
 ) -> None:
     """An admin pastes a key whose account the reports already hold under another connection:
     the flash is a warning naming that connection; the row's Test names the account."""
-    import psycopg
-    import requests
-    from playwright.sync_api import sync_playwright
-    from psycopg import sql
-
-    from sendgrid_elt.settings import MARTS_SCHEMA
-
     tenant = sim.tenant(2)
     key = tenant["api_keys"]["full"]
-    me = requests.get(f"{sim.base_url}/v3/user/username", timeout=10,
-                      headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+    me = account_of(sim, key)
     first, conn_id = new_conn_id("first_key"), new_conn_id("second_key")
-    dim = sql.Identifier(MARTS_SCHEMA, "dim_sendgrid_tenants")
-    with psycopg.connect(connect_warehouse.conninfo()) as conn:
-        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
-        conn.execute(sql.SQL("create table {} (tenant_id text, sendgrid_user_id bigint,"
-                             " sendgrid_username text, duplicate_of_tenant_id text,"
-                             " is_removed boolean)").format(dim))  # fmt: skip
-        conn.execute(sql.SQL("insert into {} values (%s, %s, %s, null, false)").format(dim),
-                     [first, me["user_id"], me["username"]])  # fmt: skip
     account = f"account '{me['username']}', user id {me['user_id']}"
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-                page.set_default_timeout(30_000)
-                sign_in(page, api_server.base_url, "/sendgrid/connections")
-                page.fill("#new-conn-id", conn_id)
-                page.fill("#new-display-name", tenant["name"])
-                page.fill("#new-host", sim.base_url)
-                page.fill("#new-api-key", key)
-                page.click("#connect-new")
-                page.wait_for_url("**/sendgrid/connections?flash=**")
-                page.screenshot(path=str(ARTIFACTS / "08-known-account.png"), full_page=True)
-                flash = page.locator("#flash")
-                assert f"reaches SendGrid {account}, which {first} already connects" in (
-                    flash.inner_text()
-                ), flash.inner_text()
-                assert flash.evaluate("el => getComputedStyle(el).backgroundColor") != GREEN
+    known = [(first, me["user_id"], me["username"], None, False)]
+    with tenant_dimension(connect_warehouse, known), admin_browser(api_server) as page:
+        _connect_with_key(page, conn_id, tenant, sim.base_url, key)
+        page.screenshot(path=str(ARTIFACTS / "08-known-account.png"), full_page=True)
+        flash = page.locator("#flash")
+        text = flash.inner_text()
+        assert f"reaches SendGrid {account}, which {first} already connects" in text, text
+        assert flash.evaluate(BACKGROUND) != GREEN
 
-                page.click(f"#test-{conn_id}")
-                page.wait_for_url("**/sendgrid/connections?flash=**")
-                text = page.locator("#flash").inner_text()
-                assert text.startswith(f"Test {conn_id}: Connected to SendGrid as "), text
-                assert f"({account})" in text, text
-                assert key not in page.content()
-            finally:
-                browser.close()
-    finally:
-        with psycopg.connect(connect_warehouse.conninfo()) as conn:
-            conn.execute(sql.SQL("drop table {}").format(dim))
+        page.click(f"#test-{conn_id}")
+        page.wait_for_url("**/sendgrid/connections?flash=**")
+        text = page.locator("#flash").inner_text()
+        assert text.startswith(f"Test {conn_id}: Connected to SendGrid as "), text
+        assert f"({account})" in text, text
+        assert key not in page.content()
+
+
+def _connect_with_key(page, conn_id: str, tenant: dict, host: str, key: str) -> None:
+    """Fill the new-connection form with an API key, submit it, wait for the flash."""
+    page.fill("#new-conn-id", conn_id)
+    page.fill("#new-display-name", tenant["name"])
+    page.fill("#new-host", host)
+    page.fill("#new-api-key", key)
+    page.click("#connect-new")
+    page.wait_for_url("**/sendgrid/connections?flash=**")
