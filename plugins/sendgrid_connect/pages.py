@@ -36,7 +36,7 @@ input[type=text],input[type=password],input[type=url]{width:22rem}
 
 _FLASH = """{% if flash %}<div id="flash" class="flash {{ flash.kind }}" role="status">
 <p>{{ flash.text }}</p>
-{% if flash.disabled %}<p>Missing scopes and what they disable:</p><ul id="missing-scopes">
+{% if flash.disabled %}<p>Scopes not granted and what they disable:</p><ul id="missing-scopes">
 {% for scope, streams in flash.disabled.items() %}<li><code>{{ scope }}</code>: {{
  streams|join(", ") if streams else "no stream (reported only)" }}</li>{% endfor %}</ul>
 {% endif %}</div>{% endif %}"""
