@@ -357,10 +357,8 @@ class SendGridHook(HttpHook):
         if missing:
             return False, (
                 f"Connected to SendGrid{who}, but the credential is missing {len(missing)} "
-                f"required {plural('scope', len(missing))}: {', '.join(missing)}. "
-                "Unreadable until they are granted: "
-                f"{needs.describe(missing)}. Give the API key read access to them; until then "
-                f"the streams that need them are skipped.{note}"
+                f"required {plural('scope', len(missing))}; these streams are skipped until "
+                f"they are granted: {needs.describe(missing)}.{note}"
             )
         return True, (
             f"Connected to SendGrid{who}: {len(granted)} scopes granted, "
