@@ -5,15 +5,15 @@ and follows docs/staging-contract.md: the hand-made three-tenant scenario of the
 tests plus a `large`-like tenant (100 subusers, ~3 years of daily stats per sender, 400k
 requests/day, ~40k suppressions), generated in SQL. Usage:
 
-    TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \
-        .venv/bin/python bench/bench_dbt_build.py [--days 1062] [--subusers 100]
+    .venv/bin/python bench/bench_dbt_build.py [--days 1062] [--subusers 100] [--pg-url URL]
+
+PostgreSQL: ``--pg-url`` or ``TEST_POSTGRES_URL``, else the embedded server (:mod:`bench.postgres`).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import tempfile
 import time
@@ -24,6 +24,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.postgres import add_pg_url, bench_server
 from sendgrid_elt.postgres_target import PostgresTarget
 from tests.scratch_db import scratch_database
 from tests.transform.dbt_runner import run_dbt
@@ -112,9 +113,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=1062)
     parser.add_argument("--subusers", type=int, default=100)
+    add_pg_url(parser)
     args = parser.parse_args()
-    url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    server = PostgresTarget.from_url(url)
+    with bench_server(args.pg_url) as server:
+        return _run(args, server)
+
+
+def _run(args: argparse.Namespace, server: PostgresTarget) -> int:
     with scratch_database(server, "bench_dbt") as target:
         create_staging(target)
         staging, _ = build_scenario(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))

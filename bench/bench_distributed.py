@@ -43,9 +43,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench.postgres import add_pg_url, bench_server  # noqa: E402
 from deploy.demo_tenants import TENANTS_VARIABLE, register, tenant_connections  # noqa: E402
 from deploy.local_cluster import (  # noqa: E402
-    DEFAULT_PG_URL,
     ClusterConfig,
     ClusterError,
     LocalCluster,
@@ -213,16 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-slots", type=int, default=8, help="pool sendgrid_api")
     parser.add_argument("--time-budget", type=float, default=900, help="seconds per size")
     parser.add_argument("--transform", action="store_true", help="also time the dbt DAG once")
-    parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL))
+    add_pg_url(parser)
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if int(s) <= args.max_tenants]
+    with bench_server(args.pg_url) as server:
+        args.pg_url = server.url()  # the Airflow metadata database goes on the same server
+        return _run(args, server)
 
+
+def _run(args: argparse.Namespace, server: Any) -> int:
     import psycopg
 
-    from sendgrid_elt.postgres_target import PostgresTarget
     from sendgrid_simulator.testing import run_simulator
 
-    server = PostgresTarget.from_url(args.pg_url)
+    sizes = [int(s) for s in args.sizes.split(",") if int(s) <= args.max_tenants]
     warehouse = f"bench_wh_{os.getpid()}"
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(f'create database "{warehouse}"')

@@ -17,7 +17,8 @@ Every figure is a ratio against a limit measured in the same run, on the same re
 4. **no-change rerun** of the large tenant's incremental streams (parent and every subuser,
    after a load of the last days): requests per stream and unit, records re-read.
 
-PostgreSQL: ``--pg-url`` or ``TEST_POSTGRES_URL``. About 10 minutes on 2 busy cores:
+PostgreSQL: ``--pg-url`` or ``TEST_POSTGRES_URL``, else the embedded server
+(:mod:`bench.postgres`). About 10 minutes on 2 busy cores:
 
     .venv/bin/python bench/bench_extract_load.py --pg-url postgresql://postgres@127.0.0.1/postgres
 """
@@ -48,6 +49,7 @@ from bench.copy_peers import (  # noqa: E402
     shaped_rows,
     stage_costs,
 )
+from bench.postgres import add_pg_url, bench_server  # noqa: E402
 
 SUPPRESSIONS = ["bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes"]
 
@@ -82,15 +84,6 @@ out.update(seconds=time.perf_counter() - t0, cpu=time.process_time() - c0, rss_m
            base_mb=base)
 print(json.dumps(out))
 """
-
-
-def _pg(arg: str | None) -> Any:
-    from sendgrid_elt.postgres_target import PostgresTarget
-
-    url = arg or os.environ.get("TEST_POSTGRES_URL")
-    if not url:
-        sys.exit("give --pg-url or TEST_POSTGRES_URL (a PostgreSQL server to create databases on)")
-    return PostgresTarget.from_url(url)
 
 
 class Databases:
@@ -174,16 +167,19 @@ def loader_vs_copy(dbs: Databases, rows: list[tuple], repeat: int) -> dict[str, 
 def main() -> None:
     """Run the benchmarks and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg-url", default=None)
+    add_pg_url(parser)
     parser.add_argument("--loader-rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3, help="side-by-side runs (medians)")
     parser.add_argument("--small", type=float, default=0.1, help="share of history (~0.5 M rows)")
     parser.add_argument("--skip-full", action="store_true", help="no 5 M row run (memory)")
     args = parser.parse_args()
+    with bench_server(args.pg_url) as server:
+        _run(args, Databases(server))
 
+
+def _run(args: argparse.Namespace, dbs: Databases) -> None:
     from sendgrid_simulator.testing import run_simulator
 
-    dbs = Databases(_pg(args.pg_url))
     home = tempfile.mkdtemp(prefix="bench-airflow-")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")},
            "AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

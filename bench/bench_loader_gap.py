@@ -31,8 +31,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.bench_extract_load import Databases, _loader, _pg  # noqa: E402
+from bench.bench_extract_load import Databases, _loader  # noqa: E402
 from bench.copy_peers import Clock, bounces_pages, plain_copy, shaped_rows  # noqa: E402
+from bench.postgres import add_pg_url, bench_server  # noqa: E402
 
 
 def framed_copy(
@@ -91,16 +92,27 @@ def _empty_then_load(target: Any, rows: list[tuple]) -> Clock:
 def main() -> None:
     """Run the steps side by side and print their medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg-url")
+    add_pg_url(parser)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=10_000, help="rows per sorted run")
     parser.add_argument("--repeat", type=int, default=3, help="side-by-side runs (medians)")
     args = parser.parse_args()
 
+    with bench_server(args.pg_url) as server:
+        walls, rows = _measure(Databases(server), args.rows, args.batch, args.repeat)
+    bare = median_high(walls["raw COPY, bare table"])
+    print(f"# bench_loader_gap: {len(rows):,} bounces rows, median of {args.repeat} runs")
+    for name, wall in walls.items():
+        w = median_high(wall)
+        print(f"  {name:48} {len(rows) / w:>10,.0f} rows/s  {bare / w:>5.0%} of the bare COPY")
+
+
+def _measure(
+    dbs: Databases, n: int, b: int, repeat: int
+) -> tuple[dict[str, list[float]], list[tuple]]:
+    """Wall seconds of each step, ``repeat`` side-by-side runs, on ``n`` rows."""
     from sendgrid_simulator.testing import run_simulator
 
-    dbs = Databases(_pg(args.pg_url))
-    n, b = args.rows, args.batch
     try:
         with run_simulator(seed=42, scale="large", clock=dt.date(2026, 11, 28),
                            rate_limit="off") as sim:  # fmt: skip
@@ -119,17 +131,13 @@ def main() -> None:
             "the loader (first load)": lambda t: _empty_then_load(t, rows),
         }  # fmt: skip
         walls: dict[str, list[float]] = {name: [] for name in steps}
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             target = dbs.fresh()
             for name, step in steps.items():
                 walls[name].append(step(target).wall)
     finally:
         dbs.drop_all()
-    bare = median_high(walls["raw COPY, bare table"])
-    print(f"# bench_loader_gap: {len(rows):,} bounces rows, median of {args.repeat} runs")
-    for name, wall in walls.items():
-        w = median_high(wall)
-        print(f"  {name:48} {len(rows) / w:>10,.0f} rows/s  {bare / w:>5.0%} of the bare COPY")
+    return walls, rows
 
 
 if __name__ == "__main__":

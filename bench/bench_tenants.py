@@ -40,8 +40,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.bench_distributed import Sampler  # noqa: E402
+from bench.postgres import add_pg_url, bench_server  # noqa: E402
 from deploy.demo_tenants import register, tenant_connections  # noqa: E402
-from deploy.local_cluster import DEFAULT_PG_URL, ClusterConfig, ClusterError, LocalCluster  # noqa: E402
+from deploy.local_cluster import ClusterConfig, ClusterError, LocalCluster  # noqa: E402
 from sendgrid_elt.settings import (  # noqa: E402
     AIRFLOW_API_CONN_ID,
     API_POOL,
@@ -232,21 +233,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=(1, 2),
         help="1: the first sync only; 2: then the next day's run",
     )
-    parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL))
+    add_pg_url(parser)
     args = parser.parse_args(argv)
-
-    from sendgrid_elt.postgres_target import PostgresTarget
-    from sendgrid_simulator.testing import run_simulator
-
-    server = PostgresTarget.from_url(args.pg_url)
-    faults = f"latency_seconds={args.latency}"
-    results = []
-    with run_simulator(seed=42, scale="tiny", rate_limit="off", faults=faults) as sim:
-        conns = connections(sim.accounts, sim.base_url, args.tenants)
-        print(f"# bench_tenants: {len(conns)} tenants, simulator latency {args.latency * 1000:.0f}"
-              f" ms per request; command: {' '.join(sys.argv)}", flush=True)  # fmt: skip
-        for name in args.executors.split(","):
-            results += run_one(args, EXECUTORS[name.strip()], conns, server, sim)
+    with bench_server(args.pg_url) as server:
+        args.pg_url = server.url()  # the Airflow metadata databases go on the same server
+        results = _run_all(args, server)
     print("\nexecutor | run | tenants | wall s | tenants/min | x target | requests/s | task "
           "instances | sched CPU s/TI | state")  # fmt: skip
     for r in results:
@@ -256,6 +247,20 @@ def main(argv: list[str] | None = None) -> int:
             f" ({r['batches']} batches) | {r['sched_cpu_per_ti']:.2f} | {r['state']}"
         )
     return 0
+
+
+def _run_all(args: argparse.Namespace, server: Any) -> list[dict]:
+    from sendgrid_simulator.testing import run_simulator
+
+    faults = f"latency_seconds={args.latency}"
+    results = []
+    with run_simulator(seed=42, scale="tiny", rate_limit="off", faults=faults) as sim:
+        conns = connections(sim.accounts, sim.base_url, args.tenants)
+        print(f"# bench_tenants: {len(conns)} tenants, simulator latency {args.latency * 1000:.0f}"
+              f" ms per request; command: {' '.join(sys.argv)}", flush=True)  # fmt: skip
+        for name in args.executors.split(","):
+            results += run_one(args, EXECUTORS[name.strip()], conns, server, sim)
+    return results
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ times the probe DAGs of ``bench/dags`` (no-op tasks on workers vs started in the
 ``--cosmos`` also runs the Cosmos renderings of ``bench/dags/transform_cosmos_variants.py``
 once each (one ``dbt build`` per model; watcher mode).
 
-    TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python bench/bench_transform.py --data demo large --executor local celery
+    .venv/bin/python bench/bench_transform.py --data demo large --executor local celery
+
+PostgreSQL: ``--pg-url`` or ``TEST_POSTGRES_URL``, else the embedded server
+(:mod:`bench.postgres`); the Celery runs need Redis on ``127.0.0.1:6379``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from psycopg import sql
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from deploy.local_cluster import DEFAULT_PG_URL, ClusterConfig, LocalCluster  # noqa: E402
+from bench.postgres import add_pg_url, bench_server  # noqa: E402
+from deploy.local_cluster import ClusterConfig, LocalCluster  # noqa: E402
 from sendgrid_elt.postgres_target import PostgresTarget  # noqa: E402
 from sendgrid_elt.settings import TRANSFORM_DAG_ID, WAREHOUSE_CONN_ID  # noqa: E402
 
@@ -228,9 +231,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--overhead", action="store_true", help="also time the probe DAGs")
     parser.add_argument("--cosmos", action="store_true", help="also run the Cosmos variants")
+    add_pg_url(parser)
     args = parser.parse_args()
-    pg_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL)
-    server = PostgresTarget.from_url(pg_url)
+    with bench_server(args.pg_url) as server:
+        return _run(args, server)
+
+
+def _run(args: argparse.Namespace, server: PostgresTarget) -> int:
+    pg_url = server.url()  # the Airflow metadata databases go on the same server
     targets: dict[str, PostgresTarget] = {}
     try:
         for data in args.data:
