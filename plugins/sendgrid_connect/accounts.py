@@ -3,49 +3,66 @@
 dbt owns the rule (``int_sendgrid__account_identities``): two connections reach one account when
 their credentials answer ``GET /v3/user/username`` with the same user id and username, and a
 connected tenant that lists an account among its subusers counts that account's sends and plan.
-The page only reads dbt's findings: per tenant, the connection that already counts its account
-(for the Health cell), and, right after a credential is saved, whether a connection the reports
-already know reaches the same account (before any transform has seen the new one).
+The page only reads dbt's findings in ``dim_sendgrid_tenants``: per tenant, the account its
+credential reaches and the connection that already counts that account (for the list), and,
+right after a credential is saved, whether a connection the reports already know reaches the
+same account (before any transform has seen the new one).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:
-    from sendgrid_hook.account import AccountIdentity
+from sendgrid_hook.account import AccountIdentity
 
 log = logging.getLogger(__name__)
 
-#: The reporting model naming, per tenant, the tenant that already counts its account.
-OVERVIEW = "rpt_sendgrid_utilization_overview"
-#: The tenant dimension: each tenant's SendGrid user id and username, as last extracted.
+#: The tenant dimension: each tenant's SendGrid user id and username, as last extracted, and the
+#: tenant that already counts its account (``duplicate_of_tenant_id``, ``subuser_of_tenant_id``).
 TENANTS = "dim_sendgrid_tenants"
+_COLUMNS = ("tenant_id", "sendgrid_user_id", "sendgrid_username", "duplicate_of_tenant_id",
+            "subuser_of_tenant_id", "is_removed")  # fmt: skip
 
 
-def counted_under(conn: Any) -> dict[str, tuple[str | None, str | None]]:
-    """Tenant -> (duplicate of, subuser of): the tenant that already counts its account.
+class Finding(NamedTuple):
+    """What the reports found about one tenant's account."""
 
-    dbt's finding; empty before the first transform, or while the marts predate the columns.
-    """
-    from sqlalchemy import column, or_, select, table
+    account: AccountIdentity | None  # the account its credential reached at the last extract
+    duplicate_of: str | None  # the connection made first to the same account
+    subuser_of: str | None  # the connected tenant that lists the account as a subuser
+
+
+def _dimension() -> Any:
+    from sqlalchemy import column, table
 
     from sendgrid_elt.settings import MARTS_SCHEMA
 
-    names = ("tenant_id", "duplicate_of_tenant_id", "subuser_of_tenant_id")
-    overview = table(OVERVIEW, *map(column, names), schema=MARTS_SCHEMA)
-    query = select(*overview.c).where(
-        or_(
-            overview.c.duplicate_of_tenant_id.is_not(None),
-            overview.c.subuser_of_tenant_id.is_not(None),
-        )
-    )
+    return table(TENANTS, *map(column, _COLUMNS), schema=MARTS_SCHEMA)
+
+
+def findings(conn: Any) -> dict[str, Finding]:
+    """Tenant -> its account and the tenant that already counts it (current connections).
+
+    dbt's findings; empty before the first transform, or while the marts predate the columns.
+    """
+    from sqlalchemy import select
+
+    dim = _dimension()
+    query = select(*(dim.c[name] for name in _COLUMNS[:-1])).where(dim.c.is_removed.is_not(True))
     try:
-        return {tenant: (first, parent) for tenant, first, parent in conn.execute(query)}
+        rows = conn.execute(query).all()
     except Exception as exc:  # no marts yet: nothing to say
-        log.info("no duplicate or subuser findings to show: %s", type(exc).__name__)
+        log.info("no account findings to show: %s", type(exc).__name__)
         return {}
+    return {
+        tenant: Finding(
+            AccountIdentity(int(user_id), str(username)) if user_id is not None else None,
+            first,
+            parent,
+        )
+        for tenant, user_id, username, first, parent in rows
+    }
 
 
 def reached_by(conn: Any, conn_id: str, account: AccountIdentity) -> str | None:
@@ -54,13 +71,9 @@ def reached_by(conn: Any, conn_id: str, account: AccountIdentity) -> str | None:
     The one that counts the account (not itself a duplicate) comes first; a deleted connection
     (``is_removed``) never answers. ``None`` before the first transform.
     """
-    from sqlalchemy import column, select, table
+    from sqlalchemy import select
 
-    from sendgrid_elt.settings import MARTS_SCHEMA
-
-    names = ("tenant_id", "sendgrid_user_id", "sendgrid_username", "duplicate_of_tenant_id",
-             "is_removed")  # fmt: skip
-    dim = table(TENANTS, *map(column, names), schema=MARTS_SCHEMA)
+    dim = _dimension()
     query = (
         select(dim.c.tenant_id)
         .where(

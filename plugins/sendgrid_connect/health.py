@@ -55,6 +55,7 @@ class Health:
     stream_problems: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicate_of: str | None = None  # the connection made first to the same SendGrid account
     subuser_of: str | None = None  # the connected tenant that lists this account as a subuser
+    account: str | None = None  # "account 'acme', user id 42": what the credential reached
 
     @property
     def unreadable(self) -> dict[str, list[str]]:
@@ -170,19 +171,20 @@ def read_all() -> dict[str, Health]:
             return {}
         with engine.connect() as conn:
             rows = conn.execute(select(connection_health)).mappings().all()
-            counted_under = accounts.counted_under(conn)  # last: a failure only empties it
+            found = accounts.findings(conn)  # last: a failure here only empties it
     except Exception as exc:
         log.warning("could not read connection health: %s", type(exc).__name__)
         return {}
     finally:
         engine.dispose()
-    return {
-        r["tenant_id"]: _health(r, *counted_under.get(r["tenant_id"], (None, None))) for r in rows
-    }
+    return {r["tenant_id"]: _health(r, found.get(r["tenant_id"], _NOTHING_FOUND)) for r in rows}
 
 
-def _health(r: Any, duplicate_of: str | None, subuser_of: str | None) -> Health:
-    """One ``connection_health`` row, and the tenant that already counts its account."""
+_NOTHING_FOUND = accounts.Finding(None, None, None)
+
+
+def _health(r: Any, found: accounts.Finding) -> Health:
+    """One ``connection_health`` row, its account and the tenant that already counts it."""
     return Health(
         status=r["status"],
         since=r["status_since"],
@@ -192,8 +194,9 @@ def _health(r: Any, duplicate_of: str | None, subuser_of: str | None) -> Health:
         missing_scopes=tuple(r["missing_scopes"] or ()),
         streams_missing_scopes=dict(r["streams_missing_scopes"] or {}),
         stream_problems=dict(r.get("stream_problems") or {}),
-        duplicate_of=duplicate_of,
-        subuser_of=subuser_of,
+        duplicate_of=found.duplicate_of,
+        subuser_of=found.subuser_of,
+        account=found.account.label() if found.account else None,
     )
 
 

@@ -60,6 +60,8 @@ _LIST = (
 {% for row in rows %}{% set t = row.tenant %}{% set h = row.health %}
 <tr id="tenant-{{ t.conn_id }}" {% if t.conn_id == focus %}class="highlight"{% endif %}>
 <td><strong>{{ t.display_name }}</strong><br><span class="muted">{{ t.conn_id }}</span>
+{% if h.account %}<br><span id="account-{{ t.conn_id }}" class="muted">SendGrid {{ h.account
+ }}</span>{% endif %}
 {% if t.config_error %}<br><span id="config-error-{{ t.conn_id }}" class="muted" role="alert">{{
  t.config_error }}</span>{% endif %}
 {% if h.duplicate_of %}<br><span id="duplicate-{{ t.conn_id }}" class="muted">Same SendGrid

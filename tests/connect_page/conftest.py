@@ -245,7 +245,7 @@ def tenant_dimension(warehouse: PostgresTarget, rows: list[tuple]) -> Iterator[N
     """``dim_sendgrid_tenants`` as the transform leaves it, with the columns the page reads.
 
     Each row: ``(tenant_id, sendgrid_user_id, sendgrid_username, duplicate_of_tenant_id,
-    is_removed)``. Dropped on exit.
+    subuser_of_tenant_id, is_removed)``. Dropped on exit.
     """
     import psycopg
     from psycopg import sql
@@ -255,11 +255,14 @@ def tenant_dimension(warehouse: PostgresTarget, rows: list[tuple]) -> Iterator[N
     dim = sql.Identifier(MARTS_SCHEMA, "dim_sendgrid_tenants")
     with psycopg.connect(warehouse.conninfo()) as conn:
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
-        conn.execute(sql.SQL("create table {} (tenant_id text, sendgrid_user_id bigint,"
-                             " sendgrid_username text, duplicate_of_tenant_id text,"
-                             " is_removed boolean)").format(dim))  # fmt: skip
+        columns = (
+            "tenant_id text, sendgrid_user_id bigint, sendgrid_username text,"
+            " duplicate_of_tenant_id text, subuser_of_tenant_id text, is_removed boolean"
+        )
+        conn.execute(sql.SQL("create table {} ({})").format(dim, sql.SQL(columns)))
         with conn.cursor() as cur:
-            cur.executemany(sql.SQL("insert into {} values (%s, %s, %s, %s, %s)").format(dim), rows)
+            insert = sql.SQL("insert into {} values (%s, %s, %s, %s, %s, %s)").format(dim)
+            cur.executemany(insert, rows)
     try:
         yield
     finally:

@@ -157,34 +157,24 @@ def test_duplicate_and_subuser_connections_are_named_once_the_reports_find_them(
 ) -> None:
     """Two connections with keys of one SendGrid account, and a third the reports find to be a
     subuser of the first: once the transform has found them (``duplicate_of_tenant_id``,
-    ``subuser_of_tenant_id`` in the reporting model), each later one names the first."""
-    import psycopg
-    from psycopg import sql
-
-    from sendgrid_elt.settings import MARTS_SCHEMA
-
+    ``subuser_of_tenant_id`` in ``dim_sendgrid_tenants``), each later one names the first, and
+    every row names the account its credential reached."""
     first, again = new_conn_id("account"), new_conn_id("account_again")
     sub = new_conn_id("account_subuser")
     admin = api_server.session("admin")
     key = sim.tenant(2)["api_keys"]["full"]
+    me = account_of(sim, key)
     for conn_id in (first, again, sub):
         page = _post(api_server, admin, "/connections", conn_id=conn_id, display_name="Same Co",
                      host=sim.base_url, api_key=key)  # fmt: skip
         assert _flash(page).startswith(f"Connected {conn_id}"), _flash(page)
     assert 'id="duplicate-' not in page  # no report yet: nothing to say
-    overview = sql.Identifier(MARTS_SCHEMA, "rpt_sendgrid_utilization_overview")
-    with psycopg.connect(connect_warehouse.conninfo()) as conn:
-        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
-        conn.execute(sql.SQL("create table {} (tenant_id text primary key, duplicate_of_tenant_id"
-                             " text, subuser_of_tenant_id text)").format(overview))  # fmt: skip
-        conn.execute(sql.SQL("insert into {} values (%s, null, null), (%s, %s, null),"
-                             " (%s, null, %s)").format(overview),
-                     [first, again, first, sub, first])  # fmt: skip
-    try:
+    assert f'id="account-{first}"' not in page
+    known = [(first, me["user_id"], me["username"], None, None, False),
+             (again, me["user_id"], me["username"], first, None, False),
+             (sub, 7, "same-co-sub", None, first, False)]  # fmt: skip
+    with tenant_dimension(connect_warehouse, known):
         page = admin.get(f"{api_server.base_url}/sendgrid/connections", timeout=30).text
-    finally:
-        with psycopg.connect(connect_warehouse.conninfo()) as conn:
-            conn.execute(sql.SQL("drop table {}").format(overview))
     for kind, conn_id, expected in (
         ("duplicate", again, f"Same SendGrid account as {first}, connected first"),
         ("subuser", sub, f"A subuser of {first}: the reports count its sends and plan there"),
@@ -196,6 +186,11 @@ def test_duplicate_and_subuser_connections_are_named_once_the_reports_find_them(
         assert f'href="#tenant-{first}"' in note.group(1)
     assert f'id="duplicate-{first}"' not in page
     assert f'id="subuser-{first}"' not in page
+    for conn_id, account in ((first, f"account '{me['username']}', user id {me['user_id']}"),
+                             (sub, "account 'same-co-sub', user id 7")):  # fmt: skip
+        line = re.search(rf'id="account-{conn_id}"[^>]*>(.*?)</span>', page, re.DOTALL)
+        assert line, page
+        assert " ".join(html.unescape(line.group(1)).split()) == f"SendGrid {account}"
     assert key not in page
 
 
@@ -208,9 +203,9 @@ def test_a_key_for_an_account_the_reports_know_warns_when_it_is_saved(
     key = sim.tenant(2)["api_keys"]["full"]
     me = account_of(sim, key)
     first, gone, dup = new_conn_id("counts"), new_conn_id("a_gone"), new_conn_id("a_dup")
-    known = [(gone, me["user_id"], me["username"], None, True),
-             (dup, me["user_id"], me["username"], first, False),
-             (first, me["user_id"], me["username"], None, False)]  # fmt: skip
+    known = [(gone, me["user_id"], me["username"], None, None, True),
+             (dup, me["user_id"], me["username"], first, None, False),
+             (first, me["user_id"], me["username"], None, None, False)]  # fmt: skip
     admin = api_server.session("admin")
     expected = (f"This credential reaches SendGrid account '{me['username']}', user id "
                 f"{me['user_id']}, which {first} already connects: the reports count that "

@@ -171,13 +171,14 @@ def test_key_for_a_known_account_warns_and_test_names_it_in_chromium(
     api_server, sim, connect_warehouse
 ) -> None:
     """An admin pastes a key whose account the reports already hold under another connection:
-    the flash is a warning naming that connection; the row's Test names the account."""
+    the flash is a warning naming that connection; the row's Test names the account. Once the
+    reports know the new one too, its row names its account and the connection counted first."""
     tenant = sim.tenant(2)
     key = tenant["api_keys"]["full"]
     me = account_of(sim, key)
     first, conn_id = new_conn_id("first_key"), new_conn_id("second_key")
     account = f"account '{me['username']}', user id {me['user_id']}"
-    known = [(first, me["user_id"], me["username"], None, False)]
+    known = [(first, me["user_id"], me["username"], None, None, False)]
     with tenant_dimension(connect_warehouse, known), admin_browser(api_server) as page:
         _connect_with_key(page, conn_id, tenant, sim.base_url, key)
         page.screenshot(path=str(ARTIFACTS / "08-known-account.png"), full_page=True)
@@ -192,6 +193,16 @@ def test_key_for_a_known_account_warns_and_test_names_it_in_chromium(
         assert text.startswith(f"Test {conn_id}: Connected to SendGrid as "), text
         assert f"({account})" in text, text
         assert key not in page.content()
+
+    # the next transform finds the second connection: its row names the account and the first
+    known.append((conn_id, me["user_id"], me["username"], first, None, False))
+    with tenant_dimension(connect_warehouse, known), admin_browser(api_server) as page:
+        page.screenshot(path=str(ARTIFACTS / "09-account-named.png"), full_page=True)
+        assert page.locator(f"#account-{conn_id}").inner_text() == f"SendGrid {account}"
+        note = page.locator(f"#duplicate-{conn_id}")
+        assert note.inner_text().startswith(f"Same SendGrid account as {first}, connected first")
+        note.get_by_role("link", name=first).click()
+        assert page.url.endswith(f"#tenant-{first}")
 
 
 def _connect_with_key(page, conn_id: str, tenant: dict, host: str, key: str) -> None:
