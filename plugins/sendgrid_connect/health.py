@@ -229,8 +229,13 @@ def scope_gaps(granted: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...
     return missing_scopes(needs.required, granted), missing_scopes(needs.optional, granted)
 
 
-def record_check(conn_id: str) -> Check:
+def record_check(conn_id: str, *, same_account: bool = True) -> Check:
     """Run the extract DAG's scope check for ``conn_id`` and record its outcome.
+
+    Args:
+        conn_id: The connection whose credential was just saved.
+        same_account: Also look up a connection the reports know to reach the credential's
+            account (one ``GET /v3/user/username``); off where no admin reads the answer.
 
     Returns:
         Whether health was recorded, a note for the log, and the scopes the credential lacks
@@ -248,7 +253,7 @@ def record_check(conn_id: str) -> Check:
             return Check(False, note, *scope_gaps(hook.granted_scopes()))
         report = connection_health.check_connection(hook, engine=engine)
         gaps = scope_gaps(hook.granted_scopes())  # the answer the check read (cached)
-        same = _same_account(hook, engine, conn_id)
+        same = _same_account(hook, engine, conn_id) if same_account else None
     except Exception as exc:  # AirflowFailException after recording needs_reconnect, etc.
         return Check(False, f"health check failed: {type(exc).__name__}")
     finally:

@@ -240,34 +240,36 @@ def account_of(sim, key: str) -> dict:
     return r.json()
 
 
+#: The columns of ``dim_sendgrid_tenants`` the Connect page reads, in the order of a row below.
+DIMENSION_COLUMNS = ("tenant_id", "sendgrid_user_id", "sendgrid_username",
+                     "duplicate_of_tenant_id", "subuser_of_tenant_id", "is_removed")  # fmt: skip
+
+
 @contextlib.contextmanager
 def tenant_dimension(warehouse: PostgresTarget, rows: list[tuple]) -> Iterator[None]:
-    """``dim_sendgrid_tenants`` as the transform leaves it, with the columns the page reads.
+    """``dim_sendgrid_tenants`` as the transform leaves it: the table from the model's dbt
+    contract (a renamed or retyped column fails here as it would on the real marts), filled in
+    the columns the page reads.
 
-    Each row: ``(tenant_id, sendgrid_user_id, sendgrid_username, duplicate_of_tenant_id,
-    subuser_of_tenant_id, is_removed)``. Dropped on exit.
+    Each row: :data:`DIMENSION_COLUMNS`. Dropped on exit.
     """
     import psycopg
     from psycopg import sql
 
     from sendgrid_elt.settings import MARTS_SCHEMA
+    from tests.dashboard.marts_schema import create_mart, insert, mart_columns
 
-    dim = sql.Identifier(MARTS_SCHEMA, "dim_sendgrid_tenants")
+    model = "dim_sendgrid_tenants"
+    contract = {name for name, _, _ in mart_columns()[model]}
+    assert set(DIMENSION_COLUMNS) <= contract, set(DIMENSION_COLUMNS) - contract
     with psycopg.connect(warehouse.conninfo()) as conn:
-        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(MARTS_SCHEMA)))
-        columns = (
-            "tenant_id text, sendgrid_user_id bigint, sendgrid_username text,"
-            " duplicate_of_tenant_id text, subuser_of_tenant_id text, is_removed boolean"
-        )
-        conn.execute(sql.SQL("create table {} ({})").format(dim, sql.SQL(columns)))
-        with conn.cursor() as cur:
-            insert = sql.SQL("insert into {} values (%s, %s, %s, %s, %s, %s)").format(dim)
-            cur.executemany(insert, rows)
+        create_mart(conn, model, not_null=False)
+        insert(conn, model, [dict(zip(DIMENSION_COLUMNS, row, strict=True)) for row in rows])
     try:
         yield
     finally:
         with psycopg.connect(warehouse.conninfo()) as conn:
-            conn.execute(sql.SQL("drop table {}").format(dim))
+            conn.execute(sql.SQL("drop table {}").format(sql.Identifier(MARTS_SCHEMA, model)))
 
 
 @contextlib.contextmanager

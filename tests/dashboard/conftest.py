@@ -77,29 +77,30 @@ def rendered(
     marts_database: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: Any
 ) -> Rendered:
     """The dashboard of the fixture warehouse, without a configured Airflow base URL."""
-    from sendgrid_dashboard import write_dashboard
     from sendgrid_dashboard.render import BASE_URL_ENV
 
     for name in BASE_URL_ENV:
         monkeypatch_module.delenv(name, raising=False)
 
     rows = load_marts(marts_database)
-    out = tmp_path_factory.mktemp("dashboard") / "dashboard.html"
-    path = write_dashboard(marts_database, out, generated_at=GENERATED_AT)
-    html = path.read_text(encoding="utf-8")
-    return Rendered(path=path, html=html, page=read_page(html), rows=rows, conninfo=marts_database)
+    return _render(marts_database, rows, tmp_path_factory.mktemp("dashboard") / "dashboard.html")
 
 
 @pytest.fixture
 def counted_once(pg_database: Any, tmp_path: Path) -> Rendered:
     """The dashboard of the fixture warehouse where ``globex_eu`` reaches the account of
     ``acme_prod`` (connected first) and ``xss_tenant`` is a subuser of ``acme_prod``."""
-    from sendgrid_dashboard import write_dashboard
-
     conninfo = pg_database.conninfo()
     rows = load_marts(
         conninfo, duplicates={"globex_eu": "acme_prod"}, subusers={"xss_tenant": "acme_prod"}
     )
-    path = write_dashboard(conninfo, tmp_path / "counted-once.html")
+    return _render(conninfo, rows, tmp_path / "counted-once.html")
+
+
+def _render(conninfo: str, rows: dict, out: Path) -> Rendered:
+    """Write the dashboard of ``conninfo`` to ``out`` (pinned generation time) and read it."""
+    from sendgrid_dashboard import write_dashboard
+
+    path = write_dashboard(conninfo, out, generated_at=GENERATED_AT)
     html = path.read_text(encoding="utf-8")
     return Rendered(path=path, html=html, page=read_page(html), rows=rows, conninfo=conninfo)

@@ -20,12 +20,14 @@ import psycopg
 import yaml
 from psycopg import sql
 
+from sendgrid_elt.settings import MARTS_SCHEMA
+
 REPO = Path(__file__).resolve().parents[2]
 MODELS_YML = (
     REPO / "dbt_project" / "models" / "marts" / "_sendgrid__marts.yml",
     REPO / "dbt_project" / "models" / "reporting" / "_sendgrid__reporting.yml",
 )
-SCHEMA = "sendgrid_marts"
+SCHEMA = MARTS_SCHEMA
 
 TODAY = dt.date(2026, 11, 28)
 LAST_STATS_DAY = TODAY - dt.timedelta(days=1)
@@ -53,23 +55,25 @@ def mart_columns() -> dict[str, list[tuple[str, str, bool]]]:
 
 def create_marts(conn: psycopg.Connection) -> None:
     """The reporting models' tables (only those: the dashboard reads nothing else), empty."""
+    for model in mart_columns():
+        if model.startswith("rpt_"):
+            create_mart(conn, model)
+
+
+def create_mart(conn: psycopg.Connection, model: str, *, not_null: bool = True) -> None:
+    """The empty table of one model, from its contract (``not_null=False``: no constraints, for
+    rows that fill only the columns a reader reads)."""
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SCHEMA)))
-    for model, cols in mart_columns().items():
-        if not model.startswith("rpt_"):
-            continue
-        body = sql.SQL(", ").join(
-            sql.SQL("{} {}{}").format(
-                sql.Identifier(name),
-                sql.SQL(data_type),
-                sql.SQL(" not null" if not_null else ""),
-            )
-            for name, data_type, not_null in cols
+    body = sql.SQL(", ").join(
+        sql.SQL("{} {}{}").format(
+            sql.Identifier(name),
+            sql.SQL(data_type),
+            sql.SQL(" not null" if required and not_null else ""),
         )
-        conn.execute(
-            sql.SQL("create table {}.{} ({})").format(
-                sql.Identifier(SCHEMA), sql.Identifier(model), body
-            )
-        )
+        for name, data_type, required in mart_columns()[model]
+    )
+    table = sql.Identifier(SCHEMA, model)
+    conn.execute(sql.SQL("create table {} ({})").format(table, body))
 
 
 def insert(conn: psycopg.Connection, model: str, rows: Sequence[Row]) -> None:
