@@ -36,15 +36,11 @@ def add_pg_url(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def bench_server(url: str | None = None) -> Iterator[PostgresTarget]:
     """The server named by ``url`` or ``TEST_POSTGRES_URL``, else the embedded one (started)."""
-    from sendgrid_elt.postgres_target import PostgresTarget
+    from sendgrid_elt.embedded_postgres import named_or_embedded
 
     url = url or os.environ.get("TEST_POSTGRES_URL")
-    if url:
-        yield PostgresTarget.from_url(url)
-        return
-    from sendgrid_elt.embedded_postgres import EmbeddedPostgres
-
-    print(f"# PostgreSQL: the embedded server in {EMBEDDED_DIR} (--pg-url names another)",
-          flush=True)  # fmt: skip
-    with EmbeddedPostgres(EMBEDDED_DIR) as server:
+    if not url:
+        print(f"# PostgreSQL: the embedded server in {EMBEDDED_DIR} (--pg-url names another)",
+              flush=True)  # fmt: skip
+    with named_or_embedded(url, EMBEDDED_DIR) as server:
         yield server

@@ -4,7 +4,8 @@
 the scheduler runs the tasks, as a single-machine deployment does.)
 
 What ``docker-compose.yaml`` runs as containers, this module runs as processes of the current
-virtualenv, against the machine's PostgreSQL and Redis:
+virtualenv, against a PostgreSQL server (the command line starts an embedded one when none is
+named) and the machine's Redis:
 
 * a fresh **metadata database** on the PostgreSQL server (dropped on stop); the Celery result
   backend lives in it too (``db+postgresql``), like the compose file;
@@ -371,23 +372,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--no-triggerer", dest="triggerer", action="store_false")
-    parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL))
+    parser.add_argument("--pg-url", default=os.environ.get("TEST_POSTGRES_URL"),
+                        help="admin URL of the PostgreSQL server (default: TEST_POSTGRES_URL, "
+                        "else an embedded server in .local/cluster/postgres)")  # fmt: skip
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     args = parser.parse_args(argv)
-    from sendgrid_elt.settings import API_POOL
+    from sendgrid_elt.embedded_postgres import named_or_embedded
+    from sendgrid_elt.settings import API_POOL, LOCAL_DIR
 
-    config = ClusterConfig(
-        pools={API_POOL: 8},
-        dags_folder=args.dags_folder,
-        executor=args.executor,
-        workers=args.workers,
-        worker_concurrency=args.concurrency,
-        triggerer=args.triggerer,
-        pg_url=args.pg_url,
-        redis_url=args.redis_url,
-        keep_home=True,
-    )
-    with local_cluster(config) as cluster:
+    with named_or_embedded(args.pg_url, LOCAL_DIR / "cluster" / "postgres") as server, \
+            local_cluster(ClusterConfig(
+                pools={API_POOL: 8}, dags_folder=args.dags_folder, executor=args.executor,
+                workers=args.workers, worker_concurrency=args.concurrency,
+                triggerer=args.triggerer, pg_url=server.url(), redis_url=args.redis_url,
+                keep_home=True)) as cluster:  # fmt: skip
         print(f"cluster up: {cluster.api_url} (admin / {cluster.admin_password}), "
               f"home {cluster.home}; Ctrl-C stops it", flush=True)  # fmt: skip
         with contextlib.suppress(KeyboardInterrupt):

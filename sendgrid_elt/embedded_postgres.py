@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,3 +71,16 @@ def ensure_database(server: PostgresTarget, dbname: str) -> PostgresTarget:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
             log.info("created database %s", dbname)
     return server.with_database(dbname)
+
+
+@contextlib.contextmanager
+def named_or_embedded(url: str | None, data_dir: Path) -> Iterator[PostgresTarget]:
+    """The server at ``url``; without one, the embedded server in ``data_dir`` (stopped at the end).
+
+    What a command that works from a plain shell does when no PostgreSQL server is named.
+    """
+    if url:
+        yield PostgresTarget.from_url(url)
+        return
+    with EmbeddedPostgres(data_dir) as server:
+        yield server
