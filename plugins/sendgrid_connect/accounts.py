@@ -5,8 +5,9 @@ their credentials answer ``GET /v3/user/username`` with the same user id and use
 connected tenant that lists an account among its subusers counts that account's sends and plan.
 The page only reads dbt's findings in ``dim_sendgrid_tenants``: per tenant, the account its
 credential reaches and the connection that already counts that account (for the list), and,
-right after a credential is saved, whether a connection the reports already know reaches the
-same account (before any transform has seen the new one).
+right after a credential is saved (before any transform has seen the new one), whether a
+connection the reports already know reaches the same account or lists it among its subusers
+(``dim_sendgrid_subusers``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 TENANTS = "dim_sendgrid_tenants"
 _COLUMNS = ("tenant_id", "sendgrid_user_id", "sendgrid_username", "duplicate_of_tenant_id",
             "subuser_of_tenant_id", "is_removed")  # fmt: skip
+#: The parents' subuser inventory (``GET /v3/subusers``): which tenant lists which account.
+SUBUSERS = "dim_sendgrid_subusers"
+_SUBUSER_COLUMNS = ("tenant_id", "subuser_id", "subuser_username", "is_deleted")
 
 
 class Finding(NamedTuple):
@@ -33,12 +37,20 @@ class Finding(NamedTuple):
     subuser_of: str | None  # the connected tenant that lists the account as a subuser
 
 
-def _dimension() -> Any:
+class CountedBy(NamedTuple):
+    """Another connection that already counts the account a credential reaches."""
+
+    account: AccountIdentity  # the account the credential reaches
+    tenant_id: str  # the connection that counts it
+    as_subuser: bool  # False: it reaches the same account; True: it lists it as a subuser
+
+
+def _dimension(name: str = TENANTS, columns: tuple[str, ...] = _COLUMNS) -> Any:
     from sqlalchemy import column, table
 
     from sendgrid_elt.settings import MARTS_SCHEMA
 
-    return table(TENANTS, *map(column, _COLUMNS), schema=MARTS_SCHEMA)
+    return table(name, *map(column, columns), schema=MARTS_SCHEMA)
 
 
 def findings(conn: Any) -> dict[str, Finding]:
@@ -90,3 +102,46 @@ def reached_by(conn: Any, conn_id: str, account: AccountIdentity) -> str | None:
     except Exception as exc:  # no marts yet: nothing to say
         log.info("no account matches to show: %s", type(exc).__name__)
         return None
+
+
+def listed_as_subuser_by(conn: Any, conn_id: str, account: AccountIdentity) -> str | None:
+    """A current connection whose account lists ``account`` among its subusers, or ``None``.
+
+    Same id and username in ``dim_sendgrid_subusers`` (not deleted there); a deleted
+    connection never answers, one that counts its own account comes first. ``None`` before the
+    first transform.
+    """
+    from sqlalchemy import select
+
+    dim, subs = _dimension(), _dimension(SUBUSERS, _SUBUSER_COLUMNS)
+    query = (
+        select(subs.c.tenant_id)
+        .join(dim, dim.c.tenant_id == subs.c.tenant_id)
+        .where(
+            subs.c.subuser_id == account.user_id,
+            subs.c.subuser_username == account.username,
+            subs.c.is_deleted.is_not(True),
+            subs.c.tenant_id != conn_id,
+            dim.c.is_removed.is_not(True),
+        )
+        .order_by(dim.c.duplicate_of_tenant_id.is_not(None), subs.c.tenant_id)
+        .limit(1)
+    )
+    try:
+        return conn.execute(query).scalar()
+    except Exception as exc:  # no marts yet, or they predate the subuser inventory
+        log.info("no subuser matches to show: %s", type(exc).__name__)
+        conn.rollback()
+        return None
+
+
+def counted_by(conn: Any, conn_id: str, account: AccountIdentity) -> CountedBy | None:
+    """The connection the reports already count ``account`` under, or ``None``.
+
+    One reaching the same account comes first, else one listing it as a subuser.
+    """
+    if first := reached_by(conn, conn_id, account):
+        return CountedBy(account, first, as_subuser=False)
+    if parent := listed_as_subuser_by(conn, conn_id, account):
+        return CountedBy(account, parent, as_subuser=True)
+    return None

@@ -189,7 +189,7 @@ def create_app() -> FastAPI:
         except tenants.TenantError as exc:
             return message_page(request, "Connection not completed", "error", str(exc), 400)
         # an invitee is no admin: the page never tells them about other connections
-        check = health.record_check(result.conn_id, same_account=not result.invite)
+        check = health.record_check(result.conn_id, counted_by=not result.invite)
         log.info("SendGrid connection %s authorized (%s)", result.conn_id, check.note)
         if result.invite:
             kind, text = "ok", "The SendGrid organization is connected."

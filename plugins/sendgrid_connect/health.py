@@ -22,14 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sendgrid_hook.display import plural
 
 from sendgrid_connect import accounts
-
-if TYPE_CHECKING:
-    from sendgrid_hook.account import AccountIdentity
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +113,8 @@ def connected_flash(conn_id: str, how: str, check: Check) -> tuple[str, str, dic
         how: Completes "Connected <conn_id>..." (``""`` or ``" with an API key"``).
         check: The scope check's outcome: the required scopes the credential lacks, the
             plan-feature ones (listed, not counted as unreadable) and any connection the
-            reports know to reach the same SendGrid account (a warning: counted once).
+            reports know to count the same SendGrid account: one reaching it, or one listing
+            it as a subuser (a warning: counted once).
 
     Returns:
         ``(kind, text, disabled)``: ``kind`` is ``ok`` or ``warn``; ``disabled`` maps each
@@ -125,10 +123,13 @@ def connected_flash(conn_id: str, how: str, check: Check) -> tuple[str, str, dic
     missing, optional = check.missing, check.optional
     disabled = disabled_by([*missing, *optional])
     same = ""
-    if check.same_account:
-        account, first = check.same_account
+    if check.counted_by:
+        account, first, as_subuser = check.counted_by
         same = (
-            f" This credential reaches SendGrid {account.label()}, which {first} already "
+            f" This credential reaches SendGrid {account.label()}, a subuser of {first}: the "
+            f"reports count its sends and plan under {first}."
+            if as_subuser
+            else f" This credential reaches SendGrid {account.label()}, which {first} already "
             f"connects: the reports count that account once, under {first}."
         )
     if missing:
@@ -215,8 +216,8 @@ class Check(NamedTuple):
     note: str
     missing: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
-    #: The credential's account and another connection the reports know to reach it.
-    same_account: tuple[AccountIdentity, str] | None = None
+    #: The credential's account and the connection the reports already count it under.
+    counted_by: accounts.CountedBy | None = None
 
 
 def scope_gaps(granted: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -229,13 +230,13 @@ def scope_gaps(granted: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...
     return missing_scopes(needs.required, granted), missing_scopes(needs.optional, granted)
 
 
-def record_check(conn_id: str, *, same_account: bool = True) -> Check:
+def record_check(conn_id: str, *, counted_by: bool = True) -> Check:
     """Run the extract DAG's scope check for ``conn_id`` and record its outcome.
 
     Args:
         conn_id: The connection whose credential was just saved.
-        same_account: Also look up a connection the reports know to reach the credential's
-            account (one ``GET /v3/user/username``); off where no admin reads the answer.
+        counted_by: Also look up a connection the reports already count the credential's
+            account under (one ``GET /v3/user/username``); off where no admin reads the answer.
 
     Returns:
         Whether health was recorded, a note for the log, and the scopes the credential lacks
@@ -253,7 +254,7 @@ def record_check(conn_id: str, *, same_account: bool = True) -> Check:
             return Check(False, note, *scope_gaps(hook.granted_scopes()))
         report = connection_health.check_connection(hook, engine=engine)
         gaps = scope_gaps(hook.granted_scopes())  # the answer the check read (cached)
-        same = _same_account(hook, engine, conn_id) if same_account else None
+        same = _counted_by(hook, engine, conn_id) if counted_by else None
     except Exception as exc:  # AirflowFailException after recording needs_reconnect, etc.
         return Check(False, f"health check failed: {type(exc).__name__}")
     finally:
@@ -267,15 +268,14 @@ def record_check(conn_id: str, *, same_account: bool = True) -> Check:
     return Check(True, "all streams have their scopes", *gaps, same)
 
 
-def _same_account(hook: Any, engine: Any, conn_id: str) -> tuple[AccountIdentity, str] | None:
-    """The credential's account and a connection already reaching it; never raises."""
+def _counted_by(hook: Any, engine: Any, conn_id: str) -> accounts.CountedBy | None:
+    """The credential's account and the connection already counting it; never raises."""
     try:
         account = hook.account_identity()
         if account is None:
             return None
         with engine.connect() as conn:
-            first = accounts.reached_by(conn, conn_id, account)
+            return accounts.counted_by(conn, conn_id, account)
     except Exception as exc:  # the credential is saved: the note is a courtesy
         log.info("could not look the account up: %s", type(exc).__name__)
         return None
-    return (account, first) if first else None

@@ -243,33 +243,47 @@ def account_of(sim, key: str) -> dict:
 #: The columns of ``dim_sendgrid_tenants`` the Connect page reads, in the order of a row below.
 DIMENSION_COLUMNS = ("tenant_id", "sendgrid_user_id", "sendgrid_username",
                      "duplicate_of_tenant_id", "subuser_of_tenant_id", "is_removed")  # fmt: skip
+#: The columns of ``dim_sendgrid_subusers`` the Connect page reads, in the order of a row below.
+SUBUSER_COLUMNS = ("tenant_id", "subuser_id", "subuser_username", "is_deleted")
 
 
 @contextlib.contextmanager
-def tenant_dimension(warehouse: PostgresTarget, rows: list[tuple]) -> Iterator[None]:
-    """``dim_sendgrid_tenants`` as the transform leaves it: the table from the model's dbt
-    contract (a renamed or retyped column fails here as it would on the real marts), filled in
-    the columns the page reads.
-
-    Each row: :data:`DIMENSION_COLUMNS`. Dropped on exit.
-    """
+def mart_rows(
+    warehouse: PostgresTarget, model: str, columns: tuple[str, ...], rows: list[tuple]
+) -> Iterator[None]:
+    """The mart ``model`` as the transform leaves it: the table from the model's dbt contract
+    (a renamed or retyped column fails here as it would on the real marts), filled in
+    ``columns``. Dropped on exit."""
     import psycopg
     from psycopg import sql
 
     from sendgrid_elt.settings import MARTS_SCHEMA
     from tests.dashboard.marts_schema import create_mart, insert, mart_columns
 
-    model = "dim_sendgrid_tenants"
     contract = {name for name, _, _ in mart_columns()[model]}
-    assert set(DIMENSION_COLUMNS) <= contract, set(DIMENSION_COLUMNS) - contract
+    assert set(columns) <= contract, set(columns) - contract
     with psycopg.connect(warehouse.conninfo()) as conn:
         create_mart(conn, model, not_null=False)
-        insert(conn, model, [dict(zip(DIMENSION_COLUMNS, row, strict=True)) for row in rows])
+        insert(conn, model, [dict(zip(columns, row, strict=True)) for row in rows])
     try:
         yield
     finally:
         with psycopg.connect(warehouse.conninfo()) as conn:
             conn.execute(sql.SQL("drop table {}").format(sql.Identifier(MARTS_SCHEMA, model)))
+
+
+def tenant_dimension(
+    warehouse: PostgresTarget, rows: list[tuple]
+) -> contextlib.AbstractContextManager[None]:
+    """``dim_sendgrid_tenants`` with ``rows`` (each: :data:`DIMENSION_COLUMNS`)."""
+    return mart_rows(warehouse, "dim_sendgrid_tenants", DIMENSION_COLUMNS, rows)
+
+
+def subuser_inventory(
+    warehouse: PostgresTarget, rows: list[tuple]
+) -> contextlib.AbstractContextManager[None]:
+    """``dim_sendgrid_subusers`` with ``rows`` (each: :data:`SUBUSER_COLUMNS`)."""
+    return mart_rows(warehouse, "dim_sendgrid_subusers", SUBUSER_COLUMNS, rows)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from .conftest import (
     csrf_of,
     new_conn_id,
     status_of,
+    subuser_inventory,
     tenant_dimension,
 )
 
@@ -225,3 +226,39 @@ def test_a_key_for_an_account_the_reports_know_warns_when_it_is_saved(
         page = _post(api_server, admin, f"/connections/{other}/api-key", api_key=key)
         assert _flash(page).endswith(expected), _flash(page)
         assert key not in page
+
+
+def test_a_key_for_a_subuser_of_a_connected_tenant_warns_when_it_is_saved(
+    api_server, sim, connect_warehouse
+) -> None:
+    """Saving a key whose account a current connection lists among its subusers
+    (``dim_sendgrid_subusers``): a warning naming that parent; a subuser the parent deleted, or
+    a parent whose connection was deleted, says nothing."""
+    key = sim.tenant(2)["api_keys"]["full"]
+    me = account_of(sim, key)
+    parent, gone = new_conn_id("parent"), new_conn_id("a_gone_parent")
+    known = [(gone, 1, "gone-co", None, None, True),
+             (parent, 2, "parent-co", None, None, False)]  # fmt: skip
+    admin = api_server.session("admin")
+    stale = [(gone, me["user_id"], me["username"], False),
+             (parent, me["user_id"], me["username"], True)]  # fmt: skip
+    with tenant_dimension(connect_warehouse, known), subuser_inventory(connect_warehouse, stale):
+        new = new_conn_id("subuser_key")
+        page = _post(api_server, admin, "/connections", conn_id=new, host=sim.base_url,
+                     api_key=key)  # fmt: skip
+        assert _flash(page).startswith(f"Connected {new} with an API key"), _flash(page)
+        assert "This credential reaches" not in _flash(page), _flash(page)
+        assert _class_of(page, "flash") == "flash ok"
+    listed = [stale[0], (parent, me["user_id"], me["username"], False)]
+    with tenant_dimension(connect_warehouse, known), subuser_inventory(connect_warehouse, listed):
+        new = new_conn_id("subuser_key")
+        page = _post(api_server, admin, "/connections", conn_id=new, host=sim.base_url,
+                     api_key=key)  # fmt: skip
+    assert _flash(page).startswith(f"Connected {new} with an API key"), _flash(page)
+    assert _flash(page).endswith(
+        f". This credential reaches SendGrid account '{me['username']}', user id "
+        f"{me['user_id']}, a subuser of {parent}: the reports count its sends and plan under "
+        f"{parent}."
+    ), _flash(page)
+    assert _class_of(page, "flash") == "flash warn"
+    assert key not in page

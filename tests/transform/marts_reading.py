@@ -13,6 +13,7 @@ MARTS = (
     "fct_sendgrid_suppressions_monthly", "fct_sendgrid_connection_health",
     "fct_sendgrid_plan_recommendation", "fct_sendgrid_seat_activity",
     "fct_sendgrid_overage_forecast", "fct_sendgrid_plan_utilization_history",
+    "dim_sendgrid_subusers",
 )  # fmt: skip
 REPORTS = (
     "rpt_sendgrid_portfolio", "rpt_sendgrid_utilization_overview", "rpt_sendgrid_tenant_health",

@@ -116,6 +116,14 @@ def test_figures_reconcile_with_the_records(built) -> None:
         " where subuser_username = '' group by 1, 2",
     ):
         keys[tenant][int(deleted)] = n
+    subusers = {
+        t: (n, disabled)
+        for t, n, disabled in query(
+            target,
+            "select tenant_id, count(*), count(*) filter (where is_disabled)"
+            " from sendgrid_marts.dim_sendgrid_subusers where not is_deleted group by 1",
+        )
+    }
     supp = {
         (t, k): n
         for t, k, n in query(
@@ -147,6 +155,8 @@ def test_figures_reconcile_with_the_records(built) -> None:
             truth.pending_valid, truth.pending_expired, truth.subusers_total,
             truth.subusers_disabled, truth.subusers_active_30d,
         )  # fmt: skip
+        inventory = (truth.subusers_total, truth.subusers_disabled)
+        assert subusers.get(t, (0, 0)) == inventory, t
         for (sender, day), requests in truth.daily_requests.items():
             assert daily[(t, sender, day)] == requests, (t, sender, day)
         assert len([k for k in daily if k[0] == t]) == len(truth.daily_requests)
