@@ -123,6 +123,16 @@ def test_seats_and_subusers(pipeline_at: PipelineRun, conn_id: str) -> None:
     assert seat["subusers_disabled"] == subs["disabled"]
     assert seat["subusers_total"] - seat["subusers_disabled"] == subs["active"]
     assert seat["subusers_inactive_30d"] == subs["inactive_30d"]
+    inventory = query(
+        pipeline.target,
+        "select subuser_username, subuser_id, is_disabled from sendgrid_marts.dim_sendgrid_subusers"
+        " where tenant_id = %s and not is_deleted",
+        conn_id,
+    )
+    assert {r["subuser_username"]: (r["subuser_id"], r["is_disabled"]) for r in inventory} == {
+        name: (sub["user_id"], sub["disabled"])
+        for name, sub in pipeline.tenant_truth(conn_id)["subusers"].items()
+    }
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))
