@@ -8,7 +8,11 @@
 FROM apache/airflow:3.3.2-python3.11
 
 ARG AIRFLOW_VERSION=3.3.2
-ENV SENDGRID_PROJECT_DIR=/opt/airflow/project \
+# The installed package finds the DAGs, the dbt project (and its manifest) and the plugins in
+# SENDGRID_PROJECT_DIR (PROJECT_DIR_ENV in sendgrid_elt/settings.py): where step 3 copies them.
+# The package sources are copied to SRC only to be installed.
+ARG SRC=/opt/airflow/src
+ENV SENDGRID_PROJECT_DIR=/opt/airflow \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
@@ -22,14 +26,14 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requ
 
 # 2. The local provider (connection type `sendgrid`) and the project package, as normal
 #    (non-editable) installs: their dependencies are already pinned above.
-COPY --chown=airflow:0 plugins/sendgrid_hook ${SENDGRID_PROJECT_DIR}/plugins/sendgrid_hook
-COPY --chown=airflow:0 pyproject.toml ${SENDGRID_PROJECT_DIR}/pyproject.toml
-COPY --chown=airflow:0 sendgrid_elt ${SENDGRID_PROJECT_DIR}/sendgrid_elt
-COPY --chown=airflow:0 sendgrid_dashboard ${SENDGRID_PROJECT_DIR}/sendgrid_dashboard
-COPY --chown=airflow:0 sendgrid_demo ${SENDGRID_PROJECT_DIR}/sendgrid_demo
-COPY --chown=airflow:0 sendgrid_simulator ${SENDGRID_PROJECT_DIR}/sendgrid_simulator
+COPY --chown=airflow:0 plugins/sendgrid_hook ${SRC}/plugins/sendgrid_hook
+COPY --chown=airflow:0 pyproject.toml ${SRC}/pyproject.toml
+COPY --chown=airflow:0 sendgrid_elt ${SRC}/sendgrid_elt
+COPY --chown=airflow:0 sendgrid_dashboard ${SRC}/sendgrid_dashboard
+COPY --chown=airflow:0 sendgrid_demo ${SRC}/sendgrid_demo
+COPY --chown=airflow:0 sendgrid_simulator ${SRC}/sendgrid_simulator
 RUN pip install --no-cache-dir --no-deps \
-        "${SENDGRID_PROJECT_DIR}/plugins/sendgrid_hook" "${SENDGRID_PROJECT_DIR}" \
+        "${SRC}/plugins/sendgrid_hook" "${SRC}" \
     && pip check \
     && python -c "import airflow.providers.celery.executors.celery_executor_utils" \
     && airflow providers hooks | grep -q sendgrid

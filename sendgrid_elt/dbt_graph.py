@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sendgrid_elt.settings import DBT_MANIFEST_COMMAND as MANIFEST_COMMAND
+from sendgrid_elt.settings import PROJECT_DIR_ENV
 
 #: Node types that become a task of their own.
 TASK_RESOURCE_TYPES = ("seed", "model", "snapshot")
@@ -95,7 +96,8 @@ def load_graph(project_dir: Path) -> DbtGraph:
     except FileNotFoundError:
         raise ManifestMissingError(
             f"dbt manifest {path} is missing: build it with `{MANIFEST_COMMAND}` "
-            "(runs `dbt parse`, no database needed) before Airflow parses the DAGs"
+            "(runs `dbt parse`, no database needed) before Airflow parses the DAGs; where the "
+            f"package is installed apart from the project, {PROJECT_DIR_ENV} names its folder"
         ) from None
     nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
     owned = {uid for uid, n in nodes.items() if n["resource_type"] in TASK_RESOURCE_TYPES}

@@ -41,8 +41,11 @@ def _env_number(name: str, default: float) -> float:
 
 
 # -- where things are ------------------------------------------------------------------------
-#: Root of the repository (or of the installed project in the Docker image).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Environment variable naming the project folder (``dags``, ``dbt_project``, ``plugins``) where
+#: the package is installed apart from it, as in the Docker image (``/opt/airflow``).
+PROJECT_DIR_ENV = "SENDGRID_PROJECT_DIR"
+#: Root of the repository (an editable install), or the folder :data:`PROJECT_DIR_ENV` names.
+PROJECT_ROOT = Path(os.environ.get(PROJECT_DIR_ENV) or Path(__file__).resolve().parent.parent)
 #: Git-ignored local state: embedded warehouse, demo home, dbt run artifacts, dashboards
 #: (``SENDGRID_LOCAL_DIR`` moves it, e.g. for a test that runs ``make airflow``).
 LOCAL_DIR = Path(os.environ.get("SENDGRID_LOCAL_DIR") or PROJECT_ROOT / ".local")
@@ -157,6 +160,7 @@ __all__ = [
     "MARTS_ASSET_NAME",
     "MARTS_ASSET_URI",
     "MARTS_SCHEMA",
+    "PROJECT_DIR_ENV",
     "PROJECT_ROOT",
     "RECONNECT_REMINDER_VARIABLE",
     "STAGING_ASSET_NAME",

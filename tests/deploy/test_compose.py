@@ -146,6 +146,9 @@ def test_init_creates_pool_and_admin_and_migrates(compose: dict) -> None:
     assert "airflow pools set sendgrid_api" in text
     assert "AIRFLOW_ADMIN_PASSWORD" in text
     assert init["environment"]["AIRFLOW_ADMIN_PASSWORD"] == "change-me"  # from .env.example
+    # root, as the script's chown of the fresh named volumes and its password file need
+    assert init["user"] == "0:0"
+    assert 'chown -R "${AIRFLOW_UID}:0"' in text
 
 
 def test_bi_reads_the_marts_through_the_read_only_role() -> None:

@@ -93,3 +93,22 @@ def test_dockerignore_keeps_secrets_out_and_copied_files_in() -> None:
     for src, _ in _copies():
         hits = [p for p in excluded if fnmatch.fnmatch(src, p) or src.startswith(p + "/")]
         assert hits == [], f"{src} is excluded from the build context by {hits}"
+
+
+def test_the_installed_package_is_pointed_at_the_copied_project() -> None:
+    """The image installs ``sendgrid_elt`` into site-packages, away from the DAGs and the dbt
+    project: ``SENDGRID_PROJECT_DIR`` must name the folder they are copied to, or the transform
+    DAG finds no manifest."""
+    from sendgrid_elt.settings import PROJECT_DIR_ENV
+
+    env = dict(
+        pair.split("=", 1)
+        for keyword, rest in _instructions()
+        if keyword == "ENV"
+        for pair in rest.split()
+    )
+    project = env[PROJECT_DIR_ENV]
+    dests = {dest for _, dest in _copies()}
+    assert {f"{project}/dags", f"{project}/dbt_project", f"{project}/plugins"} <= dests
+    runs = " ".join(rest for keyword, rest in _instructions() if keyword == "RUN")
+    assert f"--target-path {project}/dbt_project/target" in runs  # the manifest the DAG reads
