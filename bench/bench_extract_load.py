@@ -20,7 +20,7 @@ Every figure is a ratio against a limit measured in the same run, on the same re
 PostgreSQL: ``--pg-url`` or ``TEST_POSTGRES_URL``, else the embedded server
 (:mod:`bench.postgres`). About 10 minutes on 2 busy cores:
 
-    .venv/bin/python bench/bench_extract_load.py --pg-url postgresql://postgres@127.0.0.1/postgres
+    .venv/bin/python bench/bench_extract_load.py [--pg-url URL]
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ table several ways, side by side, and prints each as a share of a raw ``COPY`` i
 6. ... and a savepoint around each run's COPY (how the loader's direct path ran before);
 7. the loader itself (producer thread, batch preparation, cursor committed with each batch).
 
-    .venv/bin/python -m bench.bench_loader_gap --pg-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python -m bench.bench_loader_gap [--pg-url URL]
 """
 
 from __future__ import annotations

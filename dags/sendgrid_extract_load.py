@@ -14,9 +14,10 @@ writing each tenant's outcome to ``sendgrid_staging.extract_run_tenants`` and na
 log, and clearing it re-extracts only its tenants without an ``ok`` row for the run.
 
 Tenants are discovered at run time (see ``sendgrid_elt.tenants``): every ``sendgrid``
-connection defined as ``AIRFLOW_CONN_*``, plus the ids listed in the Variable
-``sendgrid_tenants`` for connections stored in the metadata DB. Params: ``start_date``
-(backfill from that day), ``tenants`` and ``streams`` (partial reruns).
+connection in the metadata DB (listed through the Airflow REST API with the
+``sendgrid_airflow_api`` connection), every one defined as ``AIRFLOW_CONN_*``, and the ids in
+the Variable ``sendgrid_tenants`` (for other secrets backends, which Airflow cannot list).
+Params: ``start_date`` (backfill from that day), ``tenants`` and ``streams`` (partial reruns).
 
 Each batch's task has an ``execution_timeout`` (``EXTRACT_TASK_TIMEOUT``, env
 ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``), and its tenants a time budget a little shorter, so a stuck or
@@ -25,9 +26,9 @@ slot; the retry resumes from the saved state. One run per tenant at a time: a se
 for the tenant's lock (``SENDGRID_TENANT_LOCK_WAIT_SECONDS``), then skips it.
 
 Setup once per deployment: the pool capping concurrent batches (each up to
-``EXTRACT_TENANT_THREADS`` tenants), ``airflow pools set sendgrid_api 4 "SendGrid API: concurrent
-tenant batches"`` (tasks in a
-missing pool never start on a scheduler; ``dag.test()`` ignores pools).
+``EXTRACT_TENANT_THREADS`` tenants), e.g. ``airflow pools set sendgrid_api 8 "SendGrid API:
+concurrent tenant batches"`` as the compose file's init does (``SENDGRID_API_POOL_SLOTS``; the
+demo makes 4). Tasks in a missing pool never start on a scheduler; ``dag.test()`` ignores pools.
 
 Nothing here touches the network or a database at import time.
 """

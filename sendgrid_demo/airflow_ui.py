@@ -157,8 +157,14 @@ def run_standalone(command: list[str] | None = None) -> int:
         return code
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Serve the demo's Airflow; return the exit code of ``airflow standalone``."""
+    import argparse
+
+    paragraphs = (__doc__ or "").split("\n\n")
+    epilog = f"{paragraphs[1]} The UI's port: SENDGRID_DEMO_UI_PORT (now {UI_PORT})."
+    parser = argparse.ArgumentParser(prog="make airflow", description=paragraphs[0], epilog=epilog)
+    parser.parse_args(argv)  # no options: --help describes and exits, anything else is refused
     stop_on_signals()
     configure()
     password = admin_password()

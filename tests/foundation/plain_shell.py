@@ -10,19 +10,24 @@ from typing import Any
 from sendgrid_elt.settings import PROJECT_ROOT
 
 
-def run_make(local: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    """``make <args>`` from a plain shell (the venv not activated), its files under ``local``."""
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+def plain_env(local: Path, **environ: str) -> dict[str, str]:
+    """A root login shell's environment (no venv, no TEST_POSTGRES_URL, no PG* or Airflow
+    variables), its project files under ``local``."""
+    return {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
         "SENDGRID_LOCAL_DIR": str(local),
         **environ,
     }
+
+
+def run_make(local: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """``make <args>`` from a plain shell (the venv not activated), its files under ``local``."""
     return subprocess.run(
         ["make", "--no-print-directory", *args],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=plain_env(local, **environ),
         capture_output=True,
         text=True,
         timeout=1100,

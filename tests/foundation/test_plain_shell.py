@@ -4,7 +4,6 @@ and does its job."""
 
 from __future__ import annotations
 
-import os
 import re
 import selectors
 import signal
@@ -15,18 +14,9 @@ from pathlib import Path
 import requests
 
 from sendgrid_elt.settings import PROJECT_ROOT
+from tests.foundation.plain_shell import plain_env
 
 PYTHON = str(PROJECT_ROOT / ".venv" / "bin" / "python")
-
-
-def plain_env(local_dir: Path) -> dict[str, str]:
-    """A login shell's environment: no TEST_POSTGRES_URL, no PG* variables, no Airflow config."""
-    return {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME": os.environ.get("HOME", "/root"),
-        "LANG": "C.UTF-8",
-        "SENDGRID_LOCAL_DIR": str(local_dir),
-    }
 
 
 def test_loader_gap_bench_runs_on_the_embedded_server(tmp_path: Path) -> None:
@@ -86,3 +76,17 @@ def test_local_cluster_quick_look_starts_and_stops_on_the_embedded_server(tmp_pa
             proc.kill()
             proc.wait()
     assert not (data_dir / "postmaster.pid").exists(), "the embedded server is still running"
+
+
+def test_make_airflow_module_help_describes_and_starts_nothing(tmp_path: Path) -> None:
+    """``python -m sendgrid_demo.airflow_ui --help`` prints what it does and exits: no Airflow,
+    no simulator, no warehouse (an unknown option is refused the same way)."""
+    for args, code in ((["--help"], 0), (["--bogus"], 2)):
+        out = subprocess.run(
+            [PYTHON, "-m", "sendgrid_demo.airflow_ui", *args], cwd=PROJECT_ROOT,
+            env=plain_env(tmp_path), capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert out.returncode == code, out.stderr[-2000:]
+        assert "usage: make airflow" in out.stdout + out.stderr
+        assert ("SENDGRID_DEMO_UI_PORT" in out.stdout) == (code == 0)
+    assert list(tmp_path.iterdir()) == []  # nothing was started or written

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from sendgrid_elt import catalog
-from sendgrid_elt.settings import DBT_MANIFEST, DBT_PROJECT_DIR, dbt_vars
+from sendgrid_elt.settings import DBT_MANIFEST, DBT_PROJECT_DIR, DBT_SCHEMA, dbt_vars
 
 WALL_CLOCK = re.compile(
     r"\b(current_date|current_time|current_timestamp|localtime|localtimestamp|now\s*\(|"
@@ -90,3 +90,7 @@ def test_schema_names_come_from_the_pipeline_settings() -> None:
         if n["resource_type"] == "model" and n["path"].startswith(("marts/", "reporting/"))
     }
     assert prefixes <= {"fct", "dim", "rpt"}
+    # dbt's own working schema (intermediate and staging models are suffixed to it) is the
+    # profile's literal; the Python name must say the same
+    profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    assert profiles["sendgrid"]["outputs"]["dev"]["schema"] == DBT_SCHEMA
