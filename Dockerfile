@@ -5,7 +5,9 @@
 #   docker build -t sendgrid-utilization-airflow:0.1.0 .
 #
 # The base tag must match apache-airflow in requirements.txt (tests/deploy/test_dockerfile.py).
-FROM apache/airflow:3.3.2-python3.11
+# The slim image: its few providers leave requirements.txt (resolved for this project) to pick
+# every other package, so `pip check` below has no foreign providers to disagree with.
+FROM apache/airflow:slim-3.3.2-python3.11
 
 ARG AIRFLOW_VERSION=3.3.2
 # The installed package finds the DAGs, the dbt project (and its manifest) and the plugins in

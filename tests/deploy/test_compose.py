@@ -16,6 +16,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from sendgrid_elt.settings import DBT_RUNS_DIR_ENV
+
 from .deploy_helpers import (
     AIRFLOW_IMAGE_PREFIX,
     COMPOSE_FILE,
@@ -111,13 +113,18 @@ def test_airflow_settings_shared_by_every_airflow_service(compose: dict) -> None
         assert "@postgres:5432/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
         assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("@redis:6379/0"), name
         assert "_PIP_ADDITIONAL_REQUIREMENTS" not in env, name
-        secrets.add((env["AIRFLOW__API_AUTH__JWT_SECRET"], env["AIRFLOW__CORE__FERNET_KEY"]))
-    assert len(secrets) == 1, "JWT secret and Fernet key must be the same in every service"
+        secrets.add((env["AIRFLOW__API_AUTH__JWT_SECRET"], env["AIRFLOW__CORE__FERNET_KEY"],
+                     env["AIRFLOW__API__SECRET_KEY"]))  # fmt: skip
+        # dbt's run artifacts go on the log volume every Airflow container mounts
+        runs = env[DBT_RUNS_DIR_ENV]
+        assert any(runs.startswith(v.split(":")[1] + "/") for v in svc["volumes"]), name
+    assert len(secrets) == 1, "JWT secret, Fernet key and secret_key: the same in every service"
 
 
 def test_secrets_come_from_env_and_are_not_committed(compose_raw: dict) -> None:
     env = compose_raw["x-airflow-common"]["environment"]
-    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY"):
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY",
+                "AIRFLOW__API__SECRET_KEY"):  # fmt: skip
         assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]*\}", env[key]), key
     example = read_env_file(ENV_EXAMPLE)
     secret_keys = [k for k in example if re.search("PASSWORD|SECRET|FERNET", k)]
@@ -149,6 +156,24 @@ def test_init_creates_pool_and_admin_and_migrates(compose: dict) -> None:
     # root, as the script's chown of the fresh named volumes and its password file need
     assert init["user"] == "0:0"
     assert 'chown -R "${AIRFLOW_UID}:0"' in text
+    # compose fills in its own file, not the script: what the script reads must be passed in
+    local = {name for name, value in re.findall(r"^([A-Z_][A-Z0-9_]*)=(.*)$", text, re.M)
+             if "${" + name not in value}  # fmt: skip
+    read = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text)) - local
+    assert {"AIRFLOW_UID", "AIRFLOW_ADMIN_USERNAME"} <= read
+    assert read <= set(init["environment"]), read - set(init["environment"])
+
+
+def test_the_warehouse_admits_every_extracting_tenant_thread(compose: dict) -> None:
+    """Each tenant thread holds two warehouse connections (loader, health): the default pool
+    times the tenant threads times two, plus room for dbt, BI and admins."""
+    from sendgrid_elt.settings import EXTRACT_TENANT_THREADS
+
+    warehouse = compose_services(compose)["warehouse"]
+    (limit,) = (int(a.split("=")[1]) for a in warehouse["command"] if "max_connections" in a)
+    worker = airflow_services(compose)["airflow-worker"]
+    slots = int(worker["environment"]["SENDGRID_API_POOL_SLOTS"])
+    assert limit >= slots * EXTRACT_TENANT_THREADS * 2 + 50, (limit, slots)
 
 
 def test_bi_reads_the_marts_through_the_read_only_role() -> None:

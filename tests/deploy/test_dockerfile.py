@@ -40,7 +40,7 @@ def _copies() -> list[tuple[str, str]]:
 def test_base_image_matches_the_pinned_airflow() -> None:
     froms = [rest for keyword, rest in _instructions() if keyword == "FROM"]
     assert len(froms) == 1
-    match = re.fullmatch(r"apache/airflow:(\d+\.\d+\.\d+)-python(\d+\.\d+)", froms[0])
+    match = re.fullmatch(r"apache/airflow:slim-(\d+\.\d+\.\d+)-python(\d+\.\d+)", froms[0])
     assert match, froms[0]
     assert match.group(1) == _pinned("apache-airflow") == "3.3.2"
     assert match.group(2) == "3.11"
