@@ -97,11 +97,7 @@ def reached_by(conn: Any, conn_id: str, account: AccountIdentity) -> str | None:
         .order_by(dim.c.duplicate_of_tenant_id.is_not(None), dim.c.tenant_id)
         .limit(1)
     )
-    try:
-        return conn.execute(query).scalar()
-    except Exception as exc:  # no marts yet: nothing to say
-        log.info("no account matches to show: %s", type(exc).__name__)
-        return None
+    return _first_tenant(conn, query, "account")
 
 
 def listed_as_subuser_by(conn: Any, conn_id: str, account: AccountIdentity) -> str | None:
@@ -127,11 +123,16 @@ def listed_as_subuser_by(conn: Any, conn_id: str, account: AccountIdentity) -> s
         .order_by(dim.c.duplicate_of_tenant_id.is_not(None), subs.c.tenant_id)
         .limit(1)
     )
+    return _first_tenant(conn, query, "subuser")
+
+
+def _first_tenant(conn: Any, query: Any, what: str) -> str | None:
+    """The tenant ``query`` finds; ``None`` when the marts are missing or predate its columns."""
     try:
         return conn.execute(query).scalar()
-    except Exception as exc:  # no marts yet, or they predate the subuser inventory
-        log.info("no subuser matches to show: %s", type(exc).__name__)
-        conn.rollback()
+    except Exception as exc:  # no marts yet: nothing to say
+        log.info("no %s matches to show: %s", what, type(exc).__name__)
+        conn.rollback()  # the connection stays usable for the next lookup
         return None
 
 
