@@ -35,7 +35,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Path of Airflow's connection test endpoint (below the API server's root path).
 TEST_PATH = "/api/v2/connections/test"
-#: Bodies larger than this are passed on untouched (a connection is a few kilobytes).
+#: Larger test bodies are refused (413); a connection is a few kilobytes.
 MAX_BODY = 1 << 20
 _UNSET_PORTS = (0, None, "")
 
@@ -85,8 +85,8 @@ class SendGridConnectionTestMiddleware:
             await self.app(scope, receive, send)
             return
         raw, more, pending = await _read_body(receive)
-        if more:  # too large to be a connection: not ours to touch
-            await self.app(scope, _replay(raw, receive, pending, more=True), send)
+        if more:  # too large to be a connection: refused, never passed on unmarked
+            await _too_large(send)
             return
         body = normalize_test_body(raw)
         if body is not raw:
@@ -95,7 +95,19 @@ class SendGridConnectionTestMiddleware:
                 (name, str(len(body)).encode() if name.lower() == b"content-length" else value)
                 for name, value in scope.get("headers", [])
             ]
-        await self.app(scope, _replay(body, receive, pending, more=False), send)
+        await self.app(scope, _replay(body, receive, pending), send)
+
+
+async def _too_large(send: Send) -> None:
+    """Answer 413 to a test body too large to read whole.
+
+    Passed on, it would reach Airflow unmarked: an OAuth copy would then be refreshed with the
+    stored secrets, at a token URL of the body's choosing.
+    """
+    body = json.dumps({"detail": f"A connection test body is at most {MAX_BODY} bytes."}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _is_test_request(scope: Scope) -> bool:
@@ -128,7 +140,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool, list[Message]]:
             return b"".join(chunks), True, []
 
 
-def _replay(body: bytes, receive: Receive, pending: list[Message], *, more: bool) -> Receive:
+def _replay(body: bytes, receive: Receive, pending: list[Message]) -> Receive:
     """A ``receive`` that yields ``body`` first, then what is left of the real stream."""
     sent = False
 
@@ -136,7 +148,7 @@ def _replay(body: bytes, receive: Receive, pending: list[Message], *, more: bool
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
+            return {"type": "http.request", "body": body, "more_body": False}
         if pending:
             return pending.pop(0)
         return await receive()

@@ -19,7 +19,7 @@ from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
-from sendgrid_hook.auth.oauth2 import allow_loopback_http
+from sendgrid_hook.auth.oauth2 import allow_loopback_http, guard_credentials
 from sendgrid_hook.auth.token_session import BoundedOAuth2Session
 from sendgrid_hook.errors import SendGridConfigError, SendGridRedirectError
 
@@ -150,6 +150,7 @@ def finish(
 
 def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
     settings = tenants.oauth_settings(conn_id)
+    guard_credentials(settings, code)  # requests-oauthlib logs headers and tokens at DEBUG
     session = BoundedOAuth2Session(
         client_id=settings.client_id,
         redirect_uri=redirect_uri,
@@ -178,4 +179,5 @@ def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict
         ) from None
     finally:
         session.close()
+    guard_credentials(settings, token.get("access_token"), token.get("refresh_token"))
     return dict(token)

@@ -200,6 +200,31 @@ def test_rest_oauth_connection_is_not_refreshed_on_a_copy(api_server, sim) -> No
     assert "rt-never-presented" not in r.text
 
 
+def test_rest_an_oversized_test_body_is_refused_not_passed_on(api_server, sim) -> None:
+    """A body past the middleware's read limit cannot slip by unmarked: an OAuth copy with the
+    stored secrets (``***``) and a token URL of the caller's would otherwise be refreshed."""
+    from sendgrid_connect.connection_test import MAX_BODY
+
+    tenant = sim.tenant(0)
+    headers = {"Authorization": f"Bearer {api_server.token('admin')}"}
+    conn_id = new_conn_id("sg_rest_big")
+    _store(conn_id, sim, None, tenant["name"], auth_type="oauth2",
+           client_id=tenant["oauth"]["client_id"], client_secret=tenant["oauth"]["client_secret"],
+           refresh_token="rt-never-presented")  # fmt: skip
+    body = _ui_body(api_server, headers, conn_id)
+    extra = {"auth_type": "oauth2", "token_url": "http://127.0.0.1:9/token",
+             "client_secret": "***", "refresh_token": "***"}  # fmt: skip
+    padded = json.dumps({**body, "extra": json.dumps(extra)}) + " " * (2 * MAX_BODY)
+    r = requests.post(f"{api_server.base_url}{TEST_PATH}", data=padded, timeout=60,
+                      headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 413, r.text
+    assert "rt-never-presented" not in r.text
+    # a body under the limit is still tested (and marked: not refreshed on the copy)
+    r = _test(api_server, headers, body)
+    assert r.status_code == 200, r.text
+    assert r.json()["message"].startswith("Not tested here: this is an OAuth connection")
+
+
 def test_only_the_unset_port_of_a_sendgrid_body_is_dropped() -> None:
     from sendgrid_connect.connection_test import normalize_test_body
     from sendgrid_hook.constants import TEST_COPY_EXTRA

@@ -99,3 +99,30 @@ def test_airflow_task_log_masker_knows_the_encoded_forms(form: str) -> None:
 def test_text_that_merely_resembles_the_secret_is_left_alone() -> None:
     text = "GET /v3/templates?page_size=200 took 0.12 s (q7/L is not enough)"
     assert scrub(text) == text
+
+
+def test_guard_credentials_masks_an_oauth_exchange_logged_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What requests-oauthlib logs at DEBUG while the Connect page exchanges a code (request
+    headers with the Basic client credentials, the code, the tokens received): masked once
+    :func:`guard_credentials` ran for the connection, as the page does before and after."""
+    import base64
+    from types import SimpleNamespace
+
+    from sendgrid_hook.auth.oauth2 import guard_credentials
+
+    client_secret, code = "cs-" + SECRET[::-1], "code-Q1w2E3r4T5y6"
+    access, refresh = "at-Z9x8C7v6B5n4M3", "rt-A1s2D3f4G5h6J7"
+    settings = SimpleNamespace(client_id="cid-42", client_secret=client_secret, refresh_token=None)
+    guard_credentials(settings, code)  # type: ignore[arg-type]
+    basic = base64.b64encode(f"cid-42:{client_secret}".encode()).decode()
+    logger = logging.getLogger("requests_oauthlib.oauth2_session")
+    with caplog.at_level(logging.DEBUG, logger="requests_oauthlib"):
+        logger.debug("Prepared fetch token request body %s", f"code={code}&grant_type=x")
+        logger.debug("Request headers were %s", {"Authorization": f"Basic {basic}"})
+        guard_credentials(settings, access, refresh)  # type: ignore[arg-type]
+        logger.debug("Obtained token %s.", f"tokens {access} {refresh}")
+    assert caplog.records, "debug records were captured"
+    for needle in (client_secret, basic, code, access, refresh):
+        assert needle not in caplog.text, needle

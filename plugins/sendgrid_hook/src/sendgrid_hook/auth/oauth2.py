@@ -62,6 +62,22 @@ def allow_loopback_http(url: str) -> None:
     raise SendGridConfigError("the OAuth token URL must use https (http only for localhost)")
 
 
+def guard_credentials(settings: SendGridSettings, *tokens: str | None) -> None:
+    """Keep a connection's OAuth secrets out of every log, at any level.
+
+    Registers the client secret, the refresh token, the HTTP Basic form of the client
+    credentials and any further ``tokens`` (e.g. just received) with the scrubber and
+    Airflow's masker, and filters the loggers of requests-oauthlib and urllib3 (which log
+    request headers and token responses at DEBUG).
+    """
+    install_log_filters()
+    for name in ("client_secret", "refresh_token"):
+        register_secret(getattr(settings, name), name)
+    for token in tokens:
+        register_secret(token, "token")
+    register_basic_auth(settings.client_id, settings.client_secret)
+
+
 class OAuth2RefreshAuth(AuthBase):
     """Bearer auth whose access token comes from a rotating refresh token.
 
@@ -80,10 +96,7 @@ class OAuth2RefreshAuth(AuthBase):
         clock: Any = time.time,
     ) -> None:
         allow_loopback_http(settings.token_url or "")
-        install_log_filters()
-        for name in ("client_secret", "refresh_token"):
-            register_secret(getattr(settings, name), name)
-        register_basic_auth(settings.client_id, settings.client_secret)
+        guard_credentials(settings)
         self.settings = settings
         self.store = store or VariableTokenStore()
         self.lock = lock or PostgresAdvisoryLock(settings.lock_conn_id)
