@@ -188,6 +188,7 @@ def create_app() -> FastAPI:
             return response
         except tenants.TenantError as exc:
             return message_page(request, "Connection not completed", "error", str(exc), 400)
+        invites.revoke(result.conn_id)  # a credential is saved: older links are done
         # an invitee is no admin: the page never tells them about other connections
         check = health.record_check(result.conn_id, counted_by=not result.invite)
         log.info("SendGrid connection %s authorized (%s)", result.conn_id, check.note)
@@ -230,6 +231,7 @@ def create_app() -> FastAPI:
         except sendgrid_errors() as exc:
             return flash_redirect(request, "error", key_refused(exc))
         tenants.save_api_key(connection_id, key)
+        invites.revoke(connection_id)
         check = health.record_check(connection_id)
         missing, optional = health.scope_gaps(granted)  # known even when the check failed
         check = check._replace(missing=missing, optional=optional)

@@ -3,7 +3,9 @@
 An invite is bound to the **identity** of the connection it was made for (its row id and a
 random marker, :func:`sendgrid_connect.tenants.identity`), not to its id: once that connection
 is deleted the link is dead, even if a new connection is later created under the same id.
-Single use and expiry come from the nonce table (:mod:`.nonces`).
+Single use and expiry come from the nonce table (:mod:`.nonces`). A connection has at most
+one open invite: a new link, or a credential saved by any means on the page, ends the others
+(a forwarded old link cannot replace a working credential).
 """
 
 from __future__ import annotations
@@ -21,10 +23,19 @@ class InviteInvalid(Exception):
 
 
 def issue(conn_id: str, user_id: str) -> str:
-    """A new invite token for ``conn_id``, made by Airflow user ``user_id``."""
+    """A new invite token for ``conn_id``, made by Airflow user ``user_id`` (ends older ones)."""
+    revoke(conn_id)
     nonce = nonces.issue("invite", conn_id, f"invited-by:{user_id}", signing.INVITE_TTL)
     bound = signing.identity_fingerprint(tenants.identity(conn_id, create=True) or "")
     return signing.sign({"n": nonce, "c": conn_id, "f": bound}, signing.SALT_INVITE)
+
+
+def revoke(conn_id: str) -> int:
+    """End every open invite link of ``conn_id``; return how many were open."""
+    count = nonces.revoke("invite", conn_id)
+    if count:
+        log.info("%d open invite link(s) for %s revoked", count, conn_id)
+    return count
 
 
 def validate(token: str) -> tuple[str, str]:

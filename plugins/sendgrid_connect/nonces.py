@@ -132,3 +132,23 @@ def consume(nonce: str, purpose: Purpose) -> bool:
             .values(used_at=now)
         )
         return result.rowcount == 1
+
+
+def revoke(purpose: Purpose, conn_id: str) -> int:
+    """Mark every unused, unexpired ``purpose`` nonce of ``conn_id`` used; return how many."""
+    from airflow.utils.session import create_session
+
+    now = time.time()
+    with create_session() as session:
+        _ensure_table(session)
+        result = session.execute(
+            update(NONCES)
+            .where(
+                NONCES.c.purpose == purpose,
+                NONCES.c.conn_id == conn_id,
+                NONCES.c.used_at.is_(None),
+                NONCES.c.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        return result.rowcount

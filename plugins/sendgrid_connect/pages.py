@@ -51,7 +51,8 @@ _LIST = (
     + """
 {% if invite %}<div id="invite" class="flash ok"><p>Send this link to the SendGrid admin of
 <strong>{{ invite.name }}</strong>. It works once, only for this connection, until
-{{ invite.expires }} (UTC):</p>
+{{ invite.expires }} (UTC), or until a credential is saved for it; it replaces any earlier
+link:</p>
 <input id="invite-link" type="text" readonly value="{{ invite.url }}" style="width:100%"></div>
 {% endif %}
 <table id="tenants"><thead><tr><th>Organization</th><th>Auth</th><th>Health</th>

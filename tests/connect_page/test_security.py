@@ -273,6 +273,26 @@ def test_invite_link_single_use_no_airflow_account(api_server, sim) -> None:
     assert again.status_code == 410
 
 
+def test_a_new_link_or_a_saved_credential_ends_the_open_invites(api_server, sim) -> None:
+    """At most one open invite per connection: a new link ends the older one, and a credential
+    saved on the page (here an API key) ends the newest, so a forwarded link cannot replace a
+    working credential."""
+    conn_id = new_conn_id("invite_once")
+    tenant = create_tenant_connection(conn_id, sim, index=2)
+    first = _invite(api_server, conn_id)
+    assert requests.get(first, timeout=30).status_code == 200
+    second = _invite(api_server, conn_id)
+    assert requests.get(first, timeout=30).status_code == 410
+    assert requests.get(second, timeout=30).status_code == 200
+    admin = api_server.session("admin")
+    r = admin.post(f"{api_server.base_url}/sendgrid/connections/{conn_id}/api-key",
+                   data={"csrf": csrf_of(_page(admin, api_server)),
+                         "api_key": tenant["api_keys"]["full"]}, timeout=60)  # fmt: skip
+    assert r.status_code == 200, r.text[:500]
+    assert "Connected" in r.text
+    assert requests.get(second, timeout=30).status_code == 410
+
+
 def test_expired_or_forged_invite_is_refused(api_server, sim) -> None:
     conn_id = new_conn_id("expired")
     create_tenant_connection(conn_id, sim)
