@@ -48,6 +48,7 @@ from sendgrid_connect.page_responses import (
     list_page,
     message_page,
     prefix,
+    public_url,
     read_flash,
     redirect_uri,
     sendgrid_errors,
@@ -260,7 +261,7 @@ def create_app() -> FastAPI:
         except tenants.TenantError as exc:
             return flash_redirect(request, "error", str(exc))
         token = invites.issue(connection_id, access.user_id(user))
-        url = str(request.url_for("invite_landing", token=token))
+        url = public_url(request, "invite_landing", token=token)
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=signing.INVITE_TTL)
         invite = {
             "url": url,

@@ -139,8 +139,9 @@ def finish(
         raise FlowError("This authorization was started by another Airflow user.", 403)
     if not nonces.consume(nonce, "oauth"):
         raise FlowError("This authorization was already completed or has expired.")
-    if error:
-        raise FlowError(f"SendGrid did not authorize the connection ({error[:60]}).")
+    if error:  # the server's word, shown and logged: printable characters only
+        shown = "".join(c for c in error[:60] if c.isprintable())
+        raise FlowError(f"SendGrid did not authorize the connection ({shown}).")
     if not code or len(code) > 2048:
         raise FlowError("The authorization response has no code.")
     token = _exchange(conn_id, code, signing.pkce_verifier(nonce), redirect_uri)

@@ -30,13 +30,24 @@ def prefix(request: Request) -> str:
     return request.scope.get("root_path", "") or signing.APP_PREFIX
 
 
-def redirect_uri(request: Request) -> str:
+def public_url(request: Request, route: str, **params: str) -> str:
+    """The URL of ``route`` on Airflow's ``[api] base_url`` when set, else on the request's host.
+
+    Links that leave the server (the OAuth callback, invite links) are built on the configured
+    base URL, never on a ``Host`` header a proxy or client chose.
+    """
     from airflow.configuration import conf
 
+    path = request.app.url_path_for(route, **params)
     base = conf.get("api", "base_url", fallback="") or ""
     if base.startswith(("http://", "https://")):
-        return f"{base.rstrip('/')}{signing.APP_PREFIX}/oauth/callback"
-    return str(request.url_for("oauth_callback"))
+        return f"{base.rstrip('/')}{signing.APP_PREFIX}{path}"
+    return str(request.url_for(route, **params))
+
+
+def redirect_uri(request: Request) -> str:
+    """The OAuth callback URL registered with the authorization server."""
+    return public_url(request, "oauth_callback")
 
 
 def html_response(body: str, status: int = 200) -> HTMLResponse:

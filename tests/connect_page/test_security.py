@@ -71,6 +71,21 @@ def _consented(api_server, sim, conn_id: str, **tenant_options):
     return session, _consent(session, start.headers["location"], tenant), tenant
 
 
+def test_a_refusal_is_shown_as_printable_text_only(api_server, sim) -> None:
+    """The authorization server's ``error`` is echoed on the page and in the log: control
+    characters (a forged log line) are dropped."""
+    conn_id = new_conn_id("refused")
+    create_tenant_connection(conn_id, sim)
+    session = api_server.session("admin")
+    start = _start(session, api_server, conn_id)
+    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    r = session.get(f"{api_server.base_url}/sendgrid/oauth/callback", timeout=30,
+                    params={"state": state, "error": "access_denied\r\nINFO forged"})  # fmt: skip
+    assert r.status_code == 400, r.text[:500]
+    text = html.unescape(r.text)
+    assert "SendGrid did not authorize the connection (access_deniedINFO forged)." in text
+
+
 def _connected(api_server, sim, conn_id: str):
     """Create and connect ``conn_id``; return (session, callback URL used, tenant)."""
     session, callback, tenant = _consented(api_server, sim, conn_id, index=1)
@@ -312,3 +327,29 @@ def test_expired_or_forged_invite_is_refused(api_server, sim) -> None:
     r = requests.get(f"{api_server.base_url}/sendgrid/oauth/callback",
                      params={"state": token, "code": "c"}, timeout=30)  # fmt: skip
     assert r.status_code == 400
+
+
+def test_links_that_leave_the_server_use_the_configured_base_url(monkeypatch) -> None:
+    """Invite links and the OAuth callback are built on ``[api] base_url`` when it is set, not
+    on the request's ``Host`` header (which a client or proxy chooses)."""
+    from sendgrid_connect.app import create_app
+    from sendgrid_connect.page_responses import public_url
+    from starlette.requests import Request
+
+    app = create_app()
+    request = Request({
+        "type": "http", "method": "POST", "app": app, "router": app.router, "scheme": "http",
+        "server": ("evil.example", 80), "headers": [(b"host", b"evil.example")],
+        "path": "/connections/x/invite", "root_path": "/sendgrid", "query_string": b"",
+    })  # fmt: skip
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/")
+    assert public_url(request, "invite_landing", token="t0k") == (
+        "https://airflow.example.com/sendgrid/invite/t0k"
+    )
+    assert public_url(request, "oauth_callback") == (
+        "https://airflow.example.com/sendgrid/oauth/callback"
+    )
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "")  # not configured: the request's own URL
+    assert public_url(request, "invite_landing", token="t0k") == (
+        "http://evil.example/sendgrid/invite/t0k"
+    )
