@@ -34,6 +34,17 @@ def authorize(user: Any, method: str, conn_id: str | None) -> None:
         raise HTTPException(403, "Forbidden: you may not edit Airflow connections")
 
 
+def readable_connections(user: Any) -> set[str]:
+    """The connection ids ``user`` may read.
+
+    Filtered as Airflow's own connection list is: the auth manager's
+    ``get_authorized_connections`` (per team in multi-team mode).
+    """
+    from airflow.api_fastapi.app import get_auth_manager
+
+    return get_auth_manager().get_authorized_connections(user=user, method="GET")
+
+
 def user_dep() -> Any:
     """Airflow's ``get_user`` dependency (imported late: the API server must be configured)."""
     from airflow.api_fastapi.core_api.security import get_user

@@ -137,8 +137,11 @@ def list_page(
     focus: str | None = None,
 ) -> str:
     by_id = health.read_all()
+    readable = access.readable_connections(user)  # a team sees its own connections only
     rows = []
     for tenant in tenants.list_tenants():
+        if tenant.conn_id not in readable:
+            continue
         h = by_id.get(tenant.conn_id, health.Health())
         rows.append(
             {

@@ -353,3 +353,36 @@ def test_links_that_leave_the_server_use_the_configured_base_url(monkeypatch) ->
     assert public_url(request, "invite_landing", token="t0k") == (
         "http://evil.example/sendgrid/invite/t0k"
     )
+
+
+def test_the_list_shows_only_the_connections_the_user_may_read(api_server, sim, monkeypatch):
+    """The page lists what the auth manager lets the user read, as Airflow's own connection
+    list does (in multi-team mode, a team's editors see their team's connections only)."""
+    import airflow.api_fastapi.app as airflow_app
+    from sendgrid_connect.app import create_app
+    from sendgrid_connect.page_responses import list_page
+    from starlette.requests import Request
+
+    mine, theirs = new_conn_id("team_a"), new_conn_id("team_b")
+    for conn_id in (mine, theirs):
+        create_tenant_connection(conn_id, sim)
+
+    class OneTeam:
+        def get_authorized_connections(self, *, user, method="GET"):
+            assert method == "GET"
+            return {mine}
+
+    class Editor:
+        def get_id(self) -> str:
+            return "team-a-editor"
+
+    monkeypatch.setattr(airflow_app, "get_auth_manager", OneTeam)
+    app = create_app()
+    request = Request({
+        "type": "http", "method": "GET", "app": app, "router": app.router, "scheme": "http",
+        "server": ("127.0.0.1", 80), "headers": [], "path": "/connections",
+        "root_path": "/sendgrid", "query_string": b"",
+    })  # fmt: skip
+    page = list_page(request, Editor(), None)
+    assert f'id="tenant-{mine}"' in page
+    assert theirs not in page
