@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Column, Float, MetaData, String, Table, delete, select, update
 
@@ -116,26 +116,19 @@ def usable(row: Nonce | None) -> bool:
 
 def consume(nonce: str, purpose: Purpose) -> bool:
     """Mark ``nonce`` used; True only for the single caller that wins."""
-    from airflow.utils.session import create_session
-
-    now = time.time()
-    with create_session() as session:
-        _ensure_table(session)
-        result = session.execute(
-            update(NONCES)
-            .where(
-                NONCES.c.nonce == nonce,
-                NONCES.c.purpose == purpose,
-                NONCES.c.used_at.is_(None),
-                NONCES.c.expires_at > now,
-            )
-            .values(used_at=now)
-        )
-        return result.rowcount == 1
+    return _use(NONCES.c.nonce == nonce, purpose=purpose) == 1
 
 
 def revoke(purpose: Purpose, conn_id: str) -> int:
     """Mark every unused, unexpired ``purpose`` nonce of ``conn_id`` used; return how many."""
+    return _use(NONCES.c.conn_id == conn_id, purpose=purpose)
+
+
+def _use(which: Any, *, purpose: Purpose) -> int:
+    """Mark the unused, unexpired ``purpose`` nonces ``which`` selects used; return how many.
+
+    One atomic ``UPDATE``: of two concurrent callers, only one marks a given nonce.
+    """
     from airflow.utils.session import create_session
 
     now = time.time()
@@ -144,8 +137,8 @@ def revoke(purpose: Purpose, conn_id: str) -> int:
         result = session.execute(
             update(NONCES)
             .where(
+                which,
                 NONCES.c.purpose == purpose,
-                NONCES.c.conn_id == conn_id,
                 NONCES.c.used_at.is_(None),
                 NONCES.c.expires_at > now,
             )

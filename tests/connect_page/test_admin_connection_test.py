@@ -182,14 +182,19 @@ def test_rest_stored_key_is_never_sent_elsewhere(api_server, sim) -> None:
     assert r.status_code == 400, r.text
 
 
-def test_rest_oauth_connection_is_not_refreshed_on_a_copy(api_server, sim) -> None:
-    """Airflow tests a copy under a random id: refreshing there would lose the rotated token."""
+def _store_oauth(conn_id: str, sim) -> str:
+    """Store an OAuth connection of simulator tenant 0 whose refresh token must never be used."""
     tenant = sim.tenant(0)
-    headers = {"Authorization": f"Bearer {api_server.token('admin')}"}
-    conn_id = new_conn_id("sg_rest_oauth")
     _store(conn_id, sim, None, tenant["name"], auth_type="oauth2",
            client_id=tenant["oauth"]["client_id"], client_secret=tenant["oauth"]["client_secret"],
            refresh_token="rt-never-presented")  # fmt: skip
+    return conn_id
+
+
+def test_rest_oauth_connection_is_not_refreshed_on_a_copy(api_server, sim) -> None:
+    """Airflow tests a copy under a random id: refreshing there would lose the rotated token."""
+    headers = {"Authorization": f"Bearer {api_server.token('admin')}"}
+    conn_id = _store_oauth(new_conn_id("sg_rest_oauth"), sim)
 
     r = _test(api_server, headers, _ui_body(api_server, headers, conn_id))
     assert r.status_code == 200, r.text
@@ -205,12 +210,8 @@ def test_rest_an_oversized_test_body_is_refused_not_passed_on(api_server, sim) -
     stored secrets (``***``) and a token URL of the caller's would otherwise be refreshed."""
     from sendgrid_connect.connection_test import MAX_BODY
 
-    tenant = sim.tenant(0)
     headers = {"Authorization": f"Bearer {api_server.token('admin')}"}
-    conn_id = new_conn_id("sg_rest_big")
-    _store(conn_id, sim, None, tenant["name"], auth_type="oauth2",
-           client_id=tenant["oauth"]["client_id"], client_secret=tenant["oauth"]["client_secret"],
-           refresh_token="rt-never-presented")  # fmt: skip
+    conn_id = _store_oauth(new_conn_id("sg_rest_big"), sim)
     body = _ui_body(api_server, headers, conn_id)
     extra = {"auth_type": "oauth2", "token_url": "http://127.0.0.1:9/token",
              "client_secret": "***", "refresh_token": "***"}  # fmt: skip
