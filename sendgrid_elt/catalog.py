@@ -107,6 +107,8 @@ class FanOut:
         path_param: Path placeholder receiving one id (one request per id), or
         param: Query parameter receiving a chunk of ids (repeated parameter).
         chunk: Ids per request when ``param`` is used.
+        joined: ``param`` takes the chunk as one comma-separated value (the OpenAPI
+            ``explode: false`` form), not repeated.
         as_parent_key: Store the id in the ``parent_key`` column.
         as_subuser: Store the id in the ``subuser`` column (the record is about that subuser).
         child_field: Record field naming the parent id when ids are chunked (``param``).
@@ -117,6 +119,7 @@ class FanOut:
     path_param: str | None = None
     param: str | None = None
     chunk: int = 1
+    joined: bool = False
     as_parent_key: bool = False
     as_subuser: bool = False
     child_field: str | None = None
@@ -240,7 +243,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     _spec("singlesend_stats", "/v3/marketing/stats/singlesends", "marketing.read",
           ("id", "ab_variation", "ab_phase", "aggregation"), key_optional=("ab_variation",),
           pagination="metadata_next", page_size=50, records_path="results", feature=MARKETING,
-          fan_out=FanOut("singlesends", "id", param="singlesend_ids", chunk=25,
+          fan_out=FanOut("singlesends", "id", param="singlesend_ids", chunk=25, joined=True,
                          as_parent_key=True, child_field="id")),
     _spec("automation_stats", "/v3/marketing/stats/automations", "marketing.read",
           ("id", "step_id", "aggregation"), pagination="metadata_next", page_size=50,

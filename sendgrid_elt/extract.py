@@ -352,7 +352,9 @@ class TenantExtractor:
                     )
             else:
                 for i in range(0, len(ids), fan.chunk):
-                    yield spec.path, {**params, fan.param: ids[i : i + fan.chunk]}, None
+                    chunk = ids[i : i + fan.chunk]
+                    value = ",".join(chunk) if fan.joined else chunk
+                    yield spec.path, {**params, fan.param: value}, None
 
     def _rows(self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper) -> Iterator[Page]:
         """Plan the unit's requests now (parent ids come from the database), fetch lazily.
@@ -385,7 +387,8 @@ class TenantExtractor:
             try:
                 for records in pages:
                     yield shaper.rows(records, unit, pid)
-            except errors.SendGridNotFoundError:
-                if pid is None:
+            except errors.SendGridFatalError as exc:
+                if pid is None or not errors.is_gone(exc):
                     raise
-                log.info("stream %s: parent %s vanished (404), skipped", spec.name, pid)
+                log.info("stream %s: parent %s vanished (%s), skipped", spec.name, pid,
+                         exc.status_code)  # fmt: skip

@@ -55,7 +55,7 @@ def get_singlesends(ctx: Ctx) -> Reply:
 
 
 def _stats_list(ctx: Ctx, collection: str, id_param: str) -> Reply:
-    ids = ctx.req.qs(id_param)
+    ids = ctx.req.csv(id_param)  # style form, explode false in the spec
     if len(ids) > 25:
         return bad_request(id_param, f"{id_param} accepts at most 25 ids")
     rows = ctx.collection(collection)

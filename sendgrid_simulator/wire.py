@@ -48,6 +48,13 @@ class Request:
                 out.extend(p for p in v.split(",") if p)
         return out
 
+    def csv(self, name: str) -> list[str]:
+        """An ``explode: false`` array: one comma-separated value.
+
+        Repeated, only the last one counts (a client that repeats it loses the other ids).
+        """
+        return [p for p in (self.q(name) or "").split(",") if p]
+
     def form(self) -> dict[str, str]:
         """The body parsed as ``application/x-www-form-urlencoded``."""
         return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))

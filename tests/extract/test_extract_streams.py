@@ -241,3 +241,25 @@ def test_a_settled_cursor_second_is_not_read_again(sim, acme, pg) -> None:
     assert third.records == at_cursor >= 1
     assert sync_state.load_cursor(pg, "acme", "unsubscribes", "") == {"value": cursor["value"]}
     assert len(staged_keys(pg, "acme", "unsubscribes")) == _truth(sim, "unsubscribes")["count"]
+
+
+def test_a_listed_subuser_that_no_longer_exists_is_skipped(sim, acme, pg) -> None:
+    """SendGrid answers ``400 No user found`` (its OpenAPI example) for a subuser it does not
+    know: per-subuser reads skip that one, as they skip a 404, and load the others."""
+    ex = _extractor(acme, pg)
+    assert ex.run_stream(catalog.get("subusers")).status == "ok"
+    listed = staged_keys(pg, "acme", "subusers")
+    assert listed, "the tenant has subusers"
+    pg.execute(
+        f'insert into "{STAGING_SCHEMA}".subusers (tenant_id, record_key, record_hash, record,'  # noqa: S608
+        " first_seen_at, last_seen_at, extracted_at, run_id) values ('acme', '999999', 'h',"
+        ' \'{"id": 999999, "username": "gone-sub"}\', now(), now(), now(), \'r0\')'
+    )
+    outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("subuser_credits"))
+    assert outcome.status == "ok", outcome
+    credited = {row[0] for row in pg.execute(
+        f'select subuser from "{STAGING_SCHEMA}".subuser_credits where tenant_id = %s',  # noqa: S608
+        ["acme"],
+    )}  # fmt: skip
+    assert "gone-sub" not in credited
+    assert len(credited) == len(listed)  # every subuser that exists was read

@@ -32,6 +32,17 @@ class SendGridNotFoundError(SendGridFatalError):
     """404: the resource does not exist (for example an unknown subuser)."""
 
 
+def is_gone(exc: SendGridError) -> bool:
+    """Whether ``exc`` says the addressed resource no longer exists.
+
+    A 404, or the 400 ``No user found`` that SendGrid answers for an unknown subuser on
+    ``/v3/subusers/{subuser_name}/...`` (its OpenAPI example).
+    """
+    if isinstance(exc, SendGridNotFoundError):
+        return True
+    return exc.status_code == 400 and "no user found" in str(exc).lower()
+
+
 class SendGridPaginationError(SendGridFatalError):
     """The API kept returning the same page, an offset that does not move, or too many pages."""
 
