@@ -19,7 +19,9 @@ Vocabulary (see ``docs/staging-contract.md`` for how rows land):
 * ``feature``: the plan feature the stream belongs to; 403/404 then means *not licensed*.
 * ``primary_key``: record fields (``@subuser``/``@parent`` name the fan-out context); a record
   lacking one is rejected (``sendgrid_elt.records``), except the ``key_optional`` fields, which
-  may be empty (``ab_variation`` of a single send without an A/B test).
+  may be empty (``ab_variation`` of a single send without an A/B test); ``key_alias`` names the
+  field that stands in for an absent single key field (the spec's schema and its example name
+  the pending invitation's key differently).
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ class StreamSpec:
     scope: str | None
     primary_key: tuple[str, ...]
     key_optional: tuple[str, ...] = ()
+    key_alias: str | None = None
     mode: Mode = "snapshot"
     pagination: Pagination = "none"
     records_path: str | None = None
@@ -200,8 +203,9 @@ STREAMS: tuple[StreamSpec, ...] = (
     # --- seats and access -----------------------------------------------------------------
     _spec("teammates", "/v3/teammates", "teammates.read", ("username",), pagination="offset",
           page_size=500, records_path="result"),
+    # the spec's schema says `token`, its example `pending_id` (docs/api-notes.md)
     _spec("teammates_pending", "/v3/teammates/pending", "teammates.read", ("token",),
-          records_path="result"),
+          key_alias="pending_id", records_path="result"),
     _spec("subuser_credits", "/v3/subusers/{subuser_name}/credits", "subusers.credits.read",
           ("@subuser",), records_path=".", feature=SUBUSERS,
           fan_out=FanOut("subusers", "username", path_param="subuser_name", as_subuser=True)),

@@ -107,11 +107,13 @@ class Shaper:
         pk = spec.primary_key
         self._single = pk[0] if len(pk) == 1 and not pk[0].startswith("@") else None
         self._optional = frozenset(spec.key_optional)
+        self._alias = spec.key_alias
         #: Plain records (one row per record, keyed by one field): :meth:`rows` inlines them.
         self._fast = (
             self._single is not None
             and not self._optional
             and not (spec.explode or spec.drop_fields or spec.scalar_field or spec.subuser_field)
+            and not spec.key_alias
             and not self._as_subuser
             and not self._as_parent
         )
@@ -242,6 +244,8 @@ class Shaper:
     def _key(self, item: dict, subuser: str, parent_key: str) -> str | None:
         if self._single is not None:
             value = item.get(self._single)
+            if _absent(value) and self._alias is not None:
+                value = item.get(self._alias)
             if _absent(value):
                 return None
             return value if type(value) is str else str(value)

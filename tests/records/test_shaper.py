@@ -150,3 +150,20 @@ def test_page_path_equals_the_general_path() -> None:
         "record not an object",
     ]
     assert page.stats == general.stats
+
+
+def test_a_pending_invitation_is_keyed_by_token_or_by_its_pending_id() -> None:
+    """The spec's schema names the invitation key ``token``, its example ``pending_id``: either
+    keys the record; one with neither is rejected, naming the field."""
+    pending = catalog.get("teammates_pending")
+    invite = {"email": "a@x.org", "scopes": [], "is_admin": False, "expiration_date": 9}
+    [row], _ = _shape(pending, {**invite, "token": "tok1"})
+    assert row[2] == "tok1"
+    [row], _ = _shape(pending, {**invite, "pending_id": "abcd123abc"})
+    assert row[2] == "abcd123abc"
+    [row], _ = _shape(pending, {**invite, "token": "tok1", "pending_id": "other"})
+    assert row[2] == "tok1"  # the schema's field wins
+    [row], [reject] = Shaper(pending, None).rows([{**invite, "pending_id": "p2"}, invite], "", None)
+    assert row[2] == "p2"
+    assert isinstance(reject, Reject)
+    assert reject.reason == "primary key field missing: token"
