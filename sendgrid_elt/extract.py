@@ -246,6 +246,8 @@ class TenantExtractor:
                         settled_before=settled_before(spec, self.now),
                     )
                 except (errors.SendGridForbiddenError, errors.SendGridNotFoundError) as exc:
+                    if errors.is_temporary_block(exc):
+                        raise  # no answer about scope or plan: the stream failed this run
                     if unit == "":
                         raise self._licence(spec, exc) from None
                     skipped.append(unit)

@@ -263,3 +263,28 @@ def test_a_listed_subuser_that_no_longer_exists_is_skipped(sim, acme, pg) -> Non
     )}  # fmt: skip
     assert "gone-sub" not in credited
     assert len(credited) == len(listed)  # every subuser that exists was read
+
+
+def _answering_403(message: str):
+    """A stand-in for the hook's page reader that gets ``403 <message>``."""
+    from sendgrid_hook import errors
+
+    def read(*args, **kwargs):
+        raise errors.SendGridForbiddenError(f"GET /v3/marketing/singlesends: 403 {message}",
+                                            status_code=403)  # fmt: skip
+
+    return read
+
+
+def test_a_temporary_block_is_a_failed_read_not_a_missing_licence(acme, pg, monkeypatch) -> None:
+    """SendGrid's ``403 Too many bad requests. Temporary block`` says nothing about the plan:
+    the stream fails this run (unknown, retried next run), never ``not_licensed`` (a zero)."""
+    monkeypatch.setattr(acme, "iter_record_pages",
+                        _answering_403("Too many bad requests. Temporary block"))  # fmt: skip
+    outcome = _extractor(acme, pg).run_stream(catalog.get("singlesends"))
+    assert outcome.status == "error", outcome
+    assert "Temporary block" in outcome.detail
+    # a plain 403 on the same plan-feature stream is still the plan's answer
+    monkeypatch.setattr(acme, "iter_record_pages", _answering_403("access forbidden"))
+    outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("singlesends"))
+    assert outcome.status == "not_licensed", outcome

@@ -43,6 +43,14 @@ def is_gone(exc: SendGridError) -> bool:
     return exc.status_code == 400 and "no user found" in str(exc).lower()
 
 
+def is_temporary_block(exc: SendGridError) -> bool:
+    """Whether ``exc`` is SendGrid's 403 ``Too many bad requests. Temporary block``.
+
+    A pause the API imposes, not an answer about scopes or the plan: the read failed.
+    """
+    return exc.status_code == 403 and "temporary block" in str(exc).lower()
+
+
 class SendGridPaginationError(SendGridFatalError):
     """The API kept returning the same page, an offset that does not move, or too many pages."""
 
