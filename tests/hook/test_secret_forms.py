@@ -126,3 +126,11 @@ def test_guard_credentials_masks_an_oauth_exchange_logged_at_debug(
     assert caplog.records, "debug records were captured"
     for needle in (client_secret, basic, code, access, refresh):
         assert needle not in caplog.text, needle
+
+
+def test_scrub_masks_the_user_info_of_any_url() -> None:
+    """Proxy credentials in a URL never reach a log line or an error, whoever writes them."""
+    text = "connect to https://ops:Hunter2x@proxy.example:8443/v3 failed ('http://u@h/')"
+    assert scrub(text) == "connect to https://***@proxy.example:8443/v3 failed ('http://***@h/')"
+    plain = "mail a@x.org via https://proxy.example/v3"
+    assert scrub(plain) == plain

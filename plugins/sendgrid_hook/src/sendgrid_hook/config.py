@@ -21,7 +21,6 @@ shortened so that a typo such as ``"read_timeout": "30s"`` is easy to find.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
@@ -96,13 +95,9 @@ def _as_list(value: Any) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
-#: The user info of a URL (``//user:password@``): masked wherever a bad value is shown.
-_USERINFO = re.compile(r"(//)[^/@\s'\"]*@")
-
-
 def shown(value: Any) -> str:
     """A short, scrubbed rendering of a bad (non-secret) value for an error message."""
-    text = scrub(_USERINFO.sub(r"\1***@", repr(value)))
+    text = scrub(repr(value))
     return text if len(text) <= 40 else text[:37] + "..."
 
 

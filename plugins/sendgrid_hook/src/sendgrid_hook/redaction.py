@@ -48,6 +48,7 @@ _PATTERNS = (
         r"(?i)([\"']?(?:access_token|refresh_token|client_secret|id_token|code_verifier|password)"
         r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
     ),
+    re.compile(r"(//)[^/@\s'\"]*@"),  # a URL's user info (``//user:password@host``)
 )
 _known: set[str] = set()  # every form of every registered secret
 _originals: set[str] = set()  # the secrets themselves (for fragments at line boundaries)
@@ -123,7 +124,8 @@ def scrub(text: object) -> str:
         out = _mask_fragments(out, originals)
     out = _PATTERNS[0].sub(MASK, out)
     out = _PATTERNS[1].sub(lambda m: m.group(1) + MASK, out)
-    return _PATTERNS[2].sub(lambda m: m.group(1) + MASK, out)
+    out = _PATTERNS[2].sub(lambda m: m.group(1) + MASK, out)
+    return _PATTERNS[3].sub(lambda m: m.group(1) + MASK + "@", out)
 
 
 def _mask_fragments(text: str, secrets: list[str]) -> str:
