@@ -168,6 +168,11 @@ class StreamSpec:
             return self.window.field, self.window.kind
         return None
 
+    @property
+    def page_items(self) -> str | None:
+        """The list a paginated one-record body pages through (the hook counts its entries)."""
+        return self.explode if self.records_path == "." and self.pagination != "none" else None
+
 
 DEFAULTS = StreamSpec(name="", path="", scope=None, primary_key=())
 

@@ -385,6 +385,7 @@ class TenantExtractor:
                 params=params,
                 page_size=spec.page_size,
                 on_behalf_of=obo,
+                page_items=spec.page_items,
             )
             try:
                 for records in pages:

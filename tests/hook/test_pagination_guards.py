@@ -46,6 +46,12 @@ class Handler(BaseHTTPRequestHandler):
         elif route == "/v3/offset_stuck":
             body = ROWS[:limit]
             headers["Link"] = f'<{base}{route}?limit={limit}&offset=0>; rel="next"'
+        elif route == "/v3/offset_link_self":  # the last page's Link next points at itself
+            body = ROWS[:6][offset : offset + limit]
+            nxt = offset + limit if offset + limit < 6 else offset
+            headers["Link"] = f'<{base}{route}?limit={limit}&offset={nxt}>; rel="next"'
+        elif route == "/v3/wrapped_stats":  # one wrapper record per page, no Link header
+            body = {"date": "2026-11-01", "stats": ROWS[offset : offset + limit]}
         elif route == "/v3/offset_ignored":
             body = ROWS[:limit]
         elif route == "/v3/token_repeat":
@@ -114,6 +120,29 @@ def test_offset_last_page_full_then_empty(hook: SendGridHook) -> None:
     assert hook.last_progress.pages == 3  # 3 + 3 + empty page
 
 
+def test_offset_last_page_linking_to_itself_ends_the_list(hook: SendGridHook) -> None:
+    """A ``next`` link that does not move is not followed: the page's size decides."""
+    assert _ids(hook, "/v3/offset_link_self", "offset") == list(range(6))
+    assert hook.last_progress.pages == 3  # 3 + 3 (link to itself) + empty page
+
+
+def test_a_wrapper_record_pages_through_its_list(hook: SendGridHook) -> None:
+    """``/v3/subusers/stats/monthly`` answers one ``{"date", "stats": [...]}`` per page: the
+    paginator counts the ``stats`` entries, so a full list asks for the next offset."""
+    pages = list(
+        hook.iter_record_pages(
+            "/v3/wrapped_stats",
+            pagination="offset",
+            records_path=".",
+            page_size=3,
+            page_items="stats",
+        )
+    )
+    stats = [s["id"] for records in pages for r in records for s in r["stats"]]
+    assert stats == list(range(7))
+    assert hook.last_progress.pages == 3
+
+
 def test_offset_empty_single_page(hook: SendGridHook) -> None:
     assert _ids(hook, "/v3/offset_empty", "offset", "result") == []
     assert hook.last_progress.pages == 1
@@ -122,7 +151,7 @@ def test_offset_empty_single_page(hook: SendGridHook) -> None:
 @pytest.mark.parametrize(
     ("path", "pagination", "records_path", "error", "match"),
     [
-        ("/v3/offset_stuck", "offset", None, SendGridPaginationError, "does not move"),
+        ("/v3/offset_stuck", "offset", None, SendGridPaginationError, "same page"),
         ("/v3/offset_ignored", "offset", None, SendGridPaginationError, "same page"),
         ("/v3/token_repeat", "metadata_next", "result", SendGridPaginationError, "loop"),
         ("/v3/token_foreign", "metadata_next", "result", SendGridFatalError, "another host"),

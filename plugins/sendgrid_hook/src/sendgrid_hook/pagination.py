@@ -22,6 +22,7 @@ name                      style (``docs/api-notes.md`` §2)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,6 +34,7 @@ from requests.utils import parse_header_links
 from sendgrid_hook.errors import SendGridFatalError, SendGridPaginationError
 from sendgrid_hook.transport import ApiResponse, Transport
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_PAGES = 10_000
 
 
@@ -56,12 +58,21 @@ class PageRequest:
 
 @dataclass(frozen=True)
 class Page:
-    """One fetched page."""
+    """One fetched page.
+
+    ``size`` is what the paginator counts: the number of records, or - for a body that is one
+    wrapper record (``records_path="."``) - the length of its ``items`` list.
+    """
 
     number: int
     request: PageRequest
     response: ApiResponse
     records: list[dict[str, Any]]
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.records))
 
 
 @dataclass
@@ -100,24 +111,27 @@ class OffsetPaginator(Paginator):
         return PageRequest(path, {"limit": self.page_size, "offset": 0, **params})
 
     def next(self, request: PageRequest, page: Page) -> PageRequest | None:
-        """Follow ``Link`` when the response has one; otherwise add ``limit`` to the offset."""
+        """Follow ``Link`` when the response has one; otherwise add ``limit`` to the offset.
+
+        A ``next`` link that does not move past the current offset (a last page pointing at
+        itself) is not followed: the page's own size decides, as without a link. A server that
+        really loops then repeats its page, which :func:`iter_pages` refuses.
+        """
         current = _offset_of(request)
         link = page.response.headers.get("Link")
         if link:
             nxt = next((x["url"] for x in parse_header_links(link) if x.get("rel") == "next"), None)
-            if nxt is None or not page.records:
+            if nxt is None or not page.size:
                 return None
             following = PageRequest(nxt, {})
-            if _offset_of(following) <= current:
-                raise SendGridPaginationError(
-                    f"pagination loop on {request.url}: Link next offset "
-                    f"{_offset_of(following)} does not move past {current}"
-                )
-            return following
-        limit = int(request.params.get("limit", self.page_size or 0) or 0)
-        if not page.records or len(page.records) < limit:
+            if _offset_of(following) > current:
+                return following
+            log.debug("%s: Link next offset %s does not move past %s; counting the page",
+                      request.url, _offset_of(following), current)  # fmt: skip
+        limit = int(_param(request, "limit") or self.page_size or 0)
+        if not page.size or page.size < limit:
             return None
-        return PageRequest(request.url, {**request.params, "offset": current + len(page.records)})
+        return _at_offset(request, current + page.size)
 
 
 class MetadataNextPaginator(Paginator):
@@ -234,10 +248,13 @@ def iter_pages(
     max_pages: int = DEFAULT_MAX_PAGES,
     progress: PageProgress | None = None,
     on_page: Callable[[PageProgress], None] | None = None,
+    page_items: str | None = None,
 ) -> Iterator[Page]:
     """Fetch pages one at a time until the paginator says done.
 
-    An empty page is the last one, whatever link or cursor it carries.
+    An empty page is the last one, whatever link or cursor it carries. With ``page_items``, a
+    page is one wrapper record (``records_path="."``) and the paginator counts the entries of
+    its ``page_items`` list (``/v3/subusers/stats/monthly``: ``{"date", "stats": [...]}``).
 
     Raises:
         SendGridPaginationError: Repeated request, repeated page, or ``max_pages`` exceeded.
@@ -263,11 +280,19 @@ def iter_pages(
         previous = records
         progress.pages += 1
         progress.records += len(records)
-        page = Page(progress.pages, request, response, records)
+        page = Page(progress.pages, request, response, records, _size(records, page_items))
         if on_page is not None:
             on_page(progress)
         yield page
-        request = paginator.next(request, page) if records else None
+        request = paginator.next(request, page) if page.size else None
+
+
+def _size(records: list[Any], page_items: str | None) -> int:
+    """How many entries ``records`` count for paging (see :func:`iter_pages`)."""
+    if page_items is None:
+        return len(records)
+    items = [r.get(page_items) for r in records if isinstance(r, dict)]
+    return sum(len(x) for x in items if isinstance(x, list))
 
 
 def _as_record_list(node: Any, what: str) -> list[dict[str, Any]]:
@@ -284,11 +309,24 @@ def _metadata(page: Page) -> Mapping[str, Any]:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _offset_of(request: PageRequest) -> int:
-    value = request.params.get("offset")
+def _param(request: PageRequest, name: str) -> Any:
+    """A parameter of ``request``, from its params or its URL's query (``None``: absent)."""
+    value = request.params.get(name)
     if value is None:
-        value = dict(parse_qsl(urlsplit(request.url).query)).get("offset", 0)
+        value = dict(parse_qsl(urlsplit(request.url).query)).get(name)
+    return value
+
+
+def _at_offset(request: PageRequest, offset: int) -> PageRequest:
+    """``request`` moved to ``offset`` (a followed link's query becomes parameters)."""
+    parts = urlsplit(request.url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    url = parts._replace(query="").geturl() if query else request.url
+    return PageRequest(url, {**query, **request.params, "offset": offset})
+
+
+def _offset_of(request: PageRequest) -> int:
     try:
-        return int(value)
+        return int(_param(request, "offset") or 0)
     except (TypeError, ValueError):
         return 0

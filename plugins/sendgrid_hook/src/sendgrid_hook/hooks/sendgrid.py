@@ -232,6 +232,7 @@ class SendGridHook(HttpHook):
         page_size: int | None = None,
         on_behalf_of: str | None = None,
         on_page: Callable[[PageProgress], None] | None = None,
+        page_items: str | None = None,
     ) -> Iterator[list[Any]]:
         """Yield the records of ``path``, one list per page (bulk consumers read these).
 
@@ -245,6 +246,8 @@ class SendGridHook(HttpHook):
             records_path: ``"result"``/``"results"``, another key, ``None`` (bare array) or ``"."``
                 (the body is the record).
             on_page: Called with running totals after each page.
+            page_items: With ``records_path="."``, the wrapper's list whose entries the
+                paginator counts (a short list ends an offset pagination).
         """
         paginator = create_paginator(pagination, page_size)
         progress = PageProgress(path)
@@ -259,6 +262,7 @@ class SendGridHook(HttpHook):
             max_pages=self.max_pages,
             progress=progress,
             on_page=on_page,
+            page_items=page_items,
         ):
             log.debug("SendGrid %s: page %d, %d records", path, page.number, len(page.records))
             yield page.records
