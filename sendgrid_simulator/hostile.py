@@ -10,6 +10,8 @@ a client's bounds. Each applies to the ``/v3`` paths starting with one of ``path
   that follows it re-sends the refresh token and client secret);
 * ``trickle_seconds`` - send each body in small pieces spread over that many seconds;
 * ``retry_after`` - answer 429 with ``Retry-After: <value>``;
+* ``answer_status`` - answer that status with ``answer_message`` in SendGrid's error body and no
+  other header (a bare 429, a 401 on one endpoint, a 451 data-residency refusal);
 * ``ratelimit_reset`` - every response says ``X-RateLimit-Remaining: 0`` and
   ``X-RateLimit-Reset: <value>`` (e.g. 4102444800, the year 2100);
 * ``endless_next`` - ``_metadata`` pages always carry a ``next`` link, leading to empty pages
@@ -45,6 +47,8 @@ class HostileConfig:
     token_redirect_to: str | None = None
     trickle_seconds: float = 0.0
     retry_after: int | str | None = None
+    answer_status: int | None = None
+    answer_message: str = "error"
     ratelimit_reset: int | None = None
     endless_next: bool = False
     pad_bytes: int = 0
@@ -100,7 +104,8 @@ class HostileLayer:
         c = self.config
         return bool(
             c.redirect_to or c.trickle_seconds > 0 or c.retry_after is not None
-            or c.ratelimit_reset is not None or c.endless_next or c.pad_bytes
+            or c.answer_status is not None or c.ratelimit_reset is not None or c.endless_next
+            or c.pad_bytes
         )  # fmt: skip
 
     async def serve(self, scope: dict, receive: Any, send: Any, inner: Any) -> None:
@@ -117,6 +122,10 @@ class HostileLayer:
         if c.retry_after is not None:
             body = {"errors": [{"field": None, "message": "too many requests"}]}
             await send_reply(send, json_reply(body, 429, [("retry-after", str(c.retry_after))]))
+            return
+        if c.answer_status is not None:
+            body = {"errors": [{"field": None, "message": c.answer_message}]}
+            await send_reply(send, json_reply(body, c.answer_status))
             return
         if c.endless_next and EMPTY_PAGE_PARAM in dict(parse_qsl(query)):
             req = await read_request(scope, receive)

@@ -7,6 +7,7 @@ thread, so a regression (a 1,200 s wait) fails after seconds instead of hanging 
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -180,6 +181,25 @@ def test_huge_retry_after_is_not_waited_for(sim: Any, tenant: dict, set_conn: An
     assert "max_wait" in str(error)
     assert elapsed < 3
     assert hook.transport.request_count == 1  # not retried into the same wall
+
+
+def test_a_bare_429_backs_off_exponentially(
+    sim: Any, tenant: dict, set_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 naming neither ``Retry-After`` nor a reset is not retried every second until the
+    retries run out: it backs off like a 5xx (full-jitter exponential, up to ``backoff_max``)."""
+    set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["full"]))
+    hook = SendGridHook(sendgrid_conn_id=TEST_CONN)  # default backoff: 0.5 s x 2^n, max 30 s
+    sleeps: list[float] = []
+    hook.transport.sleep = sleeps.append  # record the waits instead of waiting them
+    configure(sim.base_url, paths=["/v3/user/account"], answer_status=429,
+              answer_message="too many requests")  # fmt: skip
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)  # jitter at its ceiling
+    with pytest.raises(SendGridRetriableError, match="too many requests"):
+        hook.get_json("/v3/user/account")
+    assert hook.transport.request_count == 6  # the first attempt and 5 retries
+    # the 5th retry waits 0.5 s x 2^4 (before: about 1 s each time, whatever the attempt)
+    assert max(sleeps) == pytest.approx(8.0), sleeps
 
 
 def test_rate_limit_reset_in_2100_does_not_stall_requests(

@@ -4,7 +4,8 @@
 turns every HTTP outcome into either a parsed JSON body or a typed exception
 (:mod:`sendgrid_hook.errors`). Retries use **tenacity** with full-jitter exponential
 backoff; 429s wait for ``Retry-After`` or the window reset instead, never longer than
-``max_wait`` (a longer demand ends the request at once). A 401 lets the auth object refresh once
+``max_wait`` (a longer demand ends the request at once); a 429 that names neither backs off
+exponentially like a 5xx. A 401 lets the auth object refresh once
 (OAuth) before it becomes :class:`ReconnectRequired`.
 
 Bounds, so that no server can hold a task: only URLs and redirects on the configured origin are
@@ -283,7 +284,9 @@ class Transport:
                     f"{self.limiter.max_wait:.0f} s cap (max_wait): not retried",
                     status_code=status,
                 )
-            wait = max(asked or 0.0, self.limiter.seconds_until_reset(bucket))
+            told = asked is not None or "X-RateLimit-Reset" in response.headers
+            wait = max(asked or 0.0, self.limiter.seconds_until_reset(bucket)) if told else 0.0
+            # without Retry-After or a reset, the full-jitter exponential backoff decides
             raise _RetryableAttempt(message, status_code=status, wait=wait or None)
         if status >= 500:
             raise _RetryableAttempt(message, status_code=status)
