@@ -15,7 +15,9 @@ Outcomes per stream (also written to ``stream_status``):
 * ``ok`` - loaded; ``rejected``/``repaired`` count the records :mod:`sendgrid_elt.records` put
   in the rejects table or stored with replaced values.
 
-:class:`~sendgrid_hook.errors.ReconnectRequired` is never caught here.
+:class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
+again, still accepts the credential: then only that endpoint refused it (401) and the stream
+ends in ``error`` like any other failed read.
 
 Cursors are parsed as the stream's cursor kind and bounded by the API's clock (the ``Date``
 header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`: a stored cursor that does not
@@ -29,7 +31,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -39,6 +40,7 @@ from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper, parse_cursor
 from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.stream_outcome import Skip, StreamOutcome, StreamsFailed
 from sendgrid_elt.windows import floor_cursor, request_windows, settled_before
 
 if TYPE_CHECKING:
@@ -47,53 +49,6 @@ if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class StreamOutcome:
-    """Result of one stream for one tenant (no secrets: safe for logs, XCom, asset extras)."""
-
-    stream: str
-    status: str
-    records: int = 0
-    requests: int = 0
-    seconds: float = 0.0
-    detail: str | None = None
-    rejected: int = 0
-    repaired: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return {
-            "status": self.status,
-            "records": self.records,
-            "requests": self.requests,
-            "seconds": round(self.seconds, 3),
-            **({"rejected": self.rejected} if self.rejected else {}),
-            **({"repaired": self.repaired} if self.repaired else {}),
-            **({"detail": self.detail} if self.detail else {}),
-        }
-
-
-class StreamsFailed(Exception):
-    """Some streams of a tenant ended in ``error`` (the others were loaded).
-
-    Attributes:
-        outcomes: Every stream's outcome (the failed ones and the loaded ones).
-    """
-
-    def __init__(self, message: str, outcomes: dict[str, StreamOutcome]) -> None:
-        super().__init__(message)
-        self.outcomes = outcomes
-
-
-class _Skip(Exception):
-    """Internal: the stream is skipped with a status (missing scope / not licensed)."""
-
-    def __init__(self, status: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 def _errors():
@@ -196,12 +151,16 @@ class TenantExtractor:
         try:
             skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
             if skip is not None:
-                raise _Skip(*skip)
+                raise Skip(*skip)
             outcome.records, outcome.detail = self._load(spec, shaper, outcome)
-        except _Skip as skip:
+        except Skip as skip:
             outcome.status, outcome.detail = skip.status, skip.detail
-        except errors.ReconnectRequired:
-            raise
+        except errors.ReconnectRequired as exc:
+            if not self._endpoint_refused(exc):
+                raise
+            why = f"{exc}; only this endpoint refused the credential (/v3/scopes accepts it)"
+            outcome.status, outcome.detail = "error", scrub(why)[:500]
+            log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except errors.SendGridError as exc:
             outcome.status, outcome.detail = "error", scrub(f"{type(exc).__name__}: {exc}")[:500]
             log.warning("stream %s failed: %s", spec.name, outcome.detail)
@@ -223,6 +182,22 @@ class TenantExtractor:
         if outcome.status != "ok":
             log.info("stream %s: %s (%s)", spec.name, outcome.status, outcome.detail)
         return outcome
+
+    def _endpoint_refused(self, exc: Any) -> bool:
+        """Whether a stream's 401 came from one endpoint while the credential still works.
+
+        The credential is asked about once more (``/v3/scopes``); when that fails too, or
+        cannot answer, the 401 stands and the tenant needs reconnecting.
+        """
+        errors = _errors()
+        confirm = getattr(self.hook, "confirm_credential", None)
+        if exc.status_code != 401 or confirm is None:
+            return False
+        try:
+            confirm()
+        except errors.SendGridError:
+            return False
+        return True
 
     def _load(
         self, spec: StreamSpec, shaper: Shaper, outcome: StreamOutcome
@@ -285,13 +260,13 @@ class TenantExtractor:
             return {}
         return {**stored, "value": value}
 
-    def _licence(self, spec: StreamSpec, exc: Any) -> _Skip:
+    def _licence(self, spec: StreamSpec, exc: Any) -> Skip:
         code = getattr(exc, "status_code", None)
         if spec.feature:
-            return _Skip("not_licensed", f"{code} on {spec.path}: plan lacks {spec.feature}")
+            return Skip("not_licensed", f"{code} on {spec.path}: plan lacks {spec.feature}")
         if code == 403:
-            return _Skip("missing_scope", f"403 on {spec.path} (scope {spec.scope})")
-        return _Skip("not_licensed", f"{code} on {spec.path}")
+            return Skip("missing_scope", f"403 on {spec.path} (scope {spec.scope})")
+        return Skip("not_licensed", f"{code} on {spec.path}")
 
     def _progress_rows(
         self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int

@@ -134,7 +134,7 @@ def load_tenant(
     """
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-    from sendgrid_elt.extract import StreamsFailed
+    from sendgrid_elt.stream_outcome import StreamsFailed
     from sendgrid_elt.tenant_lock import tenant_lock
 
     selected = [s.name for s in catalog.select(streams)]
@@ -248,7 +248,7 @@ def run_streams(
         StreamsFailed: Some streams failed (after the health was recorded).
     """
     from sendgrid_elt import connection_health
-    from sendgrid_elt.extract import StreamsFailed
+    from sendgrid_elt.stream_outcome import StreamsFailed
 
     try:
         outcomes = extractor.run(selected)

@@ -22,8 +22,9 @@ from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.extract import TenantExtractor
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.staging_schema import ensure_schema_url
+from sendgrid_elt.stream_outcome import StreamsFailed
 
-from .conftest import TENANTS, assert_matches_truth, connection_json, staged_keys
+from .conftest import TENANTS, assert_matches_truth, connection_json, staged_keys, statuses
 
 
 @pytest.fixture
@@ -151,6 +152,7 @@ _CHILD = textwrap.dedent(
     import sys, psycopg
     from sendgrid_hook.hooks.sendgrid import SendGridHook
     from sendgrid_elt.extract import TenantExtractor
+    from sendgrid_elt.stream_outcome import StreamsFailed
     conninfo, streams = sys.argv[1], sys.argv[2].split(",")
     hook = SendGridHook(sendgrid_conn_id="acme")
     with psycopg.connect(conninfo, autocommit=True) as pg:
@@ -288,3 +290,27 @@ def test_a_temporary_block_is_a_failed_read_not_a_missing_licence(acme, pg, monk
     monkeypatch.setattr(acme, "iter_record_pages", _answering_403("access forbidden"))
     outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("singlesends"))
     assert outcome.status == "not_licensed", outcome
+
+
+def test_a_401_from_one_endpoint_fails_that_stream_not_the_tenant(sim, acme, pg) -> None:
+    """A 401 on one endpoint while ``/v3/scopes`` still accepts the key is that stream's failed
+    read; once the key itself is refused, the 401 stops the tenant (reconnect)."""
+    from sendgrid_hook.errors import ReconnectRequired
+
+    from sendgrid_simulator.hostile import configure
+
+    configure(sim.base_url, paths=["/v3/templates"], answer_status=401,
+              answer_message="authorization required")  # fmt: skip
+    try:
+        with pytest.raises(StreamsFailed) as failed:
+            _extractor(acme, pg).run(["teammates", "templates", "user_profile"])
+        outcomes = failed.value.outcomes
+        assert {n: o.status for n, o in outcomes.items()} == {
+            "teammates": "ok", "templates": "error", "user_profile": "ok"}  # fmt: skip
+        assert "only this endpoint refused the credential" in outcomes["templates"].detail
+        assert statuses(pg, "acme")["templates"] == "error"
+        sim.control.revoke_key(sim.accounts["tenants"][0]["api_keys"]["full"])
+        with pytest.raises(ReconnectRequired):
+            _extractor(acme, pg, run="r2").run_stream(catalog.get("templates"))
+    finally:
+        configure(sim.base_url)

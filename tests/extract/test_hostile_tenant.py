@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from sendgrid_elt.extract import StreamsFailed
 from sendgrid_elt.extract_load import load_tenant, prepare_staging, time_budget_for
 from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.stream_outcome import StreamsFailed
 from sendgrid_elt.tenant_lock import holder, tenant_lock
 from sendgrid_simulator.hostile import configure
 

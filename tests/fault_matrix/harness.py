@@ -107,7 +107,7 @@ class Matrix:
         """One tenant run: ``loaded``, ``streams failed: ...``, ``skipped: ...`` or ``aborted``."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from sendgrid_elt.extract import StreamsFailed
+        from sendgrid_elt.stream_outcome import StreamsFailed
 
         try:
             load(conn_id, run_id, **kwargs)

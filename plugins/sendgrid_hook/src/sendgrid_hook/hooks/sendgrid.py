@@ -286,6 +286,17 @@ class SendGridHook(HttpHook):
             self._scopes_response = response
         return self._scopes
 
+    def confirm_credential(self) -> None:
+        """Ask SendGrid again whether the credential works (a fresh ``GET /v3/scopes``).
+
+        Tells a credential that stopped working from one endpoint that refuses it (401).
+
+        Raises:
+            ReconnectRequired: It does not work any more.
+            sendgrid_hook.errors.SendGridError: SendGrid could not say (the request failed).
+        """
+        self.transport.get("/v3/scopes")
+
     def account_identity(self) -> AccountIdentity | None:
         """The account the credential reaches (one ``GET /v3/user/username``).
 
