@@ -74,6 +74,12 @@ class Handler(BaseHTTPRequestHandler):
                 "result": [{"id": after}],
                 "_metadata": {"next_params": {"after_subuser_id": nxt}},
             }
+        elif route == "/v3/keyset_flat":  # after_key straight in _metadata (the spec's example)
+            after = int(q.get("after_key", -1))
+            chunk = [r for r in ROWS if r["id"] > after][:limit]
+            more = chunk and chunk[-1]["id"] < ROWS[-1]["id"]
+            body = {"result": chunk, "_metadata": {"after_key": chunk[-1]["id"] if more else None,
+                                                   "before_key": None}}  # fmt: skip
         elif route == "/v3/html":
             self._send(200, b"<html>maintenance</html>", {})
             return
@@ -181,6 +187,11 @@ def test_endless_cursor_hits_max_pages(hook: SendGridHook) -> None:
     with pytest.raises(SendGridPaginationError, match="exceeded 20 pages"):
         _ids(hook, "/v3/token_endless", "metadata_next", "results")
     assert hook.request_count == 20
+
+
+def test_keyset_cursor_straight_in_metadata(hook: SendGridHook) -> None:
+    assert _ids(hook, "/v3/keyset_flat", "keyset", "result") == list(range(7))
+    assert hook.last_progress.pages == 3
 
 
 def test_after_subuser_id_cursor(hook: SendGridHook) -> None:

@@ -151,7 +151,11 @@ class MetadataNextPaginator(Paginator):
 
 
 class KeysetPaginator(Paginator):
-    """``limit`` + a cursor parameter copied from ``_metadata.next_params``; null = done."""
+    """``limit`` + a cursor parameter copied from ``_metadata.next_params``; null = done.
+
+    The spec of ``/v3/send_ips/ips`` puts ``after_key`` in ``_metadata.next_params`` (schema)
+    and straight in ``_metadata`` (example): either is read, ``next_params`` first.
+    """
 
     default_page_size = 100
 
@@ -165,7 +169,10 @@ class KeysetPaginator(Paginator):
 
     def next(self, request: PageRequest, page: Page) -> PageRequest | None:
         """Next page with the cursor value from the response."""
-        value = (_metadata(page).get("next_params") or {}).get(self.cursor)
+        metadata = _metadata(page)
+        value = (metadata.get("next_params") or {}).get(self.cursor)
+        if value in (None, ""):
+            value = metadata.get(self.cursor)
         if value in (None, "") or not page.records:
             return None
         if str(request.params.get(self.cursor)) == str(value):
