@@ -80,6 +80,18 @@ class Handler(BaseHTTPRequestHandler):
             more = chunk and chunk[-1]["id"] < ROWS[-1]["id"]
             body = {"result": chunk, "_metadata": {"after_key": chunk[-1]["id"] if more else None,
                                                    "before_key": None}}  # fmt: skip
+        elif route in ("/v3/next_drops_filters", "/v3/link_drops_filters"):
+            if q.get("generations") != "legacy,dynamic" or (
+                "page_size" not in q and "limit" not in q
+            ):
+                self._send(400, b'{"errors":[{"field":"generations","message":"lost"}]}', {})
+                return
+            start = int(q.get("page_token", q.get("offset", 0)))
+            body = {"result": ROWS[start : start + limit]}
+            if start + limit < len(ROWS) and route == "/v3/next_drops_filters":
+                body["_metadata"] = {"next": f"{base}{route}?page_token={start + limit}"}
+            elif start + limit < len(ROWS):
+                headers["Link"] = f'<{base}{route}?offset={start + limit}>; rel="next"'
         elif route == "/v3/html":
             self._send(200, b"<html>maintenance</html>", {})
             return
@@ -191,6 +203,21 @@ def test_endless_cursor_hits_max_pages(hook: SendGridHook) -> None:
 
 def test_keyset_cursor_straight_in_metadata(hook: SendGridHook) -> None:
     assert _ids(hook, "/v3/keyset_flat", "keyset", "result") == list(range(7))
+    assert hook.last_progress.pages == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "pagination"),
+    [("/v3/next_drops_filters", "metadata_next"), ("/v3/link_drops_filters", "offset")],
+)
+def test_next_urls_that_drop_the_filters_get_them_back(
+    hook: SendGridHook, path: str, pagination: str
+) -> None:
+    """A ``_metadata.next`` or ``Link`` URL carrying only its page token or offset still reads
+    the same filtered list, with the same page size."""
+    records = hook.iter_records(path, pagination=pagination, records_path="result",
+                                page_size=3, params={"generations": "legacy,dynamic"})  # fmt: skip
+    assert [r["id"] for r in records] == list(range(7))
     assert hook.last_progress.pages == 3
 
 

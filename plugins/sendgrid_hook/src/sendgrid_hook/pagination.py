@@ -85,9 +85,14 @@ class PageProgress:
 
 
 class Paginator:
-    """Base class: a single request, no next page (style ``none``)."""
+    """Base class: a single request, no next page (style ``none``).
+
+    ``moves`` names the parameters a next page changes; every other parameter of the first
+    request is carried to each next page whose URL drops it (:func:`iter_pages`).
+    """
 
     default_page_size: int | None = None
+    moves: frozenset[str] = frozenset()
 
     def __init__(self, page_size: int | None = None) -> None:
         self.page_size = page_size or self.default_page_size
@@ -105,6 +110,7 @@ class OffsetPaginator(Paginator):
     """``limit``/``offset``; ``Link rel=next`` wins, else a short page ends the list."""
 
     default_page_size = 500
+    moves = frozenset({"offset"})
 
     def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
         """First page at offset 0 (or the caller's offset)."""
@@ -138,6 +144,7 @@ class MetadataNextPaginator(Paginator):
     """``page_size`` first, then the full URL in ``_metadata.next`` until it is absent."""
 
     default_page_size = 100
+    moves = frozenset({"page_token"})
 
     def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
         """First page with ``page_size``."""
@@ -162,6 +169,7 @@ class KeysetPaginator(Paginator):
     def __init__(self, page_size: int | None = None, *, cursor: str = "after_key") -> None:
         super().__init__(page_size)
         self.cursor = cursor
+        self.moves = frozenset({cursor, "before_key"})
 
     def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
         """First page with ``limit``."""
@@ -269,7 +277,8 @@ def iter_pages(
     progress = progress or PageProgress(path)
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     previous: list[Any] | None = None  # the last page's records, for the repeat guard
-    request: PageRequest | None = paginator.first(path, dict(params or {}))
+    first = paginator.first(path, dict(params or {}))
+    request: PageRequest | None = first
     while request is not None:
         if request.identity() in seen:
             raise SendGridPaginationError(f"pagination loop on {path}: a request repeated")
@@ -292,6 +301,21 @@ def iter_pages(
             on_page(progress)
         yield page
         request = paginator.next(request, page) if page.size else None
+        if request is not None:
+            request = _carried(request, first, paginator.moves)
+
+
+def _carried(request: PageRequest, first: PageRequest, moves: frozenset[str]) -> PageRequest:
+    """``request`` with the first request's parameters that its URL dropped.
+
+    A ``Link`` or ``_metadata.next`` URL need not repeat the filters (``generations``,
+    ``start_time``, ``date``) nor the page size; without them a next page reads another list,
+    or a default-sized page that looks like the last one.
+    """
+    present = {k for k, _ in parse_qsl(urlsplit(request.url).query, keep_blank_values=True)}
+    present |= set(request.params)
+    missing = {k: v for k, v in first.params.items() if k not in present and k not in moves}
+    return PageRequest(request.url, {**request.params, **missing}) if missing else request
 
 
 def _size(records: list[Any], page_items: str | None) -> int:
