@@ -14,6 +14,8 @@ Outcomes per stream (also written to ``stream_status``):
   task fails at the end (Airflow retries it; reruns converge);
 * ``ok`` - loaded; ``rejected``/``repaired`` count the records :mod:`sendgrid_elt.records` put
   in the rejects table or stored with replaced values.
+  A subuser SendGrid refuses (403, 404, or 451 for data kept in another region) is skipped and
+  named in ``detail``; the stream's other units load.
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
@@ -55,6 +57,22 @@ def _errors():
     from sendgrid_hook import errors
 
     return errors
+
+
+def _refusal(exc: Any) -> str | None:
+    """Why SendGrid refused one unit's read (``None``: not a refusal, the read failed).
+
+    403 and 404 answer about the subuser's scopes or plan; 451 says its data lives in another
+    region (an EU subuser read through the global host: connect it with region ``eu``).
+    """
+    errors = _errors()
+    if errors.is_temporary_block(exc):
+        return None  # a pause SendGrid imposes, no answer about scope or plan
+    if isinstance(exc, errors.SendGridForbiddenError | errors.SendGridNotFoundError):
+        return str(exc.status_code)
+    if errors.is_data_residency(exc):
+        return "451: data in another region, connect it with region eu"
+    return None
 
 
 class TenantExtractor:
@@ -207,6 +225,7 @@ class TenantExtractor:
         progress = Progress(spec.name)
         pages0 = self.hook.request_count
         skipped: list[str] = []
+        reasons: list[str] = []
         ignored: list[str] = []
         try:
             for unit in self._units(spec):
@@ -220,13 +239,15 @@ class TenantExtractor:
                         checkpoint=spec.mode == "incremental",
                         settled_before=settled_before(spec, self.now),
                     )
-                except (errors.SendGridForbiddenError, errors.SendGridNotFoundError) as exc:
-                    if errors.is_temporary_block(exc):
-                        raise  # no answer about scope or plan: the stream failed this run
+                except errors.SendGridFatalError as exc:
+                    why = _refusal(exc)
+                    if why is None or (unit == "" and errors.is_data_residency(exc)):
+                        raise  # the stream failed this run
                     if unit == "":
                         raise self._licence(spec, exc) from None
                     skipped.append(unit)
-                    log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, exc.status_code)
+                    reasons.append(f"{unit} ({why})")
+                    log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
         finally:
             outcome.rejected = writer.rejected
         deleted = writer.finish_snapshot(excluded_subusers=skipped) if spec.versioned else 0
@@ -235,7 +256,7 @@ class TenantExtractor:
         if deleted:
             detail.append(f"{deleted} keys marked deleted")
         if skipped:
-            detail.append(f"subusers skipped (403/404): {', '.join(skipped)}")
+            detail.append(f"subusers skipped: {', '.join(reasons)}")
         if ignored:
             detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
         return writer.records, "; ".join(detail) or None

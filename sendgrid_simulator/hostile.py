@@ -19,6 +19,8 @@ a client's bounds. Each applies to the ``/v3`` paths starting with one of ``path
 * ``pad_bytes`` - JSON bodies padded with trailing spaces to at least that many bytes (still
   valid JSON: an oversized body at no cost to the server).
 
+``on_behalf_of`` narrows every switch to the requests made on behalf of that subuser.
+
 Control API: ``GET|POST /__sim/hostile`` (``{}`` clears every switch); client: :func:`configure`.
 """
 
@@ -49,6 +51,7 @@ class HostileConfig:
     retry_after: int | str | None = None
     answer_status: int | None = None
     answer_message: str = "error"
+    on_behalf_of: str | None = None
     ratelimit_reset: int | None = None
     endless_next: bool = False
     pad_bytes: int = 0
@@ -96,6 +99,10 @@ class HostileLayer:
             return bool(c.token_redirect_to) or path in c.paths
         if not path.startswith("/v3/") or not self.active:
             return False
+        if c.on_behalf_of is not None:
+            headers = dict(scope.get("headers") or [])
+            if headers.get(b"on-behalf-of", b"").decode("utf-8", "replace") != c.on_behalf_of:
+                return False
         return not c.paths or any(path.startswith(p) for p in c.paths)
 
     @property

@@ -314,3 +314,35 @@ def test_a_401_from_one_endpoint_fails_that_stream_not_the_tenant(sim, acme, pg)
             _extractor(acme, pg, run="r2").run_stream(catalog.get("templates"))
     finally:
         configure(sim.base_url)
+
+
+def test_a_subuser_whose_data_lives_in_another_region_is_skipped(sim, acme, pg) -> None:
+    """SendGrid answers 451 (data residency) when an EU subuser is read through the global host:
+    that subuser is skipped with the reason in the stream's detail, the others are read; the
+    parent's own 451 fails the stream (the connection's region is wrong)."""
+    from sendgrid_simulator.hostile import configure
+
+    assert _extractor(acme, pg).run_stream(catalog.get("subusers")).status == "ok"
+    names = [r[0] for r in pg.execute(
+        f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers '  # noqa: S608
+        "where tenant_id = 'acme' order by 1")]  # fmt: skip
+    assert len(names) >= 2, names
+    eu = names[0]
+    message = "Unavailable due to data residency restrictions"
+    configure(sim.base_url, paths=["/v3/user/account"], answer_status=451, answer_message=message,
+              on_behalf_of=eu)  # fmt: skip
+    try:
+        outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("user_account"))
+        assert outcome.status == "ok", outcome
+        assert f"{eu} (451: data in another region" in outcome.detail
+        read = {row[0] for row in pg.execute(
+            f'select subuser from "{STAGING_SCHEMA}".user_account where tenant_id = %s',  # noqa: S608
+            ["acme"])}  # fmt: skip
+        assert read == {"", *names[1:]}
+        configure(sim.base_url, paths=["/v3/user/account"], answer_status=451,
+                  answer_message=message)  # fmt: skip
+        outcome = _extractor(acme, pg, run="r3").run_stream(catalog.get("user_account"))
+        assert outcome.status == "error", outcome
+        assert message in outcome.detail
+    finally:
+        configure(sim.base_url)

@@ -51,6 +51,14 @@ def is_temporary_block(exc: SendGridError) -> bool:
     return exc.status_code == 403 and "temporary block" in str(exc).lower()
 
 
+def is_data_residency(exc: SendGridError) -> bool:
+    """Whether ``exc`` is SendGrid's 451 ``Unavailable due to data residency restrictions``.
+
+    The data lives in another region (an EU subuser read through the global host).
+    """
+    return exc.status_code == 451
+
+
 class SendGridPaginationError(SendGridFatalError):
     """The API kept returning the same page, an offset that does not move, or too many pages."""
 
