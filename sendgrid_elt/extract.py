@@ -42,7 +42,14 @@ from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper, parse_cursor
 from sendgrid_elt.settings import STAGING_SCHEMA
-from sendgrid_elt.stream_outcome import Skip, StreamOutcome, StreamsFailed
+from sendgrid_elt.stream_outcome import (
+    AllParentsGone,
+    Skip,
+    StreamOutcome,
+    StreamsFailed,
+    licence_skip,
+    refusal,
+)
 from sendgrid_elt.windows import floor_cursor, request_windows, settled_before
 
 if TYPE_CHECKING:
@@ -57,22 +64,6 @@ def _errors():
     from sendgrid_hook import errors
 
     return errors
-
-
-def _refusal(exc: Any) -> str | None:
-    """Why SendGrid refused one unit's read (``None``: not a refusal, the read failed).
-
-    403 and 404 answer about the subuser's scopes or plan; 451 says its data lives in another
-    region (an EU subuser read through the global host: connect it with region ``eu``).
-    """
-    errors = _errors()
-    if errors.is_temporary_block(exc):
-        return None  # a pause SendGrid imposes, no answer about scope or plan
-    if isinstance(exc, errors.SendGridForbiddenError | errors.SendGridNotFoundError):
-        return str(exc.status_code)
-    if errors.is_data_residency(exc):
-        return "451: data in another region, connect it with region eu"
-    return None
 
 
 class TenantExtractor:
@@ -227,8 +218,9 @@ class TenantExtractor:
         skipped: list[str] = []
         reasons: list[str] = []
         ignored: list[str] = []
+        units = self._units(spec)
         try:
-            for unit in self._units(spec):
+            for unit in units:
                 cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
                 rows = self._rows(spec, unit, cursor, shaper)
                 try:
@@ -240,23 +232,28 @@ class TenantExtractor:
                         settled_before=settled_before(spec, self.now),
                     )
                 except errors.SendGridFatalError as exc:
-                    why = _refusal(exc)
-                    if why is None or (unit == "" and errors.is_data_residency(exc)):
+                    why = refusal(exc)
+                    if why is None or (unit == "" and exc.status_code not in (403, 404)):
                         raise  # the stream failed this run
                     if unit == "":
-                        raise self._licence(spec, exc) from None
+                        raise licence_skip(spec, exc) from None
                     skipped.append(unit)
                     reasons.append(f"{unit} ({why})")
                     log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
+                except AllParentsGone as gone:
+                    skipped.append(unit)
+                    reasons.append(f"{unit or 'parent'} ({gone})")
+                    log.info("stream %s: %s: %s", spec.name, unit or "parent", gone)
         finally:
             outcome.rejected = writer.rejected
-        deleted = writer.finish_snapshot(excluded_subusers=skipped) if spec.versioned else 0
+        kept = [*skipped, *self._left_out(spec, units)]
+        deleted = writer.finish_snapshot(excluded_subusers=kept) if spec.versioned else 0
         progress.done(writer.records, self.hook.request_count - pages0)
         detail = []
         if deleted:
             detail.append(f"{deleted} keys marked deleted")
         if skipped:
-            detail.append(f"subusers skipped: {', '.join(reasons)}")
+            detail.append(f"units skipped, rows kept: {', '.join(reasons)}")
         if ignored:
             detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
         return writer.records, "; ".join(detail) or None
@@ -281,14 +278,6 @@ class TenantExtractor:
             return {}
         return {**stored, "value": value}
 
-    def _licence(self, spec: StreamSpec, exc: Any) -> Skip:
-        code = getattr(exc, "status_code", None)
-        if spec.feature:
-            return Skip("not_licensed", f"{code} on {spec.path}: plan lacks {spec.feature}")
-        if code == 403:
-            return Skip("missing_scope", f"403 on {spec.path} (scope {spec.scope})")
-        return Skip("not_licensed", f"{code} on {spec.path}")
-
     def _progress_rows(
         self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int
     ) -> Iterator[Page]:
@@ -303,6 +292,17 @@ class TenantExtractor:
         if not spec.per_subuser:
             return [""]
         return ["", *self._subusers()]
+
+    def _left_out(self, spec: StreamSpec, units: list[str]) -> list[str]:
+        """Current subusers the connection's ``subusers`` filter left out of ``spec``'s units.
+
+        Their rows are not part of this snapshot: a narrower filter must not mark them deleted.
+        """
+        if not spec.per_subuser or getattr(self.hook, "subusers_filter", "all") == "all":
+            return []
+        read = set(units)
+        names = self._parent_ids(catalog.get("subusers"), "username", "")
+        return [n for n in names if n not in read]
 
     def _subusers(self) -> list[str]:
         flt = getattr(self.hook, "subusers_filter", "all")
@@ -373,6 +373,7 @@ class TenantExtractor:
         """Pages of rows (HTTP and shaping; may run in the loader's prefetch thread)."""
         errors = _errors()
         obo = unit or None
+        gone: list[Any] = []
         for path, params, pid in plan:
             pages = self.hook.iter_record_pages(
                 path,
@@ -389,5 +390,9 @@ class TenantExtractor:
             except errors.SendGridFatalError as exc:
                 if pid is None or not errors.is_gone(exc):
                     raise
+                gone.append(exc)
                 log.info("stream %s: parent %s vanished (%s), skipped", spec.name, pid,
                          exc.status_code)  # fmt: skip
+        if plan and len(gone) == len(plan):  # not one parent left: a refusal, not deletions
+            parent = spec.fan_out.parent if spec.fan_out else "parent"
+            raise AllParentsGone(f"every {parent} id answered {gone[-1].status_code}")

@@ -46,7 +46,7 @@ from sendgrid_elt.load_batches import (
     prefetched_batches,
     prepare_batch,
 )
-from sendgrid_elt.rejects import Reject, save_rejects, storable
+from sendgrid_elt.rejects import Reject, rejected_in_run, save_rejects, storable
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
@@ -323,7 +323,8 @@ class StreamWriter:
         """Mark current keys this complete snapshot did not see as deleted.
 
         Call only when every unit of the stream completed, except ``excluded_subusers`` (units
-        that failed or were skipped: their rows are left alone).
+        that failed, were skipped or were not read: their rows are left alone). A key whose
+        record was read but rejected this run stays current (it exists in SendGrid).
 
         Returns:
             Keys newly marked deleted.
@@ -333,10 +334,11 @@ class StreamWriter:
         conn = self.loader.conn
         with conn.transaction():
             cur = conn.execute(
-                f"update {self.table} set deleted_at = now(), run_id = %(run)s "  # noqa: S608
-                "where tenant_id = %(t)s and is_current and deleted_at is null "
-                "and last_seen_at < %(seen)s and not (subuser = any(%(skip)s))",
-                {**self._params(), "skip": list(excluded_subusers)},
+                f"update {self.table} t set deleted_at = now(), run_id = %(run)s "  # noqa: S608
+                "where t.tenant_id = %(t)s and t.is_current and t.deleted_at is null "
+                "and t.last_seen_at < %(seen)s and not (t.subuser = any(%(skip)s)) "
+                f"and not {rejected_in_run('t')}",
+                {**self._params(), "skip": list(excluded_subusers), "stream": self.spec.name},
             )
             return cur.rowcount
 

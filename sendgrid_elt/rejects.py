@@ -70,6 +70,19 @@ def _marker_text(value: Any) -> Any:
     return text if isinstance(text, str) else repr(value)
 
 
+def rejected_in_run(alias: str) -> str:
+    """SQL: the row ``alias`` of a stream table has a reject of the same key in this run.
+
+    Takes the parameters ``%(stream)s`` and ``%(run)s``. A snapshot keeps such a row current:
+    its record was read (it exists in SendGrid) but could not be stored this time.
+    """
+    return (
+        f"exists (select 1 from {_TABLE} r where r.tenant_id = {alias}.tenant_id "  # noqa: S608
+        f"and r.stream = %(stream)s and r.run_id = %(run)s and r.subuser = {alias}.subuser "
+        f"and r.parent_key = {alias}.parent_key and r.record_key = {alias}.record_key)"
+    )
+
+
 def save_rejects(
     conn: psycopg.Connection,
     tenant_id: str,

@@ -7,7 +7,12 @@ Statuses (also the ``stream_status`` table's): ``ok``, ``missing_scope``, ``not_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sendgrid_hook import errors
+
+if TYPE_CHECKING:
+    from sendgrid_elt.catalog import StreamSpec
 
 
 @dataclass
@@ -55,3 +60,39 @@ class Skip(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+class AllParentsGone(Exception):
+    """Every parent id of a fan-out unit answered 404 (or ``No user found``).
+
+    Not one parent left is an answer about the unit (refused, or its subuser gone), not a list
+    of deletions: the unit is skipped and its rows are kept.
+    """
+
+
+def refusal(exc: Any) -> str | None:
+    """Why SendGrid refused one unit's read (``None``: not a refusal, the read failed).
+
+    403 and 404 answer about the subuser's scopes or plan; 451 says its data lives in another
+    region (an EU subuser read through the global host: connect it with region ``eu``).
+    """
+    if errors.is_temporary_block(exc):
+        return None  # a pause SendGrid imposes, no answer about scope or plan
+    if isinstance(exc, errors.SendGridForbiddenError) or errors.is_gone(exc):
+        return str(exc.status_code)
+    if errors.is_data_residency(exc):
+        return "451: data in another region, connect it with region eu"
+    return None
+
+
+def licence_skip(spec: StreamSpec, exc: Any) -> Skip:
+    """The skip that a 403/404 on the parent account means.
+
+    The plan lacks the stream's feature or, for a stream without one, the key its scope (403).
+    """
+    code = getattr(exc, "status_code", None)
+    if spec.feature:
+        return Skip("not_licensed", f"{code} on {spec.path}: plan lacks {spec.feature}")
+    if code == 403:
+        return Skip("missing_scope", f"403 on {spec.path} (scope {spec.scope})")
+    return Skip("not_licensed", f"{code} on {spec.path}")

@@ -346,3 +346,73 @@ def test_a_subuser_whose_data_lives_in_another_region_is_skipped(sim, acme, pg) 
         assert message in outcome.detail
     finally:
         configure(sim.base_url)
+
+
+def _current(pg, stream: str, subuser: str | None = None) -> dict[str, bool]:
+    """``record_key -> deleted`` of the stream's current rows (one subuser, or all)."""
+    sql = (f'select subuser || \'/\' || record_key, deleted_at is not null from "{STAGING_SCHEMA}"'  # noqa: S608
+           f'."{stream}" where tenant_id = \'acme\' and is_current')  # fmt: skip
+    rows = dict(pg.execute(sql).fetchall())
+    if subuser is None:
+        return rows
+    return {k: v for k, v in rows.items() if k.startswith(f"{subuser}/")}
+
+
+def test_a_narrower_subusers_filter_keeps_the_other_subusers_rows(sim, acme, pg, monkeypatch):
+    """Rows of subusers the connection's filter now leaves out are not this snapshot's: they
+    stay current (before, narrowing ``subusers`` marked every other subuser's rows deleted)."""
+    ex = _extractor(acme, pg)
+    for name in ("subusers", "api_keys"):
+        assert ex.run_stream(catalog.get(name)).status == "ok"
+    names = sorted({k.split("/")[0] for k in _current(pg, "api_keys")} - {""})
+    assert len(names) >= 2, names
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0, subusers=[names[0]]))
+    narrowed = SendGridHook(sendgrid_conn_id="acme")
+    assert narrowed.subusers_filter == [names[0]]
+    outcome = _extractor(narrowed, pg, run="r2").run_stream(catalog.get("api_keys"))
+    assert outcome.status == "ok", outcome
+    assert not any(_current(pg, "api_keys", names[1]).values())  # left out, not deleted
+    assert _current(pg, "api_keys", names[1])
+    narrowed.close()
+
+
+def test_a_unit_whose_every_parent_is_gone_keeps_its_rows(sim, acme, pg) -> None:
+    """A fan-out unit whose every parent id answers 404 was refused, not emptied: its rows stay
+    current and the stream's detail names it (one vanished parent among others is a deletion)."""
+    from sendgrid_simulator.hostile import configure
+
+    ex = _extractor(acme, pg)
+    for name in ("subusers", "templates", "template_versions"):
+        assert ex.run_stream(catalog.get(name)).status == "ok"
+    versions = _current(pg, "template_versions")
+    sub = next(k.split("/")[0] for k in sorted(versions) if not k.startswith("/"))
+    configure(sim.base_url, paths=["/v3/templates/"], answer_status=404,
+              answer_message="resource not found", on_behalf_of=sub)  # fmt: skip
+    try:
+        outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("template_versions"))
+    finally:
+        configure(sim.base_url)
+    assert outcome.status == "ok", outcome
+    assert f"{sub} (every templates id answered 404)" in outcome.detail
+    kept = _current(pg, "template_versions", sub)
+    assert kept
+    assert not any(kept.values())
+
+
+def test_a_snapshot_record_rejected_this_run_stays_current(sim, acme, pg) -> None:
+    """A record read but rejected (here nested 5,000 levels deep) still exists in SendGrid: its
+    stored version stays current instead of being marked deleted."""
+    ex = _extractor(acme, pg)
+    assert ex.run_stream(catalog.get("teammates")).status == "ok"
+    before = _current(pg, "teammates", "")
+    username = sorted(before)[0].split("/", 1)[1]
+    tenant = sim.accounts["tenants"][0]["tenant_id"]
+    sim.control.poison(tenant, "teammates", username, "deep")
+    try:
+        outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("teammates"))
+    finally:
+        sim.control.clear_poisons()
+    assert outcome.rejected == 1, outcome
+    assert _current(pg, "teammates", "") == before  # every key current, none deleted
