@@ -346,16 +346,18 @@ def scope_status(spec: StreamSpec, granted: frozenset[str]) -> tuple[str, str] |
     """Why ``spec`` cannot run with ``granted`` scopes: ``(status, detail)``, or ``None``.
 
     A feature stream without its scope is ``not_licensed`` (a utilization fact: SendGrid grants
-    feature scopes only on plans with the feature); any other stream is ``missing_scope``.
+    feature scopes only on plans with the feature) when the key holds every required scope (a
+    full-access key, or one made from the README's list). A key missing a required scope is a
+    restricted key whose missing feature scopes say nothing about the plan: ``missing_scope``
+    (unknown), as for any other stream.
     """
     if not spec.scope or spec.scope in granted:
         return None
-    if spec.feature:
-        detail = (
-            f"scope {spec.scope} not granted: the plan lacks {spec.feature} (or the key lacks it)"
-        )
-        return "not_licensed", detail
-    return "missing_scope", f"credential lacks scope {spec.scope}"
+    lacking = [s for s in scope_requirements().required if s not in granted]
+    if spec.feature and not lacking:
+        return "not_licensed", f"scope {spec.scope} not granted: the plan lacks {spec.feature}"
+    why = f" (and required scopes: the plan may include {spec.feature})" if spec.feature else ""
+    return "missing_scope", f"credential lacks scope {spec.scope}{why}"
 
 
 def scope_report(granted: frozenset[str], streams: list[str] | None = None) -> ScopeReport:
@@ -373,8 +375,9 @@ def scopes_markdown() -> str:
     needs = scope_requirements()
     return (
         f"Required scopes: `{' '.join(needs.required)}`.\n\n"
-        f'Optional (plan features; a missing one is reported as "not licensed" and the rest '
-        f"still loads): `{' '.join(needs.optional)}`.\n"
+        f"Optional (plan features; with every required scope granted, a missing one is "
+        f'reported as "not licensed", else as unknown; the rest still loads): '
+        f"`{' '.join(needs.optional)}`.\n"
     )
 
 

@@ -33,7 +33,13 @@ def test_feature_streams_are_not_licensed_and_the_others_missing() -> None:
     granted = frozenset({"user.account.read"})
     assert catalog.scope_status(catalog.get("user_account"), granted) is None
     assert catalog.scope_status(catalog.get("bounces"), granted)[0] == "missing_scope"
-    assert catalog.scope_status(catalog.get("singlesends"), granted)[0] == "not_licensed"
+    # a key with every required scope lacks a feature scope because the plan lacks the feature
+    every_required = frozenset(catalog.scope_requirements().required)
+    assert catalog.scope_status(catalog.get("singlesends"), every_required)[0] == "not_licensed"
+    # a restricted key (a required scope missing too) says nothing about the plan: unknown
+    status, detail = catalog.scope_status(catalog.get("singlesends"), granted)
+    assert status == "missing_scope"
+    assert "the plan may include" in detail
     report = catalog.scope_report(granted, ["user_account", "bounces", "singlesends"])
     assert report.runnable == ("user_account",)
     assert report.skipped == {"bounces": ("suppression.bounces.read",)}
