@@ -136,6 +136,9 @@ def decide_alert(
     prev_status = previous["status"] if previous else "never_connected"
     last_alert = previous.get("last_alert_at") if previous else None
     last_kind = previous.get("alert_kind") if previous else None
+    since = previous.get("status_since") if previous else None
+    # the alert of the current status was claimed but never delivered (release_alert undid it)
+    undelivered = since is not None and (last_alert is None or last_alert < since)
     if status == "needs_reconnect":
         if prev_status != "needs_reconnect":
             return "needs_reconnect"
@@ -144,11 +147,14 @@ def decide_alert(
         return "reminder" if now - last_alert >= reminder_after else None
     if prev_status == "needs_reconnect":
         return "reconnected"
+    if undelivered and last_kind in ("needs_reconnect", "reminder"):
+        return "reconnected"
     if status == "degraded":
         before = sorted(previous.get("missing_scopes") or []) if previous else []
         problems_before = problem_signature(previous.get("stream_problems") if previous else None)
         if (
             prev_status != "degraded"
+            or undelivered
             or before != sorted(missing_scopes)
             or problems_before != problem_signature(stream_problems)
         ):

@@ -138,6 +138,38 @@ def test_missing_scope_degrades_and_other_streams_load(
     ]
 
 
+def test_an_alert_that_could_not_be_delivered_is_sent_by_the_next_run(
+    sim: Any, tenant: dict, set_conn: Any, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The degraded alert of the first check finds the mail server down (nothing delivered):
+    the next check, same status and scopes, sends it instead of taking it as already sent."""
+    import json
+    import os
+    import socket
+
+    from tests.hook.conftest import conn_env
+
+    working = os.environ[conn_env("smtp_default")]
+    with socket.socket() as probe:  # a port nothing listens on: the mail server is down
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    monkeypatch.setenv(conn_env("smtp_default"), json.dumps({**json.loads(working),
+                                                             "port": dead_port}))  # fmt: skip
+    set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["restricted"]))
+    engine = health_engine()
+    check_connection(SendGridHook(sendgrid_conn_id=TEST_CONN), NEEDS, engine=engine,
+                     settings=SETTINGS)  # fmt: skip
+    assert read_health(engine, TEST_CONN)["status"] == "degraded"
+    assert smtp_server.subjects() == []
+    monkeypatch.setenv(conn_env("smtp_default"), working)  # the mail server is back
+    for _ in range(2):  # sent once, then not again
+        check_connection(SendGridHook(sendgrid_conn_id=TEST_CONN), NEEDS, engine=engine,
+                         settings=SETTINGS)  # fmt: skip
+    assert smtp_server.subjects() == [
+        "[SendGrid] Acme Retail: some data is not collected (missing scopes)"
+    ]
+
+
 def test_reminder_after_the_configured_period(warehouse: Any) -> None:
     engine = health_engine()
     t0 = dt.datetime(2026, 11, 28, 8, tzinfo=dt.UTC)
