@@ -326,6 +326,8 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
         as_of: The run's as-of instant (its data interval end). When given and a tenant
             loaded something, it is recorded in ``extract_runs`` (what a dbt run without the
             ``sendgrid_as_of`` var falls back to) and returned as ``as_of`` (ISO-8601 UTC).
+            It never goes back: a cleared old run or a backfill reads today's data, so it is
+            published as of the newest run recorded (the marts never move back in time).
 
     Returns:
         ``{"run_id", "schema", "tenants", "rows", "records"}`` plus ``"as_of"`` when given.
@@ -358,6 +360,15 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
         }
         if as_of is not None:
             instant = as_of.astimezone(dt.UTC)
+            latest = conn.execute(
+                f'select max(as_of) from "{STAGING_SCHEMA}".extract_runs '  # noqa: S608
+                "where run_id <> %s",
+                (run_id,),
+            ).fetchone()[0]
+            if latest is not None and latest > instant:  # an old run cleared, or a backfill
+                log.info("run %s read today's data after a newer run: published as of %s, not "
+                         "its interval end %s", run_id, latest, instant)  # fmt: skip
+                instant = latest
             summary[AS_OF_EXTRA] = instant.isoformat().replace("+00:00", "Z")
             if tenants:
                 conn.execute(

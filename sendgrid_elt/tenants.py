@@ -178,12 +178,19 @@ def _normal(conn_type: str | None) -> str:
 
 
 def _is_sendgrid(conn_id: str) -> bool:
+    """Whether ``conn_id`` is a ``sendgrid`` connection (a missing one is not).
+
+    Raises:
+        Exception: The lookup itself failed (secrets backend or execution API): the run fails
+            and retries rather than dropping the tenant and marking it removed.
+    """
+    from airflow.exceptions import AirflowNotFoundException
     from airflow.sdk import Connection
 
     try:
         conn = Connection.get(conn_id)
-    except Exception as exc:  # not found, or the secrets backend refused
-        log.warning("tenant %s skipped: connection not found (%s)", conn_id, type(exc).__name__)
+    except AirflowNotFoundException:
+        log.warning("tenant %s skipped: connection not found", conn_id)
         return False
     if (conn.conn_type or "").replace("-", "_").lower() != CONN_TYPE:
         log.warning("tenant %s skipped: conn_type is %r, not sendgrid", conn_id, conn.conn_type)

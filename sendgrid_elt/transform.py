@@ -61,11 +61,14 @@ def dbt_vars(context: Any) -> dict[str, str]:
         events = context["triggering_asset_events"][STAGING_ASSET]
     except (KeyError, TypeError):
         events = []
-    stamps = [(e.timestamp, (e.extra or {}).get(AS_OF_EXTRA)) for e in events]
-    as_of = [value for _, value in sorted(stamps, key=lambda s: s[0]) if value]
-    if as_of:
-        out[AS_OF_VAR] = str(as_of[-1])
+    as_of = [str(v) for e in events if (v := (e.extra or {}).get(AS_OF_EXTRA))]
+    if as_of:  # the newest instant, whichever event came last (the marts never go back)
+        out[AS_OF_VAR] = max(as_of, key=_instant)
     return out
+
+
+def _instant(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def warehouse_env() -> dict[str, str]:

@@ -166,6 +166,14 @@ def test_the_as_of_of_the_staging_event_becomes_the_dbt_var() -> None:
     assert dbt_vars({"triggering_asset_events": events}) == name_vars(
         sendgrid_as_of="2026-11-02T00:00:00+00:00"
     )
+    # a cleared old run publishes last: its older instant does not take the marts back
+    late_old = {STAGING_ASSET: [
+        event("2026-11-02T00:05:00", {"as_of": "2026-11-02T00:00:00Z"}),
+        event("2026-11-03T09:00:00", {"as_of": "2026-10-20T00:00:00Z"}),
+    ]}  # fmt: skip
+    assert dbt_vars({"triggering_asset_events": late_old}) == name_vars(
+        sendgrid_as_of="2026-11-02T00:00:00Z"
+    )
     no_as_of = {STAGING_ASSET: [event("2026-11-02T00:05:00", {"rows": {}})]}
     assert dbt_vars({"triggering_asset_events": no_as_of}) == name_vars()
     assert dbt_vars({"triggering_asset_events": {}}) == name_vars()  # a manual run: names only

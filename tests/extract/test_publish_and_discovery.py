@@ -1,0 +1,65 @@
+"""What a run publishes (its as-of) and which tenants it finds, on a real warehouse and Airflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+import pytest
+
+from sendgrid_elt.extract_load import prepare_staging, staging_summary
+from sendgrid_elt.settings import STAGING_SCHEMA
+
+pytestmark = pytest.mark.usefixtures("airflow_home")
+
+DAY = dt.timedelta(days=1)
+NEW = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+
+
+def _status(conn: psycopg.Connection, tenant: str, run_id: str) -> None:
+    conn.execute(
+        f'insert into "{STAGING_SCHEMA}".stream_status (tenant_id, stream, status, checked_at, '  # noqa: S608
+        "run_id, records) values (%s, 'teammates', 'ok', now(), %s, 3) "
+        "on conflict (tenant_id, stream) do update set run_id = excluded.run_id",
+        (tenant, run_id),
+    )
+
+
+def test_a_cleared_old_run_never_takes_the_as_of_back(warehouse: Any) -> None:
+    """Clearing last week's run re-reads today's data: it is published as of the newest run,
+    so the transform it triggers does not rebuild the marts as of last week."""
+    prepare_staging()
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        _status(conn, "acme", "daily_new")
+        assert staging_summary("daily_new", NEW)["as_of"] == "2026-11-20T00:00:00Z"
+        _status(conn, "bluebird", "daily_old")
+        summary = staging_summary("daily_old", NEW - 7 * DAY)
+        assert summary["as_of"] == "2026-11-20T00:00:00Z"
+        runs = dict(conn.execute(f'select run_id, as_of from "{STAGING_SCHEMA}".extract_runs'))  # noqa: S608
+    assert runs == {"daily_new": NEW, "daily_old": NEW}
+    # a newer run still moves it forward
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        _status(conn, "acme", "daily_next")
+    assert staging_summary("daily_next", NEW + DAY)["as_of"] == "2026-11-21T00:00:00Z"
+
+
+def test_a_tenant_lookup_that_fails_fails_the_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a connection that does not exist is dropped; a lookup the secrets backend could not
+    answer fails the run (retried) instead of dropping the tenant and marking it removed."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import Connection
+
+    from sendgrid_elt import tenants
+
+    def get(conn_id: str) -> Any:
+        if conn_id == "vault_down":
+            raise RuntimeError("secrets backend unavailable")
+        raise AirflowNotFoundException(conn_id)
+
+    monkeypatch.setattr(Connection, "get", staticmethod(get))
+    monkeypatch.setenv("AIRFLOW_VAR_SENDGRID_TENANTS", '["gone", "vault_down"]')
+    with pytest.raises(RuntimeError, match="secrets backend unavailable"):
+        tenants.discover()
+    monkeypatch.setenv("AIRFLOW_VAR_SENDGRID_TENANTS", '["gone"]')
+    assert tenants.discover() == []  # a connection that no longer exists is left out
