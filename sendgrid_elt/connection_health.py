@@ -251,16 +251,19 @@ def check_connection(
     engine = engine or health_engine()
     with reconnect_guard(hook, engine=engine, settings=settings, context=context):
         report = catalog.scope_report(hook.granted_scopes(), streams)
+    # the credential's missing scopes, whichever streams this run reads (a partial rerun must
+    # not flip the health to connected, and the next full run alert again)
+    whole = catalog.scope_report(hook.granted_scopes(), None) if streams else report
     settings = _settings_for(hook, settings)
     name = _display_name(hook)
-    status: Status = "degraded" if report.degraded else "connected"
+    status: Status = "degraded" if whole.degraded else "connected"
     update = record_health(
         engine,
         tenant_id=hook.tenant_id,
         status=status,
         display_name=name,
-        missing_scopes=report.missing_scopes,
-        streams_missing_scopes=report.skipped,
+        missing_scopes=whole.missing_scopes,
+        streams_missing_scopes=whole.skipped,
         stream_problems=KEEP,
         reminder_after=settings.reminder_after,
     )
@@ -274,7 +277,7 @@ def check_connection(
     if update.alert:
         send_alert(engine, update, display_name=name, settings=settings,
                    reason=_problems_text(update.stream_problems),
-                   missing_scopes=report.missing_scopes, context=context)  # fmt: skip
+                   missing_scopes=whole.missing_scopes, context=context)  # fmt: skip
     return report
 
 
@@ -337,7 +340,7 @@ def record_streams(
     from sendgrid_elt import catalog
 
     engine = engine or health_engine()
-    report = catalog.scope_report(hook.granted_scopes(), list(outcomes))
+    report = catalog.scope_report(hook.granted_scopes(), None)  # the credential's, not the run's
     settings = _settings_for(hook, settings)
     name = _display_name(hook)
     problems = stream_problems(outcomes)

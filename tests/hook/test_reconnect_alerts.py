@@ -131,8 +131,9 @@ def test_missing_scope_degrades_and_other_streams_load(
         assert hook.get_json("/v3/user/account")["type"]
     row = read_health(engine, TEST_CONN)
     assert row["status"] == "degraded"
-    assert row["missing_scopes"] == ["stats.read"]
-    assert row["streams_missing_scopes"] == {"global_stats": ["stats.read"]}
+    # the credential's missing scopes, whichever streams the run reads
+    assert row["missing_scopes"] == sorted(tenant["api_keys"]["restricted_missing_scopes"])
+    assert row["streams_missing_scopes"]["global_stats"] == ["stats.read"]
     assert smtp_server.subjects() == [
         "[SendGrid] Acme Retail: some data is not collected (missing scopes)"
     ]
@@ -168,6 +169,21 @@ def test_an_alert_that_could_not_be_delivered_is_sent_by_the_next_run(
     assert smtp_server.subjects() == [
         "[SendGrid] Acme Retail: some data is not collected (missing scopes)"
     ]
+
+
+def test_a_partial_rerun_keeps_the_degraded_status_and_alerts_once(
+    sim: Any, tenant: dict, set_conn: Any, smtp_server: Any
+) -> None:
+    """Missing scopes belong to the credential: a rerun of streams that need none of them keeps
+    the tenant degraded, so the next full run does not alert a second time."""
+    set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["restricted"]))
+    engine = health_engine()
+    for streams in (None, ["user_account"], None):
+        hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
+        report = check_connection(hook, streams, engine=engine, settings=SETTINGS)
+        assert read_health(engine, TEST_CONN)["status"] == "degraded"
+    assert report.skipped["global_stats"] == ("stats.read",)
+    assert len(smtp_server.subjects()) == 1, smtp_server.subjects()
 
 
 def test_reminder_after_the_configured_period(warehouse: Any) -> None:
