@@ -1,6 +1,7 @@
 {#-
     Feature evidence of account features and integrations, per tenant: subusers (enabled),
-    event webhooks (enabled, against the plan's `max_allowed`), inbound parse (hostnames;
+    event webhooks (enabled on the parent and its subusers, against the sum of each account's
+    own `max_allowed`: every account has its limit), inbound parse (hostnames;
     last activity = the latest day an email was received), bulk email validation jobs,
     alerts and unsubscribe groups.
 -#}
@@ -10,7 +11,7 @@ with
   sendgrid_current_ctes([
     ('subusers', 'stg_sendgrid__subusers'),
     ('event_webhooks', 'stg_sendgrid__event_webhooks'),
-    ('event_webhook_limits', 'stg_sendgrid__event_webhook_limits', "subuser = ''"),
+    ('event_webhook_limits', 'stg_sendgrid__event_webhook_limits'),
     ('parse_settings', 'stg_sendgrid__parse_settings'),
     ('validation_jobs', 'stg_sendgrid__validation_jobs'),
     ('alerts', 'stg_sendgrid__alerts'),
@@ -56,7 +57,7 @@ webhook_usage as (
         'event_webhooks' as feature_code,
         coalesce(max(enabled_hooks.enabled_count), 0) as usage_count,
         max(enabled_hooks.last_updated_at) as last_activity_at,
-        max(event_webhook_limits.max_allowed) as usage_limit
+        sum(event_webhook_limits.max_allowed) as usage_limit
     from event_webhook_limits
     left join enabled_hooks on event_webhook_limits.tenant_id = enabled_hooks.tenant_id
     group by 1, 2

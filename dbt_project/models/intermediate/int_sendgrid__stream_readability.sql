@@ -6,14 +6,17 @@
     Readability, from the loader's last status (stg_sendgrid__stream_statuses) and its last
     success (stg_sendgrid__sync_states):
     `readable` (read in the last run, or in error now after an earlier success: the figures
-    are those of that success, stale but real), `not_licensed` (the plan lacks the feature:
-    nothing to read, a true zero), `missing_scope` (the credential lacks the stream's scope:
-    whatever an older key loaded no longer covers the window), `error` (failed, never read)
-    or `not_read` (never attempted, e.g. a tenant that never synced). Readable
-    (`is_readable`) = readable or not_licensed. No row at all = not read.
-    `covered_through_date`: the last day whose figures the stream's data holds: every day
-    ('infinity') when readable, the day before its last success when no longer readable
-    (what an earlier read loaded stays true of the days before it), null when never read.
+    are those of that success), `stale` (readable, but last read before the day before the
+    as-of day, e.g. a key revoked weeks ago whose statuses nothing wrote since: its current
+    figures are unknown), `not_licensed` (the plan lacks the feature: nothing to read, a
+    true zero), `missing_scope` (the credential lacks the stream's scope: whatever an older
+    key loaded no longer covers the window), `error` (failed, never read) or `not_read`
+    (never attempted, e.g. a tenant that never synced). Readable (`is_readable`) = readable
+    or not_licensed. No row at all = not read.
+    `covered_through_date`: the last day whose figures the stream's data holds: the as-of
+    day of the extract run that last read it (stg_sendgrid__extract_runs), every day
+    ('infinity') when not licensed or when that run is not recorded, the day before the last
+    success when the scope is gone and its run is not recorded, null when never read.
 -#}
 with
 
@@ -35,13 +38,21 @@ sync_states as (
 
 ),
 
+extract_runs as (
+
+    select * from {{ ref('stg_sendgrid__extract_runs') }}
+
+),
+
 last_successes as (
 
     select
-        tenant_id,
-        stream_name,
-        max(last_success_at) as last_success_at
+        sync_states.tenant_id,
+        sync_states.stream_name,
+        max(sync_states.last_success_at) as last_success_at,
+        max(extract_runs.as_of_at) as last_success_as_of_at
     from sync_states
+    left join extract_runs on sync_states.extract_run_id = extract_runs.extract_run_id
     group by 1, 2
 
 ),
@@ -71,6 +82,8 @@ final as (
         tenant_streams.stream_name::text as stream_name,
         stream_statuses.status::text as stream_status,
         last_successes.last_success_at::timestamptz as last_success_at,
+        last_successes.last_success_as_of_at,
+        status_runs.as_of_at as status_as_of_at,
         (case
             when stream_statuses.status = 'ok' then 'readable'
             when stream_statuses.status = 'not_licensed' then 'not_licensed'
@@ -88,14 +101,56 @@ final as (
         on
             tenant_streams.tenant_id = last_successes.tenant_id
             and tenant_streams.stream_name = last_successes.stream_name
+    left join extract_runs as status_runs
+        on stream_statuses.extract_run_id = status_runs.extract_run_id
+
+),
+
+covered as (
+
+    select
+        *,
+        (case
+            when readability = 'not_licensed' then 'infinity'::date
+            when stream_status = 'ok'
+                then coalesce((status_as_of_at at time zone 'UTC')::date, 'infinity'::date)
+            when readability = 'readable'
+                then coalesce((last_success_as_of_at at time zone 'UTC')::date, 'infinity'::date)
+            else
+                coalesce(
+                    (last_success_as_of_at at time zone 'UTC')::date,
+                    (last_success_at at time zone 'UTC')::date - 1
+                )
+        end)::date as covered_through_date
+    from final
+
+),
+
+aged as (
+
+    select
+        tenant_id,
+        stream_name,
+        stream_status,
+        last_success_at,
+        covered_through_date,
+        (case
+            -- last read before the day before the as-of day: its figures are not current
+            when readability = 'readable'
+                and covered_through_date < {{ sendgrid_as_of_date() }} - 1
+                then 'stale'
+            else readability
+        end)::text as readability
+    from covered
 
 )
 
 select
-    *,
+    tenant_id,
+    stream_name,
+    stream_status,
+    last_success_at,
+    readability,
     (readability in ('readable', 'not_licensed'))::boolean as is_readable,
-    (case
-        when readability in ('readable', 'not_licensed') then 'infinity'::date
-        else (last_success_at at time zone 'UTC')::date - 1
-    end)::date as covered_through_date
-from final
+    covered_through_date
+from aged

@@ -72,9 +72,13 @@ known as (
     select
         spine.*,
         monthly.new_count,
-        -- the whole month is covered (int_sendgrid__stream_readability.covered_through_date)
+        -- the month's days up to the as-of day are covered
+        -- (int_sendgrid__stream_readability.covered_through_date)
         coalesce(
-            (spine.suppression_month + interval '1 month - 1 day')::date
+            least(
+                (spine.suppression_month + interval '1 month - 1 day')::date,
+                {{ sendgrid_as_of_date() }}
+            )
             <= readability.covered_through_date,
             false
         ) as is_known
