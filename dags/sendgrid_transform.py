@@ -37,7 +37,7 @@ from airflow.sdk import DAG, TaskGroup, task
 from sendgrid_elt.assets import MARTS_ASSET, STAGING_ASSET  # staging: emitted by the extract DAG
 from sendgrid_elt.dbt_graph import load_graph
 from sendgrid_elt.dbt_tasks import DbtBuildOperator, DbtNodeOperator, PublishMartsOperator
-from sendgrid_elt.settings import DBT_PROJECT_DIR, TRANSFORM_DAG_ID
+from sendgrid_elt.settings import DBT_PROJECT_DIR, OVERAGE_FORECAST_MODEL, TRANSFORM_DAG_ID
 
 graph = load_graph(DBT_PROJECT_DIR)
 
@@ -78,4 +78,15 @@ with DAG(
     # the marts Asset (downstream DAGs and BI refreshes schedule on it), once every model task
     # succeeded; a failed model fails it, and so the run
     publish = PublishMartsOperator(task_id="publish_marts", outlets=[MARTS_ASSET])
-    list(tasks.values()) >> publish >> send_overage_alerts()
+    list(tasks.values()) >> publish
+    # the alerts read one model: they wait on it and its tests, not on unrelated models
+    forecast = {
+        n.task_id for n in graph.tasks if n.unique_id.endswith(f".{OVERAGE_FORECAST_MODEL}")
+    }
+    gate = [
+        n.task_id
+        for n in graph.tasks
+        if n.task_id in forecast
+        or (n.unique_id.startswith(("test.", "unit_test.")) and forecast & set(n.parents))
+    ]
+    ([tasks[t] for t in gate] or [publish]) >> send_overage_alerts()

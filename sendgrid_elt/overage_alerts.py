@@ -24,14 +24,14 @@ from sqlalchemy import Column, Date, DateTime, MetaData, Numeric, Table, Text, s
 from sqlalchemy.dialects.postgresql import insert
 
 from sendgrid_elt.connection_health import AlertSettings
-from sendgrid_elt.settings import MARTS_SCHEMA, STAGING_SCHEMA
+from sendgrid_elt.settings import MARTS_SCHEMA, OVERAGE_FORECAST_MODEL, STAGING_SCHEMA
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
 
-FORECAST_MODEL = "rpt_sendgrid_overage_forecast"
+FORECAST_MODEL = OVERAGE_FORECAST_MODEL
 _DDL_LOCK = 0x5E9D_0AE1
 
 metadata = MetaData(schema=STAGING_SCHEMA)

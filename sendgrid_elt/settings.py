@@ -77,6 +77,8 @@ BI_READER_ROLE = "sendgrid_bi_reader"
 # -- Airflow ---------------------------------------------------------------------------------
 EXTRACT_DAG_ID = "sendgrid_extract_load"
 TRANSFORM_DAG_ID = "sendgrid_transform"
+#: The dbt model the overage alerts read (the alerts task waits on it and its tests only).
+OVERAGE_FORECAST_MODEL = "rpt_sendgrid_overage_forecast"
 #: Pool capping concurrent SendGrid API work across all DAG runs.
 API_POOL = "sendgrid_api"
 API_POOL_SLOTS = 4

@@ -78,6 +78,9 @@ def test_one_task_per_model_and_seed_reporting_its_tests_wired_like_dbt(airflow_
     assert tasks["staging.stg_sendgrid__accounts"].upstream_task_ids == {"dbt_build"}
     assert all(t.start_from_trigger for t in tasks.values() if hasattr(t, "node_ids"))
     assert tasks["publish_marts"].outlets[0].name == "sendgrid_marts"
+    # the overage alerts wait on the model they read (and its tests), not on every model
+    assert tasks["send_overage_alerts"].upstream_task_ids == {
+        "reporting.rpt_sendgrid_overage_forecast"}  # fmt: skip
     # besides the model tasks: the build, publish_marts and send_overage_alerts
     assert len(tasks) == 3 + sum(1 for t in tasks.values() if hasattr(t, "node_ids"))
 
