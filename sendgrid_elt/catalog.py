@@ -26,6 +26,7 @@ Vocabulary (see ``docs/staging-contract.md`` for how rows land):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -327,6 +328,7 @@ def select(names: list[str] | None) -> list[StreamSpec]:
 
 
 # -- scopes: the one place that decides what a credential needs --------------------------------
+@functools.cache  # the catalog is constant; scope_status asks for it once per stream
 def scope_requirements() -> ScopeRequirements:
     """Scopes the catalog's streams need (the provider's Test button and the Connect page use it).
 

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sendgrid_hook import errors
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt import catalog, sync_state
@@ -58,12 +59,6 @@ if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
 
 log = logging.getLogger(__name__)
-
-
-def _errors():
-    from sendgrid_hook import errors
-
-    return errors
 
 
 class TenantExtractor:
@@ -152,7 +147,6 @@ class TenantExtractor:
         Any other exception fails this stream only: ``error`` with its type and (scrubbed)
         message in ``detail``; what was committed before it stays.
         """
-        errors = _errors()
         start, requests_before = time.monotonic(), self.hook.request_count
         outcome = StreamOutcome(spec.name, "ok")
         shaper = Shaper(spec, self.cursor_bound(spec))
@@ -198,7 +192,6 @@ class TenantExtractor:
         The credential is asked about once more (``/v3/scopes``); when that fails too, or
         cannot answer, the 401 stands and the tenant needs reconnecting.
         """
-        errors = _errors()
         confirm = getattr(self.hook, "confirm_credential", None)
         if exc.status_code != 401 or confirm is None:
             return False
@@ -211,12 +204,10 @@ class TenantExtractor:
     def _load(
         self, spec: StreamSpec, shaper: Shaper, outcome: StreamOutcome
     ) -> tuple[int, str | None]:
-        errors = _errors()
         writer = self.loader.stream(spec)
         progress = Progress(spec.name)
         pages0 = self.hook.request_count
-        skipped: list[str] = []
-        reasons: list[str] = []
+        skipped: dict[str, str] = {}  # unit -> why its rows are kept
         ignored: list[str] = []
         units = self._units(spec)
         try:
@@ -237,12 +228,10 @@ class TenantExtractor:
                         raise  # the stream failed this run
                     if unit == "":
                         raise licence_skip(spec, exc) from None
-                    skipped.append(unit)
-                    reasons.append(f"{unit} ({why})")
+                    skipped[unit] = why
                     log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
                 except AllParentsGone as gone:
-                    skipped.append(unit)
-                    reasons.append(f"{unit or 'parent'} ({gone})")
+                    skipped[unit] = str(gone)
                     log.info("stream %s: %s: %s", spec.name, unit or "parent", gone)
         finally:
             outcome.rejected = writer.rejected
@@ -253,7 +242,8 @@ class TenantExtractor:
         if deleted:
             detail.append(f"{deleted} keys marked deleted")
         if skipped:
-            detail.append(f"units skipped, rows kept: {', '.join(reasons)}")
+            kept_units = ", ".join(f"{u or 'parent'} ({why})" for u, why in skipped.items())
+            detail.append(f"units skipped, rows kept: {kept_units}")
         if ignored:
             detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
         return writer.records, "; ".join(detail) or None
@@ -301,16 +291,19 @@ class TenantExtractor:
         if not spec.per_subuser or getattr(self.hook, "subusers_filter", "all") == "all":
             return []
         read = set(units)
-        names = self._parent_ids(catalog.get("subusers"), "username", "")
-        return [n for n in names if n not in read]
+        return [n for n in self._listed_subusers() if n not in read]
+
+    def _listed_subusers(self) -> list[str]:
+        """Every current subuser of the tenant (read again after the subusers stream loads)."""
+        if self._subuser_names is None:
+            self._subuser_names = self._parent_ids(catalog.get("subusers"), "username", "")
+        return self._subuser_names
 
     def _subusers(self) -> list[str]:
         flt = getattr(self.hook, "subusers_filter", "all")
         if flt == "none":
             return []
-        if self._subuser_names is None:  # read again after the subusers stream loads
-            self._subuser_names = self._parent_ids(catalog.get("subusers"), "username", "")
-        names = self._subuser_names
+        names = self._listed_subusers()
         if isinstance(flt, list | tuple):
             names = [n for n in names if n in set(flt)]
         return names
@@ -371,7 +364,6 @@ class TenantExtractor:
         shaper: Shaper,
     ) -> Iterator[Page]:
         """Pages of rows (HTTP and shaping; may run in the loader's prefetch thread)."""
-        errors = _errors()
         obo = unit or None
         gone: list[Any] = []
         for path, params, pid in plan:

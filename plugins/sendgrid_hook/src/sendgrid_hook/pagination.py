@@ -68,11 +68,7 @@ class Page:
     request: PageRequest
     response: ApiResponse
     records: list[dict[str, Any]]
-    size: int = -1
-
-    def __post_init__(self) -> None:
-        if self.size < 0:
-            object.__setattr__(self, "size", len(self.records))
+    size: int
 
 
 @dataclass
