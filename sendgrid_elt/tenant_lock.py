@@ -6,7 +6,10 @@ seen since I started" can name rows the earlier run just wrote, and mark live ro
 
 :func:`tenant_lock` takes a **session-level** advisory lock on the tenant's own warehouse
 connection (the one the extraction writes through), keyed on the tenant id, so it lives exactly
-as long as that connection: a killed worker's session ends and the lock with it. A second run
+as long as that connection: a killed worker's session ends and the lock with it. A worker *host*
+that vanishes (power, network) sends no goodbye, so the session also turns on TCP keepalives
+(:data:`KEEPALIVES`): PostgreSQL drops a silent peer's session, and its lock, within about two
+minutes instead of the kernel's default two hours of skipped runs. A second run
 polls for at most ``wait`` seconds, then gets ``False`` and skips the tenant, naming the run
 that holds it (:func:`holder`, from ``application_name``, which :func:`tenant_lock` sets).
 """
@@ -27,6 +30,10 @@ log = logging.getLogger(__name__)
 
 _NAMESPACE = "sendgrid_tenant_extract:"
 _POLL_SECONDS = 0.5
+#: Server-side TCP keepalives of the lock's session (seconds; ignored on a Unix socket, where a
+#: vanished host takes the server with it): idle 60 s, then 6 probes 10 s apart.
+KEEPALIVES = {"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10",
+              "tcp_keepalives_count": "6"}  # fmt: skip
 
 
 def lock_key(tenant_id: str) -> int:
@@ -57,6 +64,8 @@ def tenant_lock(
     """
     conn.execute("select set_config('application_name', %s, false)",
                  (application_name(tenant_id, run_id),))  # fmt: skip
+    for name, value in KEEPALIVES.items():
+        conn.execute("select set_config(%s, %s, false)", (name, value))
     key = lock_key(tenant_id)
     deadline = time.monotonic() + max(0.0, wait)
     while True:

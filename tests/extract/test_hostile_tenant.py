@@ -18,7 +18,7 @@ import pytest
 from sendgrid_elt.extract_load import load_tenant, prepare_staging, time_budget_for
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import StreamsFailed
-from sendgrid_elt.tenant_lock import holder, tenant_lock
+from sendgrid_elt.tenant_lock import KEEPALIVES, holder, tenant_lock
 from sendgrid_simulator.hostile import configure
 
 from .conftest import connection_json, staged_keys
@@ -158,6 +158,20 @@ def test_tenant_lock_waits_bounded_and_dies_with_its_session(warehouse: Any) -> 
                 assert after
                 assert holder(other, "t1") == "sendgrid t1 run_b"
             assert holder(other, "t1") is None
+
+
+def test_tenant_lock_session_drops_a_vanished_worker_host(warehouse: Any) -> None:
+    """A worker host that dies silently loses the lock in minutes: the session keeps TCP alive."""
+    with (
+        psycopg.connect(warehouse.conninfo(), autocommit=True) as conn,
+        tenant_lock(conn, "t1", "run_a", wait=0) as got,
+    ):
+        assert got
+        rows = conn.execute(
+            "select name, source from pg_settings where name = any(%s)", (list(KEEPALIVES),)
+        ).fetchall()
+    # Set for the session (on a Unix socket the server keeps the setting and ignores it).
+    assert dict(rows) == dict.fromkeys(KEEPALIVES, "session")
 
 
 def test_extract_task_has_an_execution_timeout_the_budget_fits_in() -> None:
