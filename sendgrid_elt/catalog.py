@@ -45,6 +45,10 @@ Pagination = Literal["none", "offset", "metadata_next", "keyset"]
 MARKETING = "marketing_campaigns"
 SUBUSERS = "subusers"
 VALIDATION = "email_validation"
+#: Scopes a Full Access key never carries, so their absence says nothing about the plan: "An
+#: Email Validation API key is separate from and in addition to your other keys, including Full
+#: Access API keys" (the OpenAPI spec's email_validation ``info``).
+SEPARATE_KEY_SCOPES = frozenset({"validations.email.read"})
 
 
 @dataclass(frozen=True)
@@ -351,14 +355,16 @@ def scope_status(spec: StreamSpec, granted: frozenset[str]) -> tuple[str, str] |
     feature scopes only on plans with the feature) when the key holds every required scope (a
     full-access key, or one made from the README's list). A key missing a required scope is a
     restricted key whose missing feature scopes say nothing about the plan: ``missing_scope``
-    (unknown), as for any other stream.
+    (unknown), as for any other stream; so is a missing :data:`SEPARATE_KEY_SCOPES` scope.
     """
     if not spec.scope or spec.scope in granted:
         return None
     lacking = [s for s in scope_requirements().required if s not in granted]
-    if spec.feature and not lacking:
+    if spec.feature and not lacking and spec.scope not in SEPARATE_KEY_SCOPES:
         return "not_licensed", f"scope {spec.scope} not granted: the plan lacks {spec.feature}"
     why = f" (and required scopes: the plan may include {spec.feature})" if spec.feature else ""
+    if spec.scope in SEPARATE_KEY_SCOPES:
+        why = f" (a Full Access key never carries it: the plan may include {spec.feature})"
     return "missing_scope", f"credential lacks scope {spec.scope}{why}"
 
 
@@ -379,7 +385,9 @@ def scopes_markdown() -> str:
         f"Required scopes: `{' '.join(needs.required)}`.\n\n"
         f"Optional (plan features; with every required scope granted, a missing one is "
         f'reported as "not licensed", else as unknown; the rest still loads): '
-        f"`{' '.join(needs.optional)}`.\n"
+        f"`{' '.join(needs.optional)}`. A Full Access key never carries "
+        f"`{' '.join(sorted(SEPARATE_KEY_SCOPES))}` (Email Address Validation, Pro and Premier "
+        f"plans): without it on the key, validation use is reported as unknown.\n"
     )
 
 

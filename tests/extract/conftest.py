@@ -95,9 +95,12 @@ def assert_matches_truth(
                 want = sorted(str(k) for k in entry["primary_keys"])
                 if keys != want:
                     problems.append(f"{conn_id}.{name}: keys differ")
+            separate_key = catalog.BY_NAME.get(name) and (
+                catalog.get(name).scope in catalog.SEPARATE_KEY_SCOPES
+            )
             want_status = (
                 "missing_scope"
-                if name in forbidden or (restricted and not entry["licensed"])
+                if name in forbidden or ((restricted or separate_key) and not entry["licensed"])
                 else ("ok" if entry["licensed"] else "not_licensed")
             )
             if status.get(name) != want_status:

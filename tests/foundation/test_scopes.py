@@ -36,6 +36,10 @@ def test_feature_streams_are_not_licensed_and_the_others_missing() -> None:
     # a key with every required scope lacks a feature scope because the plan lacks the feature
     every_required = frozenset(catalog.scope_requirements().required)
     assert catalog.scope_status(catalog.get("singlesends"), every_required)[0] == "not_licensed"
+    # ... but not the Email Validation scope: no Full Access key carries it, whatever the plan
+    status, detail = catalog.scope_status(catalog.get("validation_jobs"), every_required)
+    assert status == "missing_scope"
+    assert "Full Access key never carries it" in detail
     # a restricted key (a required scope missing too) says nothing about the plan: unknown
     status, detail = catalog.scope_status(catalog.get("singlesends"), granted)
     assert status == "missing_scope"
