@@ -31,6 +31,7 @@ class ClusterApi:
     home: Path
     metadata_db: str
     queue: str
+    broker: str | None
     redis_db: int | None
     processes: list[ManagedProcess]
     _token: str | None
@@ -217,8 +218,8 @@ class ClusterApi:
 
     def diagnostics(self, lines: int = 40) -> str:
         """Tail of every process log, and of failing task logs."""
-        parts = [f"cluster {self.cluster_id}: home {self.home}, api {self.api_url}, "
-                 f"redis db {self.redis_db}, queue {self.queue}"]  # fmt: skip
+        parts = [f"cluster {self.cluster_id}: home {self.home}, api {self.api_url}, broker "
+                 f"{self.broker} (Redis db {self.redis_db}), queue {self.queue}"]  # fmt: skip
         for proc in self.processes:
             state = "running" if proc.alive() else f"exited {proc.popen and proc.popen.returncode}"
             parts.append(f"===== {proc.name} ({state}) {proc.log_path}\n{proc.tail(lines)}")

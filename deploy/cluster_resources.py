@@ -1,6 +1,9 @@
-"""What a local cluster claims on shared servers: a metadata database and a Redis database.
+"""What a local cluster claims on shared servers: a metadata database and a Celery broker.
 
-Both are named after the claiming process, so the next cluster drops what a SIGKILLed one left.
+The broker is a Redis database number when Redis is at hand, else the metadata database itself
+(kombu's SQLAlchemy transport: a machine with only Python and PostgreSQL runs the Celery
+topology too). Both are named after the claiming process, so the next cluster drops what a
+SIGKILLed one left.
 """
 
 from __future__ import annotations
@@ -61,17 +64,30 @@ def ensure_redis(redis_url: str = DEFAULT_REDIS_URL) -> None:
         time.sleep(0.2)
 
 
+def redis_at_hand(redis_url: str = DEFAULT_REDIS_URL) -> bool:
+    """True when Redis answers at ``redis_url``, or can be started there (:func:`ensure_redis`)."""
+    local = urlsplit(redis_url).hostname in ("127.0.0.1", "localhost")
+    return redis_answers(redis_url) or (local and shutil.which("redis-server") is not None)
+
+
+#: ``ClusterConfig.broker`` values: Redis (as docker-compose.yaml), the metadata PostgreSQL
+#: database (kombu's SQLAlchemy transport), or Redis when :func:`redis_at_hand` else PostgreSQL.
+BROKERS = ("redis", "postgres", "auto")
+
+
 class ClusterResources:
-    """The metadata database and the Redis database number of a cluster (a mixin).
+    """The metadata database and the Celery broker of a cluster (a mixin).
 
     Attributes:
-        config: The cluster's configuration (``pg_url``, ``redis_url``).
+        config: The cluster's configuration (``pg_url``, ``redis_url``, ``broker``).
         metadata_db: Name of the cluster's metadata database.
+        broker: ``redis`` or ``postgres`` once claimed (CeleryExecutor only), else ``None``.
         redis_db: The claimed Redis database number, if any.
     """
 
     config: Any
     metadata_db: str
+    broker: str | None
     redis_db: int | None
     _redis_token: str
     _db_created: bool
@@ -105,6 +121,31 @@ class ClusterResources:
                 if pid.isdigit() and not pid_alive(int(pid)):
                     with contextlib.suppress(Exception):
                         conn.execute(f'drop database if exists "{name}" with (force)')
+
+    def _claim_broker(self) -> None:
+        """Choose the Celery broker (``config.broker``); claim a Redis database for Redis."""
+        if self.config.broker not in BROKERS:
+            raise ClusterError(f"broker {self.config.broker!r}: not one of {', '.join(BROKERS)}")
+        self.broker = self.config.broker
+        if self.broker == "auto":
+            self.broker = "redis" if redis_at_hand(self.config.redis_url) else "postgres"
+        if self.broker == "redis":
+            self._claim_redis_db()
+
+    @property
+    def broker_url(self) -> str:
+        """Celery's ``broker_url`` (the PostgreSQL broker is the cluster's own database)."""
+        if self.broker == "postgres":
+            return f"sqla+{self.metadata_url}"
+        return f"{self.config.redis_url.rstrip('/')}/{self.redis_db or 0}"
+
+    def _create_broker_tables(self) -> None:
+        """Create kombu's tables once, before several workers race to create them."""
+        if self.broker == "postgres":
+            from kombu import Connection
+
+            with Connection(self.broker_url) as conn:
+                conn.default_channel.session.close()  # its first session creates them
 
     def _redis(self, db: int):
         import redis

@@ -1,11 +1,11 @@
 """The production topology without containers: a real CeleryExecutor cluster on this machine.
 
-(``ClusterConfig(executor="LocalExecutor")`` starts the same processes without Redis and workers:
-the scheduler runs the tasks, as a single-machine deployment does.)
+(``ClusterConfig(executor="LocalExecutor")`` starts the same processes without a broker and
+workers: the scheduler runs the tasks, as a single-machine deployment does.)
 
 What ``docker-compose.yaml`` runs as containers, this module runs as processes of the current
 virtualenv, against a PostgreSQL server (the command line starts an embedded one when none is
-named) and the machine's Redis:
+named) and the machine's Redis (without one, the broker is the metadata database: ``broker``):
 
 * a fresh **metadata database** on the PostgreSQL server (dropped on stop); the Celery result
   backend lives in it too (``db+postgresql``), like the compose file;
@@ -74,36 +74,24 @@ from deploy.cluster_processes import (
     worker_hostname,
 )
 from deploy.cluster_resources import (
+    BROKERS,
     DB_PREFIX,
     REDIS_LOCK_KEY,
     REDIS_START_COMMAND,
     ClusterResources,
     ensure_redis,
     redis_answers,
+    redis_at_hand,
 )
 
+# fmt: off
 __all__ = [
-    "COMPAT_DIR",
-    "DB_PREFIX",
-    "DEFAULT_PG_URL",
-    "DEFAULT_REDIS_URL",
-    "HOSTNAME_ENV",
-    "REDIS_LOCK_KEY",
-    "REDIS_START_COMMAND",
-    "REPO_ROOT",
-    "TERMINAL_RUN_STATES",
-    "ClusterConfig",
-    "ClusterError",
-    "LocalCluster",
-    "ManagedProcess",
-    "celery_needs_compat_shim",
-    "ensure_redis",
-    "free_port",
-    "local_cluster",
-    "main",
-    "redis_answers",
-    "worker_hostname",
+    "BROKERS", "COMPAT_DIR", "DB_PREFIX", "DEFAULT_PG_URL", "DEFAULT_REDIS_URL", "HOSTNAME_ENV",
+    "REDIS_LOCK_KEY", "REDIS_START_COMMAND", "REPO_ROOT", "TERMINAL_RUN_STATES", "ClusterConfig",
+    "ClusterError", "LocalCluster", "ManagedProcess", "celery_needs_compat_shim", "ensure_redis",
+    "free_port", "local_cluster", "main", "redis_answers", "redis_at_hand", "worker_hostname",
 ]
+# fmt: on
 
 
 @dataclass
@@ -121,6 +109,10 @@ class ClusterConfig:
             model tasks start and end in it).
         pg_url: Admin URL of the PostgreSQL server; a fresh metadata database is created on it.
         redis_url: Redis server (no database number: a free one is claimed).
+        broker: Celery broker: ``redis`` (``redis_url``), ``postgres`` (kombu's SQLAlchemy
+            transport on the metadata database: no server beyond PostgreSQL), or ``auto``
+            (default, env ``CLUSTER_BROKER``): Redis when one answers or ``redis-server`` is
+            installed, else PostgreSQL.
         pools: Pools to create before starting (``name -> slots``).
         env: Extra environment for every process (connections, variables, config).
         home: Airflow home (default: a new temporary directory, removed on stop).
@@ -143,6 +135,7 @@ class ClusterConfig:
     redis_url: str = field(
         default_factory=lambda: os.environ.get("CLUSTER_REDIS_URL", DEFAULT_REDIS_URL)
     )
+    broker: str = field(default_factory=lambda: os.environ.get("CLUSTER_BROKER", "auto"))
     pools: Mapping[str, int] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     home: Path | None = None
@@ -165,6 +158,7 @@ class LocalCluster(ClusterResources, ClusterApi):
         self.log_dir.mkdir(exist_ok=True)
         self.metadata_db = f"{DB_PREFIX}{os.getpid()}_{self.cluster_id}"
         self.queue = f"sendgrid_{self.cluster_id}"
+        self.broker: str | None = None
         self.redis_db: int | None = None
         self._redis_token = f"{os.getpid()}:{uuid.uuid4().hex}"
         self.api_port = free_port()
@@ -191,7 +185,6 @@ class LocalCluster(ClusterResources, ClusterApi):
         }
         passwords = self.home / "passwords.json"
         passwords.write_text(json.dumps({"admin": self.admin_password}))
-        redis_db = self.redis_db if self.redis_db is not None else 0
         pythonpath = [str(REPO_ROOT), env.get("PYTHONPATH", "")]
         if celery_needs_compat_shim():
             pythonpath.insert(0, str(COMPAT_DIR))
@@ -216,7 +209,7 @@ class LocalCluster(ClusterResources, ClusterApi):
                 "AIRFLOW__API__PORT": str(self.api_port),
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url,
-                "AIRFLOW__CELERY__BROKER_URL": f"{self.config.redis_url.rstrip('/')}/{redis_db}",
+                "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
                 "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{self.metadata_url}",
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.config.worker_concurrency),
                 "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"result_extended": True}),
@@ -247,8 +240,9 @@ class LocalCluster(ClusterResources, ClusterApi):
         t0 = time.monotonic()
         try:
             if self.celery:
-                self._claim_redis_db()
+                self._claim_broker()
             self._create_metadata_db()
+            self._create_broker_tables()
             env = self.base_env()
             self.airflow("db", "migrate", env=env, timeout=max(30.0, deadline - time.monotonic()))
             for name, slots in self.config.pools.items():
@@ -376,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="admin URL of the PostgreSQL server (default: TEST_POSTGRES_URL, "
                         "else an embedded server in .local/cluster/postgres)")  # fmt: skip
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--broker", default=os.environ.get("CLUSTER_BROKER", "auto"),
+                        choices=BROKERS, help="Celery broker (auto: Redis when at hand, else "
+                        "the metadata PostgreSQL database)")  # fmt: skip
     args = parser.parse_args(argv)
     from sendgrid_elt.embedded_postgres import named_or_embedded
     from sendgrid_elt.settings import API_POOL, LOCAL_DIR
@@ -385,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                 pools={API_POOL: 8}, dags_folder=args.dags_folder, executor=args.executor,
                 workers=args.workers, worker_concurrency=args.concurrency,
                 triggerer=args.triggerer, pg_url=server.url(), redis_url=args.redis_url,
-                keep_home=True)) as cluster:  # fmt: skip
+                broker=args.broker, keep_home=True)) as cluster:  # fmt: skip
         print(f"cluster up: {cluster.api_url} (admin / {cluster.admin_password}), "
               f"home {cluster.home}; Ctrl-C stops it", flush=True)  # fmt: skip
         with contextlib.suppress(KeyboardInterrupt):
