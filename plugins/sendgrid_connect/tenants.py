@@ -195,16 +195,28 @@ def oauth_settings(conn_id: str) -> SendGridSettings:
 
 
 def authorize_url(conn_id: str) -> str:
-    """Authorization endpoint: the ``authorize_url`` extra, else ``<base URL>/oauth/authorize``."""
+    """Authorization endpoint: the ``authorize_url`` extra, else ``<base URL>/oauth/authorize``.
+
+    Raises:
+        TenantError: The endpoint carries a user name or password (the browser is sent there).
+    """
     from airflow.utils.session import create_session
 
     with create_session() as session:
         conn = _load(session, conn_id)
         extra = _extra(conn)
         explicit = extra.get("authorize_url") or extra.get("extra__sendgrid__authorize_url")
-        return (
-            str(explicit) if explicit else f"{_settings(conn, 'oauth2').base_url}/oauth/authorize"
-        )
+        url = str(explicit) if explicit else f"{_settings(conn, 'oauth2').base_url}/oauth/authorize"
+    _no_user_info(url)
+    return url
+
+
+def _no_user_info(url: str | None) -> None:
+    """Refuse an OAuth endpoint with ``user:password@``: the browser's redirect would show it."""
+    from urllib.parse import urlsplit
+
+    if url and "@" in urlsplit(url).netloc:
+        raise TenantError("The authorization URL must not carry a user name or password.")
 
 
 def _write_extra(conn: Any, updates: dict[str, Any], remove: tuple[str, ...] = ()) -> None:
@@ -244,6 +256,7 @@ def create_tenant(
     if not CONN_ID_RE.match(conn_id or ""):
         raise TenantError("The connection id may use letters, digits, '_', '.' and '-' only.")
     auth_type = "oauth2" if client_id else "api_key"
+    _no_user_info(authorize_endpoint)
     with create_session() as session:
         if session.scalar(select(Connection.conn_id).where(Connection.conn_id == conn_id)):
             raise TenantError(f"A connection {conn_id!r} already exists.")

@@ -7,6 +7,7 @@ redirects; no secret in any page.
 from __future__ import annotations
 
 import html
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -238,6 +239,38 @@ def test_redirect_inside_the_app_and_fixed_redirect_uri(api_server, sim) -> None
     done = admin.get(callback, allow_redirects=False, timeout=30)
     assert done.status_code == 303
     assert done.headers["location"] == f"/sendgrid/connections?tenant={conn_id}"
+
+
+def _put_user_info(conn_id: str, where: str, root: str) -> None:
+    """Give ``conn_id`` a host or an authorize_url with ``user:password@`` (as an admin might)."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        conn = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
+        if where == "host":
+            conn.host = root
+        else:
+            endpoint = {"authorize_url": f"{root}/oauth/authorize"}
+            conn.set_extra(json.dumps(conn.extra_dejson | endpoint))
+
+
+@pytest.mark.parametrize("where", ["host", "authorize_url"])
+def test_credentials_in_an_endpoint_never_reach_the_browser(api_server, sim, where: str) -> None:
+    """A base URL or authorization URL with ``user:password@`` is refused with a clear message:
+    the flow would send the browser (an invited outsider's too) to it, credentials included."""
+    conn_id = new_conn_id("userinfo")
+    create_tenant_connection(conn_id, sim)
+    _put_user_info(conn_id, where, sim.base_url.replace("://", "://ops:Hunter2x@"))
+    admin = api_server.session("admin")
+    r = _start(admin, api_server, conn_id)
+    assert "Hunter2x" not in r.headers.get("location", "") + r.text
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/sendgrid/"), r.headers
+    page = admin.get(f"{api_server.base_url}{r.headers['location']}", timeout=30).text
+    assert "Hunter2x" not in page
+    assert "user name or password" in html.unescape(page)
 
 
 def test_safe_next_unit() -> None:

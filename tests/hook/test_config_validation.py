@@ -51,6 +51,16 @@ CASES = {
                                            ("token_url",), ("ftp://***@x",),
                                            never=("pw-XyZ",)),
     "token URL not http": Case({"token_url": "ftp://x/token"}, ("token_url",)),
+    # user info never works (SendGrid takes the key) and would ride along in every redirect
+    "proxy credentials in a good host": Case({}, ("host",), ("HTTPS_PROXY",),
+                                             host="https://ops:Hunter2x@proxy.example",
+                                             never=("Hunter2x", "ops:")),
+    "credentials in a good token URL": Case({"token_url": "https://me:pw-XyZ@x/token"},
+                                            ("token_url",), ("user:password@",),
+                                            never=("pw-XyZ",)),
+    "credentials in a host without a scheme": Case({}, ("host",), ("***@proxy",),
+                                                   host="ops:Hunter2x@proxy:99999",
+                                                   never=("Hunter2x", "ops:")),
     "extra not an object": Case([1, 2], ("extra",), ("JSON object",)),
     "extra not JSON": Case('{"read_timeout": 30,}', ("extra",), ("not valid JSON",)),
     "secret of the wrong type": Case(

@@ -80,6 +80,28 @@ def test_rotated_refresh_token_is_persisted_and_used_by_the_next_task(
     assert stored.refresh_token not in val
 
 
+def test_a_refresh_keeps_the_grant_whatever_scopes_the_connection_lists(
+    sim: Any, tenant: dict, set_conn: Any
+) -> None:
+    """The refresh asks for no scope (RFC 6749 6: the grant's own): a connection listing fewer
+    ``oauth_scopes`` than the server grants, which answers with the grant's scope, stored the
+    rotated refresh token before oauthlib's scope-change ``Warning`` escaped it (the next
+    refresh then spent the old token: a false "reconnect")."""
+    token = oauth_connect(sim, tenant)
+    set_conn(TEST_CONN, oauth_conn(sim, tenant, token["refresh_token"],
+                                   oauth_scopes=["user.account.read"]))  # fmt: skip
+    try:
+        hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
+        assert hook.get_json("/v3/user/account")
+        stored = VariableTokenStore().load(TEST_CONN)
+        assert stored.refresh_token != token["refresh_token"]  # rotated, and kept
+        assert hook.get_conn().auth.refresh_count == 1
+    finally:
+        from airflow.models import Variable
+
+        Variable.delete(VARIABLE_PREFIX + TEST_CONN)
+
+
 def test_connection_token_wins_after_reconnect(sim: Any, tenant: dict, connected: dict,
                                                set_conn: Any) -> None:  # fmt: skip
     SendGridHook(sendgrid_conn_id=TEST_CONN).get_json("/v3/user/account")

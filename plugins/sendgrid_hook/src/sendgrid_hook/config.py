@@ -21,6 +21,7 @@ shortened so that a typo such as ``"read_timeout": "30s"`` is easy to find.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
@@ -95,9 +96,17 @@ def _as_list(value: Any) -> list[str]:
     return [str(v).strip() for v in items if str(v).strip()]
 
 
+#: A URL's user info with or without its scheme (``ops:pw@proxy``; ``scrub`` needs the ``//``).
+_USER_INFO = re.compile(r"[^\s'\"/@]+@")
+_NO_USER_INFO = (
+    "must not carry a user name or password (user:password@): SendGrid takes the API key or "
+    "OAuth token, and a proxy's credentials go in HTTPS_PROXY"
+)
+
+
 def shown(value: Any) -> str:
     """A short, scrubbed rendering of a bad (non-secret) value for an error message."""
-    text = scrub(repr(value))
+    text = _USER_INFO.sub("***@", scrub(repr(value)))
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -267,6 +276,9 @@ def _token_url(r: _Reader, base_url: str) -> str:
     if url and urlsplit(url).scheme not in ("http", "https"):
         r.problems["token_url"] = f"must be an http(s) URL, got {shown(url)}"
         url = None
+    elif url and "@" in urlsplit(url).netloc:
+        r.problems["token_url"] = _NO_USER_INFO
+        url = None
     return url or f"{base_url}/oauth/token"
 
 
@@ -284,5 +296,8 @@ def _base_url(host: Any, region: str, problems: dict[str, str]) -> str:
         ok = False
     if not ok:
         problems["host"] = f"must be an http(s) base URL with a host name, got {shown(host)}"
+        return REGION_HOSTS[region]
+    if "@" in parts.netloc:
+        problems["host"] = _NO_USER_INFO
         return REGION_HOSTS[region]
     return url

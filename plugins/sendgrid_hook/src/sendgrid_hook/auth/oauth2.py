@@ -192,11 +192,10 @@ class OAuth2RefreshAuth(AuthBase):
 
     def _exchange(self, refresh_token: str) -> dict[str, Any]:
         s = self.settings
-        session = BoundedOAuth2Session(
-            client_id=s.client_id,
-            scope=list(s.oauth_scopes) or None,
-            deadline_seconds=s.request_timeout,
-        )
+        # No scope: a refresh keeps the grant's own (RFC 6749 section 6). Asking for
+        # ``oauth_scopes`` makes oauthlib raise a bare ``Warning`` when the answer names
+        # another set, after the server rotated the refresh token and before it is stored.
+        session = BoundedOAuth2Session(client_id=s.client_id, deadline_seconds=s.request_timeout)
         try:
             token = session.refresh_token(
                 s.token_url,
