@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` (the main job) and `make test` (the full suite).
-# Both create .venv with the pinned requirements when it is missing; only Python 3.11+ and make
-# are needed.
+# Both create .venv with the pinned requirements when it is missing; only Python 3.11 or 3.12 and
+# make are needed (pgserver, the embedded PostgreSQL, has wheels for those two only).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +12,10 @@ STAMP  := $(VENV)/.installed
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml plugins/sendgrid_hook/pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' \
+		|| { echo "$(PYTHON) is $$($(PYTHON) -V 2>&1); this project needs 3.11 or 3.12 (the embedded PostgreSQL, pgserver, ships wheels for those only): run make with PYTHON=python3.12"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) \
+		|| { echo "$(PYTHON) -m venv failed: on Debian/Ubuntu install the python3-venv package"; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \

@@ -27,7 +27,15 @@ def main(argv: list[str] | None = None) -> int:
         from sendgrid_elt.warehouse import resolve_warehouse
 
         conninfo = resolve_warehouse(announce=False).target.conninfo()
-    path = write_dashboard(conninfo, args.output, connect_base_url=args.connect_base_url)
+    import psycopg
+
+    try:
+        path = write_dashboard(conninfo, args.output, connect_base_url=args.connect_base_url)
+    except psycopg.errors.UndefinedTable as exc:
+        missing = exc.diag.message_primary
+        print(f"dashboard: the warehouse has no marts yet ({missing}): run `make demo` (or "
+              "the pipeline's extract and transform) first", file=sys.stderr)  # fmt: skip
+        return 2
     print(f"dashboard: {path}", flush=True)
     return 0
 

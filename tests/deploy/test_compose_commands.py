@@ -157,3 +157,16 @@ def test_shell_scripts_parse() -> None:
     ]
     for script in scripts:
         subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+def test_the_documented_fernet_key_command_needs_only_python() -> None:
+    """The Fernet-key line of docs/deploy.md and .env.example runs on a host Python without
+    site-packages (no ``cryptography``) and prints a key Airflow accepts."""
+    from cryptography.fernet import Fernet
+
+    for doc in (REPO_ROOT / "docs/deploy.md", REPO_ROOT / ".env.example"):
+        line = next(x for x in doc.read_text().splitlines() if "urlsafe_b64encode" in x)
+        code = re.search(r'python3 -c "([^"]+)"', line).group(1)
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True,
+                             text=True, check=True, timeout=30)  # fmt: skip
+        Fernet(out.stdout.strip())  # raises on a malformed key

@@ -70,12 +70,14 @@ def roles(pg_database) -> Iterator[dict[str, str]]:
                 conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(names[key])))
 
 
-def _run_script(pg_database, names: dict[str, str]) -> None:
-    env = {**os.environ, **names}
+def _run_script(pg_database, names: dict[str, str], *, by_hand: bool = False) -> None:
+    """Run the script as the postgres image does, or ``by_hand`` with only ``PG*`` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "PGUSER", "PGDA"))}
+    env.update(names)
     env["PATH"] = f"{PSQL_DIR}{os.pathsep}{env.get('PATH', '')}"
+    user, db = ("PGUSER", "PGDATABASE") if by_hand else ("POSTGRES_USER", "POSTGRES_DB")
     env.update(
-        POSTGRES_USER=pg_database.user,
-        POSTGRES_DB=pg_database.dbname,
+        {user: pg_database.user, db: pg_database.dbname},
         PGHOST=pg_database.host,
         PGPORT=str(pg_database.port),
         PGPASSWORD=pg_database.password or "",
@@ -94,7 +96,7 @@ def _login(pg_database, user: str, password: str) -> psycopg.Connection:
 
 def test_roles_and_read_only_bi_access(pg_database, roles: dict[str, str]) -> None:
     _run_script(pg_database, roles)
-    _run_script(pg_database, roles)  # idempotent
+    _run_script(pg_database, roles, by_hand=True)  # idempotent, and runnable with PG* variables
 
     etl = roles["WAREHOUSE_ETL_USER"]
     with psycopg.connect(pg_database.conninfo(), autocommit=True) as conn, conn.cursor() as cur:

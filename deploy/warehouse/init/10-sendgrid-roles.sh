@@ -12,7 +12,8 @@ set -euo pipefail
 : "${WAREHOUSE_BI_PASSWORD:?WAREHOUSE_BI_PASSWORD must be set}"
 
 psql -v ON_ERROR_STOP=1 --no-psqlrc \
-    --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-sendgrid}" \
+    --username "${POSTGRES_USER:-${PGUSER:-postgres}}" \
+    --dbname "${POSTGRES_DB:-${PGDATABASE:-sendgrid}}" \
     -v etl_user="${WAREHOUSE_ETL_USER:-sendgrid_etl}" \
     -v etl_password="${WAREHOUSE_ETL_PASSWORD}" \
     -v bi_role="${WAREHOUSE_BI_ROLE:-sendgrid_bi_reader}" \
