@@ -39,7 +39,7 @@ def credits(ctx: Ctx) -> dict:
         total = max(1000, total // (len(ctx.tenant.subusers) + 1))
     used = 0
     day = start
-    while day <= today:
+    while day < today:  # the clock date has just begun: nothing sent yet
         used += world.stats.requests(ctx.account, day)
         day += dt.timedelta(days=1)
     return {
@@ -144,7 +144,7 @@ def get_subuser_credits(ctx: Ctx) -> Reply:
     world = ctx.world
     start = world.clock.replace(day=1)
     used = sum(world.stats.requests(sub, start + dt.timedelta(days=d))
-               for d in range((world.clock - start).days + 1))  # fmt: skip
+               for d in range((world.clock - start).days))  # fmt: skip
     if kind == "nonrecurring":
         remain = max(0, 250_000 - used)
         return json_reply(

@@ -158,7 +158,7 @@ def get_parse_stats(ctx: Ctx) -> Reply:
     day = start
     while day <= end:
         received = 0
-        if has_parse and day <= ctx.world.clock and day >= ctx.account.created:
+        if has_parse and ctx.account.created <= day < ctx.world.clock:
             received = int(hashing.h64(ctx.world.seed, ctx.account.username, "parse", day) % 120)
         label = bucket_label(day, start, agg)
         if rows and rows[-1][0] == label:

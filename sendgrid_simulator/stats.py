@@ -31,7 +31,7 @@ METRICS: tuple[str, ...] = (
     "unsubscribes",
 )
 #: Share of late engagement already counted for a day that is 0, 1 or 2 days old.
-MATURITY: dict[int, float] = {0: 0.5, 1: 0.8, 2: 0.95}
+MATURITY: dict[int, float] = {1: 0.5, 2: 0.8, 3: 0.95}  # by age in days (1: yesterday)
 _WEEKDAY = (1.0, 1.05, 1.0, 0.98, 0.9, 0.45, 0.35)
 ZERO = dict.fromkeys(METRICS, 0)
 
@@ -65,8 +65,11 @@ class StatsModel:
     def day(
         self, account: Account, day: dt.date, clock: dt.date, salt: str = "", share: float = 1.0
     ) -> dict[str, int]:
-        """Return the 16 metrics of one day as seen at ``clock`` (zeros after the clock)."""
-        if day > clock:
+        """Return the 16 metrics of one day as seen at ``clock`` (zeros from the clock on).
+
+        The clock is the instant its date begins: that day has sent nothing yet.
+        """
+        if day >= clock:
             return dict(ZERO)
         key = (account.username, salt, day.toordinal())
         base = self._cache.get(key)

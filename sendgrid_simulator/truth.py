@@ -66,7 +66,7 @@ def _requests_by_month(world: World, a: Account, start: dt.date, end: dt.date) -
     out = {}
     for m in _months(start, end):
         nxt = (m + dt.timedelta(days=32)).replace(day=1)
-        last = min(end, nxt - dt.timedelta(days=1))
+        last = min(end - dt.timedelta(days=1), nxt - dt.timedelta(days=1))  # end: just begun
         out[m.strftime("%Y-%m")] = sum(
             world.stats.requests(a, m + dt.timedelta(days=d)) for d in range((last - m).days + 1)
         )
@@ -74,7 +74,9 @@ def _requests_by_month(world: World, a: Account, start: dt.date, end: dt.date) -
 
 
 def _recent_requests(world: World, a: Account, days: int) -> int:
-    return sum(world.stats.requests(a, world.clock - dt.timedelta(days=d)) for d in range(days))
+    """Emails of the ``days`` complete days before the clock date (which has just begun)."""
+    return sum(world.stats.requests(a, world.clock - dt.timedelta(days=d))
+               for d in range(1, days + 1))  # fmt: skip
 
 
 def _tenant(world: World, t: Tenant, start: dt.date, end: dt.date) -> dict[str, Any]:

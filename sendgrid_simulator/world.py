@@ -96,8 +96,9 @@ class World:
 
         Every data decision is taken at this instant (invitations valid or expired, the
         suppressions visible, the single sends of the last 90 days, the truth); stats and
-        credits include the clock date itself, as SendGrid reports the day in progress. A
-        pipeline run whose data interval ends at this instant sees what the truth describes.
+        credits cover the days before it: the clock date has just begun and has sent nothing
+        yet (SendGrid reports the day in progress, empty at 00:00). A pipeline run whose data
+        interval ends at this instant sees what the truth describes.
         """
         return dt.datetime.combine(self.clock, dt.time(), dt.UTC)
 

@@ -39,9 +39,19 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The UTC calendar day of the as-of instant. -#}
+{#-
+    The as-of day: the last UTC day that has begun before the as-of instant. Every scheduled
+    run's as-of is a midnight (its data interval end), when the new day has sent nothing yet:
+    the as-of day is then the last complete day, the one the stats, credits and projections
+    count up to (the day of the instant itself counts only once it has begun).
+-#}
 {% macro sendgrid_as_of_date() -%}
-    (({{ sendgrid_as_of() }}) at time zone 'UTC')::date
+    {{ sendgrid_day_before(sendgrid_as_of()) }}
+{%- endmacro %}
+
+{#- The last UTC day that has begun before `instant` (a SQL timestamptz expression). -#}
+{% macro sendgrid_day_before(instant) -%}
+    ((({{ instant }}) - interval '1 microsecond') at time zone 'UTC')::date
 {%- endmacro %}
 
 {#-

@@ -56,8 +56,11 @@ def test_advance_adds_days_rows_and_mutations(
     old = {r["date"]: r["stats"][0]["metrics"] for r in stats_before}
     new = {r["date"]: r["stats"][0]["metrics"] for r in stats_after}
     assert new["2026-11-24"] == old["2026-11-24"]  # mature days are final
-    assert new["2026-11-28"]["opens"] > old["2026-11-28"]["opens"]
-    assert new["2026-11-28"]["requests"] == old["2026-11-28"]["requests"]
+    assert new["2026-11-27"]["opens"] > old["2026-11-27"]["opens"]
+    assert new["2026-11-27"]["requests"] == old["2026-11-27"]["requests"]
+    # the clock date has just begun (nothing sent yet); two days later it is complete
+    assert old["2026-11-28"]["requests"] == new["2026-11-30"]["requests"] == 0
+    assert new["2026-11-28"]["requests"] > 0
     # A teammate joined per day; an API key was deleted per day.
     assert (
         len(after["streams"]["teammates"]["primary_keys"])

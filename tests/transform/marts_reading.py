@@ -25,6 +25,9 @@ REPORTS = (
 )  # fmt: skip
 #: The transform's as-of instant (a data interval end); the extraction ran 20 minutes later.
 AS_OF = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+#: The as-of day (sendgrid_as_of_date): the last day begun before AS_OF, a midnight, so the
+#: last complete day; the data's "today".
+AS_OF_DAY = (AS_OF - dt.timedelta(microseconds=1)).date()
 EXTRACTED_AT = AS_OF + dt.timedelta(minutes=20)
 
 

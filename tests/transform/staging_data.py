@@ -67,7 +67,7 @@ def _stats_rows(
 def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
     """Three tenants: Pro with subusers, Essentials without Marketing, Free. Returns truth."""
     s = Staging(now=now)
-    today = now.date()
+    today = (now - dt.timedelta(microseconds=1)).date()  # the as-of day: the last complete one
     days = [today - dt.timedelta(days=d) for d in range(420, -1, -1)]
     month_start = today.replace(day=1)
     next_month = (month_start + dt.timedelta(days=32)).replace(day=1)

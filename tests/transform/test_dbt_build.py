@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 
 from tests.marts_math import months_back, percentile_cont
-from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, rows
+from tests.transform.marts_reading import AS_OF, AS_OF_DAY, MARTS, REPORTS, query, rows
 
 
 def test_dbt_build_passes_every_test_contract_and_unit_test(built) -> None:
@@ -100,7 +100,7 @@ def test_figures_reconcile_with_the_records(built) -> None:
         "select seat_date, subusers_active_30d, subusers_active_60d, subusers_active_90d"
         " from sendgrid_marts.fct_sendgrid_seat_utilization"
         " where tenant_id = 't01-acme-retail' and is_latest_day",
-    ) == [(AS_OF.date(), 1, 2, 2)]  # ben-02 sent until 45 days ago: active in 60 and 90 days
+    ) == [(AS_OF_DAY, 1, 2, 2)]  # ben-02 sent until 45 days ago: active in 60 and 90 days
     daily = {
         (t, s, d): r
         for t, s, d, r in query(
@@ -207,7 +207,7 @@ def test_plan_recommendation_follows_the_documented_rule(built) -> None:
 def test_rpt_models_hold_the_dashboard_figures(built) -> None:
     """The reporting models carry what the dashboard shows, computed from the records."""
     target, truths, *_ = built
-    as_of_date = AS_OF.date()
+    as_of_date = AS_OF_DAY
 
     overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
     (portfolio,) = rows(target, "rpt_sendgrid_portfolio")

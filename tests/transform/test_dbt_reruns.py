@@ -147,7 +147,7 @@ def test_second_run_only_processes_new_days(built) -> None:
     target, _, _, _, work, staging = built
     before = _activity_by_day(target)
     later = staging.now + dt.timedelta(hours=2)
-    today = staging.now.date()
+    today = (staging.now - dt.timedelta(microseconds=1)).date()  # the as-of day
     new_day = today + dt.timedelta(days=1)
     tenant = "t02-bluebird-bakery"
     with psycopg.connect(target.conninfo()) as conn:

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from tests.transform.dbt_runner import as_of_vars, run_dbt
-from tests.transform.marts_reading import AS_OF, rows
+from tests.transform.marts_reading import AS_OF, AS_OF_DAY, rows
 from tests.transform.staging_data import Staging, metrics
 from tests.transform.staging_rows import epoch
 
@@ -28,7 +28,7 @@ def _add_unreadable_tenants(target, now: dt.datetime) -> None:
     """Three Free tenants beside the scenario's: stats and keys unreadable / read and empty /
     never read. The first two have their credits and account read (the key works)."""
     extra = Staging(now=now)
-    today = now.date()
+    today = (now - dt.timedelta(microseconds=1)).date()  # the as-of day
     for tenant, name, read in UNREADABLE_TENANTS:
         extra.tenants.append((tenant, name))
         if read is None:
@@ -142,7 +142,7 @@ TEAMLESS = "t09-ivy-teamless"
 
 def _pro_300k_sending_9k(extra: Staging, t: str, name: str) -> None:
     """A Pro 300K account (its credits) sending ~9,000 emails a month (/v3/stats, 120 days)."""
-    today = extra.now.date()
+    today = (extra.now - dt.timedelta(microseconds=1)).date()  # the as-of day
     month_start = today.replace(day=1)
     extra.tenants.append((t, name))
     extra.add("user_account", t, {"type": "paid", "reputation": 98})
@@ -225,11 +225,11 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert gale["requests_30d"] is None
         months = {r["activity_month"]: r for r in rows(target, "rpt_sendgrid_monthly_volume")
                   if r["tenant_id"] == SEATLESS}  # fmt: skip
-        month = months[AS_OF.date().replace(day=1)]
+        month = months[AS_OF_DAY.replace(day=1)]
         assert month["parent_requests"] > 0
         assert (month["subuser_requests"], month["requests"]) == (None, None)
         month = {r["activity_month"]: r for r in rows(target, "rpt_sendgrid_monthly_volume")
-                 if r["tenant_id"] == IPLESS}[AS_OF.date().replace(day=1)]  # fmt: skip
+                 if r["tenant_id"] == IPLESS}[AS_OF_DAY.replace(day=1)]  # fmt: skip
         assert (month["subuser_requests"], month["requests"]) == (0, month["parent_requests"])
         # the credit projection rests on the credits, not on the parent's part of the volume
         periods = {r["tenant_id"]: r for r in rows(target, "fct_sendgrid_plan_utilization")
@@ -250,7 +250,7 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         assert overview["t01-acme-retail"]["subusers_total"] == 2
 
         # the days before the key lost teammates.read keep what the earlier key read
-        as_of_day = AS_OF.date()
+        as_of_day = AS_OF_DAY
         seat_days = {
             r["seat_date"]: r
             for r in rows(target, "fct_sendgrid_seat_utilization")
@@ -301,7 +301,7 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
             if r["tenant_id"] == SEATLESS
         }  # fmt: skip
         read_month = (staging.now - dt.timedelta(days=60)).date().replace(day=1)
-        as_of_month = AS_OF.date().replace(day=1)
+        as_of_month = AS_OF_DAY.replace(day=1)
         assert supp[("bounce", read_month)] == (3, 3)
         assert supp[("bounce", as_of_month)] == (None, None)
         assert supp[("block", as_of_month)] == (1, 1)

@@ -13,8 +13,7 @@
     key loaded no longer covers the window), `error` (failed, never read) or `not_read`
     (never attempted, e.g. a tenant that never synced). Readable (`is_readable`) = readable
     or not_licensed. No row at all = not read.
-    `covered_through_date`: the last day whose figures the stream's data holds: the as-of
-    day of the extract run that last read it (stg_sendgrid__extract_runs), every day
+    `covered_through_date`: the last day whose figures the stream's data holds: the last complete day before the as-of of the extract run that last read it (stg_sendgrid__extract_runs), every day
     ('infinity') when not licensed or when that run is not recorded, the day before the last
     success when the scope is gone and its run is not recorded, null when never read.
 -#}
@@ -113,12 +112,12 @@ covered as (
         (case
             when readability = 'not_licensed' then 'infinity'::date
             when stream_status = 'ok'
-                then coalesce((status_as_of_at at time zone 'UTC')::date, 'infinity'::date)
+                then coalesce({{ sendgrid_day_before('status_as_of_at') }}, 'infinity'::date)
             when readability = 'readable'
-                then coalesce((last_success_as_of_at at time zone 'UTC')::date, 'infinity'::date)
+                then coalesce({{ sendgrid_day_before('last_success_as_of_at') }}, 'infinity'::date)
             else
                 coalesce(
-                    (last_success_as_of_at at time zone 'UTC')::date,
+                    {{ sendgrid_day_before('last_success_as_of_at') }},
                     (last_success_at at time zone 'UTC')::date - 1
                 )
         end)::date as covered_through_date

@@ -3,8 +3,9 @@
     headroom and what it already uses, and what changing to it costs per month.
 
     Volume = emails requested by the parent and its subusers per calendar month, over the
-    last `sendgrid_recommendation_months` complete months before the as-of month; a tenant
-    without a complete month uses its as-of month to date extrapolated to 30 days. Needed
+    last `sendgrid_recommendation_months` complete months (through the as-of day, the last
+    complete day); a tenant without a complete month uses its open month to date
+    extrapolated to 30 days. Needed
     volume = max(peak month, p95 month x (1 + `sendgrid_plan_headroom`)). A plan covers the
     tenant when its monthly emails (null = custom, Premier) reach the needed volume, its
     teammate limit holds the seats in use, it includes enough subusers for the enabled ones,
@@ -28,6 +29,8 @@
     parent's plan: no recommendation of its own (no_data, the parent named in the text).
 -#}
 {%- set unlimited = 2147483647 %}  {#- subusers_included null: no limit #}
+{#- The first month not complete by the end of the as-of day. #}
+{%- set open_month = "date_trunc('month', " ~ sendgrid_as_of_date() ~ " + 1)::date" %}
 with
 
 tenant_plans as (
@@ -84,10 +87,9 @@ complete_months as (
     select *
     from requests_monthly
     where
-        activity_month < date_trunc('month', {{ sendgrid_as_of_date() }})::date
+        activity_month < {{ open_month }}
         and activity_month >= (
-            date_trunc('month', {{ sendgrid_as_of_date() }})
-            - interval '{{ var("sendgrid_recommendation_months") }} months'
+            {{ open_month }} - interval '{{ var("sendgrid_recommendation_months") }} months'
         )::date
 
 ),
@@ -101,7 +103,9 @@ current_months as (
             / greatest(extract(day from {{ sendgrid_as_of_date() }}), 1)
         ) as extrapolated_requests
     from requests_monthly
-    where activity_month = date_trunc('month', {{ sendgrid_as_of_date() }})::date
+    where
+        activity_month = date_trunc('month', {{ sendgrid_as_of_date() }})::date
+        and activity_month = {{ open_month }}
 
 ),
 

@@ -3,14 +3,16 @@
     emails requested in the period, and a projection to the period end at the as-of
     instant, with its basis and confidence.
 
-    Projection (open periods) = credits used + daily rate x days left, the as-of day counting
-    as elapsed. The daily rate, in order of preference:
-      1. trailing_window: emails requested per day over the complete days of the
-         `sendgrid_projection_window_days` days before the as-of day, when at least
-         `sendgrid_projection_min_days` days of stats are there;
+    Projection (open periods) = credits used + daily rate x days left, the as-of day (the last
+    complete day: sendgrid_as_of_date) counting as elapsed. The daily rate, in order of
+    preference:
+      1. trailing_window: emails requested per day over the `sendgrid_projection_window_days`
+         days through the as-of day, when at least `sendgrid_projection_min_days` days of
+         stats are there;
       2. previous_period: the previous credit period's credits used per day;
       3. period_to_date: credits used so far per elapsed day.
-    A closed period (the as-of day is past its end) is its actual use (basis `actual`).
+    A closed period (the as-of day is its last day or later) is its actual use (basis
+    `actual`).
     Stats count only where the tenant's whole volume is known (int_sendgrid__volume_readability
     covers the days): otherwise the trailing window is not a basis (the credits are) and the
     period's emails_requested is null (unknown, never a partial sum).
@@ -61,12 +63,12 @@ trailing_window as (
     inner join volume_readability
         on
             daily.tenant_id = volume_readability.tenant_id
-            -- the complete days before the as-of day are all covered
-            and volume_readability.covered_through_date >= {{ sendgrid_as_of_date() }} - 1
+            -- the window's days, through the as-of day, are all covered
+            and volume_readability.covered_through_date >= {{ sendgrid_as_of_date() }}
     where
         daily.activity_date
-        >= {{ sendgrid_as_of_date() }} - {{ var('sendgrid_projection_window_days') }}
-        and daily.activity_date < {{ sendgrid_as_of_date() }}
+        > {{ sendgrid_as_of_date() }} - {{ var('sendgrid_projection_window_days') }}
+        and daily.activity_date <= {{ sendgrid_as_of_date() }}
     group by 1
 
 ),
@@ -102,10 +104,10 @@ measured as (
         greatest(credit_periods.period_end_date - credit_periods.period_start_date, 1)
             as period_days,
         least(
-            greatest({{ sendgrid_as_of_date() }} - credit_periods.period_start_date + 1, 1),
+            greatest({{ sendgrid_as_of_date() }} - credit_periods.period_start_date + 1, 0),
             greatest(credit_periods.period_end_date - credit_periods.period_start_date, 1)
         ) as days_elapsed,
-        {{ sendgrid_as_of_date() }} >= credit_periods.period_end_date as is_period_closed,
+        {{ sendgrid_as_of_date() }} >= credit_periods.period_end_date - 1 as is_period_closed,
         lag(credit_periods.credits_used) over (
             partition by credit_periods.tenant_id order by credit_periods.period_start_date
         ) as previous_credits_used,
@@ -237,7 +239,8 @@ final as (
                 not is_period_closed
                 and credits_remain > 0
                 and daily_rate > 0
-                and ceil(credits_remain / daily_rate) < period_days - days_elapsed + 1
+                -- runs out before the period's last day ends
+                and credits_remain / daily_rate < period_days - days_elapsed
                 then {{ sendgrid_as_of_date() }} + ceil(credits_remain / daily_rate)::integer
         end)::date as projected_exhaustion_date,
         (case

@@ -2,7 +2,7 @@
     One row per tenant and day, from the first day the loader saw the tenant's teammates,
     invitations or subusers to the as-of day. A record version counts on a day when it
     existed at the end of that day (int_sendgrid__seat_versions: seen before midnight, not yet
-    replaced or deleted); on the as-of day, at the as-of instant. Seats are teammates other
+    replaced or deleted); on the as-of day (the last complete day), those its run read. Seats are teammates other
     than the owner. Pending invitations are valid while their expiration is after the end of
     the day (on the as-of day: after the as-of instant). Subuser activity in 30/60/90-day
     windows (macro sendgrid_activity_flags): active when it requested at least one email in
@@ -89,15 +89,25 @@ tenant_ranges as (
 
 spine as (
 
+    -- a day's seats are the versions seen before its next midnight; the as-of day's are the
+    -- ones its run read, minutes after a midnight as-of (seen before that day ends)
     select
         tenant_ranges.tenant_id,
         day_series.day::date as seat_date,
         least(day_series.day + interval '1 day', {{ sendgrid_as_of() }}) as day_end_at,
-        day_series.day + interval '1 day' as next_midnight_at
+        case
+            when day_series.day::date = {{ sendgrid_as_of_date() }}
+                then
+                    greatest(
+                        day_series.day + interval '1 day',
+                        date_trunc('day', {{ sendgrid_as_of() }}, 'UTC') + interval '1 day'
+                    )
+            else day_series.day + interval '1 day'
+        end as next_midnight_at
     from tenant_ranges
     cross join lateral generate_series(
         tenant_ranges.first_date::timestamp at time zone 'UTC',
-        {{ sendgrid_as_of() }},
+        {{ sendgrid_as_of_date() }}::timestamp at time zone 'UTC',
         interval '1 day'
     ) as day_series (day)
 
