@@ -1,7 +1,9 @@
 {#-
     Every stored version of the parent's teammates, pending invitations and subusers, with
     the interval it was valid: from the extraction that first saw it to the one that saw
-    the next version (or its deletion). Loader times after the as-of instant are read as the
+    the next version of the same record (its key: username, invitation token, subuser id,
+    so a renamed subuser is one seat), or its deletion; a version no longer current without
+    a later one (an edit reverted to an earlier version) ends when it was last seen. Loader times after the as-of instant are read as the
     as-of instant (the latest staging is the state at the as-of), so a rebuild at an earlier
     as-of never loses the current rows and a day series never runs past the as-of.
 -#}
@@ -32,11 +34,14 @@ unioned as (
     select
         tenant_id,
         'teammate' as seat_kind,
+        teammate_username as seat_key,
         teammate_username as seat_name,
         user_type as seat_role,
         false as is_disabled,
         null::timestamptz as expires_at,
+        is_current,
         first_seen_at,
+        last_seen_at,
         deleted_at
     from teammates
 
@@ -45,11 +50,14 @@ unioned as (
     select
         tenant_id,
         'invite' as seat_kind,
+        invitation_token as seat_key,
         invitation_token as seat_name,
         case when is_admin then 'admin' else 'teammate' end as seat_role,
         false as is_disabled,
         expires_at,
+        is_current,
         first_seen_at,
+        last_seen_at,
         deleted_at
     from pending_teammates
 
@@ -58,11 +66,14 @@ unioned as (
     select
         tenant_id,
         'subuser' as seat_kind,
+        subuser_id::text as seat_key,
         subuser_username as seat_name,
         'subuser' as seat_role,
         is_disabled,
         null::timestamptz as expires_at,
+        is_current,
         first_seen_at,
+        last_seen_at,
         deleted_at
     from subusers
 
@@ -72,13 +83,12 @@ versioned as (
 
     select
         *,
-        coalesce(
-            lead(first_seen_at) over (
-                partition by tenant_id, seat_kind, seat_name order by first_seen_at
-            ),
-            deleted_at
-        ) as replaced_at
+        case
+            when is_current then deleted_at
+            else coalesce(lead(first_seen_at) over key_versions, last_seen_at)
+        end as replaced_at
     from unioned
+    window key_versions as (partition by tenant_id, seat_kind, seat_key order by first_seen_at)
 
 ),
 
