@@ -31,12 +31,15 @@ periods as (
         (last_reset_at at time zone 'UTC')::date as period_start_date,
         coalesce(
             (next_reset_at at time zone 'UTC')::date,
-            (last_reset_at at time zone 'UTC')::date
-            + case reset_frequency
-                when 'daily' then 1
-                when 'weekly' then 7
-                else 30
-            end
+            -- no next reset given: one period of its frequency (a calendar month, not 30 days)
+            (
+                (last_reset_at at time zone 'UTC')::date
+                + case reset_frequency
+                    when 'daily' then interval '1 day'
+                    when 'weekly' then interval '7 days'
+                    else interval '1 month'
+                end
+            )::date
         ) as period_end_date,
         reset_frequency,
         credits_total,
