@@ -166,15 +166,11 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
     # a subuser the earlier key listed; its activity (subuser_stats) was never readable
     extra.add("subusers", t, {"disabled": False, "id": 7001, "username": "gale-sub1"}, "7001",
               first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
-    # three bounces the earlier key read (60 days ago; bounces not readable now), one block
-    for i in range(3):
-        email = f"gone{i}@example.org"
-        extra.add("bounces", t, {"created": epoch(now - dt.timedelta(days=60)), "email": email},
-                  email, first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
+    # a block read, but the subuser list is not: the subusers' blocks are unknown
     extra.add("blocks", t, {"created": epoch(now - dt.timedelta(days=5)), "email": "b@x.org"},
               "b@x.org")  # fmt: skip
-    extra.statuses += [(t, "bounces", "missing_scope"), (t, "blocks", "ok")]
-    extra.syncs.append((t, "bounces", now - dt.timedelta(days=10)))
+    extra.statuses.append((t, "blocks", "ok"))
+    extra.syncs.append((t, "blocks", now))
     for stream in ("user_account", "user_credits", "global_stats"):
         extra.statuses.append((t, stream, "ok"))
         extra.syncs.append((t, stream, now))
@@ -204,6 +200,15 @@ def _add_seatless_tenant(target, now: dt.datetime) -> None:
         extra.statuses.append((t, stream, "ok"))
         extra.syncs.append((t, stream, now))
     extra.statuses += [(t, "teammates", "missing_scope"), (t, "teammates_pending", "missing_scope")]
+    # three bounces the earlier key read (60 days ago; bounces not readable now), one block
+    for i in range(3):
+        email = f"gone{i}@example.org"
+        extra.add("bounces", t, {"created": epoch(now - dt.timedelta(days=60)), "email": email},
+                  email, first_seen_at=now - dt.timedelta(days=30))  # fmt: skip
+    extra.add("blocks", t, {"created": epoch(now - dt.timedelta(days=5)), "email": "b@x.org"},
+              "b@x.org")  # fmt: skip
+    extra.statuses += [(t, "bounces", "missing_scope"), (t, "blocks", "ok")]
+    extra.syncs += [(t, "bounces", now - dt.timedelta(days=10)), (t, "blocks", now)]
     extra.write(target)
 
 
@@ -295,17 +300,18 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
 
         # suppressions: months before bounces became unreadable keep what was read
         supp = {
-            (r["suppression_kind"], r["suppression_month"]): (
+            (r["tenant_id"], r["suppression_kind"], r["suppression_month"]): (
                 r["new_suppressions"], r["cumulative_suppressions"])
             for r in rows(target, "fct_sendgrid_suppressions_monthly")
-            if r["tenant_id"] == SEATLESS
         }  # fmt: skip
         read_month = (staging.now - dt.timedelta(days=60)).date().replace(day=1)
         as_of_month = AS_OF_DAY.replace(day=1)
-        assert supp[("bounce", read_month)] == (3, 3)
-        assert supp[("bounce", as_of_month)] == (None, None)
-        assert supp[("block", as_of_month)] == (1, 1)
-        assert supp[("spam_report", as_of_month)] == (None, None)  # never read
+        assert supp[(TEAMLESS, "bounce", read_month)] == (3, 3)
+        assert supp[(TEAMLESS, "bounce", as_of_month)] == (None, None)
+        assert supp[(TEAMLESS, "block", as_of_month)] == (1, 1)
+        assert supp[(TEAMLESS, "spam_report", as_of_month)] == (None, None)  # never read
+        # the block read is the parent's alone: without the subuser list the total is unknown
+        assert supp[(SEATLESS, "block", as_of_month)] == (None, None)
 
         # features: the same rule tells a licence from an unknown
         features = {

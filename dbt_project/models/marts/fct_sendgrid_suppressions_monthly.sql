@@ -2,7 +2,10 @@
     One row per tenant, month and suppression kind, from the first month with an entry to
     the as-of month: entries created that month (parent and subusers together, by the UTC
     month of `created`, up to the as-of instant) and the running total up to the end of the
-    month.
+    month. Known for the months that the kind's stream and the subuser list both cover: the
+    subusers' entries are read for the subusers listed, so without the list (a key lacking
+    subusers.read) the counts hold the parent's alone and are unknown (null), as for volume
+    (int_sendgrid__volume_readability); a plan without subusers has the list not_licensed.
 -#}
 with
 
@@ -72,14 +75,14 @@ known as (
     select
         spine.*,
         monthly.new_count,
-        -- the month's days up to the as-of day are covered
-        -- (int_sendgrid__stream_readability.covered_through_date)
+        -- the month's days up to the as-of day are covered, by the kind's stream and by the
+        -- subuser list (int_sendgrid__stream_readability.covered_through_date)
+        {%- set last_day = "least((spine.suppression_month + interval '1 month - 1 day')::date, "
+            ~ sendgrid_as_of_date() ~ ")" %}
+        -- (a null coverage, never read, leaves it unknown: least() would skip it)
         coalesce(
-            least(
-                (spine.suppression_month + interval '1 month - 1 day')::date,
-                {{ sendgrid_as_of_date() }}
-            )
-            <= readability.covered_through_date,
+            {{ last_day }} <= readability.covered_through_date
+            and {{ last_day }} <= subusers.covered_through_date,
             false
         ) as is_known
     from spine
@@ -93,6 +96,8 @@ known as (
         on
             spine.tenant_id = readability.tenant_id
             and spine.suppression_kind || 's' = readability.stream_name
+    left join readability as subusers
+        on spine.tenant_id = subusers.tenant_id and subusers.stream_name = 'subusers'
 
 ),
 
