@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote, urlsplit
 
 
@@ -18,7 +18,7 @@ class PostgresTarget:
     host: str
     port: int = 5432
     user: str = "postgres"
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a repr, a log line or a traceback
     dbname: str = "postgres"
 
     @classmethod

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from sendgrid_elt.postgres_target import PostgresTarget
-from sendgrid_elt.warehouse import WAREHOUSE_CONN_ENV, resolve_warehouse
+from sendgrid_elt.warehouse import WAREHOUSE_CONN_ENV, Warehouse, resolve_warehouse
 
 
 def test_each_test_gets_its_own_empty_database(pg_database: PostgresTarget) -> None:
@@ -89,3 +89,11 @@ def test_a_task_without_the_warehouse_connection_fails_clearly(
     with pytest.raises(WarehouseNotConfigured, match=r"'sendgrid_warehouse'.*make demo"):
         prepare_staging()
     assert (LOCAL_DIR / "warehouse").exists() == started_before
+
+
+def test_a_target_repr_never_shows_its_password() -> None:
+    """A target in a traceback, an assertion message or a log line keeps its password out."""
+    target = PostgresTarget.from_url("postgresql://etl:S3cret-pw@db.example:5433/sendgrid")
+    assert target.password == "S3cret-pw"
+    assert "S3cret-pw" not in repr(target)
+    assert "S3cret-pw" not in repr(Warehouse(target=target, source="connection"))
