@@ -52,11 +52,14 @@ def ensure_redis(redis_url: str = DEFAULT_REDIS_URL) -> None:
     port = str(parts.port or 6379)
     workdir = Path(tempfile.gettempdir()) / f"sendgrid-redis-{port}"
     workdir.mkdir(exist_ok=True)
-    subprocess.run(
-        [binary, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", port, "--save", "",
-         "--appendonly", "no", "--dir", str(workdir), "--logfile", str(workdir / "redis.log")],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
+    try:
+        subprocess.run(
+            [binary, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", port, "--save", "",
+             "--appendonly", "no", "--dir", str(workdir), "--logfile", str(workdir / "redis.log")],
+            check=True, capture_output=True, timeout=30,
+        )  # fmt: skip
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise ClusterError(f"could not start {binary} on port {port}: {exc}") from None
     deadline = time.monotonic() + 15
     while not redis_answers(redis_url):
         if time.monotonic() > deadline:
@@ -123,12 +126,22 @@ class ClusterResources:
                         conn.execute(f'drop database if exists "{name}" with (force)')
 
     def _claim_broker(self) -> None:
-        """Choose the Celery broker (``config.broker``); claim a Redis database for Redis."""
+        """Choose the Celery broker (``config.broker``); claim a Redis database for Redis.
+
+        ``auto`` takes Redis when it is at hand and a database can be claimed, else PostgreSQL.
+        """
         if self.config.broker not in BROKERS:
             raise ClusterError(f"broker {self.config.broker!r}: not one of {', '.join(BROKERS)}")
-        self.broker = self.config.broker
-        if self.broker == "auto":
-            self.broker = "redis" if redis_at_hand(self.config.redis_url) else "postgres"
+        if self.config.broker == "auto" and redis_at_hand(self.config.redis_url):
+            import redis
+
+            try:
+                self._claim_redis_db()
+                self.broker = "redis"
+                return
+            except (ClusterError, redis.RedisError):  # not startable, or no free database
+                pass
+        self.broker = "postgres" if self.config.broker == "auto" else self.config.broker
         if self.broker == "redis":
             self._claim_redis_db()
 

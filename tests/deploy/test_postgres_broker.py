@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from deploy.local_cluster import ClusterConfig, redis_at_hand
+from deploy.local_cluster import ClusterConfig, ClusterError, LocalCluster, redis_at_hand
 from sendgrid_elt.settings import API_POOL
 from tests.cluster_helpers import running_cluster
 
@@ -42,6 +42,24 @@ def no_redis(monkeypatch: pytest.MonkeyPatch) -> str:
 def test_redis_is_at_hand_only_when_it_answers_or_can_be_started(no_redis: str) -> None:
     assert not redis_at_hand(no_redis)
     assert not redis_at_hand("redis://192.0.2.1:6379")  # not local: nothing to start
+
+
+def test_auto_falls_back_to_postgres_when_redis_cannot_be_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``redis-server`` is installed but does not start (here: it exits 1): the cluster takes
+    the PostgreSQL broker instead of failing."""
+    monkeypatch.setattr(shutil, "which", lambda cmd, *a, **k: "/bin/false")
+    config = ClusterConfig(dags_folder=tmp_path, redis_url=f"redis://127.0.0.1:{_closed_port()}",
+                           broker="auto", home=tmp_path / "home")  # fmt: skip
+    cluster = LocalCluster(config)
+    cluster._claim_broker()
+    assert cluster.broker == "postgres"
+    assert cluster.redis_db is None
+    config = ClusterConfig(dags_folder=tmp_path, redis_url=config.redis_url, broker="redis",
+                           home=tmp_path / "home")  # fmt: skip
+    with pytest.raises(ClusterError, match="could not start /bin/false"):
+        LocalCluster(config)._claim_broker()  # asked for Redis: a clear error
 
 
 def test_probe_tasks_run_on_both_workers_through_the_postgres_broker(
