@@ -97,6 +97,7 @@ final as (
     select
         tenant_id,
         seat_kind,
+        seat_key,
         seat_name,
         seat_role,
         is_disabled,

@@ -11,7 +11,7 @@
          stats are there;
       2. previous_period: the previous credit period's credits used per day;
       3. period_to_date: credits used so far per elapsed day.
-    A closed period (the as-of day is its last day or later) is its actual use (basis
+    A closed period (the as-of instant is at or after its end) is its actual use (basis
     `actual`).
     Stats count only where the tenant's whole volume is known (int_sendgrid__volume_readability
     covers the days): otherwise the trailing window is not a basis (the credits are) and the
@@ -107,7 +107,10 @@ measured as (
             greatest({{ sendgrid_as_of_date() }} - credit_periods.period_start_date + 1, 0),
             greatest(credit_periods.period_end_date - credit_periods.period_start_date, 1)
         ) as days_elapsed,
-        {{ sendgrid_as_of_date() }} >= credit_periods.period_end_date - 1 as is_period_closed,
+        -- its end is a midnight: the as-of instant at or after it (a manual run on the last
+        -- day, before midnight, leaves the period open)
+        {{ sendgrid_as_of() }} >= credit_periods.period_end_date::timestamp at time zone 'UTC'
+            as is_period_closed,
         lag(credit_periods.credits_used) over (
             partition by credit_periods.tenant_id order by credit_periods.period_start_date
         ) as previous_credits_used,

@@ -1,8 +1,8 @@
 {#-
     One row per tenant and day, from the first day the loader saw the tenant's teammates,
     invitations or subusers to the as-of day. A record version counts on a day when it
-    existed at the end of that day (int_sendgrid__seat_versions: seen before midnight, not yet
-    replaced or deleted); on the as-of day (the last complete day), those its run read. Seats are teammates other
+    existed at the end of that day, as the read after it saw it (int_sendgrid__seat_versions:
+    seen before the next day ended, not yet replaced or deleted; one version per record). Seats are teammates other
     than the owner. Pending invitations are valid while their expiration is after the end of
     the day (on the as-of day: after the as-of instant). Subuser activity in 30/60/90-day
     windows (macro sendgrid_activity_flags): active when it requested at least one email in
@@ -89,21 +89,13 @@ tenant_ranges as (
 
 spine as (
 
-    -- a day's seats are the versions seen before its next midnight; the as-of day's are the
-    -- ones its run read, minutes after a midnight as-of (seen before that day ends)
+    -- a day's seats are those the read after its end saw: the daily run reads minutes after
+    -- midnight, so the versions seen before the next day ends (the as-of day's: its run's)
     select
         tenant_ranges.tenant_id,
         day_series.day::date as seat_date,
         least(day_series.day + interval '1 day', {{ sendgrid_as_of() }}) as day_end_at,
-        case
-            when day_series.day::date = {{ sendgrid_as_of_date() }}
-                then
-                    greatest(
-                        day_series.day + interval '1 day',
-                        date_trunc('day', {{ sendgrid_as_of() }}, 'UTC') + interval '1 day'
-                    )
-            else day_series.day + interval '1 day'
-        end as next_midnight_at
+        day_series.day + interval '2 days' as read_by_at
     from tenant_ranges
     cross join lateral generate_series(
         tenant_ranges.first_date::timestamp at time zone 'UTC',
@@ -113,9 +105,9 @@ spine as (
 
 ),
 
-seat_days as (
+versions_by_day as (
 
-    -- every version valid at the end of each day, once
+    -- every version valid at the end of each day
     select
         spine.tenant_id,
         spine.seat_date,
@@ -124,16 +116,29 @@ seat_days as (
         seat_versions.seat_name,
         seat_versions.seat_role,
         seat_versions.is_disabled,
-        seat_versions.expires_at
+        seat_versions.expires_at,
+        -- one per record and day: an edit reverted to an earlier version overlaps it
+        row_number() over (
+            partition by
+                spine.tenant_id, spine.seat_date, seat_versions.seat_kind, seat_versions.seat_key
+            order by seat_versions.valid_from_at desc
+        ) as version_rank
     from spine
     inner join seat_versions
         on
             spine.tenant_id = seat_versions.tenant_id
-            and spine.next_midnight_at > seat_versions.valid_from_at
+            and spine.read_by_at > seat_versions.valid_from_at
             and (
                 seat_versions.valid_to_at is null
-                or spine.next_midnight_at <= seat_versions.valid_to_at
+                or spine.read_by_at <= seat_versions.valid_to_at
             )
+
+),
+
+seat_days as (
+
+    select * from versions_by_day
+    where version_rank = 1
 
 ),
 

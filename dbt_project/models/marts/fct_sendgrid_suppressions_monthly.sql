@@ -38,7 +38,7 @@ monthly as (
         date_trunc('month', created_at at time zone 'UTC')::date as suppression_month,
         count(*) as new_count
     from suppressions
-    where created_at <= {{ sendgrid_as_of() }}
+    where created_at < {{ sendgrid_as_of() }}
     group by 1, 2, 3
 
 ),
