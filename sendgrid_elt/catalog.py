@@ -360,11 +360,12 @@ def scope_status(spec: StreamSpec, granted: frozenset[str]) -> tuple[str, str] |
     if not spec.scope or spec.scope in granted:
         return None
     lacking = [s for s in scope_requirements().required if s not in granted]
-    if spec.feature and not lacking and spec.scope not in SEPARATE_KEY_SCOPES:
-        return "not_licensed", f"scope {spec.scope} not granted: the plan lacks {spec.feature}"
-    why = f" (and required scopes: the plan may include {spec.feature})" if spec.feature else ""
     if spec.scope in SEPARATE_KEY_SCOPES:
         why = f" (a Full Access key never carries it: the plan may include {spec.feature})"
+    elif spec.feature and not lacking:
+        return "not_licensed", f"scope {spec.scope} not granted: the plan lacks {spec.feature}"
+    else:
+        why = f" (and required scopes: the plan may include {spec.feature})" if spec.feature else ""
     return "missing_scope", f"credential lacks scope {spec.scope}{why}"
 
 

@@ -62,10 +62,11 @@ def tenant_lock(
     Yields:
         ``True`` when this run holds the lock, ``False`` when it timed out waiting.
     """
-    conn.execute("select set_config('application_name', %s, false)",
-                 (application_name(tenant_id, run_id),))  # fmt: skip
-    for name, value in KEEPALIVES.items():
-        conn.execute("select set_config(%s, %s, false)", (name, value))
+    settings = {"application_name": application_name(tenant_id, run_id), **KEEPALIVES}
+    conn.execute(  # one round trip for every session setting
+        "select " + ", ".join(["set_config(%s, %s, false)"] * len(settings)),
+        [item for pair in settings.items() for item in pair],
+    )
     key = lock_key(tenant_id)
     deadline = time.monotonic() + max(0.0, wait)
     while True:

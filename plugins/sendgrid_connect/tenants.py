@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
-from sendgrid_hook.config import SendGridSettings
+from sendgrid_hook.config import SendGridSettings, has_user_info
 from sendgrid_hook.constants import CONN_TYPE
 from sendgrid_hook.errors import SendGridConfigError
 
@@ -213,9 +213,7 @@ def authorize_url(conn_id: str) -> str:
 
 def _no_user_info(url: str | None) -> None:
     """Refuse an OAuth endpoint with ``user:password@``: the browser's redirect would show it."""
-    from urllib.parse import urlsplit
-
-    if url and "@" in urlsplit(url).netloc:
+    if has_user_info(url):
         raise TenantError("The authorization URL must not carry a user name or password.")
 
 

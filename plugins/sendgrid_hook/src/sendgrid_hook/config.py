@@ -104,6 +104,11 @@ _NO_USER_INFO = (
 )
 
 
+def has_user_info(url: str | None) -> bool:
+    """Whether ``url`` carries ``user:password@`` (never accepted in an endpoint: see above)."""
+    return bool(url) and "@" in urlsplit(str(url)).netloc
+
+
 def shown(value: Any) -> str:
     """A short, scrubbed rendering of a bad (non-secret) value for an error message."""
     text = _USER_INFO.sub("***@", scrub(repr(value)))
@@ -276,7 +281,7 @@ def _token_url(r: _Reader, base_url: str) -> str:
     if url and urlsplit(url).scheme not in ("http", "https"):
         r.problems["token_url"] = f"must be an http(s) URL, got {shown(url)}"
         url = None
-    elif url and "@" in urlsplit(url).netloc:
+    elif has_user_info(url):
         r.problems["token_url"] = _NO_USER_INFO
         url = None
     return url or f"{base_url}/oauth/token"
@@ -297,7 +302,7 @@ def _base_url(host: Any, region: str, problems: dict[str, str]) -> str:
     if not ok:
         problems["host"] = f"must be an http(s) base URL with a host name, got {shown(host)}"
         return REGION_HOSTS[region]
-    if "@" in parts.netloc:
+    if has_user_info(url):
         problems["host"] = _NO_USER_INFO
         return REGION_HOSTS[region]
     return url
