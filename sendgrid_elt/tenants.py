@@ -121,7 +121,8 @@ def metadata_tenant_ids() -> list[str]:
             TENANTS_VARIABLE,
         )
         return []
-    return list_connection_ids(_base_url(api.host, api.port), api.login or "", api.password or "")
+    base_url = _base_url(api.host, api.port, api.schema)
+    return list_connection_ids(base_url, api.login or "", api.password or "")
 
 
 def list_connection_ids(base_url: str, username: str, password: str) -> list[str]:
@@ -164,10 +165,15 @@ def list_connection_ids(base_url: str, username: str, password: str) -> list[str
                 return sorted(found)
 
 
-def _base_url(host: str | None, port: int | None) -> str:
+def _base_url(host: str | None, port: int | None, scheme: str | None = None) -> str:
+    """The API server's base URL from an ``http`` connection's fields.
+
+    A host without a scheme takes it from the schema field (``https``), as Airflow's
+    ``HttpHook`` does, else ``http``.
+    """
     url = (host or "").rstrip("/")
     if "://" not in url:
-        url = f"http://{url}"
+        url = f"{scheme if scheme in ('http', 'https') else 'http'}://{url}"
     if port and url.count(":") < 2:
         url = f"{url}:{port}"
     return url

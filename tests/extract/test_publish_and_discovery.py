@@ -63,3 +63,29 @@ def test_a_tenant_lookup_that_fails_fails_the_discovery(monkeypatch: pytest.Monk
         tenants.discover()
     monkeypatch.setenv("AIRFLOW_VAR_SENDGRID_TENANTS", '["gone"]')
     assert "gone" not in tenants.discover()  # a connection that no longer exists is left out
+
+
+@pytest.mark.parametrize(
+    ("host", "schema", "port", "expected"),
+    [
+        ("airflow.example.com", "https", None, "https://airflow.example.com"),
+        ("airflow.example.com", "", 8080, "http://airflow.example.com:8080"),
+        ("https://airflow.example.com/", "http", None, "https://airflow.example.com"),
+    ],
+)
+def test_the_api_connection_s_schema_field_sets_a_schemeless_host_s_scheme(
+    monkeypatch: pytest.MonkeyPatch, host: str, schema: str, port: int | None, expected: str
+) -> None:
+    """As with Airflow's ``HttpHook``, ``schema=https`` on a host without a scheme signs in over
+    https: the API user's password is never sent in clear to a remote API server so set up."""
+    from airflow.sdk import Connection
+
+    from sendgrid_elt import tenants
+
+    api = Connection(conn_id="sendgrid_airflow_api", conn_type="http", host=host,
+                     schema=schema, port=port, login="reader", password="pw")  # fmt: skip
+    monkeypatch.setattr(Connection, "get", staticmethod(lambda conn_id: api))
+    seen: list[str] = []
+    monkeypatch.setattr(tenants, "list_connection_ids", lambda url, *_: seen.append(url) or [])
+    assert tenants.metadata_tenant_ids() == []
+    assert seen == [expected]
