@@ -132,5 +132,9 @@ def test_scrub_masks_the_user_info_of_any_url() -> None:
     """Proxy credentials in a URL never reach a log line or an error, whoever writes them."""
     text = "connect to https://ops:Hunter2x@proxy.example:8443/v3 failed ('http://u@h/')"
     assert scrub(text) == "connect to https://***@proxy.example:8443/v3 failed ('http://***@h/')"
+    pasted = "via https://ops:Hun/ter2x@proxy/v3 or https://ops:Hun@ter2x@proxy/v3"
+    assert scrub(pasted) == "via https://***@proxy/v3 or https://***@proxy/v3"
     plain = "mail a@x.org via https://proxy.example/v3"
     assert scrub(plain) == plain
+    path = "GET https://api.sendgrid.com:443/v3/suppression/bounces/a@x.org?q=a:b/c@d failed"
+    assert scrub(path) == path  # a port, a path and a query are no user info

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from sendgrid_hook.constants import CONN_TYPE, WAREHOUSE_CONN_ID
 from sendgrid_hook.errors import SendGridConfigError
-from sendgrid_hook.redaction import scrub
+from sendgrid_hook.redaction import USER_INFO, scrub
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -97,7 +97,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 #: A URL's user info with or without its scheme (``ops:pw@proxy``; ``scrub`` needs the ``//``).
-_USER_INFO = re.compile(r"[^\s'\"/@]+@")
+_USER_INFO = re.compile(r"(?<![^\s'\"/@])" + USER_INFO + "@")
 _NO_USER_INFO = (
     "must not carry a user name or password (user:password@): SendGrid takes the API key or "
     "OAuth token, and a proxy's credentials go in HTTPS_PROXY"

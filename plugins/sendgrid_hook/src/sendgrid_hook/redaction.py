@@ -41,6 +41,9 @@ SENSITIVE_PARAMS = frozenset(
         "id_token",
     }
 )
+#: A URL's user info before its ``@``: ``user`` or ``user:password``, the password possibly
+#: with a ``/`` (not allowed unescaped, but pasted) unless it reads as a port and a path.
+USER_INFO = r"""(?:[^/@\s'":]*:(?!/|\d+(?:[/\s'"]|$))[^@\s'"]*|[^/@\s'"]*)"""
 _PATTERNS = (
     re.compile(r"SG\.[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-]{6,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]+"),
@@ -48,7 +51,9 @@ _PATTERNS = (
         r"(?i)([\"']?(?:access_token|refresh_token|client_secret|id_token|code_verifier|password)"
         r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
     ),
-    re.compile(r"(//)[^/@\s'\"]*@"),  # a URL's user info (``//user:password@host``)
+    # a URL's user info (``//user:password@host``), also a password with an unescaped ``/``
+    # (``//ops:pa/ss@host``); a port and a path (``//host:443/v3/bounces/a@x.org``) are kept
+    re.compile(r"(//)(?:" + USER_INFO + "@)+"),  # up to the last ``@``, as urlsplit reads it
 )
 _known: set[str] = set()  # every form of every registered secret
 _originals: set[str] = set()  # the secrets themselves (for fragments at line boundaries)
