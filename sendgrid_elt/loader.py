@@ -170,18 +170,22 @@ class StreamWriter:
         loader = self.loader
         result = UnitResult()
         prev = best = (prev_cursor or {}).get("value")
-        ordered, last_cv = True, None
+        # A mid-unit checkpoint needs the rows in rising cursor order: seen in order so far
+        # and risen at least once (a first batch of equal values says nothing about the order
+        # of a list that could be newest first: its checkpoint would skip the older rows).
+        ordered, rising, last_cv = True, False, None
         prepare = partial(prepare_batch, prev=prev, versioned=self.spec.versioned,
                           incremental=self.spec.mode == "incremental")  # fmt: skip
         for batch in prefetched_batches(pages, loader.batch_size, prepare):
             if batch.cursors is not None:
                 top, first, last, in_order = batch.cursors
                 ordered = ordered and in_order and (last_cv is None or last_cv <= first)
+                rising = rising or first < last or (last_cv is not None and last_cv < first)
                 last_cv, best = last, top if best is None or top > best else best
             cursor = {"value": best} if best is not None else None
             if batch.last:
                 cursor = _settled(cursor, settled_before)
-            save = batch.last or (checkpoint and ordered and cursor is not None)
+            save = batch.last or (checkpoint and ordered and rising and cursor is not None)
             commit = partial(self._commit, batch, subuser, cursor if save else None,
                              batch.last, result.records)  # fmt: skip
             try:

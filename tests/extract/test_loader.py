@@ -82,6 +82,29 @@ def test_incremental_upsert_is_idempotent_and_commits_cursor(pg) -> None:
     assert sync_state.load_cursor(pg, "t1", "bounces", "") == {"value": 200}
 
 
+def _then_fail(pages):
+    yield from pages
+    raise RuntimeError("the API failed mid-unit")
+
+
+@pytest.mark.parametrize(
+    ("created", "checkpoint"),
+    [([100] * 12, None), ([100 + i for i in range(12)], {"value": 109})],
+    ids=["equal values: no order shown", "rising values"],
+)
+def test_a_mid_unit_checkpoint_needs_rising_cursors(pg, created, checkpoint) -> None:
+    """A first batch of equal cursor values (a bulk import) says nothing about the list's order:
+    were it newest first, a checkpoint at that value would make the next run start there and
+    never read the older rows the failure left unread. Only rows seen rising are checkpointed."""
+    spec = catalog.get("bounces")
+    recs = [{"created": c, "email": f"a{i:02}@x.org"} for i, c in enumerate(created)]
+    w = StagingLoader(pg, "t1", "run1", batch_size=10).stream(spec)
+    with pytest.raises(RuntimeError, match="mid-unit"):
+        w.write_unit("", _then_fail(_rows(recs, cursor_field="created")), checkpoint=True)
+    assert sync_state.load_cursor(pg, "t1", "bounces", "") == (checkpoint or {})
+    assert len(_table(pg, "bounces")) == 10  # the first batch is kept either way
+
+
 def test_snapshot_versions_and_deletions(pg) -> None:
     spec = catalog.get("teammates")
     v1 = [{"username": u, "user_type": "teammate"} for u in ("ann", "bob", "cy")]
