@@ -34,7 +34,6 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from sendgrid_hook import errors
 from sendgrid_hook.redaction import scrub
@@ -44,14 +43,17 @@ from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper, parse_cursor
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import (
+    TENANT_ERRORS,
     AllParentsGone,
     Skip,
     StreamOutcome,
     StreamsFailed,
+    failure,
     licence_skip,
     refusal,
 )
-from sendgrid_elt.windows import floor_cursor, request_windows, settled_before
+from sendgrid_elt.unit_reads import plan_requests, read_pages
+from sendgrid_elt.windows import floor_cursor, settled_before
 
 if TYPE_CHECKING:
     import psycopg
@@ -204,41 +206,60 @@ class TenantExtractor:
     def _load(
         self, spec: StreamSpec, shaper: Shaper, outcome: StreamOutcome
     ) -> tuple[int, str | None]:
+        """Load every unit; one unit's failed read never stops the next (see ``failed``)."""
         writer = self.loader.stream(spec)
         progress = Progress(spec.name)
         pages0 = self.hook.request_count
-        skipped: dict[str, str] = {}  # unit -> why its rows are kept
+        skipped: dict[str, str] = {}  # unit -> why SendGrid refused it (rows kept)
+        failed: dict[str, str] = {}  # unit -> why its read failed (rows kept, cursor not moved)
         ignored: list[str] = []
         units = self._units(spec)
         try:
             for unit in units:
-                cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
-                rows = self._rows(spec, unit, cursor, shaper)
+                parts: list[str] = []  # parent ids whose read failed (the unit's others load)
+                read = [0]  # the unit's pages: a refusal after the first is a failed read
                 try:
+                    cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
+                    rows = self._rows(spec, unit, cursor, shaper, parts)
                     writer.write_unit(
                         unit,
-                        self._progress_rows(rows, progress, writer, pages0),
+                        self._progress_rows(rows, progress, writer, pages0, read),
                         prev_cursor=cursor or floor_cursor(spec, self.start_date),
                         checkpoint=spec.mode == "incremental",
                         settled_before=settled_before(spec, self.now),
+                        intact=lambda parts=parts: not parts,
                     )
                 except errors.SendGridFatalError as exc:
-                    why = refusal(exc)
+                    why = refusal(exc) if not read[0] else None
                     if why is None or (unit == "" and exc.status_code not in (403, 404)):
-                        raise  # the stream failed this run
-                    if unit == "":
+                        failed[unit] = failure(exc)
+                    elif unit == "":
                         raise licence_skip(spec, exc) from None
-                    skipped[unit] = why
-                    log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
+                    else:
+                        skipped[unit] = why
+                        log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
                 except AllParentsGone as gone:
                     skipped[unit] = str(gone)
                     log.info("stream %s: %s: %s", spec.name, unit or "parent", gone)
+                except TENANT_ERRORS:
+                    raise
+                except Exception as exc:  # the unit's read failed: the next unit still runs
+                    failed[unit] = failure(exc)
+                if parts and unit not in failed:
+                    failed[unit] = f"parent ids failed: {'; '.join(parts)}"[:300]
+                if unit in failed:
+                    log.warning("stream %s: %s failed, next unit: %s", spec.name,
+                                unit or "parent", failed[unit])  # fmt: skip
         finally:
             outcome.rejected = writer.rejected
-        kept = [*skipped, *self._left_out(spec, units)]
+        kept = [*skipped, *failed, *self._left_out(spec, units)]
         deleted = writer.finish_snapshot(excluded_subusers=kept) if spec.versioned else 0
         progress.done(writer.records, self.hook.request_count - pages0)
         detail = []
+        if failed:
+            outcome.status = "error"
+            units_failed = ", ".join(f"{u or 'parent'} ({why})" for u, why in failed.items())
+            detail.append(f"units failed, rows kept, cursor not moved: {units_failed}")
         if deleted:
             detail.append(f"{deleted} keys marked deleted")
         if skipped:
@@ -269,11 +290,12 @@ class TenantExtractor:
         return {**stored, "value": value}
 
     def _progress_rows(
-        self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int
+        self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int, read: list[int]
     ) -> Iterator[Page]:
         n = 0
         for page in pages:
             n += len(page[0])
+            read[0] += 1
             progress.tick(writer.records + n, self.hook.request_count - pages0)
             yield page
 
@@ -317,74 +339,14 @@ class TenantExtractor:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def _requests(
-        self, spec: StreamSpec, unit: str, cursor: dict
-    ) -> Iterator[tuple[str, dict[str, Any], str | None]]:
-        """Yield ``(path, params, parent_id)`` for every request sequence of one unit."""
-        base = dict(spec.params)
-        windows = request_windows(
-            spec, cursor.get("value"), start_date=self.start_date, today=self.today,
-            settled=bool(cursor.get("settled")),
-        )  # fmt: skip
-        for window in windows:
-            params = {**base, **window}
-            fan = spec.fan_out
-            if fan is None:
-                yield spec.path, params, None
-                continue
-            parent_unit = unit if catalog.get(fan.parent).per_subuser else ""
-            ids = self._parent_ids(catalog.get(fan.parent), fan.field, parent_unit)
-            if fan.path_param:
-                for pid in ids:
-                    yield (
-                        spec.path.replace(f"{{{fan.path_param}}}", quote(pid, safe="")),
-                        (params),
-                        pid,
-                    )
-            else:
-                for i in range(0, len(ids), fan.chunk):
-                    chunk = ids[i : i + fan.chunk]
-                    value = ",".join(chunk) if fan.joined else chunk
-                    yield spec.path, {**params, fan.param: value}, None
-
-    def _rows(self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper) -> Iterator[Page]:
+    def _rows(
+        self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper, parts: list[str]
+    ) -> Iterator[Page]:
         """Plan the unit's requests now (parent ids come from the database), fetch lazily.
 
         The returned generator may run in the loader's prefetch thread: it only does HTTP and
-        shaping.
+        shaping. Parent ids whose read failed are appended to ``parts``.
         """
-        plan = list(self._requests(spec, unit, cursor))
-        return self._fetch(spec, unit, plan, shaper)
-
-    def _fetch(
-        self,
-        spec: StreamSpec,
-        unit: str,
-        plan: list[tuple[str, dict[str, Any], str | None]],
-        shaper: Shaper,
-    ) -> Iterator[Page]:
-        """Pages of rows (HTTP and shaping; may run in the loader's prefetch thread)."""
-        obo = unit or None
-        gone: list[Any] = []
-        for path, params, pid in plan:
-            pages = self.hook.iter_record_pages(
-                path,
-                pagination=spec.pagination,
-                records_path=spec.records_path,
-                params=params,
-                page_size=spec.page_size,
-                on_behalf_of=obo,
-                page_items=spec.page_items,
-            )
-            try:
-                for records in pages:
-                    yield shaper.rows(records, unit, pid)
-            except errors.SendGridFatalError as exc:
-                if pid is None or not errors.is_gone(exc):
-                    raise
-                gone.append(exc)
-                log.info("stream %s: parent %s vanished (%s), skipped", spec.name, pid,
-                         exc.status_code)  # fmt: skip
-        if plan and len(gone) == len(plan):  # not one parent left: a refusal, not deletions
-            parent = spec.fan_out.parent if spec.fan_out else "parent"
-            raise AllParentsGone(f"every {parent} id answered {gone[-1].status_code}")
+        plan = list(plan_requests(spec, unit, cursor, self._parent_ids,
+                                  start_date=self.start_date, today=self.today))  # fmt: skip
+        return read_pages(self.hook, spec, unit, plan, shaper, parts)

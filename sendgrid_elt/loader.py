@@ -30,7 +30,7 @@ objects (:data:`sendgrid_elt.records.Page`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -150,6 +150,7 @@ class StreamWriter:
         prev_cursor: dict[str, Any] | None = None,
         checkpoint: bool = False,
         settled_before: int | None = None,
+        intact: Callable[[], bool] | None = None,
     ) -> UnitResult:
         """Load every row of one unit in bounded batches, each committed with its cursor.
 
@@ -163,6 +164,8 @@ class StreamWriter:
             settled_before: Epoch cursors up to this second are closed (the API's clock less
                 :attr:`~sendgrid_elt.catalog.Cursor.settle`): the unit's final cursor is saved
                 ``settled``, and the next run starts after it. Mid-unit checkpoints never are.
+            intact: Asked once the pages end: ``False`` when part of the unit was not read (a
+                parent id failed). The rows are committed, the cursor stays where it was.
 
         Returns:
             Records and batches written and the final cursor (committed with the last batch).
@@ -183,18 +186,20 @@ class StreamWriter:
                 rising = rising or first < last or (last_cv is not None and last_cv < first)
                 last_cv, best = last, top if best is None or top > best else best
             cursor = {"value": best} if best is not None else None
-            if batch.last:
+            complete = batch.last and (intact is None or intact())
+            if complete:
                 cursor = _settled(cursor, settled_before)
-            save = batch.last or (checkpoint and ordered and rising and cursor is not None)
+            save = complete or (checkpoint and ordered and rising and cursor is not None)
+            save = save and (intact is None or intact())
             commit = partial(self._commit, batch, subuser, cursor if save else None,
-                             batch.last, result.records)  # fmt: skip
+                             complete, result.records)  # fmt: skip
             try:
                 written = commit(direct=bool(batch.fresh))
             except _DirectRefused:  # rolled back: the whole batch again, every row merged
                 written = commit(direct=False)
             result.records += written
             result.batches += 1
-            result.cursor = cursor
+            result.cursor = cursor if save else result.cursor
         self.records += result.records
         return result
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_hook import errors
+from sendgrid_hook.redaction import scrub
 
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
@@ -68,6 +69,21 @@ class AllParentsGone(Exception):
     Not one parent left is an answer about the unit (refused, or its subuser gone), not a list
     of deletions: the unit is skipped and its rows are kept.
     """
+
+
+#: Errors about the whole tenant (credential, budgets, settings): they stop its run at once,
+#: never counted as one unit's or one parent's failed read.
+TENANT_ERRORS: tuple[type[errors.SendGridError], ...] = (
+    errors.ReconnectRequired,
+    errors.SendGridBudgetExceededError,
+    errors.SendGridTimeBudgetExceededError,
+    errors.SendGridConfigError,
+)
+
+
+def failure(exc: BaseException) -> str:
+    """A failed read's reason for ``detail`` and logs: type and scrubbed, shortened message."""
+    return scrub(f"{type(exc).__name__}: {exc}")[:200]
 
 
 def refusal(exc: Any) -> str | None:

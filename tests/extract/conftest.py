@@ -111,3 +111,45 @@ def assert_matches_truth(
                 if n != count:
                     problems.append(f"{conn_id}.{kind_name}[{sub}]: {n} rows, truth {count}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def pg(pg_database: Any) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to a fresh warehouse database with the staging schema."""
+    from sendgrid_elt.staging_schema import ensure_schema_url
+
+    ensure_schema_url(pg_database.sqlalchemy_url())
+    with psycopg.connect(pg_database.conninfo(), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def acme(sim: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The real hook on the simulator's first tenant (short backoffs)."""
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+
+    hook = SendGridHook(sendgrid_conn_id="acme", backoff_base=0.05, backoff_max=0.5)
+    yield hook
+    hook.close()
+
+
+def extractor(hook: Any, pg: psycopg.Connection, run: str = "r1", **kw: Any) -> Any:
+    """A ``TenantExtractor`` of ``acme`` with its granted scopes read (as ``run`` does)."""
+    from sendgrid_elt.extract import TenantExtractor
+
+    ex = TenantExtractor(hook, pg, "acme", run, **kw)
+    ex.granted = hook.granted_scopes()
+    return ex
+
+
+def current_keys(
+    pg: psycopg.Connection, stream: str, subuser: str | None = None
+) -> dict[str, bool]:
+    """``subuser/record_key -> deleted`` of acme's current rows (one subuser, or all)."""
+    sql = (f'select subuser || \'/\' || record_key, deleted_at is not null from "{STAGING_SCHEMA}"'  # noqa: S608
+           f'."{stream}" where tenant_id = \'acme\' and is_current')  # fmt: skip
+    rows = dict(pg.execute(sql).fetchall())
+    if subuser is None:
+        return rows
+    return {k: v for k, v in rows.items() if k.startswith(f"{subuser}/")}

@@ -15,39 +15,22 @@ import sys
 import textwrap
 import time
 
-import psycopg
 import pytest
 
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.extract import TenantExtractor
 from sendgrid_elt.settings import STAGING_SCHEMA
-from sendgrid_elt.staging_schema import ensure_schema_url
 from sendgrid_elt.stream_outcome import StreamsFailed
 
-from .conftest import TENANTS, assert_matches_truth, connection_json, staged_keys, statuses
-
-
-@pytest.fixture
-def pg(pg_database):
-    ensure_schema_url(pg_database.sqlalchemy_url())
-    with psycopg.connect(pg_database.conninfo(), autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def acme(sim, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
-    from sendgrid_hook.hooks.sendgrid import SendGridHook
-
-    hook = SendGridHook(sendgrid_conn_id="acme", backoff_base=0.05, backoff_max=0.5)
-    yield hook
-    hook.close()
-
-
-def _extractor(hook, pg, run="r1", **kw) -> TenantExtractor:
-    ex = TenantExtractor(hook, pg, "acme", run, **kw)
-    ex.granted = hook.granted_scopes()
-    return ex
+from .conftest import (
+    TENANTS,
+    assert_matches_truth,
+    connection_json,
+    current_keys,
+    extractor,
+    staged_keys,
+    statuses,
+)
 
 
 def _truth(sim, stream, index=0):
@@ -55,7 +38,7 @@ def _truth(sim, stream, index=0):
 
 
 def test_single_page_snapshot_keeps_raw_record(sim, acme, pg) -> None:
-    outcome = _extractor(acme, pg).run_stream(catalog.get("teammates"))
+    outcome = extractor(acme, pg).run_stream(catalog.get("teammates"))
     assert (outcome.status, outcome.requests) == ("ok", 1)
     truth = _truth(sim, "teammates")
     assert staged_keys(pg, "acme", "teammates") == sorted(truth["primary_keys"])
@@ -67,7 +50,7 @@ def test_single_page_snapshot_keeps_raw_record(sim, acme, pg) -> None:
 
 
 def test_many_pages_offset_and_metadata_next(sim, acme, pg) -> None:
-    ex = _extractor(acme, pg)
+    ex = extractor(acme, pg)
     small = dataclasses.replace(catalog.get("bounces"), page_size=100, per_subuser=False)
     outcome = ex.run_stream(small)
     count = _truth(sim, "bounces")["count"]
@@ -82,7 +65,7 @@ def test_many_pages_offset_and_metadata_next(sim, acme, pg) -> None:
 
 def test_incremental_first_run_then_state(sim, acme, pg) -> None:
     spec = dataclasses.replace(catalog.get("unsubscribes"), per_subuser=False)
-    first = _extractor(acme, pg, "r1").run_stream(spec)
+    first = extractor(acme, pg, "r1").run_stream(spec)
     cursor = sync_state.load_cursor(pg, "acme", "unsubscribes", "")
     assert first.records == _truth(sim, "unsubscribes")["count"]
     assert cursor["value"] == max(
@@ -98,25 +81,25 @@ def test_incremental_first_run_then_state(sim, acme, pg) -> None:
         "where (record->>'created')::bigint = %s",
         (cursor["value"],),
     ).fetchone()[0]
-    second = _extractor(acme, pg, "r2").run_stream(spec)
+    second = extractor(acme, pg, "r2").run_stream(spec)
     assert second.requests == 1
     assert second.records == at_cursor >= 1
     assert sync_state.load_cursor(pg, "acme", "unsubscribes", "") == cursor
     sim.control.advance(days=1)
-    third = _extractor(acme, pg, "r3").run_stream(spec)
+    third = extractor(acme, pg, "r3").run_stream(spec)
     assert third.requests == 1
     assert len(staged_keys(pg, "acme", "unsubscribes")) == _truth(sim, "unsubscribes")["count"]
 
 
 def test_date_window_lookback_and_empty_results(sim, acme, pg) -> None:
     spec = dataclasses.replace(catalog.get("global_stats"), per_subuser=False)
-    first = _extractor(acme, pg, "r1", today=_sim_today(sim)).run_stream(spec)
+    first = extractor(acme, pg, "r1", today=_sim_today(sim)).run_stream(spec)
     assert first.records == _truth(sim, "global_stats")["count"]
-    again = _extractor(acme, pg, "r2", today=_sim_today(sim)).run_stream(spec)
+    again = extractor(acme, pg, "r2", today=_sim_today(sim)).run_stream(spec)
     assert again.records == spec.window.lookback_days + 1  # only the lookback is re-pulled
     # empty result: a filter matching nothing loads nothing and fails nothing
     empty = dataclasses.replace(catalog.get("ips"), params=(("ip", "0.0.0.0"),))  # noqa: S104
-    out = _extractor(acme, pg, "r3").run_stream(empty)
+    out = extractor(acme, pg, "r3").run_stream(empty)
     assert (out.status, out.records) == ("ok", 0)
     assert staged_keys(pg, "acme", "ips") == []
 
@@ -212,23 +195,23 @@ def test_backfill_without_new_records_keeps_its_start_as_cursor(sim, acme, pg) -
     read its whole history again."""
     spec = dataclasses.replace(catalog.get("blocks"), per_subuser=False)
     today = _sim_today(sim)
-    first = _extractor(acme, pg, "r1", start_date=today).run_stream(spec)
+    first = extractor(acme, pg, "r1", start_date=today).run_stream(spec)
     assert (first.status, first.records) == ("ok", 0)  # rows exist for complete days only
     cursor = sync_state.load_cursor(pg, "acme", "blocks", "")
     assert cursor["value"] == (today - dt.date(1970, 1, 1)).days * 86400
-    again = _extractor(acme, pg, "r2").run_stream(spec)
+    again = extractor(acme, pg, "r2").run_stream(spec)
     assert (again.requests, again.records) == (1, 0)
 
 
 def test_a_settled_cursor_second_is_not_read_again(sim, acme, pg) -> None:
     spec = dataclasses.replace(catalog.get("unsubscribes"), per_subuser=False)
     now = acme.api_time()  # the simulator's clock, as a run reads it from the Date header
-    _extractor(acme, pg, "r1", now=now).run_stream(spec)
+    extractor(acme, pg, "r1", now=now).run_stream(spec)
     cursor = sync_state.load_cursor(pg, "acme", "unsubscribes", "")
     assert cursor["value"] <= now.timestamp() - spec.cursor.settle
     assert cursor["settled"] is True
     # no change: one request starting after the closed second, nothing re-read
-    again = _extractor(acme, pg, "r2", now=now).run_stream(spec)
+    again = extractor(acme, pg, "r2", now=now).run_stream(spec)
     assert (again.requests, again.records) == (1, 0)
     assert sync_state.load_cursor(pg, "acme", "unsubscribes", "") == cursor
     # a second the API's clock had not passed by `settle` stays open: read again, inclusive
@@ -239,7 +222,7 @@ def test_a_settled_cursor_second_is_not_read_again(sim, acme, pg) -> None:
     ).fetchone()[0]
     sync_state.save_cursor(pg, "acme", "unsubscribes", "", {"value": cursor["value"]}, "r2")
     early = dt.datetime.fromtimestamp(cursor["value"] + 10, dt.UTC)
-    third = _extractor(acme, pg, "r3", now=early).run_stream(spec)
+    third = extractor(acme, pg, "r3", now=early).run_stream(spec)
     assert third.records == at_cursor >= 1
     assert sync_state.load_cursor(pg, "acme", "unsubscribes", "") == {"value": cursor["value"]}
     assert len(staged_keys(pg, "acme", "unsubscribes")) == _truth(sim, "unsubscribes")["count"]
@@ -248,7 +231,7 @@ def test_a_settled_cursor_second_is_not_read_again(sim, acme, pg) -> None:
 def test_a_listed_subuser_that_no_longer_exists_is_skipped(sim, acme, pg) -> None:
     """SendGrid answers ``400 No user found`` (its OpenAPI example) for a subuser it does not
     know: per-subuser reads skip that one, as they skip a 404, and load the others."""
-    ex = _extractor(acme, pg)
+    ex = extractor(acme, pg)
     assert ex.run_stream(catalog.get("subusers")).status == "ok"
     listed = staged_keys(pg, "acme", "subusers")
     assert listed, "the tenant has subusers"
@@ -257,7 +240,7 @@ def test_a_listed_subuser_that_no_longer_exists_is_skipped(sim, acme, pg) -> Non
         " first_seen_at, last_seen_at, extracted_at, run_id) values ('acme', '999999', 'h',"
         ' \'{"id": 999999, "username": "gone-sub"}\', now(), now(), now(), \'r0\')'
     )
-    outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("subuser_credits"))
+    outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("subuser_credits"))
     assert outcome.status == "ok", outcome
     credited = {row[0] for row in pg.execute(
         f'select subuser from "{STAGING_SCHEMA}".subuser_credits where tenant_id = %s',  # noqa: S608
@@ -283,12 +266,12 @@ def test_a_temporary_block_is_a_failed_read_not_a_missing_licence(acme, pg, monk
     the stream fails this run (unknown, retried next run), never ``not_licensed`` (a zero)."""
     monkeypatch.setattr(acme, "iter_record_pages",
                         _answering_403("Too many bad requests. Temporary block"))  # fmt: skip
-    outcome = _extractor(acme, pg).run_stream(catalog.get("singlesends"))
+    outcome = extractor(acme, pg).run_stream(catalog.get("singlesends"))
     assert outcome.status == "error", outcome
     assert "Temporary block" in outcome.detail
     # a plain 403 on the same plan-feature stream is still the plan's answer
     monkeypatch.setattr(acme, "iter_record_pages", _answering_403("access forbidden"))
-    outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("singlesends"))
+    outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("singlesends"))
     assert outcome.status == "not_licensed", outcome
 
 
@@ -303,7 +286,7 @@ def test_a_401_from_one_endpoint_fails_that_stream_not_the_tenant(sim, acme, pg)
               answer_message="authorization required")  # fmt: skip
     try:
         with pytest.raises(StreamsFailed) as failed:
-            _extractor(acme, pg).run(["teammates", "templates", "user_profile"])
+            extractor(acme, pg).run(["teammates", "templates", "user_profile"])
         outcomes = failed.value.outcomes
         assert {n: o.status for n, o in outcomes.items()} == {
             "teammates": "ok", "templates": "error", "user_profile": "ok"}  # fmt: skip
@@ -311,7 +294,7 @@ def test_a_401_from_one_endpoint_fails_that_stream_not_the_tenant(sim, acme, pg)
         assert statuses(pg, "acme")["templates"] == "error"
         sim.control.revoke_key(sim.accounts["tenants"][0]["api_keys"]["full"])
         with pytest.raises(ReconnectRequired):
-            _extractor(acme, pg, run="r2").run_stream(catalog.get("templates"))
+            extractor(acme, pg, run="r2").run_stream(catalog.get("templates"))
     finally:
         configure(sim.base_url)
 
@@ -322,7 +305,7 @@ def test_a_subuser_whose_data_lives_in_another_region_is_skipped(sim, acme, pg) 
     parent's own 451 fails the stream (the connection's region is wrong)."""
     from sendgrid_simulator.hostile import configure
 
-    assert _extractor(acme, pg).run_stream(catalog.get("subusers")).status == "ok"
+    assert extractor(acme, pg).run_stream(catalog.get("subusers")).status == "ok"
     names = [r[0] for r in pg.execute(
         f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers '  # noqa: S608
         "where tenant_id = 'acme' order by 1")]  # fmt: skip
@@ -332,7 +315,7 @@ def test_a_subuser_whose_data_lives_in_another_region_is_skipped(sim, acme, pg) 
     configure(sim.base_url, paths=["/v3/user/account"], answer_status=451, answer_message=message,
               on_behalf_of=eu)  # fmt: skip
     try:
-        outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("user_account"))
+        outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("user_account"))
         assert outcome.status == "ok", outcome
         assert f"{eu} (451: data in another region" in outcome.detail
         read = {row[0] for row in pg.execute(
@@ -341,40 +324,30 @@ def test_a_subuser_whose_data_lives_in_another_region_is_skipped(sim, acme, pg) 
         assert read == {"", *names[1:]}
         configure(sim.base_url, paths=["/v3/user/account"], answer_status=451,
                   answer_message=message)  # fmt: skip
-        outcome = _extractor(acme, pg, run="r3").run_stream(catalog.get("user_account"))
+        outcome = extractor(acme, pg, run="r3").run_stream(catalog.get("user_account"))
         assert outcome.status == "error", outcome
         assert message in outcome.detail
     finally:
         configure(sim.base_url)
 
 
-def _current(pg, stream: str, subuser: str | None = None) -> dict[str, bool]:
-    """``record_key -> deleted`` of the stream's current rows (one subuser, or all)."""
-    sql = (f'select subuser || \'/\' || record_key, deleted_at is not null from "{STAGING_SCHEMA}"'  # noqa: S608
-           f'."{stream}" where tenant_id = \'acme\' and is_current')  # fmt: skip
-    rows = dict(pg.execute(sql).fetchall())
-    if subuser is None:
-        return rows
-    return {k: v for k, v in rows.items() if k.startswith(f"{subuser}/")}
-
-
 def test_a_narrower_subusers_filter_keeps_the_other_subusers_rows(sim, acme, pg, monkeypatch):
     """Rows of subusers the connection's filter now leaves out are not this snapshot's: they
     stay current (before, narrowing ``subusers`` marked every other subuser's rows deleted)."""
-    ex = _extractor(acme, pg)
+    ex = extractor(acme, pg)
     for name in ("subusers", "api_keys"):
         assert ex.run_stream(catalog.get(name)).status == "ok"
-    names = sorted({k.split("/")[0] for k in _current(pg, "api_keys")} - {""})
+    names = sorted({k.split("/")[0] for k in current_keys(pg, "api_keys")} - {""})
     assert len(names) >= 2, names
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0, subusers=[names[0]]))
     narrowed = SendGridHook(sendgrid_conn_id="acme")
     assert narrowed.subusers_filter == [names[0]]
-    outcome = _extractor(narrowed, pg, run="r2").run_stream(catalog.get("api_keys"))
+    outcome = extractor(narrowed, pg, run="r2").run_stream(catalog.get("api_keys"))
     assert outcome.status == "ok", outcome
-    assert not any(_current(pg, "api_keys", names[1]).values())  # left out, not deleted
-    assert _current(pg, "api_keys", names[1])
+    assert not any(current_keys(pg, "api_keys", names[1]).values())  # left out, not deleted
+    assert current_keys(pg, "api_keys", names[1])
     narrowed.close()
 
 
@@ -383,36 +356,36 @@ def test_a_unit_whose_every_parent_is_gone_keeps_its_rows(sim, acme, pg) -> None
     current and the stream's detail names it (one vanished parent among others is a deletion)."""
     from sendgrid_simulator.hostile import configure
 
-    ex = _extractor(acme, pg)
+    ex = extractor(acme, pg)
     for name in ("subusers", "templates", "template_versions"):
         assert ex.run_stream(catalog.get(name)).status == "ok"
-    versions = _current(pg, "template_versions")
+    versions = current_keys(pg, "template_versions")
     sub = next(k.split("/")[0] for k in sorted(versions) if not k.startswith("/"))
     configure(sim.base_url, paths=["/v3/templates/"], answer_status=404,
               answer_message="resource not found", on_behalf_of=sub)  # fmt: skip
     try:
-        outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("template_versions"))
+        outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("template_versions"))
     finally:
         configure(sim.base_url)
     assert outcome.status == "ok", outcome
     assert f"{sub} (every templates id answered 404)" in outcome.detail
-    kept = _current(pg, "template_versions", sub)
+    kept = current_keys(pg, "template_versions", sub)
     assert kept
     assert not any(kept.values())
 
 
-def test_a_snapshot_record_rejected_this_run_stays_current(sim, acme, pg) -> None:
+def test_a_snapshot_record_rejected_this_run_stayscurrent_keys(sim, acme, pg) -> None:
     """A record read but rejected (here nested 5,000 levels deep) still exists in SendGrid: its
     stored version stays current instead of being marked deleted."""
-    ex = _extractor(acme, pg)
+    ex = extractor(acme, pg)
     assert ex.run_stream(catalog.get("teammates")).status == "ok"
-    before = _current(pg, "teammates", "")
+    before = current_keys(pg, "teammates", "")
     username = sorted(before)[0].split("/", 1)[1]
     tenant = sim.accounts["tenants"][0]["tenant_id"]
     sim.control.poison(tenant, "teammates", username, "deep")
     try:
-        outcome = _extractor(acme, pg, run="r2").run_stream(catalog.get("teammates"))
+        outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("teammates"))
     finally:
         sim.control.clear_poisons()
     assert outcome.rejected == 1, outcome
-    assert _current(pg, "teammates", "") == before  # every key current, none deleted
+    assert current_keys(pg, "teammates", "") == before  # every key current, none deleted

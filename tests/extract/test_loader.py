@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-import psycopg
 import pytest
 
 from sendgrid_elt import catalog, sync_state
@@ -13,13 +12,6 @@ from sendgrid_elt.loader import StagingLoader
 from sendgrid_elt.rejects import Reject
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.staging_schema import ensure_schema_url
-
-
-@pytest.fixture
-def pg(pg_database):
-    ensure_schema_url(pg_database.sqlalchemy_url())
-    with psycopg.connect(pg_database.conninfo(), autocommit=True) as conn:
-        yield conn
 
 
 def _rows(records, pk="email", subuser="", cursor_field=None):
