@@ -7,6 +7,11 @@ it is appended as it is behind the ``jsonb`` version byte, never re-serialized. 
 that are the same for every row of a batch (tenant, seen times, run id) are framed once per
 batch by the caller, and each ``(subuser, parent_key)`` pair once per call.
 
+A text value the client encoding cannot carry raises what PostgreSQL raises for one
+(``UntranslatableCharacter``, a ``DataError``), never a ``UnicodeEncodeError``: the loader
+treats it as a refusal of that record. (:mod:`sendgrid_elt.records` already stores the
+labels it derives from record values repaired, so with UTF-8 this is a safety net.)
+
 This replaces ``Copy.write_row`` (a tuple per row, a dumper call per value, one Python-level
 call per ``jsonb``), which cost more client CPU than the ``COPY`` it fed.
 """
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from psycopg import postgres
 from psycopg.adapt import Dumper
+from psycopg.errors import UntranslatableCharacter
 from psycopg.pq import Format
 
 if TYPE_CHECKING:
@@ -39,9 +45,32 @@ _JSONB_VERSION = b"\x01"
 
 
 def text_field(value: str, encoding: str = "utf-8") -> bytes:
-    """One ``text`` field: length and bytes."""
-    data = value.encode(encoding)
+    """One ``text`` field: length and bytes.
+
+    Raises:
+        psycopg.errors.UntranslatableCharacter: ``value`` has a character ``encoding`` cannot
+            carry (see :func:`unencodable`).
+    """
+    try:
+        data = value.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise unencodable(exc) from None
     return _INT32(len(data)) + data
+
+
+def unencodable(exc: UnicodeEncodeError) -> UntranslatableCharacter:
+    """The refusal of a text value framing cannot encode, as PostgreSQL itself refuses one.
+
+    A lone surrogate, or a character outside a non-UTF-8 client encoding, gives what the
+    server answers for a character its encoding cannot carry: SQLSTATE 22P05, a ``DataError``.
+    The loader isolates a refused record from its batch and keeps it as a reject, so one such
+    value refuses one record, never its stream.
+    """
+    bad = exc.object[exc.start : exc.end]
+    return UntranslatableCharacter(
+        f"text value {exc.object[:60]!r} has a character the client encoding {exc.encoding} "
+        f"cannot carry ({bad!r} at {exc.start})"
+    )
 
 
 def timestamptz_field(value: dt.datetime) -> bytes:
@@ -74,7 +103,10 @@ def framed_rows(
             prefix = count + head + text_field(subuser, encoding)
             prefix += text_field(parent_key, encoding)
             units[subuser, parent_key] = prefix
-        key_bytes, hash_bytes = key.encode(encoding), digest.encode(encoding)
+        try:
+            key_bytes, hash_bytes = key.encode(encoding), digest.encode(encoding)
+        except UnicodeEncodeError as exc:
+            raise unencodable(exc) from None
         buf += prefix
         buf += pack(len(key_bytes))
         buf += key_bytes

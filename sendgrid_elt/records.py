@@ -6,16 +6,19 @@ r"""Shape API records into staging rows; repair what PostgreSQL cannot store, re
 * **serialized once**: msgspec encodes the record to canonical JSON bytes (keys sorted,
   compact); those bytes are hashed (md5) and handed to ``COPY`` as they are;
 * **repaired** (the record loads, the value is replaced and counted): a NUL character (``jsonb``
-  refuses ``\u0000``) and a lone UTF-16 surrogate become U+FFFD; ``NaN``/``Infinity`` (and
-  numbers beyond a double) become ``null``;
+  refuses ``\u0000``) and a lone UTF-16 surrogate become U+FFFD, also in the ``subuser`` and
+  ``parent_key`` labels taken from a record field (a name that is not UTF-8 must not fail the
+  ``COPY``); ``NaN``/``Infinity`` (and numbers beyond a double) become ``null``;
 * **rejected** (kept in the rejects table, the stream goes on): a missing primary-key field, a
   key longer than :data:`KEY_LIMIT`, a cursor value that does not parse as the stream's cursor
-  kind, a value nested too deeply to parse, a record that is not a JSON object;
+  kind, a value nested too deeply to parse, an integer literal too long to parse, a record
+  that is not a JSON object, an exploded field that is not a list (the record) or an item of
+  it that is not an object (that item);
 * **cursor bound**: a cursor value beyond ``bound`` (the API's clock plus a small skew) is not
   a cursor candidate (the record itself loads), so a record dated in the future cannot move the
   cursor past records not yet written.
 
-The markers of :mod:`sendgrid_hook.json_body` (``NonFinite``, ``Unparsed``) are not
+The markers of :mod:`sendgrid_hook.json_body` (``NonFinite``, ``Unparsed``, ``HugeInt``) are not
 serializable: a record holding one fails the fast encode and takes the repair path.
 """
 
@@ -31,7 +34,7 @@ from hashlib import md5
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sendgrid_hook.json_body import NonFinite, Unparsed
+from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed
 
 from sendgrid_elt.rejects import Reject, raw_text
 
@@ -50,6 +53,8 @@ _CARRY = ("date",)  # parent fields copied into exploded child records
 _ENCODE = msgspec.json.Encoder(order="sorted").encode
 _NUL = b"\u0000"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: An epoch cursor given as text: ASCII digits, at most 19 (``int()`` would also take ``²``).
+_EPOCH = re.compile("-?[0-9]{1,19}")
 _ENCODE_ERRORS = (TypeError, UnicodeEncodeError, RecursionError, OverflowError)
 
 
@@ -103,6 +108,9 @@ class Shaper:
         self._as_subuser = fan is not None and fan.as_subuser
         self._as_parent = fan is not None and fan.as_parent_key
         self._child_field = fan.child_field if fan is not None else None
+        # labels taken from a record field (not from the unit or a stored parent id) are
+        # checked for what PostgreSQL text cannot hold
+        self._labelled = bool(spec.subuser_field or (self._as_parent and self._child_field))
         self._drop = frozenset(spec.drop_fields)
         pk = spec.primary_key
         self._single = pk[0] if len(pk) == 1 and not pk[0].startswith("@") else None
@@ -180,31 +188,50 @@ class Shaper:
             return
         if self._drop:
             record = {k: v for k, v in record.items() if k not in self._drop}
+        base = parent_id if self._as_subuser and parent_id is not None else unit
+        items: Any = (record,)
         if spec.explode:
-            items = []
-            for item in record.get(spec.explode) or ():
-                if isinstance(item, dict):
-                    carried = {k: record[k] for k in _CARRY if k in record and k not in item}
-                    items.append({**carried, **item})
-        else:
-            items = [record]
-        for item in items:
-            subuser = parent_id if self._as_subuser and parent_id is not None else unit
-            parent_key = ""
+            items = record.get(spec.explode)
+            if items is None:
+                return
+            if type(items) is not list:
+                yield self._reject(record, base, parent_id or "", None,
+                                   f"exploded field {spec.explode} not a list: "
+                                   f"{_kind(items)}")  # fmt: skip
+                return
+        carried = {k: record[k] for k in _CARRY if k in record} if spec.explode else {}
+        for i, item in enumerate(items):
+            if spec.explode:
+                if not isinstance(item, dict):
+                    yield self._reject({**carried, f"{spec.explode}[{i}]": item}, base,
+                                       parent_id or "", None,
+                                       f"exploded field {spec.explode} item not an object: "
+                                       f"item {i} is {_kind(item)}")  # fmt: skip
+                    continue
+                item = {**{k: v for k, v in carried.items() if k not in item}, **item}
+            subuser, parent_key = base, ""
             if self._as_parent:
                 parent_key = str(item.get(self._child_field) if self._child_field else parent_id)
             if spec.subuser_field:
                 subuser = str(item.get(spec.subuser_field) or "")
-            yield self._row(item, subuser, parent_key)
+            fixed = None
+            if self._labelled and (_unclean(subuser) or _unclean(parent_key)):  # not UTF-8
+                fixed = Counter({"subuser/parent key labels": 1})  # cleaned as values are
+                subuser, parent_key = _clean(subuser, Counter()), _clean(parent_key, Counter())
+            yield self._row(item, subuser, parent_key, fixed)
 
-    def _row(self, item: dict, subuser: str, parent_key: str) -> Row | Reject:
+    def _row(
+        self, item: dict, subuser: str, parent_key: str, fixed: Counter | None = None
+    ) -> Row | Reject:
+        """One row of ``item`` (or its reject); ``fixed``: repairs already made to its labels."""
         try:
             data = _ENCODE(item)
             dirty = _NUL in data
         except _ENCODE_ERRORS:
             dirty = True
+        replaced = fixed
         if dirty:
-            replaced: Counter = Counter()
+            replaced = replaced if replaced is not None else Counter()
             try:
                 item = _repair(item, replaced, 0)
                 data = _ENCODE(item)
@@ -212,9 +239,9 @@ class Shaper:
                 reason = str(exc) if isinstance(exc, _Unloadable) else type(exc).__name__
                 return self._reject(item, subuser, parent_key, self._key(item, subuser,
                                     parent_key), reason)  # fmt: skip
-            if replaced:
-                self.stats.repaired += 1
-                self.stats.replaced.update(replaced)
+        if replaced:
+            self.stats.repaired += 1
+            self.stats.replaced.update(replaced)
         key = self._key(item, subuser, parent_key)
         if key is None:
             missing = [
@@ -269,11 +296,34 @@ class Shaper:
     ) -> Reject:
         self.stats.rejected += 1
         self.stats.reasons[reason.split(":")[0]] += 1
-        return Reject(subuser, parent_key, key, reason, raw_text(record))
+        labels = [_clean(text, Counter()) if text else text for text in (subuser, parent_key, key)]
+        return Reject(*labels, reason, raw_text(record))  # type: ignore[arg-type]
 
 
 def _absent(value: Any) -> bool:
     return value is None or value == ""
+
+
+def _unclean(text: str) -> bool:
+    """Whether ``text`` holds a character PostgreSQL text cannot (NUL, a lone surrogate)."""
+    return "\x00" in text or _SURROGATE.search(text) is not None
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of ``value``, for reject reasons."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | NonFinite | HugeInt):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, Unparsed):
+        return "a value nested too deeply to parse"
+    return "a list" if isinstance(value, list) else type(value).__name__
 
 
 def parse_cursor(value: Any, kind: CursorKind) -> int | str | None:
@@ -287,8 +337,8 @@ def parse_cursor(value: Any, kind: CursorKind) -> int | str | None:
             return value
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+        if isinstance(value, str) and _EPOCH.fullmatch(text := value.strip()):
+            return int(text)
         return None
     if isinstance(value, str) and len(value) == 10:
         try:
@@ -321,7 +371,7 @@ def _repair(value: Any, replaced: Counter, depth: int) -> Any:
         }
     if isinstance(value, list):
         return [_repair(v, replaced, depth + 1) for v in value]
-    if isinstance(value, Unparsed):
+    if isinstance(value, Unparsed | HugeInt):
         raise _Unloadable(f"value {value.reason}")
     if isinstance(value, NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
         replaced["non-finite numbers"] += 1

@@ -4,7 +4,7 @@ nesting salvaged record by record, and anything that is not JSON refused (so it 
 from __future__ import annotations
 
 import pytest
-from sendgrid_hook.json_body import NonFinite, Unparsed, parse_json
+from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed, parse_json
 
 
 def test_plain_json_decodes_as_is() -> None:
@@ -54,3 +54,21 @@ def test_deep_record_inside_an_object_body() -> None:
 def test_not_json_raises_value_error(body: bytes) -> None:
     with pytest.raises(ValueError, match=r".+"):
         parse_json(body)
+
+
+def test_bad_utf8_alone_takes_the_lenient_path() -> None:
+    """msgspec raises ``UnicodeDecodeError`` (not a ``DecodeError``) for a string that is not
+    UTF-8: the body was taken for a truncated one, retried and failed."""
+    assert parse_json(b'[{"name": "al\xffice"}]') == [{"name": "al\udcffice"}]
+
+
+def test_integers_stay_exact_and_a_literal_too_long_for_int_is_marked() -> None:
+    """msgspec and ``int()`` refuse a literal over 4,300 digits; the page failed as if it were
+    truncated. It becomes ``HugeInt`` (its text kept); every other integer stays exact."""
+    big = "1" + "0" * 5000
+    body = (b'{"result": [{"a": 123456789012345678901234567890, "b": -7}, {"n": ' + big.encode()
+            + b', "m": -' + big.encode() + b"}]}")  # fmt: skip
+    out = parse_json(body)
+    assert out["result"][0] == {"a": 123456789012345678901234567890, "b": -7}
+    assert out["result"][1] == {"n": HugeInt(big), "m": HugeInt("-" + big)}
+    assert "4300" in HugeInt(big).reason

@@ -126,7 +126,8 @@ def test_dropped_fields_leave_the_api_record_untouched() -> None:
 def test_exploded_stats_carry_the_date() -> None:
     spec = dataclasses.replace(catalog.get("category_stats"))
     record = {"date": "2026-11-01", "stats": [{"name": "news", "metrics": {"opens": 1}}, "junk"]}
-    [row], _ = _shape(spec, record)
+    [row, junk], _ = _shape(spec, record)  # the item that is not an object: a reject
+    assert isinstance(junk, Reject)
     assert row[2] == "2026-11-01|news"
     assert json.loads(row[3])["date"] == "2026-11-01"
 
@@ -167,3 +168,108 @@ def test_a_pending_invitation_is_keyed_by_token_or_by_its_pending_id() -> None:
     assert row[2] == "p2"
     assert isinstance(reject, Reject)
     assert reject.reason == "primary key field missing: token"
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "body", "parent", "label"),
+    [
+        ("subuser_stats", b'[{"date": "2026-11-01", "stats": [{"name": "al\xffice"}]}]', None,
+         0),
+        ("singlesend_stats", b'[{"id": "s\xff1", "ab_phase": "all", "aggregation": "total"}]',
+         "p1", 1),
+    ],
+)  # fmt: skip
+def test_a_subuser_or_parent_key_taken_from_a_record_is_repaired_before_framing(
+    spec_name, body, parent, label
+) -> None:
+    """A ``subuser_field``/``child_field`` value that is not UTF-8 (a lone surrogate once
+    decoded) becomes the label repaired as the record's values are: the row frames for
+    ``COPY`` (it raised ``UnicodeEncodeError`` and failed the stream) and the repair counts."""
+    from sendgrid_elt.copy_binary import framed_rows
+
+    shaper = Shaper(catalog.get(spec_name), None)
+    rows, rejects = shaper.rows(parse_json(body), "", parent)
+    [row] = rows
+    assert rejects == []
+    assert "\ufffd" in row[label]
+    assert row[label] in row[2]  # the key holds the same repaired value
+    assert b"".join(framed_rows(rows, 5, b"", b""))
+    assert shaper.stats.repaired == 1
+    assert shaper.stats.replaced["subuser/parent key labels"] == 1
+
+
+def test_a_reject_keeps_its_labels_storable() -> None:
+    """A record rejected before its repair could finish keeps a key PostgreSQL can store (a
+    lone surrogate in ``record_key`` made the rejects insert raise)."""
+    deep = b"[" * 5000 + b"]" * 5000
+    [record] = parse_json(b'[{"email": "a\xff@x.org", "created": 1, "deep": ' + deep + b"}]")
+    [out], _ = _shape(BOUNCES, record)
+    assert isinstance(out, Reject)
+    assert out.record_key == "a\ufffd@x.org"
+    out.record_key.encode()
+
+
+@pytest.mark.parametrize(
+    ("stats", "kind"), [({"name": "news"}, "an object"), (5, "a number"), ("x", "a string"),
+                        (True, "a boolean")],
+)  # fmt: skip
+def test_an_exploded_field_that_is_not_a_list_rejects_the_record(stats, kind) -> None:
+    """An object instead of a list gave 0 rows and 0 rejects, a number raised TypeError."""
+    record = {"date": "2026-11-01", "stats": stats}
+    [out], shape_stats = _shape(catalog.get("category_stats"), record, unit="u")
+    assert isinstance(out, Reject)
+    assert out.reason == f"exploded field stats not a list: {kind}"
+    assert json.loads(out.raw) == record
+    assert out.subuser == "u"
+    assert shape_stats.rejected == 1
+
+
+def test_exploded_items_that_are_not_objects_are_rejected_one_by_one() -> None:
+    """Each item that is not an object is a reject naming its place (it was dropped); the
+    other items load; no list at all (``null``, missing) is no row and no reject."""
+    spec = catalog.get("category_stats")
+    record = {"date": "2026-11-01", "stats": [None, {"name": "news"}, "x", 3]}
+    out, stats = _shape(spec, record)
+    rows = [x for x in out if isinstance(x, tuple)]
+    rejects = [x for x in out if isinstance(x, Reject)]
+    assert [r[2] for r in rows] == ["2026-11-01|news"]
+    assert [r.reason for r in rejects] == [
+        "exploded field stats item not an object: item 0 is null",
+        "exploded field stats item not an object: item 2 is a string",
+        "exploded field stats item not an object: item 3 is a number",
+    ]
+    assert json.loads(rejects[0].raw) == {"date": "2026-11-01", "stats[0]": None}
+    assert stats.rejected == 3
+    assert "3 records rejected (3 exploded field stats item not an object" in stats.summary()
+    for empty in ({"date": "2026-11-01", "stats": None}, {"date": "2026-11-01"}):
+        assert _shape(spec, empty)[0] == []
+
+
+def test_an_integer_literal_too_long_to_parse_rejects_its_record_only() -> None:
+    """A literal over Python's int-string limit arrives as ``HugeInt``: its record is a
+    reject naming why (raw text kept); the page's other records load, big ints exact."""
+    body = (b'[{"email": "a@x.org", "created": 1, "n": 123456789012345678901234567890},'
+            b' {"email": "b@x.org", "created": 2, "n": 1' + b"0" * 5000 + b"}]")  # fmt: skip
+    shaper = Shaper(BOUNCES, None)
+    rows, [reject] = shaper.rows(parse_json(body), "", None)
+    assert [json.loads(r[3])["n"] for r in rows] == [123456789012345678901234567890]
+    assert reject.record_key == "b@x.org"
+    assert reject.reason == "value an integer literal of more than 4300 digits"
+    assert "1" + "0" * 5000 in reject.raw
+    assert shaper.stats.rejected == 1
+
+
+@pytest.mark.parametrize("text", ["²", "--5", "1" * 5000, "٣", "1" * 20, "+5", "5.0", " "])
+def test_epoch_text_that_is_not_plain_ascii_digits_is_an_unparseable_cursor(text) -> None:
+    """``int()`` refused what ``isdigit`` let through (``²``, ``--5``, 5,000 digits): the
+    stream failed. Now the record is a reject on both paths."""
+    assert parse_cursor(text, "epoch") is None
+    record = {"email": "a@x.org", "created": text}
+    [out], _ = _shape(BOUNCES, record)
+    assert isinstance(out, Reject)
+    assert out.reason.startswith("cursor created: unparseable value")
+    rows, [reject] = Shaper(BOUNCES, None).rows([record], "", None)
+    assert rows == []
+    assert reject == out
+    assert parse_cursor(" -17 ", "epoch") == -17
+    assert parse_cursor("9" * 19, "epoch") == int("9" * 19)

@@ -5,15 +5,17 @@ r"""Decode a JSON response body fast, and tolerate the values a strict parser re
 1. **msgspec** decodes almost every body (strict JSON, about 3x faster than :mod:`json`);
 2. bodies msgspec refuses but that carry data are decoded by :mod:`json` with two markers:
    ``NaN``/``Infinity``/``-Infinity`` (and numbers too large for a double) become
-   :class:`NonFinite`, bytes that are not UTF-8 become lone surrogates (``surrogateescape``),
-   lone ``\ud800``-style escapes stay lone surrogates;
+   :class:`NonFinite`, integer literals too long for ``int()`` become :class:`HugeInt`
+   (other integers stay exact however large), bytes that are not UTF-8 become lone
+   surrogates (``surrogateescape``), lone ``\ud800``-style escapes stay lone surrogates;
 3. a body nested deeper than the parser's recursion limit is **salvaged**: every value that
    cannot be parsed becomes :class:`Unparsed` (its raw text kept), so the records around it
    still arrive.
 
 The markers are never JSON-serializable: code that encodes a record without first repairing
 it fails loudly instead of storing a silently altered value. ``sendgrid_elt.records`` repairs
-(lone surrogates, ``NonFinite``) or rejects (``Unparsed``) them and counts what it did.
+(lone surrogates, ``NonFinite``) or rejects (``Unparsed``, ``HugeInt``) them and counts what
+it did.
 
 Anything else that is not JSON (a truncated body) raises :class:`ValueError`, which the
 transport retries.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 import msgspec
@@ -66,6 +69,25 @@ class Unparsed(_Marker):
     reason = "nested deeper than the JSON parser's recursion limit"
 
 
+class HugeInt(_Marker):
+    """An integer literal longer than Python's int-string limit (4,300 digits by default).
+
+    ``int()`` refuses it (``sys.get_int_max_str_digits``), and so does msgspec; ``text`` is
+    the literal as received.
+    """
+
+    __slots__ = ()
+
+    @property
+    def reason(self) -> str:
+        """Why the value cannot be stored (a reject reason)."""
+        return f"an integer literal of more than {_int_digits()} digits"
+
+
+def _int_digits() -> int:
+    return sys.get_int_max_str_digits() or sys.int_info.default_max_str_digits
+
+
 def _constant(name: str) -> NonFinite:
     return NonFinite(name)
 
@@ -75,7 +97,14 @@ def _float(text: str) -> float | NonFinite:
     return value if math.isfinite(value) else NonFinite(text)
 
 
-_LENIENT = json.JSONDecoder(parse_constant=_constant, parse_float=_float)
+def _int(text: str) -> int | HugeInt:
+    try:
+        return int(text)  # exact, however large, up to the int-string limit
+    except ValueError:
+        return HugeInt(text)
+
+
+_LENIENT = json.JSONDecoder(parse_constant=_constant, parse_float=_float, parse_int=_int)
 
 
 def parse_json(content: bytes) -> Any:
@@ -86,8 +115,8 @@ def parse_json(content: bytes) -> Any:
     """
     try:
         return _FAST.decode(content)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        pass
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        pass  # msgspec raises UnicodeDecodeError for a string that is not UTF-8
     except RecursionError:
         return salvage(content.decode("utf-8", "surrogateescape"))
     text = content.decode("utf-8", "surrogateescape")

@@ -18,6 +18,7 @@ by the transport, which gives up on the request instead of sleeping.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -38,10 +39,18 @@ class BucketState:
 
 
 def _int(value: str | None) -> int | None:
+    """A header's number (``"1.5e9"`` included), or ``None``.
+
+    ``None`` when absent, not a number or not finite (``inf``, ``nan``, ``1e400``: ``int()``
+    would raise ``OverflowError`` out of :meth:`RateLimiter.update`).
+    """
+    if value is None:
+        return None
     try:
-        return int(float(value)) if value is not None else None
+        number = float(value)  # "1e400" is inf, not an error
     except ValueError:
         return None
+    return int(number) if math.isfinite(number) else None
 
 
 class RateLimiter:

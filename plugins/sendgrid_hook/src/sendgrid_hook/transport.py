@@ -78,11 +78,16 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 def error_message(response: Fetched) -> str:
-    """Return the API's ``errors[].message`` texts (scrubbed), or a short body excerpt."""
+    """Return the API's ``errors[].message`` texts (scrubbed), or a short body excerpt.
+
+    Any body the parse cannot read as ``{"errors": [{"message": ...}]}`` (not JSON, another
+    shape such as ``{"errors": 5}``, nesting too deep to parse) gives the excerpt: the message
+    must never keep the response from being classified (a 503 retried, a 401 reconnected).
+    """
     try:
         errors = loads(response.content).get("errors") or []
         text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):
         text = response.content[:200].decode("utf-8", "replace")
     return scrub(text or response.reason or "")
 
