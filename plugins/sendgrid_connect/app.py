@@ -142,12 +142,16 @@ def create_app() -> FastAPI:
         except sendgrid_errors() as exc:
             return flash_redirect(request, "error", key_refused(exc), f=typed)
         if client_id.strip():
-            return start_flow(request, conn_id, f"user:{access.user_id(user)}")
+            try:
+                return start_flow(request, conn_id, f"user:{access.user_id(user)}")
+            except tenants.TenantError as exc:  # checked before saving; the row can retry
+                text = f"Saved {conn_id}, but the authorization could not start: {exc}"
+                return flash_redirect(request, "error", text)
         check = health.record_check(conn_id)
         kind, text, disabled = health.connected_flash(conn_id, " with an API key", check)
         return flash_redirect(request, kind, text, d=disabled)
 
-    @app.post("/connections/{connection_id}/connect")
+    @app.post("/connections/{connection_id:path}/connect")
     def connect(
         request: Request,
         connection_id: str,
@@ -165,14 +169,16 @@ def create_app() -> FastAPI:
         except tenants.TenantError as exc:
             return flash_redirect(request, "error", str(exc))
 
+    # Every route doing I/O is a plain ``def``: FastAPI runs it in its thread pool, so the
+    # metadata DB, the token exchange and the SendGrid calls never block the API server's loop.
     @app.get("/oauth/callback", name="oauth_callback")
-    async def oauth_callback(
+    def oauth_callback(
         request: Request,
+        user: Annotated[Any, Depends(access.optional_user)],
         state: str | None = None,
         code: str | None = None,
         error: str | None = None,
     ) -> Response:
-        user = await access.optional_user(request)
         try:
             result = oauth.finish(
                 state,
@@ -213,7 +219,7 @@ def create_app() -> FastAPI:
         response.delete_cookie(BIND_COOKIE, path=prefix(request))
         return response
 
-    @app.post("/connections/{connection_id}/api-key")
+    @app.post("/connections/{connection_id:path}/api-key")
     def save_api_key(
         request: Request,
         connection_id: str,
@@ -239,7 +245,7 @@ def create_app() -> FastAPI:
         kind, text, disabled = health.connected_flash(connection_id, " with an API key", check)
         return flash_redirect(request, kind, text, d=disabled)
 
-    @app.post("/connections/{connection_id}/test")
+    @app.post("/connections/{connection_id:path}/test")
     def test_connection(
         request: Request, connection_id: str, user: access.Editor, csrf: Annotated[str, Form()] = ""
     ) -> Response:
@@ -250,7 +256,7 @@ def create_app() -> FastAPI:
             return flash_redirect(request, "error", str(exc))
         return flash_redirect(request, "ok" if ok else "error", f"Test {connection_id}: {text}")
 
-    @app.post("/connections/{connection_id}/invite", response_class=HTMLResponse)
+    @app.post("/connections/{connection_id:path}/invite", response_class=HTMLResponse)
     def create_invite(
         request: Request, connection_id: str, user: access.Editor, csrf: Annotated[str, Form()] = ""
     ) -> Response:

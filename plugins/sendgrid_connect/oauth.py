@@ -19,9 +19,9 @@ from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
-from sendgrid_hook.auth.oauth2 import allow_loopback_http, guard_credentials
+from sendgrid_hook.auth.oauth2 import guard_credentials
 from sendgrid_hook.auth.token_session import BoundedOAuth2Session
-from sendgrid_hook.errors import SendGridConfigError, SendGridRedirectError
+from sendgrid_hook.errors import SendGridRedirectError
 
 from sendgrid_connect import nonces, signing, tenants
 
@@ -41,16 +41,6 @@ class FlowResult:
     conn_id: str
     invite: bool
     next_path: str | None
-
-
-def _check_transport(url: str) -> None:
-    """https only; plain http is allowed for a loopback provider (the simulator)."""
-    try:
-        allow_loopback_http(url)
-    except SendGridConfigError:
-        raise tenants.TenantError(
-            "OAuth endpoints must use https (http only for localhost)."
-        ) from None
 
 
 def start(
@@ -74,8 +64,8 @@ def start(
     """
     settings = tenants.oauth_settings(conn_id)
     endpoint = tenants.authorize_url(conn_id)
-    _check_transport(endpoint)
-    _check_transport(settings.token_url or "")
+    tenants.check_transport(endpoint)
+    tenants.check_transport(settings.token_url or "")
     nonce = nonces.issue(
         "oauth",
         conn_id,

@@ -8,6 +8,7 @@ once to the Airflow user who created it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import DictLoader, Environment, select_autoescape
 from sendgrid_hook.display import human_instant
@@ -85,23 +86,24 @@ link:</p>
 <td class="when">{{ h.since|when }}</td><td class="when">{{ h.last_success_at|when }}</td>
 <td>
 {% if t.oauth_ready %}
-<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/connect"
- target="_top"><input type="hidden" name="csrf" value="{{ csrf }}">
+<form class="inline" method="post" target="_top"
+ action="{{ prefix }}/connections/{{ t.conn_id|segment }}/connect">
+<input type="hidden" name="csrf" value="{{ csrf }}">
 <button id="connect-{{ t.conn_id }}" type="submit">{{ "Reconnect" if row.connected_before
  else "Connect" }}</button></form>
 {% endif %}
-<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/test">
+<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id|segment }}/test">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <button id="test-{{ t.conn_id }}" type="submit">Test</button></form>
 {% if t.oauth_ready %}
-<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/invite">
+<form class="inline" method="post" action="{{ prefix }}/connections/{{ t.conn_id|segment }}/invite">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <button id="invite-{{ t.conn_id }}" type="submit">Invite your SendGrid admin</button></form>
 {% endif %}
 <details {% if not t.oauth_ready %}open{% endif %}><summary>{% if t.oauth_ready
  %}Use an API key instead{% elif row.connected_before %}Replace the API key{% else
  %}Connect with an API key{% endif %}</summary>
-<form method="post" action="{{ prefix }}/connections/{{ t.conn_id }}/api-key">
+<form method="post" action="{{ prefix }}/connections/{{ t.conn_id|segment }}/api-key">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <label>Restricted API key (read scopes)
 <input id="api-key-{{ t.conn_id }}" name="api_key" type="password" autocomplete="off"
@@ -161,6 +163,9 @@ _env = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 _env.filters["when"] = human_instant
+# A connection id in a URL path: Airflow ids may hold '/', '#', ':', a backslash...; all are
+# percent-encoded (the routes take the id with a path converter: a '/' still reaches its row).
+_env.filters["segment"] = lambda value: quote(str(value), safe="")
 
 
 def render(template: str, **context: Any) -> str:

@@ -217,6 +217,20 @@ def _no_user_info(url: str | None) -> None:
         raise TenantError("The authorization URL must not carry a user name or password.")
 
 
+def check_transport(url: str) -> None:
+    """Accept an OAuth endpoint: https only; plain http only for a loopback host (the simulator).
+
+    Raises:
+        TenantError: Any other scheme or host.
+    """
+    from sendgrid_hook.auth.oauth2 import allow_loopback_http
+
+    try:
+        allow_loopback_http(url)
+    except SendGridConfigError:
+        raise TenantError("OAuth endpoints must use https (http only for localhost).") from None
+
+
 def _write_extra(conn: Any, updates: dict[str, Any], remove: tuple[str, ...] = ()) -> None:
     extra = _extra(conn)
     for key in (*updates, *remove):
@@ -242,9 +256,13 @@ def create_tenant(
 
     With ``api_key`` the key is verified (``GET /v3/scopes``) before anything is saved; with an
     OAuth client the connection is saved without a credential and the caller starts the flow.
+    Everything the flow's start checks (the endpoints' transport) and the ``sendgrid_tenants``
+    Variable are checked first, and the connection and the Variable are written in one
+    transaction: a refused request leaves nothing behind.
 
     Raises:
-        TenantError: Invalid or already used id, incomplete OAuth client.
+        TenantError: Invalid or already used id, incomplete OAuth client, an OAuth endpoint
+            neither https nor loopback http, a ``sendgrid_tenants`` Variable that cannot be read.
         sendgrid_hook.errors.SendGridError: The API key was refused.
     """
     from airflow.models import Connection
@@ -255,6 +273,7 @@ def create_tenant(
         raise TenantError("The connection id may use letters, digits, '_', '.' and '-' only.")
     auth_type = "oauth2" if client_id else "api_key"
     _no_user_info(authorize_endpoint)
+    registered = _registered_tenants()
     with create_session() as session:
         if session.scalar(select(Connection.conn_id).where(Connection.conn_id == conn_id)):
             raise TenantError(f"A connection {conn_id!r} already exists.")
@@ -280,6 +299,9 @@ def create_tenant(
             settings = _settings(conn)
         except SendGridConfigError as exc:
             raise TenantError(str(exc)) from None
+        if client_id:  # what oauth.start refuses, refused before anything is saved
+            check_transport(authorize_endpoint or f"{settings.base_url}/oauth/authorize")
+            check_transport(settings.token_url or "")
         if api_key and not client_id:
             hook = _hook_for(replace(settings, max_retries=min(settings.max_retries, 2)))
             try:
@@ -287,21 +309,41 @@ def create_tenant(
             finally:
                 hook.close()
         session.add(conn)
-    _register_tenant(conn_id)
+        _register_tenant(session, conn_id, registered)
 
 
-def _register_tenant(conn_id: str) -> None:
-    """Add ``conn_id`` to the ``sendgrid_tenants`` Variable the extract DAG discovers from."""
+def _registered_tenants() -> list[str]:
+    """The ids listed in the ``sendgrid_tenants`` Variable the extract DAG discovers from.
+
+    Raises:
+        TenantError: The Variable cannot be read (not a JSON list, nor a comma/space list).
+    """
     from airflow.models import Variable
 
     from sendgrid_elt.tenants import TENANTS_VARIABLE, variable_tenant_ids
 
-    current = variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default_var=None))
+    try:
+        return variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default_var=None))
+    except (ValueError, TypeError) as exc:
+        raise TenantError(
+            f"The Airflow Variable {TENANTS_VARIABLE!r} cannot be read ({type(exc).__name__}): "
+            "fix it (Admin -> Variables; a JSON list of connection ids) and try again. "
+            "Nothing was saved."
+        ) from None
+
+
+def _register_tenant(session: Any, conn_id: str, current: list[str]) -> None:
+    """Add ``conn_id`` to the ``sendgrid_tenants`` Variable, in the connection's transaction."""
+    from airflow.models import Variable
+
+    from sendgrid_elt.tenants import TENANTS_VARIABLE
+
     if conn_id not in current:
         Variable.set(
             TENANTS_VARIABLE,
             json.dumps(sorted({*current, conn_id})),
             description="SendGrid tenants stored in the metadata database (Connect page adds)",
+            session=session,
         )
 
 

@@ -13,6 +13,7 @@ import html
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from airflow.sdk import BaseNotifier
 
@@ -27,7 +28,7 @@ DEFAULT_CONNECT_BASE_URL = "http://localhost:8080"
 def connect_url(tenant_id: str, base_url: str | None = None) -> str:
     """Link to the Connect page for ``tenant_id``."""
     root = (base_url or _default_base_url()).rstrip("/")
-    return f"{root}{CONNECT_PAGE_PATH}?tenant={tenant_id}"
+    return f"{root}{CONNECT_PAGE_PATH}?{urlencode({'tenant': tenant_id})}"  # ids may hold '#'
 
 
 def _default_base_url() -> str:
