@@ -19,6 +19,11 @@ def n_int(value: Any) -> str:
     return "—" if value is None else f"{int(value):,}"
 
 
+def n_decimal(value: Any, places: int = 2) -> str:
+    """A fractional column with its decimals: ``1,234.56``, ``0.60`` (``—`` for null)."""
+    return "—" if value is None else f"{Decimal(value):,.{places}f}"
+
+
 def n_pct100(value: Any) -> str:
     """A percentage column (0–100 scale): ``42.5%``."""
     return "—" if value is None else f"{float(value):,.1f}%"
@@ -54,6 +59,19 @@ def n_when(value: dt.datetime | dt.date | None) -> str:
         return "—"
     if isinstance(value, dt.datetime):
         return human_instant(value)
+    return value.isoformat()
+
+
+def n_day(value: dt.datetime | dt.date | None) -> str:
+    """The day of an instant in UTC, ``2026-11-28`` (never the database session's time zone).
+
+    A naive value is taken as UTC, as :func:`n_when` does.
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).date().isoformat()
     return value.isoformat()
 
 

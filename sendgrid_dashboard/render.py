@@ -20,6 +20,8 @@ from sendgrid_hook.display import plural
 
 from sendgrid_dashboard.formats import (
     n_change,
+    n_day,
+    n_decimal,
     n_hours,
     n_int,
     n_pct100,
@@ -69,6 +71,8 @@ _env = Environment(
 _env.filters.update(
     raw=raw,
     n_int=n_int,
+    decimal=n_decimal,
+    day=n_day,
     compact=lambda v: "—" if v is None else fmt_int(float(v)),
     pct100=n_pct100,
     rate=n_rate,

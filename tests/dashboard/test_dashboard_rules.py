@@ -5,6 +5,7 @@ and its number formats.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from html import escape
@@ -127,6 +128,45 @@ def test_money_change_words(change, recommendation, text) -> None:
     from sendgrid_dashboard.formats import n_change
 
     assert n_change(change, recommendation) == text
+
+
+def test_fractions_keep_their_decimals_and_days_are_utc_days(pg_database, tmp_path) -> None:
+    """A reputation of 97.5 reads "97.5%" and a run rate of 0.6 a day "0.60" (not "97" and
+    "0"); a feature last used at 23:30 UTC shows that UTC day, read through a connection whose
+    session time zone is already on the next day."""
+    from sendgrid_dashboard import write_dashboard
+    from sendgrid_elt.settings import MARTS_SCHEMA
+
+    load_marts(pg_database.conninfo())
+    late = dt.datetime(2026, 11, 27, 23, 30, tzinfo=dt.UTC)
+    with psycopg.connect(pg_database.conninfo()) as conn:
+        (tid,) = conn.execute(
+            f"select tenant_id from {MARTS_SCHEMA}.rpt_sendgrid_utilization_overview"  # noqa: S608
+            " where has_data order by display_order limit 1"
+        ).fetchone()
+        for statement, params in (
+            ("update {s}.rpt_sendgrid_utilization_overview set reputation = 97.5"
+             " where tenant_id = %s", [tid]),
+            ("update {s}.rpt_sendgrid_credit_periods set daily_run_rate = 0.6"
+             " where tenant_id = %s and is_current_period", [tid]),
+            ("update {s}.rpt_sendgrid_features set last_activity_at = %s where tenant_id = %s",
+             [late, tid]),
+        ):  # fmt: skip
+            assert conn.execute(statement.format(s=MARTS_SCHEMA), params).rowcount >= 1
+        (feature,) = conn.execute(
+            f"select min(feature_code) from {MARTS_SCHEMA}.rpt_sendgrid_features"  # noqa: S608
+            " where tenant_id = %s",
+            [tid],
+        ).fetchone()
+    with psycopg.connect(pg_database.conninfo(), options="-c TimeZone=Asia/Tokyo") as conn:
+        path = write_dashboard(conn, tmp_path / "fractions.html")
+    page = read_page(path.read_text())
+    reputation = page.one(tenant=tid, metric="overview.reputation")
+    assert (reputation.data("value"), reputation.text) == ("97.5", "97.5%")
+    rate = page.one(tenant=tid, metric="period.daily_run_rate")
+    assert (rate.data("value"), rate.text) == ("0.60", "0.60")
+    tile = page.one(tenant=tid, metric="feature", feature=feature)
+    assert "last 2026-11-27" in tile.text, tile.text
 
 
 def test_unknown_seats_render_as_unknown(pg_database, tmp_path) -> None:
