@@ -50,6 +50,12 @@ class Handler(BaseHTTPRequestHandler):
             body = ROWS[:6][offset : offset + limit]
             nxt = offset + limit if offset + limit < 6 else offset
             headers["Link"] = f'<{base}{route}?limit={limit}&offset={nxt}>; rel="next"'
+        elif route == "/v3/offset_capped":  # serves 2 rows a page, links as if it served limit
+            body = ROWS[offset : offset + 2]
+            if offset + len(body) < len(ROWS):
+                headers["Link"] = (
+                    f'<{base}{route}?limit={limit}&offset={offset + limit}>; rel="next"'
+                )
         elif route == "/v3/wrapped_stats":  # one wrapper record per page, no Link header
             body = {"date": "2026-11-01", "stats": ROWS[offset : offset + limit]}
         elif route == "/v3/offset_ignored":
@@ -142,6 +148,12 @@ def test_offset_last_page_linking_to_itself_ends_the_list(hook: SendGridHook) ->
     """A ``next`` link that does not move is not followed: the page's size decides."""
     assert _ids(hook, "/v3/offset_link_self", "offset") == list(range(6))
     assert hook.last_progress.pages == 3  # 3 + 3 (link to itself) + empty page
+
+
+def test_a_next_link_past_the_rows_served_reads_on_from_them(hook: SendGridHook) -> None:
+    """A server that caps its pages below ``limit`` but links ``offset + limit`` would have
+    every page skip rows: the next offset is never past the rows the page held."""
+    assert _ids(hook, "/v3/offset_capped", "offset") == list(range(7))
 
 
 def test_a_wrapper_record_pages_through_its_list(hook: SendGridHook) -> None:

@@ -117,7 +117,9 @@ class OffsetPaginator(Paginator):
 
         A ``next`` link that does not move past the current offset (a last page pointing at
         itself) is not followed: the page's own size decides, as without a link. A server that
-        really loops then repeats its page, which :func:`iter_pages` refuses.
+        really loops then repeats its page, which :func:`iter_pages` refuses. A link past the
+        rows the page held (a server capping pages below ``limit``) would skip rows: the next
+        page starts right after them instead.
         """
         current = _offset_of(request)
         link = page.response.headers.get("Link")
@@ -126,6 +128,11 @@ class OffsetPaginator(Paginator):
             if nxt is None or not page.size:
                 return None
             following = PageRequest(nxt, {})
+            if _offset_of(following) > current + page.size:
+                log.warning("%s: Link next offset %s is past the %d rows served; reading on "
+                            "from offset %d", request.url, _offset_of(following),
+                            page.size, current + page.size)  # fmt: skip
+                return _at_offset(request, current + page.size)
             if _offset_of(following) > current:
                 return following
             log.debug("%s: Link next offset %s does not move past %s; counting the page",
