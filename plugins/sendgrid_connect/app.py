@@ -306,7 +306,7 @@ def create_app() -> FastAPI:
         if not nonces.consume(nonce, "invite"):
             raise HTTPException(410, "This invitation link has expired or was already used")
         try:
-            return start_flow(request, conn_id, f"invite:{nonce}")
+            return start_flow(request, conn_id, f"{nonces.INVITE_ACTOR}{nonce}")
         except tenants.TenantError as exc:
             raise HTTPException(400, str(exc)) from None
 

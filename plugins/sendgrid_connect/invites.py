@@ -31,8 +31,13 @@ def issue(conn_id: str, user_id: str) -> str:
 
 
 def revoke(conn_id: str) -> int:
-    """End every open invite link of ``conn_id``; return how many were open."""
+    """End every open invite link of ``conn_id``; return how many were open.
+
+    An OAuth flow an invite already started (the invitee is at SendGrid's consent page) ends
+    too: its callback is refused, so it cannot replace a credential saved since.
+    """
     count = nonces.revoke("invite", conn_id)
+    count += nonces.revoke("oauth", conn_id, actor_prefix=nonces.INVITE_ACTOR)
     if count:
         log.info("%d open invite link(s) for %s revoked", count, conn_id)
     return count

@@ -15,9 +15,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Column, Float, MetaData, String, Table, delete, select, update
+from sqlalchemy import Column, Float, MetaData, String, Table, and_, delete, select, update
 
 Purpose = Literal["oauth", "invite"]
+#: The actor of an OAuth flow started from an invite link (``invite:<invite nonce>``).
+INVITE_ACTOR = "invite:"
 
 _metadata = MetaData()
 NONCES = Table(
@@ -54,7 +56,7 @@ class Nonce:
     @property
     def invite_flow(self) -> bool:
         """Whether this OAuth flow was started from an invite link (no Airflow user)."""
-        return self.actor.startswith("invite:")
+        return self.actor.startswith(INVITE_ACTOR)
 
 
 def _ensure_table(session) -> None:
@@ -119,9 +121,15 @@ def consume(nonce: str, purpose: Purpose) -> bool:
     return _use(NONCES.c.nonce == nonce, purpose=purpose) == 1
 
 
-def revoke(purpose: Purpose, conn_id: str) -> int:
-    """Mark every unused, unexpired ``purpose`` nonce of ``conn_id`` used; return how many."""
-    return _use(NONCES.c.conn_id == conn_id, purpose=purpose)
+def revoke(purpose: Purpose, conn_id: str, *, actor_prefix: str | None = None) -> int:
+    """Mark every unused, unexpired ``purpose`` nonce of ``conn_id`` used; return how many.
+
+    ``actor_prefix``: only the nonces whose actor starts with it.
+    """
+    which = NONCES.c.conn_id == conn_id
+    if actor_prefix is not None:
+        which = and_(which, NONCES.c.actor.startswith(actor_prefix, autoescape=True))
+    return _use(which, purpose=purpose)
 
 
 def _use(which: Any, *, purpose: Purpose) -> int:

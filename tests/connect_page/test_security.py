@@ -341,6 +341,31 @@ def test_a_new_link_or_a_saved_credential_ends_the_open_invites(api_server, sim)
     assert requests.get(second, timeout=30).status_code == 410
 
 
+def test_a_credential_saved_ends_an_invite_flow_already_at_sendgrid(api_server, sim) -> None:
+    """The invitee clicked Continue (the flow is at SendGrid's consent page), then an admin
+    saved an API key: the invitee's later approval is refused and the key stays (before, the
+    invite's OAuth flow survived and its grant replaced the admin's key)."""
+    conn_id = new_conn_id("invite_flow")
+    tenant = create_tenant_connection(conn_id, sim, index=2)
+    link = _invite(api_server, conn_id)
+    guest = requests.Session()
+    landing = guest.get(link, timeout=30)
+    start = guest.post(link, data={"csrf": csrf_of(landing.text)}, allow_redirects=False,
+                       timeout=30)  # fmt: skip
+    assert start.status_code == 303
+    admin = api_server.session("admin")
+    r = admin.post(f"{api_server.base_url}/sendgrid/connections/{conn_id}/api-key",
+                   data={"csrf": csrf_of(_page(admin, api_server)),
+                         "api_key": tenant["api_keys"]["full"]}, timeout=60)  # fmt: skip
+    assert "Connected" in r.text
+    done = guest.get(_consent(guest, start.headers["location"], tenant), timeout=30)
+    assert "is connected" not in done.text
+    stored = connection_extra(conn_id)
+    assert stored["extra"].get("auth_type", "api_key") == "api_key"
+    assert "refresh_token" not in stored["extra"]
+    assert stored["password"] == tenant["api_keys"]["full"]
+
+
 def test_expired_or_forged_invite_is_refused(api_server, sim) -> None:
     conn_id = new_conn_id("expired")
     create_tenant_connection(conn_id, sim)
