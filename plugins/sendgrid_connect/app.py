@@ -201,7 +201,11 @@ def create_app() -> FastAPI:
         log.info("SendGrid connection %s authorized (%s)", result.conn_id, check.note)
         if result.invite:
             kind, text = "ok", "The SendGrid organization is connected."
-            if check.missing:
+            if check.failed:
+                kind = "warn"
+                text = ("Your approval was saved, but checking the access failed: the Airflow "
+                        "admin who sent the link sees the connection's status.")  # fmt: skip
+            elif check.missing:
                 kind = "warn"
                 text = (
                     "The SendGrid organization is connected, but the access you approved lacks "

@@ -35,6 +35,7 @@ LABELS = {
     "degraded": "Degraded",
     "needs_reconnect": "Needs reconnect",
     "never_connected": "Never connected",
+    "unknown": "Health unknown",
 }
 
 
@@ -117,9 +118,18 @@ def connected_flash(conn_id: str, how: str, check: Check) -> tuple[str, str, dic
             it as a subuser (a warning: counted once).
 
     Returns:
-        ``(kind, text, disabled)``: ``kind`` is ``ok`` or ``warn``; ``disabled`` maps each
-        missing scope to the streams it disables.
+        ``(kind, text, disabled)``: ``kind`` is ``ok`` or ``warn`` (also when the check
+        itself failed); ``disabled`` maps each missing scope to the streams it disables.
     """
+    if check.failed:
+        return (
+            "warn",
+            (
+                f"Saved the credential for {conn_id}{how}, but checking it failed "
+                f"({check.failed}): see its status here, or press Test."
+            ),
+            {},
+        )
     missing, optional = check.missing, check.optional
     disabled = disabled_by([*missing, *optional])
     same = ""
@@ -152,13 +162,17 @@ def _engine() -> Any | None:
 
     try:
         return connection_health.health_engine()
-    except Exception as exc:  # not configured or unreachable: the page degrades to "never"
+    except Exception as exc:  # not configured or unreachable: health is unknown
         log.info("connection health unavailable: %s", type(exc).__name__)
         return None
 
 
-def read_all() -> dict[str, Health]:
-    """Health rows by tenant id (empty when there is no warehouse or no table yet)."""
+def read_all() -> dict[str, Health] | None:
+    """Health rows by tenant id; ``None`` when the warehouse cannot be reached or read.
+
+    Empty before the first check made the table. ``None`` is unknown, never shown as "never
+    connected".
+    """
     from sqlalchemy import inspect, select
 
     from sendgrid_elt.connection_health import connection_health
@@ -166,7 +180,7 @@ def read_all() -> dict[str, Health]:
 
     engine = _engine()
     if engine is None:
-        return {}
+        return None
     try:
         if not inspect(engine).has_table("connection_health", schema=STAGING_SCHEMA):
             return {}
@@ -175,7 +189,7 @@ def read_all() -> dict[str, Health]:
             found = accounts.findings(conn)  # last: a failure here only empties it
     except Exception as exc:
         log.warning("could not read connection health: %s", type(exc).__name__)
-        return {}
+        return None
     finally:
         engine.dispose()
     return {r["tenant_id"]: _health(r, found.get(r["tenant_id"], _NOTHING_FOUND)) for r in rows}
@@ -218,6 +232,8 @@ class Check(NamedTuple):
     optional: tuple[str, ...] = ()
     #: The credential's account and the connection the reports already count it under.
     counted_by: accounts.CountedBy | None = None
+    #: Why the check itself failed (an exception's type; the row's health says more).
+    failed: str | None = None
 
 
 def scope_gaps(granted: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -256,7 +272,8 @@ def record_check(conn_id: str, *, counted_by: bool = True) -> Check:
         gaps = scope_gaps(hook.granted_scopes())  # the answer the check read (cached)
         same = _counted_by(hook, engine, conn_id) if counted_by else None
     except Exception as exc:  # AirflowFailException after recording needs_reconnect, etc.
-        return Check(False, f"health check failed: {type(exc).__name__}")
+        failed = type(exc).__name__
+        return Check(False, f"health check failed: {failed}", failed=failed)
     finally:
         hook.close()
         if engine is not None:

@@ -142,7 +142,11 @@ def list_page(
     for tenant in tenants.list_tenants():
         if tenant.conn_id not in readable:
             continue
-        h = by_id.get(tenant.conn_id, health.Health())
+        h = (
+            health.Health("unknown")
+            if by_id is None
+            else by_id.get(tenant.conn_id, health.Health())
+        )
         rows.append(
             {
                 "tenant": tenant,

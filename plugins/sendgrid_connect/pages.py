@@ -23,7 +23,7 @@ h1{font-size:1.4rem} table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #d9e2ec;vertical-align:top}
 .status{font-weight:600;padding:.1rem .45rem;border-radius:.3rem;white-space:nowrap}
 .connected{background:#e3f9e5;color:#05400a}.degraded{background:#fff3c4;color:#513c06}
-.needs_reconnect{background:#ffe3e3;color:#610404}.never_connected{background:#e4e7eb}
+.needs_reconnect{background:#ffe3e3;color:#610404}.never_connected,.unknown{background:#e4e7eb}
 .flash{padding:.6rem .8rem;border-radius:.3rem;margin:.8rem 0}
 .ok{background:#e3f9e5}.warn{background:#fff3c4}.error{background:#ffe3e3}
 ul.unreadable{margin:.3rem 0 0 1.1rem;padding:0;font-size:.85rem}

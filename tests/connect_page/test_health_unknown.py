@@ -1,0 +1,45 @@
+"""Health the page cannot read or check is never shown as fine or as "Never connected"."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+
+def test_an_unreachable_warehouse_shows_health_unknown(airflow_home, monkeypatch) -> None:
+    """With the warehouse down, a tenant that needs reconnecting must not read as one that was
+    never connected: its row says the health is unknown (before: "Never connected")."""
+    from sendgrid_connect import access, health, page_responses, tenants
+
+    from sendgrid_elt import connection_health
+
+    def unreachable() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(connection_health, "health_engine", unreachable)
+    assert health.read_all() is None
+    tenant = tenants.Tenant("acme_down", "Acme", "api_key", "https://api.sendgrid.com",
+                            oauth_ready=False, has_credential=True)  # fmt: skip
+    monkeypatch.setattr(tenants, "list_tenants", lambda: [tenant])
+    monkeypatch.setattr(access, "readable_connections", lambda user: {"acme_down"})
+    monkeypatch.setattr(access, "user_id", lambda user: "admin")
+    request = Request({"type": "http", "method": "GET", "path": "/sendgrid/connections",
+                       "root_path": "", "headers": [], "query_string": b""})  # fmt: skip
+    page = page_responses.list_page(request, None, None)
+    assert 'data-status="unknown">Health unknown</span>' in page
+    assert "Never connected" not in page
+
+
+def test_a_failed_check_after_saving_is_a_warning_not_connected(airflow_home) -> None:
+    """A credential saved whose check then failed (a 401 on the new token records
+    needs_reconnect, then raises) is not announced as "Connected"."""
+    from sendgrid_connect import health
+
+    check = health.Check(
+        False, "health check failed: ReconnectRequired", failed="ReconnectRequired"
+    )
+    kind, text, disabled = health.connected_flash("acme", " with an API key", check)
+    assert kind == "warn"
+    assert text.startswith("Saved the credential for acme with an API key, but checking it failed")
+    assert "(ReconnectRequired)" in text
+    assert "Connected" not in text
+    assert disabled == {}
