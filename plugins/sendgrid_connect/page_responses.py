@@ -161,6 +161,7 @@ def list_page(
         flash=flash,
         invite=invite,
         focus=focus,
+        focus_missing=bool(focus) and focus not in {row["tenant"].conn_id for row in rows},
         regions=REGION_HOSTS,
         prefix=prefix(request),
         csrf=signing.csrf_token(access.user_id(user)),

@@ -56,6 +56,11 @@ _LIST = (
 link:</p>
 <input id="invite-link" type="text" readonly value="{{ invite.url }}" style="width:100%"></div>
 {% endif %}
+{% if focus_missing %}<div id="focus-missing" class="flash warn"><p>No connection
+<strong>{{ focus }}</strong> that you may edit is stored in Airflow's metadata database. If it is
+defined elsewhere (an <code>AIRFLOW_CONN_…</code> variable or a secrets backend), reconnect it
+there: Airflow reads those first, so a credential saved here under the same id would not be
+used.</p></div>{% endif %}
 <table id="tenants"><thead><tr><th>Organization</th><th>Auth</th><th>Health</th>
 <th>Since</th><th title="The last check or sync in which the credential worked">Last worked
 </th><th>Actions</th></tr></thead><tbody>

@@ -43,3 +43,23 @@ def test_a_failed_check_after_saving_is_a_warning_not_connected(airflow_home) ->
     assert "(ReconnectRequired)" in text
     assert "Connected" not in text
     assert disabled == {}
+
+
+def test_a_reconnect_link_to_a_connection_not_stored_here_says_where_to_reconnect(
+    airflow_home, monkeypatch
+) -> None:
+    """A reconnect alert for a tenant defined as ``AIRFLOW_CONN_*`` (or in a secrets backend)
+    links here, where it has no row: the page says so and where to reconnect it (before, the
+    unknown ``tenant`` was silently ignored)."""
+    from sendgrid_connect import access, page_responses, tenants
+
+    monkeypatch.setattr(tenants, "list_tenants", lambda: [])
+    monkeypatch.setattr(access, "readable_connections", lambda user: set())
+    monkeypatch.setattr(access, "user_id", lambda user: "admin")
+    request = Request({"type": "http", "method": "GET", "path": "/sendgrid/connections",
+                       "root_path": "", "headers": [], "query_string": b""})  # fmt: skip
+    page = page_responses.list_page(request, None, None, focus="env_only")
+    assert 'id="focus-missing"' in page
+    assert "<strong>env_only</strong>" in page
+    assert "AIRFLOW_CONN_" in page
+    assert 'id="focus-missing"' not in page_responses.list_page(request, None, None)
