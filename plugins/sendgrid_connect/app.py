@@ -84,7 +84,8 @@ def create_app() -> FastAPI:
         if exc.status_code == 401:
             from urllib.parse import quote
 
-            login = "/auth/login?next=" + quote(f"{prefix(request)}/connections", safe="")
+            root = prefix(request).removesuffix(signing.APP_PREFIX)  # Airflow under a sub-path
+            login = f"{root}/auth/login?next=" + quote(f"{prefix(request)}/connections", safe="")
             body = pages.render(
                 "message",
                 title="Sign in required",

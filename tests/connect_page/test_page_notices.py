@@ -1,7 +1,8 @@
-"""Health the page cannot read or check is never shown as fine or as "Never connected"."""
+"""What the Connect page says when it cannot read, check or find something, and where it links."""
 
 from __future__ import annotations
 
+import pytest
 from starlette.requests import Request
 
 
@@ -63,3 +64,19 @@ def test_a_reconnect_link_to_a_connection_not_stored_here_says_where_to_reconnec
     assert "<strong>env_only</strong>" in page
     assert "AIRFLOW_CONN_" in page
     assert 'id="focus-missing"' not in page_responses.list_page(request, None, None)
+
+
+@pytest.mark.parametrize(("root", "login"), [
+    ("/sendgrid", "/auth/login?next=%2Fsendgrid%2Fconnections"),
+    ("/airflow/sendgrid", "/airflow/auth/login?next=%2Fairflow%2Fsendgrid%2Fconnections"),
+])  # fmt: skip
+def test_the_sign_in_link_follows_airflow_s_sub_path(airflow_home, root: str, login: str) -> None:
+    """Under an ``[api] base_url`` with a sub-path, Airflow's sign-in page lives under it too
+    (before, the link always pointed at ``/auth/login``: a 404 there)."""
+    from sendgrid_connect.app import create_app
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(), root_path=root) as client:
+        page = client.get("/connections")
+    assert page.status_code == 401
+    assert f'id="login" href="{login}"' in page.text
