@@ -142,6 +142,13 @@ class TenantExtractor:
         now = self.now or dt.datetime.combine(self.today, dt.time.max, dt.UTC)
         return int(now.timestamp()) + catalog.CLOCK_SKEW_SECONDS
 
+    def cursor_ceiling(self, spec: StreamSpec) -> int | None:
+        """The API's clock as an epoch cursor (values up to the bound count as it), else None."""
+        if spec.cursor_field is None or spec.cursor_field[1] != "epoch":
+            return None
+        now = self.now or dt.datetime.combine(self.today, dt.time.max, dt.UTC)
+        return int(now.timestamp())
+
     # ----- one stream ---------------------------------------------------------------------
     def run_stream(self, spec: StreamSpec) -> StreamOutcome:
         """Extract and load one stream; never raises except for ``ReconnectRequired``.
@@ -151,7 +158,7 @@ class TenantExtractor:
         """
         start, requests_before = time.monotonic(), self.hook.request_count
         outcome = StreamOutcome(spec.name, "ok")
-        shaper = Shaper(spec, self.cursor_bound(spec))
+        shaper = Shaper(spec, self.cursor_bound(spec), self.cursor_ceiling(spec))
         self._subuser_names = None if spec.name == "subusers" else self._subuser_names
         try:
             skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None

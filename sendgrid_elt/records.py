@@ -16,7 +16,8 @@ r"""Shape API records into staging rows; repair what PostgreSQL cannot store, re
   it that is not an object (that item);
 * **cursor bound**: a cursor value beyond ``bound`` (the API's clock plus a small skew) is not
   a cursor candidate (the record itself loads), so a record dated in the future cannot move the
-  cursor past records not yet written.
+  cursor past records not yet written; one within the skew counts as the API's clock itself
+  (``ceiling``), so it cannot either.
 
 The markers of :mod:`sendgrid_hook.json_body` (``NonFinite``, ``Unparsed``, ``HugeInt``) are not
 serializable: a record holding one fails the fast encode and takes the repair path.
@@ -96,11 +97,16 @@ class Shaper:
         spec: The stream.
         bound: Largest cursor value that may become the cursor (epoch seconds or an ISO day,
             by the stream's cursor kind); ``None``: no bound.
+        ceiling: The API's clock (at most ``bound``): a value between it and ``bound`` (clock
+            skew) becomes the cursor as ``ceiling``; ``None``: ``bound`` itself.
     """
 
-    def __init__(self, spec: StreamSpec, bound: int | str | None = None) -> None:
+    def __init__(
+        self, spec: StreamSpec, bound: int | str | None = None, ceiling: int | str | None = None
+    ) -> None:
         self.spec = spec
         self.bound = bound
+        self.ceiling = bound if ceiling is None else ceiling
         self.stats = ShapeStats()
         cursor = spec.cursor_field
         self._cursor_field, self._cursor_kind = cursor if cursor else (None, None)
@@ -143,7 +149,7 @@ class Shaper:
         out = []
         append = out.append
         field, cursor_field, kind = self._single, self._cursor_field, self._cursor_kind
-        bound, skip_empty, encode, stats = self.bound, self.spec.skip_empty, _ENCODE, self.stats
+        ceiling, skip_empty, encode = self.ceiling, self.spec.skip_empty, _ENCODE
         for record in records:
             if type(record) is not dict or (skip_empty and not record):
                 for item in self.shape(record, unit, parent_id):
@@ -167,9 +173,8 @@ class Shaper:
                     if cv is None:
                         rejects.append(self._row(record, unit, ""))  # type: ignore[arg-type]
                         continue
-                if bound is not None and cv is not None and cv > bound:
-                    stats.cursor_ignored += 1
-                    cv = None
+                if ceiling is not None and cv is not None and cv > ceiling:
+                    cv = self._capped(cv)
             append((unit, "", key, data, md5(data, usedforsecurity=False).hexdigest(), cv))
         return out, rejects
 
@@ -263,10 +268,16 @@ class Shaper:
                     return self._reject(item, subuser, parent_key, key,
                                         f"cursor {self._cursor_field}: unparseable value "
                                         f"{str(value)[:60]!r}")  # fmt: skip
-                if self.bound is not None and cv > self.bound:
-                    self.stats.cursor_ignored += 1
-                    cv = None
+                if self.ceiling is not None and cv > self.ceiling:
+                    cv = self._capped(cv)
         return subuser, parent_key, key, data, md5(data, usedforsecurity=False).hexdigest(), cv
+
+    def _capped(self, cv: Any) -> Any:
+        """A cursor value past the API's clock: the clock within the skew, else no candidate."""
+        if self.bound is not None and cv > self.bound:
+            self.stats.cursor_ignored += 1
+            return None
+        return self.ceiling
 
     def _key(self, item: dict, subuser: str, parent_key: str) -> str | None:
         if self._single is not None:

@@ -93,6 +93,22 @@ def test_cursor_beyond_the_bound_loads_but_is_not_a_candidate() -> None:
     assert stats.cursor_ignored == 1
 
 
+def test_a_cursor_within_the_clock_skew_counts_as_the_api_s_clock() -> None:
+    """A record stamped 250 s past the API's clock (within the 300 s skew allowed) must not
+    become the cursor itself: the next run would start there and skip what was written in
+    between. It counts as the clock; past the skew it is no candidate; the fast page path and
+    the general record path agree."""
+    now = 1_000_000
+    records = [{"email": f"{i}@x.org", "created": c}
+               for i, c in enumerate((now - 5, now + 250, now + 400))]  # fmt: skip
+    fast = Shaper(BOUNCES, now + 300, now)
+    rows, _ = fast.rows(records, "", None)
+    assert [r[5] for r in rows] == [now - 5, now, None]
+    assert fast.stats.cursor_ignored == 1
+    general = Shaper(BOUNCES, now + 300, now)
+    assert [next(general.shape(r, "", None))[5] for r in records] == [now - 5, now, None]
+
+
 def test_date_cursor_kind() -> None:
     assert parse_cursor("2026-11-28", "date") == "2026-11-28"
     for bad in ("2026-13-01", "9999-garbage", 20261128, "2026-11-28T00:00:00"):
