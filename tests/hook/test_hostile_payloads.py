@@ -11,9 +11,7 @@ escape as a Python error, nor make a page that parses fail as if it were truncat
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,17 +21,16 @@ from sendgrid_hook.hooks.sendgrid import SendGridHook
 from sendgrid_hook.json_body import HugeInt
 from sendgrid_hook.rate_limit import RateLimiter
 
+from .fake_api import JsonHandler, serving_hook
+
 DEEP = b"[" * 100_000 + b"]" * 100_000
 BIG = "1" + "0" * 5000
 ERROR_BODIES = {"numbers": b'{"errors": 5}', "text": b'{"errors": "down"}', "deep": DEEP}
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     """``/v3/scopes?reset=…`` sets the rate-limit headers; ``/v3/error?status=…&body=…``
     answers an odd error body; ``/v3/huge_int`` and ``/v3/bad_utf8`` odd 200 bodies."""
-
-    def log_message(self, *args: Any) -> None:
-        """Silence the access log."""
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -42,35 +39,21 @@ class Handler(BaseHTTPRequestHandler):
             value = q.get("reset", "inf")
             headers = {"X-RateLimit-Limit": value, "X-RateLimit-Remaining": value,
                        "X-RateLimit-Reset": value}  # fmt: skip
-            self._send(200, json.dumps({"scopes": ["mail.send"]}).encode(), headers)
+            self.send(200, json.dumps({"scopes": ["mail.send"]}).encode(), headers)
         elif parts.path == "/v3/error":
-            self._send(int(q["status"]), ERROR_BODIES[q["body"]], {})
+            self.send(int(q["status"]), ERROR_BODIES[q["body"]], {})
         elif parts.path == "/v3/huge_int":
-            self._send(200, b'{"result": [{"id": 1, "n": ' + BIG.encode() + b'}, {"id": 2}]}', {})
+            self.send(200, b'{"result": [{"id": 1, "n": ' + BIG.encode() + b'}, {"id": 2}]}', {})
         elif parts.path == "/v3/bad_utf8":
-            self._send(200, b'{"result": [{"id": 1, "name": "al\xffice"}]}', {})
+            self.send(200, b'{"result": [{"id": 1, "name": "al\xffice"}]}', {})
         else:
-            self._send(404, b'{"errors": [{"message": "not found"}]}', {})
-
-    def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+            self.send(404, b'{"errors": [{"message": "not found"}]}', {})
 
 
 @pytest.fixture
 def hook(set_conn: Any) -> Iterator[SendGridHook]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    set_conn("sg_odd", {"conn_type": "sendgrid", "host": url, "password": "SG.odd.odd-key"})
-    yield SendGridHook(sendgrid_conn_id="sg_odd", backoff_base=0.001, backoff_max=0.01)
-    server.shutdown()
+    with serving_hook(Handler, set_conn, "sg_odd", backoff_base=0.001, backoff_max=0.01) as served:
+        yield served
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "1e400", "nan", "Infinity"])

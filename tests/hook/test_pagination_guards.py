@@ -7,9 +7,7 @@ endless cursors, foreign hosts, bodies of the wrong shape. Every case must end.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,14 +19,13 @@ from sendgrid_hook.errors import (
 )
 from sendgrid_hook.hooks.sendgrid import SendGridHook
 
+from .fake_api import JsonHandler, serving_hook
+
 ROWS = [{"id": i} for i in range(7)]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     """Routes by path; query parameters drive the page."""
-
-    def log_message(self, *args: Any) -> None:
-        """Silence the default stderr access log."""
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -90,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
             if q.get("generations") != "legacy,dynamic" or (
                 "page_size" not in q and "limit" not in q
             ):
-                self._send(400, b'{"errors":[{"field":"generations","message":"lost"}]}', {})
+                self.send(400, b'{"errors":[{"field":"generations","message":"lost"}]}', {})
                 return
             start = int(q.get("page_token", q.get("offset", 0)))
             body = {"result": ROWS[start : start + limit]}
@@ -99,34 +96,20 @@ class Handler(BaseHTTPRequestHandler):
             elif start + limit < len(ROWS):
                 headers["Link"] = f'<{base}{route}?offset={start + limit}>; rel="next"'
         elif route == "/v3/html":
-            self._send(200, b"<html>maintenance</html>", {})
+            self.send(200, b"<html>maintenance</html>", {})
             return
         elif route == "/v3/malformed":
             body = {"unexpected": 1}
         else:
-            self._send(404, b'{"errors":[{"message":"not found"}]}', {})
+            self.send(404, b'{"errors":[{"message":"not found"}]}', {})
             return
-        self._send(200, json.dumps(body).encode(), headers)
-
-    def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send(200, json.dumps(body).encode(), headers)
 
 
 @pytest.fixture
 def hook(set_conn: Any) -> Iterator[SendGridHook]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    set_conn("sg_rogue", {"conn_type": "sendgrid", "host": url, "password": "SG.rogue.rogue-key"})
-    yield SendGridHook(sendgrid_conn_id="sg_rogue", max_pages=20, backoff_base=0.001)
-    server.shutdown()
+    with serving_hook(Handler, set_conn, "sg_rogue", max_pages=20, backoff_base=0.001) as served:
+        yield served
 
 
 def _ids(hook: SendGridHook, path: str, pagination: str, records_path: str | None = None) -> list:
