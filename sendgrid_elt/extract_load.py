@@ -360,11 +360,7 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
         }
         if as_of is not None:
             instant = as_of.astimezone(dt.UTC)
-            latest = conn.execute(
-                f'select max(as_of) from "{STAGING_SCHEMA}".extract_runs '  # noqa: S608
-                "where run_id <> %s",
-                (run_id,),
-            ).fetchone()[0]
+            latest = published_as_of(conn, excluding=run_id)
             if latest is not None and latest > instant:  # an old run cleared, or a backfill
                 log.info("run %s read today's data after a newer run: published as of %s, not "
                          "its interval end %s", run_id, latest, instant)  # fmt: skip
@@ -380,3 +376,17 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
                     (run_id, instant, len(tenants), summary["records"]),
                 )
     return summary
+
+
+def published_as_of(conn: Any, *, excluding: str | None = None) -> dt.datetime | None:
+    """The newest as-of published in ``extract_runs`` (``excluding`` one run), else None.
+
+    The marts are never built as of an older instant: staging holds the newest run's data.
+    """
+    from sendgrid_elt.settings import STAGING_SCHEMA
+
+    return conn.execute(
+        f'select max(as_of) from "{STAGING_SCHEMA}".extract_runs '  # noqa: S608
+        "where run_id is distinct from %s",
+        (excluding,),
+    ).fetchone()[0]

@@ -63,8 +63,32 @@ def dbt_vars(context: Any) -> dict[str, str]:
         events = []
     as_of = [str(v) for e in events if (v := (e.extra or {}).get(AS_OF_EXTRA))]
     if as_of:  # the newest instant, whichever event came last (the marts never go back)
-        out[AS_OF_VAR] = max(as_of, key=_instant)
+        newest = max(as_of, key=_instant)
+        published = _published_as_of()
+        if published is not None and published > _instant(newest):  # an older run, cleared
+            log.info("this run's staging event is as of %s, but staging holds a newer run's "
+                     "data: building as of %s", newest, published)  # fmt: skip
+            newest = published.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        out[AS_OF_VAR] = newest
     return out
+
+
+def _published_as_of() -> dt.datetime | None:
+    """The newest as-of in the warehouse's ``extract_runs``; None when it cannot be read."""
+    import psycopg
+
+    from sendgrid_elt.extract_load import published_as_of
+    from sendgrid_elt.warehouse import configured_target
+
+    try:
+        target = configured_target()
+        if target is None:
+            return None
+        with psycopg.connect(target.conninfo(), autocommit=True, connect_timeout=10) as conn:
+            return published_as_of(conn)
+    except Exception as exc:  # the build reads the same warehouse and says what is wrong
+        log.warning("could not read the published as-of: %s", type(exc).__name__)
+        return None
 
 
 def _instant(value: str) -> dt.datetime:

@@ -3,7 +3,8 @@
 
     * dbt var `sendgrid_as_of` (ISO-8601 timestamp, e.g. 2026-11-28T00:00:00Z; a value
       without a zone is read as UTC): the transform DAG passes the data interval end of the
-      extract run that triggered it (the `as_of` of the `sendgrid_staging` Asset event).
+      extract run that triggered it (the `as_of` of the `sendgrid_staging` Asset event), or
+      the newest one `extract_runs` holds when that is later (a cleared older run).
     * Without the var (a developer running `dbt build` by hand) it comes from the staging
       data, never from the wall clock: the `as_of` of the latest extract run recorded in
       `extract_runs`, else the latest time the loader checked a stream or a connection or

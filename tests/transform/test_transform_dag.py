@@ -147,12 +147,15 @@ def test_dbt_never_starts_an_embedded_warehouse_in_a_task(monkeypatch) -> None:
         warehouse_env()
 
 
-def test_the_as_of_of_the_staging_event_becomes_the_dbt_var() -> None:
+def test_the_as_of_of_the_staging_event_becomes_the_dbt_var(monkeypatch) -> None:
     from airflow.sdk import Asset
 
+    from sendgrid_elt import transform
     from sendgrid_elt.assets import STAGING_ASSET
     from sendgrid_elt.settings import dbt_vars as name_vars
     from sendgrid_elt.transform import dbt_vars
+
+    monkeypatch.setattr(transform, "_published_as_of", lambda: None)  # no newer run published
 
     def event(ts: str, extra: dict) -> SimpleNamespace:
         return SimpleNamespace(timestamp=ts, extra=extra)
@@ -180,3 +183,30 @@ def test_the_as_of_of_the_staging_event_becomes_the_dbt_var() -> None:
     no_as_of = {STAGING_ASSET: [event("2026-11-02T00:05:00", {"rows": {}})]}
     assert dbt_vars({"triggering_asset_events": no_as_of}) == name_vars()
     assert dbt_vars({"triggering_asset_events": {}}) == name_vars()  # a manual run: names only
+
+
+def test_a_cleared_older_transform_run_builds_as_of_the_newest_published_run(warehouse) -> None:
+    """Clearing last week's transform run rebuilds over staging that holds today's data: it
+    builds as of the newest extract run published, never as of its own older event (which
+    took the marts, the utilization history and the overage alerts back in time)."""
+    import psycopg
+
+    from sendgrid_elt.assets import STAGING_ASSET
+    from sendgrid_elt.extract_load import prepare_staging
+    from sendgrid_elt.settings import STAGING_SCHEMA
+    from sendgrid_elt.transform import dbt_vars
+
+    prepare_staging()
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            f'insert into "{STAGING_SCHEMA}".extract_runs (run_id, as_of, published_at) '  # noqa: S608
+            "values ('daily_1120', '2026-11-20T00:00:00Z', now())"
+        )
+    old = SimpleNamespace(timestamp="2026-11-01T00:05:00", extra={"as_of": "2026-11-01T00:00:00Z"})
+    new = SimpleNamespace(timestamp="2026-11-21T00:05:00", extra={"as_of": "2026-11-21T00:00:00Z"})
+    assert dbt_vars({"triggering_asset_events": {STAGING_ASSET: [old]}})["sendgrid_as_of"] == (
+        "2026-11-20T00:00:00Z"
+    )
+    assert dbt_vars({"triggering_asset_events": {STAGING_ASSET: [new]}})["sendgrid_as_of"] == (
+        "2026-11-21T00:00:00Z"
+    )
