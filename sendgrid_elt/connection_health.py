@@ -28,6 +28,7 @@ from sendgrid_hook.redaction import scrub
 from sendgrid_elt.health_store import (
     DEFAULT_REMINDER,
     KEEP,
+    RUN_PROBLEM,
     AlertKind,
     HealthUpdate,
     Status,
@@ -305,12 +306,52 @@ def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def _problems_text(problems: Mapping[str, Any] | None) -> str:
     parts = []
     for name, p in sorted((problems or {}).items()):
-        if p.get("kind") == "failed":
+        if name == RUN_PROBLEM:
+            parts.append(f"the run failed before its streams ({p.get('detail') or 'see logs'})")
+        elif p.get("kind") == "failed":
             parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
         else:
             count = p.get("count")
             parts.append(f"stream {name} rejected {count} {plural('record', count)}")
     return "; ".join(parts)
+
+
+def record_run_failure(
+    hook: SendGridHook,
+    exc: BaseException,
+    *,
+    engine: Engine | None = None,
+    settings: AlertSettings | None = None,
+    context: Any = None,
+) -> HealthUpdate:
+    """Record a run that failed outside its streams: ``degraded``, one alert, the error kept.
+
+    The scope check, the API's clock or the state read failed (a 503 after the retries, a
+    timeout): no stream outcome says so, and the tenant must not keep reading as connected (a
+    new one as never connected). The stored scopes are kept (not read this time); the next run
+    that reaches its streams clears the problem (:func:`record_streams`).
+    """
+    engine = engine or health_engine()
+    settings = _settings_for(hook, settings)
+    name = _display_name(hook)
+    detail = scrub(f"{type(exc).__name__}: {exc}")[:300]
+    update = record_health(
+        engine,
+        tenant_id=hook.tenant_id,
+        status="degraded",
+        display_name=name,
+        error=detail,
+        missing_scopes=None,
+        stream_problems={RUN_PROBLEM: {"kind": "failed", "detail": detail, "count": 0}},
+        covered=[RUN_PROBLEM],
+        reminder_after=settings.reminder_after,
+        succeeded=False,
+    )
+    log.warning("%s: the run failed before its streams: %s", name, detail)
+    if update.alert:
+        send_alert(engine, update, display_name=name, settings=settings,
+                   reason=_problems_text(update.stream_problems), context=context)  # fmt: skip
+    return update
 
 
 def record_streams(
@@ -352,7 +393,7 @@ def record_streams(
         missing_scopes=report.missing_scopes,
         streams_missing_scopes=report.skipped,
         stream_problems=problems,
-        covered=list(outcomes),
+        covered=[*outcomes, RUN_PROBLEM],  # the run reached its streams
         reminder_after=settings.reminder_after,
     )
     if problems:

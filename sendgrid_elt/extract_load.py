@@ -196,6 +196,9 @@ def _extract(
     batch_size: int | None,
     alert_settings: Any = None,
 ) -> dict[str, Any]:
+    from airflow.exceptions import AirflowException
+    from sendgrid_hook.errors import ReconnectRequired
+
     from sendgrid_elt import connection_health, sync_state
     from sendgrid_elt.extract import TenantExtractor
 
@@ -207,12 +210,17 @@ def _extract(
     )  # fmt: skip
     alerts = {"engine": engine, "context": context, "settings": alert_settings}
     with connection_health.reconnect_guard(hook, **alerts):
-        today = hook.api_date()
-        connection_health.check_connection(hook, selected, **alerts)
-        extractor = TenantExtractor(
-            hook, conn, tenant_id, run_id, start_date=start_date, today=today,
-            **({"batch_size": batch_size} if batch_size else {}),
-        )  # fmt: skip
+        try:
+            today = hook.api_date()
+            connection_health.check_connection(hook, selected, **alerts)
+            extractor = TenantExtractor(
+                hook, conn, tenant_id, run_id, start_date=start_date, today=today,
+                **({"batch_size": batch_size} if batch_size else {}),
+            )  # fmt: skip
+        except Exception as exc:  # not the credential (the guard's): a 503, a timeout, ...
+            if not isinstance(exc, ReconnectRequired | AirflowException):
+                connection_health.record_run_failure(hook, exc, **alerts)
+            raise
         return run_streams(extractor, selected, hook, **alerts)
 
 

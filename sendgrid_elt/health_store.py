@@ -42,6 +42,9 @@ DEFAULT_REMINDER = dt.timedelta(hours=24)
 _DDL_LOCK = 0x5E9D_4EA1
 #: Kept: ``record_health(stream_problems=KEEP)`` leaves the stored problems as they are.
 KEEP: Any = None
+#: The ``stream_problems`` key of a run that failed outside its streams (the scope check, the
+#: API's clock, the state read): the tenant is ``degraded`` until a run reaches its streams.
+RUN_PROBLEM = "(run)"
 
 metadata = MetaData(schema=STAGING_SCHEMA)
 _ts = DateTime(timezone=True)
@@ -163,9 +166,11 @@ def decide_alert(
 
 
 def _reason(missing_scopes: Sequence[str], problems: Mapping[str, Any]) -> str | None:
-    kinds = {str((p or {}).get("kind")) for p in problems.values()}
-    reasons = [r for r, on in (("missing_scopes", missing_scopes), ("streams_failed",
-               "failed" in kinds), ("records_rejected", "rejected" in kinds)) if on]  # fmt: skip
+    streams = {k: p for k, p in problems.items() if k != RUN_PROBLEM}
+    kinds = {str((p or {}).get("kind")) for p in streams.values()}
+    reasons = [r for r, on in (("missing_scopes", missing_scopes), ("run_failed",
+               RUN_PROBLEM in problems), ("streams_failed", "failed" in kinds),
+               ("records_rejected", "rejected" in kinds)) if on]  # fmt: skip
     return ",".join(reasons) or None
 
 
@@ -177,12 +182,13 @@ def record_health(
     display_name: str | None = None,
     reason: str | None = None,
     error: str | None = None,
-    missing_scopes: Sequence[str] = (),
+    missing_scopes: Sequence[str] | None = (),
     streams_missing_scopes: Mapping[str, Sequence[str]] | None = None,
     stream_problems: Mapping[str, Any] | None = KEEP,
     covered: Sequence[str] | None = None,
     reminder_after: dt.timedelta = DEFAULT_REMINDER,
     now: dt.datetime | None = None,
+    succeeded: bool = True,
 ) -> HealthUpdate:
     """Upsert the tenant's row and claim the due alert atomically.
 
@@ -196,13 +202,16 @@ def record_health(
         display_name: Human name (kept when ``None``).
         reason: Machine reason of ``needs_reconnect`` (derived for the other statuses).
         error: Last error text (scrubbed here).
-        missing_scopes: Scopes the credential lacks.
+        missing_scopes: Scopes the credential lacks (``None``: unknown this time, the stored
+            ones and their streams are kept).
         streams_missing_scopes: Stream -> the scopes it lacks.
         stream_problems: Problems of the streams a run read (``KEEP``: keep the stored ones).
         covered: The streams that run read: their stored problems are replaced by
             ``stream_problems``, the others' kept (``None``: all replaced).
         reminder_after: Delay before a ``reminder``.
         now: The time of the check (tests pin it).
+        succeeded: Whether the credential worked (``last_success_at``); ``False`` for a run
+            that failed before it could tell.
 
     Returns:
         The transition and the alert claimed (if any).
@@ -225,6 +234,9 @@ def record_health(
         )
         row = conn.execute(select(t).where(t.c.tenant_id == tenant_id).with_for_update()).one()
         previous = dict(row._mapping)
+        if missing_scopes is None:  # not read this time: keep what is known
+            missing_scopes = list(previous["missing_scopes"] or ())
+            per_stream = dict(previous["streams_missing_scopes"] or {})
         problems = dict(previous["stream_problems"] or {})
         if stream_problems is not KEEP:
             gone = set(problems) if covered is None else set(covered)
@@ -247,7 +259,7 @@ def record_health(
         }
         if error is not None:
             values["last_error"] = scrub(error)[:2000]
-        if status in ("connected", "degraded"):
+        if status in ("connected", "degraded") and succeeded:
             values["last_success_at"] = now
         if alert is not None:
             values.update(last_alert_at=now, alert_kind=alert, alerts_sent=t.c.alerts_sent + 1)

@@ -81,9 +81,14 @@ class Health:
         """
         if self.status != "degraded":
             return LABELS.get(self.status, self.status)
+        from sendgrid_elt.health_store import RUN_PROBLEM
+
         why = []
-        failed = sorted(n for n, p in self.stream_problems.items() if p.get("kind") == "failed")
-        rejected = sorted(n for n, p in self.stream_problems.items() if p.get("kind") != "failed")
+        streams = {n: p for n, p in self.stream_problems.items() if n != RUN_PROBLEM}
+        failed = sorted(n for n, p in streams.items() if p.get("kind") == "failed")
+        rejected = sorted(n for n, p in streams.items() if p.get("kind") != "failed")
+        if RUN_PROBLEM in self.stream_problems:
+            why.append("the last run failed before its streams")
         if failed:
             why.append(f"streams failed: {', '.join(failed)}")
         if rejected:

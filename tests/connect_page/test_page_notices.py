@@ -80,3 +80,14 @@ def test_the_sign_in_link_follows_airflow_s_sub_path(airflow_home, root: str, lo
         page = client.get("/connections")
     assert page.status_code == 401
     assert f'id="login" href="{login}"' in page.text
+
+
+def test_a_run_that_failed_before_its_streams_is_named_so(airflow_home) -> None:
+    """The run-level problem reads as what it is, not as a stream called ``(run)``."""
+    from sendgrid_connect import health
+
+    from sendgrid_elt.health_store import RUN_PROBLEM
+
+    failed = {"kind": "failed", "detail": "SendGridRetriableError: 503", "count": 0}
+    h = health.Health("degraded", stream_problems={RUN_PROBLEM: failed, "bounces": failed})
+    assert h.label == "Degraded; the last run failed before its streams; streams failed: bounces"

@@ -70,6 +70,35 @@ def test_oversized_stream_fails_alone_and_the_others_load(sim: Any, acme: Any) -
         assert _matches_truth(sim, acme, stream)
 
 
+def test_a_run_failing_before_its_streams_shows_in_health_and_alerts_once(
+    sim: Any, acme: Any
+) -> None:
+    """``/v3/scopes`` answers 503 on every retry: no stream outcome says so, yet the tenant's
+    health must (before, a new tenant had no health row and a known one stayed connected): it
+    is ``degraded`` with the error kept, alerted once over two runs, never counted as a
+    success; the first run that reaches its streams clears it."""
+    from sendgrid_elt.connection_health import health_engine, read_health
+
+    acme.define(max_retries=1)
+    configure(sim.base_url, paths=["/v3/scopes"], answer_status=503, answer_message="down")
+    try:
+        for run in ("run_down_1", "run_down_2"):
+            with pytest.raises(Exception, match="503"):
+                load_tenant("acme", run, streams=STREAMS)
+            health = read_health(health_engine(), "acme")
+            assert health is not None
+            assert (health["status"], health["reason"]) == ("degraded", "run_failed")
+            assert "503" in health["last_error"]
+            assert health["last_success_at"] is None
+            assert health["alerts_sent"] == 1, run  # one alert for the same problem
+    finally:
+        configure(sim.base_url)
+    load_tenant("acme", "run_back", streams=STREAMS)
+    health = read_health(health_engine(), "acme")
+    assert health["status"] == "connected"
+    assert health["stream_problems"] == {}
+
+
 def test_time_budget_ends_the_tenant_cleanly_with_its_state_saved(sim: Any, acme: Any) -> None:
     acme.define(time_budget=4)  # the connection's budget (the task's is hours)
     configure(sim.base_url, paths=[BOUNCES], trickle_seconds=8)
