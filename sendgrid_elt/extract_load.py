@@ -224,12 +224,25 @@ def _extract(
         return run_streams(extractor, selected, hook, **alerts)
 
 
+class TenantBusy(RuntimeError):
+    """An earlier try of this same run still holds the tenant's lock: retried, never skipped.
+
+    Its worker lost its heartbeat but lives on (a zombie) and still extracts the tenant; once it
+    ends (or its host vanishes: the lock's session keepalives) the retry takes the tenant.
+    """
+
+
 def _skip_locked(conn: Any, tenant_id: str, run_id: str, waited: float) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from sendgrid_elt.tenant_lock import holder
+    from sendgrid_elt.tenant_lock import application_name, holder
 
     other = holder(conn, tenant_id) or "another run"
+    if other == application_name(tenant_id, run_id):  # a skip would end this run without it
+        raise TenantBusy(
+            f"tenant {tenant_id}: an earlier try of run {run_id} still holds its lock (waited "
+            f"{waited:.0f} s); the retry extracts it once that try ends"
+        )
     message = (
         f"tenant {tenant_id}: skipped in run {run_id}: {other} is extracting it (waited "
         f"{waited:.0f} s for its lock); nothing was read or written"

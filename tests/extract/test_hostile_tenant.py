@@ -170,6 +170,22 @@ def test_second_run_of_a_tenant_skips_while_the_first_holds_it(
     assert deleted == 0
 
 
+def test_a_lock_held_by_an_earlier_try_of_the_same_run_fails_for_a_retry(acme: Any) -> None:
+    """A zombie try of this same run (heartbeat lost, process alive) still holds the tenant:
+    skipping would end the run green without it; the tenant fails instead, so the batch's
+    retry extracts it once the lock is free. Another run's lock still means a skip."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from sendgrid_elt.extract_load import TenantBusy
+
+    with tenant_lock(acme, "acme", "scheduled__same", wait=0) as held:
+        assert held
+        with pytest.raises(TenantBusy, match="an earlier try of run scheduled__same"):
+            load_tenant("acme", "scheduled__same", streams=STREAMS, lock_wait=0.2)
+        with pytest.raises(AirflowSkipException, match="scheduled__same is extracting it"):
+            load_tenant("acme", "manual__other", streams=STREAMS, lock_wait=0.2)
+
+
 def test_tenant_lock_waits_bounded_and_dies_with_its_session(warehouse: Any) -> None:
     with psycopg.connect(warehouse.conninfo(), autocommit=True) as other:
         first = psycopg.connect(warehouse.conninfo(), autocommit=True)
