@@ -135,7 +135,7 @@ def load_tenant(
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     from sendgrid_elt.stream_outcome import StreamsFailed
-    from sendgrid_elt.tenant_lock import tenant_lock
+    from sendgrid_elt.tenant_lock import not_locked, tenant_lock
 
     selected = [s.name for s in catalog.select(streams)]
     own = warehouse is None
@@ -151,7 +151,7 @@ def load_tenant(
         wait = wait if budget is None else min(wait, budget / 2)
         with tenant_lock(conn, tenant_id, run_id, wait=wait) as locked:
             if not locked:
-                _skip_locked(conn, tenant_id, run_id, wait)
+                not_locked(conn, tenant_id, run_id, wait)
             outcomes = _extract(
                 hook, conn, engine, tenant_id, run_id, selected,
                 start_date=start_date, context=context, batch_size=batch_size,
@@ -222,33 +222,6 @@ def _extract(
                 connection_health.record_run_failure(hook, exc, **alerts)
             raise
         return run_streams(extractor, selected, hook, **alerts)
-
-
-class TenantBusy(RuntimeError):
-    """An earlier try of this same run still holds the tenant's lock: retried, never skipped.
-
-    Its worker lost its heartbeat but lives on (a zombie) and still extracts the tenant; once it
-    ends (or its host vanishes: the lock's session keepalives) the retry takes the tenant.
-    """
-
-
-def _skip_locked(conn: Any, tenant_id: str, run_id: str, waited: float) -> None:
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    from sendgrid_elt.tenant_lock import application_name, holder
-
-    other = holder(conn, tenant_id) or "another run"
-    if other == application_name(tenant_id, run_id):  # a skip would end this run without it
-        raise TenantBusy(
-            f"tenant {tenant_id}: an earlier try of run {run_id} still holds its lock (waited "
-            f"{waited:.0f} s); the retry extracts it once that try ends"
-        )
-    message = (
-        f"tenant {tenant_id}: skipped in run {run_id}: {other} is extracting it (waited "
-        f"{waited:.0f} s for its lock); nothing was read or written"
-    )
-    log.warning(message)
-    raise AirflowSkipException(message)
 
 
 def run_streams(

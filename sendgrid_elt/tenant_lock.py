@@ -93,3 +93,34 @@ def holder(conn: psycopg.Connection, tenant_id: str) -> str | None:
         (unsigned >> 32, unsigned & 0xFFFF_FFFF),
     ).fetchone()
     return row[0] if row else None
+
+
+class TenantBusy(RuntimeError):
+    """An earlier try of this same run still holds the tenant's lock: retried, never skipped.
+
+    Its worker lost its heartbeat but lives on (a zombie) and still extracts the tenant; once it
+    ends (or its host vanishes: the lock's session keepalives) the retry takes the tenant.
+    """
+
+
+def not_locked(conn: psycopg.Connection, tenant_id: str, run_id: str, waited: float) -> None:
+    """Why ``run_id`` did not get the tenant's lock after ``waited`` seconds, raised.
+
+    Raises:
+        TenantBusy: An earlier try of this run holds it (retried).
+        AirflowSkipException: Another run holds it (this run skips the tenant).
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    other = holder(conn, tenant_id) or "another run"
+    if other == application_name(tenant_id, run_id):  # a skip would end this run without it
+        raise TenantBusy(
+            f"tenant {tenant_id}: an earlier try of run {run_id} still holds its lock (waited "
+            f"{waited:.0f} s); the retry extracts it once that try ends"
+        )
+    message = (
+        f"tenant {tenant_id}: skipped in run {run_id}: {other} is extracting it (waited "
+        f"{waited:.0f} s for its lock); nothing was read or written"
+    )
+    log.warning(message)
+    raise AirflowSkipException(message)

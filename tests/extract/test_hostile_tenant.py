@@ -176,7 +176,7 @@ def test_a_lock_held_by_an_earlier_try_of_the_same_run_fails_for_a_retry(acme: A
     retry extracts it once the lock is free. Another run's lock still means a skip."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from sendgrid_elt.extract_load import TenantBusy
+    from sendgrid_elt.tenant_lock import TenantBusy
 
     with tenant_lock(acme, "acme", "scheduled__same", wait=0) as held:
         assert held
