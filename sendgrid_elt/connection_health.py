@@ -14,17 +14,16 @@ This module adds the channels and the DAG helpers:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sendgrid_hook.display import human_instant, plural
 from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
+from sendgrid_elt.alert_settings import AlertSettings
 from sendgrid_elt.health_store import (
     DEFAULT_REMINDER,
     KEEP,
@@ -39,11 +38,6 @@ from sendgrid_elt.health_store import (
     read_health,
     record_health,
     release_alert,
-)
-from sendgrid_elt.settings import (
-    ALERT_RECIPIENTS_VARIABLE,
-    ALERT_SLACK_VARIABLE,
-    RECONNECT_REMINDER_VARIABLE,
 )
 
 if TYPE_CHECKING:
@@ -74,48 +68,6 @@ __all__ = [
     "send_alert",
     "stream_problems",
 ]
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    """Where alerts go (defaults from Airflow Variables)."""
-
-    to: tuple[str, ...] = ()
-    smtp_conn_id: str = "smtp_default"
-    from_email: str | None = None
-    slack_webhook_conn_id: str | None = None
-    connect_base_url: str | None = None
-    reminder_after: dt.timedelta = DEFAULT_REMINDER
-    extra_to: tuple[str, ...] = field(default_factory=tuple)
-
-    @classmethod
-    def from_airflow(cls, **overrides: Any) -> AlertSettings:
-        """Settings from the alert Variables (recipients, Slack connection, reminder hours).
-
-        Keyword arguments win over the Variables.
-        """
-        hours = _variable(RECONNECT_REMINDER_VARIABLE)
-        values: dict[str, Any] = {
-            "to": tuple(_split(_variable(ALERT_RECIPIENTS_VARIABLE))),
-            "slack_webhook_conn_id": _variable(ALERT_SLACK_VARIABLE),
-            "reminder_after": dt.timedelta(hours=float(hours)) if hours else DEFAULT_REMINDER,
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-
-def _variable(key: str) -> str | None:
-    try:
-        from airflow.sdk import Variable
-
-        value = Variable.get(key, default=None)
-    except Exception:  # outside a task with no metadata DB: use defaults
-        return None
-    return str(value) if value not in (None, "") else None
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()]
 
 
 # -- alerts -------------------------------------------------------------------------------
@@ -153,7 +105,7 @@ def send_alert(
     )
     notifier.notify(context or {})
     external = [c for c in notifier.delivered if c != "log"]
-    if notifier.failed and not external:
+    if (notifier.failed or settings.unread) and not external:
         release_alert(engine, update)
     return notifier.delivered
 

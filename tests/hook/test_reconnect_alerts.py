@@ -245,3 +245,36 @@ def test_access_restored_with_scopes_still_missing_says_what_to_do() -> None:
         "[SendGrid] Acme Retail: access restored",
         True,
     )
+
+
+def test_alert_variables_that_cannot_be_read_never_lose_the_alert(
+    warehouse: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An execution-API error while reading the alert Variables left no recipients: the
+    reconnect alert went to the log only and counted as sent, so no one was ever told. Now it
+    is released, and the next run (Variables readable again) sends it; a reminder period that
+    is not a number falls back to the default instead of failing every batch."""
+    from airflow.sdk import Variable
+
+    from sendgrid_elt.connection_health import send_alert
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("execution API unavailable")
+
+    monkeypatch.setattr(Variable, "get", unreachable)
+    settings = AlertSettings.from_airflow()
+    assert settings.unread
+    engine = health_engine()
+    update = record_health(engine, tenant_id="acme_vars", status="needs_reconnect",
+                           reason="revoked")  # fmt: skip
+    assert update.alert == "needs_reconnect"
+    assert send_alert(engine, update, display_name="Acme", reason="revoked",
+                      settings=settings) == ["log"]  # fmt: skip
+    again = record_health(engine, tenant_id="acme_vars", status="needs_reconnect",
+                          reason="revoked")  # fmt: skip
+    assert again.alert == "needs_reconnect"  # released: the next run alerts
+
+    monkeypatch.setattr(Variable, "get", lambda key, default=None: "24h")
+    from sendgrid_elt.health_store import DEFAULT_REMINDER
+
+    assert AlertSettings.from_airflow().reminder_after == DEFAULT_REMINDER

@@ -1,0 +1,90 @@
+"""Where health alerts go: recipients, Slack connection and reminder period, from Variables.
+
+Read once per batch (:meth:`AlertSettings.from_airflow`). A Variable that cannot be read (an
+execution-API error) marks the settings ``unread``: an alert that then reaches no external
+channel is released for the next run (:func:`sendgrid_elt.connection_health.send_alert`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sendgrid_elt.health_store import DEFAULT_REMINDER
+from sendgrid_elt.settings import (
+    ALERT_RECIPIENTS_VARIABLE,
+    ALERT_SLACK_VARIABLE,
+    RECONNECT_REMINDER_VARIABLE,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go (defaults from Airflow Variables)."""
+
+    to: tuple[str, ...] = ()
+    smtp_conn_id: str = "smtp_default"
+    from_email: str | None = None
+    slack_webhook_conn_id: str | None = None
+    connect_base_url: str | None = None
+    reminder_after: dt.timedelta = DEFAULT_REMINDER
+    extra_to: tuple[str, ...] = field(default_factory=tuple)
+    #: The Variables could not all be read (an execution-API error): an alert that reached no
+    #: external channel is released for the next run instead of counting as sent.
+    unread: bool = False
+
+    @classmethod
+    def from_airflow(cls, **overrides: Any) -> AlertSettings:
+        """Settings from the alert Variables (recipients, Slack connection, reminder hours).
+
+        Keyword arguments win over the Variables. A reminder period that is not a positive
+        number of hours is logged and the default used (it must not stop the extraction).
+        """
+        unread: list[str] = []
+        hours = _variable(RECONNECT_REMINDER_VARIABLE, unread)
+        values: dict[str, Any] = {
+            "to": tuple(_split(_variable(ALERT_RECIPIENTS_VARIABLE, unread))),
+            "slack_webhook_conn_id": _variable(ALERT_SLACK_VARIABLE, unread),
+            "reminder_after": _hours(hours),
+            "unread": bool(unread),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _variable(key: str, unread: list[str]) -> str | None:
+    """The Variable's text (``None``: unset); a failed read is appended to ``unread``."""
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(key, default=None)
+    except Exception as exc:  # the execution API, or no metadata DB outside a task
+        log.warning("alert Variable %s could not be read (%s): alerts that reach no external "
+                    "channel are retried by the next run", key, type(exc).__name__)  # fmt: skip
+        unread.append(key)
+        return None
+    return str(value) if value not in (None, "") else None
+
+
+def _hours(value: str | None) -> dt.timedelta:
+    """The reminder period from the Variable's text; the default when unset or not valid."""
+    if not value:
+        return DEFAULT_REMINDER
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = float("nan")
+    if not math.isfinite(hours) or hours <= 0:
+        log.warning("Variable %s=%r is not a positive number of hours: %s used",
+                    RECONNECT_REMINDER_VARIABLE, value[:40], DEFAULT_REMINDER)  # fmt: skip
+        return DEFAULT_REMINDER
+    return dt.timedelta(hours=hours)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()]
