@@ -83,11 +83,11 @@ def sendgrid_extract_load():
     @task
     def list_tenants(params: dict | None = None) -> list[list[str]]:
         from sendgrid_elt.batches import split
-        from sendgrid_elt.extract_load import record_roster
+        from sendgrid_elt.extract_load import known_tenants, record_roster
         from sendgrid_elt.tenants import discover
 
         requested = (params or {}).get("tenants") or None
-        found = discover(requested)
+        found = discover(requested, known=() if requested else known_tenants())
         if not requested:  # a full discovery: known tenants it lacks were deleted
             record_roster(found, as_of=_as_of(get_current_context()))
         return split(found)

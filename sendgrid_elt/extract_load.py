@@ -83,6 +83,17 @@ def record_roster(tenant_ids: list[str], as_of: dt.datetime | None) -> None:
         log.info("connected again: %s", ", ".join(restored))
 
 
+def known_tenants() -> list[str]:
+    """The tenants earlier runs found and did not mark removed (the warehouse's registry)."""
+    import psycopg
+
+    from sendgrid_elt import sync_state
+    from sendgrid_elt.warehouse import require_target
+
+    with psycopg.connect(require_target().conninfo()) as conn:
+        return sync_state.active_tenants(conn)
+
+
 def parse_start_date(value: Any) -> dt.date | None:
     """The ``start_date`` param (``YYYY-MM-DD``, empty = use state)."""
     if value in (None, ""):

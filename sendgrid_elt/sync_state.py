@@ -136,6 +136,12 @@ def save_tenant(
     )
 
 
+def active_tenants(conn: psycopg.Connection) -> list[str]:
+    """The registry's tenants not marked removed."""
+    rows = conn.execute(f"select tenant_id from {_TENANTS} where removed_at is null").fetchall()  # noqa: S608
+    return sorted(r[0] for r in rows)
+
+
 def save_roster(
     conn: psycopg.Connection, tenant_ids: Sequence[str], as_of: dt.datetime
 ) -> tuple[list[str], list[str]]:

@@ -70,12 +70,15 @@ def variable_tenant_ids(raw: str | None) -> list[str]:
     return sorted({str(i).strip() for i in items if str(i).strip()})
 
 
-def discover(requested: list[str] | None = None) -> list[str]:
+def discover(requested: list[str] | None = None, known: Iterable[str] = ()) -> list[str]:
     """Return the tenant connection ids of this run (inside a task).
 
     Args:
         requested: The ``tenants`` DAG param; when given, only these (each must be a
             ``sendgrid`` connection).
+        known: Tenants earlier runs found (the warehouse's registry): one the listings miss
+            but that is still a ``sendgrid`` connection (the metadata database's, with the API
+            connection gone) is kept, looked up one by one, never dropped and marked removed.
 
     Raises:
         ValueError: A requested id is not a ``sendgrid`` connection.
@@ -94,7 +97,13 @@ def discover(requested: list[str] | None = None) -> list[str]:
     listed = {t for t in metadata_tenant_ids() if f"{_PREFIX}{t.upper()}" not in os.environ}
     named = set(variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default=None)))
     typed = env_ids | listed
-    found = sorted(typed | {t for t in named - typed if _is_sendgrid(t)})
+    remembered = set(known) - typed - named
+    confirmed = {t for t in (named | remembered) - typed if _is_sendgrid(t)}
+    found = sorted(typed | confirmed)
+    if confirmed & remembered:
+        log.warning("tenants missed by the listings but still sendgrid connections (kept): %s; "
+                    "configure the %s connection so that new ones are found too",
+                    ", ".join(sorted(confirmed & remembered)), AIRFLOW_API_CONN_ID)  # fmt: skip
     log.info("tenants: %d sendgrid connections: %s", len(found), ", ".join(found) or "-")
     return found
 

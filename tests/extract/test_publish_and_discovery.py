@@ -81,6 +81,29 @@ def test_a_tenant_lookup_that_fails_fails_the_discovery(monkeypatch: pytest.Monk
     assert "gone" not in tenants.discover()  # a connection that no longer exists is left out
 
 
+def test_a_known_tenant_the_listings_miss_is_kept_while_its_connection_exists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the API connection gone, the metadata database's tenants are not listed: one an
+    earlier run knew is looked up and kept (extracted, not marked removed); one whose
+    connection is gone is dropped (before, both were dropped and marked removed)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import Connection
+
+    from sendgrid_elt import tenants
+
+    def get(conn_id: str) -> Any:
+        if conn_id == "kept_in_db":
+            return Connection(conn_id=conn_id, conn_type="sendgrid", password="SG.x.y")
+        raise AirflowNotFoundException(conn_id)
+
+    monkeypatch.setattr(Connection, "get", staticmethod(get))
+    monkeypatch.setattr(tenants, "metadata_tenant_ids", lambda: [])  # no API connection
+    found = tenants.discover(known=["kept_in_db", "deleted"])
+    assert "kept_in_db" in found
+    assert "deleted" not in found
+
+
 @pytest.mark.parametrize(
     ("host", "schema", "port", "expected"),
     [
