@@ -365,11 +365,6 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
         }
         if as_of is not None:
             instant = as_of.astimezone(dt.UTC)
-            read_at = dt.datetime.now(dt.UTC)
-            if instant > read_at:  # a manual run dated ahead: it read today's data, no later
-                log.warning("run %s's data interval ends in the future (%s): published as of "
-                            "now, %s", run_id, instant, read_at)  # fmt: skip
-                instant = read_at
             latest = published_as_of(conn, excluding=run_id)
             if latest is not None and latest > instant:  # an old run cleared, or a backfill
                 log.info("run %s read today's data after a newer run: published as of %s, not "

@@ -44,22 +44,6 @@ def test_a_cleared_old_run_never_takes_the_as_of_back(warehouse: Any) -> None:
     assert staging_summary("daily_next", NEW + DAY)["as_of"] == "2026-11-21T00:00:00Z"
 
 
-def test_a_run_dated_in_the_future_never_moves_the_as_of_past_its_read(warehouse: Any) -> None:
-    """A manual run triggered with a mistyped date years ahead read today's data: published as
-    of its read, not that date, which every later run would have been raised to for years."""
-    prepare_staging()
-    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
-        _status(conn, "acme", "manual_typo")
-        before = dt.datetime.now(dt.UTC)
-        typo = before + 5 * 365 * DAY
-        published = staging_summary("manual_typo", typo)
-        instant = dt.datetime.fromisoformat(published["as_of"].replace("Z", "+00:00"))
-        assert before <= instant <= dt.datetime.now(dt.UTC)
-        _status(conn, "acme", "daily_next")
-        later = staging_summary("daily_next", NEW)["as_of"]
-        assert dt.datetime.fromisoformat(later.replace("Z", "+00:00")) < typo
-
-
 def test_a_tenant_lookup_that_fails_fails_the_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a connection that does not exist is dropped; a lookup the secrets backend could not
     answer fails the run (retried) instead of dropping the tenant and marking it removed."""
