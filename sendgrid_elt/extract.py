@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from sendgrid_hook import errors
 from sendgrid_hook.redaction import scrub
 
@@ -52,15 +53,16 @@ from sendgrid_elt.stream_outcome import (
     licence_skip,
     refusal,
 )
-from sendgrid_elt.unit_reads import plan_requests, read_pages
-from sendgrid_elt.windows import floor_cursor, settled_before
+from sendgrid_elt.unit_reads import Part, plan_requests, read_pages
+from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before
 
 if TYPE_CHECKING:
-    import psycopg
-
     from sendgrid_elt.catalog import StreamSpec
 
 log = logging.getLogger(__name__)
+
+#: Units of one stream that may fail in a row before its other units wait for the next run.
+FAILED_UNITS_IN_A_ROW = 3
 
 
 class TenantExtractor:
@@ -132,23 +134,6 @@ class TenantExtractor:
             )
         return outcomes
 
-    def cursor_bound(self, spec: StreamSpec) -> int | str | None:
-        """Largest value of ``spec``'s cursor that may become its cursor (``None``: none)."""
-        cursor = spec.cursor_field
-        if cursor is None:
-            return None
-        if cursor[1] == "date":  # stats days: the API's day, and one more for time zones
-            return (self.today + dt.timedelta(days=1)).isoformat()
-        now = self.now or dt.datetime.combine(self.today, dt.time.max, dt.UTC)
-        return int(now.timestamp()) + catalog.CLOCK_SKEW_SECONDS
-
-    def cursor_ceiling(self, spec: StreamSpec) -> int | None:
-        """The API's clock as an epoch cursor (values up to the bound count as it), else None."""
-        if spec.cursor_field is None or spec.cursor_field[1] != "epoch":
-            return None
-        now = self.now or dt.datetime.combine(self.today, dt.time.max, dt.UTC)
-        return int(now.timestamp())
-
     # ----- one stream ---------------------------------------------------------------------
     def run_stream(self, spec: StreamSpec) -> StreamOutcome:
         """Extract and load one stream; never raises except for ``ReconnectRequired``.
@@ -158,7 +143,7 @@ class TenantExtractor:
         """
         start, requests_before = time.monotonic(), self.hook.request_count
         outcome = StreamOutcome(spec.name, "ok")
-        shaper = Shaper(spec, self.cursor_bound(spec), self.cursor_ceiling(spec))
+        shaper = Shaper(spec, *cursor_limits(spec, self.now, self.today))
         self._subuser_names = None if spec.name == "subusers" else self._subuser_names
         try:
             skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
@@ -213,60 +198,58 @@ class TenantExtractor:
     def _load(
         self, spec: StreamSpec, shaper: Shaper, outcome: StreamOutcome
     ) -> tuple[int, str | None]:
-        """Load every unit; one unit's failed read never stops the next (see ``failed``)."""
+        """Load every unit; one unit's failed read never stops the next (see ``failed``).
+
+        After :data:`FAILED_UNITS_IN_A_ROW` units in a row failed, the others are not tried
+        this run (an outage would cost each its retries). A warehouse error fails the stream.
+        """
         writer = self.loader.stream(spec)
         progress = Progress(spec.name)
         pages0 = self.hook.request_count
         skipped: dict[str, str] = {}  # unit -> why SendGrid refused it (rows kept)
-        failed: dict[str, str] = {}  # unit -> why its read failed (rows kept, cursor not moved)
+        failed: dict[str, str] = {}  # unit -> why its read failed (rows kept, cursor kept)
+        partial: dict[str, list[Part]] = {}  # unit -> its parent ids not read
+        unread: list[str] = []  # units not tried after too many failures in a row
         ignored: list[str] = []
         units = self._units(spec)
+        in_a_row = 0
         try:
             for unit in units:
-                parts: list[str] = []  # parent ids whose read failed (the unit's others load)
-                read = [0]  # the unit's pages: a refusal after the first is a failed read
-                try:
-                    cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
-                    rows = self._rows(spec, unit, cursor, shaper, parts)
-                    writer.write_unit(
-                        unit,
-                        self._progress_rows(rows, progress, writer, pages0, read),
-                        prev_cursor=cursor or floor_cursor(spec, self.start_date),
-                        checkpoint=spec.mode == "incremental",
-                        settled_before=settled_before(spec, self.now),
-                        intact=lambda parts=parts: not parts,
-                    )
-                except errors.SendGridFatalError as exc:
-                    why = refusal(exc) if not read[0] else None
-                    if why is None or (unit == "" and exc.status_code not in (403, 404)):
-                        failed[unit] = failure(exc)
-                    elif unit == "":
-                        raise licence_skip(spec, exc) from None
-                    else:
-                        skipped[unit] = why
-                        log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
-                except AllParentsGone as gone:
-                    skipped[unit] = str(gone)
-                    log.info("stream %s: %s: %s", spec.name, unit or "parent", gone)
-                except TENANT_ERRORS:
-                    raise
-                except Exception as exc:  # the unit's read failed: the next unit still runs
-                    failed[unit] = failure(exc)
-                if parts and unit not in failed:
-                    failed[unit] = f"parent ids failed: {'; '.join(parts)}"[:300]
+                if in_a_row >= FAILED_UNITS_IN_A_ROW:
+                    unread.append(unit)
+                    continue
+                parts = partial.setdefault(unit, [])
+                self._load_unit(spec, shaper, writer, unit, parts, skipped, failed, ignored,
+                                progress, pages0)  # fmt: skip
+                if any(not p.refused for p in parts) and unit not in failed:
+                    failed[unit] = "parent ids failed: " + "; ".join(
+                        f"{p.pid} ({p.why})" for p in parts if not p.refused)[:300]  # fmt: skip
                 if unit in failed:
                     log.warning("stream %s: %s failed, next unit: %s", spec.name,
                                 unit or "parent", failed[unit])  # fmt: skip
+                in_a_row = in_a_row + 1 if unit in failed else 0
         finally:
             outcome.rejected = writer.rejected
-        kept = [*skipped, *failed, *self._left_out(spec, units)]
-        deleted = writer.finish_snapshot(excluded_subusers=kept) if spec.versioned else 0
+        partial = {u: parts for u, parts in partial.items() if parts}
+        deleted = 0
+        if spec.versioned:
+            deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread],
+                                   partial)  # fmt: skip
         progress.done(writer.records, self.hook.request_count - pages0)
         detail = []
-        if failed:
+        if failed or unread:
             outcome.status = "error"
+        if failed:
             units_failed = ", ".join(f"{u or 'parent'} ({why})" for u, why in failed.items())
-            detail.append(f"units failed, rows kept, cursor not moved: {units_failed}")
+            detail.append(f"units failed, rows kept, cursor kept: {units_failed}")
+        if unread:
+            names = ", ".join(u or "parent" for u in unread[:10])
+            more = f" and {len(unread) - 10} more" if len(unread) > 10 else ""
+            detail.append(f"{len(unread)} units not read after {FAILED_UNITS_IN_A_ROW} failed "
+                          f"in a row: {names}{more}")  # fmt: skip
+        refused = [f"{p.pid} ({p.why})" for parts in partial.values() for p in parts if p.refused]
+        if refused:
+            detail.append(f"parent ids refused, rows kept: {', '.join(refused)}"[:300])
         if deleted:
             detail.append(f"{deleted} keys marked deleted")
         if skipped:
@@ -275,6 +258,59 @@ class TenantExtractor:
         if ignored:
             detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
         return writer.records, "; ".join(detail) or None
+
+    def _load_unit(
+        self, spec: StreamSpec, shaper: Shaper, writer: Any, unit: str, parts: list[Part],
+        skipped: dict[str, str], failed: dict[str, str], ignored: list[str],
+        progress: Progress, pages0: int,
+    ) -> None:  # fmt: skip
+        """Load one unit; a refusal goes to ``skipped``, a failed read to ``failed``."""
+        read = [0]  # the unit's pages: a refusal after the first is a failed read
+        try:
+            cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
+            rows = self._rows(spec, unit, cursor, shaper, parts)
+            writer.write_unit(
+                unit,
+                self._progress_rows(rows, progress, writer, pages0, read),
+                prev_cursor=cursor or floor_cursor(spec, self.start_date),
+                checkpoint=spec.mode == "incremental",
+                settled_before=settled_before(spec, self.now),
+                intact=lambda: not parts,
+            )
+        except errors.SendGridFatalError as exc:
+            why = refusal(exc) if not read[0] else None
+            if why is None or (unit == "" and exc.status_code not in (403, 404)):
+                failed[unit] = failure(exc)
+            elif unit == "":
+                raise licence_skip(spec, exc) from None
+            else:
+                skipped[unit] = why
+                log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
+        except AllParentsGone as gone:
+            skipped[unit] = str(gone)
+            log.info("stream %s: %s: %s", spec.name, unit or "parent", gone)
+        except (*TENANT_ERRORS, psycopg.Error):
+            raise  # the tenant's credential or budget, or the warehouse: not this unit's
+        except Exception as exc:  # the unit's read failed: the next unit still runs
+            failed[unit] = failure(exc)
+
+    def _finish(
+        self, spec: StreamSpec, writer: Any, units: list[str], out: list[str],
+        partial: dict[str, list[Part]],
+    ) -> int:  # fmt: skip
+        """Mark the snapshot's unseen keys deleted, leaving alone every part not fully read.
+
+        ``out``: units not (fully) read. A stream whose rows are labelled with the parent id
+        (``as_subuser``: a subuser's credits read in the parent's unit) also leaves alone the
+        parent ids not read, and nothing at all when its one unit was not read.
+        """
+        labelled = spec.fan_out is not None and spec.fan_out.as_subuser
+        if labelled and "" in out and "" not in partial:
+            return 0
+        kept = [*out, *self._left_out(spec, units)]
+        if labelled:
+            kept += [p.pid for parts in partial.values() for p in parts]
+        return writer.finish_snapshot(excluded_subusers=kept)
 
     def _stored_cursor(
         self, spec: StreamSpec, unit: str, bound: int | str | None, ignored: list[str]
@@ -347,7 +383,7 @@ class TenantExtractor:
         return [r[0] for r in rows]
 
     def _rows(
-        self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper, parts: list[str]
+        self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper, parts: list[Part]
     ) -> Iterator[Page]:
         """Plan the unit's requests now (parent ids come from the database), fetch lazily.
 

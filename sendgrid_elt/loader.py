@@ -164,7 +164,7 @@ class StreamWriter:
             settled_before: Epoch cursors up to this second are closed (the API's clock less
                 :attr:`~sendgrid_elt.catalog.Cursor.settle`): the unit's final cursor is saved
                 ``settled``, and the next run starts after it. Mid-unit checkpoints never are.
-            intact: Asked once the pages end: ``False`` when part of the unit was not read (a
+            intact: Asked with each batch: ``False`` once part of the unit was not read (a
                 parent id failed). The rows are committed, the cursor stays where it was.
 
         Returns:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from sendgrid_hook import errors
 
 from sendgrid_elt import catalog
-from sendgrid_elt.stream_outcome import TENANT_ERRORS, AllParentsGone, failure
+from sendgrid_elt.stream_outcome import TENANT_ERRORS, AllParentsGone, failure, refusal
 from sendgrid_elt.windows import request_windows
 
 if TYPE_CHECKING:
@@ -27,6 +27,18 @@ log = logging.getLogger(__name__)
 
 #: One request sequence: path, query parameters, and the parent id it reads (fan-out by path).
 Request = tuple[str, dict[str, Any], str | None]
+
+
+class Part(NamedTuple):
+    """A parent id of a unit that was not read; its rows are kept.
+
+    Refused: a 403/451 on its first page (SendGrid's answer about it); failed: anything else
+    after the retries.
+    """
+
+    pid: str
+    why: str
+    refused: bool
 
 
 def plan_requests(
@@ -70,13 +82,13 @@ def plan_requests(
 
 
 def read_pages(
-    hook: Any, spec: StreamSpec, unit: str, plan: list[Request], shaper: Shaper, parts: list[str]
+    hook: Any, spec: StreamSpec, unit: str, plan: list[Request], shaper: Shaper, parts: list[Part]
 ) -> Iterator[Page]:
     """Pages of rows (HTTP and shaping; may run in the loader's prefetch thread).
 
-    One parent id's failed read does not stop the others: it is named in ``parts`` (the unit
-    then keeps its rows but not its cursor), unless every parent failed, which is the unit's
-    answer (raised as such). A parent that answers 404 was deleted: skipped.
+    One parent id's refused or failed read does not stop the others: it is named in ``parts``
+    (the unit then keeps its rows but not its cursor), unless no parent was read, which is the
+    unit's answer (raised as such). A parent that answers 404 was deleted: skipped.
 
     Raises:
         AllParentsGone: Every parent id answered 404: the unit was refused, not emptied.
@@ -94,8 +106,10 @@ def read_pages(
             on_behalf_of=obo,
             page_items=spec.page_items,
         )
+        got = False
         try:
             for records in pages:
+                got = True
                 yield shaper.rows(records, unit, pid)
         except TENANT_ERRORS:
             raise
@@ -108,12 +122,13 @@ def read_pages(
                          exc.status_code)  # fmt: skip
                 continue
             last = exc
-            parts.append(f"{pid} ({failure(exc)})")
-            log.warning("stream %s: parent %s failed, next parent: %s", spec.name, pid,
-                        parts[-1])  # fmt: skip
+            why = None if got else refusal(exc)
+            parts.append(Part(pid, why or failure(exc), refused=why is not None))
+            log.warning("stream %s: parent %s %s, next parent: %s", spec.name, pid,
+                        "refused" if why else "failed", parts[-1].why)  # fmt: skip
     if plan and len(gone) == len(plan):  # not one parent left: a refusal, not deletions
         parent = spec.fan_out.parent if spec.fan_out else "parent"
         raise AllParentsGone(f"every {parent} id answered {gone[-1].status_code}")
     if last is not None and len(gone) + len(parts) == len(plan):
-        parts.clear()  # every parent failed: the unit's read failed (or was refused)
+        parts.clear()  # no parent was read: the unit's read failed (or was refused)
         raise last

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from sendgrid_elt.catalog import CLOCK_SKEW_SECONDS
+
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
 
@@ -91,3 +93,26 @@ def settled_before(spec: StreamSpec, now: dt.datetime | None) -> int | None:
     if spec.mode != "incremental" or cursor is None or cursor.kind != "epoch" or now is None:
         return None
     return int(now.timestamp()) - cursor.settle
+
+
+def cursor_limits(
+    spec: StreamSpec, now: dt.datetime | None, today: dt.date
+) -> tuple[int | str | None, int | None]:
+    """How far ``spec``'s cursor may move this run: its bound and, for epochs, the API's clock.
+
+    A value beyond the bound (the API's clock plus ``CLOCK_SKEW_SECONDS``; for stats days the
+    API's day and one more for time zones) is no cursor candidate; an epoch between the clock
+    and the bound counts as the clock (see :class:`sendgrid_elt.records.Shaper`).
+
+    Args:
+        spec: The stream.
+        now: The API's clock (the hook's ``Date`` header), else the end of ``today``.
+        today: The API's current date.
+    """
+    cursor = spec.cursor_field
+    if cursor is None:
+        return None, None
+    if cursor[1] == "date":
+        return (today + dt.timedelta(days=1)).isoformat(), None
+    clock = int((now or dt.datetime.combine(today, dt.time.max, dt.UTC)).timestamp())
+    return clock + CLOCK_SKEW_SECONDS, clock

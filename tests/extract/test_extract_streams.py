@@ -374,7 +374,7 @@ def test_a_unit_whose_every_parent_is_gone_keeps_its_rows(sim, acme, pg) -> None
     assert not any(kept.values())
 
 
-def test_a_snapshot_record_rejected_this_run_stayscurrent_keys(sim, acme, pg) -> None:
+def test_a_snapshot_record_rejected_this_run_stays_current(sim, acme, pg) -> None:
     """A record read but rejected (here nested 5,000 levels deep) still exists in SendGrid: its
     stored version stays current instead of being marked deleted."""
     ex = extractor(acme, pg)

@@ -97,6 +97,27 @@ def test_a_mid_unit_checkpoint_needs_rising_cursors(pg, created, checkpoint) -> 
     assert len(_table(pg, "bounces")) == 10  # the first batch is kept either way
 
 
+def test_a_unit_not_read_in_full_commits_its_rows_but_not_its_cursor(pg) -> None:
+    """``intact=False`` (a parent id of the unit was not read): the rows of its one page are
+    committed, its stored cursor and last success stay as they were, so the next run reads
+    the missing part again."""
+    spec = catalog.get("bounces")
+    sync_state.save_cursor(pg, "t1", "bounces", "", {"value": 50}, "run0", complete=True, rows=0)
+    before = pg.execute(
+        f'select cursor, last_success_at from "{STAGING_SCHEMA}".sync_state'  # noqa: S608
+    ).fetchall()
+    recs = [{"created": 100, "email": "a@x.org"}, {"created": 101, "email": "b@x.org"}]
+    w = StagingLoader(pg, "t1", "run1", batch_size=10).stream(spec)
+    res = w.write_unit("", _rows(recs, cursor_field="created"), prev_cursor={"value": 50},
+                       checkpoint=True, intact=lambda: False)  # fmt: skip
+    assert res.records == 2
+    assert len(_table(pg, "bounces")) == 2
+    after = pg.execute(
+        f'select cursor, last_success_at from "{STAGING_SCHEMA}".sync_state'  # noqa: S608
+    ).fetchall()
+    assert after == before
+
+
 def test_snapshot_versions_and_deletions(pg) -> None:
     spec = catalog.get("teammates")
     v1 = [{"username": u, "user_type": "teammate"} for u in ("ann", "bob", "cy")]

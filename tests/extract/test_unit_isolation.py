@@ -43,7 +43,7 @@ def test_one_subuser_s_failed_read_does_not_stop_the_next(sim, acme, pg, hostile
             answer_message="internal error", on_behalf_of=names[0])  # fmt: skip
     outcome = extractor(acme, pg).run_stream(catalog.get("bounces"))
     assert outcome.status == "error", outcome
-    assert f"units failed, rows kept, cursor not moved: {names[0]} (" in outcome.detail
+    assert f"units failed, rows kept, cursor kept: {names[0]} (" in outcome.detail
     cursors = {u: sync_state.load_cursor(pg, "acme", "bounces", u) for u in ["", *names]}
     assert cursors[names[0]] == {}
     assert all(cursors[u] for u in ["", *names[1:]]), cursors
@@ -90,3 +90,55 @@ def test_a_404_after_the_first_page_is_a_failed_read_not_a_missing_licence(
     outcome = extractor(acme, pg).run_stream(catalog.get("singlesends"))
     assert outcome.status == "error", outcome
     assert "SendGridNotFoundError" in outcome.detail
+
+
+def test_a_subuser_s_failed_credits_read_keeps_its_row(sim, acme, pg, hostile) -> None:
+    """``subuser_credits`` reads every subuser in the parent's unit and labels each row with
+    the subuser: one subuser's failed read must not mark that subuser's credits deleted."""
+    names = _subusers(pg, acme)
+    ex = extractor(acme, pg)
+    assert ex.run_stream(catalog.get("subuser_credits")).status == "ok"
+    before = current_keys(pg, "subuser_credits")
+    assert any(k.startswith(f"{names[0]}/") for k in before), before
+    pg.execute(f'update "{STAGING_SCHEMA}".subuser_credits set last_seen_at = '  # noqa: S608
+               "last_seen_at - interval '1 day' where tenant_id = 'acme'")  # fmt: skip
+    hostile(paths=[f"/v3/subusers/{names[0]}/credits"], answer_status=500, answer_message="x")
+    outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("subuser_credits"))
+    assert outcome.status == "error", outcome
+    assert f"parent ids failed: {names[0]} (" in outcome.detail
+    assert current_keys(pg, "subuser_credits") == before  # none marked deleted
+
+
+def test_a_parent_id_refused_on_its_first_page_is_skipped_not_failed(
+    sim, acme, pg, hostile
+) -> None:
+    """A 403 on one template's versions is SendGrid's answer about that template: the stream
+    loads the others and stays ok, that template's rows are kept (not a failure every run)."""
+    ex = extractor(acme, pg)
+    for name in ("subusers", "templates", "template_versions"):
+        assert ex.run_stream(catalog.get(name)).status == "ok"
+    before = current_keys(pg, "template_versions", "")
+    pg.execute(f'update "{STAGING_SCHEMA}".template_versions set last_seen_at = '  # noqa: S608
+               "last_seen_at - interval '1 day' where tenant_id = 'acme'")  # fmt: skip
+    template = sorted({r[0] for r in pg.execute(
+        f'select record->>\'template_id\' from "{STAGING_SCHEMA}".template_versions '  # noqa: S608
+        "where tenant_id = 'acme' and subuser = ''")})[0]  # fmt: skip
+    hostile(paths=[f"/v3/templates/{template}"], answer_status=403, answer_message="forbidden")
+    outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("template_versions"))
+    assert outcome.status == "ok", outcome
+    assert f"parent ids refused, rows kept: {template} (403)" in outcome.detail
+    assert current_keys(pg, "template_versions", "") == before
+
+
+def test_an_outage_stops_trying_units_after_three_fail_in_a_row(sim, acme, pg, hostile) -> None:
+    """Every unit's bounces answer 500: three units use their retries, the others wait for the
+    next run instead of each costing a full retry cycle; their cursors are untouched."""
+    names = _subusers(pg, acme)
+    assert len(names) >= 3, names  # four units: the parent and three subusers
+    hostile(paths=["/v3/suppression/bounces"], answer_status=500, answer_message="down")
+    outcome = extractor(acme, pg).run_stream(catalog.get("bounces"))
+    assert outcome.status == "error", outcome
+    assert f"1 units not read after 3 failed in a row: {names[2]}" in outcome.detail
+    attempts = 9  # max_retries 8 in these connections
+    assert outcome.requests == 3 * attempts, outcome
+    assert all(sync_state.load_cursor(pg, "acme", "bounces", u) == {} for u in ["", *names])
