@@ -88,3 +88,13 @@ def _hours(value: str | None) -> dt.timedelta:
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()]
+
+
+def undelivered(notifier: Any, settings: AlertSettings) -> bool:
+    """Whether a sent alert is to be released for the next run (one rule for every alert).
+
+    No external channel (mail, Slack) took it, and one failed or the settings could not be
+    read (the recipients may be missing): the log alone does not count as told.
+    """
+    external = [channel for channel in notifier.delivered if channel != "log"]
+    return not external and (bool(notifier.failed) or settings.unread)

@@ -23,7 +23,7 @@ from sendgrid_hook.display import human_instant, plural
 from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
-from sendgrid_elt.alert_settings import AlertSettings
+from sendgrid_elt.alert_settings import AlertSettings, undelivered
 from sendgrid_elt.health_store import (
     DEFAULT_REMINDER,
     KEEP,
@@ -83,8 +83,8 @@ def send_alert(
 ) -> list[str]:
     """Send ``update.alert`` through :class:`ReconnectNotifier`; return delivered channels.
 
-    When an external channel was configured and every external channel failed, the claim is
-    released so that the next run retries the alert.
+    When no external channel took it and one failed, or the alert Variables could not be read,
+    the claim is released so that the next run retries the alert (:func:`undelivered`).
     """
     from sendgrid_hook.notifications.reconnect import ReconnectNotifier
 
@@ -104,8 +104,7 @@ def send_alert(
         missing_scopes=missing_scopes,
     )
     notifier.notify(context or {})
-    external = [c for c in notifier.delivered if c != "log"]
-    if (notifier.failed or settings.unread) and not external:
+    if undelivered(notifier, settings):
         release_alert(engine, update)
     return notifier.delivered
 

@@ -207,11 +207,11 @@ def _extract(
     batch_size: int | None,
     alert_settings: Any = None,
 ) -> dict[str, Any]:
-    from airflow.exceptions import AirflowException
-    from sendgrid_hook.errors import ReconnectRequired
+    from sendgrid_hook.errors import SendGridError
 
     from sendgrid_elt import connection_health, sync_state
     from sendgrid_elt.extract import TenantExtractor
+    from sendgrid_elt.stream_outcome import TENANT_ERRORS
 
     # The tenant row first: a tenant whose credentials already fail still shows in the marts.
     sync_state.save_tenant(
@@ -228,8 +228,8 @@ def _extract(
                 hook, conn, tenant_id, run_id, start_date=start_date, today=today,
                 **({"batch_size": batch_size} if batch_size else {}),
             )  # fmt: skip
-        except Exception as exc:  # not the credential (the guard's): a 503, a timeout, ...
-            if not isinstance(exc, ReconnectRequired | AirflowException):
+        except SendGridError as exc:  # the API after its retries (a 503, a timeout), not the
+            if not isinstance(exc, TENANT_ERRORS):  # credential (the guard's) nor a budget
                 connection_health.record_run_failure(hook, exc, **alerts)
             raise
         return run_streams(extractor, selected, hook, **alerts)

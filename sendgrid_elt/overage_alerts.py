@@ -23,7 +23,7 @@ from sendgrid_hook.notifications.reconnect import ReconnectNotifier
 from sqlalchemy import Column, Date, DateTime, MetaData, Numeric, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from sendgrid_elt.connection_health import AlertSettings
+from sendgrid_elt.alert_settings import AlertSettings, undelivered
 from sendgrid_elt.settings import MARTS_SCHEMA, OVERAGE_FORECAST_MODEL, STAGING_SCHEMA
 
 if TYPE_CHECKING:
@@ -234,8 +234,7 @@ def _deliver(forecast: OverageForecast, settings: AlertSettings, context: Any) -
         connect_base_url=settings.connect_base_url,
     )
     notifier.notify(context or {})
-    external = [c for c in notifier.delivered if c != "log"]
-    if notifier.failed and not external:
+    if undelivered(notifier, settings):
         return None
     return list(notifier.delivered)
 

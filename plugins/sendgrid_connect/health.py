@@ -5,7 +5,8 @@ this module only adapts them: it reads all rows at once for the list, and after 
 Connect / Reconnect / API-key change it runs the same scope check the extract DAG runs
 (:func:`~sendgrid_elt.connection_health.check_connection`), which records ``connected`` or
 ``degraded`` (clearing ``needs_reconnect``) and sends the due "reconnected" notice.
-When no warehouse is configured the page still works and shows "never connected".
+When the warehouse is not configured or cannot be read the page still works and shows
+"Health unknown" (never "Never connected", which would hide a tenant needing a reconnect).
 
 A connection that reaches a SendGrid account already connected under another id, or a subuser
 of another connected tenant, names that tenant once the transform has found it, and a credential

@@ -278,3 +278,25 @@ def test_alert_variables_that_cannot_be_read_never_lose_the_alert(
     from sendgrid_elt.health_store import DEFAULT_REMINDER
 
     assert AlertSettings.from_airflow().reminder_after == DEFAULT_REMINDER
+
+
+@pytest.mark.parametrize(
+    ("delivered", "failed", "unread", "release"),
+    [
+        (["log", "email"], [], True, False),  # a person was told
+        (["log"], ["email"], False, True),  # the mail server was down
+        (["log"], [], True, True),  # no recipients read: nobody was told
+        (["log"], [], False, False),  # only the log was configured
+    ],
+)
+def test_one_rule_releases_an_alert_nobody_received(
+    delivered: list[str], failed: list[str], unread: bool, release: bool
+) -> None:
+    """Health and overage alerts share it: released when no external channel took the alert
+    and one failed or the alert Variables could not be read."""
+    from types import SimpleNamespace
+
+    from sendgrid_elt.alert_settings import undelivered
+
+    notifier = SimpleNamespace(delivered=delivered, failed=failed)
+    assert undelivered(notifier, AlertSettings(unread=unread)) is release
