@@ -92,7 +92,9 @@ def _published_as_of() -> dt.datetime | None:
 
 
 def _instant(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """An ISO-8601 instant; one without a zone is UTC (as the dbt macro reads it)."""
+    instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 def warehouse_env() -> dict[str, str]:

@@ -33,6 +33,7 @@ from sendgrid_connect import (
     access,
     health,
     invites,
+    new_tenant,
     nonces,
     oauth,
     pages,
@@ -129,7 +130,7 @@ def create_app() -> FastAPI:
         if not client_id.strip() and not api_key.strip():
             return flash_redirect(request, "error", "Give an OAuth client or an API key.", f=typed)
         try:
-            tenants.create_tenant(
+            new_tenant.create_tenant(
                 conn_id,
                 display_name.strip(),
                 host.strip() or None,

@@ -67,7 +67,7 @@ def _view(conn: Any, extra: dict[str, Any]) -> SimpleNamespace:
     )
 
 
-def _settings(conn: Any, auth_type: str | None = None) -> SendGridSettings:
+def settings_of(conn: Any, auth_type: str | None = None) -> SendGridSettings:
     extra = _extra(conn)
     if auth_type:
         extra = {k: v for k, v in extra.items() if k != "extra__sendgrid__auth_type"}
@@ -87,12 +87,12 @@ def describe(conn: Any) -> Tenant:
     display = str(extra.get("display_name") or conn.description or conn.conn_id)
     oauth_ready, error, base_url = False, None, ""
     try:
-        oauth = _settings(conn, "oauth2")
+        oauth = settings_of(conn, "oauth2")
         oauth_ready, base_url, display = True, oauth.base_url, oauth.display_name
     except SendGridConfigError:
         pass
     try:
-        current = _settings(conn)
+        current = settings_of(conn)
         base_url, display = current.base_url, current.display_name
         has_credential = bool(current.api_key if auth_type == "api_key" else current.refresh_token)
     except SendGridConfigError as exc:
@@ -161,7 +161,7 @@ def identity(conn_id: str, *, create: bool = False) -> str | None:
             if not create:
                 return None
             marker = secrets.token_urlsafe(24)
-            _write_extra(conn, {IDENTITY_EXTRA: marker})
+            write_extra(conn, {IDENTITY_EXTRA: marker})
             session.flush()
         return f"{conn.id}:{marker}"
 
@@ -189,7 +189,7 @@ def oauth_settings(conn_id: str) -> SendGridSettings:
     with create_session() as session:
         conn = _load(session, conn_id)
         try:
-            return _settings(conn, "oauth2")
+            return settings_of(conn, "oauth2")
         except SendGridConfigError as exc:
             raise TenantError(f"{exc}. Add the OAuth client id and secret first.") from None
 
@@ -206,12 +206,14 @@ def authorize_url(conn_id: str) -> str:
         conn = _load(session, conn_id)
         extra = _extra(conn)
         explicit = extra.get("authorize_url") or extra.get("extra__sendgrid__authorize_url")
-        url = str(explicit) if explicit else f"{_settings(conn, 'oauth2').base_url}/oauth/authorize"
-    _no_user_info(url)
+        url = (
+            str(explicit) if explicit else f"{settings_of(conn, 'oauth2').base_url}/oauth/authorize"
+        )
+    no_user_info(url)
     return url
 
 
-def _no_user_info(url: str | None) -> None:
+def no_user_info(url: str | None) -> None:
     """Refuse an OAuth endpoint with ``user:password@``: the browser's redirect would show it."""
     if has_user_info(url):
         raise TenantError("The authorization URL must not carry a user name or password.")
@@ -231,120 +233,13 @@ def check_transport(url: str) -> None:
         raise TenantError("OAuth endpoints must use https (http only for localhost).") from None
 
 
-def _write_extra(conn: Any, updates: dict[str, Any], remove: tuple[str, ...] = ()) -> None:
+def write_extra(conn: Any, updates: dict[str, Any], remove: tuple[str, ...] = ()) -> None:
     extra = _extra(conn)
     for key in (*updates, *remove):
         extra.pop(f"extra__{CONN_TYPE}__{key}", None)
         extra.pop(key, None)
     extra.update({k: v for k, v in updates.items() if v not in (None, "")})
     conn.set_extra(json.dumps(extra))
-
-
-def create_tenant(
-    conn_id: str,
-    display_name: str,
-    host: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    authorize_endpoint: str | None = None,
-    api_key: str | None = None,
-    region: str = "global",
-) -> None:
-    """Create a new ``sendgrid`` connection and list it in the ``sendgrid_tenants`` Variable.
-
-    ``region`` (``global`` or ``eu``) picks SendGrid's API host when ``host`` is empty.
-
-    With ``api_key`` the key is verified (``GET /v3/scopes``) before anything is saved; with an
-    OAuth client the connection is saved without a credential and the caller starts the flow.
-    Everything the flow's start checks (the endpoints' transport) and the ``sendgrid_tenants``
-    Variable are checked first, and the connection and the Variable are written in one
-    transaction: a refused request leaves nothing behind.
-
-    Raises:
-        TenantError: Invalid or already used id, incomplete OAuth client, an OAuth endpoint
-            neither https nor loopback http, a ``sendgrid_tenants`` Variable that cannot be read.
-        sendgrid_hook.errors.SendGridError: The API key was refused.
-    """
-    from airflow.models import Connection
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    if not CONN_ID_RE.match(conn_id or ""):
-        raise TenantError("The connection id may use letters, digits, '_', '.' and '-' only.")
-    auth_type = "oauth2" if client_id else "api_key"
-    _no_user_info(authorize_endpoint)
-    registered = _registered_tenants()
-    with create_session() as session:
-        if session.scalar(select(Connection.conn_id).where(Connection.conn_id == conn_id)):
-            raise TenantError(f"A connection {conn_id!r} already exists.")
-        conn = Connection(
-            conn_id=conn_id,
-            conn_type=CONN_TYPE,
-            description=display_name or conn_id,
-            host=(host or "").strip() or None,
-            password=api_key or None,
-        )
-        _write_extra(
-            conn,
-            {
-                "display_name": display_name,
-                "region": region,
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "authorize_url": authorize_endpoint,
-                "auth_type": auth_type,
-            },
-        )
-        try:
-            settings = _settings(conn)
-        except SendGridConfigError as exc:
-            raise TenantError(str(exc)) from None
-        if client_id:  # what oauth.start refuses, refused before anything is saved
-            check_transport(authorize_endpoint or f"{settings.base_url}/oauth/authorize")
-            check_transport(settings.token_url or "")
-        if api_key and not client_id:
-            hook = _hook_for(replace(settings, max_retries=min(settings.max_retries, 2)))
-            try:
-                hook.granted_scopes()
-            finally:
-                hook.close()
-        session.add(conn)
-        _register_tenant(session, conn_id, registered)
-
-
-def _registered_tenants() -> list[str]:
-    """The ids listed in the ``sendgrid_tenants`` Variable the extract DAG discovers from.
-
-    Raises:
-        TenantError: The Variable cannot be read (not a JSON list, nor a comma/space list).
-    """
-    from airflow.models import Variable
-
-    from sendgrid_elt.tenants import TENANTS_VARIABLE, variable_tenant_ids
-
-    try:
-        return variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default_var=None))
-    except (ValueError, TypeError) as exc:
-        raise TenantError(
-            f"The Airflow Variable {TENANTS_VARIABLE!r} cannot be read ({type(exc).__name__}): "
-            "fix it (Admin -> Variables; a JSON list of connection ids) and try again. "
-            "Nothing was saved."
-        ) from None
-
-
-def _register_tenant(session: Any, conn_id: str, current: list[str]) -> None:
-    """Add ``conn_id`` to the ``sendgrid_tenants`` Variable, in the connection's transaction."""
-    from airflow.models import Variable
-
-    from sendgrid_elt.tenants import TENANTS_VARIABLE
-
-    if conn_id not in current:
-        Variable.set(
-            TENANTS_VARIABLE,
-            json.dumps(sorted({*current, conn_id})),
-            description="SendGrid tenants stored in the metadata database (Connect page adds)",
-            session=session,
-        )
 
 
 def save_oauth_tokens(conn_id: str, token: dict[str, Any]) -> None:
@@ -362,7 +257,7 @@ def save_oauth_tokens(conn_id: str, token: dict[str, Any]) -> None:
         raise TenantError("The SendGrid authorization server returned no refresh token.")
     with create_session() as session:
         conn = _load(session, conn_id)
-        _write_extra(conn, {"auth_type": "oauth2", "refresh_token": refresh_token})
+        write_extra(conn, {"auth_type": "oauth2", "refresh_token": refresh_token})
     now = time.time()
     expires_at = token.get("expires_at") or now + float(token.get("expires_in") or 3600)
     VariableTokenStore().save(
@@ -391,14 +286,14 @@ def verify_api_key(conn_id: str, api_key: str) -> frozenset[str]:
         view.password = api_key
         view.extra_dejson.pop("extra__sendgrid__auth_type", None)
         settings = SendGridSettings.from_connection(view)
-    hook = _hook_for(replace(settings, max_retries=min(settings.max_retries, 2)))
+    hook = hook_for(replace(settings, max_retries=min(settings.max_retries, 2)))
     try:
         return hook.granted_scopes()
     finally:
         hook.close()
 
 
-def _hook_for(settings: SendGridSettings) -> Any:
+def hook_for(settings: SendGridSettings) -> Any:
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     return SendGridHook(settings.conn_id, settings=settings)  # the candidate's, not the stored
@@ -411,7 +306,7 @@ def save_api_key(conn_id: str, api_key: str) -> None:
     with create_session() as session:
         conn = _load(session, conn_id)
         conn.password = api_key
-        _write_extra(conn, {"auth_type": "api_key"}, remove=("api_key",))
+        write_extra(conn, {"auth_type": "api_key"}, remove=("api_key",))
 
 
 def test_tenant(conn_id: str) -> tuple[bool, str]:

@@ -210,3 +210,7 @@ def test_a_cleared_older_transform_run_builds_as_of_the_newest_published_run(war
     assert dbt_vars({"triggering_asset_events": {STAGING_ASSET: [new]}})["sendgrid_as_of"] == (
         "2026-11-21T00:00:00Z"
     )
+    naive = SimpleNamespace(timestamp="2026-11-01T00:05:00", extra={"as_of": "2026-11-01T00:00"})
+    assert dbt_vars({"triggering_asset_events": {STAGING_ASSET: [naive]}})["sendgrid_as_of"] == (
+        "2026-11-20T00:00:00Z"
+    )  # an instant without a zone is UTC, compared without a TypeError
