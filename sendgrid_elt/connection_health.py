@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_REMINDER",
     "KEEP",
+    "RUN_PROBLEM",
     "AlertKind",
     "AlertSettings",
     "HealthUpdate",

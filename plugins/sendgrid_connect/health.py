@@ -82,7 +82,7 @@ class Health:
         """
         if self.status != "degraded":
             return LABELS.get(self.status, self.status)
-        from sendgrid_elt.health_store import RUN_PROBLEM
+        from sendgrid_elt.connection_health import RUN_PROBLEM
 
         why = []
         streams = {n: p for n, p in self.stream_problems.items() if n != RUN_PROBLEM}

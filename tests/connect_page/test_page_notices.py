@@ -86,7 +86,7 @@ def test_a_run_that_failed_before_its_streams_is_named_so(airflow_home) -> None:
     """The run-level problem reads as what it is, not as a stream called ``(run)``."""
     from sendgrid_connect import health
 
-    from sendgrid_elt.health_store import RUN_PROBLEM
+    from sendgrid_elt.connection_health import RUN_PROBLEM
 
     failed = {"kind": "failed", "detail": "SendGridRetriableError: 503", "count": 0}
     h = health.Health("degraded", stream_problems={RUN_PROBLEM: failed, "bounces": failed})

@@ -34,6 +34,12 @@ def _subusers(pg: Any, acme: Any) -> list[str]:
     return names
 
 
+def _seen_a_day_earlier(pg: Any, stream: str) -> None:
+    """Age acme's rows of ``stream``: a snapshot that did not see them would mark them deleted."""
+    pg.execute(f'update "{STAGING_SCHEMA}"."{stream}" set last_seen_at = '  # noqa: S608
+               "last_seen_at - interval '1 day' where tenant_id = 'acme'")  # fmt: skip
+
+
 def test_one_subuser_s_failed_read_does_not_stop_the_next(sim, acme, pg, hostile) -> None:
     """The first subuser's bounces answer 500 on every retry: the subusers after it are still
     read and their cursors move; its own cursor stays unset; the stream ends in ``error``
@@ -60,8 +66,7 @@ def test_one_parent_id_s_failed_read_does_not_stop_the_others(sim, acme, pg, hos
         f'select record->>\'id\' from "{STAGING_SCHEMA}".templates '  # noqa: S608
         "where tenant_id = 'acme' and subuser = '' and is_current")})  # fmt: skip
     assert len(ids) >= 2, ids
-    pg.execute(f'update "{STAGING_SCHEMA}".template_versions set last_seen_at = '  # noqa: S608
-               "last_seen_at - interval '1 day' where tenant_id = 'acme'")  # fmt: skip
+    _seen_a_day_earlier(pg, "template_versions")
     hostile(paths=[f"/v3/templates/{ids[0]}"], answer_status=500, answer_message="internal")
     outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("template_versions"))
     assert outcome.status == "error", outcome
@@ -100,8 +105,7 @@ def test_a_subuser_s_failed_credits_read_keeps_its_row(sim, acme, pg, hostile) -
     assert ex.run_stream(catalog.get("subuser_credits")).status == "ok"
     before = current_keys(pg, "subuser_credits")
     assert any(k.startswith(f"{names[0]}/") for k in before), before
-    pg.execute(f'update "{STAGING_SCHEMA}".subuser_credits set last_seen_at = '  # noqa: S608
-               "last_seen_at - interval '1 day' where tenant_id = 'acme'")  # fmt: skip
+    _seen_a_day_earlier(pg, "subuser_credits")
     hostile(paths=[f"/v3/subusers/{names[0]}/credits"], answer_status=500, answer_message="x")
     outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("subuser_credits"))
     assert outcome.status == "error", outcome
@@ -118,8 +122,7 @@ def test_a_parent_id_refused_on_its_first_page_is_skipped_not_failed(
     for name in ("subusers", "templates", "template_versions"):
         assert ex.run_stream(catalog.get(name)).status == "ok"
     before = current_keys(pg, "template_versions", "")
-    pg.execute(f'update "{STAGING_SCHEMA}".template_versions set last_seen_at = '  # noqa: S608
-               "last_seen_at - interval '1 day' where tenant_id = 'acme'")  # fmt: skip
+    _seen_a_day_earlier(pg, "template_versions")
     template = sorted({r[0] for r in pg.execute(
         f'select record->>\'template_id\' from "{STAGING_SCHEMA}".template_versions '  # noqa: S608
         "where tenant_id = 'acme' and subuser = ''")})[0]  # fmt: skip
