@@ -17,6 +17,11 @@ Outcomes per stream (also written to ``stream_status``):
   A subuser SendGrid refuses (403, 404, or 451 for data kept in another region) is skipped and
   named in ``detail``; the stream's other units load.
 
+One unit (subuser) or parent id whose read fails fails only itself: its rows and cursor are
+kept, the snapshot deletes nothing of it, and the stream ends in ``error`` naming it while the
+other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest wait for the
+next run). A parent id refused on its first page is skipped with its rows kept.
+
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
 ends in ``error`` like any other failed read.

@@ -144,3 +144,26 @@ def secret_alone(m: Matrix) -> str:
     assert not [t for t in texts if secret in t or secret[:21] in t or secret[21:] in t], texts
     return ("the key's 43-character secret part echoed in a record: masked in the reject "
             "reason, stream_status and health")  # fmt: skip
+
+
+@case("one subuser's reads answer 500 on every retry", "hostile")
+def one_subuser_down(m: Matrix) -> str:
+    sub = m.sim.accounts["tenants"][0]["subusers"][0]
+    m.connect(max_retries=1)
+    m.hostile(paths=[BOUNCES], answer_status=500, answer_message="internal error",
+              on_behalf_of=sub)  # fmt: skip
+    ends = m.run("r1")
+    others_loaded(ends, "acme")
+    assert ends["acme"] == "streams failed: bounces", ends
+    detail = m.status("acme", "bounces").get("detail") or ""
+    assert f"units failed, rows kept, cursor kept: {sub} (" in detail, detail
+    with m.db() as conn:
+        query = f"select subuser from {S}.sync_state where tenant_id = 'acme' and stream = %s"  # noqa: S608
+        read = {r[0] for r in conn.execute(query, ("bounces",))}
+    units = {"", *m.sim.accounts["tenants"][0]["subusers"]}
+    assert read == units - {sub}, read  # every other unit read, its cursor saved
+    assert m.health("acme")["status"] == "degraded"
+    m.hostile()
+    others_loaded(m.run("r2"))
+    return (f"that subuser named in bounces' error, its cursor kept; the parent and the other "
+            f"{len(units) - 2} subusers load; degraded; the rerun converges")  # fmt: skip
