@@ -142,22 +142,36 @@ def read_forecasts(conn: Connection) -> list[OverageForecast]:
     return [OverageForecast(**dict(r)) for r in rows]
 
 
+#: A claim whose delivery never recorded its channels (the worker died between claiming and
+#: sending) is taken again after this long: the period's alert is not lost.
+STALE_CLAIM = dt.timedelta(hours=1)
+
+
 def _claim(conn: Connection, f: OverageForecast) -> bool:
-    """Insert the (tenant, period) claim; False when it was alerted before."""
-    result = conn.execute(
-        insert(overage_alerts)
-        .values(
-            tenant_id=f.tenant_id,
-            period_start_date=f.period_start_date,
-            alerted_at=text("now()"),
-            as_of=f.as_of_at,
-            projected_exhaustion_date=f.projected_exhaustion_date,
-            projected_overage_emails=f.projected_overage_emails,
-            projected_overage_cost_usd=f.projected_overage_cost_usd,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "period_start_date"])
-        .returning(overage_alerts.c.tenant_id)
+    """Insert the (tenant, period) claim; False when it was alerted (or is being alerted)."""
+    row = insert(overage_alerts).values(
+        tenant_id=f.tenant_id,
+        period_start_date=f.period_start_date,
+        alerted_at=text("now()"),
+        as_of=f.as_of_at,
+        projected_exhaustion_date=f.projected_exhaustion_date,
+        projected_overage_emails=f.projected_overage_emails,
+        projected_overage_cost_usd=f.projected_overage_cost_usd,
     )
+    stale = overage_alerts.c.channels.is_(None) & (
+        overage_alerts.c.alerted_at
+        < text("now() - make_interval(secs => :stale)").bindparams(
+            stale=STALE_CLAIM.total_seconds()
+        )
+    )
+    result = conn.execute(
+        row.on_conflict_do_update(
+            index_elements=["tenant_id", "period_start_date"],
+            set_={c: row.excluded[c] for c in ("alerted_at", "as_of", "projected_exhaustion_date",
+                  "projected_overage_emails", "projected_overage_cost_usd")},
+            where=stale,
+        ).returning(overage_alerts.c.tenant_id)
+    )  # fmt: skip
     return result.first() is not None
 
 
@@ -199,11 +213,16 @@ def send_overage_alerts(
         with engine.begin() as conn:
             if not _claim(conn, forecast):
                 continue
-        channels = _deliver(forecast, settings, context)
+        key = (overage_alerts.c.tenant_id == forecast.tenant_id) & (
+            overage_alerts.c.period_start_date == forecast.period_start_date
+        )
+        try:
+            channels = _deliver(forecast, settings, context)
+        except Exception:
+            with engine.begin() as conn:  # nobody was told: the next run tries again
+                conn.execute(overage_alerts.delete().where(key))
+            raise
         with engine.begin() as conn:
-            key = (overage_alerts.c.tenant_id == forecast.tenant_id) & (
-                overage_alerts.c.period_start_date == forecast.period_start_date
-            )
             if channels is None:  # every external channel failed: try again next run
                 conn.execute(overage_alerts.delete().where(key))
                 continue

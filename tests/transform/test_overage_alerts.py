@@ -165,3 +165,30 @@ def test_an_alert_no_channel_delivered_is_retried_next_run(
     monkeypatch.setenv(SMTP_CONN_ENV, sink.connection_json())
     assert len(send_overage_alerts(forecasts.engine, settings=SETTINGS)) == 1
     assert len(sink.received()) == 1
+
+
+def test_a_claim_never_delivered_is_taken_again_later(warehouse: Any) -> None:
+    """A worker that died between claiming a period's alert and sending it left a claim with
+    no channels: after an hour the next run takes it again (before, the period's alert was
+    lost); a delivered claim, or one just made by a live run, is not taken."""
+    from sendgrid_elt.health_store import health_engine
+    from sendgrid_elt.overage_alerts import OverageForecast, _claim, ensure_table, overage_alerts
+
+    engine = health_engine()
+    ensure_table(engine)
+    forecast = OverageForecast(
+        "acme_claim", "Acme", "Pro", dt.date(2026, 11, 1), dt.date(2026, 12, 1), 100, 90, 130,
+        dt.date(2026, 11, 20), 30, Decimal("1.50"), "high", False, None,
+        dt.datetime(2026, 11, 15, tzinfo=dt.UTC),
+    )  # fmt: skip
+    key = overage_alerts.c.tenant_id == "acme_claim"
+    two_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    with engine.begin() as conn:
+        assert _claim(conn, forecast)  # the first claim
+        assert not _claim(conn, forecast)  # a live run's claim is not taken
+        conn.execute(overage_alerts.update().where(key).values(alerted_at=two_hours_ago))
+        assert _claim(conn, forecast)  # never delivered, an hour old: taken again
+        conn.execute(
+            overage_alerts.update().where(key).values(channels="email", alerted_at=two_hours_ago)
+        )
+        assert not _claim(conn, forecast)  # delivered: once per period
