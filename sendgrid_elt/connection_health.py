@@ -39,6 +39,7 @@ from sendgrid_elt.health_store import (
     record_health,
     release_alert,
 )
+from sendgrid_elt.stream_outcome import failure
 
 if TYPE_CHECKING:
     from sendgrid_hook.hooks.sendgrid import SendGridHook
@@ -286,7 +287,7 @@ def record_run_failure(
     engine = engine or health_engine()
     settings = _settings_for(hook, settings)
     name = _display_name(hook)
-    detail = scrub(f"{type(exc).__name__}: {exc}")[:300]
+    detail = failure(exc, 300)
     update = record_health(
         engine,
         tenant_id=hook.tenant_id,

@@ -164,10 +164,10 @@ class TenantExtractor:
             outcome.status, outcome.detail = "error", scrub(why)[:500]
             log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except errors.SendGridError as exc:
-            outcome.status, outcome.detail = "error", scrub(f"{type(exc).__name__}: {exc}")[:500]
+            outcome.status, outcome.detail = "error", failure(exc, 500)
             log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except Exception as exc:  # a bug or a surprise must not take the other streams down
-            outcome.status, outcome.detail = "error", scrub(f"{type(exc).__name__}: {exc}")[:500]
+            outcome.status, outcome.detail = "error", failure(exc, 500)
             log.exception("stream %s failed unexpectedly: %s", spec.name, outcome.detail)
         stats = shaper.stats
         outcome.rejected += stats.rejected

@@ -186,11 +186,12 @@ class StreamWriter:
                 rising = rising or first < last or (last_cv is not None and last_cv < first)
                 last_cv, best = last, top if best is None or top > best else best
             cursor = {"value": best} if best is not None else None
-            complete = batch.last and (intact is None or intact())
+            whole = intact is None or intact()  # asked once per batch
+            complete = batch.last and whole
             if complete:
                 cursor = _settled(cursor, settled_before)
             save = complete or (checkpoint and ordered and rising and cursor is not None)
-            save = save and (intact is None or intact())
+            save = save and whole
             commit = partial(self._commit, batch, subuser, cursor if save else None,
                              complete, result.records)  # fmt: skip
             try:

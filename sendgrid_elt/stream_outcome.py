@@ -81,9 +81,9 @@ TENANT_ERRORS: tuple[type[errors.SendGridError], ...] = (
 )
 
 
-def failure(exc: BaseException) -> str:
-    """A failed read's reason for ``detail`` and logs: type and scrubbed, shortened message."""
-    return scrub(f"{type(exc).__name__}: {exc}")[:200]
+def failure(exc: BaseException, limit: int = 200) -> str:
+    """A failure's reason for ``detail``, health and logs: type and scrubbed message, cut."""
+    return scrub(f"{type(exc).__name__}: {exc}")[:limit]
 
 
 def refusal(exc: Any) -> str | None:
