@@ -124,7 +124,7 @@ def sendgrid_extract_load():
     def publish_staging_asset(run_id: str | None = None) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from sendgrid_elt.extract_load import staging_summary
+        from sendgrid_elt.publish import staging_summary
 
         context = get_current_context()
         summary = staging_summary(run_id or "manual", as_of=_as_of(context))

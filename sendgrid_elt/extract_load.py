@@ -5,8 +5,8 @@
   lock (one run per tenant at a time, :mod:`sendgrid_elt.tenant_lock`), start the tenant's time
   budget, check the connection (health + scopes), run every selected stream, return a summary
   without secrets.
-* :func:`staging_summary` - per-stream row counts of a run, read back from ``stream_status``
-  (the asset event's extra; works even when some tenants failed).
+
+What the run publishes (the asset event's extra, its as-of) is :mod:`sendgrid_elt.publish`.
 """
 
 from __future__ import annotations
@@ -321,77 +321,3 @@ def _region(hook: Any) -> str:
 
 def _filter_text(value: Any) -> str:
     return value if isinstance(value, str) else ",".join(value)
-
-
-def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
-    """Per-stream row counts and statuses of ``run_id`` (asset extra; no secrets).
-
-    Args:
-        run_id: The extract run.
-        as_of: The run's as-of instant (its data interval end). When given and a tenant
-            loaded something, it is recorded in ``extract_runs`` (what a dbt run without the
-            ``sendgrid_as_of`` var falls back to) and returned as ``as_of`` (ISO-8601 UTC).
-            It never goes back: a cleared old run or a backfill reads today's data, so it is
-            published as of the newest run recorded (the marts never move back in time).
-
-    Returns:
-        ``{"run_id", "schema", "tenants", "rows", "records"}`` plus ``"as_of"`` when given.
-    """
-    import psycopg
-
-    from sendgrid_elt.settings import AS_OF_EXTRA, STAGING_SCHEMA
-    from sendgrid_elt.warehouse import require_target
-
-    with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
-        rows = conn.execute(
-            "select tenant_id, stream, status, coalesce(records, 0) "  # noqa: S608
-            f'from "{STAGING_SCHEMA}".stream_status where run_id = %s order by tenant_id, stream',
-            (run_id,),
-        ).fetchall()
-        per_stream: dict[str, int] = {}
-        tenants: dict[str, dict[str, Any]] = {}
-        for tenant_id, stream, status, records in rows:
-            per_stream[stream] = per_stream.get(stream, 0) + records
-            entry = tenants.setdefault(tenant_id, {"records": 0, "not_ok": {}})
-            entry["records"] += records
-            if status != "ok":
-                entry["not_ok"][stream] = status
-        summary: dict[str, Any] = {
-            "run_id": run_id,
-            "schema": STAGING_SCHEMA,
-            "tenants": tenants,
-            "rows": per_stream,
-            "records": sum(per_stream.values()),
-        }
-        if as_of is not None:
-            instant = as_of.astimezone(dt.UTC)
-            latest = published_as_of(conn, excluding=run_id)
-            if latest is not None and latest > instant:  # an old run cleared, or a backfill
-                log.info("run %s read today's data after a newer run: published as of %s, not "
-                         "its interval end %s", run_id, latest, instant)  # fmt: skip
-                instant = latest
-            summary[AS_OF_EXTRA] = instant.isoformat().replace("+00:00", "Z")
-            if tenants:
-                conn.execute(
-                    f'insert into "{STAGING_SCHEMA}".extract_runs (run_id, as_of, '  # noqa: S608
-                    "published_at, tenants, records) values (%s, %s, now(), %s, %s) "
-                    "on conflict (run_id) do update set "
-                    "as_of = excluded.as_of, published_at = excluded.published_at, "
-                    "tenants = excluded.tenants, records = excluded.records",
-                    (run_id, instant, len(tenants), summary["records"]),
-                )
-    return summary
-
-
-def published_as_of(conn: Any, *, excluding: str | None = None) -> dt.datetime | None:
-    """The newest as-of published in ``extract_runs`` (``excluding`` one run), else None.
-
-    The marts are never built as of an older instant: staging holds the newest run's data.
-    """
-    from sendgrid_elt.settings import STAGING_SCHEMA
-
-    return conn.execute(
-        f'select max(as_of) from "{STAGING_SCHEMA}".extract_runs '  # noqa: S608
-        "where run_id is distinct from %s",
-        (excluding,),
-    ).fetchone()[0]

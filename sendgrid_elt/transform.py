@@ -77,7 +77,7 @@ def _published_as_of() -> dt.datetime | None:
     """The newest as-of in the warehouse's ``extract_runs``; None when it cannot be read."""
     import psycopg
 
-    from sendgrid_elt.extract_load import published_as_of
+    from sendgrid_elt.publish import published_as_of
     from sendgrid_elt.warehouse import configured_target
 
     try:

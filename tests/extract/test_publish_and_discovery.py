@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from sendgrid_elt.extract_load import prepare_staging, staging_summary
+from sendgrid_elt.extract_load import prepare_staging
+from sendgrid_elt.publish import staging_summary
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 pytestmark = pytest.mark.usefixtures("airflow_home")
@@ -112,3 +113,37 @@ def test_the_api_connection_s_schema_field_sets_a_schemeless_host_s_scheme(
     monkeypatch.setattr(tenants, "list_connection_ids", lambda url, *_: seen.append(url) or [])
     assert tenants.metadata_tenant_ids() == []
     assert seen == [expected]
+
+
+def test_the_asset_extra_stays_small_whatever_the_number_of_tenants(warehouse: Any) -> None:
+    """The extra is stored twice in Airflow's metadata database and handed to every transform
+    run: it holds totals and names at most 20 failed tenants, not one entry per tenant."""
+    import json
+
+    from sendgrid_elt.publish import NAMED_TENANTS
+
+    prepare_staging()
+    statuses = [("teammates", "ok"), ("ips", "not_licensed"), ("bounces", "ok")]
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn, conn.cursor() as cur:
+        rows = [
+            (f"tenant-{i:04d}", stream, "error" if i % 25 == 0 and stream == "bounces" else st, 2)
+            for i in range(1_000)
+            for stream, st in statuses
+        ]
+        cur.executemany(
+            f'insert into "{STAGING_SCHEMA}".stream_status (tenant_id, stream, status, '  # noqa: S608
+            "checked_at, run_id, records) values (%s, %s, %s, now(), 'big_run', %s)",
+            rows,
+        )
+    summary = staging_summary("big_run", NEW)
+    assert len(json.dumps(summary)) < 2_000
+    assert summary["tenants"] == 1_000
+    assert summary["records"] == 6_000
+    assert summary["rows"] == {"bounces": 2_000, "ips": 2_000, "teammates": 2_000}
+    assert summary["not_ok"] == {
+        "error": {"streams": 40, "tenants": 40},
+        "not_licensed": {"streams": 1_000, "tenants": 1_000},
+    }
+    failed = summary["failed_tenants"]
+    assert failed["count"] == 40
+    assert failed["first"] == [f"tenant-{i:04d}" for i in range(0, 1_000, 25)][:NAMED_TENANTS]

@@ -1,0 +1,122 @@
+"""What an extract run publishes: the staging asset event's extra and the run's as-of instant.
+
+The extra stays the same size whatever the number of tenants (it is stored in Airflow's
+metadata database twice, as the asset event's extra and as the task's XCom, and handed to every
+transform run it triggers): totals per stream and per status, and at most
+:data:`NAMED_TENANTS` tenants named. Each tenant's streams are in
+``sendgrid_staging.stream_status`` and its outcome in ``extract_run_tenants``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sendgrid_elt.settings import AS_OF_EXTRA, STAGING_SCHEMA
+
+log = logging.getLogger(__name__)
+
+#: The most tenants the extra names (those with a stream in ``error``, sorted).
+NAMED_TENANTS = 20
+
+
+def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """Row counts and stream statuses of ``run_id``, read back from ``stream_status``.
+
+    Counts and statuses only, no secrets; the size is bounded whatever the number of tenants.
+
+    Args:
+        run_id: The extract run.
+        as_of: The run's as-of instant (its data interval end). When given and a tenant
+            loaded something, it is recorded in ``extract_runs`` (what a dbt run without the
+            ``sendgrid_as_of`` var falls back to) and returned as ``as_of`` (ISO-8601 UTC).
+            It never goes back: a cleared old run or a backfill reads today's data, so it is
+            published as of the newest run recorded (the marts never move back in time).
+
+    Returns:
+        ``{"run_id", "schema", "records", "rows": {stream: records}, "tenants": count,
+        "not_ok": {status: {"streams": n, "tenants": n}}, "failed_tenants": {"count": n,
+        "first": [tenant_id, ...]}, "detail": where each tenant's streams are}``, plus
+        ``"as_of"`` when given.
+    """
+    import psycopg
+
+    from sendgrid_elt.warehouse import require_target
+
+    status_table = f'"{STAGING_SCHEMA}".stream_status'
+    with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
+        per_stream = conn.execute(
+            "select stream, status, count(*), coalesce(sum(records), 0) "  # noqa: S608
+            f"from {status_table} where run_id = %s group by stream, status",
+            (run_id,),
+        ).fetchall()
+        tenants, failed = conn.execute(
+            "select count(distinct tenant_id), "  # noqa: S608
+            "count(distinct tenant_id) filter (where status = 'error') "
+            f"from {status_table} where run_id = %s",
+            (run_id,),
+        ).fetchone()
+        first_failed = [
+            tenant_id
+            for (tenant_id,) in conn.execute(
+                f"select distinct tenant_id from {status_table} "  # noqa: S608
+                "where run_id = %s and status = 'error' order by tenant_id limit %s",
+                (run_id, NAMED_TENANTS),
+            )
+        ]
+        not_ok_tenants = dict(
+            conn.execute(
+                f"select status, count(distinct tenant_id) from {status_table} "  # noqa: S608
+                "where run_id = %s and status <> 'ok' group by status",
+                (run_id,),
+            ).fetchall()
+        )
+        rows: dict[str, int] = {}
+        not_ok: dict[str, dict[str, int]] = {}
+        for stream, status, count, records in sorted(per_stream):
+            rows[stream] = rows.get(stream, 0) + int(records)
+            if status != "ok":
+                entry = not_ok.setdefault(status, {"streams": 0, "tenants": 0})
+                entry["streams"] += count
+                entry["tenants"] = not_ok_tenants.get(status, 0)
+        summary: dict[str, Any] = {
+            "run_id": run_id,
+            "schema": STAGING_SCHEMA,
+            "records": sum(rows.values()),
+            "rows": rows,
+            "tenants": tenants,
+            "not_ok": not_ok,
+            "failed_tenants": {"count": failed, "first": first_failed},
+            "detail": f"{STAGING_SCHEMA}.stream_status and extract_run_tenants, by run_id",
+        }
+        if as_of is not None:
+            instant = as_of.astimezone(dt.UTC)
+            latest = published_as_of(conn, excluding=run_id)
+            if latest is not None and latest > instant:  # an old run cleared, or a backfill
+                log.info("run %s read today's data after a newer run: published as of %s, not "
+                         "its interval end %s", run_id, latest, instant)  # fmt: skip
+                instant = latest
+            summary[AS_OF_EXTRA] = instant.isoformat().replace("+00:00", "Z")
+            if tenants:
+                conn.execute(
+                    f'insert into "{STAGING_SCHEMA}".extract_runs (run_id, as_of, '  # noqa: S608
+                    "published_at, tenants, records) values (%s, %s, now(), %s, %s) "
+                    "on conflict (run_id) do update set "
+                    "as_of = excluded.as_of, published_at = excluded.published_at, "
+                    "tenants = excluded.tenants, records = excluded.records",
+                    (run_id, instant, tenants, summary["records"]),
+                )
+    return summary
+
+
+def published_as_of(conn: Any, *, excluding: str | None = None) -> dt.datetime | None:
+    """The newest as-of published in ``extract_runs`` (``excluding`` one run), else None.
+
+    The marts are never built as of an older instant: staging holds the newest run's data.
+    """
+    return conn.execute(
+        f'select max(as_of) from "{STAGING_SCHEMA}".extract_runs '  # noqa: S608
+        "where run_id is distinct from %s",
+        (excluding,),
+    ).fetchone()[0]
