@@ -114,7 +114,10 @@ def run_dir(run_id: str) -> Path:
     """The folder of one Airflow run's dbt artifacts (``run_results.json``, ``dbt.log``)."""
     from sendgrid_elt.settings import dbt_runs_dir
 
-    return dbt_runs_dir() / re.sub(r"[^A-Za-z0-9._+-]", "_", run_id)
+    name = re.sub(r"[^A-Za-z0-9._+-]", "_", run_id)
+    if not name.strip("."):  # "", "." or "..": never the runs folder itself or its parent
+        name = "_" * max(1, len(name))
+    return dbt_runs_dir() / name
 
 
 def slowest_models(run_results: Path, count: int = 3) -> list[tuple[str, float]]:

@@ -79,3 +79,17 @@ def test_a_failing_dbt_test_fails_its_model_task_and_dbt_skips_show(
     slowest = slowest_models(folder)
     assert len(slowest) == 3
     assert slowest[0][1] >= slowest[1][1] >= slowest[2][1] > 0
+
+
+@pytest.mark.parametrize("run_id", ["..", ".", "", "manual__2026-12-01T00:00:00+00:00", "a/../b"])
+def test_a_run_folder_is_always_one_folder_inside_the_runs_folder(
+    run_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manual run id of ``..`` must not write ``dbt.log`` into the log volume's root."""
+    from sendgrid_elt.dbt_results import run_dir
+
+    monkeypatch.setenv("SENDGRID_DBT_RUNS_DIR", str(tmp_path / "runs"))
+    folder = run_dir(run_id)
+    assert folder.parent == tmp_path / "runs"
+    assert folder.name not in ("", ".", "..")
+    assert folder.resolve().parent == (tmp_path / "runs").resolve()
