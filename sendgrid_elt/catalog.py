@@ -156,6 +156,8 @@ class StreamSpec:
     subuser_field: str | None = None
     scalar_field: str | None = None
     drop_fields: tuple[str, ...] = ()
+    #: Keys (at any depth) holding a customer's URL: stored as its origin only (no credentials).
+    url_fields: tuple[str, ...] = ()
     skip_empty: bool = True
     description: str = ""
 
@@ -193,6 +195,8 @@ _SUPPRESSION = {
     "cursor": Cursor(),
     "per_subuser": True,
 }
+#: A webhook's destination and OAuth token URLs may embed the receiver's credentials.
+_WEBHOOK_URLS = ("url", "oauth_token_url")
 _DAILY = Window()
 _STATS = {"mode": "date_window", "window": _DAILY, "explode": "stats"}
 
@@ -281,13 +285,14 @@ STREAMS: tuple[StreamSpec, ...] = (
     # --- webhooks, parse, validation, alerts ----------------------------------------------
     _spec("event_webhooks", "/v3/user/webhooks/event/settings/all",
           "user.webhooks.event.settings.read", ("id",), records_path="webhooks",
-          per_subuser=True),
+          per_subuser=True, url_fields=_WEBHOOK_URLS),
     _spec("event_webhook_limits", "/v3/user/webhooks/event/settings/all",
           "user.webhooks.event.settings.read", (), records_path=".", per_subuser=True,
+          url_fields=_WEBHOOK_URLS,
           description="the whole body: max_allowed is the plan's webhook limit"),
     _spec("parse_settings", "/v3/user/webhooks/parse/settings",
           "user.webhooks.parse.settings.read", ("hostname",), records_path="result",
-          per_subuser=True),
+          per_subuser=True, url_fields=_WEBHOOK_URLS),
     _spec("validation_jobs", "/v3/validations/email/jobs", "validations.email.read", ("id",),
           records_path="result", feature=VALIDATION),
     _spec("alerts", "/v3/alerts", "alerts.read", ("id",), per_subuser=True),

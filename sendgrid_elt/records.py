@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed
+from sendgrid_hook.redaction import url_origin
 
 from sendgrid_elt.rejects import Reject, raw_text
 
@@ -118,6 +119,7 @@ class Shaper:
         # checked for what PostgreSQL text cannot hold
         self._labelled = bool(spec.subuser_field or (self._as_parent and self._child_field))
         self._drop = frozenset(spec.drop_fields)
+        self._urls = frozenset(spec.url_fields)
         pk = spec.primary_key
         self._single = pk[0] if len(pk) == 1 and not pk[0].startswith("@") else None
         self._optional = frozenset(spec.key_optional)
@@ -127,6 +129,7 @@ class Shaper:
             self._single is not None
             and not self._optional
             and not (spec.explode or spec.drop_fields or spec.scalar_field or spec.subuser_field)
+            and not spec.url_fields
             and not spec.key_alias
             and not self._as_subuser
             and not self._as_parent
@@ -193,6 +196,8 @@ class Shaper:
             return
         if self._drop:
             record = {k: v for k, v in record.items() if k not in self._drop}
+        if self._urls:
+            record = _origins(record, self._urls)
         base = parent_id if self._as_subuser and parent_id is not None else unit
         items: Any = (record,)
         if spec.explode:
@@ -309,6 +314,16 @@ class Shaper:
         self.stats.reasons[reason.split(":")[0]] += 1
         labels = [_clean(text, Counter()) if text else text for text in (subuser, parent_key, key)]
         return Reject(*labels, reason, raw_text(record))  # type: ignore[arg-type]
+
+
+def _origins(value: Any, keys: frozenset[str]) -> Any:
+    """``value`` with every string under one of ``keys`` (at any depth) cut to its origin."""
+    if type(value) is dict:
+        return {k: url_origin(v) if k in keys and type(v) is str else _origins(v, keys)
+                for k, v in value.items()}  # fmt: skip
+    if type(value) is list:
+        return [_origins(v, keys) for v in value]
+    return value
 
 
 def _absent(value: Any) -> bool:

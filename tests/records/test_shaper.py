@@ -289,3 +289,43 @@ def test_epoch_text_that_is_not_plain_ascii_digits_is_an_unparseable_cursor(text
     assert reject == out
     assert parse_cursor(" -17 ", "epoch") == -17
     assert parse_cursor("9" * 19, "epoch") == int("9" * 19)
+
+
+_HOOK_URL = "https://ops:s3cr3t@hooks.example.com:8443/catch/123/t0ken/?key=k3y#frag"
+_TOKEN_URL = "https://id.example.com/oauth/token?client_secret=cl13nt"
+
+
+@pytest.mark.parametrize(
+    ("stream", "record"),
+    [
+        ("event_webhooks", {"id": "w1", "url": _HOOK_URL, "oauth_token_url": _TOKEN_URL}),
+        ("parse_settings", {"hostname": "in.example.com", "url": _HOOK_URL}),
+        ("event_webhook_limits",
+         {"max_allowed": 5, "webhooks": [{"id": "w1", "url": _HOOK_URL}, {}]}),
+    ],
+)  # fmt: skip
+def test_a_customer_s_webhook_url_is_stored_as_its_origin_only(stream: str, record: dict) -> None:
+    """A webhook URL can carry its receiver's credentials (basic auth, a token in the path or
+    the query): the warehouse keeps which service receives the events, not how to call it."""
+    rows, _ = _shape(catalog.get(stream), record)
+    assert len(rows) == 1
+    stored = rows[0][3].decode()
+    for secret in ("s3cr3t", "ops", "t0ken", "k3y", "catch", "frag", "cl13nt", "oauth/token"):
+        assert secret not in stored, (secret, stored)
+    assert "https://hooks.example.com:8443" in stored
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://hooks.example.com", "https://hooks.example.com"),
+        ("http://[::1]:8080/x", "http://[::1]:8080"),
+        ("hooks.example.com/path?token=x", "***"),
+        ("https://[bad", "***"),
+        ("", ""),
+    ],
+)
+def test_url_origin(url: str, origin: str) -> None:
+    from sendgrid_hook.redaction import url_origin
+
+    assert url_origin(url) == origin

@@ -171,6 +171,25 @@ def scrub_url(url: str) -> str:
     return scrub(urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), "")))
 
 
+def url_origin(url: str) -> str:
+    """Only the scheme, host and port of ``url`` (a customer's webhook or token endpoint).
+
+    User info, path, query and fragment can all carry a third party's credentials (basic auth
+    in the URL, a token in a catch-hook path or a ``?key=`` parameter); the origin is what
+    tells which service receives the events. Text that is not an absolute URL becomes
+    :data:`MASK` unless it is empty.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return MASK if url else url
+    if not (parts.scheme and host):
+        return MASK if url else url
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
 class ScrubFilter(logging.Filter):
     """Logging filter that renders a record's message and scrubs it."""
 
