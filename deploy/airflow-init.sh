@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # One-shot initialisation of the Airflow deployment (compose service `airflow-init`, runs as
 # root like the official file's init): volume ownership, metadata DB migration, the
-# `sendgrid_api` pool and the admin password of the simple auth manager. Idempotent.
+# `sendgrid_api` pool and the passwords of the simple auth manager's users (the admin, and
+# sendgrid_discovery, role op, that the extract DAG lists connections with). Idempotent.
 set -euo pipefail
 
 : "${AIRFLOW_ADMIN_PASSWORD:?AIRFLOW_ADMIN_PASSWORD must be set (see .env.example)}"
 AIRFLOW_UID="${AIRFLOW_UID:-50000}"
 ADMIN_USER="${AIRFLOW_ADMIN_USERNAME:-admin}"
 PASSWORDS_FILE="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE:-/opt/airflow/auth/passwords.json}"
-SECRETS=(AIRFLOW_ADMIN_PASSWORD AIRFLOW_JWT_SECRET AIRFLOW_API_SECRET_KEY AIRFLOW_DB_PASSWORD
+SECRETS=(AIRFLOW_ADMIN_PASSWORD SENDGRID_DISCOVERY_PASSWORD AIRFLOW_JWT_SECRET AIRFLOW_API_SECRET_KEY AIRFLOW_DB_PASSWORD
     REDIS_PASSWORD WAREHOUSE_ADMIN_PASSWORD WAREHOUSE_ETL_PASSWORD WAREHOUSE_BI_PASSWORD
     METABASE_DB_PASSWORD)
 
@@ -44,13 +45,14 @@ echo "Creating pool sendgrid_api (${SENDGRID_API_POOL_SLOTS:-8} slots)"
 airflow pools set sendgrid_api "${SENDGRID_API_POOL_SLOTS:-8}" \
     "Concurrent SendGrid API tasks across all tenants (see docs/deploy.md)"
 
-echo "Writing the admin password for user ${ADMIN_USER}"
+echo "Writing the passwords of ${ADMIN_USER} and sendgrid_discovery"
 python - "$PASSWORDS_FILE" "$ADMIN_USER" <<'PY'
 import json, os, sys
 
 path, user = sys.argv[1], sys.argv[2]
 with open(path, "w") as fh:
-    json.dump({user: os.environ["AIRFLOW_ADMIN_PASSWORD"]}, fh)
+    json.dump({user: os.environ["AIRFLOW_ADMIN_PASSWORD"],
+               "sendgrid_discovery": os.environ["SENDGRID_DISCOVERY_PASSWORD"]}, fh)
 os.chmod(path, 0o640)
 PY
 

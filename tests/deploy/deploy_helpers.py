@@ -86,11 +86,13 @@ def compose_services(compose: dict) -> dict[str, dict]:
 
 
 def airflow_services(compose: dict) -> dict[str, dict]:
-    """The services that run the project's Airflow image."""
+    """The services that run Airflow from the project's image (the simulator runs the image
+    without Airflow's entrypoint, ``entrypoint: []``)."""
     return {
         name: svc
         for name, svc in compose_services(compose).items()
         if str(svc.get("image", "")).startswith(AIRFLOW_IMAGE_PREFIX)
+        and svc.get("entrypoint") != []
     }
 
 

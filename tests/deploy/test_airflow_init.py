@@ -7,6 +7,7 @@ nothing. The script runs for real with ``airflow``, ``mkdir`` and ``chown`` stub
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 import subprocess
@@ -108,3 +109,29 @@ def test_published_ports_default_to_loopback(compose_raw: dict) -> None:
     example = read_env_file(ENV_EXAMPLE)
     for key in ("AIRFLOW_API_PORT", "METABASE_PORT", "WAREHOUSE_PORT"):
         assert example[key].startswith("127.0.0.1:"), key
+
+
+def test_the_admin_password_stays_with_the_api_server_and_init(compose: dict) -> None:
+    """Workers list connections as ``sendgrid_discovery`` (role op), never as the admin, and
+    only the API server and init mount the simple auth manager's passwords file."""
+    from urllib.parse import urlsplit
+
+    services = compose_services(compose)
+    example = read_env_file(ENV_EXAMPLE)
+    for name, svc in services.items():
+        env = svc.get("environment") or {}
+        mounts = [v.split(":")[0] for v in svc.get("volumes") or []]
+        if name != "airflow-init":
+            assert "AIRFLOW_ADMIN_PASSWORD" not in env, name
+        if "airflow-auth" in mounts:
+            assert name in ("airflow-apiserver", "airflow-init"), name
+        api = env.get("AIRFLOW_CONN_SENDGRID_AIRFLOW_API")
+        if api:
+            user = urlsplit(api).username
+            roles = dict(u.split(":") for u in env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]
+                         .split(","))  # fmt: skip
+            assert roles[user] == "op", name
+            assert user != example["AIRFLOW_ADMIN_USERNAME"]
+    simulator = services["sendgrid-simulator"].get("environment") or {}
+    assert not [k for k in simulator if re.search("PASSWORD|SECRET|FERNET|CONN", k)]
+    assert "airflow-auth" in [v.split(":")[0] for v in services["airflow-apiserver"]["volumes"]]
