@@ -1,11 +1,44 @@
-"""Connection parameters of one PostgreSQL database, in every form our tools need."""
+"""Connection parameters of one PostgreSQL database, in every form our tools need.
+
+Beyond host, port, user, password and database, a target carries the libpq parameters of
+:data:`LIBPQ_ENV` (TLS above all: ``sslmode=verify-full`` and its certificates) from the
+``sendgrid_warehouse`` connection's extra or a URL's query, and hands them to every client:
+psycopg, SQLAlchemy, the Airflow connection JSON and dbt (through libpq's ``PG*`` variables).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import dataclass, field, replace
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
+
+#: The libpq parameters a target passes on, and the environment variable libpq reads for each
+#: (how the dbt process gets them). The same keys as the Postgres provider's connection extra.
+LIBPQ_ENV = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+    "sslnegotiation": "PGSSLNEGOTIATION",
+    "channel_binding": "PGCHANNELBINDING",
+    "gssencmode": "PGGSSENCMODE",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "application_name": "PGAPPNAME",
+    "options": "PGOPTIONS",
+}
+#: TCP keepalives on every connection to a host (not a socket) unless the target sets them: a
+#: warehouse that vanished from the network fails the call within about two minutes instead of
+#: leaving a tenant thread (and so its batch task) waiting forever.
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "60", "keepalives_interval": "10",
+              "keepalives_count": "6"}  # fmt: skip
+
+
+def libpq_params(values: dict[str, object] | None) -> tuple[tuple[str, str], ...]:
+    """The libpq parameters among ``values`` (a connection's extra, a URL's query), sorted."""
+    return tuple(sorted((k, str(v)) for k, v in (values or {}).items()
+                        if k in LIBPQ_ENV or k in KEEPALIVES))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -20,6 +53,8 @@ class PostgresTarget:
     user: str = "postgres"
     password: str = field(default="", repr=False)  # never in a repr, a log line or a traceback
     dbname: str = "postgres"
+    #: libpq parameters (:data:`LIBPQ_ENV` and keepalive keys) as sorted ``(key, value)`` pairs.
+    params: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_url(cls, url: str) -> PostgresTarget:
@@ -27,14 +62,16 @@ class PostgresTarget:
         parts = urlsplit(url)
         if parts.scheme.split("+")[0] not in {"postgres", "postgresql"}:
             raise ValueError(f"not a PostgreSQL URL (scheme {parts.scheme!r})")
-        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-        host = unquote(query.get("host", "")) or parts.hostname or "localhost"
+        query = {k: unquote(v) for k, v in
+                 (p.split("=", 1) for p in parts.query.split("&") if "=" in p)}  # fmt: skip
+        host = query.get("host", "") or parts.hostname or "localhost"
         return cls(
             host=host,
             port=parts.port or int(query.get("port", 5432)),
             user=unquote(parts.username or "postgres"),
             password=unquote(parts.password or ""),
             dbname=unquote(parts.path.lstrip("/")) or "postgres",
+            params=libpq_params(query),
         )
 
     @classmethod
@@ -69,7 +106,18 @@ class PostgresTarget:
         }
         if self.password:
             fields["password"] = self.password
+        fields.update(self._client_params())
         return " ".join(f"{k}='{_escape(v)}'" for k, v in fields.items())
+
+    def _client_params(self) -> dict[str, str]:
+        given = dict(self.params)
+        if self.is_socket:
+            return given
+        return {**{k: v for k, v in KEEPALIVES.items() if k not in given}, **given}
+
+    def libpq_env(self) -> dict[str, str]:
+        """The ``PG*`` variables of :attr:`params` (for a client configured another way: dbt)."""
+        return {LIBPQ_ENV[k]: v for k, v in self.params if k in LIBPQ_ENV}
 
     def url(self) -> str:
         """Return a libpq URL (a socket directory goes into the ``host`` query parameter)."""
@@ -80,12 +128,15 @@ class PostgresTarget:
         auth = quote(self.user, safe="")
         if self.password:
             auth += ":" + quote(self.password, safe="")
+        query = urlencode(self._client_params())
         if self.is_socket:
-            return (
+            url = (
                 f"postgresql+psycopg://{auth}@/{quote(self.dbname, safe='')}"
                 f"?host={quote(self.host, safe='')}&port={self.port}"
             )
-        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+            return url + (f"&{query}" if query else "")
+        url = f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+        return url + (f"?{query}" if query else "")
 
     def airflow_connection_json(self) -> str:
         """Return the JSON form of an Airflow ``postgres`` connection (``AIRFLOW_CONN_*`` value)."""
@@ -97,6 +148,7 @@ class PostgresTarget:
                 "login": self.user,
                 "password": self.password,
                 "schema": self.dbname,
+                **({"extra": dict(self.params)} if self.params else {}),
             }
         )
 

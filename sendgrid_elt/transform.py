@@ -116,6 +116,7 @@ def warehouse_env() -> dict[str, str]:
         "SENDGRID_DBT_THREADS": str(DBT_THREADS),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
+        **target.libpq_env(),  # TLS settings of the connection's extra (libpq reads PGSSLMODE...)
     }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from sendgrid_elt.embedded_postgres import EmbeddedPostgres, ensure_database
-from sendgrid_elt.postgres_target import PostgresTarget
+from sendgrid_elt.postgres_target import PostgresTarget, libpq_params
 from sendgrid_elt.settings import LOCAL_DIR, WAREHOUSE_CONN_ENV, WAREHOUSE_CONN_ID
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def configured_target() -> PostgresTarget | None:
         user=conn.login or "postgres",
         password=conn.password or "",
         dbname=conn.schema or "postgres",
+        params=libpq_params(conn.extra_dejson),
     )
 
 

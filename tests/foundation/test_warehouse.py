@@ -97,3 +97,55 @@ def test_a_target_repr_never_shows_its_password() -> None:
     assert target.password == "S3cret-pw"
     assert "S3cret-pw" not in repr(target)
     assert "S3cret-pw" not in repr(Warehouse(target=target, source="connection"))
+
+
+def test_the_connection_s_tls_settings_reach_every_client(
+    airflow_home, pg_database: PostgresTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sslmode`` and its certificates in the ``sendgrid_warehouse`` connection's extra (as the
+    Postgres provider reads them) reach psycopg, SQLAlchemy and dbt; unknown keys do not."""
+    import dataclasses
+    import json
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    from sendgrid_elt.transform import warehouse_env
+    from sendgrid_elt.warehouse import configured_target
+
+    conn = json.loads(dataclasses.replace(pg_database, params=()).airflow_connection_json())
+    conn["extra"] = {"sslmode": "verify-full", "sslrootcert": "/etc/ssl/wh-ca.pem", "foo": "x"}
+    monkeypatch.setenv(WAREHOUSE_CONN_ENV, json.dumps(conn))
+    target = configured_target()
+    assert target is not None
+    assert dict(target.params) == {"sslmode": "verify-full", "sslrootcert": "/etc/ssl/wh-ca.pem"}
+    info = conninfo_to_dict(target.conninfo())
+    assert (info["sslmode"], info["sslrootcert"]) == ("verify-full", "/etc/ssl/wh-ca.pem")
+    assert "foo" not in info
+    assert "sslmode=verify-full" in target.sqlalchemy_url()
+    env = warehouse_env()
+    assert (env["PGSSLMODE"], env["PGSSLROOTCERT"]) == ("verify-full", "/etc/ssl/wh-ca.pem")
+    # the Airflow connection JSON and a URL carry them too
+    assert json.loads(target.airflow_connection_json())["extra"]["sslmode"] == "verify-full"
+    assert set(target.params) <= set(PostgresTarget.from_url(target.url()).params)
+
+
+def test_libpq_accepts_every_parameter_a_target_sends(pg_database: PostgresTarget) -> None:
+    """Keepalives (a vanished warehouse fails a call instead of hanging a tenant thread) and
+    an explicit TLS mode are real libpq parameters: the server is reached with them."""
+    import dataclasses
+
+    target = dataclasses.replace(pg_database, params=(("application_name", "sendgrid-elt"),
+                                                      ("sslmode", "prefer")))  # fmt: skip
+    with psycopg.connect(target.conninfo()) as conn:
+        assert conn.execute("show application_name").fetchone() == ("sendgrid-elt",)
+    tcp = PostgresTarget(host="db.example", params=(("keepalives_idle", "30"),))
+    info = dict(psycopg.conninfo.conninfo_to_dict(tcp.conninfo()))
+    assert info["keepalives"] == "1"
+    assert info["keepalives_idle"] == "30"  # the connection's own value wins
+    assert "keepalives=1" in tcp.sqlalchemy_url()
+    from sqlalchemy import create_engine
+
+    engine = create_engine(dataclasses.replace(target).sqlalchemy_url())
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("show application_name").scalar() == "sendgrid-elt"
+    engine.dispose()
