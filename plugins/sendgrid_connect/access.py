@@ -7,10 +7,13 @@ authorization asks the configured auth manager about the connection in the path.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 
 from sendgrid_connect import signing
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def authorize(user: Any, method: str, conn_id: str | None) -> None:
@@ -72,16 +75,72 @@ def check_csrf(request: Request, user: Any, token: str | None) -> None:
     Raises:
         HTTPException: 403 when the origin or the token is wrong.
     """
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and origin.rstrip("/") != origin_of(request):
-        raise HTTPException(403, "Cross-site form submission refused")
+    check_origin(request)
     if not signing.csrf_valid(token, user_id(user)):
         raise HTTPException(403, "Missing or invalid CSRF token; reload the page")
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a form post whose ``Origin`` is neither this request's nor ``[api] base_url``'s.
+
+    Behind a TLS-terminating reverse proxy the API server sees ``http://`` (unless it runs with
+    ``--proxy-headers``) while the browser sends its ``https://`` origin: the origin of the
+    configured public URL is therefore accepted too. No other origin is.
+
+    Raises:
+        HTTPException: 403 for a cross-site ``Origin``.
+    """
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return
+    sent = normalized_origin(origin, bare=True)
+    allowed = {normalized_origin(origin_of(request)), normalized_origin(base_url())}
+    if sent is None or sent not in allowed:
+        raise HTTPException(403, "Cross-site form submission refused")
 
 
 def origin_of(request: Request) -> str:
     """``scheme://host[:port]`` of the request (compared with the ``Origin`` header)."""
     return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def base_url() -> str:
+    """Airflow's ``[api] base_url`` (the public URL users open) when an http(s) URL, else ``""``."""
+    from airflow.configuration import conf
+
+    base = (conf.get("api", "base_url", fallback="") or "").strip()
+    return base if base.lower().startswith(("http://", "https://")) else ""
+
+
+def public_https() -> bool:
+    """Whether the public URL (``[api] base_url``) is https: cookies must then be ``Secure``."""
+    return base_url().lower().startswith("https://")
+
+
+def normalized_origin(url: str, bare: bool = False) -> str | None:
+    """``scheme://host[:port]`` of ``url`` as a browser serializes an origin, or ``None``.
+
+    Scheme and host are lowercased and a default port is dropped. With ``bare`` (an ``Origin``
+    header) anything beyond the origin (user info, a path, a query) makes it ``None``.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if bare and (
+        "@" in parts.netloc or parts.path not in ("", "/") or parts.query or parts.fragment
+    ):
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return (
+        f"{scheme}://{host}"
+        if port in (None, _DEFAULT_PORTS[scheme])
+        else f"{scheme}://{host}:{port}"
+    )
 
 
 async def optional_user(request: Request) -> Any | None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -43,6 +44,7 @@ from sendgrid_connect import (
 from sendgrid_connect.page_responses import (
     BIND_COOKIE,
     SECURITY_HEADERS,
+    clear_bind_cookie,
     flash_redirect,
     html_response,
     key_refused,
@@ -222,7 +224,7 @@ def create_app() -> FastAPI:
             response = flash_redirect(request, kind, text, d=disabled)
             if result.next_path:
                 response.headers["location"] = result.next_path
-        response.delete_cookie(BIND_COOKIE, path=prefix(request))
+        clear_bind_cookie(request, response)
         return response
 
     @app.post("/connections/{connection_id:path}/api-key")
@@ -288,13 +290,14 @@ def create_app() -> FastAPI:
         nonce, conn_id = valid_invite(token)
         try:
             tenant = tenants.get_tenant(conn_id)
+            # where "Continue" sends the invitee: named, as the endpoint is the admin's setting
+            sign_in_host = urlsplit(tenants.authorize_url(conn_id)).netloc
         except tenants.TenantError:
             raise HTTPException(410, "This invitation link is no longer valid") from None
         csrf = signing.sign({"i": nonce}, signing.SALT_CSRF)
         action = str(request.url_for("invite_start", token=token).path)
-        page = pages.render(
-            "invite", title="Connect SendGrid", name=tenant.display_name, action=action, csrf=csrf
-        )
+        page = pages.render("invite", title="Connect SendGrid", name=tenant.display_name,
+                            action=action, csrf=csrf, sign_in_host=sign_in_host)  # fmt: skip
         return html_response(page)
 
     @app.post("/invite/{token}", name="invite_start")
@@ -306,9 +309,7 @@ def create_app() -> FastAPI:
             data = {}
         if not isinstance(data, dict) or data.get("i") != nonce:
             raise HTTPException(403, "Invalid form token; open the invitation link again")
-        origin = request.headers.get("origin")
-        if origin and origin != "null" and origin.rstrip("/") != access.origin_of(request):
-            raise HTTPException(403, "Cross-site form submission refused")
+        access.check_origin(request)
         if not nonces.consume(nonce, "invite"):
             raise HTTPException(410, "This invitation link has expired or was already used")
         try:

@@ -17,6 +17,13 @@ Airflow tests a *copy* of the connection under a random id. For an OAuth connect
 there would rotate the stored refresh token away (the rotated one is kept per connection id),
 so the middleware also marks every ``sendgrid`` test body with the extra
 :data:`~sendgrid_hook.constants.TEST_COPY_EXTRA`, and the hook declines OAuth tests so marked.
+
+``POST /api/v2/connections/enqueue-test`` (Airflow 3.3) has a worker test the body *under the
+real connection id*, with nothing merged from the stored connection, for any user who may create
+connections. An OAuth test there would read and rotate that id's stored tokens (or overwrite
+them with a token of the caller's), so its ``sendgrid`` bodies are marked too, unless they
+declare an API key (which touches no stored token): the hook declines them, and a declined test
+is never committed.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Path of Airflow's connection test endpoint (below the API server's root path).
 TEST_PATH = "/api/v2/connections/test"
+#: Path of Airflow's endpoint queueing a connection test for a worker.
+ENQUEUE_TEST_PATH = "/api/v2/connections/enqueue-test"
 #: Larger test bodies are refused (413); a connection is a few kilobytes.
 MAX_BODY = 1 << 20
 _UNSET_PORTS = (0, None, "")
@@ -69,8 +78,46 @@ def normalize_test_body(raw: bytes) -> bytes:
     return json.dumps(body).encode()
 
 
+def mark_enqueued_test_body(raw: bytes) -> bytes:
+    """Mark a ``sendgrid`` body of ``POST /api/v2/connections/enqueue-test`` as a test copy.
+
+    Args:
+        raw: The JSON request body.
+
+    Returns:
+        For a ``sendgrid`` body whose extras are a JSON object that does not declare an API key:
+        ``TEST_COPY_EXTRA`` added to its ``extra`` (the hook then declines the OAuth test, so no
+        stored token of the real connection id is read, sent or replaced). Any other body
+        unchanged (extras that are no JSON object make the hook refuse the connection anyway).
+    """
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(body, dict) or body.get("conn_type") != CONN_TYPE:
+        return raw
+    try:
+        extra = json.loads(body.get("extra") or "{}")
+    except (TypeError, ValueError):
+        return raw
+    if not isinstance(extra, dict) or _declares_api_key(extra):
+        return raw
+    body["extra"] = json.dumps({**extra, TEST_COPY_EXTRA: True})
+    return json.dumps(body).encode()
+
+
+def _declares_api_key(extra: dict[str, Any]) -> bool:
+    """Whether every ``auth_type`` the extras give is ``api_key`` (the hook's default)."""
+    given = [extra.get(k) for k in ("auth_type", f"extra__{CONN_TYPE}__auth_type")]
+    given = [value for value in given if value not in (None, "")]
+    return all(isinstance(v, str) and v.strip().lower() == "api_key" for v in given)
+
+
 class SendGridConnectionTestMiddleware:
-    """ASGI middleware applying :func:`normalize_test_body` to the connection test endpoint.
+    """ASGI middleware rewriting ``sendgrid`` bodies of Airflow's connection test endpoints.
+
+    :func:`normalize_test_body` for ``/test``, :func:`mark_enqueued_test_body` for
+    ``/enqueue-test``.
 
     Args:
         app: The API server's ASGI application.
@@ -81,14 +128,15 @@ class SendGridConnectionTestMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass every request through; rewrite only the body of a connection test."""
-        if not _is_test_request(scope):
+        rewrite = _rewrite_of(scope)
+        if rewrite is None:
             await self.app(scope, receive, send)
             return
         raw, more, pending = await _read_body(receive)
         if more:  # too large to be a connection: refused, never passed on unmarked
             await _too_large(send)
             return
-        body = normalize_test_body(raw)
+        body = rewrite(raw)
         if body is not raw:
             scope = dict(scope)
             scope["headers"] = [
@@ -110,12 +158,16 @@ async def _too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _is_test_request(scope: Scope) -> bool:
-    return (
-        scope.get("type") == "http"
-        and scope.get("method") == "POST"
-        and str(scope.get("path", "")).rstrip("/").endswith(TEST_PATH)
-    )
+def _rewrite_of(scope: Scope) -> Callable[[bytes], bytes] | None:
+    """The body rewrite of a connection test request, ``None`` for any other request."""
+    if scope.get("type") != "http" or scope.get("method") != "POST":
+        return None
+    path = str(scope.get("path", "")).rstrip("/")
+    if path.endswith(TEST_PATH):
+        return normalize_test_body
+    if path.endswith(ENQUEUE_TEST_PATH):
+        return mark_enqueued_test_body
+    return None
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool, list[Message]]:

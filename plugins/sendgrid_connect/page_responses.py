@@ -36,11 +36,9 @@ def public_url(request: Request, route: str, **params: str) -> str:
     Links that leave the server (the OAuth callback, invite links) are built on the configured
     base URL, never on a ``Host`` header a proxy or client chose.
     """
-    from airflow.configuration import conf
-
     path = request.app.url_path_for(route, **params)
-    base = conf.get("api", "base_url", fallback="") or ""
-    if base.startswith(("http://", "https://")):
+    base = access.base_url()
+    if base:
         return f"{base.rstrip('/')}{signing.APP_PREFIX}{path}"
     return str(request.url_for(route, **params))
 
@@ -86,15 +84,24 @@ def read_flash(token: str | None) -> dict[str, Any] | None:
 
 
 def set_bind_cookie(request: Request, response: Response, value: str) -> None:
+    """Set the OAuth flow's browser binding (``Secure`` when the request or public URL is https).
+
+    Behind a TLS-terminating proxy the request arrives as ``http://``: the configured public
+    URL (``[api] base_url``) tells that the browser is on https.
+    """
     response.set_cookie(
-        BIND_COOKIE,
-        value,
-        max_age=signing.STATE_TTL,
-        path=prefix(request),
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="lax",
+        BIND_COOKIE, value, max_age=signing.STATE_TTL, **_bind_cookie_attributes(request)
     )
+
+
+def clear_bind_cookie(request: Request, response: Response) -> None:
+    """Delete the bind cookie (with the attributes it was set with)."""
+    response.delete_cookie(BIND_COOKIE, **_bind_cookie_attributes(request))
+
+
+def _bind_cookie_attributes(request: Request) -> dict[str, Any]:
+    secure = request.url.scheme == "https" or access.public_https()
+    return {"path": prefix(request), "httponly": True, "secure": secure, "samesite": "lax"}
 
 
 def start_flow(

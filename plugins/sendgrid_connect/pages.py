@@ -158,6 +158,8 @@ _INVITE = """{% extends "base" %}{% block body %}
 <p>You were asked to authorize <strong>read-only</strong> access to the SendGrid organization
 <strong>{{ name }}</strong>. You will sign in at SendGrid and approve the access; nothing else
 is shared. This link works once.</p>
+<p>The sign-in page is at <strong id="sign-in-host">{{ sign_in_host }}</strong>: sign in only
+if your browser shows that address.</p>
 <form method="post" action="{{ action }}"><input type="hidden" name="csrf" value="{{ csrf }}">
 <button id="invite-continue" type="submit">Continue to SendGrid</button></form>
 {% endblock %}"""

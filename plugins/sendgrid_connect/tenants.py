@@ -250,7 +250,12 @@ def save_oauth_tokens(conn_id: str, token: dict[str, Any]) -> None:
     token, so no stale (revoked) token of the previous grant can win.
     """
     from airflow.utils.session import create_session
-    from sendgrid_hook.auth.token_store import StoredToken, VariableTokenStore, fingerprint
+    from sendgrid_hook.auth.token_store import (
+        StoredToken,
+        VariableTokenStore,
+        binding_of,
+        fingerprint,
+    )
 
     refresh_token = token.get("refresh_token")
     if not refresh_token or not token.get("access_token"):
@@ -258,6 +263,11 @@ def save_oauth_tokens(conn_id: str, token: dict[str, Any]) -> None:
     with create_session() as session:
         conn = _load(session, conn_id)
         write_extra(conn, {"auth_type": "oauth2", "refresh_token": refresh_token})
+        try:  # the hook uses the stored tokens only for this endpoint and client
+            s = settings_of(conn, "oauth2")
+            binding = binding_of(s.base_url, s.token_url, s.client_id)
+        except SendGridConfigError:
+            binding = None  # then the seed fingerprint alone binds them
     now = time.time()
     expires_at = token.get("expires_at") or now + float(token.get("expires_in") or 3600)
     VariableTokenStore().save(
@@ -268,6 +278,7 @@ def save_oauth_tokens(conn_id: str, token: dict[str, Any]) -> None:
             expires_at=float(expires_at),
             rotated_at=now,
             seed_fingerprint=fingerprint(refresh_token),
+            binding=binding,
         ),
     )
 

@@ -32,7 +32,12 @@ from requests.exceptions import RequestException
 
 from sendgrid_hook.auth.refresh_lock import PostgresAdvisoryLock
 from sendgrid_hook.auth.token_session import BoundedOAuth2Session
-from sendgrid_hook.auth.token_store import StoredToken, VariableTokenStore, fingerprint
+from sendgrid_hook.auth.token_store import (
+    StoredToken,
+    VariableTokenStore,
+    binding_of,
+    fingerprint,
+)
 from sendgrid_hook.errors import ReconnectRequired, SendGridConfigError, SendGridRetriableError
 from sendgrid_hook.redaction import install_log_filters, register_basic_auth, register_secret, scrub
 
@@ -168,6 +173,7 @@ class OAuth2RefreshAuth(AuthBase):
                 expires_at=_expires_at(token, now),
                 rotated_at=now,
                 seed_fingerprint=fingerprint(self.settings.refresh_token),
+                binding=self._binding(),
             )
             self.store.save(conn_id, new)
             self.refresh_count += 1
@@ -175,13 +181,34 @@ class OAuth2RefreshAuth(AuthBase):
             self._adopt(new)
 
     def _load(self) -> StoredToken | None:
-        """Stored state, unless the connection's refresh token changed (admin reconnected)."""
+        """Stored state, only for the connection it was derived from.
+
+        The store is keyed by connection id, but a connection under that id may be a caller's
+        body (Airflow's ``enqueue-test`` runs one on a worker under the real id). So the stored
+        tokens are used only when this connection holds the same seed refresh token (a secret
+        the caller cannot supply without knowing it) and, once recorded, the same API base URL,
+        token URL and client id: never sent to another host or token endpoint. A changed seed
+        is an admin reconnecting: the connection's new token wins.
+        """
         stored = self.store.load(self.settings.conn_id)
+        if stored is None:
+            return None
         seed = fingerprint(self.settings.refresh_token)
-        if stored and seed and stored.seed_fingerprint != seed:
-            log.info("OAuth: %s was reconnected; using its new token", self.settings.conn_id)
+        if not seed or stored.seed_fingerprint != seed:
+            if seed:
+                log.info("OAuth: %s was reconnected; using its new token", self.settings.conn_id)
+            return None
+        if stored.binding is not None and stored.binding != self._binding():
+            log.warning(
+                "OAuth: the stored token of %s was issued for another endpoint or client; not used",
+                self.settings.conn_id,
+            )
             return None
         return stored
+
+    def _binding(self) -> str:
+        s = self.settings
+        return binding_of(s.base_url, s.token_url, s.client_id)
 
     def _adopt(self, token: StoredToken) -> None:
         register_secret(token.access_token, "access_token")

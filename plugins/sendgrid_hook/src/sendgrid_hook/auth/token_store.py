@@ -8,7 +8,12 @@ are kept in one Variable per connection, ``sendgrid_oauth_token__<conn_id>``:
   in logs) and stores it Fernet-encrypted when a Fernet key is configured;
 * the hook prefers this Variable over the connection's ``refresh_token`` extra, **unless** the
   connection's token changed since the Variable was derived from it (``seed_fingerprint``,
-  a SHA-256 prefix, never the token): that is an admin reconnecting, and the new token wins.
+  a SHA-256 prefix, never the token): that is an admin reconnecting, and the new token wins;
+* the Variable is keyed by connection id only, yet a connection *under that id* may be a
+  caller's body (Airflow's ``enqueue-test`` runs one on a worker under the real id). So the
+  stored tokens are used only by a connection holding the same seed refresh token and the same
+  API base URL, token URL and client id (``binding``, see :func:`binding_of`): never sent to
+  another host, nor refreshed at another token endpoint.
 
 Inside a task the SDK ``Variable`` (execution API) is used; elsewhere (API server, CLI Test
 button, scripts) the metadata-database ``Variable`` model.
@@ -34,6 +39,12 @@ def fingerprint(secret: str | None) -> str | None:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
+def binding_of(base_url: str | None, token_url: str | None, client_id: str | None) -> str:
+    """Fingerprint of where a token may be used: API base URL, token URL and OAuth client id."""
+    text = json.dumps([base_url or "", token_url or "", client_id or ""])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True, repr=False)
 class StoredToken:
     """The persisted OAuth state of one connection."""
@@ -43,6 +54,7 @@ class StoredToken:
     expires_at: float | None = None
     rotated_at: float = 0.0
     seed_fingerprint: str | None = None
+    binding: str | None = None
 
     def __repr__(self) -> str:
         return f"StoredToken(expires_at={self.expires_at}, rotated_at={self.rotated_at})"
