@@ -210,8 +210,9 @@ def test_features_in_use(pipeline_at: PipelineRun, conn_id: str) -> None:
 def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, conn_id: str) -> None:
     pipeline = pipeline_at
     """Recompute from the truth: the 12 complete months before the latest stats month,
-    required = max(peak, p95 × 1.2), cheapest catalog plan covering it, the seats, the
-    enabled subusers and the dedicated IPs (dbt vars sendgrid_plan_headroom / _months)."""
+    required = max(peak, p95 × 1.2), cheapest catalog plan covering it, the busiest day (Free:
+    100 a day), the seats, the enabled subusers, any subuser at all, the dedicated IPs and
+    Email Address Validation when used (dbt vars sendgrid_plan_headroom / _months)."""
     truth = pipeline.tenant_truth(conn_id)
     monthly: dict[str, int] = dict(truth["aggregates"]["requests_by_month"])
     for sub in truth["subusers"].values():
@@ -236,8 +237,13 @@ def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, co
         and p["teammate_limit"] is not None
         and rec["seats_used"] <= p["teammate_limit"]
         and (p["subusers_included"] is None or p["subusers_included"] >= rec["enabled_subusers"])
+        and (rec["subusers"] == 0 or p["subusers_included"] is None or p["subusers_included"] > 0)
         and (rec["dedicated_ips"] == 0 or (p["dedicated_ips_included"] or 1) >= 1)
+        and (p["daily_emails"] is None or p["daily_emails"] >= rec["peak_daily_requests"])
+        and (not rec["uses_email_validation"] or p["includes_email_validation"])
     ]
+    assert rec["subusers"] == truth["aggregates"]["subusers"]["total"]
+    assert rec["peak_daily_requests"] >= math.ceil(max(complete) / 31)
     cheapest = min(
         fitting,
         key=lambda p: (p["monthly_price_usd"] is None, p["monthly_price_usd"] or 0, p["tier_rank"]),

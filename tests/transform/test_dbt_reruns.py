@@ -14,7 +14,15 @@ import psycopg
 from psycopg import sql
 
 from tests.transform.dbt_runner import as_of_vars, run_dbt
-from tests.transform.marts_reading import AS_OF, MARTS, REPORTS, query, rows, table_digest
+from tests.transform.marts_reading import (
+    AS_OF,
+    AS_OF_DAY,
+    MARTS,
+    REPORTS,
+    query,
+    rows,
+    table_digest,
+)
 from tests.transform.staging_data import Staging, create_staging, metrics
 
 
@@ -143,11 +151,17 @@ def test_source_freshness_passes_for_fresh_data_and_fails_for_stale(pg_database,
 
 
 def test_second_run_only_processes_new_days(built) -> None:
-    """After a new extraction (a new day, and yesterday re-pulled), only those rows change."""
-    target, _, _, _, work, staging = built
+    """After a new extraction (yesterday re-pulled, a new partial day), a run writes only the
+    days up to its as-of day that the table did not hold or the loader rewrote; the partial
+    day of the extraction waits for the run whose as-of day it is, even if nothing re-pulls it.
+    """
+    target, truths, _, _, work, staging = built
     before = _activity_by_day(target)
+    # the scenario's extraction ran on the day after the as-of day: its partial day waits
+    today = staging.now.date()
+    assert today == AS_OF_DAY + dt.timedelta(days=1)
+    assert max(day for _, _, day in before) == AS_OF_DAY
     later = staging.now + dt.timedelta(hours=2)
-    today = (staging.now - dt.timedelta(microseconds=1)).date()  # the as-of day
     new_day = today + dt.timedelta(days=1)
     tenant = "t02-bluebird-bakery"
     with psycopg.connect(target.conninfo()) as conn:
@@ -166,21 +180,35 @@ def test_second_run_only_processes_new_days(built) -> None:
             " where tenant_id = %s and record_key = %s",
             [later, tenant, today.isoformat()],
         )
+    # today's rows: bluebird's re-pulled, the other tenants' as the first extraction left them
+    todays = {(t, s, d) for t, truth in truths.items() for s, d in truth.daily_requests
+              if d == today}  # fmt: skip
+    assert (tenant, "", today) in todays
+    assert len(todays) > 1
     next_as_of = AS_OF + dt.timedelta(days=1)  # the next extract run's data interval end
     _, results = run_dbt(
         target, work, "run", "--select", "fct_sendgrid_email_activity_daily",
         *as_of_vars(next_as_of),
     )  # fmt: skip
-    assert results[0]["adapter_response"]["rows_affected"] == 2
+    assert results[0]["adapter_response"]["rows_affected"] == len(todays)
     after = _activity_by_day(target)
     changed = {k for k in after if k not in before or after[k][0] != before[k][0]}
-    assert changed == {(tenant, "", today), (tenant, "", new_day)}
+    assert changed == todays  # new_day is after the as-of day (today): not yet
     # dbt_updated_at is the as-of instant of the run that wrote the row, not the wall clock
     assert {after[k][0] for k in changed} == {next_as_of}
     assert {v[0] for k, v in after.items() if k not in changed} == {AS_OF}
     assert after[(tenant, "", today)][1] == 4321
-    assert after[(tenant, "", new_day)][1] == 777
-    assert len(after) == len(before) + 1
+    assert len(after) == len(before) + len(todays)
+
+    # the run whose as-of day new_day is takes it, though nothing wrote it since the last run
+    _, results = run_dbt(
+        target, work, "run", "--select", "fct_sendgrid_email_activity_daily",
+        *as_of_vars(next_as_of + dt.timedelta(days=1)),
+    )  # fmt: skip
+    assert results[0]["adapter_response"]["rows_affected"] == 1
+    last = _activity_by_day(target)
+    assert {k for k in last if k not in after} == {(tenant, "", new_day)}
+    assert last[(tenant, "", new_day)] == (next_as_of + dt.timedelta(days=1), 777)
 
 
 def _activity_by_day(target) -> dict[tuple, tuple]:

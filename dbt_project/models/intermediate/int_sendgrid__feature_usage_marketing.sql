@@ -25,7 +25,9 @@ recent_sends as (
     from single_sends
     where
         status = 'triggered'
-        and send_at > {{ sendgrid_as_of() }} - interval '90 days'
+        -- 90 UTC days: day arithmetic on a timestamptz would follow the session's TimeZone
+        and send_at > ({{ sendgrid_as_of() }} at time zone 'UTC' - interval '90 days')
+        at time zone 'UTC'
         and send_at <= {{ sendgrid_as_of() }}
 
 ),

@@ -2,7 +2,8 @@
     Every stored version of the parent's teammates, pending invitations and subusers, with
     the interval it was valid: from the extraction that first saw it to the one that saw
     the next version of the same record (its key: username, invitation token, subuser id,
-    so a renamed subuser is one seat), or its deletion; a version no longer current without
+    so a renamed subuser is one seat), or its deletion, whichever came first (a record deleted
+    and back later as another version is no seat in between); a version no longer current without
     a later one (an edit reverted to an earlier version) ends when it was last seen. Loader times after the as-of instant are read as the
     as-of instant (the latest staging is the state at the as-of), so a rebuild at an earlier
     as-of never loses the current rows and a day series never runs past the as-of.
@@ -83,9 +84,12 @@ versioned as (
 
     select
         *,
+        -- a retired version keeps the deleted_at of a deletion before its replacement (the
+        -- record gone, then back as a new version): it ends at the deletion, not at the return
+        -- (least() skips nulls)
         case
             when is_current then deleted_at
-            else coalesce(lead(first_seen_at) over key_versions, last_seen_at)
+            else coalesce(least(deleted_at, lead(first_seen_at) over key_versions), last_seen_at)
         end as replaced_at
     from unioned
     window key_versions as (partition by tenant_id, seat_kind, seat_key order by first_seen_at)

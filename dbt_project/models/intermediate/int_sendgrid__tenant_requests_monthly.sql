@@ -17,6 +17,7 @@ monthly as (
         sum(requests)::bigint as requests,
         sum(delivered)::bigint as delivered,
         count(*)::integer as days_with_data,
+        max(requests)::bigint as peak_daily_requests,
         max(activity_date) as last_activity_date
     from daily
     group by 1, 2

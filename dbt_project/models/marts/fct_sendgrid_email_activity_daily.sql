@@ -12,6 +12,10 @@
     run (`source_extracted_at` above the table's high-water mark): new days, plus the recent
     days the extractor re-pulls with its lookback because late opens and clicks change them.
     `dbt_updated_at` is the as-of instant of the run that wrote the row (no wall clock).
+    Days after the as-of day are left out: the extractor asks /v3/stats without an end date,
+    so staging holds the partial day of the extraction ("today"). Such a day loaded before it
+    was the as-of day is not above the high-water mark when it becomes one, so a run also
+    takes every day after the last day the table holds.
 -#}
 
 with
@@ -19,12 +23,20 @@ with
 activity as (
 
     select * from {{ ref('int_sendgrid__sender_activity_daily') }}
-    {% if is_incremental() %}
-        where source_extracted_at > (
-                select coalesce(max(this.source_extracted_at), '-infinity'::timestamptz)
-                from {{ this }} as this
+    where
+        activity_date <= {{ sendgrid_as_of_date() }}
+        {% if is_incremental() %}
+            and (
+                source_extracted_at > (
+                    select coalesce(max(this.source_extracted_at), '-infinity'::timestamptz)
+                    from {{ this }} as this
+                )
+                or activity_date > (
+                    select coalesce(max(this.activity_date), '-infinity'::date)
+                    from {{ this }} as this
+                )
             )
-    {% endif %}
+        {% endif %}
 
 ),
 

@@ -7,13 +7,18 @@
     complete day); a tenant without a complete month uses its open month to date
     extrapolated to 30 days. Needed
     volume = max(peak month, p95 month x (1 + `sendgrid_plan_headroom`)). A plan covers the
-    tenant when its monthly emails (null = custom, Premier) reach the needed volume, its
-    teammate limit holds the seats in use, it includes enough subusers for the enabled ones,
-    and it includes a dedicated IP when the tenant has one. Cheapest = lowest list price,
+    tenant when its monthly emails (null = custom, Premier) reach the needed volume, its daily
+    limit (Free: 100 a day) holds the busiest day of the window (the complete months and the
+    open month to date), its teammate limit holds the seats in use, it includes enough
+    subusers for the enabled ones and has subusers at all when the tenant has any (disabled
+    ones too: a plan without subusers cannot keep them), it includes a dedicated IP when the
+    tenant has one, and Email Address Validation when the tenant uses it (bulk validation
+    jobs; Pro and Premier only). Cheapest = lowest list price,
     Premier (custom price) last. Seats, subusers or dedicated IPs whose stream is not readable
     are unknown (null), never 0: the plan must then hold what the current plan holds (its
     teammate limit, its included subusers, its dedicated IP), so an unknown never sizes a
-    tenant down; the text says so.
+    tenant down; the text says so. Validation counts only when its jobs were read (a Full
+    Access key never carries validations.email.read, so it is unknown for most tenants).
 
     Money, with a clear sign: the current plan costs its price (contract override, else list
     price) plus the overage a p95 month would cost on it (the plan's overage rate); the
@@ -131,6 +136,31 @@ dedicated_ips as (
 
 ),
 
+validation_jobs as (
+
+    select
+        tenant_id,
+        usage_count as validation_job_count
+    from feature_usage
+    where feature_code = 'email_validation'
+
+),
+
+daily_peaks as (
+
+    -- the busiest day of the window: the complete months and the open month to date
+    select
+        tenant_id,
+        max(peak_daily_requests) as peak_daily_requests
+    from requests_monthly
+    where
+        activity_month >= (
+            {{ open_month }} - interval '{{ var("sendgrid_recommendation_months") }} months'
+        )::date
+    group by 1
+
+),
+
 needs as (
 
     select
@@ -144,6 +174,8 @@ needs as (
         tenant_plans.overage_usd_per_1k as current_overage_usd_per_1k,
         tenant_plans.seats_used,
         tenant_plans.enabled_subuser_count,
+        tenant_plans.subuser_count,
+        coalesce(validation_jobs.validation_job_count, 0) > 0 as uses_email_validation,
         tenant_plans.teammate_limit as current_teammate_limit,
         -- null on the current plan: no limit (subusers), custom (Premier's dedicated IPs)
         coalesce(tenant_plans.subusers_included, {{ unlimited }}) as current_subusers_included,
@@ -163,12 +195,17 @@ needs as (
         case
             when volume_readability.is_readable
                 then coalesce(volume.p95_monthly_requests, current_months.extrapolated_requests, 0)
-        end as p95_monthly_requests
+        end as p95_monthly_requests,
+        case
+            when volume_readability.is_readable then coalesce(daily_peaks.peak_daily_requests, 0)
+        end as peak_daily_requests
     from tenant_plans
     left join connection_health on tenant_plans.tenant_id = connection_health.tenant_id
     left join volume on tenant_plans.tenant_id = volume.tenant_id
     left join current_months on tenant_plans.tenant_id = current_months.tenant_id
     left join dedicated_ips on tenant_plans.tenant_id = dedicated_ips.tenant_id
+    left join validation_jobs on tenant_plans.tenant_id = validation_jobs.tenant_id
+    left join daily_peaks on tenant_plans.tenant_id = daily_peaks.tenant_id
     left join ips_readability on tenant_plans.tenant_id = ips_readability.tenant_id
     left join volume_readability on tenant_plans.tenant_id = volume_readability.tenant_id
 
@@ -182,6 +219,7 @@ sized as (
         {%- for count, allowance in [
             ('seats_used', 'current_teammate_limit'),
             ('enabled_subuser_count', 'current_subusers_included'),
+            ('subuser_count', 'current_subusers_included'),
             ('dedicated_ip_count', 'current_dedicated_ips_included'),
         ] %}
             coalesce(
@@ -224,12 +262,20 @@ candidates as (
             coalesce(plan_catalog.monthly_emails, sized.required_monthly_emails)
             >= sized.required_monthly_emails
             and sized.seats_used_needed <= plan_catalog.teammate_limit
+            and coalesce(plan_catalog.daily_emails, sized.peak_daily_requests)
+            >= sized.peak_daily_requests
             and coalesce(plan_catalog.subusers_included, {{ unlimited }})
             >= sized.enabled_subuser_count_needed
+            -- a plan without subusers cannot keep any, enabled or not
+            and (
+                sized.subuser_count_needed = 0
+                or coalesce(plan_catalog.subusers_included, {{ unlimited }}) > 0
+            )
             and (
                 sized.dedicated_ip_count_needed = 0
                 or coalesce(plan_catalog.dedicated_ips_included, 1) >= 1
             )
+            and (not sized.uses_email_validation or plan_catalog.includes_email_validation)
 
 ),
 
@@ -302,7 +348,10 @@ final as (
         required_monthly_emails::bigint as required_monthly_emails,
         seats_used::integer as seats_used,
         enabled_subuser_count::integer as enabled_subusers,
+        subuser_count::integer as subusers,
         dedicated_ip_count::integer as dedicated_ips,
+        peak_daily_requests::bigint as peak_daily_requests,
+        uses_email_validation::boolean as uses_email_validation,
         (case when recommendation <> 'no_data' then recommended_plan_code end)::text
             as recommended_plan_code,
         (case when recommendation <> 'no_data' then recommended_plan_name end)::text

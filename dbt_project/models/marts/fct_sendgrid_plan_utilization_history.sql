@@ -34,7 +34,11 @@ plan_utilization as (
 final as (
 
     select
-        md5(tenant_id || '|' || period_start_date::text || '|' || as_of_at::text)::text
+        -- as_of_at as a UTC session writes it (timestamptz::text follows the session's TimeZone)
+        md5(
+            tenant_id || '|' || period_start_date::text || '|'
+            || (as_of_at at time zone 'UTC')::text || '+00'
+        )::text
             as utilization_snapshot_id,
         tenant_id::text as tenant_id,
         period_start_date::date as period_start_date,

@@ -90,16 +90,20 @@ tenant_ranges as (
 spine as (
 
     -- a day's seats are those the read after its end saw: the daily run reads minutes after
-    -- midnight, so the versions seen before the next day ends (the as-of day's: its run's)
+    -- midnight, so the versions seen before the next day ends (the as-of day's: its run's).
+    -- The days are UTC days whatever the session's TimeZone: the series runs over plain
+    -- timestamps (UTC wall time) and only its instants are made timestamptz, at time zone UTC.
     select
         tenant_ranges.tenant_id,
         day_series.day::date as seat_date,
-        least(day_series.day + interval '1 day', {{ sendgrid_as_of() }}) as day_end_at,
-        day_series.day + interval '2 days' as read_by_at
+        least(
+            (day_series.day + interval '1 day') at time zone 'UTC', {{ sendgrid_as_of() }}
+        ) as day_end_at,
+        (day_series.day + interval '2 days') at time zone 'UTC' as read_by_at
     from tenant_ranges
     cross join lateral generate_series(
-        tenant_ranges.first_date::timestamp at time zone 'UTC',
-        {{ sendgrid_as_of_date() }}::timestamp at time zone 'UTC',
+        tenant_ranges.first_date::timestamp,
+        {{ sendgrid_as_of_date() }}::timestamp,
         interval '1 day'
     ) as day_series (day)
 

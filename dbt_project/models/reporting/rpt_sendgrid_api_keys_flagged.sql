@@ -43,7 +43,7 @@ final as (
         deleted_at::timestamptz as deleted_at,
         (case
             when is_deleted and deleted_at is not null
-                then 'deleted ' || {{ sendgrid_format_date('deleted_at') }}
+                then 'deleted ' || {{ sendgrid_format_date("(deleted_at at time zone 'UTC')") }}
             when scope_count is null then 'scopes unknown'
             else scope_count || ' scopes'
         end)::text as key_note
