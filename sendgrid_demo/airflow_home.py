@@ -1,13 +1,18 @@
 """The demo's isolated Airflow home (git-ignored, under ``.local/demo/airflow``).
 
 Airflow reads its configuration from the environment when it is first imported, so
-:func:`configure` must run before anything imports ``airflow``.
+:func:`configure` must run before anything imports ``airflow``. :func:`configure` also writes
+the same settings into the home's ``airflow.cfg`` (:func:`pin_config`), so the CLI run from a
+plain shell (``AIRFLOW_HOME=.local/demo/airflow .venv/bin/airflow connections add ...``) uses the
+demo's metadata database and Fernet key: the credentials it stores are encrypted and readable by
+the demo.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -86,8 +91,50 @@ def configure(home: Path = AIRFLOW_HOME) -> dict[str, str]:
         stderr=subprocess.PIPE,
         env=os.environ.copy(),
     )
+    pin_config(home / "airflow.cfg", env)  # `airflow db migrate` wrote it if it was missing
     _ensure_pool()
     return env
+
+
+_HEADER = re.compile(r"^\[([^\]]+)\]\s*$")
+_OPTION = re.compile(r"^([A-Za-z0-9_.-]+)\s*=")
+
+
+def pin_config(path: Path, env: dict[str, str]) -> None:
+    """Write each ``AIRFLOW__<SECTION>__<KEY>`` of ``env`` into the ``airflow.cfg`` at ``path``.
+
+    Options already there get the value (comments and the other lines are kept), missing ones
+    are added to their section, missing sections at the end. The file stays private (0600): it
+    holds the Fernet key.
+    """
+    todo: dict[tuple[str, str], str] = {}
+    for name, value in env.items():
+        parts = name.split("__")
+        if len(parts) == 3 and parts[0] == "AIRFLOW" and all(parts[1:]):
+            todo[(parts[1].lower(), parts[2].lower())] = value
+    lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+    out: list[str] = []
+
+    def add_rest_of(section: str | None) -> None:
+        for sec, key in [k for k in todo if k[0] == section]:
+            out.append(f"{key} = {todo.pop((sec, key))}\n")
+
+    section = None
+    for line in lines:
+        header, option = _HEADER.match(line), _OPTION.match(line)
+        if header:
+            add_rest_of(section)
+            section = header.group(1).strip().lower()
+        elif option and (section, option.group(1).lower()) in todo:
+            line = f"{option.group(1)} = {todo.pop((section, option.group(1).lower()))}\n"
+        out.append(line)
+    add_rest_of(section)
+    for sec in dict.fromkeys(k[0] for k in todo):
+        out.append(f"\n[{sec}]\n")
+        add_rest_of(sec)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("".join(out))
 
 
 def _ensure_pool() -> None:

@@ -6,8 +6,9 @@ revokes the same tenant's key as the terminal demo does (so the UI tells the sam
 tenant needs reconnecting, one lacks scopes), then runs ``airflow standalone`` until Ctrl-C.
 
 Works from a plain shell: the virtualenv's ``bin`` goes first on ``PATH`` (``airflow standalone``
-starts its components by running ``airflow``). When the UI answers, the URL, user and password
-are printed; alert e-mails land in ``.local/demo/mail/`` (one ``.eml`` file each).
+starts its components by running ``airflow``). The UI listens on 127.0.0.1 only (set
+``AIRFLOW__API__HOST`` to change it). When the UI answers, the URL, user and password are
+printed; alert e-mails land in ``.local/demo/mail/`` (one ``.eml`` file each).
 
 Ctrl-C lets ``airflow standalone`` stop its components, then ends whatever of its process tree
 is still running (the scheduler's LocalExecutor workers outlive a scheduler stopped from
@@ -46,13 +47,24 @@ def ui_url(port: int = UI_PORT) -> str:
     return f"http://localhost:{port}"
 
 
+#: Where the API server listens unless ``AIRFLOW__API__HOST`` says otherwise: this machine only
+#: (the demo's login is printed on the terminal and kept in a file; Airflow's default would be
+#: every interface, 0.0.0.0).
+UI_HOST = "127.0.0.1"
+
+
 def standalone_environment(port: int = UI_PORT) -> dict[str, str]:
-    """The environment of ``airflow standalone``: this venv first on PATH, the UI's port."""
+    """The environment of ``airflow standalone``: this venv first on PATH, the UI's port.
+
+    The API server listens on the loopback interface unless the user set ``AIRFLOW__API__HOST``.
+    """
     env = os.environ.copy()
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")])
     env["AIRFLOW__API__PORT"] = str(port)
     env["AIRFLOW__API__BASE_URL"] = ui_url(port)
+    if not env.get("AIRFLOW__API__HOST", "").strip():
+        env["AIRFLOW__API__HOST"] = UI_HOST
     return env
 
 
@@ -73,6 +85,8 @@ def _announce_when_up(port: int, password: str, stop: threading.Event) -> None:
 
 #: Seconds ``airflow standalone`` gets to stop its components after Ctrl-C.
 STOP_GRACE_SECONDS = 30.0
+#: Seconds each leftover process gets to end after SIGTERM, then after SIGKILL.
+LEFTOVER_WAIT_SECONDS = 5.0
 
 
 class ProcessTree:
@@ -93,7 +107,7 @@ class ProcessTree:
             for child in self.root.children(recursive=True):
                 self.known.setdefault(child.pid, child)
 
-    def end_leftovers(self, timeout: float = 5.0) -> int:
+    def end_leftovers(self, timeout: float = LEFTOVER_WAIT_SECONDS) -> int:
         """Terminate (then kill) every known process still running; return how many."""
         alive = [p for p in list(self.known.values()) if p.is_running()]  # the watcher may add
         for process in alive:
@@ -144,6 +158,9 @@ def run_standalone(command: list[str] | None = None) -> int:
             if isinstance(exc, Stopped):  # unlike a terminal's Ctrl-C, it did not reach standalone
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGINT)
+            longest = STOP_GRACE_SECONDS + 2 * LEFTOVER_WAIT_SECONDS
+            with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) must not stop the stop
+                print(f"Stopping Airflow (up to {longest:.0f} s)...", flush=True)
             try:
                 proc.wait(timeout=STOP_GRACE_SECONDS)
             except (subprocess.TimeoutExpired, KeyboardInterrupt, Stopped):
@@ -180,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from sendgrid_elt.warehouse import resolve_warehouse
 
     resolve_warehouse()
-    sink = SmtpSink(mailbox=MAILBOX).start()
+    sink = SmtpSink(mailbox=MAILBOX).start()  # creates the mailbox folder it prints
     os.environ[SMTP_CONN_ENV] = sink.connection_json()
     # The extract DAG lists the tenants stored in the metadata DB through the REST API.
     os.environ[f"AIRFLOW_CONN_{AIRFLOW_API_CONN_ID.upper()}"] = json.dumps(

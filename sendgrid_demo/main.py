@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
     _step("Airflow home (isolated, .local/demo/airflow)")
     configure()  # before anything imports airflow
 
-    from sendgrid_demo.runner import load_dags, run_dag
+    from sendgrid_demo.runner import load_dags, report, run_dag
     from sendgrid_demo.simulator_process import SimulatorProcess
     from sendgrid_demo.smtp_sink import SMTP_CONN_ENV, SmtpSink, message_text
     from sendgrid_demo.summary import (
@@ -121,10 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         # (--advance-days moves both), not the wall clock; each run still gets its own run id.
         as_of = dt.datetime.fromisoformat(sim.control.clock()["now"])
         extract = run_dag(dags[EXTRACT_DAG], logical_date=as_of)
-        _report(extract)
+        report(extract)
         _step(f"Transform with dbt ({TRANSFORM_DAG}: one dbt build, a task per model)")
         transform = run_dag(dags[TRANSFORM_DAG])
-        _report(transform)
+        report(transform)
         _step("Slowest dbt models of this transform run")
         say(format_slowest(transform.run_id))
     sink.stop()
@@ -181,31 +181,6 @@ def _set_alert_recipients(tenants: list) -> None:
     from sendgrid_elt.settings import ALERT_RECIPIENTS_VARIABLE
 
     Variable.set(ALERT_RECIPIENTS_VARIABLE, DEMO_ALERT_RECIPIENTS)
-
-
-def _report(result) -> None:
-    failed = result.failed_tasks
-    say(f"    {result.dag_id}: {result.state} in {result.seconds:.0f}s, {len(result.tasks)} tasks")
-    for label in failed:
-        say(f"    ! {label}: {result.tasks[label]}")
-    if result.dag_id == EXTRACT_DAG:  # a batch task names its tenants; say which ones failed
-        for line in _tenant_outcomes(result.run_id):
-            say(f"    ! {line}")
-
-
-def _tenant_outcomes(run_id: str) -> list[str]:
-    """``tenant: status (error)`` of every tenant of the extract run that did not end ``ok``."""
-    from sendgrid_elt.batches import OK, run_tenants
-
-    try:
-        rows = run_tenants(run_id)
-    except Exception:
-        return []
-    return [
-        f"tenant {tenant}: {row['status']}" + (f" ({row['error']})" if row["error"] else "")
-        for tenant, row in sorted(rows.items())
-        if row["status"] != OK
-    ]
 
 
 if __name__ == "__main__":

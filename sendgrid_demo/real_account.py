@@ -6,6 +6,11 @@ simulated tenants and the real account stay apart), or the configured ``sendgrid
 Airflow runs in an isolated home under ``.local/run/``, and both DAGs run for real
 (``dag.test()``). The dashboard is written to ``.local/run/dashboard.html``.
 
+Before Airflow starts, one ``GET /v3/scopes`` checks the key (:mod:`sendgrid_demo.key_check`):
+an unreachable host or a rejected key is named at once. The DAGs run without task retries (a
+one-shot command; ``dag.test()`` would wait out the retry delays, minutes): a failure is
+reported right away, each failed tenant with its reason, and running the command again resumes.
+
 Environment: ``SENDGRID_API_KEY`` (required), ``SENDGRID_REGION`` (``global`` | ``eu``),
 ``SENDGRID_DISPLAY_NAME``, ``SENDGRID_SUBUSERS`` (``all`` | ``none`` | names) and
 ``SENDGRID_BASE_URL`` (a proxy; the tests point it at the simulator).
@@ -18,7 +23,7 @@ import os
 import sys
 import time
 
-from sendgrid_demo.airflow_home import configure
+from sendgrid_demo.airflow_home import airflow_environment, configure
 from sendgrid_demo.console import say
 from sendgrid_elt.settings import (
     CONN_TYPE,
@@ -29,6 +34,7 @@ from sendgrid_elt.settings import (
 )
 
 RUN_DIR = LOCAL_DIR / "run"
+AIRFLOW_HOME = RUN_DIR / "airflow"
 #: The embedded warehouse of ``make run`` (the demo's is ``.local/warehouse/``).
 RUN_WAREHOUSE_DIR = RUN_DIR / "warehouse" / "pgdata"
 #: Airflow's, dbt's and the tasks' own output (the terminal gets one line per task).
@@ -63,7 +69,7 @@ def main() -> int:
     """Run extract and transform once; print where the results are; return the exit code."""
     started = time.monotonic()
     connection = tenant_connection(dict(os.environ))
-    configure(RUN_DIR / "airflow")  # before anything imports airflow
+    os.environ.update(airflow_environment(AIRFLOW_HOME))  # before anything imports airflow
     os.environ[f"AIRFLOW_CONN_{TENANT_ID.upper()}"] = connection
 
     from sendgrid_demo.console import run_logged
@@ -73,9 +79,17 @@ def main() -> int:
 
 def _run(started: float) -> int:
     from sendgrid_dashboard import write_dashboard
-    from sendgrid_demo.runner import load_dags, run_dag
+    from sendgrid_demo.key_check import check_key
+    from sendgrid_demo.runner import load_dags, report, run_dag, without_retries
     from sendgrid_elt.warehouse import resolve_warehouse
 
+    ok, outcome = check_key(TENANT_ID)
+    if not ok:
+        say(f"!! {outcome}")
+        say(f"make run stopped before running anything (Airflow's log: {LOG_FILE})")
+        return 1
+    say(outcome)
+    configure(AIRFLOW_HOME)
     warehouse = resolve_warehouse(RUN_WAREHOUSE_DIR, announce=False)
     say(warehouse.describe())
     say(f"Airflow's log: {LOG_FILE}")
@@ -83,13 +97,16 @@ def _run(started: float) -> int:
     results = []
     for dag_id in (EXTRACT_DAG_ID, TRANSFORM_DAG_ID):
         say(f"==> {dag_id}")
-        results.append(run_dag(dags[dag_id]))
-        say(f"    {dag_id}: {results[-1].state} in {results[-1].seconds:.0f}s")
+        results.append(run_dag(without_retries(dags[dag_id])))
+        report(results[-1])
     path = write_dashboard(warehouse.target.conninfo(), RUN_DIR / "dashboard.html")
     say(f"Dashboard: file://{path}")
     say(f"Marts: {warehouse.target.describe()} schema {MARTS_SCHEMA}")
     say(f"Done in {time.monotonic() - started:.0f}s.")
-    return 0 if all(r.state == "success" for r in results) else 1
+    if any(r.state != "success" for r in results):
+        say("Something failed (see the lines marked !); run `make run` again to resume.")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -29,9 +29,11 @@ class SmtpSink:
     _controller: Any = None
 
     def start(self) -> SmtpSink:
-        """Start listening; return self."""
+        """Start listening (creating :attr:`mailbox`, so it can be opened at once); return self."""
         from aiosmtpd.controller import Controller
 
+        if self.mailbox is not None:
+            self.mailbox.mkdir(parents=True, exist_ok=True)
         sink = self
 
         class _Handler:

@@ -72,8 +72,10 @@ def test_a_stop_signal_stops_standalone_and_what_it_left(tmp_path: Path, signum:
         proc.send_signal(signum)
         out, _ = proc.communicate(timeout=60)
 
-        # stopped as Ctrl-C stops it, not killed mid-way, and says what it cleaned up
-        assert out.splitlines() == ["Stopped 1 processes airflow standalone left running.",
+        # says at once that it is stopping (and how long that may take), stops as Ctrl-C
+        # stops it, not killed mid-way, and says what it cleaned up
+        assert out.splitlines() == ["Stopping Airflow (up to 40 s)...",
+                                    "Stopped 1 processes airflow standalone left running.",
                                     "exit 0"]  # fmt: skip
         assert _wait_for(tmp_path / "standalone_got") == "SIGINT"  # standalone's own stop
         worker.wait(timeout=15)  # the worker standalone left running was ended
