@@ -35,6 +35,21 @@ NEW_STATUS_TEXT = "not synced yet: no figures until the first successful extract
 NO_DATA_TEXT = "no recommendation until the first successful sync"
 
 
+def _degraded_text(h: Row) -> str:
+    """rpt_sendgrid_tenant_health's sentence for a degraded tenant (what degraded it)."""
+    missing, errors = h["missing_scope_stream_count"], h["error_stream_count"]
+    reason = h["status_reason"] or ""
+    parts = [
+        f"{missing} {plural('stream', missing)} unreadable for missing scopes" if missing else "",
+        f"{errors} {plural('stream', errors)} in error" if errors else "",
+        "records rejected (kept in sendgrid_staging.rejects)"
+        if "records_rejected" in reason
+        else "",
+        "the last run failed before reading its streams" if "run_failed" in reason else "",
+    ]
+    return "connected, " + ("; ".join(p for p in parts if p) or "with problems in the last run")
+
+
 def _health(health: list[Row]) -> list[Row]:
     rows = []
     for h in health:
@@ -42,8 +57,7 @@ def _health(health: list[Row]) -> list[Row]:
         text = {
             "needs_reconnect": "SendGrid rejects the credential: figures are frozen at the last "
             f"successful sync, {round(h['data_age_hours'])} hours old",
-            "degraded": f"connected, {h['missing_scope_stream_count']} "
-            f"{plural('stream', h['missing_scope_stream_count'])} unreadable for missing scopes",
+            "degraded": _degraded_text(h),
         }.get(status, "connected")
         row = {k: v for k, v in h.items() if k != "last_data_at"}
         rows.append(
@@ -141,7 +155,9 @@ def _new_tenant(overview: list[Row], health: list[Row], recs: list[Row]) -> None
             "is_degraded": False,
             "ok_stream_count": 0,
             "missing_scope_stream_count": 0,
+            "feature_scope_stream_count": 0,
             "not_licensed_stream_count": 0,
+            "error_stream_count": 0,
             "status_text": NEW_STATUS_TEXT,
             "as_of_at": AS_OF,
         }

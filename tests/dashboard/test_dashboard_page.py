@@ -314,3 +314,17 @@ def test_plan_changes_tile_shows_the_net_of_all_recommendations(rendered: Render
               if e.attrs.get("class") == "kpi-sub" and net not in e.children
               and rendered.page.one(metric="upgrade_cost_usd") in e.children]  # fmt: skip
     assert f"saving ${row['saves']:,.2f}" in sub.text
+
+
+def test_streams_a_key_cannot_read_for_a_feature_scope_have_their_own_group(
+    rendered: Rendered,
+) -> None:
+    """A feature scope the key lacks (subusers on a plan without them) is not a missing scope
+    the admin must grant: its streams are listed apart, with their own count."""
+    counts = {
+        f.data("tenant"): f.data("value")
+        for f in rendered.page.find(metric="health.feature_scope_stream_count")
+    }
+    assert counts == {"globex_eu": "2"}
+    (chips,) = rendered.page.find(metric="health.streams_feature_scope")
+    assert chips.data("value") == "subusers,subuser_stats"

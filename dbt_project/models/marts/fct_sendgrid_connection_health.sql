@@ -43,6 +43,29 @@ scopes as (
 
 ),
 
+classified_statuses as (
+
+    -- a stream skipped for a scope the health check does not count as required (a feature
+    -- scope: subusers on a plan without them, validation a Full Access key never carries) is
+    -- "not readable with this key", not a missing scope the admin must grant
+    select
+        statuses.tenant_id,
+        statuses.stream_name,
+        case
+            when
+                statuses.status = 'missing_scope'
+                and checks.required_scope_streams is not null
+                and not (
+                    statuses.stream_name = any(string_to_array(checks.required_scope_streams, ', '))
+                )
+                then 'feature_scope'
+            else statuses.status
+        end as status
+    from stream_statuses as statuses
+    left join connection_checks as checks on statuses.tenant_id = checks.tenant_id
+
+),
+
 stream_summary as (
 
     select
@@ -51,13 +74,16 @@ stream_summary as (
         filter (where status = 'missing_scope') as streams_missing_scopes,
         count(*) filter (where status = 'missing_scope') as missing_scope_count,
         string_agg(stream_name, ', ' order by stream_name)
+        filter (where status = 'feature_scope') as streams_feature_scope,
+        count(*) filter (where status = 'feature_scope') as feature_scope_count,
+        string_agg(stream_name, ', ' order by stream_name)
         filter (where status = 'not_licensed') as streams_not_licensed,
         count(*) filter (where status = 'not_licensed') as not_licensed_count,
         string_agg(stream_name, ', ' order by stream_name)
         filter (where status = 'error') as streams_in_error,
         count(*) filter (where status = 'error') as error_count,
         count(*) filter (where status = 'ok') as streams_ok
-    from stream_statuses
+    from classified_statuses
     group by 1
 
 ),
@@ -108,6 +134,7 @@ joined as (
         coalesce(connection_checks.connection_status, 'never_connected') as connection_status,
         connection_checks.status_since_at,
         connection_checks.last_error,
+        connection_checks.status_reason,
         {{ sendgrid_at_most_as_of(
             'coalesce(connection_checks.last_success_at, sync_summary.last_stream_success_at)'
         ) }} as last_success_at,
@@ -116,6 +143,8 @@ joined as (
         connection_checks.missing_scopes,
         stream_summary.streams_missing_scopes,
         stream_summary.missing_scope_count,
+        stream_summary.streams_feature_scope,
+        stream_summary.feature_scope_count,
         stream_summary.streams_not_licensed,
         stream_summary.not_licensed_count,
         stream_summary.streams_in_error,
@@ -149,6 +178,7 @@ final as (
         (last_data_at is not null)::boolean as has_data,
         status_since_at::timestamptz as status_since_at,
         last_error::text as last_error,
+        status_reason::text as status_reason,
         last_success_at::timestamptz as last_success_at,
         last_checked_at::timestamptz as last_checked_at,
         last_data_at::timestamptz as last_data_at,
@@ -162,9 +192,12 @@ final as (
         missing_scopes::text as missing_scopes,
         streams_missing_scopes::text as streams_missing_scopes,
         coalesce(missing_scope_count, 0)::integer as missing_scope_stream_count,
+        streams_feature_scope::text as streams_feature_scope,
+        coalesce(feature_scope_count, 0)::integer as feature_scope_stream_count,
         streams_not_licensed::text as streams_not_licensed,
         coalesce(not_licensed_count, 0)::integer as not_licensed_stream_count,
         streams_in_error::text as streams_in_error,
+        coalesce(error_count, 0)::integer as error_stream_count,
         coalesce(streams_ok, 0)::integer as ok_stream_count,
         granted_scope_count::integer as granted_scope_count,
         {{ sendgrid_as_of() }} as as_of_at

@@ -28,14 +28,18 @@ final as (
         last_checked_at::timestamptz as last_checked_at,
         data_age_hours::numeric as data_age_hours,
         last_error::text as last_error,
+        status_reason::text as status_reason,
         ok_stream_count::integer as ok_stream_count,
         granted_scope_count::integer as granted_scope_count,
         missing_scopes::text as missing_scopes,
         streams_missing_scopes::text as streams_missing_scopes,
         missing_scope_stream_count::integer as missing_scope_stream_count,
+        streams_feature_scope::text as streams_feature_scope,
+        feature_scope_stream_count::integer as feature_scope_stream_count,
         streams_not_licensed::text as streams_not_licensed,
         not_licensed_stream_count::integer as not_licensed_stream_count,
         streams_in_error::text as streams_in_error,
+        error_stream_count::integer as error_stream_count,
         (case
             when sync_state = 'never_synced'
                 then 'not synced yet: no figures until the first successful extraction'
@@ -53,10 +57,32 @@ final as (
                         when data_age_hours < 48 then round(data_age_hours) || ' hours old'
                         else round(data_age_hours / 24) || ' days old'
                     end
+            -- what made it degraded, each part once (the health row's reasons)
             when connection_status = 'degraded'
-                then 'connected, ' || missing_scope_stream_count
-                    || case when missing_scope_stream_count = 1 then ' stream' else ' streams' end
-                    || ' unreadable for missing scopes'
+                then 'connected, ' || coalesce(nullif(concat_ws(
+                        '; ',
+                        case when missing_scope_stream_count > 0
+                                then missing_scope_stream_count
+                                    || case when missing_scope_stream_count = 1
+                                            then ' stream'
+                                        else ' streams'
+                                    end
+                                    || ' unreadable for missing scopes'
+                        end,
+                        case when error_stream_count > 0
+                                then error_stream_count
+                                    || case
+                                        when error_stream_count = 1 then ' stream' else ' streams'
+                                    end
+                                    || ' in error'
+                        end,
+                        case when status_reason like '%records_rejected%'
+                                then 'records rejected (kept in sendgrid_staging.rejects)'
+                        end,
+                        case when status_reason like '%run_failed%'
+                                then 'the last run failed before reading its streams'
+                        end
+                    ), ''), 'with problems in the last run')
             else 'connected'
         end)::text as status_text,
         as_of_at::timestamptz as as_of_at
