@@ -51,12 +51,18 @@ def ui_url(port: int = UI_PORT) -> str:
 #: (the demo's login is printed on the terminal and kept in a file; Airflow's default would be
 #: every interface, 0.0.0.0).
 UI_HOST = "127.0.0.1"
+#: Task processes at once unless ``AIRFLOW__CORE__PARALLELISM`` says otherwise. LocalExecutor
+#: forks all of them at start-up (Airflow's default, 32, is 32 idle processes on a laptop); the
+#: demo's six tenants make at most six extract batches, and model tasks wait in the triggerer.
+DEMO_PARALLELISM = 8
 
 
 def standalone_environment(port: int = UI_PORT) -> dict[str, str]:
     """The environment of ``airflow standalone``: this venv first on PATH, the UI's port.
 
-    The API server listens on the loopback interface unless the user set ``AIRFLOW__API__HOST``.
+    The API server listens on the loopback interface unless the user set ``AIRFLOW__API__HOST``,
+    and LocalExecutor forks :data:`DEMO_PARALLELISM` workers unless ``AIRFLOW__CORE__PARALLELISM``
+    is set.
     """
     env = os.environ.copy()
     venv_bin = str(Path(sys.executable).parent)
@@ -65,6 +71,8 @@ def standalone_environment(port: int = UI_PORT) -> dict[str, str]:
     env["AIRFLOW__API__BASE_URL"] = ui_url(port)
     if not env.get("AIRFLOW__API__HOST", "").strip():
         env["AIRFLOW__API__HOST"] = UI_HOST
+    if not env.get("AIRFLOW__CORE__PARALLELISM", "").strip():
+        env["AIRFLOW__CORE__PARALLELISM"] = str(DEMO_PARALLELISM)
     return env
 
 
