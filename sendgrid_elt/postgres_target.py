@@ -13,32 +13,9 @@ import os
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-#: The libpq parameters a target passes on, and the environment variable libpq reads for each
-#: (how the dbt process gets them). The same keys as the Postgres provider's connection extra.
-LIBPQ_ENV = {
-    "sslmode": "PGSSLMODE",
-    "sslrootcert": "PGSSLROOTCERT",
-    "sslcert": "PGSSLCERT",
-    "sslkey": "PGSSLKEY",
-    "sslcrl": "PGSSLCRL",
-    "sslnegotiation": "PGSSLNEGOTIATION",
-    "channel_binding": "PGCHANNELBINDING",
-    "gssencmode": "PGGSSENCMODE",
-    "target_session_attrs": "PGTARGETSESSIONATTRS",
-    "application_name": "PGAPPNAME",
-    "options": "PGOPTIONS",
-}
-#: TCP keepalives on every connection to a host (not a socket) unless the target sets them: a
-#: warehouse that vanished from the network fails the call within about two minutes instead of
-#: leaving a tenant thread (and so its batch task) waiting forever.
-KEEPALIVES = {"keepalives": "1", "keepalives_idle": "60", "keepalives_interval": "10",
-              "keepalives_count": "6"}  # fmt: skip
+from sendgrid_hook.libpq import KEEPALIVES, LIBPQ_ENV, libpq_params
 
-
-def libpq_params(values: dict[str, object] | None) -> tuple[tuple[str, str], ...]:
-    """The libpq parameters among ``values`` (a connection's extra, a URL's query), sorted."""
-    return tuple(sorted((k, str(v)) for k, v in (values or {}).items()
-                        if k in LIBPQ_ENV or k in KEEPALIVES))  # fmt: skip
+__all__ = ["KEEPALIVES", "LIBPQ_ENV", "PostgresTarget", "libpq_params"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +105,7 @@ class PostgresTarget:
         auth = quote(self.user, safe="")
         if self.password:
             auth += ":" + quote(self.password, safe="")
-        query = urlencode(self._client_params())
+        query = urlencode(self._client_params(), quote_via=quote)
         if self.is_socket:
             url = (
                 f"postgresql+psycopg://{auth}@/{quote(self.dbname, safe='')}"

@@ -149,3 +149,15 @@ def test_libpq_accepts_every_parameter_a_target_sends(pg_database: PostgresTarge
     with engine.connect() as conn:
         assert conn.exec_driver_sql("show application_name").scalar() == "sendgrid-elt"
     engine.dispose()
+
+
+def test_a_url_keeps_parameter_values_with_spaces() -> None:
+    """libpq URLs decode ``%20``, not ``+``: ``options='-c a=b'`` must survive ``url()``."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    target = PostgresTarget(host="h", params=(("options", "-c search_path=x,y"),
+                                             ("sslrootcert", "/etc/my certs/ca.pem")))  # fmt: skip
+    info = conninfo_to_dict(target.url())
+    assert info["options"] == "-c search_path=x,y"
+    assert info["sslrootcert"] == "/etc/my certs/ca.pem"
+    assert set(target.params) <= set(PostgresTarget.from_url(target.url()).params)
