@@ -153,15 +153,22 @@ def test_a_body_with_the_seed_but_another_endpoint_never_gets_the_stored_tokens(
     set_conn: Callable, real: tuple, evil: tuple
 ) -> None:
     """Even knowing the (spent) seed refresh token, a body naming another host or client does
-    not get the stored access token or the rotated refresh token."""
+    not get the stored access token or the rotated refresh token, and the spent seed is not
+    replayed either: an admin who edited the endpoint is told to reconnect."""
     store = _MemoryStore()
-    store.save(CONN, _stored(real[0]))
-    _hook(set_conn, _oauth_body(evil[0], SEED), store).test_connection()
-    assert _leaked(evil[1]) == []
-    assert [r["body"] for r in evil[1] if r["path"] == "/oauth/token"] != []  # its own seed only
-    store.save(CONN, _stored(real[0]))
-    _hook(set_conn, _oauth_body(real[0], SEED, client=("other", "x")), store).test_connection()
+    before = _stored(real[0])
+    store.save(CONN, before)
+    ok, message = _hook(set_conn, _oauth_body(evil[0], SEED), store).test_connection()
+    assert not ok
+    assert "endpoint_changed" in message, message
+    assert evil[1] == []  # no request at all: no token, no seed
+    ok, message = _hook(set_conn, _oauth_body(real[0], SEED, client=("other", "x")), store
+                        ).test_connection()  # fmt: skip
+    assert not ok
+    assert "endpoint_changed" in message, message
     assert _leaked(real[1]) == []
+    assert [r for r in real[1] if r["path"] == "/oauth/token"] == []
+    assert store.load(CONN) is before
 
 
 def test_the_real_connection_still_uses_its_stored_tokens(set_conn: Callable, real: tuple) -> None:

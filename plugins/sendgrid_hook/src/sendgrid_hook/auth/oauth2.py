@@ -189,6 +189,10 @@ class OAuth2RefreshAuth(AuthBase):
         the caller cannot supply without knowing it) and, once recorded, the same API base URL,
         token URL and client id: never sent to another host or token endpoint. A changed seed
         is an admin reconnecting: the connection's new token wins.
+
+        Raises:
+            ReconnectRequired: The seed is the same but the endpoint or client changed (reason
+                ``endpoint_changed``): neither the spent seed nor the stored tokens are sent.
         """
         stored = self.store.load(self.settings.conn_id)
         if stored is None:
@@ -199,11 +203,15 @@ class OAuth2RefreshAuth(AuthBase):
                 log.info("OAuth: %s was reconnected; using its new token", self.settings.conn_id)
             return None
         if stored.binding is not None and stored.binding != self._binding():
-            log.warning(
-                "OAuth: the stored token of %s was issued for another endpoint or client; not used",
-                self.settings.conn_id,
+            # the same seed, but another API host, token URL or client id: the seed was spent at
+            # the first rotation and the stored tokens belong to the previous endpoint, so
+            # nothing is sent anywhere; the admin reconnects (a new seed starts afresh)
+            raise ReconnectRequired(
+                f"connection {self.settings.conn_id!r}: its API host, token URL or client id "
+                "changed since it was connected, and its tokens were issued for the previous "
+                "ones; reconnect it",
+                reason="endpoint_changed",
             )
-            return None
         return stored
 
     def _binding(self) -> str:
