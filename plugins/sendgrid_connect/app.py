@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sendgrid_hook.display import plural
+from sendgrid_hook.errors import SendGridConfigError
 
 from sendgrid_connect import (
     access,
@@ -294,6 +295,12 @@ def create_app() -> FastAPI:
             sign_in_host = urlsplit(tenants.authorize_url(conn_id)).netloc
         except tenants.TenantError:
             raise HTTPException(410, "This invitation link is no longer valid") from None
+        except SendGridConfigError:  # the admin changed the OAuth settings after inviting
+            raise HTTPException(
+                409,
+                "This connection's OAuth settings are incomplete or invalid; ask the person who "
+                "sent the link to fix them and send a new one",
+            ) from None
         csrf = signing.sign({"i": nonce}, signing.SALT_CSRF)
         action = str(request.url_for("invite_start", token=token).path)
         page = pages.render("invite", title="Connect SendGrid", name=tenant.display_name,

@@ -83,3 +83,25 @@ def test_one_unreadable_connection_does_not_break_the_list(api_server, sim) -> N
     assert "max_retries" in text
     assert f'id="config-error-{good}"' not in page.text
     assert "bad-row-secret-value" not in page.text
+
+
+def test_an_invite_to_a_connection_whose_oauth_settings_broke_says_so(api_server, sim) -> None:
+    """The admin removed the client secret after inviting: the link answers a clear 409, not a
+    bare 500."""
+    import json
+
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    conn_id = new_conn_id("broken_oauth")
+    create_tenant_connection(conn_id, sim, index=2)
+    link = _invite(api_server, conn_id)
+    assert requests.get(link, timeout=30).status_code == 200
+    with create_session() as session:
+        conn = session.query(Connection).filter(Connection.conn_id == conn_id).one()
+        extra = json.loads(conn.extra or "{}")
+        extra.pop("client_secret", None)
+        conn.set_extra(json.dumps({**extra, "region": "mars"}))
+    landing = requests.get(link, timeout=30)
+    assert landing.status_code == 409, landing.text[:300]
+    assert "OAuth settings" in landing.text
