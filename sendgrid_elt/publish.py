@@ -17,7 +17,7 @@ from sendgrid_elt.settings import AS_OF_EXTRA, STAGING_SCHEMA
 
 log = logging.getLogger(__name__)
 
-#: The most tenants the extra names (those with a stream in ``error``, sorted).
+#: The most tenants the extra names (failed ones, sorted).
 NAMED_TENANTS = 20
 
 
@@ -35,36 +35,46 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
             published as of the newest run recorded (the marts never move back in time).
 
     Returns:
-        ``{"run_id", "schema", "records", "rows": {stream: records}, "tenants": count,
+        ``{"run_id", "schema", "records", "rows": {stream: records}, "tenants": count (with
+        stream rows), "tenant_outcomes": {ok | failed | skipped: n} (the batches' rows),
         "not_ok": {status: {"streams": n, "tenants": n}}, "failed_tenants": {"count": n,
-        "first": [tenant_id, ...]}, "detail": where each tenant's streams are}``, plus
-        ``"as_of"`` when given.
+        "first": [tenant_id, ...]} (failed in its batch or a stream in error), "detail"}``,
+        plus ``"as_of"`` when given.
     """
     import psycopg
 
+    from sendgrid_elt.batches import FAILED
+    from sendgrid_elt.staging_schema import extract_run_tenants
     from sendgrid_elt.warehouse import require_target
 
     status_table = f'"{STAGING_SCHEMA}".stream_status'
+    outcome_table = f'"{STAGING_SCHEMA}".{extract_run_tenants.name}'
     with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
         per_stream = conn.execute(
             "select stream, status, count(*), coalesce(sum(records), 0) "  # noqa: S608
             f"from {status_table} where run_id = %s group by stream, status",
             (run_id,),
         ).fetchall()
-        tenants, failed = conn.execute(
-            "select count(distinct tenant_id), "  # noqa: S608
-            "count(distinct tenant_id) filter (where status = 'error') "
-            f"from {status_table} where run_id = %s",
+        (tenants,) = conn.execute(
+            f"select count(distinct tenant_id) from {status_table} where run_id = %s",  # noqa: S608
             (run_id,),
         ).fetchone()
-        first_failed = [
-            tenant_id
-            for (tenant_id,) in conn.execute(
-                f"select distinct tenant_id from {status_table} "  # noqa: S608
-                "where run_id = %s and status = 'error' order by tenant_id limit %s",
-                (run_id, NAMED_TENANTS),
-            )
-        ]
+        outcomes = dict(
+            conn.execute(
+                f"select status, count(*) from {outcome_table} where run_id = %s "  # noqa: S608
+                "group by status",
+                (run_id,),
+            ).fetchall()
+        )
+        # failed: the batch says so (a tenant that failed before its streams has no stream
+        # row), or one of its streams ended in error
+        failed, first_failed = conn.execute(
+            "select count(*), coalesce((array_agg(tenant_id order by tenant_id))[1:%s], "  # noqa: S608
+            f"'{{}}') from (select tenant_id from {outcome_table} where run_id = %s and "
+            f"status = %s union select tenant_id from {status_table} where run_id = %s "
+            "and status = 'error') as failed",
+            (NAMED_TENANTS, run_id, FAILED, run_id),
+        ).fetchone()
         not_ok_tenants = dict(
             conn.execute(
                 f"select status, count(distinct tenant_id) from {status_table} "  # noqa: S608
@@ -86,8 +96,9 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
             "records": sum(rows.values()),
             "rows": rows,
             "tenants": tenants,
+            "tenant_outcomes": outcomes,
             "not_ok": not_ok,
-            "failed_tenants": {"count": failed, "first": first_failed},
+            "failed_tenants": {"count": failed, "first": list(first_failed)},
             "detail": f"{STAGING_SCHEMA}.stream_status and extract_run_tenants, by run_id",
         }
         if as_of is not None:

@@ -135,6 +135,13 @@ def test_the_asset_extra_stays_small_whatever_the_number_of_tenants(warehouse: A
             "checked_at, run_id, records) values (%s, %s, %s, now(), 'big_run', %s)",
             rows,
         )
+        # a tenant that failed before its streams (revoked key) has no stream row, only its
+        # batch's outcome row
+        cur.executemany(
+            f'insert into "{STAGING_SCHEMA}".extract_run_tenants (run_id, tenant_id, status) '  # noqa: S608
+            "values ('big_run', %s, %s)",
+            [("tenant-0001", "ok"), ("tenant-0002", "ok"), ("aa-revoked", "failed")],
+        )
     summary = staging_summary("big_run", NEW)
     assert len(json.dumps(summary)) < 2_000
     assert summary["tenants"] == 1_000
@@ -144,6 +151,8 @@ def test_the_asset_extra_stays_small_whatever_the_number_of_tenants(warehouse: A
         "error": {"streams": 40, "tenants": 40},
         "not_licensed": {"streams": 1_000, "tenants": 1_000},
     }
+    assert summary["tenant_outcomes"] == {"ok": 2, "failed": 1}
     failed = summary["failed_tenants"]
-    assert failed["count"] == 40
-    assert failed["first"] == [f"tenant-{i:04d}" for i in range(0, 1_000, 25)][:NAMED_TENANTS]
+    assert failed["count"] == 41
+    named = ["aa-revoked", *(f"tenant-{i:04d}" for i in range(0, 1_000, 25))]
+    assert failed["first"] == named[:NAMED_TENANTS]
