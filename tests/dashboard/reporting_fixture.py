@@ -41,6 +41,9 @@ def _degraded_text(h: Row) -> str:
     reason = h["status_reason"] or ""
     parts = [
         f"{missing} {plural('stream', missing)} unreadable for missing scopes" if missing else "",
+        f"the key lacks {h['missing_scopes'] or 'scopes'}"
+        if not missing and "missing_scopes" in reason
+        else "",
         f"{errors} {plural('stream', errors)} in error" if errors else "",
         "records rejected (kept in sendgrid_staging.rejects)"
         if "records_rejected" in reason

@@ -69,6 +69,11 @@ final as (
                                     end
                                     || ' unreadable for missing scopes'
                         end,
+                        -- the health lists missing scopes none of the run's streams showed
+                        case when missing_scope_stream_count = 0
+                                and status_reason like '%missing_scopes%'
+                                then 'the key lacks ' || coalesce(missing_scopes, 'scopes')
+                        end,
                         case when error_stream_count > 0
                                 then error_stream_count
                                     || case
