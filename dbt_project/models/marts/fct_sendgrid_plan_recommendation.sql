@@ -12,8 +12,8 @@
     open month to date), its teammate limit holds the seats in use, it includes enough
     subusers for the enabled ones and has subusers at all when the tenant has any (disabled
     ones too: a plan without subusers cannot keep them), it includes a dedicated IP when the
-    tenant has one, and Email Address Validation when the tenant uses it (bulk validation
-    jobs; Pro and Premier only). Cheapest = lowest list price,
+    tenant has one, and Email Address Validation when the tenant uses it (a bulk validation
+    job started in the window; Pro and Premier only). Cheapest = lowest list price,
     Premier (custom price) last. Seats, subusers or dedicated IPs whose stream is not readable
     are unknown (null), never 0: the plan must then hold what the current plan holds (its
     teammate limit, its included subusers, its dedicated IP), so an unknown never sizes a
@@ -138,11 +138,17 @@ dedicated_ips as (
 
 validation_jobs as (
 
+    -- bulk validation in use: a job started in the window (the complete months and the open
+    -- month to date, never after the as-of); one job years ago does not pin a plan
     select
         tenant_id,
         usage_count as validation_job_count
     from feature_usage
-    where feature_code = 'email_validation'
+    where
+        feature_code = 'email_validation'
+        and last_activity_at >= (
+            {{ open_month }} - interval '{{ var("sendgrid_recommendation_months") }} months'
+        )
 
 ),
 
