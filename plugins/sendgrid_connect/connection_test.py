@@ -60,11 +60,8 @@ def normalize_test_body(raw: bytes) -> bytes:
         ``TEST_COPY_EXTRA`` in its ``extra`` (Airflow merges it into the stored extras). Any
         other body, or one that is not JSON, unchanged.
     """
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return raw
-    if not isinstance(body, dict) or body.get("conn_type") != CONN_TYPE:
+    body = _sendgrid_body(raw)
+    if body is None:
         return raw
     port = body.get("port", 1)
     if not isinstance(port, bool) and port in _UNSET_PORTS:
@@ -90,11 +87,8 @@ def mark_enqueued_test_body(raw: bytes) -> bytes:
         stored token of the real connection id is read, sent or replaced). Any other body
         unchanged (extras that are no JSON object make the hook refuse the connection anyway).
     """
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return raw
-    if not isinstance(body, dict) or body.get("conn_type") != CONN_TYPE:
+    body = _sendgrid_body(raw)
+    if body is None:
         return raw
     try:
         extra = json.loads(body.get("extra") or "{}")
@@ -104,6 +98,17 @@ def mark_enqueued_test_body(raw: bytes) -> bytes:
         return raw
     body["extra"] = json.dumps({**extra, TEST_COPY_EXTRA: True})
     return json.dumps(body).encode()
+
+
+def _sendgrid_body(raw: bytes) -> dict[str, Any] | None:
+    """The JSON object of a ``sendgrid`` connection body, else ``None`` (left unchanged)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("conn_type") != CONN_TYPE:
+        return None
+    return body
 
 
 def _declares_api_key(extra: dict[str, Any]) -> bool:
