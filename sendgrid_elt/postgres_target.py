@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from sendgrid_hook.libpq import KEEPALIVES, LIBPQ_ENV, libpq_params
+from sendgrid_hook.libpq import KEEPALIVES, LIBPQ_ENV, client_params, libpq_params
 
 __all__ = ["KEEPALIVES", "LIBPQ_ENV", "PostgresTarget", "libpq_params"]
 
@@ -87,10 +87,7 @@ class PostgresTarget:
         return " ".join(f"{k}='{_escape(v)}'" for k, v in fields.items())
 
     def _client_params(self) -> dict[str, str]:
-        given = dict(self.params)
-        if self.is_socket:
-            return given
-        return {**{k: v for k, v in KEEPALIVES.items() if k not in given}, **given}
+        return client_params(self.host, dict(self.params))
 
     def libpq_env(self) -> dict[str, str]:
         """The ``PG*`` variables of :attr:`params` (for a client configured another way: dbt)."""

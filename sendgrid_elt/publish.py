@@ -44,10 +44,10 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
     import psycopg
 
     from sendgrid_elt.batches import FAILED
-    from sendgrid_elt.staging_schema import extract_run_tenants
+    from sendgrid_elt.staging_schema import extract_run_tenants, stream_status
     from sendgrid_elt.warehouse import require_target
 
-    status_table = f'"{STAGING_SCHEMA}".stream_status'
+    status_table = f'"{STAGING_SCHEMA}".{stream_status.name}'
     outcome_table = f'"{STAGING_SCHEMA}".{extract_run_tenants.name}'
     with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
         per_stream = conn.execute(

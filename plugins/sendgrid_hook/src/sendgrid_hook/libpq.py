@@ -33,3 +33,10 @@ def libpq_params(values: dict[str, object] | None) -> tuple[tuple[str, str], ...
     """The libpq parameters among ``values`` (a connection's extra, a URL's query), sorted."""
     return tuple(sorted((k, str(v)) for k, v in (values or {}).items()
                         if k in LIBPQ_ENV or k in KEEPALIVES))  # fmt: skip
+
+
+def client_params(host: str, params: dict[str, str]) -> dict[str, str]:
+    """``params`` plus :data:`KEEPALIVES` (the given values win) for a host, not a socket."""
+    if host.startswith("/"):
+        return dict(params)
+    return {**{k: v for k, v in KEEPALIVES.items() if k not in params}, **params}

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sendgrid_hook.constants import WAREHOUSE_CONN_ID
-from sendgrid_hook.libpq import KEEPALIVES, libpq_params
+from sendgrid_hook.libpq import client_params, libpq_params
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,7 @@ class PostgresAdvisoryLock:
             info["password"] = conn.password
         # the connection's TLS settings (sslmode=verify-full, client certificates) and
         # keepalives, as every other client of the warehouse uses them
-        params = dict(libpq_params(conn.extra_dejson))
-        if not str(info["host"]).startswith("/"):
-            info.update({k: v for k, v in KEEPALIVES.items() if k not in params})
-        info.update(params)
+        info.update(client_params(str(info["host"]), dict(libpq_params(conn.extra_dejson))))
         return info
 
     @contextmanager
