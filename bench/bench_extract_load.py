@@ -61,6 +61,7 @@ def rss():  # VmHWM: this process's peak (ru_maxrss would include the forking pa
             return int(line.split()[1]) / 1024
 import psycopg
 from sendgrid_hook.hooks.sendgrid import SendGridHook
+from sendgrid_elt import catalog
 from sendgrid_elt.extract import TenantExtractor
 base = rss()
 mode, conninfo, streams, start = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
@@ -69,9 +70,10 @@ hook = SendGridHook(sendgrid_conn_id="bench", max_pages=100_000)  # the whole li
 t0, c0 = time.perf_counter(), time.process_time()
 if mode == "http":
     st = 0 if start is None else (start - dt.date(1970, 1, 1)).days * 86400
-    n = sum(1 for _ in hook.iter_records("/v3/suppression/" + streams[0], pagination="offset",
-                                          records_path=None, params={"start_time": st},
-                                          page_size=500))
+    spec = catalog.get(streams[0])  # the extract's own requests: same paginator, same pages
+    pages = hook.iter_record_pages(spec.path, pagination=spec.pagination, records_path=None,
+                                   params={"start_time": st}, page_size=spec.page_size)
+    n = sum(len(p) for p in pages)
     out = {"records": n, "requests": hook.request_count}
 else:
     with psycopg.connect(conninfo, autocommit=True) as pg:

@@ -10,8 +10,9 @@ Vocabulary (see ``docs/staging-contract.md`` for how rows land):
   ``incremental`` (append-like, a :class:`Cursor` on a record field with a small overlap) or
   ``date_window`` (stats by day/month, a :class:`Window` re-pulling the last days).
 * ``pagination`` / ``records_path``: the hook's paginator names (``none``, ``offset``,
-  ``metadata_next``, ``keyset``) and record selectors (``result``, ``results``, a key, ``None``
-  for a bare array, ``"."`` when the body is the record, ``RESULT_OR_BODY`` for either).
+  ``created_window``, ``metadata_next``, ``keyset``) and record selectors (``result``,
+  ``results``, a key, ``None`` for a bare array, ``"."`` when the body is the record,
+  ``RESULT_OR_BODY`` for either).
 * ``per_subuser``: also read the stream for every subuser with ``on-behalf-of``.
 * ``fan_out``: one request (or chunk of requests) per id of a parent stream (template
   versions, category stats after the categories list, single-send stats, subuser credits, API
@@ -30,7 +31,7 @@ import functools
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sendgrid_hook.pagination import RESULT_OR_BODY
+from sendgrid_hook.page_records import RESULT_OR_BODY
 from sendgrid_hook.scopes import ScopeReport, ScopeRequirements, partition_streams
 
 Mode = Literal["snapshot", "incremental", "date_window"]
@@ -40,7 +41,7 @@ CursorKind = Literal["epoch", "date"]
 #: adopted as the stream's cursor; a later value (a record dated in the future) is loaded but
 #: never moves the cursor, so the records created before that date are still read.
 CLOCK_SKEW_SECONDS = 300
-Pagination = Literal["none", "offset", "metadata_next", "keyset"]
+Pagination = Literal["none", "offset", "created_window", "metadata_next", "keyset"]
 
 MARKETING = "marketing_campaigns"
 SUBUSERS = "subusers"
@@ -188,9 +189,10 @@ def _spec(name: str, path: str, scope: str | None, pk: tuple[str, ...], **kw: An
     return replace(DEFAULTS, name=name, path=path, scope=scope, primary_key=pk, **kw)
 
 
+#: Paged over a narrowing ``created`` window: a row deleted mid-read shifts no unread row.
 _SUPPRESSION = {
     "mode": "incremental",
-    "pagination": "offset",
+    "pagination": "created_window",
     "page_size": 500,
     "cursor": Cursor(),
     "per_subuser": True,

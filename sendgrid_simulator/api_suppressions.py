@@ -33,6 +33,7 @@ def make_handler(kind: str):
         lst = ctx.world.suppression(ctx.account, kind)
         clock = ctx.world.clock
         body = lst.page_json(clock, offset, limit, start_time, end_time, email).encode()
+        lst.served()
         headers = []
         if wants_paging(req) and not email:
             total = lst.count_between(clock, start_time, end_time)

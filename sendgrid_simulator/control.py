@@ -54,6 +54,7 @@ class ControlApi:
             ("POST", "/__sim/rate_limit"): self.set_rate_limit,
             ("GET", "/__sim/requests"): lambda r: json_reply(self.v3.counts.to_dict()),
             ("POST", "/__sim/requests/reset"): self.reset_counts,
+            ("POST", "/__sim/suppressions/delete"): self.delete_suppression,
         }
 
     def handle(self, req: Request) -> Reply:
@@ -148,6 +149,24 @@ class ControlApi:
         """Replace rules: ``{"spec": "default=5/1s,/v3/stats=2/10s"}``."""
         self.limiter.set_config(RateLimitConfig.parse(str(req.json()["spec"])))
         return json_reply({"spec": self.limiter.config.to_spec()})
+
+    def delete_suppression(self, req: Request) -> Reply:
+        """``{"tenant_id", "kind", "index", "after_requests"?, "subuser"?}``: delete one row.
+
+        Row ``index`` (oldest first) of the account's list ``kind`` is deleted now, or once the
+        list has answered ``after_requests`` more requests (a deletion in the middle of a read).
+        """
+        data = req.json()
+        tenant = self.world.by_id[data["tenant_id"]]
+        subuser = data.get("subuser") or ""
+        account = (
+            next(s for s in tenant.subusers if s.username == subuser)
+            if subuser
+            else (tenant.parent)
+        )
+        lst = self.world.suppression(account, str(data["kind"]))
+        email = lst.delete(int(data["index"]), int(data.get("after_requests", 0)))
+        return json_reply({"email": email})
 
     def reset_counts(self, req: Request) -> Reply:
         """Zero the request counters."""

@@ -3,6 +3,10 @@
 Rows are ordered by ``created`` ascending (oldest first). Each day of an account's life has
 a deterministic number of rows; row ``j`` of a day with ``n`` rows was created at
 ``midnight + j * 86400 // n``. Only the per-day counts (one integer per day) are kept.
+
+A row can be deleted (a customer removing a suppression), now or after the list has answered
+a number of requests (:meth:`SuppressionList.delete`): the rows after it move up one place,
+as offsets see them on the real API.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
+import threading
 
 from . import hashing
 from .tenants import FIRST_NAMES, LAST_NAMES, Account
@@ -81,6 +86,37 @@ class SuppressionList:
         self._names = [f"{r.choice(FIRST_NAMES)}.{r.choice(LAST_NAMES)}" for _ in range(256)]
         self._domains = [r.choice(_DOMAINS) for _ in range(64)]
         self._tails = _tails(kind, [f"203.0.113.{r.randint(1, 254)}" for _ in range(32)])
+        self.deleted: set[int] = set()
+        self._pending: list[list[int]] = []  # [requests left, row index]
+        self._lock = threading.Lock()
+
+    def delete(self, index: int, after_requests: int = 0) -> str:
+        """Delete row ``index`` now, or once the list has answered ``after_requests`` requests.
+
+        Returns:
+            The deleted row's e-mail address.
+        """
+        with self._lock:
+            if after_requests <= 0:
+                self.deleted.add(index)
+            else:
+                self._pending.append([after_requests, index])
+        return self.email(index)
+
+    def served(self) -> None:
+        """Count one answered request; apply the deletions that were waiting for it."""
+        if not self._pending:
+            return
+        with self._lock:
+            for entry in list(self._pending):
+                entry[0] -= 1
+                if entry[0] <= 0:
+                    self._pending.remove(entry)
+                    self.deleted.add(entry[1])
+
+    def live_indices(self, clock: dt.date) -> list[int]:
+        """Indices of the rows visible at ``clock`` that are not deleted."""
+        return [i for i in range(self._prefix[self._ensure(clock)]) if i not in self.deleted]
 
     def _count(self, k: int) -> int:
         day = self.first_day + dt.timedelta(days=k)
@@ -101,13 +137,14 @@ class SuppressionList:
         return days
 
     def total(self, clock: dt.date) -> int:
-        """Number of rows visible at ``clock`` (rows of complete days before it)."""
-        return self._prefix[self._ensure(clock)]
+        """Number of rows visible at ``clock`` (rows of complete days before it, not deleted)."""
+        n = self._prefix[self._ensure(clock)]
+        return n - sum(1 for i in self.deleted if i < n)
 
     def count_between(self, clock: dt.date, start_time: int | None, end_time: int | None) -> int:
         """Rows with ``start_time <= created <= end_time`` visible at ``clock``."""
         lo, hi = self._window(clock, start_time, end_time)
-        return max(0, hi - lo)
+        return max(0, hi - lo) - sum(1 for i in self.deleted if lo <= i < hi)
 
     def _index_at(self, days: int, t: int) -> int:
         """Index of the first row with ``created >= t`` among the first ``days`` days."""
@@ -148,9 +185,10 @@ class SuppressionList:
             email: Case-insensitive prefix filter on ``email`` (``%`` matches anything).
         """
         lo, hi = self._window(clock, start_time, end_time)
-        if email:
-            indices = self._matching(lo, hi, email.lower())[offset : offset + limit]
-            return "[" + ",".join(self._row(i) for i in indices) + "]"
+        if email or any(lo <= i < hi for i in self.deleted):
+            indices = self._matching(lo, hi, email.lower()) if email else range(lo, hi)
+            live = [i for i in indices if i not in self.deleted][offset : offset + limit]
+            return "[" + ",".join(self._row(i) for i in live) + "]"
         start = lo + offset
         stop = min(hi, start + limit)
         if start >= stop:

@@ -119,6 +119,18 @@ class SimulatorControl:
         """Remove every poison."""
         return self._post("poison/clear")
 
+    def delete_suppression(
+        self, tenant_id: str, kind: str, index: int, after_requests: int = 0
+    ) -> str:
+        """Delete row ``index`` of the parent's list ``kind``, now or after more requests to it.
+
+        Returns:
+            The deleted row's e-mail address.
+        """
+        body = {"tenant_id": tenant_id, "kind": kind, "index": index,
+                "after_requests": after_requests}  # fmt: skip
+        return self._post("suppressions/delete", body)["email"]
+
     def rename_subuser(self, tenant_id: str, username: str, new_username: str) -> list[str]:
         """Rename a subuser before anything was read; returns the tenant's subusers."""
         body = {"tenant_id": tenant_id, "username": username, "new_username": new_username}

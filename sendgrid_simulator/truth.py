@@ -150,7 +150,7 @@ def _tenant(world: World, t: Tenant, start: dt.date, end: dt.date) -> dict[str, 
     }
     for kind, lst in suppression_lists.items():
         if supp_counts[kind] <= PK_LIMIT:
-            pks[kind] = [lst.email(i) for i in range(supp_counts[kind])]
+            pks[kind] = [lst.email(i) for i in lst.live_indices(world.clock)]
     streams = {}
     for s in STREAMS:
         entry: dict[str, Any] = {"path": s.path, "licensed": licensed[s.name],

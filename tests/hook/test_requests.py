@@ -14,7 +14,7 @@ from sendgrid_hook.errors import (
     SendGridNotFoundError,
 )
 from sendgrid_hook.hooks.sendgrid import SendGridHook
-from sendgrid_hook.pagination import RESULT_OR_BODY, extract_records
+from sendgrid_hook.page_records import RESULT_OR_BODY, extract_records
 
 from tests.hook.conftest import TEST_CONN, api_key_conn
 

@@ -14,6 +14,9 @@ name                      style (``docs/api-notes.md`` §2)
 ``none``                  one response holds everything
 ``offset``                ``limit``/``offset``; follows ``Link rel="next"`` when present,
                           else stops on a short page
+``created_window``        ``limit``/``offset`` over a ``start_time``/``end_time`` window of
+                          ``created`` (suppression lists): each next page narrows the window
+                          past the rows read, so a row deleted meanwhile shifts nothing
 ``metadata_next``         ``page_size``; follows the full URL in ``_metadata.next``
 ``keyset``                ``limit`` + ``after_key`` from ``_metadata.next_params``
 ``after_subuser_id``      ``limit`` + ``after_subuser_id`` from ``_metadata.next_params``
@@ -26,12 +29,14 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from requests.utils import parse_header_links
 
-from sendgrid_hook.errors import SendGridFatalError, SendGridPaginationError
+from sendgrid_hook.errors import SendGridPaginationError
+from sendgrid_hook.page_records import extract_records
 from sendgrid_hook.transport import ApiResponse, Transport
 
 log = logging.getLogger(__name__)
@@ -101,6 +106,10 @@ class Paginator:
         """The request after ``page`` or ``None`` when done."""
         return None
 
+    def fresh(self, records: list[Any]) -> list[Any]:
+        """The records of a page that no earlier page of this pagination returned."""
+        return records
+
 
 class OffsetPaginator(Paginator):
     """``limit``/``offset``; ``Link rel=next`` wins, else a short page ends the list."""
@@ -141,6 +150,61 @@ class OffsetPaginator(Paginator):
         if not page.size or page.size < limit:
             return None
         return _at_offset(request, current + page.size)
+
+
+class CreatedWindowPaginator(OffsetPaginator):
+    """``limit``/``offset`` over a window of ``created`` seconds, narrowed page by page.
+
+    With plain offsets, a row deleted before the current offset between two requests (a
+    customer removing a bounce) moves the rows after it up one place: the row at the page
+    boundary is never read, and the cursor moves past it for good. Here each full page ends
+    the window at the page's last ``created`` second instead: the next request starts (or,
+    for a newest-first list, ends) at that second, inclusive, at offset 0. Rows outside the
+    window cannot shift it; the rows of that second are read again and dropped here
+    (:meth:`fresh`). A page within one second, or whose ``created`` values are not sorted,
+    moves on by offset as :class:`OffsetPaginator` does (a shift is then possible only within
+    that second, or as before).
+
+    The same requests continue while the list has rows: the ``Link`` header or a short page
+    decides, as for ``offset``; a ``Link`` URL itself is not followed.
+    """
+
+    def __init__(
+        self, page_size: int | None = None, *, field: str = "created",
+        start: str = "start_time", end: str = "end_time",
+    ) -> None:  # fmt: skip
+        super().__init__(page_size)
+        self.field, self.start, self.end = field, start, end
+        self._edge: list[Any] = []  # the last page's rows of the second the next one repeats
+        self._edge_second: Any = None
+
+    def fresh(self, records: list[Any]) -> list[Any]:
+        """``records`` less the rows of the repeated second that the previous page held."""
+        edge, second, field = self._edge, self._edge_second, self.field
+        self._edge, self._edge_second = [], None
+        if not edge:
+            return records
+        return [r for r in records if r.get(field) != second or r not in edge]
+
+    def next(self, request: PageRequest, page: Page) -> PageRequest | None:
+        """Narrow the window past ``page`` (see the class); offsets only where it cannot."""
+        if super().next(request, page) is None:
+            return None
+        values = [r.get(self.field) if isinstance(r, dict) else None for r in page.records]
+        if not values or not all(type(v) is int for v in values):
+            return _at_offset(request, _offset_of(request) + page.size)
+        rising = all(a <= b for a, b in pairwise(values))
+        falling = all(a >= b for a, b in pairwise(values))
+        last, bound = values[-1], self.start if rising else self.end
+        held = _param(request, bound)
+        moved = held is None or (int(held) < last if rising else int(held) > last)
+        one_second = values[0] == last and len(values) == page.size  # nothing was dropped
+        if not (rising or falling) or one_second or not moved:
+            return _at_offset(request, _offset_of(request) + page.size)
+        self._edge = [r for r in page.records if r.get(self.field) == last]
+        self._edge_second = last
+        narrowed = _at_offset(request, 0)
+        return PageRequest(narrowed.url, {**narrowed.params, bound: last})
 
 
 class MetadataNextPaginator(Paginator):
@@ -196,6 +260,7 @@ class KeysetPaginator(Paginator):
 PAGINATORS: dict[str, Callable[..., Paginator]] = {
     "none": Paginator,
     "offset": OffsetPaginator,
+    "created_window": CreatedWindowPaginator,
     "metadata_next": MetadataNextPaginator,
     "keyset": partial(KeysetPaginator, cursor="after_key"),
     "after_subuser_id": partial(KeysetPaginator, cursor="after_subuser_id"),
@@ -213,46 +278,6 @@ def create_paginator(name: str, page_size: int | None = None) -> Paginator:
     except KeyError:
         raise ValueError(f"unknown pagination {name!r}; known: {sorted(PAGINATORS)}") from None
     return factory(page_size)
-
-
-#: ``records_path`` of a one-record endpoint whose spec wraps the record in a ``result`` array
-#: but which may answer with the flat object (``GET /v3/api_keys/{api_key_id}``).
-RESULT_OR_BODY = "result|."
-
-
-def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]:
-    """Return the records of one page.
-
-    Args:
-        body: The page's parsed JSON body.
-        records_path: ``None`` (bare array), ``"."`` (the body is one record),
-            :data:`RESULT_OR_BODY`, or a key / dotted path; ``result`` and ``results`` are
-            accepted for each other because the real API is inconsistent. ``None`` also accepts
-            an object holding ``result``/``results``.
-
-    Raises:
-        SendGridFatalError: The body does not have the expected shape (status 200).
-    """
-    if records_path == ".":
-        return [] if body is None else [body]
-    if records_path == RESULT_OR_BODY:
-        if isinstance(body, dict) and not {"result", "results"} & body.keys():
-            return [body]  # the flat object the spec's array may really be
-        records_path = "result"
-    if records_path is None:
-        if isinstance(body, dict):
-            body = next((body[k] for k in ("result", "results") if k in body), body)
-        return _as_record_list(body, "the body")
-    node = body
-    for part in records_path.split("."):
-        if not isinstance(node, dict):
-            raise SendGridFatalError(f"malformed response: no {records_path!r}", status_code=200)
-        aliases = [part, *{"result": ["results"], "results": ["result"]}.get(part, [])]
-        key = next((k for k in aliases if k in node), None)
-        if key is None:
-            raise SendGridFatalError(f"malformed response: no {records_path!r}", status_code=200)
-        node = node[key]
-    return _as_record_list(node, repr(records_path))
 
 
 def iter_pages(
@@ -291,15 +316,16 @@ def iter_pages(
         response = transport.get(
             request.url, request.params or None, on_behalf_of=on_behalf_of, bucket=None
         )
-        records = extract_records(response.body, records_path)
+        raw = extract_records(response.body, records_path)
         # Equal lists compare fully only when they are equal (a loop); a new page differs at
         # its first record, so the guard costs next to nothing and serializes nothing.
-        if records and records == previous:
+        if raw and raw == previous:
             raise SendGridPaginationError(f"pagination loop on {path}: the same page came back")
-        previous = records
+        previous = raw
+        records = paginator.fresh(raw)
         progress.pages += 1
         progress.records += len(records)
-        page = Page(progress.pages, request, response, records, _size(records, page_items))
+        page = Page(progress.pages, request, response, records, _size(raw, page_items))
         if on_page is not None:
             on_page(progress)
         yield page
@@ -327,14 +353,6 @@ def _size(records: list[Any], page_items: str | None) -> int:
         return len(records)
     items = [r.get(page_items) for r in records if isinstance(r, dict)]
     return sum(len(x) for x in items if isinstance(x, list))
-
-
-def _as_record_list(node: Any, what: str) -> list[dict[str, Any]]:
-    if node is None:
-        return []
-    if not isinstance(node, list):
-        raise SendGridFatalError(f"malformed response: {what} is not a list", status_code=200)
-    return node
 
 
 def _metadata(page: Page) -> Mapping[str, Any]:
