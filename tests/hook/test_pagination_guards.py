@@ -100,6 +100,15 @@ class Handler(JsonHandler):
             return
         elif route == "/v3/malformed":
             body = {"unexpected": 1}
+        elif route == "/v3/empty_200":  # a list answered with nothing at all
+            self.send(200, b"", {})
+            return
+        elif route == "/v3/null_200":
+            body = None
+        elif route == "/v3/errors_200":  # an error answered with status 200
+            body = {"errors": [{"field": None, "message": "internal hiccup"}]}
+        elif route == "/v3/list_for_object":
+            body = [{"id": 1}]
         else:
             self.send(404, b'{"errors":[{"message":"not found"}]}', {})
             return
@@ -229,3 +238,32 @@ def test_invalid_json_is_retried_then_retriable(hook: SendGridHook) -> None:
 def test_malformed_body_is_fatal(hook: SendGridHook) -> None:
     with pytest.raises(SendGridFatalError, match="malformed"):
         _ids(hook, "/v3/malformed", "none", "result")
+
+
+@pytest.mark.parametrize("path", ["/v3/empty_200", "/v3/null_200"])
+def test_a_200_without_a_body_is_retried_not_read_as_an_empty_list(
+    hook: SendGridHook, path: str
+) -> None:
+    """Read as ``[]``, a snapshot would look complete and mark every current row deleted."""
+    with pytest.raises(
+        SendGridRetriableError, match=r"status 200 with (an empty body|a JSON null)"
+    ):
+        _ids(hook, path, "offset")
+    assert hook.request_count == 6  # retried like a truncated body
+
+
+@pytest.mark.parametrize(
+    ("path", "records_path", "match"),
+    [
+        ("/v3/errors_200", ".", "status 200 with only errors: internal hiccup"),
+        ("/v3/errors_200", None, "status 200 with only errors"),
+        ("/v3/list_for_object", ".", "the body is not an object"),
+    ],
+)
+def test_an_error_or_a_list_is_no_single_record(
+    hook: SendGridHook, path: str, records_path: str | None, match: str
+) -> None:
+    """A one-record endpoint (``/v3/user/account``) answering an error with status 200 would
+    otherwise retire the real record for a record of ``errors``."""
+    with pytest.raises(SendGridFatalError, match=match):
+        list(hook.iter_records(path, pagination="none", records_path=records_path))

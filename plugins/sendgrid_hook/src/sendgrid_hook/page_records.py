@@ -25,11 +25,25 @@ def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]
             accepted for each other because the real API is inconsistent. ``None`` also accepts
             an object holding ``result``/``results``.
 
+    A 200 whose body is only ``{"errors": [...]}`` is no record: it is refused with its
+    messages, so an error the API answers with status 200 never replaces a real record.
+
     Raises:
         SendGridFatalError: The body does not have the expected shape (status 200).
     """
+    if isinstance(body, dict) and body.keys() == {"errors"}:
+        raise SendGridFatalError(
+            f"malformed response: status 200 with only errors: {_messages(body['errors'])}",
+            status_code=200,
+        )
     if records_path == ".":
-        return [] if body is None else [body]
+        if body is None:
+            return []
+        if not isinstance(body, dict):
+            raise SendGridFatalError(
+                "malformed response: the body is not an object", status_code=200
+            )
+        return [body]
     if records_path == RESULT_OR_BODY:
         if isinstance(body, dict) and not {"result", "results"} & body.keys():
             return [body]  # the flat object the spec's array may really be
@@ -56,3 +70,10 @@ def _as_record_list(node: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(node, list):
         raise SendGridFatalError(f"malformed response: {what} is not a list", status_code=200)
     return node
+
+
+def _messages(errors: Any) -> str:
+    """The ``message`` texts of an ``errors`` list (at most three, 200 characters)."""
+    items = errors if isinstance(errors, list) else [errors]
+    texts = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in items[:3]]
+    return "; ".join(texts)[:200] or "none given"

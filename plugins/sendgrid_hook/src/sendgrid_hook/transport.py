@@ -332,15 +332,27 @@ class Transport:
 
 
 def _json_body(response: Fetched, url: str) -> Any:
-    if response.status == 204 or not response.content:
+    """The parsed body; ``None`` only for 204 No Content.
+
+    An empty body or a JSON ``null`` with another status is not an empty list: read as one, a
+    snapshot would look complete and every current row would be marked deleted. It is
+    retried like a truncated body.
+    """
+    if response.status == 204:
         return None
+    what = "an empty body"
     try:
-        return parse_json(response.content)
+        body = parse_json(response.content) if response.content else None
+        what = "a JSON null" if response.content else what
     except ValueError:
+        body, what = None, "a truncated or invalid JSON body"
+    if body is None:
         raise _RetryableAttempt(
-            f"GET {scrub_url(url)}: truncated or invalid JSON body ({len(response.content)} bytes)",
+            f"GET {scrub_url(url)}: status {response.status} with {what} "
+            f"({len(response.content)} bytes)",
             status_code=response.status,
-        ) from None
+        )
+    return body
 
 
 def _header_value(value: str) -> str | bytes:
