@@ -183,7 +183,9 @@ def run_batch(
         if all(r["final"] for r in results if r["status"] == FAILED):
             from airflow.sdk.exceptions import AirflowFailException
 
-            raise AirflowFailException(f"{message}; no retry: their credentials no longer work")
+            raise AirflowFailException(  # a revoked credential or invalid connection settings
+                f"{message}; no retry: a retry reads the same credentials and settings"
+            )
         raise BatchFailed(message, failed)
     return summary
 

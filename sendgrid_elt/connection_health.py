@@ -260,7 +260,7 @@ def _problems_text(problems: Mapping[str, Any] | None) -> str:
     parts = []
     for name, p in sorted((problems or {}).items()):
         if name == RUN_PROBLEM:
-            parts.append(f"the run failed before its streams ({p.get('detail') or 'see logs'})")
+            parts.append(f"the run failed outside its streams ({p.get('detail') or 'see logs'})")
         elif p.get("kind") == "failed":
             parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
         else:
@@ -279,10 +279,11 @@ def record_run_failure(
 ) -> HealthUpdate:
     """Record a run that failed outside its streams: ``degraded``, one alert, the error kept.
 
-    The scope check, the API's clock or the state read failed (a 503 after the retries, a
-    timeout): no stream outcome says so, and the tenant must not keep reading as connected (a
-    new one as never connected). The stored scopes are kept (not read this time); the next run
-    that reaches its streams clears the problem (:func:`record_streams`).
+    The connection's settings, the scope check, the API's clock, the state read or the
+    warehouse failed (an invalid extra, a 503 after the retries, a timeout): no stream outcome
+    says so, and the tenant must not keep reading as connected (a new one as never connected).
+    The stored scopes are kept (not read this time); the next run that reaches its streams
+    clears the problem (:func:`record_streams`).
     """
     engine = engine or health_engine()
     settings = _settings_for(hook, settings)
@@ -300,7 +301,7 @@ def record_run_failure(
         reminder_after=settings.reminder_after,
         succeeded=False,
     )
-    log.warning("%s: the run failed before its streams: %s", name, detail)
+    log.warning("%s: the run failed outside its streams: %s", name, detail)
     if update.alert:
         send_alert(engine, update, display_name=name, settings=settings,
                    reason=_problems_text(update.stream_problems), context=context)  # fmt: skip

@@ -20,16 +20,18 @@ Outcomes per stream (also written to ``stream_status``):
 One unit (subuser) or parent id whose read fails fails only itself: its rows and cursor are
 kept, the snapshot deletes nothing of it, and the stream ends in ``error`` naming it while the
 other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest wait for the
-next run). A parent id refused on its first page is skipped with its rows kept.
+next run). A parent id refused on its first page is skipped with its rows kept. A subuser whose
+name no index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read:
+one reject per stream names it.
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
 ends in ``error`` like any other failed read.
 
 Cursors are parsed as the stream's cursor kind and bounded by the API's clock (the ``Date``
-header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`: a stored cursor that does not
-parse or lies beyond that bound (state written before this check existed) is ignored and the
-stream is re-read from the start, which the idempotent merge absorbs.
+header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`: a stored cursor that is not a JSON
+object, does not parse or lies beyond that bound (state written before this check existed) is
+ignored and the stream is re-read from the start, which the idempotent merge absorbs.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
-from sendgrid_elt.records import Page, Shaper, parse_cursor
+from sendgrid_elt.records import Page, Shaper
+from sendgrid_elt.rejects import oversized
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import (
     TENANT_ERRORS,
@@ -57,9 +60,10 @@ from sendgrid_elt.stream_outcome import (
     failure,
     licence_skip,
     refusal,
+    units_detail,
 )
 from sendgrid_elt.unit_reads import Part, plan_requests, read_pages
-from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before
+from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before, usable_cursor
 
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
@@ -148,9 +152,10 @@ class TenantExtractor:
         """
         start, requests_before = time.monotonic(), self.hook.request_count
         outcome = StreamOutcome(spec.name, "ok")
-        shaper = Shaper(spec, *cursor_limits(spec, self.now, self.today))
+        shaper = Shaper(spec)  # bounded inside the guard: a wild API clock fails this stream
         self._subuser_names = None if spec.name == "subusers" else self._subuser_names
         try:
+            shaper = Shaper(spec, *cursor_limits(spec, self.now, self.today))
             skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
             if skip is not None:
                 raise Skip(*skip)
@@ -217,6 +222,10 @@ class TenantExtractor:
         unread: list[str] = []  # units not tried after too many failures in a row
         ignored: list[str] = []
         units = self._units(spec)
+        too_long = [u for u in units if oversized(u)]  # no index entry holds the name
+        if too_long:
+            units = [u for u in units if u not in too_long]
+            writer.keep_rejects([shaper.reject_unit(u) for u in too_long])
         in_a_row = 0
         try:
             for unit in units:
@@ -238,31 +247,15 @@ class TenantExtractor:
         partial = {u: parts for u, parts in partial.items() if parts}
         deleted = 0
         if spec.versioned:
-            deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread],
-                                   partial)  # fmt: skip
+            deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread,
+                                   *too_long], partial)  # fmt: skip
         progress.done(writer.records, self.hook.request_count - pages0)
-        detail = []
         if failed or unread:
             outcome.status = "error"
-        if failed:
-            units_failed = ", ".join(f"{u or 'parent'} ({why})" for u, why in failed.items())
-            detail.append(f"units failed, rows kept, cursor kept: {units_failed}")
-        if unread:
-            names = ", ".join(u or "parent" for u in unread[:10])
-            more = f" and {len(unread) - 10} more" if len(unread) > 10 else ""
-            detail.append(f"{len(unread)} units not read after {FAILED_UNITS_IN_A_ROW} failed "
-                          f"in a row: {names}{more}")  # fmt: skip
         refused = [f"{p.pid} ({p.why})" for parts in partial.values() for p in parts if p.refused]
-        if refused:
-            detail.append(f"parent ids refused, rows kept: {', '.join(refused)}"[:300])
-        if deleted:
-            detail.append(f"{deleted} keys marked deleted")
-        if skipped:
-            kept_units = ", ".join(f"{u or 'parent'} ({why})" for u, why in skipped.items())
-            detail.append(f"units skipped, rows kept: {kept_units}")
-        if ignored:
-            detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
-        return writer.records, "; ".join(detail) or None
+        detail = units_detail(failed, unread, refused, skipped, ignored, too_long,
+                              deleted=deleted, in_a_row=FAILED_UNITS_IN_A_ROW)  # fmt: skip
+        return writer.records, detail
 
     def _load_unit(
         self, spec: StreamSpec, shaper: Shaper, writer: Any, unit: str, parts: list[Part],
@@ -322,20 +315,15 @@ class TenantExtractor:
     ) -> dict:
         """The unit's stored cursor, parsed as the stream's kind (``{}`` when unusable)."""
         if self._cursors is not None:
-            stored = dict(self._cursors.get((spec.name, unit)) or {})
+            stored = self._cursors.get((spec.name, unit))
         else:  # a stream run on its own
             stored = sync_state.load_cursor(self.conn, self.tenant_id, spec.name, unit)
-        kind = spec.cursor_field
-        if not stored or kind is None or stored.get("value") is None:
-            return stored
-        value = parse_cursor(stored["value"], kind[1])
-        if value is None or (bound is not None and value > bound):
-            why = "unparseable" if value is None else "beyond the API's clock"
-            ignored.append(f"{unit or 'parent'} ({why}: {str(stored['value'])[:40]!r})")
-            log.warning("stream %s[%s]: stored cursor %r ignored (%s)", spec.name, unit,
-                        stored["value"], why)  # fmt: skip
-            return {}
-        return {**stored, "value": value}
+        kind = spec.cursor_field[1] if spec.cursor_field else None
+        cursor, why = usable_cursor(stored, kind, bound)
+        if why is not None:
+            ignored.append(f"{unit or 'parent'} ({why})")
+            log.warning("stream %s[%s]: stored cursor ignored (%s)", spec.name, unit, why)
+        return cursor
 
     def _progress_rows(
         self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int, read: list[int]

@@ -137,16 +137,23 @@ def load_tenant(
         warehouse: The warehouse connection and engine to use (a batch thread keeps one for
             its tenants); default: opened here and closed at the end.
 
+    Any other failure of the tenant's run (its connection's settings, the API's clock or scope
+    check after the retries, the warehouse) is recorded before it is raised: health
+    ``degraded`` naming the error, one alert for it (:func:`record_failure`).
+
     Raises:
-        AirflowFailException: The credential no longer works (health recorded, alert sent).
+        AirflowFailException: The credential no longer works, or the connection's settings are
+            invalid (health recorded, alert sent; a retry would read the same connection).
         AirflowSkipException: Another run is extracting this tenant (waited ``lock_wait``).
         StreamsFailed: Some streams failed after the hook's retries, or the time budget ended
             (the task retries; the next attempt resumes from the saved state).
     """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from sendgrid_hook.errors import SendGridConfigError
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-    from sendgrid_elt.stream_outcome import StreamsFailed
-    from sendgrid_elt.tenant_lock import not_locked, tenant_lock
+    from sendgrid_elt.stream_outcome import StreamsFailed, failure
+    from sendgrid_elt.tenant_lock import TenantBusy, not_locked, tenant_lock
 
     selected = [s.name for s in catalog.select(streams)]
     own = warehouse is None
@@ -176,6 +183,16 @@ def load_tenant(
                 "checkpoints are saved, the rest is in stream_status (the retry resumes)",
                 tenant_id, budget, time.monotonic() - started,
             )  # fmt: skip
+        raise
+    except (AirflowSkipException, AirflowFailException, TenantBusy):
+        raise  # another run holds the tenant, or the credential failed (the guard recorded it)
+    except Exception as exc:  # the tenant stopped outside its streams: say so, then raise
+        record_failure(hook, exc, warehouse, context=context, settings=alert_settings)
+        if isinstance(exc, SendGridConfigError):
+            raise AirflowFailException(
+                f"SendGrid tenant {tenant_id!r}: {failure(exc, 500)}; not retried: the "
+                "connection's settings must be fixed first"
+            ) from exc
         raise
     finally:
         if own:
@@ -207,11 +224,8 @@ def _extract(
     batch_size: int | None,
     alert_settings: Any = None,
 ) -> dict[str, Any]:
-    from sendgrid_hook.errors import SendGridError
-
     from sendgrid_elt import connection_health, sync_state
     from sendgrid_elt.extract import TenantExtractor
-    from sendgrid_elt.stream_outcome import TENANT_ERRORS
 
     # The tenant row first: a tenant whose credentials already fail still shows in the marts.
     sync_state.save_tenant(
@@ -221,18 +235,33 @@ def _extract(
     )  # fmt: skip
     alerts = {"engine": engine, "context": context, "settings": alert_settings}
     with connection_health.reconnect_guard(hook, **alerts):
-        try:
-            today = hook.api_date()
-            connection_health.check_connection(hook, selected, **alerts)
-            extractor = TenantExtractor(
-                hook, conn, tenant_id, run_id, start_date=start_date, today=today,
-                **({"batch_size": batch_size} if batch_size else {}),
-            )  # fmt: skip
-        except SendGridError as exc:  # the API after its retries (a 503, a timeout), not the
-            if not isinstance(exc, TENANT_ERRORS):  # credential (the guard's) nor a budget
-                connection_health.record_run_failure(hook, exc, **alerts)
-            raise
+        today = hook.api_date()  # a failure before the streams is recorded by load_tenant
+        connection_health.check_connection(hook, selected, **alerts)
+        extractor = TenantExtractor(
+            hook, conn, tenant_id, run_id, start_date=start_date, today=today,
+            **({"batch_size": batch_size} if batch_size else {}),
+        )  # fmt: skip
         return run_streams(extractor, selected, hook, **alerts)
+
+
+def record_failure(
+    hook: Any, exc: BaseException, warehouse: TenantWarehouse, *, context: Any, settings: Any
+) -> None:
+    """Record a tenant run that stopped outside its streams: ``degraded``, one alert.
+
+    Never raises: when the warehouse itself is what failed, the failure is only logged (the
+    caller raises the original error, and the task's retry records it if it can).
+    """
+    from sendgrid_elt import connection_health
+    from sendgrid_elt.stream_outcome import failure
+
+    try:
+        connection_health.record_run_failure(
+            hook, exc, engine=warehouse.engine(), context=context, settings=settings
+        )
+    except Exception as again:
+        log.error("tenant %s: its failed run could not be recorded (%s): %s", hook.tenant_id,
+                  failure(again), failure(exc))  # fmt: skip
 
 
 def run_streams(

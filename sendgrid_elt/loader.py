@@ -204,6 +204,12 @@ class StreamWriter:
         self.records += result.records
         return result
 
+    def keep_rejects(self, rejects: list[Reject]) -> None:
+        """Save rejects that arrived with no batch (a unit not read: see ``reject_unit``)."""
+        loader = self.loader
+        with loader.conn.transaction():
+            save_rejects(loader.conn, loader.tenant_id, self.spec.name, loader.run_id, rejects)
+
     # ----- one batch ----------------------------------------------------------------------
     def _commit(
         self,

@@ -10,14 +10,17 @@ r"""Shape API records into staging rows; repair what PostgreSQL cannot store, re
   ``parent_key`` labels taken from a record field (a name that is not UTF-8 must not fail the
   ``COPY``); ``NaN``/``Infinity`` (and numbers beyond a double) become ``null``;
 * **rejected** (kept in the rejects table, the stream goes on): a missing primary-key field, a
-  key longer than :data:`KEY_LIMIT`, a cursor value that does not parse as the stream's cursor
-  kind, a value nested too deeply to parse, an integer literal too long to parse, a record
-  that is not a JSON object, an exploded field that is not a list (the record) or an item of
-  it that is not an object (that item);
+  key longer than :data:`~sendgrid_elt.rejects.KEY_LIMIT` (in UTF-8 bytes, as an index entry's
+  limit is), a cursor value that does not parse as the stream's cursor kind, a value nested too
+  deeply to parse, an integer literal too long to parse, a record that is not a JSON object,
+  an exploded field that is not a list (the record) or an item of it that is not an object
+  (that item);
 * **cursor bound**: a cursor value beyond ``bound`` (the API's clock plus a small skew) is not
   a cursor candidate (the record itself loads), so a record dated in the future cannot move the
   cursor past records not yet written; one within the skew counts as the API's clock itself
-  (``ceiling``), so it cannot either.
+  (``ceiling``), so it cannot either;
+* **secrets masked**: a page whose rows hold a credential the hook registered has those rows'
+  strings masked before they are stored (:mod:`sendgrid_elt.echoed_secrets`).
 
 The markers of :mod:`sendgrid_hook.json_body` (``NonFinite``, ``Unparsed``, ``HugeInt``) are not
 serializable: a record holding one fails the fast encode and takes the repair path.
@@ -25,7 +28,6 @@ serializable: a record holding one fails the fast encode and takes the repair pa
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections import Counter
@@ -38,25 +40,24 @@ import msgspec
 from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed
 from sendgrid_hook.redaction import url_origin
 
-from sendgrid_elt.rejects import Reject, raw_text
+from sendgrid_elt.echoed_secrets import mask_rows
+from sendgrid_elt.rejects import KEY_LIMIT, Reject, oversized, raw_text
+from sendgrid_elt.windows import parse_cursor
 
 if TYPE_CHECKING:
-    from sendgrid_elt.catalog import CursorKind, StreamSpec
+    from sendgrid_elt.catalog import StreamSpec
 
 #: ``(subuser, parent_key, record_key, record_json, record_hash, cursor)``; the JSON is bytes.
 Row = tuple[str, str, str, bytes, str, Any]
 #: The rows and the rejects of one API page.
 Page = tuple[list[Row], list[Reject]]
-#: Longest record key (a btree index entry must stay far below PostgreSQL's 2,704-byte limit).
-KEY_LIMIT = 1000
 #: Deepest nesting the repair walk follows (SendGrid records are a few levels deep).
 REPAIR_DEPTH = 200
 _CARRY = ("date",)  # parent fields copied into exploded child records
 _ENCODE = msgspec.json.Encoder(order="sorted").encode
 _NUL = b"\u0000"
 _SURROGATE = re.compile("[\ud800-\udfff]")
-#: An epoch cursor given as text: ASCII digits, at most 19 (``int()`` would also take ``²``).
-_EPOCH = re.compile("-?[0-9]{1,19}")
+_SHORT = KEY_LIMIT // 4  # a key of at most this many characters fits (4 UTF-8 bytes at most)
 _ENCODE_ERRORS = (TypeError, UnicodeEncodeError, RecursionError, OverflowError)
 
 
@@ -148,7 +149,7 @@ class Shaper:
             for record in records:
                 for item in self.shape(record, unit, parent_id):
                     (out if type(item) is tuple else rejects).append(item)  # type: ignore[arg-type]
-            return out, rejects
+            return mask_rows(out), rejects
         out = []
         append = out.append
         field, cursor_field, kind = self._single, self._cursor_field, self._cursor_kind
@@ -164,7 +165,7 @@ class Shaper:
                 data = None
             key = record.get(field)
             if (data is None or _NUL in data or type(key) is not str or not key
-                    or len(key) > KEY_LIMIT):  # fmt: skip
+                    or (len(key) > _SHORT and oversized(key))):  # fmt: skip
                 item = self._row(record, unit, "")
                 (out if type(item) is tuple else rejects).append(item)  # type: ignore[arg-type]
                 continue
@@ -179,7 +180,7 @@ class Shaper:
                 if ceiling is not None and cv is not None and cv > ceiling:
                     cv = self._capped(cv)
             append((unit, "", key, data, md5(data, usedforsecurity=False).hexdigest(), cv))
-        return out, rejects
+        return mask_rows(out), rejects
 
     # ----- one record ---------------------------------------------------------------------
     def shape(self, record: Any, unit: str, parent_id: str | None) -> Iterator[Row | Reject]:
@@ -261,9 +262,10 @@ class Shaper:
             ]
             return self._reject(item, subuser, parent_key, None,
                                 f"primary key field missing: {', '.join(missing)}")  # fmt: skip
-        if len(key) > KEY_LIMIT:
+        too_long = oversized(key)
+        if too_long:
             return self._reject(item, subuser, parent_key, key[:200],
-                                f"primary key longer than {KEY_LIMIT} characters")  # fmt: skip
+                                f"primary key longer than {too_long}")  # fmt: skip
         cv = None
         if self._cursor_field is not None:
             value = item.get(self._cursor_field)
@@ -306,6 +308,11 @@ class Shaper:
                     value = ""
                 parts.append(value if type(value) is str else str(value))
         return "|".join(parts)
+
+    def reject_unit(self, unit: str) -> Reject:
+        """The reject of a unit whose name is too long to label rows: it is not read at all."""
+        why = f"subuser name longer than {oversized(unit)}: its records cannot be stored, not read"
+        return self._reject({"subuser": unit}, unit, "", None, why)
 
     def _reject(
         self, record: Any, subuser: str, parent_key: str, key: str | None, reason: str
@@ -350,28 +357,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, Unparsed):
         return "a value nested too deeply to parse"
     return "a list" if isinstance(value, list) else type(value).__name__
-
-
-def parse_cursor(value: Any, kind: CursorKind) -> int | str | None:
-    """Parse a cursor value as ``kind``; ``None`` when it does not parse.
-
-    ``epoch``: an integer (or an integral float, or a string of digits) → ``int``.
-    ``date``: ``YYYY-MM-DD`` → the same ISO string (ISO days compare as strings).
-    """
-    if kind == "epoch":
-        if type(value) is int:
-            return value
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and _EPOCH.fullmatch(text := value.strip()):
-            return int(text)
-        return None
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            return dt.date.fromisoformat(value).isoformat()
-        except ValueError:
-            return None
-    return None
 
 
 def _clean(text: str, replaced: Counter) -> str:

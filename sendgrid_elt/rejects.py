@@ -7,8 +7,10 @@ written **in the same transaction** as the batch it arrived with (a rerun that r
 updates the same row: one row per distinct raw text, with how often and when it was last seen).
 
 ``raw`` holds the record's JSON text (ASCII, ``\u`` escapes for what text columns cannot
-hold; a part too deep to parse appears as a JSON string of its raw text), cut at
-:data:`RAW_LIMIT` characters; ``raw_size`` is the full length.
+hold; a part too deep to parse appears as a JSON string of its raw text), scrubbed of secrets
+and cut at :data:`RAW_LIMIT` characters; ``raw_size`` is the full length. The ``subuser`` and
+``parent_key`` labels are part of the table's key, an index entry: one longer than
+:data:`KEY_LIMIT` bytes is stored cut short with its md5 (:func:`index_label`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sendgrid_hook.redaction import scrub
 
+from sendgrid_elt.echoed_secrets import mask
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
@@ -28,6 +31,11 @@ if TYPE_CHECKING:
 
 #: Characters of raw text kept per reject.
 RAW_LIMIT = 65_536
+#: Longest record key or label, in UTF-8 bytes: an index entry holding the tenant, the labels
+#: and the key must stay below PostgreSQL's 2,704-byte limit.
+KEY_LIMIT = 1000
+#: Characters of an over-long label kept in the rejects table (before its md5).
+LABEL_KEPT = 200
 _TABLE = f'"{STAGING_SCHEMA}".rejects'
 
 
@@ -61,8 +69,35 @@ def raw_text(record: Any) -> str:
 
 
 def storable(text: str) -> str:
-    """``text`` without the characters PostgreSQL text cannot hold (NUL, lone surrogates)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\u0000")
+    r"""``text`` with what PostgreSQL text cannot hold written as visible escapes.
+
+    A lone surrogate becomes ``\udxxx`` and a NUL ``\u0000`` (backslash and all): the text
+    says what was there, and a ``text`` or ``jsonb`` column takes it.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+
+
+def oversized(text: str) -> str | None:
+    """How ``text`` exceeds :data:`KEY_LIMIT` (``"1000 characters"``, ``"1000 bytes ..."``).
+
+    ``None`` when it fits. Characters are counted first (the reason most keys hit), then the
+    UTF-8 bytes the index stores (1,000 CJK characters are about 3,000 bytes).
+    """
+    if len(text) <= KEY_LIMIT // 4:  # 4 bytes a character at most
+        return None
+    if len(text) > KEY_LIMIT:
+        return f"{KEY_LIMIT} characters"
+    if len(text.encode("utf-8", "surrogatepass")) > KEY_LIMIT:
+        return f"{KEY_LIMIT} bytes (UTF-8)"
+    return None
+
+
+def index_label(text: str) -> str:
+    """``text``, or when too long for an index entry its start and md5 (distinct, stable)."""
+    if not oversized(text):
+        return text
+    digest = md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+    return f"{text[:LABEL_KEPT]}... (md5 {digest})"
 
 
 def _marker_text(value: Any) -> Any:
@@ -93,21 +128,21 @@ def save_rejects(
     """Upsert ``rejects`` inside the caller's transaction (one row per distinct raw text)."""
     if not rejects:
         return
-    rows = [
-        {
+    rows = []
+    for r in rejects:
+        raw = scrub(r.raw)  # a credential echoed in the record (see echoed_secrets)
+        rows.append({
             "t": tenant_id,
             "s": stream,
-            "u": r.subuser,
-            "p": r.parent_key,
-            "k": r.record_key,
+            "u": index_label(mask(r.subuser)),
+            "p": index_label(mask(r.parent_key)),
+            "k": mask(r.record_key) if r.record_key else r.record_key,
             "reason": storable(scrub(r.reason))[:2000],
-            "raw": r.raw[:RAW_LIMIT],
-            "size": len(r.raw),
-            "hash": md5(r.raw.encode(), usedforsecurity=False).hexdigest(),
+            "raw": raw[:RAW_LIMIT],
+            "size": len(raw),
+            "hash": md5(raw.encode(), usedforsecurity=False).hexdigest(),
             "run": run_id,
-        }
-        for r in rejects
-    ]
+        })  # fmt: skip
     with conn.cursor() as cur:
         cur.executemany(
             f"""

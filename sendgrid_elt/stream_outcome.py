@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sendgrid_hook import errors
 from sendgrid_hook.redaction import scrub
 
+from sendgrid_elt.rejects import storable
+
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
 
@@ -82,8 +84,13 @@ TENANT_ERRORS: tuple[type[errors.SendGridError], ...] = (
 
 
 def failure(exc: BaseException, limit: int = 200) -> str:
-    """A failure's reason for ``detail``, health and logs: type and scrubbed message, cut."""
-    return scrub(f"{type(exc).__name__}: {exc}")[:limit]
+    """A failure's reason for ``detail``, health and logs: type and scrubbed message, cut.
+
+    What PostgreSQL text cannot hold (a NUL or a lone surrogate echoed from an error body or a
+    pagination link) is written as a visible escape (:func:`~sendgrid_elt.rejects.storable`):
+    saving the reason must never fail in turn.
+    """
+    return storable(scrub(f"{type(exc).__name__}: {exc}"))[:limit]
 
 
 def refusal(exc: Any) -> str | None:
@@ -112,3 +119,51 @@ def licence_skip(spec: StreamSpec, exc: Any) -> Skip:
     if code == 403:
         return Skip("missing_scope", f"403 on {spec.path} (scope {spec.scope})")
     return Skip("not_licensed", f"{code} on {spec.path}")
+
+
+def units_detail(
+    failed: dict[str, str],
+    unread: list[str],
+    refused: list[str],
+    skipped: dict[str, str],
+    ignored: list[str],
+    too_long: list[str],
+    *,
+    deleted: int = 0,
+    in_a_row: int = 3,
+) -> str | None:
+    """The ``detail`` of a stream's units: what failed, was not read, skipped or ignored.
+
+    Args:
+        failed: Unit -> why its read failed (rows and cursor kept).
+        unread: Units not tried after ``in_a_row`` failures in a row.
+        refused: Parent ids refused, each with why.
+        skipped: Unit -> why SendGrid refused it (rows kept).
+        ignored: Units whose stored cursor was ignored, each with why.
+        too_long: Units whose name no index entry holds (not read, one reject each).
+        deleted: Keys the snapshot marked deleted.
+        in_a_row: The failures in a row that leave the other units for the next run.
+    """
+    detail = []
+    if failed:
+        units_failed = ", ".join(f"{u or 'parent'} ({why})" for u, why in failed.items())
+        detail.append(f"units failed, rows kept, cursor kept: {units_failed}")
+    if unread:
+        names = ", ".join(u or "parent" for u in unread[:10])
+        more = f" and {len(unread) - 10} more" if len(unread) > 10 else ""
+        detail.append(f"{len(unread)} units not read after {in_a_row} failed in a row: "
+                      f"{names}{more}")  # fmt: skip
+    if refused:
+        detail.append(f"parent ids refused, rows kept: {', '.join(refused)}"[:300])
+    if deleted:
+        detail.append(f"{deleted} keys marked deleted")
+    if skipped:
+        kept_units = ", ".join(f"{u or 'parent'} ({why})" for u, why in skipped.items())
+        detail.append(f"units skipped, rows kept: {kept_units}")
+    if too_long:
+        names = ", ".join(f"{u[:40]}... ({len(u.encode('utf-8', 'replace'))} bytes)"
+                          for u in too_long)  # fmt: skip
+        detail.append(f"units not read, name too long to label rows (see rejects): {names}")
+    if ignored:
+        detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
+    return "; ".join(detail) or None

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
+from sendgrid_hook.redaction import scrub
 
+from sendgrid_elt.rejects import storable
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
@@ -24,22 +26,33 @@ _STATUS = f'"{STAGING_SCHEMA}".stream_status'
 _TENANTS = f'"{STAGING_SCHEMA}".tenants'
 
 
-def load_cursor(conn: psycopg.Connection, tenant_id: str, stream: str, subuser: str) -> dict:
-    """Return the stored cursor of one ``(tenant, stream, subuser)`` (``{}`` when none)."""
+def load_cursor(conn: psycopg.Connection, tenant_id: str, stream: str, subuser: str) -> Any:
+    """Return the stored cursor of one ``(tenant, stream, subuser)`` (``{}`` when none).
+
+    A JSON object normally; any other JSON value (state written by hand or by another tool) is
+    returned as it is, for the caller to ignore (:func:`sendgrid_elt.windows.usable_cursor`).
+    """
     row = conn.execute(
         f"select cursor from {_SYNC} where tenant_id = %s and stream = %s and subuser = %s",  # noqa: S608
         (tenant_id, stream, subuser),
     ).fetchone()
-    return dict(row[0] or {}) if row else {}
+    return _stored(row[0]) if row else {}
 
 
-def load_cursors(conn: psycopg.Connection, tenant_id: str) -> dict[tuple[str, str], dict]:
-    """Every stored cursor of a tenant: ``(stream, subuser) -> cursor`` (one query)."""
+def load_cursors(conn: psycopg.Connection, tenant_id: str) -> dict[tuple[str, str], Any]:
+    """Every stored cursor of a tenant: ``(stream, subuser) -> cursor`` (one query).
+
+    Cursors as :func:`load_cursor` returns them (one that is not a JSON object as it is).
+    """
     rows = conn.execute(
         f"select stream, subuser, cursor from {_SYNC} where tenant_id = %s",  # noqa: S608
         (tenant_id,),
     ).fetchall()
-    return {(stream, subuser): dict(cursor or {}) for stream, subuser, cursor in rows}
+    return {(stream, subuser): _stored(cursor) for stream, subuser, cursor in rows}
+
+
+def _stored(cursor: Any) -> Any:
+    return dict(cursor) if isinstance(cursor, dict) else ({} if cursor is None else cursor)
 
 
 def save_cursor(
@@ -94,7 +107,12 @@ def save_status(
     rejected: int | None = None,
     repaired: int | None = None,
 ) -> None:
-    """Upsert the latest status of one stream of one tenant."""
+    """Upsert the latest status of one stream of one tenant.
+
+    ``detail`` is scrubbed and made storable here (a NUL or a lone surrogate echoed in an
+    error becomes a visible escape): the status of a failed stream must always save.
+    """
+    detail = storable(scrub(detail)) if detail else detail
     conn.execute(
         f"""
         insert into {_STATUS} as s

@@ -1,16 +1,25 @@
-"""What part of a stream a run asks for: the cursor window or the date windows of a unit."""
+"""What part of a stream a run asks for: the cursor window or the date windows of a unit.
+
+Also what a cursor may be: a value parsed as the stream's kind (:func:`parse_cursor`), a stored
+cursor that is usable (:func:`usable_cursor`), and how far a run may move it
+(:func:`cursor_limits`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_elt.catalog import CLOCK_SKEW_SECONDS
 
 if TYPE_CHECKING:
-    from sendgrid_elt.catalog import StreamSpec
+    from sendgrid_elt.catalog import CursorKind, StreamSpec
 
 _EPOCH = dt.date(1970, 1, 1)
+#: An epoch cursor given as text: ASCII digits, at most 19 (``int()`` would also take ``²``).
+_EPOCH_TEXT = re.compile("-?[0-9]{1,19}")
 
 
 def request_windows(
@@ -112,7 +121,54 @@ def cursor_limits(
     cursor = spec.cursor_field
     if cursor is None:
         return None, None
-    if cursor[1] == "date":
-        return (today + dt.timedelta(days=1)).isoformat(), None
+    if cursor[1] == "date":  # a Date header at the calendar's end must not overflow
+        return (today + dt.timedelta(days=1) if today < dt.date.max else today).isoformat(), None
     clock = int((now or dt.datetime.combine(today, dt.time.max, dt.UTC)).timestamp())
     return clock + CLOCK_SKEW_SECONDS, clock
+
+
+def parse_cursor(value: Any, kind: CursorKind) -> int | str | None:
+    """Parse a cursor value as ``kind``; ``None`` when it does not parse.
+
+    ``epoch``: an integer (or an integral float, or a string of digits) → ``int``.
+    ``date``: ``YYYY-MM-DD`` → the same ISO string (ISO days compare as strings).
+    """
+    if kind == "epoch":
+        if type(value) is int:
+            return value
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and _EPOCH_TEXT.fullmatch(text := value.strip()):
+            return int(text)
+        return None
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def usable_cursor(
+    stored: Any, kind: CursorKind | None, bound: int | str | None
+) -> tuple[dict, str | None]:
+    """A unit's stored cursor parsed as its stream's ``kind``, or ``{}`` and why it was ignored.
+
+    A cursor that is not a JSON object, whose value does not parse as ``kind``, or lies beyond
+    ``bound`` (state written before that check existed) is ignored: the unit is read from the
+    start, which the idempotent merge absorbs. A stream without a cursor kind keeps an object
+    as it is (and ignores anything else without a word: it reads no cursor).
+
+    Returns:
+        ``(cursor, why)``: ``why`` is ``None`` unless a stored cursor was ignored.
+    """
+    if not isinstance(stored, dict):
+        noted = stored is not None and kind is not None
+        return {}, (f"not a JSON object: {str(stored)[:40]!r}" if noted else None)
+    if kind is None or stored.get("value") is None:
+        return dict(stored), None
+    value = parse_cursor(stored["value"], kind)
+    if value is None or (bound is not None and value > bound):
+        why = "unparseable" if value is None else "beyond the API's clock"
+        return {}, f"{why}: {str(stored['value'])[:40]!r}"
+    return {**stored, "value": value}, None

@@ -7,13 +7,13 @@ and tenants aborted (both must be 0). Rows marked ``hostile`` use the simulator'
 switches from the ``hostile`` branch (redirects, trickling bodies, rate-limit headers, endless
 pages, body cap, the per-tenant lock).
 
-The rows live in ``cases_core.py`` and ``cases_hostile.py`` (imported here, in the matrix's
-order), the registry in ``case_registry.py``.
+The rows live in ``cases_core.py``, ``cases_hostile.py`` and ``cases_tenant.py`` (imported
+here, in the matrix's order), the registry in ``case_registry.py``.
 """
 
 from __future__ import annotations
 
-from tests.fault_matrix import cases_core, cases_hostile
+from tests.fault_matrix import cases_core, cases_hostile, cases_tenant
 from tests.fault_matrix.case_registry import CASES, slug
 
-__all__ = ["CASES", "cases_core", "cases_hostile", "slug"]
+__all__ = ["CASES", "cases_core", "cases_hostile", "cases_tenant", "slug"]

@@ -138,12 +138,43 @@ def secret_alone(m: Matrix) -> str:
     m.connect()
     key = m.pick_key("acme", BOUNCES, 2)
     m.sim.control.poison(m.tenant_id("acme"), "bounces", key, "garbage_cursor", value=secret)
+    loaded = _echo_in_a_loaded_record(m, secret)
     others_loaded(m.run("r1"))
     [reject] = m.rejects()
     texts = [reject["reason"], str(m.status("acme", "bounces")), str(m.health("acme"))]
     assert not [t for t in texts if secret in t or secret[:21] in t or secret[21:] in t], texts
+    assert m.record("acme", "bounces", loaded)["reason"] == "550 echo *** end"  # loaded, masked
+    held = _tables_holding(m, [secret, secret[:21], secret[21:]])
+    assert held == [], held  # rejects.raw, the staged record, stream_status, health, state
     return ("the key's 43-character secret part echoed in a record: masked in the reject "
-            "reason, stream_status and health")  # fmt: skip
+            "reason and raw text, in a record that loads, stream_status and health; no table "
+            "holds it")  # fmt: skip
+
+
+def _echo_in_a_loaded_record(m: Matrix, secret: str) -> str:
+    """Serve one loadable bounce of acme with ``secret`` inside its ``reason``; its key."""
+    loaded = m.pick_key("acme", BOUNCES, 4)
+    poisoner = m.sim.app.v3.poisoner
+    poisoned = poisoner._poisoned
+
+    def echo(record: dict, poison: Any, field: str) -> Any:
+        out = poisoned(record, poison, field)
+        return {**out, "reason": f"550 echo {secret} end"} if poison.key == loaded else out
+
+    m.monkeypatch.setattr(poisoner, "_poisoned", echo)
+    m.sim.control.poison(m.tenant_id("acme"), "bounces", loaded, "string_cursor")
+    return loaded
+
+
+def _tables_holding(m: Matrix, needles: list[str]) -> list[str]:
+    """The staging tables (and columns' text) holding any of ``needles``."""
+    with m.db() as conn:
+        query = "select table_name from information_schema.tables where table_schema = %s"
+        tables = [r[0] for r in conn.execute(query, (S,))]
+        return [t for t in tables if conn.execute(
+            f'select exists (select 1 from {S}."{t}" x where '  # noqa: S608
+            + " or ".join(["strpos(x::text, %s) > 0"] * len(needles)) + ")",
+            needles).fetchone()[0]]  # fmt: skip
 
 
 @case("one subuser's reads answer 500 on every retry", "hostile")

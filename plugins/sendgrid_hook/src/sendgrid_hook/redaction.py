@@ -116,11 +116,23 @@ def _mask_in_airflow(values: set[str], name: str | None) -> None:
         pass
 
 
+_longest_first: tuple[str, ...] = ()  # _known sorted, rebuilt when a form is added
+
+
+def registered_forms() -> tuple[str, ...]:
+    """Every registered form of every secret, longest first (the set only grows)."""
+    global _longest_first
+    if len(_longest_first) != len(_known):
+        with _lock:
+            _longest_first = tuple(sorted(_known, key=len, reverse=True))
+    return _longest_first
+
+
 def scrub(text: object) -> str:
     """Return ``text`` as a string with known secrets and credential-like values masked."""
     out = str(text)
+    known = registered_forms()
     with _lock:
-        known = sorted(_known, key=len, reverse=True)
         originals = list(_originals)
     for value in known:
         if value in out:

@@ -1,0 +1,117 @@
+"""A tenant run that stops outside its streams still says so: health, one alert, a clear error.
+
+``load_tenant`` (the extract task's body) against the simulator and a real PostgreSQL: a
+connection whose extra is not JSON, a failure while reading the tenant's state. Each leaves the
+tenant ``degraded`` with the problem named and one alert over two runs; a settings error is not
+retried. And a stream's status saves whatever its detail holds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+import pytest
+
+from sendgrid_elt.extract_load import load_tenant, prepare_staging
+from sendgrid_elt.settings import STAGING_SCHEMA
+
+from .conftest import connection_json
+
+pytestmark = pytest.mark.usefixtures("airflow_home")
+STREAMS = ["teammates", "bounces"]
+
+
+@pytest.fixture
+def acme(sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Tenant ``acme`` on the simulator, staging ready; yields a warehouse connection."""
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
+    prepare_staging()
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        yield conn
+
+
+def _health() -> dict[str, Any]:
+    from sendgrid_elt.connection_health import health_engine, read_health
+
+    return read_health(health_engine(), "acme") or {}
+
+
+def _statuses(conn: psycopg.Connection) -> dict[str, str]:
+    rows = conn.execute(
+        f'select stream, status from "{STAGING_SCHEMA}".stream_status '  # noqa: S608
+        "where tenant_id = 'acme'"
+    ).fetchall()
+    return dict(rows)
+
+
+def test_an_extra_that_is_not_json_is_recorded_alerted_once_and_not_retried(
+    sim: Any, acme: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection's extra is not JSON: the settings cannot be read, no stream can run.
+    Before, ``SendGridConfigError`` left the task with no trace in health and no alert, and
+    Airflow retried a connection that reads the same on every try."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    load_tenant("acme", "run_ok", streams=STREAMS)  # known and connected first
+    assert _health()["status"] == "connected"
+    broken = json.loads(connection_json(sim, 0))
+    broken["extra"] = '{"auth_type": "api_key", "display_name": "Acme"'  # cut short
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", json.dumps(broken))
+    for run in ("run_bad_1", "run_bad_2"):
+        with pytest.raises(AirflowFailException, match="extra: is not valid JSON") as raised:
+            load_tenant("acme", run, streams=STREAMS)
+        assert "not retried" in str(raised.value)
+        health = _health()
+        assert (health["status"], health["reason"]) == ("degraded", "run_failed"), health
+        assert "extra: is not valid JSON" in health["last_error"]
+        assert "extra: is not valid JSON" in health["stream_problems"]["(run)"]["detail"]
+        assert health["alerts_sent"] == 1, run  # the same problem alerts once
+    assert set(_statuses(acme).values()) == {"ok"}  # the last good run's rows are untouched
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
+    load_tenant("acme", "run_fixed", streams=STREAMS)
+    assert _health()["status"] == "connected"
+
+
+def test_a_failure_reading_the_tenant_s_state_is_recorded_and_retried(
+    acme: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state read raises (any error outside the streams): health ``degraded`` naming it,
+    one alert; the error itself is raised (the task retries)."""
+    from sendgrid_elt import sync_state
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("state unreadable")
+
+    monkeypatch.setattr(sync_state, "load_cursors", broken)
+    for run in ("run_1", "run_2"):
+        with pytest.raises(RuntimeError, match="state unreadable"):
+            load_tenant("acme", run, streams=STREAMS)
+        health = _health()
+        assert (health["status"], health["reason"]) == ("degraded", "run_failed"), health
+        assert "RuntimeError: state unreadable" in health["last_error"]
+        assert health["alerts_sent"] == 1
+    monkeypatch.undo()
+
+
+def test_a_stream_status_detail_is_saved_scrubbed_with_nul_and_surrogates_escaped(pg) -> None:
+    """The stream's status is the last thing that must never fail: a detail holding a NUL, a
+    lone surrogate or a registered secret is stored escaped and masked (a NUL raised
+    ``DataError`` outside the stream's guard and stopped the tenant)."""
+    from sendgrid_hook.redaction import register_secret
+
+    from sendgrid_elt import sync_state
+
+    secret = "s3cr3t-" + "k" * 36
+    register_secret(secret)
+    detail = f"500 a\x00b \ud800 c {secret}"
+    sync_state.save_status(pg, "acme", "blocks", "error", "r1", detail=detail)
+    saved = _statuses_detail(pg)
+    assert saved == "500 a\\u0000b \\ud800 c ***", saved
+
+
+def _statuses_detail(conn: psycopg.Connection) -> str:
+    return conn.execute(
+        f"select detail from \"{STAGING_SCHEMA}\".stream_status where tenant_id = 'acme'"  # noqa: S608
+    ).fetchone()[0]
