@@ -155,7 +155,9 @@ class TenantExtractor:
         shaper = Shaper(spec)  # bounded inside the guard: a wild API clock fails this stream
         self._subuser_names = None if spec.name == "subusers" else self._subuser_names
         try:
-            shaper = Shaper(spec, *cursor_limits(spec, self.now, self.today))
+            shaper = Shaper(
+                spec, *cursor_limits(spec, self.now, self.today), secrets=self.hook.secret_forms
+            )
             skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
             if skip is not None:
                 raise Skip(*skip)

@@ -149,7 +149,11 @@ def load_tenant(
             (the task retries; the next attempt resumes from the saved state).
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-    from sendgrid_hook.errors import SendGridConfigError
+    from sendgrid_hook.errors import (
+        SendGridBudgetExceededError,
+        SendGridConfigError,
+        SendGridTimeBudgetExceededError,
+    )
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
     from sendgrid_elt.stream_outcome import StreamsFailed, failure
@@ -186,6 +190,8 @@ def load_tenant(
         raise
     except (AirflowSkipException, AirflowFailException, TenantBusy):
         raise  # another run holds the tenant, or the credential failed (the guard recorded it)
+    except (SendGridBudgetExceededError, SendGridTimeBudgetExceededError):
+        raise  # the run's own limits, not the tenant's health (the retry resumes)
     except Exception as exc:  # the tenant stopped outside its streams: say so, then raise
         record_failure(hook, exc, warehouse, context=context, settings=alert_settings)
         if isinstance(exc, SendGridConfigError):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from hashlib import md5
 from typing import TYPE_CHECKING, Any
@@ -101,12 +101,19 @@ class Shaper:
             by the stream's cursor kind); ``None``: no bound.
         ceiling: The API's clock (at most ``bound``): a value between it and ``bound`` (clock
             skew) becomes the cursor as ``ceiling``; ``None``: ``bound`` itself.
+        secrets: The forms of the tenant's credentials (``SendGridHook.secret_forms``), masked
+            in any record that echoes one (:mod:`sendgrid_elt.echoed_secrets`); ``None``: none.
     """
 
     def __init__(
-        self, spec: StreamSpec, bound: int | str | None = None, ceiling: int | str | None = None
+        self,
+        spec: StreamSpec,
+        bound: int | str | None = None,
+        ceiling: int | str | None = None,
+        secrets: Callable[[], tuple[str, ...]] | None = None,
     ) -> None:
         self.spec = spec
+        self._secrets = secrets
         self.bound = bound
         self.ceiling = bound if ceiling is None else ceiling
         self.stats = ShapeStats()
@@ -149,7 +156,7 @@ class Shaper:
             for record in records:
                 for item in self.shape(record, unit, parent_id):
                     (out if type(item) is tuple else rejects).append(item)  # type: ignore[arg-type]
-            return mask_rows(out), rejects
+            return mask_rows(out, self._secrets() if self._secrets else ()), rejects
         out = []
         append = out.append
         field, cursor_field, kind = self._single, self._cursor_field, self._cursor_kind
@@ -180,7 +187,7 @@ class Shaper:
                 if ceiling is not None and cv is not None and cv > ceiling:
                     cv = self._capped(cv)
             append((unit, "", key, data, md5(data, usedforsecurity=False).hexdigest(), cv))
-        return mask_rows(out), rejects
+        return mask_rows(out, self._secrets() if self._secrets else ()), rejects
 
     # ----- one record ---------------------------------------------------------------------
     def shape(self, record: Any, unit: str, parent_id: str | None) -> Iterator[Row | Reject]:

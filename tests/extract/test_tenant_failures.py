@@ -95,6 +95,27 @@ def test_a_failure_reading_the_tenant_s_state_is_recorded_and_retried(
     monkeypatch.undo()
 
 
+def test_a_time_budget_used_up_before_the_streams_is_no_health_problem(
+    acme: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's own time budget ends during the scope check (a batch's last tenant): the task
+    retries and resumes; the tenant's health and its admins hear nothing of it."""
+    from sendgrid_hook.errors import SendGridTimeBudgetExceededError
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+
+    load_tenant("acme", "run_ok", streams=STREAMS)
+    before = _health()
+
+    def spent(self: Any) -> Any:
+        raise SendGridTimeBudgetExceededError("time budget of 1 s used up")
+
+    monkeypatch.setattr(SendGridHook, "api_date", spent)
+    with pytest.raises(SendGridTimeBudgetExceededError):
+        load_tenant("acme", "run_late", streams=STREAMS)
+    after = _health()
+    assert (after["status"], after["alerts_sent"]) == ("connected", before["alerts_sent"])
+
+
 def test_a_stream_status_detail_is_saved_scrubbed_with_nul_and_surrogates_escaped(pg) -> None:
     """The stream's status is the last thing that must never fail: a detail holding a NUL, a
     lone surrogate or a registered secret is stored escaped and masked (a NUL raised

@@ -123,3 +123,15 @@ def test_unsorted_pages_fall_back_to_offsets(served: SendGridHook) -> None:
     emails = _read(served, "created_window")
     assert sorted(emails) == sorted(r["email"] for r in SuppressionList.rows)
     assert [q["offset"] for q in SuppressionList.requests] == ["0", "4", "8"]
+
+
+def test_a_newest_first_list_keeps_its_order_through_a_page_of_one_second(
+    served: SendGridHook,
+) -> None:
+    """Second 1001 fills the second page: that page alone looks sorted both ways, and the
+    window must still end (not start) at 1001, or rows 1000 are never asked for."""
+    _list([1000] * 3 + [1001] * 6 + [1002] * 2, newest_first=True)
+    emails = _read(served, "created_window")
+    assert sorted(emails) == sorted(r["email"] for r in SuppressionList.rows)
+    assert len(emails) == 11
+    assert all("start_time" not in q for q in SuppressionList.requests)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
@@ -138,3 +139,27 @@ def test_scrub_masks_the_user_info_of_any_url() -> None:
     assert scrub(plain) == plain
     path = "GET https://api.sendgrid.com:443/v3/suppression/bounces/a@x.org?q=a:b/c@d failed"
     assert scrub(path) == path  # a port, a path and a query are no user info
+
+
+def test_a_hook_looks_in_records_for_its_own_credential_only(set_conn: Any) -> None:
+    """Records are searched for the forms of the credential the hook sends, not for every
+    secret the process registered (a batch reads many tenants: the search would grow with
+    them), and never for a short value that ordinary text may contain."""
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+    from sendgrid_hook.redaction import echo_forms
+
+    key, other = f"SG.{'a' * 22}.{SECRET[:43]}", f"SG.{'b' * 22}.{'z' * 43}"
+    for conn_id, password in (("sg_own", key), ("sg_other", other)):
+        set_conn(conn_id, {"conn_type": "sendgrid", "host": "https://api.sendgrid.com",
+                           "password": password})  # fmt: skip
+    own, neighbour = (
+        SendGridHook(sendgrid_conn_id="sg_own"),
+        SendGridHook(sendgrid_conn_id="sg_other"),
+    )
+    assert other in neighbour.secret_forms()  # registered in this process too
+    forms = own.secret_forms()
+    assert key in forms
+    assert quote(SECRET[:43], safe="") in forms  # the secret part, in its encoded forms too
+    assert not any(other in f or "z" * 43 in f for f in forms)
+    register_secret("abc123", "client_secret")
+    assert echo_forms(("abc123", None)) == ()  # 'abc123@example.com' stays as it is

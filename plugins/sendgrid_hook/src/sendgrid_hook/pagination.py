@@ -65,8 +65,9 @@ class PageRequest:
 class Page:
     """One fetched page.
 
-    ``size`` is what the paginator counts: the number of records, or - for a body that is one
-    wrapper record (``records_path="."``) - the length of its ``items`` list.
+    ``size`` is what the paginator counts: the number of records the response held (those an
+    earlier page returned included; ``records`` holds only the others), or - for a body that
+    is one wrapper record (``records_path="."``) - the length of its ``items`` list.
     """
 
     number: int
@@ -161,9 +162,9 @@ class CreatedWindowPaginator(OffsetPaginator):
     the window at the page's last ``created`` second instead: the next request starts (or,
     for a newest-first list, ends) at that second, inclusive, at offset 0. Rows outside the
     window cannot shift it; the rows of that second are read again and dropped here
-    (:meth:`fresh`). A page within one second, or whose ``created`` values are not sorted,
-    moves on by offset as :class:`OffsetPaginator` does (a shift is then possible only within
-    that second, or as before).
+    (:meth:`fresh`). A page within one second, a short page that ``Link`` continues, or a page
+    whose ``created`` values are not sorted moves on by offset as :class:`OffsetPaginator`
+    does (a shift is then possible only within that second, or as before).
 
     The same requests continue while the list has rows: the ``Link`` header or a short page
     decides, as for ``offset``; a ``Link`` URL itself is not followed.
@@ -177,6 +178,7 @@ class CreatedWindowPaginator(OffsetPaginator):
         self.field, self.start, self.end = field, start, end
         self._edge: list[Any] = []  # the last page's rows of the second the next one repeats
         self._edge_second: Any = None
+        self._order: str | None = None  # "rising" (oldest first) or "falling", once seen
 
     def fresh(self, records: list[Any]) -> list[Any]:
         """``records`` less the rows of the repeated second that the previous page held."""
@@ -187,20 +189,33 @@ class CreatedWindowPaginator(OffsetPaginator):
         return [r for r in records if r.get(field) != second or r not in edge]
 
     def next(self, request: PageRequest, page: Page) -> PageRequest | None:
-        """Narrow the window past ``page`` (see the class); offsets only where it cannot."""
+        """Narrow the window past ``page`` (see the class); offsets only where it cannot.
+
+        The list's order is learnt from the first page whose ``created`` values differ and
+        held from then on: a page of one second says nothing about it.
+        """
         if super().next(request, page) is None:
             return None
+        by_offset = _at_offset(request, _offset_of(request) + page.size)
+        limit = int(_param(request, "limit") or self.page_size or 0)
         values = [r.get(self.field) if isinstance(r, dict) else None for r in page.records]
-        if not values or not all(type(v) is int for v in values):
-            return _at_offset(request, _offset_of(request) + page.size)
-        rising = all(a <= b for a, b in pairwise(values))
-        falling = all(a >= b for a, b in pairwise(values))
-        last, bound = values[-1], self.start if rising else self.end
+        if page.size < limit or not values or not all(type(v) is int for v in values):
+            return by_offset  # a short page that Link continues, or no usable created
+        first, last = values[0], values[-1]
+        if first != last:
+            order = "rising" if first < last else "falling"
+            pairs = pairwise(values)
+            if self._order not in (None, order) or not all(
+                (a <= b) if order == "rising" else (a >= b) for a, b in pairs
+            ):
+                return by_offset  # not sorted by created: the window cannot be narrowed
+            self._order = order
+        if self._order is None or (first == last and len(values) == page.size):
+            return by_offset  # one second only, nothing of it read before: move by offset
+        bound = self.start if self._order == "rising" else self.end
         held = _param(request, bound)
-        moved = held is None or (int(held) < last if rising else int(held) > last)
-        one_second = values[0] == last and len(values) == page.size  # nothing was dropped
-        if not (rising or falling) or one_second or not moved:
-            return _at_offset(request, _offset_of(request) + page.size)
+        if held is not None and (int(held) >= last if bound == self.start else int(held) <= last):
+            return by_offset  # the window already starts (ends) at that second
         self._edge = [r for r in page.records if r.get(self.field) == last]
         self._edge_second = last
         narrowed = _at_offset(request, 0)

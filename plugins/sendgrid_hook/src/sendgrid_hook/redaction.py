@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import threading
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -94,6 +95,24 @@ def register_secret(value: str | None, name: str | None = None) -> None:
     # In Airflow's masker (patterns in no particular order) unpadded base64 may win over the
     # padded form and leave its "=" padding: harmless, no character of the secret remains.
     _mask_in_airflow(variants, name)
+
+
+#: A secret shorter than this is not looked for inside records: a short user-chosen value
+#: (``abc123``) would also mask ordinary text (``abc123@example.com``).
+ECHO_MIN_LENGTH = 16
+
+
+@lru_cache(maxsize=256)
+def echo_forms(values: tuple[str | None, ...]) -> tuple[str, ...]:
+    """The :func:`forms` of ``values`` worth looking for inside records, longest first.
+
+    Only forms of :data:`ECHO_MIN_LENGTH` characters or more count (see there).
+    """
+    found: set[str] = set()
+    for value in values:
+        if value and len(value) >= ECHO_MIN_LENGTH:
+            found |= forms(value)
+    return tuple(sorted((f for f in found if len(f) >= ECHO_MIN_LENGTH), key=len, reverse=True))
 
 
 def register_basic_auth(user: str | None, secret: str | None) -> None:

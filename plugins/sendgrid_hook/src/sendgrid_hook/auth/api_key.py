@@ -37,6 +37,11 @@ class ApiKeyAuth(AuthBase):
     def __repr__(self) -> str:
         return "ApiKeyAuth(***)"
 
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets this auth sends: the key and its secret part."""
+        parts = self._api_key.split(".")
+        return (self._api_key, parts[2]) if len(parts) == 3 else (self._api_key,)
+
     def handle_unauthorized(self) -> bool:
         """A 401 for an API key cannot be fixed by the client.
 

@@ -108,12 +108,18 @@ class OAuth2RefreshAuth(AuthBase):
         self.clock = clock
         self.refresh_count = 0
         self._access_token: str | None = None
+        self._refresh_token: str | None = None
         self._expires_at: float = 0.0
         self._issued_at: float = 0.0
         self._mutex = threading.RLock()
 
     def __repr__(self) -> str:
         return f"OAuth2RefreshAuth(conn_id={self.settings.conn_id!r})"
+
+    def secrets(self) -> tuple[str | None, ...]:
+        """The secrets this auth holds: client secret, seed and current tokens."""
+        s = self.settings
+        return s.client_secret, s.refresh_token, self._refresh_token, self._access_token
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         """Set ``Authorization: Bearer <access token>``, refreshing first if needed."""
@@ -222,6 +228,7 @@ class OAuth2RefreshAuth(AuthBase):
         register_secret(token.access_token, "access_token")
         register_secret(token.refresh_token, "refresh_token")
         self._access_token = token.access_token
+        self._refresh_token = token.refresh_token
         self._expires_at = token.expires_at or 0.0
         self._issued_at = token.rotated_at
 

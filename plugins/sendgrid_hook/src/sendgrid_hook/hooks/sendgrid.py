@@ -38,7 +38,7 @@ from sendgrid_hook.pagination import (
     iter_pages,
 )
 from sendgrid_hook.rate_limit import RateLimiter
-from sendgrid_hook.redaction import install_log_filters, scrub
+from sendgrid_hook.redaction import echo_forms, install_log_filters, scrub
 from sendgrid_hook.scopes import missing_scopes as _missing
 from sendgrid_hook.scopes import scope_requirements
 from sendgrid_hook.transport import ApiResponse, Transport
@@ -193,6 +193,10 @@ class SendGridHook(HttpHook):
             return ApiKeyAuth(s.api_key or "")
         return OAuth2RefreshAuth(s, store=self._token_store, lock=self._refresh_lock)
 
+    def secret_forms(self) -> tuple[str, ...]:
+        """Every form of the credentials this hook sends (an API may echo them in records)."""
+        return echo_forms(self.get_conn().auth.secrets())
+
     def close(self) -> None:
         """Close the pooled session."""
         if self._session is not None:
@@ -241,8 +245,8 @@ class SendGridHook(HttpHook):
             params: Query parameters of the first request.
             page_size: Records per page (default: the paginator's).
             on_behalf_of: Subuser to read as (``on-behalf-of`` header).
-            pagination: Paginator name (``none``, ``offset``, ``metadata_next``, ``keyset``,
-                ``after_subuser_id``).
+            pagination: Paginator name (``none``, ``offset``, ``created_window``,
+                ``metadata_next``, ``keyset``, ``after_subuser_id``).
             records_path: ``"result"``/``"results"``, another key, ``None`` (bare array) or ``"."``
                 (the body is the record).
             on_page: Called with running totals after each page.
