@@ -87,13 +87,16 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
         for day, req in _stats_rows(s, t, sender, sender_days, volume, salt).items():
             daily[(sender, day)] = req
     used = sum(v for (_, d), v in daily.items() if d >= month_start)
-    prev_used = sum(v for (_, d), v in daily.items() if prev_month <= d < month_start)
+    # the previous month's last reading: taken on its last day, minutes after midnight (the
+    # run as of that midnight), so without that day's sends (the marts add them from stats)
+    prev_read = dt.datetime.combine(month_start - dt.timedelta(days=1), dt.time(0, 20), dt.UTC)
+    prev_used = sum(v for (_, d), v in daily.items() if prev_month <= d < prev_read.date())
     credits_prev = {"remain": max(300000 - prev_used, 0), "total": 300000,
                     "overage": max(prev_used - 300000, 0), "used": prev_used,
                     "last_reset": prev_month.isoformat(), "next_reset": month_start.isoformat(),
                     "reset_frequency": "monthly"}  # fmt: skip
     s.add("user_credits", t, credits_prev, first_seen_at=now - dt.timedelta(days=40),
-          extracted_at=now - dt.timedelta(days=today.day), is_current=False)  # fmt: skip
+          extracted_at=prev_read, is_current=False)  # fmt: skip
     credits = {"remain": 300000 - used, "total": 300000, "overage": 0, "used": used,
                "last_reset": month_start.isoformat(), "next_reset": next_month.isoformat(),
                "reset_frequency": "monthly"}  # fmt: skip

@@ -9,6 +9,7 @@ that run dbt again on that database are in ``test_dbt_reruns``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 from decimal import Decimal
@@ -169,6 +170,34 @@ def test_figures_reconcile_with_the_records(built) -> None:
             assert supp.get((t, kinds[stream]), 0) == count, (t, stream)
         assert features[t] == truth.features_used
         assert unlicensed[t] == truth.not_licensed
+
+
+def test_a_closed_period_counts_the_sends_after_its_last_reading(built) -> None:
+    """t01's previous month was last read on its last day at 00:20, without that day's sends:
+    the closed period's credits used are the reading + that day's requests (stats), the
+    month's whole volume, not the reading alone."""
+    target, truths, *_ = built
+    tenant = "t01-acme-retail"
+    month_start = AS_OF_DAY.replace(day=1)
+    last_day = month_start - dt.timedelta(days=1)
+    month: dict[dt.date, int] = defaultdict(int)  # requests per day, all senders
+    for (_, day), requests in truths[tenant].daily_requests.items():
+        if last_day.replace(day=1) <= day <= last_day:
+            month[day] += requests
+    ((used, basis, note, reading),) = query(
+        target,
+        "select p.credits_used, p.projection_basis, p.projection_note, c.credits_used"
+        " from sendgrid_marts.fct_sendgrid_plan_utilization as p"
+        " inner join sendgrid_dbt_intermediate.int_sendgrid__credit_periods as c"
+        " using (tenant_id, period_start_date)"
+        " where p.tenant_id = %s and p.is_period_closed",
+        [tenant],
+    )
+    assert month[last_day] > 0
+    assert reading == sum(month.values()) - month[last_day]
+    assert used == sum(month.values())
+    assert basis == "actual"
+    assert f"reading ({last_day.isoformat()} 00:20 UTC) + the emails requested" in note
 
 
 def test_plan_recommendation_follows_the_documented_rule(built) -> None:

@@ -68,11 +68,35 @@ def test_without_the_var_the_as_of_comes_from_the_staging_data(built) -> None:
 
 
 def test_history_keeps_one_snapshot_per_tenant_period_and_as_of(built) -> None:
-    """Each run adds its as-of snapshot; rebuilding an as-of replaces it (no duplicates)."""
+    """Each run adds its as-of snapshot; rebuilding an as-of replaces it (no duplicates). A
+    run whose extraction did not read a tenant's credits (it failed) adds none for it."""
     target, truths, _, _, work, _ = built
     select = ("--select", "fct_sendgrid_plan_utilization+", "--exclude", "rpt_sendgrid_portfolio")
-    for as_of in (AS_OF + dt.timedelta(hours=12), AS_OF):
-        run_dbt(target, work, "run", *select, *as_of_vars(as_of))
+    later = AS_OF + dt.timedelta(hours=12)
+    with psycopg.connect(target.conninfo()) as conn:  # the run as of `later` read them again
+        saved = conn.execute(
+            "select tenant_id, record_hash, last_seen_at from sendgrid_staging.user_credits"
+            " where subuser = '' and is_current"
+        ).fetchall()
+        conn.execute(
+            "update sendgrid_staging.user_credits set last_seen_at = %s"
+            " where subuser = '' and is_current",
+            [later + dt.timedelta(minutes=20)],
+        )
+    assert saved
+    try:
+        run_dbt(target, work, "run", *select, *as_of_vars(later))
+        # the next day's extraction failed: its run keeps no snapshot of the earlier readings
+        run_dbt(target, work, "run", *select, *as_of_vars(AS_OF + dt.timedelta(days=1)))
+    finally:
+        with psycopg.connect(target.conninfo()) as conn:
+            for tenant, record_hash, seen in saved:
+                conn.execute(
+                    "update sendgrid_staging.user_credits set last_seen_at = %s"
+                    " where tenant_id = %s and subuser = '' and record_hash = %s",
+                    [seen, tenant, record_hash],
+                )
+    run_dbt(target, work, "run", *select, *as_of_vars(AS_OF))
     history = query(
         target,
         "select tenant_id, period_start_date, count(*), min(as_of_at), max(as_of_at)"
@@ -86,7 +110,6 @@ def test_history_keeps_one_snapshot_per_tenant_period_and_as_of(built) -> None:
     )
     # the report shows the snapshots up to its own as-of instant
     assert sorted(query(target, usage)) == sorted((t, 1, AS_OF) for t in truths)
-    later = AS_OF + dt.timedelta(hours=12)
     run_dbt(target, work, "run", "--select", "rpt_sendgrid_usage_history", *as_of_vars(later))
     assert sorted(query(target, usage)) == sorted((t, 2, later) for t in truths)
     run_dbt(target, work, "run", "--select", "rpt_sendgrid_usage_history", *as_of_vars(AS_OF))
@@ -151,9 +174,13 @@ def test_source_freshness_passes_for_fresh_data_and_fails_for_stale(pg_database,
 
 
 def test_second_run_only_processes_new_days(built) -> None:
-    """After a new extraction (yesterday re-pulled, a new partial day), a run writes only the
-    days up to its as-of day that the table did not hold or the loader rewrote; the partial
-    day of the extraction waits for the run whose as-of day it is, even if nothing re-pulls it.
+    """A run takes the days up to its as-of day that the table did not hold or the loader
+    wrote since the rows it holds, rereading a window (var sendgrid_activity_reprocess_minutes,
+    270 minutes by default) before its high-water mark: extracted_at is when a stream or
+    transaction began, so a row an extract task commits after a run read staging can be older
+    than that run's mark. Rows within the window are rewritten as they were; older ones are
+    untouched. The partial day of an extraction waits for the run whose as-of day it is, even
+    if nothing re-pulls it.
     """
     target, truths, _, _, work, staging = built
     before = _activity_by_day(target)
@@ -161,8 +188,8 @@ def test_second_run_only_processes_new_days(built) -> None:
     today = staging.now.date()
     assert today == AS_OF_DAY + dt.timedelta(days=1)
     assert max(day for _, _, day in before) == AS_OF_DAY
-    later = staging.now + dt.timedelta(hours=2)
-    new_day = today + dt.timedelta(days=1)
+    later = staging.now + dt.timedelta(days=1)  # the next day's extraction
+    new_day = today + dt.timedelta(days=1)  # its partial day
     tenant = "t02-bluebird-bakery"
     with psycopg.connect(target.conninfo()) as conn:
         conn.execute(
@@ -190,25 +217,47 @@ def test_second_run_only_processes_new_days(built) -> None:
         target, work, "run", "--select", "fct_sendgrid_email_activity_daily",
         *as_of_vars(next_as_of),
     )  # fmt: skip
-    assert results[0]["adapter_response"]["rows_affected"] == len(todays)
+    # the table's mark is the first extraction's (which loaded every day): all its rows are
+    # within the window and rewritten, with today's rows
+    assert results[0]["adapter_response"]["rows_affected"] == len(before) + len(todays)
     after = _activity_by_day(target)
-    changed = {k for k in after if k not in before or after[k][0] != before[k][0]}
-    assert changed == todays  # new_day is after the as-of day (today): not yet
+    assert set(after) == set(before) | todays  # new_day is after the as-of day (today): not yet
+    assert {k: v[1] for k, v in after.items() if k in before} == {
+        k: v[1] for k, v in before.items()
+    }  # rewritten as they were
     # dbt_updated_at is the as-of instant of the run that wrote the row, not the wall clock
-    assert {after[k][0] for k in changed} == {next_as_of}
-    assert {v[0] for k, v in after.items() if k not in changed} == {AS_OF}
+    assert {v[0] for v in after.values()} == {next_as_of}
     assert after[(tenant, "", today)][1] == 4321
-    assert len(after) == len(before) + len(todays)
 
-    # the run whose as-of day new_day is takes it, though nothing wrote it since the last run
+    # a stream that began before bluebird's and committed after the run above read staging:
+    # its row is older than the table's mark now (bluebird's rows, `later`)
+    late = min((t, s, d) for t, s, d in todays if t != tenant and s == "")
+    with psycopg.connect(target.conninfo()) as conn:
+        conn.execute(
+            "update sendgrid_staging.global_stats set record = jsonb_set(record,"
+            " '{stats,0,metrics,requests}', '999'), extracted_at = %s, record_hash = 'l'"
+            " where tenant_id = %s and subuser = '' and record_key = %s",
+            [later - dt.timedelta(hours=1), late[0], today.isoformat()],
+        )
+    # the run whose as-of day new_day is takes it, though nothing wrote it since the last run;
+    # it retakes the rows within the window (bluebird's, the late one), not the first
+    # extraction's, a day older than the mark
+    last_as_of = next_as_of + dt.timedelta(days=1)
     _, results = run_dbt(
         target, work, "run", "--select", "fct_sendgrid_email_activity_daily",
-        *as_of_vars(next_as_of + dt.timedelta(days=1)),
+        *as_of_vars(last_as_of),
     )  # fmt: skip
-    assert results[0]["adapter_response"]["rows_affected"] == 1
+    assert results[0]["adapter_response"]["rows_affected"] == 3
     last = _activity_by_day(target)
     assert {k for k in last if k not in after} == {(tenant, "", new_day)}
-    assert last[(tenant, "", new_day)] == (next_as_of + dt.timedelta(days=1), 777)
+    assert last[(tenant, "", new_day)] == (last_as_of, 777)
+    assert {k for k, v in last.items() if v[0] == last_as_of} == {
+        (tenant, "", new_day), (tenant, "", today), late}  # fmt: skip
+    assert last[late][1] == 999  # lost for good with a mark without the window
+    assert last[(tenant, "", today)] == (last_as_of, 4321)
+    assert {k: v for k, v in last.items() if v[0] != last_as_of} == {
+        k: v for k, v in after.items() if k not in ((tenant, "", today), late)
+    }  # untouched
 
 
 def _activity_by_day(target) -> dict[tuple, tuple]:
@@ -221,6 +270,65 @@ def _activity_by_day(target) -> dict[tuple, tuple]:
             " from sendgrid_marts.fct_sendgrid_email_activity_daily",
         )
     )
+
+
+def test_a_plan_change_mid_period_ends_the_old_period(built) -> None:
+    """An upgrade resets the credits mid-period: the old period's last reading still names
+    the month's end as next_reset. The old period ends where the new one starts (the data
+    test periods_do_not_overlap holds), so no day's emails count in both periods."""
+    target, _, _, _, work, staging = built
+    tenant = "t02-bluebird-bakery"
+    upgrade = AS_OF_DAY - dt.timedelta(days=3)
+    month_start = AS_OF_DAY.replace(day=1)
+    read_before = dt.datetime.combine(upgrade, dt.time(0, 20), dt.UTC)
+    select = ("--select", "int_sendgrid__credit_periods", "fct_sendgrid_plan_utilization")
+    with psycopg.connect(target.conninfo()) as conn:
+        ((old_seen,),) = conn.execute(
+            "update sendgrid_staging.user_credits set is_current = false, last_seen_at = %s"
+            " where tenant_id = %s and subuser = '' and is_current returning last_seen_at",
+            [read_before, tenant],
+        ).fetchall()
+        conn.execute(
+            "insert into sendgrid_staging.user_credits (tenant_id, record_key, record_hash,"
+            " record, first_seen_at, last_seen_at, extracted_at, run_id) values (%s, '',"
+            " 'upgraded', %s, %s, %s, %s, 'run2')",
+            [tenant,
+             psycopg.types.json.Jsonb({"total": 300000, "used": 2000, "remain": 298000,
+                                       "overage": 0, "last_reset": upgrade.isoformat(),
+                                       "next_reset": (upgrade + dt.timedelta(days=30)).isoformat(),
+                                       "reset_frequency": "monthly"}),
+             staging.now, staging.now, staging.now],
+        )  # fmt: skip
+    try:
+        _, results = run_dbt(target, work, "build", *select, *as_of_vars(AS_OF))
+        assert {r["status"] for r in results} <= {"success", "pass"}
+        assert any("periods_do_not_overlap" in r["unique_id"] for r in results)
+        periods = query(
+            target,
+            "select period_start_date, period_end_date, emails_requested"
+            " from sendgrid_marts.fct_sendgrid_plan_utilization where tenant_id = %s"
+            " and period_start_date >= %s order by 1",
+            [tenant, month_start],
+        )
+        assert [p[:2] for p in periods] == [
+            (month_start, upgrade), (upgrade, upgrade + dt.timedelta(days=30))]  # fmt: skip
+        (month,) = query(
+            target,
+            "select sum(requests)"
+            " from sendgrid_dbt_intermediate.int_sendgrid__tenant_requests_daily"
+            " where tenant_id = %s and activity_date between %s and %s",
+            [tenant, month_start, AS_OF_DAY],
+        )
+        assert sum(p[2] for p in periods) == month[0]  # each day in one period
+    finally:
+        with psycopg.connect(target.conninfo()) as conn:
+            conn.execute("delete from sendgrid_staging.user_credits where record_hash = 'upgraded'")
+            conn.execute(
+                "update sendgrid_staging.user_credits set is_current = true, last_seen_at = %s"
+                " where tenant_id = %s and subuser = '' and last_seen_at = %s",
+                [old_seen, tenant, read_before],
+            )
+        run_dbt(target, work, "run", *select, *as_of_vars(AS_OF))
 
 
 def test_duplicate_and_subuser_connections_are_counted_once(built) -> None:

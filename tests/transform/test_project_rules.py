@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import jinja2
 import yaml
 
 from sendgrid_elt import catalog
 from sendgrid_elt.settings import DBT_MANIFEST, DBT_PROJECT_DIR, DBT_SCHEMA, dbt_vars
+
+#: The environment variable of the extract task's timeout (sendgrid_elt.settings).
+TIMEOUT_ENV = "SENDGRID_EXTRACT_TIMEOUT_MINUTES"
 
 WALL_CLOCK = re.compile(
     r"\b(current_date|current_time|current_timestamp|localtime|localtimestamp|now\s*\(|"
@@ -94,3 +101,27 @@ def test_schema_names_come_from_the_pipeline_settings() -> None:
     # profile's literal; the Python name must say the same
     profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
     assert profiles["sendgrid"]["outputs"]["dev"]["schema"] == DBT_SCHEMA
+
+
+def _extract_timeout_minutes(environ: dict[str, str]) -> float:
+    """``settings.EXTRACT_TASK_TIMEOUT`` in minutes, as a process with ``environ`` reads it."""
+    code = "from sendgrid_elt.settings import EXTRACT_TASK_TIMEOUT as t; print(t.total_seconds())"
+    proc = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return float(proc.stdout.strip()) / 60
+
+
+def test_activity_reprocess_window_is_the_extract_timeout_and_a_margin() -> None:
+    """The daily activity mart rereads the rows loaded within the extract task's
+    ``execution_timeout`` (+ a margin) before its high-water mark: the dbt var's default
+    follows the setting, its environment variable and its default (one number, two places)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    template = jinja2.Environment(autoescape=False).from_string(  # noqa: S701 (not HTML)
+        str(project["vars"]["sendgrid_activity_reprocess_minutes"])
+    )
+    base = {k: v for k, v in os.environ.items() if k != TIMEOUT_ENV}
+    for environ in (base, {**base, TIMEOUT_ENV: "600"}):
+        rendered = template.render(
+            env_var=lambda name, default=None, e=environ: e.get(name, default)
+        )
+        assert float(rendered) == _extract_timeout_minutes(environ) + 30, environ.get(TIMEOUT_ENV)

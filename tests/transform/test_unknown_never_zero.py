@@ -63,11 +63,15 @@ def _remove_tenants(target, tenants: list[str], streams: tuple[str, ...] = ()) -
                 ),
                 [tenants],
             )
-        conn.execute(  # the incremental snapshot keeps what a run wrote
-            "delete from sendgrid_marts.fct_sendgrid_plan_utilization_history"
-            " where tenant_id = any(%s)",
-            [tenants],
-        )
+        # the incremental models keep what a run wrote (the daily activity takes the added
+        # tenants' days: loaded at the table's high-water mark, within its reprocess window)
+        for mart in ("fct_sendgrid_plan_utilization_history", "fct_sendgrid_email_activity_daily"):
+            conn.execute(
+                sql.SQL("delete from sendgrid_marts.{} where tenant_id = any(%s)").format(
+                    sql.Identifier(mart)
+                ),
+                [tenants],
+            )
 
 
 def _build_green(target, work) -> None:

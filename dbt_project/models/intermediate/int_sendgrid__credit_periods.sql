@@ -2,6 +2,10 @@
     One row per tenant and credit period of the parent account. Every stored version of
     /v3/user/credits belongs to the period that starts at its `last_reset`; the latest
     version seen in a period holds the period's figures.
+    A period ends at its `next_reset`, or at the start of the tenant's next period when that
+    comes first: a plan change resets the credits mid-period, and the old period's last
+    reading still names its old `next_reset` (so periods never overlap, and a day's emails
+    belong to one period).
 -#}
 with
 
@@ -24,7 +28,7 @@ ranked as (
 
 ),
 
-periods as (
+read_periods as (
 
     select
         tenant_id,
@@ -40,16 +44,40 @@ periods as (
                     else interval '1 month'
                 end
             )::date
-        ) as period_end_date,
+        ) as next_reset_date,
         reset_frequency,
         credits_total,
         credits_used,
         credits_remain,
         credits_overage,
         last_seen_at as observed_at,
+        extract_run_id as observed_extract_run_id,
         is_current and not is_deleted as is_current_period
     from ranked
     where rank_in_period = 1
+
+),
+
+periods as (
+
+    select
+        tenant_id,
+        period_start_date,
+        least(
+            next_reset_date,
+            lead(period_start_date) over (
+                partition by tenant_id order by period_start_date
+            )
+        ) as period_end_date,
+        reset_frequency,
+        credits_total,
+        credits_used,
+        credits_remain,
+        credits_overage,
+        observed_at,
+        observed_extract_run_id,
+        is_current_period
+    from read_periods
 
 )
 

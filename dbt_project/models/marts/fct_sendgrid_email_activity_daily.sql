@@ -9,13 +9,20 @@
 
 {#-
     Incremental: a run only reprocesses the sender-days the loader wrote since the previous
-    run (`source_extracted_at` above the table's high-water mark): new days, plus the recent
-    days the extractor re-pulls with its lookback because late opens and clicks change them.
-    `dbt_updated_at` is the as-of instant of the run that wrote the row (no wall clock).
+    run: new days, plus the recent days the extractor re-pulls with its lookback because late
+    opens and clicks change them. "Since" is `source_extracted_at` above the table's
+    high-water mark (its newest `source_extracted_at`) less a reprocess window (var
+    `sendgrid_activity_reprocess_minutes`, macro sendgrid_activity_reprocess_window): the
+    loader's extracted_at is the start of a stream or transaction, not the commit, so rows an
+    extract task commits after a run read staging can be older than that run's mark. The
+    window (the extract task's timeout + a margin) retakes them; rows within it that did not
+    change are rewritten identical (delete+insert on the unique key), only `dbt_updated_at`
+    moves. `dbt_updated_at` is the as-of instant of the run that wrote the row (no wall
+    clock).
     Days after the as-of day are left out: the extractor asks /v3/stats without an end date,
     so staging holds the partial day of the extraction ("today"). Such a day loaded before it
-    was the as-of day is not above the high-water mark when it becomes one, so a run also
-    takes every day after the last day the table holds.
+    was the as-of day is no longer within the reprocess window when it becomes one, so a run
+    also takes every day after the last day the table holds.
 -#}
 
 with
@@ -30,7 +37,7 @@ activity as (
                 source_extracted_at > (
                     select coalesce(max(this.source_extracted_at), '-infinity'::timestamptz)
                     from {{ this }} as this
-                )
+                ) - {{ sendgrid_activity_reprocess_window() }}
                 or activity_date > (
                     select coalesce(max(this.activity_date), '-infinity'::date)
                     from {{ this }} as this

@@ -12,7 +12,16 @@
       2. previous_period: the previous credit period's credits used per day;
       3. period_to_date: credits used so far per elapsed day.
     A closed period (the as-of instant is at or after its end) is its actual use (basis
-    `actual`).
+    `actual`): its last /v3/user/credits reading, which a run takes minutes after its
+    midnight as-of, so it misses the sends from then to the period's end (a Nov 1 - Dec 1
+    period last read Nov 30 00:10 misses Nov 30). Stats are daily, so the reading stands for
+    the use up to the (UTC) midnight nearest to it, and the emails requested on the days from
+    that midnight through the period's last day are added to it (credits used, remaining and
+    overdrawn) when the tenant's volume covers them (int_sendgrid__volume_readability). Not
+    exact: the sends between the reading and that midnight are counted twice (a reading
+    before it) or not at all (after it), at most half a day's, minutes' for a scheduled run.
+    When the volume does not cover those days the period is its last reading, a lower bound:
+    confidence low, and projection_note says which days are not counted.
     Stats count only where the tenant's whole volume is known (int_sendgrid__volume_readability
     covers the days): otherwise the trailing window is not a basis (the credits are) and the
     period's emails_requested is null (unknown, never a partial sum).
@@ -29,7 +38,7 @@
 {%- set min_days = var('sendgrid_projection_min_days') %}
 with
 
-credit_periods as (
+period_readings as (
 
     select * from {{ ref('int_sendgrid__credit_periods') }}
 
@@ -50,6 +59,91 @@ tenant_plans as (
 volume_readability as (
 
     select * from {{ ref('int_sendgrid__volume_readability') }}
+
+),
+
+closed_after_reading as (
+
+    -- closed periods last read more than half a day before their end: the days from the
+    -- midnight nearest to the reading (the first day it does not count) to the period's end
+    select
+        tenant_id,
+        period_start_date,
+        period_end_date,
+        greatest(
+            ((observed_at + interval '12 hours') at time zone 'UTC')::date, period_start_date
+        ) as reading_date
+    from period_readings
+    where
+        {{ sendgrid_as_of() }} >= period_end_date::timestamp at time zone 'UTC'
+        and ((observed_at + interval '12 hours') at time zone 'UTC')::date < period_end_date
+
+),
+
+requests_after_reading as (
+
+    select
+        closed_after_reading.tenant_id,
+        closed_after_reading.period_start_date,
+        closed_after_reading.period_end_date,
+        closed_after_reading.reading_date,
+        closed_after_reading.period_end_date - closed_after_reading.reading_date
+            as days_after_reading,
+        case
+            -- the days through the period's last day are covered
+            when closed_after_reading.period_end_date - 1
+                <= max(volume_readability.covered_through_date)
+                then coalesce(sum(daily.requests), 0)
+        end as requests_after_reading
+    from closed_after_reading
+    left join volume_readability
+        on closed_after_reading.tenant_id = volume_readability.tenant_id
+    left join daily
+        on
+            closed_after_reading.tenant_id = daily.tenant_id
+            and closed_after_reading.reading_date <= daily.activity_date
+            and closed_after_reading.period_end_date > daily.activity_date
+    group by 1, 2, 3, 4
+
+),
+
+credit_periods as (
+
+    select
+        period_readings.tenant_id,
+        period_readings.period_start_date,
+        period_readings.period_end_date,
+        period_readings.reset_frequency,
+        period_readings.credits_total,
+        period_readings.credits_used
+        + coalesce(requests_after_reading.requests_after_reading, 0) as credits_used,
+        case
+            when requests_after_reading.requests_after_reading > 0
+                then greatest(
+                        period_readings.credits_remain
+                        - requests_after_reading.requests_after_reading,
+                        0
+                    )
+            else period_readings.credits_remain
+        end as credits_remain,
+        case
+            when requests_after_reading.requests_after_reading > 0
+                then period_readings.credits_overage + greatest(
+                        requests_after_reading.requests_after_reading
+                        - coalesce(period_readings.credits_remain, 0),
+                        0
+                    )
+            else period_readings.credits_overage
+        end as credits_overage,
+        period_readings.observed_at,
+        period_readings.is_current_period,
+        coalesce(requests_after_reading.days_after_reading, 0) as days_after_reading,
+        requests_after_reading.requests_after_reading
+    from period_readings
+    left join requests_after_reading
+        on
+            period_readings.tenant_id = requests_after_reading.tenant_id
+            and period_readings.period_start_date = requests_after_reading.period_start_date
 
 ),
 
@@ -176,6 +270,10 @@ projected as (
                 + round(coalesce(rated.daily_rate, 0) * (rated.period_days - rated.days_elapsed))
         end as projected_credits_used,
         case
+            -- a closed period's days after its last reading not counted: a lower bound
+            when rated.projection_basis = 'actual' and rated.days_after_reading > 0
+                and rated.requests_after_reading is null
+                then 'low'
             when rated.projection_basis = 'actual' then 'high'
             when rated.projection_basis = 'trailing_window' and rated.rate_days_observed >= 28
                 then 'high'
@@ -212,11 +310,27 @@ final as (
         projection_basis::text as projection_basis,
         rate_days_observed::integer as rate_days_observed,
         projection_confidence::text as projection_confidence,
-        (case projection_basis
-            when 'actual' then 'actual use of a closed period'
-            when 'trailing_window'
+        (case
+            when projection_basis = 'actual' and days_after_reading = 0
+                then 'actual use of a closed period'
+            when projection_basis = 'actual' and requests_after_reading is not null
+                then 'actual use of a closed period: the last credits reading ('
+                    || to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
+                    || ' UTC) + the emails requested from its nearest midnight to the'
+                    || ' period end ('
+                    || days_after_reading
+                    || case when days_after_reading = 1 then ' day)' else ' days)' end
+            when projection_basis = 'actual'
+                then 'closed period: the last credits reading ('
+                    || to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
+                    || ' UTC) only; the emails requested from its nearest midnight to the'
+                    || ' period end ('
+                    || days_after_reading
+                    || case when days_after_reading = 1 then ' day)' else ' days)' end
+                    || ' are unknown, not counted'
+            when projection_basis = 'trailing_window'
                 then 'daily rate of the last ' || rate_days_observed || ' complete days'
-            when 'previous_period'
+            when projection_basis = 'previous_period'
                 then 'daily rate of the previous period (' || rate_days_observed || ' days)'
             else 'daily rate of the period so far (' || rate_days_observed || ' days)'
         end)::text as projection_note,

@@ -21,6 +21,11 @@
     periods and within a period, even after staging moved on. A rebuild at the same as-of
     replaces that as-of's rows (same content), never duplicates them; `--full-refresh` does
     not erase it (full_refresh=false).
+    Only fresh readings are snapshotted: a tenant whose credits were not read by the extract
+    run of this as-of (its extraction failed) has no snapshot at it, rather than an earlier
+    reading shown as the use at this instant. Fresh = the reading was taken by the extract
+    run whose as-of is this one or a later one (stg_sendgrid__extract_runs); when that run is
+    not recorded, read at or after the as-of instant (a run reads after its as-of).
 -#}
 with
 
@@ -28,6 +33,42 @@ plan_utilization as (
 
     select * from {{ ref('fct_sendgrid_plan_utilization') }}
     where is_current_period
+
+),
+
+credit_periods as (
+
+    select * from {{ ref('int_sendgrid__credit_periods') }}
+
+),
+
+extract_runs as (
+
+    select * from {{ ref('stg_sendgrid__extract_runs') }}
+
+),
+
+readings as (
+
+    select
+        credit_periods.tenant_id,
+        credit_periods.period_start_date,
+        coalesce(extract_runs.as_of_at, credit_periods.observed_at) as read_as_of_at
+    from credit_periods
+    left join extract_runs
+        on credit_periods.observed_extract_run_id = extract_runs.extract_run_id
+
+),
+
+fresh as (
+
+    select plan_utilization.*
+    from plan_utilization
+    inner join readings
+        on
+            plan_utilization.tenant_id = readings.tenant_id
+            and plan_utilization.period_start_date = readings.period_start_date
+    where readings.read_as_of_at >= plan_utilization.as_of_at
 
 ),
 
@@ -57,7 +98,7 @@ final as (
         projected_credits_used::bigint as projected_credits_used,
         projected_used_pct::numeric as projected_used_pct,
         utilization_status::text as utilization_status
-    from plan_utilization
+    from fresh
 
 )
 
