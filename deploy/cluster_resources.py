@@ -153,12 +153,18 @@ class ClusterResources:
         return f"{self.config.redis_url.rstrip('/')}/{self.redis_db or 0}"
 
     def _create_broker_tables(self) -> None:
-        """Create kombu's tables once, before several workers race to create them."""
+        """Create kombu's tables and the cluster's queue row once, before the workers start.
+
+        kombu's SQLAlchemy transport creates a queue's row on first use, guarded by a lock of
+        its own process only: two workers starting together can both insert it, and the loser
+        exits on ``kombu_queue_name_key``.
+        """
         if self.broker == "postgres":
             from kombu import Connection
 
             with Connection(self.broker_url) as conn:
-                conn.default_channel.session.close()  # its first session creates them
+                conn.default_channel.queue_declare(queue=self.queue)  # creates tables and row
+                conn.default_channel.session.close()
 
     def _redis(self, db: int):
         import redis

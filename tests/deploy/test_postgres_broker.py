@@ -62,6 +62,25 @@ def test_auto_falls_back_to_postgres_when_redis_cannot_be_started(
         LocalCluster(config)._claim_broker()  # asked for Redis: a clear error
 
 
+def test_the_queue_row_exists_before_the_workers_start(
+    no_redis: str, tmp_path: Path, postgres_server: Any
+) -> None:
+    """Workers that start together must not race to insert the queue's row: the loser exited
+    on ``kombu_queue_name_key`` (CI, 2026-12-06)."""
+    config = ClusterConfig(dags_folder=tmp_path, pg_url=postgres_server.url(), redis_url=no_redis,
+                           home=tmp_path / "home")  # fmt: skip
+    cluster = LocalCluster(config)
+    try:
+        cluster._claim_broker()
+        cluster._create_metadata_db()
+        cluster._create_broker_tables()
+        assert cluster.query("select name from kombu_queue") == [(cluster.queue,)]
+        cluster._create_broker_tables()  # idempotent: a restart finds the row
+        assert cluster.query("select count(*) from kombu_queue") == [(1,)]
+    finally:
+        cluster.stop()
+
+
 def test_probe_tasks_run_on_both_workers_through_the_postgres_broker(
     no_redis: str, tmp_path: Path, postgres_server: Any
 ) -> None:
