@@ -7,8 +7,7 @@ error field repeating the key, a value pasted by a user) must not reach a table 
 :func:`mask_rows` looks for those forms once per page, in the rows' JSON bytes joined (one
 substring search per form: on a clean page nothing else happens), and rebuilds only the rows
 that hold one, every string of the record masked with :data:`~sendgrid_hook.redaction.MASK`
-(key, labels and hash follow). :func:`mask` masks every registered secret in one text (reject
-labels).
+(key, labels and hash follow) by :func:`~sendgrid_hook.redaction.mask_known`.
 """
 
 from __future__ import annotations
@@ -25,14 +24,6 @@ if TYPE_CHECKING:
 
 _ENCODE = msgspec.json.Encoder(order="sorted").encode
 _DECODE = msgspec.json.Decoder().decode
-
-
-def mask(text: str) -> str:
-    """``text`` with every registered form of any secret replaced by the mask (rare paths)."""
-    for form in redaction.registered_forms():
-        if form in text:
-            text = text.replace(form, redaction.MASK)
-    return text
 
 
 @lru_cache(maxsize=64)
@@ -61,14 +52,15 @@ def _masked(row: Row, forms: tuple[bytes, ...]) -> Row:
     subuser, parent_key, key, data, _, cursor = row
     data = _ENCODE(_mask_value(_DECODE(data)))
     digest = md5(data, usedforsecurity=False).hexdigest()
+    mask = redaction.mask_known
     return mask(subuser), mask(parent_key), mask(key), data, digest, cursor
 
 
 def _mask_value(value: Any) -> Any:
     if type(value) is str:
-        return mask(value)
+        return redaction.mask_known(value)
     if type(value) is dict:
-        return {mask(k): _mask_value(v) for k, v in value.items()}
+        return {redaction.mask_known(k): _mask_value(v) for k, v in value.items()}
     if type(value) is list:
         return [_mask_value(v) for v in value]
     return value

@@ -41,7 +41,7 @@ from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed
 from sendgrid_hook.redaction import url_origin
 
 from sendgrid_elt.echoed_secrets import mask_rows
-from sendgrid_elt.rejects import KEY_LIMIT, Reject, oversized, raw_text
+from sendgrid_elt.rejects import KEY_FITS_CHARS, Reject, oversized, raw_text
 from sendgrid_elt.windows import parse_cursor
 
 if TYPE_CHECKING:
@@ -57,7 +57,6 @@ _CARRY = ("date",)  # parent fields copied into exploded child records
 _ENCODE = msgspec.json.Encoder(order="sorted").encode
 _NUL = b"\u0000"
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SHORT = KEY_LIMIT // 4  # a key of at most this many characters fits (4 UTF-8 bytes at most)
 _ENCODE_ERRORS = (TypeError, UnicodeEncodeError, RecursionError, OverflowError)
 
 
@@ -172,7 +171,7 @@ class Shaper:
                 data = None
             key = record.get(field)
             if (data is None or _NUL in data or type(key) is not str or not key
-                    or (len(key) > _SHORT and oversized(key))):  # fmt: skip
+                    or (len(key) > KEY_FITS_CHARS and oversized(key))):  # fmt: skip
                 item = self._row(record, unit, "")
                 (out if type(item) is tuple else rejects).append(item)  # type: ignore[arg-type]
                 continue

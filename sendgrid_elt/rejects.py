@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from hashlib import md5
 from typing import TYPE_CHECKING, Any
 
-from sendgrid_hook.redaction import scrub
+from sendgrid_hook.redaction import mask_known, scrub
 
-from sendgrid_elt.echoed_secrets import mask
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
@@ -34,6 +33,9 @@ RAW_LIMIT = 65_536
 #: Longest record key or label, in UTF-8 bytes: an index entry holding the tenant, the labels
 #: and the key must stay below PostgreSQL's 2,704-byte limit.
 KEY_LIMIT = 1000
+#: Keys of at most this many characters fit :data:`KEY_LIMIT` (4 UTF-8 bytes a character at
+#: most): the common case, decided without encoding.
+KEY_FITS_CHARS = KEY_LIMIT // 4
 #: Characters of an over-long label kept in the rejects table (before its md5).
 LABEL_KEPT = 200
 _TABLE = f'"{STAGING_SCHEMA}".rejects'
@@ -83,7 +85,7 @@ def oversized(text: str) -> str | None:
     ``None`` when it fits. Characters are counted first (the reason most keys hit), then the
     UTF-8 bytes the index stores (1,000 CJK characters are about 3,000 bytes).
     """
-    if len(text) <= KEY_LIMIT // 4:  # 4 bytes a character at most
+    if len(text) <= KEY_FITS_CHARS:
         return None
     if len(text) > KEY_LIMIT:
         return f"{KEY_LIMIT} characters"
@@ -134,9 +136,9 @@ def save_rejects(
         rows.append({
             "t": tenant_id,
             "s": stream,
-            "u": index_label(mask(r.subuser)),
-            "p": index_label(mask(r.parent_key)),
-            "k": mask(r.record_key) if r.record_key else r.record_key,
+            "u": index_label(mask_known(r.subuser)),
+            "p": index_label(mask_known(r.parent_key)),
+            "k": mask_known(r.record_key) if r.record_key else r.record_key,
             "reason": storable(scrub(r.reason))[:2000],
             "raw": raw[:RAW_LIMIT],
             "size": len(raw),

@@ -147,15 +147,22 @@ def registered_forms() -> tuple[str, ...]:
     return _longest_first
 
 
+def mask_known(text: str) -> str:
+    """``text`` with every registered form of every secret replaced by :data:`MASK`.
+
+    Only exact forms: :func:`scrub` adds cut fragments and credential-like patterns.
+    """
+    for form in registered_forms():
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
+
+
 def scrub(text: object) -> str:
     """Return ``text`` as a string with known secrets and credential-like values masked."""
-    out = str(text)
-    known = registered_forms()
+    out = mask_known(str(text))
     with _lock:
         originals = list(_originals)
-    for value in known:
-        if value in out:
-            out = out.replace(value, MASK)
     if originals:
         out = _mask_fragments(out, originals)
     out = _PATTERNS[0].sub(MASK, out)
