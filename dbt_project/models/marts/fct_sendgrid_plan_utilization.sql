@@ -280,6 +280,14 @@ projected as (
             when rated.rate_days_observed >= {{ min_days }} then 'medium'
             else 'low'
         end as projection_confidence,
+        -- a closed period's two parts, named in projection_note
+        'the last credits reading ('
+        || to_char(rated.observed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
+        || ' UTC)' as reading_text,
+        'the emails requested from its nearest midnight to the period end ('
+        || rated.days_after_reading
+        || case when rated.days_after_reading = 1 then ' day)' else ' days)' end
+            as after_reading_text,
         tenant_plans.overage_usd_per_1k
     from rated
     left join tenant_plans on rated.tenant_id = tenant_plans.tenant_id
@@ -314,19 +322,10 @@ final as (
             when projection_basis = 'actual' and days_after_reading = 0
                 then 'actual use of a closed period'
             when projection_basis = 'actual' and requests_after_reading is not null
-                then 'actual use of a closed period: the last credits reading ('
-                    || to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
-                    || ' UTC) + the emails requested from its nearest midnight to the'
-                    || ' period end ('
-                    || days_after_reading
-                    || case when days_after_reading = 1 then ' day)' else ' days)' end
+                then 'actual use of a closed period: ' || reading_text || ' + '
+                    || after_reading_text
             when projection_basis = 'actual'
-                then 'closed period: the last credits reading ('
-                    || to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
-                    || ' UTC) only; the emails requested from its nearest midnight to the'
-                    || ' period end ('
-                    || days_after_reading
-                    || case when days_after_reading = 1 then ' day)' else ' days)' end
+                then 'closed period: ' || reading_text || ' only; ' || after_reading_text
                     || ' are unknown, not counted'
             when projection_basis = 'trailing_window'
                 then 'daily rate of the last ' || rate_days_observed || ' complete days'
