@@ -30,8 +30,13 @@ $(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/model
 	cd dbt_project && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(BIN)/dbt parse --quiet \
 		--profiles-dir . --target-path target --log-path ../.local/dbt-logs
 
+# The suite's tests wait on Airflow, dbt and the simulator about half the time: TEST_WORKERS
+# processes (pytest-xdist) run them side by side, grouped by shared fixture (tests/conftest.py);
+# TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
+
 test: venv lint $(MANIFEST)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Issue 14's fault matrix against the simulator: prints case, outcome, records lost, tenants
 # aborted, seconds (PYTEST_ARGS e.g. -k "nested" to run some rows).

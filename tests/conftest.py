@@ -57,6 +57,34 @@ for _key in [k for k in os.environ if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VA
 os.environ.update(_isolated_airflow_env())
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group the tests for ``make test``'s worker processes (pytest-xdist ``loadgroup``).
+
+    Tests that share a session fixture of a folder's conftest (a dbt build, pipeline runs, a
+    browser's Airflow) run on one worker, which builds it once; every other test runs with the
+    rest of its module (module fixtures: an Airflow cluster, a DAG run). Groups holding a
+    ``slow`` test are handed out first, so the longest ones do not start last. The order within
+    a group is kept (``tests/transform`` moves its rerun tests last).
+    """
+    groups = {item.nodeid: _group(item) for item in items}
+    slow = {groups[item.nodeid] for item in items if item.get_closest_marker("slow")}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    items.sort(key=lambda item: groups[item.nodeid] not in slow)  # stable: keeps group order
+
+
+def _group(item: pytest.Item) -> str:
+    """The folder of a conftest whose session fixture ``item`` uses, else its module."""
+    here = Path(__file__).parent.relative_to(item.config.rootpath).as_posix()
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else ():
+        shared = [d for d in defs if d.scope == "session" and d.baseid not in ("", here)]
+        if shared:  # this conftest's (a server, a browser) each worker has its own
+            return shared[-1].baseid
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from tests.transform.dbt_runner import as_of_vars, run_dbt
@@ -24,6 +25,8 @@ from tests.transform.marts_reading import (
     table_digest,
 )
 from tests.transform.staging_data import Staging, create_staging, metrics
+
+pytestmark = pytest.mark.slow  # dbt runs a dozen times
 
 
 def test_rebuild_with_the_same_staging_and_as_of_gives_identical_marts(built) -> None:
