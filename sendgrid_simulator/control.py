@@ -55,6 +55,7 @@ class ControlApi:
             ("GET", "/__sim/requests"): lambda r: json_reply(self.v3.counts.to_dict()),
             ("POST", "/__sim/requests/reset"): self.reset_counts,
             ("POST", "/__sim/suppressions/delete"): self.delete_suppression,
+            ("POST", "/__sim/rows/delete"): self.delete_row,
         }
 
     def handle(self, req: Request) -> Reply:
@@ -167,6 +168,20 @@ class ControlApi:
         lst = self.world.suppression(account, str(data["kind"]))
         email = lst.delete(int(data["index"]), int(data.get("after_requests", 0)))
         return json_reply({"email": email})
+
+    def delete_row(self, req: Request) -> Reply:
+        """``{"tenant_id", "stream", "index", "after_requests"?, "subuser"?}``: delete one row.
+
+        Row ``index`` (in served order) of the offset-paged list ``stream`` (``teammates``,
+        ``subusers``, ``api_keys`` or a suppression list) is deleted now, or once that list has
+        answered ``after_requests`` more requests (:meth:`World.delete_row`).
+        """
+        data = req.json()
+        key = self.world.delete_row(
+            str(data["tenant_id"]), str(data["stream"]), int(data["index"]),
+            int(data.get("after_requests", 0)), str(data.get("subuser") or ""),
+        )  # fmt: skip
+        return json_reply({"key": key})
 
     def reset_counts(self, req: Request) -> Reply:
         """Zero the request counters."""

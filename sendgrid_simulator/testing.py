@@ -131,6 +131,22 @@ class SimulatorControl:
                 "after_requests": after_requests}  # fmt: skip
         return self._post("suppressions/delete", body)["email"]
 
+    def delete_row(
+        self, tenant_id: str, stream: str, index: int, after_requests: int = 0, subuser: str = ""
+    ) -> Any:
+        """Delete row ``index`` of an offset-paged list, now or after more requests to it.
+
+        ``stream``: ``teammates``, ``subusers``, ``api_keys`` (of ``subuser`` when given) or a
+        suppression list; the rows after it move up one place.
+
+        Returns:
+            The deleted row's primary-key value (teammate username, subuser id, API key id,
+            suppressed e-mail address).
+        """
+        body = {"tenant_id": tenant_id, "stream": stream, "index": index,
+                "after_requests": after_requests, "subuser": subuser}  # fmt: skip
+        return self._post("rows/delete", body)["key"]
+
     def rename_subuser(self, tenant_id: str, username: str, new_username: str) -> list[str]:
         """Rename a subuser before anything was read; returns the tenant's subusers."""
         body = {"tenant_id": tenant_id, "username": username, "new_username": new_username}

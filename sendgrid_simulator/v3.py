@@ -157,8 +157,10 @@ class V3Api:
                 if fault == "slow":
                     await asyncio.sleep(self.faults.config.slow_seconds)
                 reply = self._dispatch(req, cred, match)
+                obo = _utf8(req.headers.get("on-behalf-of") or "").strip()
+                if reply.status == 200 and route in BY_PATH:  # deletions waiting for a request
+                    self.world.served(cred.tenant_id, obo, BY_PATH[route].name)
                 if self.poisoner is not None:
-                    obo = _utf8(req.headers.get("on-behalf-of") or "").strip()
                     reply = self.poisoner.apply(cred.tenant_id, obo, route, reply)
                 if fault == "truncate" and len(reply.body) > 1:
                     reply = Reply(reply.status, reply.body[: max(1, len(reply.body) // 2)],

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import hashing, scopes
 from .catalog import Catalog
@@ -78,6 +79,7 @@ class World:
         self.catalog = Catalog(seed, self.anchor)
         self.changes = Changes()
         self._suppressions: dict[tuple[str, str], SuppressionList] = {}
+        self._pending_rows: list[list] = []  # [requests left, (tenant, subuser, stream), delete]
         self.credentials: dict[str, Credential] = {}
         for t in self.tenants:
             full = scopes.full_scopes(t.features)
@@ -187,6 +189,70 @@ class World:
                 self._suppressions.setdefault(key, lst)
             lst = self._suppressions[key]
         return lst
+
+    # ----- rows deleted through the control API ----------------------------------------------
+    def delete_row(
+        self, tenant_id: str, stream: str, index: int, after_requests: int = 0, subuser: str = ""
+    ) -> Any:
+        """Delete row ``index`` of an offset-paged list, now or after ``after_requests`` requests.
+
+        ``stream`` is ``teammates``, ``subusers``, ``api_keys`` (of ``subuser`` when given) or a
+        suppression list (:data:`LISTS`). The row goes once that list (for that account) has
+        answered ``after_requests`` more requests: a deletion in the middle of a read. The rows
+        after it move up one place, as offsets see them on the real API; the truth follows.
+        A deleted API key still authenticates (:meth:`revoke_key` revokes one), a deleted
+        subuser is refused as ``on-behalf-of`` like an unknown one.
+
+        Returns:
+            The deleted row's primary-key value (an e-mail address for a suppression list).
+
+        Raises:
+            KeyError: Unknown tenant or subuser.
+            ValueError: Unknown stream, or no row ``index``.
+        """
+        t = self.by_id[tenant_id]
+        account = next(s for s in t.subusers if s.username == subuser) if subuser else t.parent
+        if stream in LISTS:
+            return self.suppression(account, stream).delete(index, after_requests)
+        if stream == "teammates":
+            rows, field = self.teammates(t), "username"
+            gone = self.changes.deleted_teammates.setdefault(t.tenant_id, set())
+        elif stream == "api_keys":
+            rows, field = self.api_keys(t, account), "api_key_id"
+            gone = self.changes.deleted_keys.setdefault(account.username, set())
+        elif stream == "subusers":
+            rows, field = [{"id": s.user_id} for s in t.subusers], "id"
+            gone = None
+        else:
+            raise ValueError(f"rows of {stream!r} cannot be deleted")
+        if not 0 <= index < len(rows):
+            raise ValueError(f"{stream} of {tenant_id} has no row {index} ({len(rows)} rows)")
+        key = rows[index][field]
+
+        def delete() -> None:
+            if gone is not None:
+                gone.add(key)
+            else:  # a new list: a request serving the old one is not disturbed
+                t.subusers = [s for s in t.subusers if s.user_id != key]
+
+        with self.lock:
+            if after_requests <= 0:
+                delete()
+            else:
+                self._pending_rows.append([after_requests, (tenant_id, subuser, stream), delete])
+        return key
+
+    def served(self, tenant_id: str, subuser: str, stream: str) -> None:
+        """Count one answered request of a list; apply the deletions that were waiting for it."""
+        if not self._pending_rows:
+            return
+        with self.lock:
+            for entry in list(self._pending_rows):
+                if entry[1] == (tenant_id, subuser, stream):
+                    entry[0] -= 1
+                    if entry[0] <= 0:
+                        self._pending_rows.remove(entry)
+                        entry[2]()
 
     # ----- credentials ----------------------------------------------------------------------
     def authenticate(self, token: str) -> Credential | None:

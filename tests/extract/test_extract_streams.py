@@ -175,10 +175,16 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
             (subuser,),
         ).fetchone()[0]
         assert cursor is None or cursor["value"] <= top
-    committed = pg.execute(f'select count(*) from "{STAGING_SCHEMA}".bounces').fetchone()[0]  # noqa: S608
-    assert committed % 50 == 0 or committed >= _truth(sim, "bounces")["count"]
+    committed = _bounces(pg)
     # rerun (a new process, like an Airflow retry) converges to the truth, exactly once
     TenantExtractor(acme, pg, "acme", "rerun", batch_size=50).run(streams)
+    # each unit's committed rows were whole batches in list order: no row of the full list
+    # lies between two committed rows without being committed itself (no partial batch, no gap)
+    full = _bounces(pg)
+    for unit, rows in committed.items():
+        lo, hi = min(rows.values()), max(rows.values())
+        between = {key for key, created in full[unit].items() if lo < created < hi}
+        assert between <= rows.keys(), (unit, sorted(between - rows.keys())[:5])
     truth = sim.control.truth()["tenants"][0]
     for stream in streams[1:]:
         assert len(staged_keys(pg, "acme", stream)) == truth["streams"][stream]["count"]
@@ -188,6 +194,17 @@ def test_sigkill_mid_batch_then_rerun_converges(sim, acme, pg, pg_database) -> N
         f'select count(*) - count(distinct (subuser, record_key)) from "{STAGING_SCHEMA}".bounces'  # noqa: S608
     ).fetchone()[0]
     assert dupes == 0
+
+
+def _bounces(pg) -> dict[str, dict[str, int]]:
+    """Staged bounces: subuser -> {record key: created}."""
+    units: dict[str, dict[str, int]] = {}
+    for subuser, key, created in pg.execute(
+        f"select subuser, record_key, (record->>'created')::bigint"  # noqa: S608
+        f' from "{STAGING_SCHEMA}".bounces'
+    ).fetchall():
+        units.setdefault(subuser, {})[key] = created
+    return units
 
 
 def test_backfill_without_new_records_keeps_its_start_as_cursor(sim, acme, pg) -> None:

@@ -3,17 +3,23 @@
 Each paginator answers two questions: what is the first request, and - given a page - what
 is the next request (``None`` = done). :func:`iter_pages` drives them and guarantees
 termination for every style: an **empty page ends the list** whatever the server says comes
-next (a ``next`` link that keeps coming with empty pages once cost 10,000 requests), while a
-request that repeats (same URL and parameters, in any order: a repeated cursor), a page whose
-records repeat the previous page, or more than ``max_pages`` pages raise
-:class:`SendGridPaginationError`.
+next (a ``next`` link that keeps coming with empty pages once cost 10,000 requests; only the
+paginator's own bounded look back, :meth:`Paginator.after_empty`, may go on), while a request
+that repeats (same URL and parameters, in any order: a repeated cursor) unless the paginator
+marks it a bounded revisit, a page whose records repeat the previous page, or more than
+``max_pages`` pages raise :class:`SendGridPaginationError`.
 
 ========================  ==================================================================
 name                      style (``docs/api-notes.md`` §2)
 ========================  ==================================================================
 ``none``                  one response holds everything
 ``offset``                ``limit``/``offset``; follows ``Link rel="next"`` when present,
-                          else stops on a short page
+                          else stops on a short page. Pages overlap by one row: each next
+                          page starts at ``offset + size - 1`` and must repeat the last row
+                          read; when rows before it were deleted or inserted meanwhile, it
+                          realigns on that row (looking back a page at a time, bounded) and
+                          drops the rows already read, so a shift loses and repeats none
+                          (``sendgrid_hook.offset_paging``)
 ``created_window``        ``limit``/``offset`` over a ``start_time``/``end_time`` window of
                           ``created`` (suppression lists): each next page narrows the window
                           past the rows read, so a row deleted meanwhile shifts nothing
@@ -25,30 +31,30 @@ name                      style (``docs/api-notes.md`` §2)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
-from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-from requests.utils import parse_header_links
 
 from sendgrid_hook.errors import SendGridPaginationError
 from sendgrid_hook.page_records import extract_records
 from sendgrid_hook.transport import ApiResponse, Transport
 
-log = logging.getLogger(__name__)
 DEFAULT_MAX_PAGES = 10_000
 
 
 @dataclass(frozen=True)
 class PageRequest:
-    """One request of a pagination: a path (or same-host URL) and its query parameters."""
+    """One request of a pagination: a path (or same-host URL) and its query parameters.
+
+    ``revisit`` marks a page asked for again on purpose (offset paging reading back after the
+    list shifted): the repeated-request guard lets it through; the paginator bounds revisits.
+    """
 
     url: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    revisit: bool = False
 
     def identity(self) -> tuple[str, tuple[tuple[str, str], ...]]:
         """Hashable identity for the loop guard: path and sorted parameters (URL query included).
@@ -111,115 +117,13 @@ class Paginator:
         """The records of a page that no earlier page of this pagination returned."""
         return records
 
+    def after_empty(self, request: PageRequest, page: Page) -> PageRequest | None:
+        """The request after an empty ``page``: ``None``, an empty page ends the list.
 
-class OffsetPaginator(Paginator):
-    """``limit``/``offset``; ``Link rel=next`` wins, else a short page ends the list."""
-
-    default_page_size = 500
-    moves = frozenset({"offset"})
-
-    def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
-        """First page at offset 0 (or the caller's offset)."""
-        return PageRequest(path, {"limit": self.page_size, "offset": 0, **params})
-
-    def next(self, request: PageRequest, page: Page) -> PageRequest | None:
-        """Follow ``Link`` when the response has one; otherwise add ``limit`` to the offset.
-
-        A ``next`` link that does not move past the current offset (a last page pointing at
-        itself) is not followed: the page's own size decides, as without a link. A server that
-        really loops then repeats its page, which :func:`iter_pages` refuses. A link past the
-        rows the page held (a server capping pages below ``limit``) would skip rows: the next
-        page starts right after them instead.
+        Only a paginator that knows the list shrank under it (``offset``: the row it expected
+        is gone) looks back, a bounded number of times.
         """
-        current = _offset_of(request)
-        link = page.response.headers.get("Link")
-        if link:
-            nxt = next((x["url"] for x in parse_header_links(link) if x.get("rel") == "next"), None)
-            if nxt is None or not page.size:
-                return None
-            following = PageRequest(nxt, {})
-            if _offset_of(following) > current + page.size:
-                log.warning("%s: Link next offset %s is past the %d rows served; reading on "
-                            "from offset %d", request.url, _offset_of(following),
-                            page.size, current + page.size)  # fmt: skip
-                return _at_offset(request, current + page.size)
-            if _offset_of(following) > current:
-                return following
-            log.debug("%s: Link next offset %s does not move past %s; counting the page",
-                      request.url, _offset_of(following), current)  # fmt: skip
-        limit = int(_param(request, "limit") or self.page_size or 0)
-        if not page.size or page.size < limit:
-            return None
-        return _at_offset(request, current + page.size)
-
-
-class CreatedWindowPaginator(OffsetPaginator):
-    """``limit``/``offset`` over a window of ``created`` seconds, narrowed page by page.
-
-    With plain offsets, a row deleted before the current offset between two requests (a
-    customer removing a bounce) moves the rows after it up one place: the row at the page
-    boundary is never read, and the cursor moves past it for good. Here each full page ends
-    the window at the page's last ``created`` second instead: the next request starts (or,
-    for a newest-first list, ends) at that second, inclusive, at offset 0. Rows outside the
-    window cannot shift it; the rows of that second are read again and dropped here
-    (:meth:`fresh`). A page within one second, a short page that ``Link`` continues, or a page
-    whose ``created`` values are not sorted moves on by offset as :class:`OffsetPaginator`
-    does (a shift is then possible only within that second, or as before).
-
-    The same requests continue while the list has rows: the ``Link`` header or a short page
-    decides, as for ``offset``; a ``Link`` URL itself is not followed.
-    """
-
-    def __init__(
-        self, page_size: int | None = None, *, field: str = "created",
-        start: str = "start_time", end: str = "end_time",
-    ) -> None:  # fmt: skip
-        super().__init__(page_size)
-        self.field, self.start, self.end = field, start, end
-        self._edge: list[Any] = []  # the last page's rows of the second the next one repeats
-        self._edge_second: Any = None
-        self._order: str | None = None  # "rising" (oldest first) or "falling", once seen
-
-    def fresh(self, records: list[Any]) -> list[Any]:
-        """``records`` less the rows of the repeated second that the previous page held."""
-        edge, second, field = self._edge, self._edge_second, self.field
-        self._edge, self._edge_second = [], None
-        if not edge:
-            return records
-        return [r for r in records if r.get(field) != second or r not in edge]
-
-    def next(self, request: PageRequest, page: Page) -> PageRequest | None:
-        """Narrow the window past ``page`` (see the class); offsets only where it cannot.
-
-        The list's order is learnt from the first page whose ``created`` values differ and
-        held from then on: a page of one second says nothing about it.
-        """
-        if super().next(request, page) is None:
-            return None
-        by_offset = _at_offset(request, _offset_of(request) + page.size)
-        limit = int(_param(request, "limit") or self.page_size or 0)
-        values = [r.get(self.field) if isinstance(r, dict) else None for r in page.records]
-        if page.size < limit or not values or not all(type(v) is int for v in values):
-            return by_offset  # a short page that Link continues, or no usable created
-        first, last = values[0], values[-1]
-        if first != last:
-            order = "rising" if first < last else "falling"
-            pairs = pairwise(values)
-            if self._order not in (None, order) or not all(
-                (a <= b) if order == "rising" else (a >= b) for a, b in pairs
-            ):
-                return by_offset  # not sorted by created: the window cannot be narrowed
-            self._order = order
-        if self._order is None or (first == last and len(values) == page.size):
-            return by_offset  # one second only, nothing of it read before: move by offset
-        bound = self.start if self._order == "rising" else self.end
-        held = _param(request, bound)
-        if held is not None and (int(held) >= last if bound == self.start else int(held) <= last):
-            return by_offset  # the window already starts (ends) at that second
-        self._edge = [r for r in page.records if r.get(self.field) == last]
-        self._edge_second = last
-        narrowed = _at_offset(request, 0)
-        return PageRequest(narrowed.url, {**narrowed.params, bound: last})
+        return None
 
 
 class MetadataNextPaginator(Paginator):
@@ -272,10 +176,10 @@ class KeysetPaginator(Paginator):
         return PageRequest(request.url, {**request.params, self.cursor: value})
 
 
+#: Paginator factories by name; ``offset`` and ``created_window`` are registered by
+#: :mod:`sendgrid_hook.offset_paging`, imported at the end of this module.
 PAGINATORS: dict[str, Callable[..., Paginator]] = {
     "none": Paginator,
-    "offset": OffsetPaginator,
-    "created_window": CreatedWindowPaginator,
     "metadata_next": MetadataNextPaginator,
     "keyset": partial(KeysetPaginator, cursor="after_key"),
     "after_subuser_id": partial(KeysetPaginator, cursor="after_subuser_id"),
@@ -310,12 +214,14 @@ def iter_pages(
 ) -> Iterator[Page]:
     """Fetch pages one at a time until the paginator says done.
 
-    An empty page is the last one, whatever link or cursor it carries. With ``page_items``, a
+    An empty page is the last one, whatever link or cursor it carries, unless the paginator
+    knows the list shrank under it (:meth:`Paginator.after_empty`). With ``page_items``, a
     page is one wrapper record (``records_path="."``) and the paginator counts the entries of
     its ``page_items`` list (``/v3/subusers/stats/monthly``: ``{"date", "stats": [...]}``).
 
     Raises:
-        SendGridPaginationError: Repeated request, repeated page, or ``max_pages`` exceeded.
+        SendGridPaginationError: Repeated request (not a revisit), repeated page, or
+            ``max_pages`` exceeded.
     """
     progress = progress or PageProgress(path)
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
@@ -323,7 +229,7 @@ def iter_pages(
     first = paginator.first(path, dict(params or {}))
     request: PageRequest | None = first
     while request is not None:
-        if request.identity() in seen:
+        if request.identity() in seen and not request.revisit:
             raise SendGridPaginationError(f"pagination loop on {path}: a request repeated")
         if progress.pages >= max_pages:
             raise SendGridPaginationError(f"pagination of {path} exceeded {max_pages} pages")
@@ -344,7 +250,10 @@ def iter_pages(
         if on_page is not None:
             on_page(progress)
         yield page
-        request = paginator.next(request, page) if page.size else None
+        if page.size:
+            request = paginator.next(request, page)
+        else:
+            request = paginator.after_empty(request, page)
         if request is not None:
             request = _carried(request, first, paginator.moves)
 
@@ -359,7 +268,7 @@ def _carried(request: PageRequest, first: PageRequest, moves: frozenset[str]) ->
     present = {k for k, _ in parse_qsl(urlsplit(request.url).query, keep_blank_values=True)}
     present |= set(request.params)
     missing = {k: v for k, v in first.params.items() if k not in present and k not in moves}
-    return PageRequest(request.url, {**request.params, **missing}) if missing else request
+    return replace(request, params={**request.params, **missing}) if missing else request
 
 
 def _size(records: list[Any], page_items: str | None) -> int:
@@ -376,24 +285,6 @@ def _metadata(page: Page) -> Mapping[str, Any]:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _param(request: PageRequest, name: str) -> Any:
-    """A parameter of ``request``, from its params or its URL's query (``None``: absent)."""
-    value = request.params.get(name)
-    if value is None:
-        value = dict(parse_qsl(urlsplit(request.url).query)).get(name)
-    return value
-
-
-def _at_offset(request: PageRequest, offset: int) -> PageRequest:
-    """``request`` moved to ``offset`` (a followed link's query becomes parameters)."""
-    parts = urlsplit(request.url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    url = parts._replace(query="").geturl() if query else request.url
-    return PageRequest(url, {**query, **request.params, "offset": offset})
-
-
-def _offset_of(request: PageRequest) -> int:
-    try:
-        return int(_param(request, "offset") or 0)
-    except (TypeError, ValueError):
-        return 0
+# The limit/offset family builds on the types above, in a module of its own; importing it
+# registers "offset" and "created_window" in PAGINATORS (either module may be imported first).
+from sendgrid_hook import offset_paging  # noqa: E402, F401
