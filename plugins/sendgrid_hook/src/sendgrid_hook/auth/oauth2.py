@@ -8,10 +8,16 @@ hand-written OAuth client). This module adds what a multi-task pipeline needs ar
 2. the refresh runs under a per-connection lock (:mod:`.refresh_lock`), and the stored state is
    **re-read after the lock is taken**: if another task already refreshed, its access token is
    adopted and the (already spent) refresh token is not used again;
-3. the rotated refresh token is written to the token store (:mod:`.token_store`) before the
-   new access token is used, so the next task starts from it;
-4. ``invalid_grant`` / ``invalid_client`` become :class:`ReconnectRequired`;
-5. token requests never follow a redirect and end by a deadline
+3. the rotated tokens are adopted in memory first, then written to the token store
+   (:mod:`.token_store`), retried a few times while the lock is held, so the next task starts
+   from them. Should the store stay unwritable, the tokens live on in memory: a stored token whose
+   refresh token this object already spent is never used again, the next refresh starts from the
+   in-memory one and stores its successor;
+4. a stored token of another grant than the connection's (an admin reconnected during the run)
+   makes the hook re-read the connection and follow the new grant; a token of a grant other than
+   the connection's current one is never refreshed, nor written over the current one's;
+5. ``invalid_grant`` / ``invalid_client`` become :class:`ReconnectRequired`;
+6. token requests never follow a redirect and end by a deadline
    (:class:`~sendgrid_hook.auth.token_session.BoundedOAuth2Session`): a ``307`` would make
    ``requests`` POST the refresh token and client secret again, to whatever host the
    ``Location`` names.
@@ -23,48 +29,56 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+import tenacity
 from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.exceptions import RequestException
 
 from sendgrid_hook.auth.refresh_lock import PostgresAdvisoryLock
-from sendgrid_hook.auth.token_session import BoundedOAuth2Session
+from sendgrid_hook.auth.token_session import (
+    ENV_LOCK,
+    INSECURE_TRANSPORT_ENV,
+    BoundedOAuth2Session,
+    is_loopback_http,
+    loopback_transport,
+)
 from sendgrid_hook.auth.token_store import (
     StoredToken,
     VariableTokenStore,
     binding_of,
     fingerprint,
 )
-from sendgrid_hook.errors import ReconnectRequired, SendGridConfigError, SendGridRetriableError
+from sendgrid_hook.config import SendGridSettings
+from sendgrid_hook.errors import ReconnectRequired, SendGridRetriableError
 from sendgrid_hook.redaction import install_log_filters, register_basic_auth, register_secret, scrub
 
 if TYPE_CHECKING:
     from requests import PreparedRequest
 
-    from sendgrid_hook.config import SendGridSettings
 
 log = logging.getLogger(__name__)
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: Writes of the rotated tokens to the store, under the lock, before giving up (logged).
+SAVE_ATTEMPTS = 4
+#: Multiplier of the exponential wait between two of those writes, in seconds.
+SAVE_WAIT_SECONDS = 0.5
 
 
 def allow_loopback_http(url: str) -> None:
     """Accept an OAuth endpoint URL: https, or plain http on a loopback host (the simulator).
 
-    oauthlib refuses http:// URLs; for a loopback host it is allowed, never elsewhere.
+    oauthlib refuses http:// URLs; for a loopback host this allows them process-wide (for the
+    Connect page's own token requests; the hook allows them around its requests only, see
+    :func:`~sendgrid_hook.auth.token_session.loopback_transport`), never elsewhere.
 
     Raises:
         SendGridConfigError: ``url`` is neither https nor http on a loopback host.
     """
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
-        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
-        return
-    raise SendGridConfigError("the OAuth token URL must use https (http only for localhost)")
+    if is_loopback_http(url):
+        with ENV_LOCK:
+            os.environ.setdefault(INSECURE_TRANSPORT_ENV, "1")
 
 
 def guard_credentials(settings: SendGridSettings, *tokens: str | None) -> None:
@@ -91,6 +105,8 @@ class OAuth2RefreshAuth(AuthBase):
         store: Token store shared by all tasks (default: Airflow Variable).
         lock: Cross-process refresh lock (default: PostgreSQL advisory lock).
         clock: Time source, seconds since the epoch.
+        reread: The hook's connection getter (``get_connection(conn_id)``), to read the stored
+            connection again; ``None`` for settings that are not the stored connection's.
     """
 
     def __init__(
@@ -99,10 +115,12 @@ class OAuth2RefreshAuth(AuthBase):
         store: VariableTokenStore | None = None,
         lock: PostgresAdvisoryLock | None = None,
         clock: Any = time.time,
+        reread: Callable[[str], Any] | None = None,
     ) -> None:
-        allow_loopback_http(settings.token_url or "")
+        is_loopback_http(settings.token_url or "")
         guard_credentials(settings)
         self.settings = settings
+        self._reread = reread
         self.store = store or VariableTokenStore()
         self.lock = lock or PostgresAdvisoryLock(settings.lock_conn_id)
         self.clock = clock
@@ -111,6 +129,7 @@ class OAuth2RefreshAuth(AuthBase):
         self._refresh_token: str | None = None
         self._expires_at: float = 0.0
         self._issued_at: float = 0.0
+        self._spent: set[str | None] = set()  # fingerprints of the refresh tokens exchanged here
         self._mutex = threading.RLock()
 
     def __repr__(self) -> str:
@@ -132,7 +151,7 @@ class OAuth2RefreshAuth(AuthBase):
             now = self.clock()
             if self._access_token and _usable(self._expires_at, self._issued_at, now):
                 return self._access_token
-            stored = self._load()
+            stored = self._unspent(self._load())
             if stored and _stored_usable(stored, now):
                 self._adopt(stored)
                 return self._access_token or ""
@@ -153,11 +172,13 @@ class OAuth2RefreshAuth(AuthBase):
 
         Raises:
             ReconnectRequired: No refresh token, or the server refused it.
+            SendGridRetriableError: The store could not be read, or the token request failed.
         """
         conn_id = self.settings.conn_id
         with self.lock.hold(conn_id):
             now = self.clock()
-            stored = self._load()
+            loaded = self.store.load(conn_id)
+            stored = self._unspent(self._check(loaded))
             if (
                 stored
                 and stored.access_token not in (None, rejected)
@@ -166,13 +187,17 @@ class OAuth2RefreshAuth(AuthBase):
                 log.info("OAuth: %s adopts the access token another task refreshed", conn_id)
                 self._adopt(stored)
                 return
-            refresh_token = stored.refresh_token if stored else self.settings.refresh_token
+            # the stored token, unless it is another grant's or one this object already spent:
+            # then the newest one this object holds, else the connection's
+            held = self._refresh_token or self.settings.refresh_token
+            refresh_token = stored.refresh_token if stored else held
             if not refresh_token:
                 raise ReconnectRequired(
                     f"connection {conn_id!r} has no OAuth refresh token: connect it first",
                     reason="not_connected",
                 )
             token = self._exchange(refresh_token)
+            self._spent.add(fingerprint(refresh_token))
             new = StoredToken(
                 refresh_token=token.get("refresh_token") or refresh_token,
                 access_token=token["access_token"],
@@ -181,29 +206,71 @@ class OAuth2RefreshAuth(AuthBase):
                 seed_fingerprint=fingerprint(self.settings.refresh_token),
                 binding=self._binding(),
             )
-            self.store.save(conn_id, new)
+            self._adopt(new)  # first: a failed save must not lose the rotated refresh token
             self.refresh_count += 1
             log.info("OAuth: refreshed the access token of %s (refresh token rotated)", conn_id)
-            self._adopt(new)
+            self._save(new, loaded)
+
+    def _save(self, token: StoredToken, loaded: StoredToken | None) -> None:
+        """Write ``token`` to the store (under the lock), retried; never over another grant's.
+
+        The store is read again first: the Connect page writes a new grant's tokens without the
+        lock, and they are kept when the store holds another grant than when ``loaded`` was read.
+        A store still failing after :data:`SAVE_ATTEMPTS` writes is logged: ``token`` stays in
+        memory, where the next refresh starts from it and stores its successor.
+        """
+        conn_id = self.settings.conn_id
+
+        def write() -> None:
+            current = self.store.load(conn_id)
+            grant = current.seed_fingerprint if current else None
+            if grant != (loaded.seed_fingerprint if loaded else None) and (
+                grant != token.seed_fingerprint
+            ):
+                log.info("OAuth: %s was reconnected meanwhile; its new tokens are kept", conn_id)
+                return
+            self.store.save(conn_id, token)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(SAVE_ATTEMPTS),
+            wait=tenacity.wait_exponential(multiplier=SAVE_WAIT_SECONDS, max=8.0),
+            reraise=True,
+        )
+        try:
+            retrying(write)
+        except Exception as exc:
+            log.error(
+                "OAuth: could not store the rotated tokens of %s after %d attempts (%s); they "
+                "stay in this task's memory and are stored at its next refresh",
+                conn_id,
+                SAVE_ATTEMPTS,
+                scrub(type(exc).__name__),
+            )
 
     def _load(self) -> StoredToken | None:
-        """Stored state, only for the connection it was derived from.
+        """The stored state, if it belongs to this connection (:meth:`_check`)."""
+        return self._check(self.store.load(self.settings.conn_id))
+
+    def _check(self, stored: StoredToken | None) -> StoredToken | None:
+        """``stored``, only for the connection it was derived from.
 
         The store is keyed by connection id, but a connection under that id may be a caller's
         body (Airflow's ``enqueue-test`` runs one on a worker under the real id). So the stored
         tokens are used only when this connection holds the same seed refresh token (a secret
         the caller cannot supply without knowing it) and, once recorded, the same API base URL,
         token URL and client id: never sent to another host or token endpoint. A changed seed
-        is an admin reconnecting: the connection's new token wins.
+        is an admin reconnecting: the connection is read again (:meth:`_follow_reconnect`), and
+        the stored tokens are used if they are its new grant's, else the connection's token wins.
 
         Raises:
             ReconnectRequired: The seed is the same but the endpoint or client changed (reason
                 ``endpoint_changed``): neither the spent seed nor the stored tokens are sent.
         """
-        stored = self.store.load(self.settings.conn_id)
         if stored is None:
             return None
         seed = fingerprint(self.settings.refresh_token)
+        if seed and stored.seed_fingerprint != seed and self._follow_reconnect():
+            seed = fingerprint(self.settings.refresh_token)
         if not seed or stored.seed_fingerprint != seed:
             if seed:
                 log.info("OAuth: %s was reconnected; using its new token", self.settings.conn_id)
@@ -218,6 +285,44 @@ class OAuth2RefreshAuth(AuthBase):
                 "ones; reconnect it",
                 reason="endpoint_changed",
             )
+        return stored
+
+    def _follow_reconnect(self) -> bool:
+        """Read the connection again; adopt it if an admin reconnected it since it was read.
+
+        Returns:
+            Whether this object now holds the connection's new grant (its own tokens, of the
+            previous grant, are dropped: never refreshed, nor stored, again).
+
+        Raises:
+            SendGridRetriableError: The connection's credential type, API host, token URL or
+                client id changed too: the task's next try starts from the new connection.
+        """
+        if self._reread is None:
+            return False
+        fresh = SendGridSettings.from_connection(self._reread(self.settings.conn_id))
+        if fresh.refresh_token == self.settings.refresh_token:
+            return False
+        s = fresh
+        if (
+            s.auth_type != "oauth2"
+            or binding_of(s.base_url, s.token_url, s.client_id) != self._binding()
+        ):
+            raise SendGridRetriableError(
+                f"connection {s.conn_id!r} was changed during the run (credential type, API "
+                "host, token URL or client id); the task's next try uses it"
+            )
+        guard_credentials(fresh)
+        log.info("OAuth: %s was reconnected during the run; following its new grant", s.conn_id)
+        self.settings = fresh
+        self._access_token = self._refresh_token = None
+        self._expires_at = self._issued_at = 0.0
+        return True
+
+    def _unspent(self, stored: StoredToken | None) -> StoredToken | None:
+        """``stored``, unless its refresh token is one this object already exchanged."""
+        if stored is None or fingerprint(stored.refresh_token) in self._spent:
+            return None
         return stored
 
     def _binding(self) -> str:
@@ -239,12 +344,13 @@ class OAuth2RefreshAuth(AuthBase):
         # another set, after the server rotated the refresh token and before it is stored.
         session = BoundedOAuth2Session(client_id=s.client_id, deadline_seconds=s.request_timeout)
         try:
-            token = session.refresh_token(
-                s.token_url,
-                refresh_token=refresh_token,
-                auth=HTTPBasicAuth(s.client_id or "", s.client_secret or ""),
-                timeout=(s.connect_timeout, s.read_timeout),
-            )
+            with loopback_transport(s.token_url or ""):
+                token = session.refresh_token(
+                    s.token_url,
+                    refresh_token=refresh_token,
+                    auth=HTTPBasicAuth(s.client_id or "", s.client_secret or ""),
+                    timeout=(s.connect_timeout, s.read_timeout),
+                )
         except InvalidGrantError as exc:
             raise ReconnectRequired(
                 f"the OAuth refresh token of {s.conn_id!r} was refused (invalid_grant: revoked, "

@@ -5,25 +5,77 @@ plain ``requests`` a ``307`` answer makes it POST them again to whatever host ``
 and a trickling or endless answer holds the task. :class:`BoundedOAuth2Session` is
 requests-oauthlib's ``OAuth2Session`` (which still does the OAuth work) with the same bounds as
 API calls (:mod:`sendgrid_hook.bounded_fetch`).
+
+oauthlib refuses plain http unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` environment
+variable is set; :func:`loopback_transport` sets it only around one token request to a loopback
+host (the simulator), under a lock, and restores it afterwards.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import urllib3
 from requests.exceptions import Timeout
 from requests_oauthlib import OAuth2Session
 
 from sendgrid_hook.bounded_fetch import DeadlineExceeded, describe_origin, read_body
-from sendgrid_hook.errors import SendGridRedirectError
+from sendgrid_hook.errors import SendGridConfigError, SendGridRedirectError
 
 if TYPE_CHECKING:
     from requests import Response
 
 #: Token responses are a few hundred bytes.
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
+INSECURE_TRANSPORT_ENV = "OAUTHLIB_INSECURE_TRANSPORT"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: Held while this module changes ``OAUTHLIB_INSECURE_TRANSPORT``.
+ENV_LOCK = threading.Lock()
+
+
+def is_loopback_http(url: str) -> bool:
+    """Check an OAuth endpoint URL: https, or plain http on a loopback host (the simulator).
+
+    Returns:
+        Whether it is plain http (on a loopback host).
+
+    Raises:
+        SendGridConfigError: ``url`` is neither https nor http on a loopback host.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return False
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        return True
+    raise SendGridConfigError("the OAuth token URL must use https (http only for localhost)")
+
+
+@contextmanager
+def loopback_transport(url: str) -> Iterator[None]:
+    """Let oauthlib send requests to ``url`` over plain http for the block, if it is loopback.
+
+    Raises:
+        SendGridConfigError: ``url`` is neither https nor http on a loopback host.
+    """
+    if not is_loopback_http(url):
+        yield
+        return
+    with ENV_LOCK:
+        before = os.environ.get(INSECURE_TRANSPORT_ENV)
+        os.environ[INSECURE_TRANSPORT_ENV] = "1"
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(INSECURE_TRANSPORT_ENV, None)
+            else:
+                os.environ[INSECURE_TRANSPORT_ENV] = before
 
 
 class BoundedOAuth2Session(OAuth2Session):

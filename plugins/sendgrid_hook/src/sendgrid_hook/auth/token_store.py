@@ -15,8 +15,9 @@ are kept in one Variable per connection, ``sendgrid_oauth_token__<conn_id>``:
   API base URL, token URL and client id (``binding``, see :func:`binding_of`): never sent to
   another host, nor refreshed at another token endpoint.
 
-Inside a task the SDK ``Variable`` (execution API) is used; elsewhere (API server, CLI Test
-button, scripts) the metadata-database ``Variable`` model.
+Inside a task the Variable is read and written through the execution API (the supervisor's
+channel, as the SDK ``Variable`` does); elsewhere (API server, CLI Test button, scripts) with the
+metadata-database ``Variable`` model. A read that fails is never taken for "no stored token".
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sendgrid_hook.errors import SendGridRetriableError
 from sendgrid_hook.redaction import register_secret
 
 VARIABLE_PREFIX = "sendgrid_oauth_token__"
@@ -88,13 +90,15 @@ class VariableTokenStore:
         return f"{VARIABLE_PREFIX}{conn_id}"
 
     def load(self, conn_id: str) -> StoredToken | None:
-        """Read the newest stored token, bypassing Airflow's secrets cache."""
+        """Read the newest stored token, bypassing Airflow's secrets cache.
+
+        Raises:
+            SendGridRetriableError: Inside a task, the execution API could not answer.
+        """
         key = self.key(conn_id)
         _invalidate_cache(key)
         if _in_task():
-            from airflow.sdk import Variable
-
-            raw = Variable.get(key, default=None)
+            raw = _read_in_task(key)
         else:
             from airflow.models import Variable as DbVariable
 
@@ -118,6 +122,42 @@ class VariableTokenStore:
     def now(self) -> float:
         """Clock used for ``rotated_at`` (wall time)."""
         return time.time()
+
+
+def _read_in_task(key: str) -> str | None:
+    """The Variable's value as the execution API holds it; ``None`` only when it does not exist.
+
+    ``airflow.sdk.Variable.get(key, default=None)`` returns the default on *any* failure: its
+    execution-API secrets backend turns an error answer or a broken channel into "not found".
+    Taken for "never refreshed", that sent the connection's spent refresh token (the server then
+    revokes the grant). So the supervisor is asked directly, as that backend does, and only its
+    ``VARIABLE_NOT_FOUND`` answer means absent.
+
+    Raises:
+        SendGridRetriableError: Any other answer or failure (the task may retry later).
+    """
+    from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import ErrorResponse, GetVariable, VariableResult
+
+    try:
+        answer: Any = task_runner.SUPERVISOR_COMMS.send(GetVariable(key=key))
+    except AirflowRuntimeError as exc:  # the supervisor's error frame
+        answer = exc.error
+    except Exception as exc:
+        answer = exc
+    if isinstance(answer, VariableResult):
+        return answer.value
+    if isinstance(answer, ErrorResponse):
+        if answer.error == ErrorType.VARIABLE_NOT_FOUND:
+            return None
+        what = answer.error.value
+    else:
+        what = type(answer).__name__
+    raise SendGridRetriableError(
+        f"could not read the OAuth token store {key!r} through the execution API ({what}); "
+        "the stored token is not replaced by the connection's, retry later"
+    )
 
 
 def _invalidate_cache(key: str) -> None:

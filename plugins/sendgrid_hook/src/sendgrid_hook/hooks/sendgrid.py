@@ -1,9 +1,8 @@
 """SendGrid hook: turns a ``sendgrid`` Airflow connection into authenticated, polite requests.
 
-The hook is deliberately thin: it reads the connection (:mod:`sendgrid_hook.config`),
-builds the session with the right auth object (:mod:`sendgrid_hook.auth`), and delegates
-requests to :mod:`sendgrid_hook.transport` and paging to
-:mod:`sendgrid_hook.pagination`.
+The hook is deliberately thin: it reads the connection (:mod:`sendgrid_hook.config`), builds
+the session with the right auth object (:mod:`sendgrid_hook.auth`), and delegates requests to
+:mod:`sendgrid_hook.transport` and paging to :mod:`sendgrid_hook.pagination`.
 
 It subclasses :class:`~airflow.providers.http.hooks.http.HttpHook` (connection handling,
 TCP keep-alive adapter, ``run``/``run_and_check`` for ad-hoc calls) but overrides
@@ -85,6 +84,7 @@ class SendGridHook(HttpHook):
         self._token_store = token_store
         self._refresh_lock = refresh_lock
         self._settings: SendGridSettings | None = settings
+        self._reread = None if settings is not None else self.get_connection  # a stored one's
         self._session: requests.Session | None = None
         self._transport: Transport | None = None
         self._scopes: frozenset[str] | None = None
@@ -191,7 +191,7 @@ class SendGridHook(HttpHook):
         s = self.settings
         if s.auth_type == "api_key":
             return ApiKeyAuth(s.api_key or "")
-        return OAuth2RefreshAuth(s, store=self._token_store, lock=self._refresh_lock)
+        return OAuth2RefreshAuth(s, self._token_store, self._refresh_lock, reread=self._reread)
 
     def secret_forms(self) -> tuple[str, ...]:
         """Every form of the credentials this hook sends (an API may echo them in records)."""
