@@ -36,7 +36,7 @@ $(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/model
 TEST_WORKERS ?= 2
 
 test: venv lint $(MANIFEST)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Issue 14's fault matrix against the simulator: prints case, outcome, records lost, tenants
 # aborted, seconds (PYTEST_ARGS e.g. -k "nested" to run some rows).

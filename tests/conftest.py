@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,32 +58,37 @@ for _key in [k for k in os.environ if k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VA
 os.environ.update(_isolated_airflow_env())
 
 
-@pytest.hookimpl(trylast=True)
+#: Folders whose tests share an expensive session fixture of their conftest (one dbt build, the
+#: pipeline runs, the Connect page's Airflow): ``make test`` runs each whole on one worker.
+SHARED_FIXTURE_FOLDERS = ("tests/connect_page", "tests/end_to_end", "tests/transform")
+
+
+def worker_unit(nodeid: str) -> str:
+    """The unit ``make test`` hands to one worker: a shared-fixture folder, else the module
+    (whose module fixtures - an Airflow cluster, a DAG run - are then built once)."""
+    module = nodeid.split("::", 1)[0]
+    return next((f for f in SHARED_FIXTURE_FOLDERS if module.startswith(f"{f}/")), module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's ``loadscope`` distribution over :func:`worker_unit` units."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_unit(nodeid)
+
+    return ScopeScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group the tests for ``make test``'s worker processes (pytest-xdist ``loadgroup``).
+    """Units holding a ``slow`` test come first, so the longest do not start last.
 
-    Tests that share a session fixture of a folder's conftest (a dbt build, pipeline runs, a
-    browser's Airflow) run on one worker, which builds it once; every other test runs with the
-    rest of its module (module fixtures: an Airflow cluster, a DAG run). Groups holding a
-    ``slow`` test are handed out first, so the longest ones do not start last. The order within
-    a group is kept (``tests/transform`` moves its rerun tests last).
+    The sort is stable: the order within a unit is kept (``tests/transform`` moves its rerun
+    tests last). Workers hand the order on to the scheduler (``--no-loadscope-reorder``).
     """
-    groups = {item.nodeid: _group(item) for item in items}
-    slow = {groups[item.nodeid] for item in items if item.get_closest_marker("slow")}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
-    items.sort(key=lambda item: groups[item.nodeid] not in slow)  # stable: keeps group order
-
-
-def _group(item: pytest.Item) -> str:
-    """The folder of a conftest whose session fixture ``item`` uses, else its module."""
-    here = Path(__file__).parent.relative_to(item.config.rootpath).as_posix()
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in info.name2fixturedefs.values() if info else ():
-        shared = [d for d in defs if d.scope == "session" and d.baseid not in ("", here)]
-        if shared:  # this conftest's (a server, a browser) each worker has its own
-            return shared[-1].baseid
-    return item.nodeid.split("::", 1)[0]
+    slow = {worker_unit(item.nodeid) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: worker_unit(item.nodeid) not in slow)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
