@@ -7,13 +7,13 @@ pages of the authorization server are plain HTML forms, submitted here with thei
 
 from __future__ import annotations
 
-import os
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from requests_oauthlib import OAuth2Session
+from sendgrid_hook.auth.token_session import loopback_transport
 
 
 class _FormParser(HTMLParser):
@@ -56,13 +56,6 @@ def _submit(
     )
 
 
-def allow_loopback_http(url: str) -> None:
-    """Let oauthlib talk plain HTTP to a loopback server (the simulator); never to others."""
-    parts = urlsplit(url)
-    if parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}:
-        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-
-
 def authorize_with_consent(
     *,
     authorize_url: str,
@@ -79,24 +72,24 @@ def authorize_with_consent(
     Raises:
         RuntimeError: The server did not redirect back with a code.
     """
-    allow_loopback_http(authorize_url)
-    oauth = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=scope, pkce="S256")
-    url, state = oauth.authorization_url(authorize_url)
-    browser = requests.Session()
-    login_page = browser.get(url, timeout=30)
-    login_page.raise_for_status()
-    consent_page = _submit(
-        browser, login_page, {"username": login, "password": password}, button="login"
-    )
-    consent_page.raise_for_status()
-    back = _submit(browser, consent_page, {}, button="approve")
-    location = back.headers.get("Location", "")
-    if back.status_code not in (302, 303) or not location.startswith(redirect_uri):
-        raise RuntimeError(f"authorization was not granted (HTTP {back.status_code})")
-    return oauth.fetch_token(
-        token_url,
-        authorization_response=location,
-        client_secret=client_secret,
-        state=state,
-        include_client_id=True,
-    )
+    with loopback_transport(authorize_url):  # oauthlib's https check, lifted for the simulator
+        oauth = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=scope, pkce="S256")
+        url, state = oauth.authorization_url(authorize_url)
+        browser = requests.Session()
+        login_page = browser.get(url, timeout=30)
+        login_page.raise_for_status()
+        consent_page = _submit(
+            browser, login_page, {"username": login, "password": password}, button="login"
+        )
+        consent_page.raise_for_status()
+        back = _submit(browser, consent_page, {}, button="approve")
+        location = back.headers.get("Location", "")
+        if back.status_code not in (302, 303) or not location.startswith(redirect_uri):
+            raise RuntimeError(f"authorization was not granted (HTTP {back.status_code})")
+        return oauth.fetch_token(
+            token_url,
+            authorization_response=location,
+            client_secret=client_secret,
+            state=state,
+            include_client_id=True,
+        )

@@ -20,7 +20,7 @@ from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
 from sendgrid_hook.auth.oauth2 import guard_credentials
-from sendgrid_hook.auth.token_session import BoundedOAuth2Session
+from sendgrid_hook.auth.token_session import BoundedOAuth2Session, loopback_transport
 from sendgrid_hook.errors import SendGridRedirectError
 
 from sendgrid_connect import nonces, signing, tenants
@@ -82,9 +82,10 @@ def start(
         redirect_uri=redirect_uri,
         scope=list(settings.oauth_scopes) or None,
     )
-    url, _ = session.authorization_url(
-        endpoint, state=state, code_challenge=challenge, code_challenge_method="S256"
-    )
+    with loopback_transport(endpoint):  # oauthlib's https check, lifted for the simulator only
+        url, _ = session.authorization_url(
+            endpoint, state=state, code_challenge=challenge, code_challenge_method="S256"
+        )
     return url
 
 
@@ -148,14 +149,15 @@ def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict
         deadline_seconds=settings.request_timeout,
     )
     try:
-        token = session.fetch_token(
-            settings.token_url,
-            code=code,
-            code_verifier=verifier,
-            auth=HTTPBasicAuth(settings.client_id or "", settings.client_secret or ""),
-            include_client_id=False,
-            timeout=(settings.connect_timeout, 30),
-        )
+        with loopback_transport(settings.token_url or ""):
+            token = session.fetch_token(
+                settings.token_url,
+                code=code,
+                code_verifier=verifier,
+                auth=HTTPBasicAuth(settings.client_id or "", settings.client_secret or ""),
+                include_client_id=False,
+                timeout=(settings.connect_timeout, 30),
+            )
     except OAuth2Error as exc:
         raise FlowError(
             f"SendGrid refused the authorization code ({exc.error}). Start again."

@@ -225,10 +225,10 @@ def check_transport(url: str) -> None:
     Raises:
         TenantError: Any other scheme or host.
     """
-    from sendgrid_hook.auth.oauth2 import allow_loopback_http
+    from sendgrid_hook.auth.token_session import is_loopback_http
 
     try:
-        allow_loopback_http(url)
+        is_loopback_http(url)
     except SendGridConfigError:
         raise TenantError("OAuth endpoints must use https (http only for localhost).") from None
 

@@ -26,7 +26,6 @@ hand-written OAuth client). This module adds what a multi-task pipeline needs ar
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -39,8 +38,6 @@ from requests.exceptions import RequestException
 
 from sendgrid_hook.auth.refresh_lock import PostgresAdvisoryLock
 from sendgrid_hook.auth.token_session import (
-    ENV_LOCK,
-    INSECURE_TRANSPORT_ENV,
     BoundedOAuth2Session,
     is_loopback_http,
     loopback_transport,
@@ -64,21 +61,6 @@ log = logging.getLogger(__name__)
 SAVE_ATTEMPTS = 4
 #: Multiplier of the exponential wait between two of those writes, in seconds.
 SAVE_WAIT_SECONDS = 0.5
-
-
-def allow_loopback_http(url: str) -> None:
-    """Accept an OAuth endpoint URL: https, or plain http on a loopback host (the simulator).
-
-    oauthlib refuses http:// URLs; for a loopback host this allows them process-wide (for the
-    Connect page's own token requests; the hook allows them around its requests only, see
-    :func:`~sendgrid_hook.auth.token_session.loopback_transport`), never elsewhere.
-
-    Raises:
-        SendGridConfigError: ``url`` is neither https nor http on a loopback host.
-    """
-    if is_loopback_http(url):
-        with ENV_LOCK:
-            os.environ.setdefault(INSECURE_TRANSPORT_ENV, "1")
 
 
 def guard_credentials(settings: SendGridSettings, *tokens: str | None) -> None:
