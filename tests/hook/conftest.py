@@ -81,6 +81,20 @@ def set_conn(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, dict[str, Any]],
     return _set
 
 
+def dag_bag(folder: Any, monkeypatch: pytest.MonkeyPatch, name: str, text: str) -> Any:
+    """A DAG file ``name`` with ``text`` in ``folder``, made the dags folder and synced to the
+    metadata database (``dag.test()`` needs the serialized DAG); returns its ``DagBag``."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    (folder / name).write_text(text)
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(folder))
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(folder))
+    sync_bag_to_db(bag, "dags-folder", None)
+    return bag
+
+
 def oauth_connect(sim: Any, tenant: dict[str, Any]) -> dict[str, Any]:
     """Run the authorization-code + PKCE flow like an admin would; return the token dict."""
     from requests_oauthlib import OAuth2Session

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sendgrid_hook.auth.token_store import VARIABLE_PREFIX
 
-from tests.hook.conftest import TEST_CONN, oauth_conn, oauth_connect
+from tests.hook.conftest import TEST_CONN, dag_bag, oauth_conn, oauth_connect
 
 pytestmark = pytest.mark.usefixtures("airflow_home", "warehouse")
 
@@ -40,7 +40,6 @@ with DAG("hook_oauth_rotation", schedule=None, start_date=dt.datetime(2026, 11, 
 def test_two_tasks_share_the_rotated_token(
     sim: Any, tenant: dict, set_conn: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
     from airflow.models import Variable
 
     # 2 s tokens: every task finds the previous access token expired, and a busy machine still
@@ -48,14 +47,9 @@ def test_two_tasks_share_the_rotated_token(
     sim.control.set_oauth(access_token_ttl=2)
     token = oauth_connect(sim, tenant)
     set_conn(TEST_CONN, oauth_conn(sim, tenant, token["refresh_token"]))
-    (tmp_path / "hook_oauth_rotation.py").write_text(DAG_FILE)
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path))
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=str(tmp_path))
-    sync_bag_to_db(bag, "dags-folder", None)
-    dag = bag.get_dag("hook_oauth_rotation")
+    dag = dag_bag(tmp_path, monkeypatch, "hook_oauth_rotation.py", DAG_FILE).get_dag(
+        "hook_oauth_rotation"
+    )
 
     run = dag.test()
     assert run.state == "success"

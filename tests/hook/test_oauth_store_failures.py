@@ -27,7 +27,7 @@ from sendgrid_hook.auth.token_store import (
 )
 from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-from tests.hook.conftest import TEST_CONN, oauth_conn, oauth_connect
+from tests.hook.conftest import TEST_CONN, dag_bag, oauth_conn, oauth_connect
 
 OUTAGE_ENV = "SG_TEST_EXECUTION_API_VARIABLE_OUTAGE"
 
@@ -230,17 +230,11 @@ def test_a_failed_read_of_the_store_in_a_task_is_retriable_not_a_reconnect(
 ) -> None:
     """Task 2 cannot read the stored token: it fails retriably and spends nothing, and task 3
     carries on from task 1's token (it used to send the spent seed: grant revoked)."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
     from airflow.models import Variable
 
     token = oauth_connect(sim, tenant)
     set_conn(TEST_CONN, oauth_conn(sim, tenant, token["refresh_token"]))
-    (tmp_path / "hook_store_outage.py").write_text(DAG_FILE)
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path))
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=str(tmp_path))
-    sync_bag_to_db(bag, "dags-folder", None)
+    bag = dag_bag(tmp_path, monkeypatch, "hook_store_outage.py", DAG_FILE)
     try:
         with _variable_reads_failing_while_flagged():
             run = bag.get_dag("hook_store_outage").test()
