@@ -32,7 +32,7 @@ $(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/model
 
 # The suite's tests wait on Airflow, dbt and the simulator about half the time: TEST_WORKERS
 # processes (pytest-xdist) run them side by side, grouped by shared fixture (tests/conftest.py);
-# TEST_WORKERS=0 runs them in this process.
+# TEST_WORKERS=0 runs them in this process (needed for PYTEST_ARGS=--pdb).
 TEST_WORKERS ?= 2
 
 test: venv lint $(MANIFEST)

@@ -171,6 +171,25 @@ class ClusterResources:
 
         return redis.Redis.from_url(f"{self.config.redis_url.rstrip('/')}/{db}")
 
+    @staticmethod
+    def _flush_if_owned_by(r: Any, owner: str) -> None:
+        """Empty the database if its lock key still names ``owner``.
+
+        WATCH makes the check and the flush one step: a cluster that claimed the database
+        meanwhile (a parallel test worker saw the same dead owner) keeps its data.
+        """
+        import redis
+
+        with r.pipeline() as pipe:
+            try:
+                pipe.watch(REDIS_LOCK_KEY)
+                if (pipe.get(REDIS_LOCK_KEY) or b"").decode() == owner:
+                    pipe.multi()
+                    pipe.flushdb()
+                    pipe.execute()
+            except redis.WatchError:
+                pass
+
     def _claim_redis_db(self) -> None:
         """Claim a Redis database number nobody else uses (lock key with a 6 h expiry)."""
         ensure_redis(self.config.redis_url)
@@ -184,7 +203,7 @@ class ClusterResources:
             owner = (r.get(REDIS_LOCK_KEY) or b"").decode()
             pid = owner.split(":", 1)[0]
             if pid.isdigit() and not pid_alive(int(pid)):  # left by a killed cluster
-                r.flushdb()
+                self._flush_if_owned_by(r, owner)
             if r.dbsize() == 0 and r.set(REDIS_LOCK_KEY, self._redis_token, nx=True, ex=6 * 3600):
                 self.redis_db = db
                 return

@@ -10,9 +10,9 @@ Vocabulary (see ``docs/staging-contract.md`` for how rows land):
   ``incremental`` (append-like, a :class:`Cursor` on a record field with a small overlap) or
   ``date_window`` (stats by day/month, a :class:`Window` re-pulling the last days).
 * ``pagination`` / ``records_path``: the hook's paginator names (``none``, ``offset``,
-  ``created_window``, ``metadata_next``, ``keyset``) and record selectors (``result``,
-  ``results``, a key, ``None`` for a bare array, ``"."`` when the body is the record,
-  ``RESULT_OR_BODY`` for either).
+  ``plain_offset`` for stats, ``created_window``, ``metadata_next``, ``keyset``) and record
+  selectors (``result``, ``results``, a key, ``None`` for a bare array, ``"."`` when the body
+  is the record, ``RESULT_OR_BODY`` for either).
 * ``per_subuser``: also read the stream for every subuser with ``on-behalf-of``.
 * ``fan_out``: one request (or chunk of requests) per id of a parent stream (template
   versions, category stats after the categories list, single-send stats, subuser credits, API
@@ -41,7 +41,7 @@ CursorKind = Literal["epoch", "date"]
 #: adopted as the stream's cursor; a later value (a record dated in the future) is loaded but
 #: never moves the cursor, so the records created before that date are still read.
 CLOCK_SKEW_SECONDS = 300
-Pagination = Literal["none", "offset", "created_window", "metadata_next", "keyset"]
+Pagination = Literal["none", "offset", "plain_offset", "created_window", "metadata_next", "keyset"]
 
 MARKETING = "marketing_campaigns"
 SUBUSERS = "subusers"
@@ -234,22 +234,23 @@ STREAMS: tuple[StreamSpec, ...] = (
           description="each key's scopes (the list has none): one request per key"),
     # --- volume (stats) -------------------------------------------------------------------
     _spec("global_stats", "/v3/stats", "stats.read", ("date",), mode="date_window",
-          window=_DAILY, pagination="offset", page_size=500, per_subuser=True),
+          window=_DAILY, pagination="plain_offset", page_size=500, per_subuser=True),
     _spec("categories", "/v3/categories", "categories.read", ("category",),
           pagination="offset", page_size=500, per_subuser=True),
     _spec("category_stats", "/v3/categories/stats", "categories.stats.read", ("date", "name"),
           per_subuser=True, fan_out=FanOut("categories", "category", param="categories",
                                            chunk=10), **_STATS),
     _spec("subuser_stats", "/v3/subusers/stats", "subusers.stats.read", ("date", "name"),
-          pagination="offset", page_size=500, feature=SUBUSERS, subuser_field="name",
+          pagination="plain_offset", page_size=500, feature=SUBUSERS, subuser_field="name",
           fan_out=FanOut("subusers", "username", param="subusers", chunk=10), **_STATS),
     _spec("subuser_stats_monthly", "/v3/subusers/stats/monthly", "subusers.stats.monthly.read",
-          ("date", "name"), pagination="offset", page_size=500, records_path=".",
+          ("date", "name"), pagination="plain_offset", page_size=500, records_path=".",
           feature=SUBUSERS, subuser_field="name", mode="date_window", explode="stats",
           window=Window(start_param="date", lookback_days=31, monthly=True,
                         extra_params=())),
     _spec("parse_stats", "/v3/user/webhooks/parse/stats", "user.webhooks.parse.stats.read",
-          ("date",), mode="date_window", window=_DAILY, pagination="offset", page_size=500),
+          ("date",), mode="date_window", window=_DAILY, pagination="plain_offset",
+          page_size=500),
     # --- content --------------------------------------------------------------------------
     _spec("templates", "/v3/templates", "templates.read", ("id",),
           pagination="metadata_next", page_size=200, records_path="result",

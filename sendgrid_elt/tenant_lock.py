@@ -89,6 +89,7 @@ def holder(conn: psycopg.Connection, tenant_id: str) -> str | None:
     row = conn.execute(
         "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid "
         "where l.locktype = 'advisory' and l.granted and l.objsubid = 1 "
+        "and l.database = (select oid from pg_database where datname = current_database()) "
         "and l.classid::text::bigint = %s and l.objid::text::bigint = %s",
         (unsigned >> 32, unsigned & 0xFFFF_FFFF),
     ).fetchone()

@@ -124,10 +124,13 @@ class RateLimiter:
             self.config = config
             self._windows.clear()
 
-    def check(self, bucket: str, route: str, now: float | None = None) -> Verdict:
+    def check(self, bucket: str, route: str, now: float | None = None, offset: int = 0) -> Verdict:
         """Count one request and return whether it is allowed, with its headers.
 
-        ``X-RateLimit-Reset`` is the real Unix time (seconds) at which the window resets.
+        Windows are counted on the real clock (``now``, default :func:`time.time`), but
+        ``X-RateLimit-Reset`` is expressed, as SendGrid's is, in the clock of the ``Date``
+        header: the real Unix time of the window's end plus ``offset``, the seconds the
+        simulated clock is ahead of real time (whole days; negative when behind).
         """
         rule = self.config.rule_for(route)
         if rule is None:
@@ -141,7 +144,7 @@ class RateLimiter:
                 self._windows[(bucket, route)] = state
             state[1] += 1
             used = state[1]
-        reset = math.ceil(start + rule.window)
+        reset = math.ceil(start + rule.window) + offset
         allowed = used <= rule.limit
         headers = [
             ("x-ratelimit-limit", str(rule.limit)),

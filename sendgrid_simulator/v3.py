@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import time
 from collections import Counter
 from typing import Any
 
@@ -131,8 +132,10 @@ class V3Api:
         token = bearer(req.headers)
         cred = self.world.authenticate(token) if token else None
         bucket = cred.bucket if cred else f"anon:{req.client.split(':')[0]}"
-        verdict = self.limiter.check(bucket, route)
-        extra = [("date", email.utils.formatdate(self.world.http_now(), usegmt=True))]
+        real = time.time()
+        date = self.world.http_now()  # the simulated clock: X-RateLimit-Reset is given in it
+        verdict = self.limiter.check(bucket, route, now=real, offset=round(date - real))
+        extra = [("date", email.utils.formatdate(date, usegmt=True))]
         extra += verdict.headers
         tenant_id = cred.tenant_id if cred else None
         fault = None

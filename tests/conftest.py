@@ -70,6 +70,7 @@ def worker_unit(nodeid: str) -> str:
     return next((f for f in SHARED_FIXTURE_FOLDERS if module.startswith(f"{f}/")), module)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist absent or disabled (-p no:xdist): unused
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """pytest-xdist's ``loadscope`` distribution over :func:`worker_unit` units."""
     from xdist.scheduler import LoadScopeScheduling

@@ -41,5 +41,7 @@ def test_dag_file_imports_fast_without_network_or_database(airflow_home) -> None
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds = float(out.stdout.strip().splitlines()[-1])
-    assert seconds < 1.0, f"DAG file took {seconds:.2f}s to import (after airflow.sdk)"
+    # ~0.2 s alone; `make test` runs two workers on two cores: work at parse time (dbt, the
+    # network's timeouts) takes far longer than this bound
+    assert seconds < 3.0, f"DAG file took {seconds:.2f}s to import (after airflow.sdk)"
     assert time.perf_counter() - start < 60

@@ -100,3 +100,25 @@ def test_each_request_gets_its_own_second_chance(hook: SendGridHook, sim: Any) -
     assert hook.get_json("/v3/user/username")["username"]
     assert pauses == [PAUSE, PAUSE]
     assert hook.request_count == 4
+
+
+def test_a_401_then_another_error_leaves_no_first_401_behind(hook: SendGridHook, sim: Any) -> None:
+    """401, then 404 for the request sent again: the same request later answered 401 is a first
+    401 again (paused and asked once more), not the second of a row."""
+    path = "/v3/user/username"
+    answers = iter([{"answer_status": 404, "answer_message": "not found"}, {}])
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        hostile.configure(sim.base_url, paths=[path], **next(answers))
+
+    auth: Any = hook.get_conn().auth
+    auth.sleep = pause
+    _refuse(sim, path)
+    with pytest.raises(Exception) as first:  # noqa: PT011 (any error but a reconnect)
+        hook.get_json(path)
+    assert not isinstance(first.value, ReconnectRequired)
+    _refuse(sim, path)
+    assert hook.get_json(path)["username"]  # paused, asked again, answered
+    assert pauses == [PAUSE, PAUSE]

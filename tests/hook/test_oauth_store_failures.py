@@ -246,6 +246,37 @@ def test_a_failed_read_of_the_store_in_a_task_is_retriable_not_a_reconnect(
         Variable.delete(VARIABLE_PREFIX + TEST_CONN)
 
 
+def test_a_failed_read_of_the_metadata_database_is_retriable_not_a_reconnect(
+    sim: Any, connected: dict, airflow_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a task (the Connect page's health check, the Test button), the store is the
+    metadata database: ``Variable.get`` logged a failed query and answered "no token", and the
+    hook sent the spent seed (grant revoked). Now the read failing is a retriable error."""
+    import airflow.utils.session
+    from airflow.models import Variable
+    from sendgrid_hook.errors import SendGridRetriableError
+    from sqlalchemy.exc import OperationalError
+
+    Variable.delete(VARIABLE_PREFIX + TEST_CONN)
+    first = SendGridHook(TEST_CONN, token_store=VariableTokenStore(), refresh_lock=_NoLock())
+    assert first.get_json("/v3/user/account")  # refreshed: the seed is spent, its successor stored
+    second = SendGridHook(TEST_CONN, token_store=VariableTokenStore(), refresh_lock=_NoLock(),
+                          backoff_max=0.01)  # fmt: skip
+
+    def unreachable() -> Any:
+        raise OperationalError("select", {}, Exception("database is locked"))
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(airflow.utils.session, "create_session", unreachable)
+            with pytest.raises(SendGridRetriableError, match="metadata database"):
+                second.get_json("/v3/user/account")
+        assert not _grant_revoked(sim), "the spent seed was presented again"
+        assert second.get_json("/v3/user/account")  # the database is back: the stored token
+    finally:
+        Variable.delete(VARIABLE_PREFIX + TEST_CONN)
+
+
 # -- 5. plain http to a loopback token endpoint -------------------------------------------------
 def test_insecure_transport_is_allowed_around_the_hook_s_token_request_only(
     sim: Any, connected: dict, monkeypatch: pytest.MonkeyPatch

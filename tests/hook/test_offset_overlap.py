@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sendgrid_hook.errors import SendGridPaginationError
 from sendgrid_hook.hooks.sendgrid import SendGridHook
+from sendgrid_hook.offset_paging import OffsetPaginator
 
 from .fake_api import JsonHandler, serving_hook
 
@@ -220,3 +221,32 @@ def test_a_list_rewritten_on_every_request_is_refused(served: SendGridHook) -> N
     with pytest.raises(SendGridPaginationError, match="changed too much"):
         _read(served)
     assert len(Rows.requests) <= 8
+
+
+def _volatile(index: int) -> Change:
+    """The row at ``index`` changes on every request (a day whose counts still grow)."""
+
+    def change(rows: list[dict[str, Any]]) -> None:
+        rows[index] = {**rows[index], "role": f"{rows[index]['role']}+"}
+
+    return change
+
+
+def test_a_row_changing_on_every_request_ends_the_read_in_a_few_requests(
+    served: SendGridHook,
+) -> None:
+    """The page boundary's row differs each time it is read: no page ever repeats it, so the
+    overlap cannot line up. The read gives up after a handful of requests (it used to go on
+    to ``max_pages``: 10,000 in production)."""
+    Rows.rows, Rows.changes = _rows(10), {0: _volatile(PAGE - 1)}
+    with pytest.raises(SendGridPaginationError, match="changed too much"):
+        _read(served)
+    assert len(Rows.requests) <= 2 * (OffsetPaginator.max_misses + 2)
+
+
+def test_stats_lists_page_by_plain_offsets_and_read_a_changing_day(served: SendGridHook) -> None:
+    """Lists ordered by date that rows never leave (stats) use ``plain_offset``: today's row
+    may change between two requests without stopping the read."""
+    Rows.rows, Rows.changes = _rows(10), {0: _volatile(PAGE - 1)}
+    assert _read(served, "plain_offset") == [f"u{i:02d}" for i in range(10)]
+    assert [q["offset"] for q in Rows.requests] == ["0", "4", "8"]

@@ -122,7 +122,7 @@ def test_tiny_starts_fast() -> None:
     with run_simulator(seed=3) as sim:
         elapsed = time.perf_counter() - t0
         assert requests.get(f"{sim.base_url}/__sim/health", timeout=5).json()["ok"]
-    assert elapsed < 1.0
+    assert elapsed < 3.0  # well under a second alone; `make test` runs two workers on two cores
 
 
 def test_large_serves_deep_offset_lazily(http: requests.Session) -> None:

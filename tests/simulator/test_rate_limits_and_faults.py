@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import time
 
 import pytest
@@ -44,12 +46,19 @@ def test_headers_429_and_reset(fresh_sim: RunningSimulator, http: requests.Sessi
     assert r.json() == TOO_MANY
     assert r.headers["X-RateLimit-Limit"] == "3"
     assert int(r.headers["Retry-After"]) >= 1
+    # The reset is in the clock of the Date header (the simulated one, whole days from real
+    # time), as SendGrid's is in its own clock: the window ends 1 s after the Date's second.
     reset = int(r.headers["X-RateLimit-Reset"])
-    assert 0 < reset - time.time() <= 1.1
+    date = email.utils.parsedate_to_datetime(r.headers["Date"]).timestamp()
+    assert date.is_integer()
+    assert reset - date == 1
+    shift = round((date - time.time()) / 86400) * 86400  # simulated minus real clock
+    assert dt.datetime.fromtimestamp(date, dt.UTC).date() == CLOCK  # a fresh simulator's
+    assert 0 < reset - shift - time.time() <= 1.1  # in real time: the end of this window
     # Buckets are per key and per endpoint.
     assert call(http, sim, "/v3/user/account", other).status_code == 200
     assert call(http, sim, "/v3/user/credits", key).headers["X-RateLimit-Limit"] == "1000"
-    time.sleep(max(0.0, reset - time.time()) + 0.05)
+    time.sleep(max(0.0, reset - shift - time.time()) + 0.05)
     assert call(http, sim, "/v3/user/account", key).status_code == 200
     assert call(http, sim, "/v3/scopes", None).headers["X-RateLimit-Limit"] == "1000"
 

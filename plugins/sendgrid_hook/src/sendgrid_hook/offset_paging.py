@@ -145,7 +145,10 @@ class OffsetPaginator(LimitOffsetPaginator):
         following = super().next(request, page)
         if following is None:
             return None
-        self._misses = 0 if page.records else self._missed(request, current)
+        if not page.records:
+            self._missed(request, current)
+        elif not request.revisit:  # new rows past every offset read: the read moves on
+            self._misses = 0
         limit = int(_param(request, "limit") or self.page_size or 0)
         if limit < 2 or page.size < 2 or page.size != self._held:
             self._frontier = _NONE  # one-row pages cannot overlap; a wrapper's list is no rows
@@ -312,4 +315,6 @@ def _offset_of(request: PageRequest) -> int:
         return 0
 
 
-PAGINATORS.update(offset=OffsetPaginator, created_window=CreatedWindowPaginator)
+PAGINATORS.update(
+    offset=OffsetPaginator, plain_offset=LimitOffsetPaginator, created_window=CreatedWindowPaginator
+)

@@ -20,6 +20,9 @@ name                      style (``docs/api-notes.md`` §2)
                           realigns on that row (looking back a page at a time, bounded) and
                           drops the rows already read, so a shift loses and repeats none
                           (``sendgrid_hook.offset_paging``)
+``plain_offset``          ``limit``/``offset`` without overlap, for lists ordered by date that
+                          rows never leave (stats): a recent day's counts may change between
+                          two requests, which the overlap would take for a shift
 ``created_window``        ``limit``/``offset`` over a ``start_time``/``end_time`` window of
                           ``created`` (suppression lists): each next page narrows the window
                           past the rows read, so a row deleted meanwhile shifts nothing

@@ -92,6 +92,5 @@ class ApiKeyAuth(AuthBase):
                 reason="api_key_rejected",
                 status_code=401,
             )
-        if response.status_code < 300:
-            self._thread.refused = None
+        self._thread.refused = None  # any other answer: the next 401 is a first one again
         return response

@@ -93,16 +93,12 @@ class VariableTokenStore:
         """Read the newest stored token, bypassing Airflow's secrets cache.
 
         Raises:
-            SendGridRetriableError: Inside a task, the execution API could not answer.
+            SendGridRetriableError: The execution API (in a task) or the metadata database
+                (elsewhere) could not answer.
         """
         key = self.key(conn_id)
         _invalidate_cache(key)
-        if _in_task():
-            raw = _read_in_task(key)
-        else:
-            from airflow.models import Variable as DbVariable
-
-            raw = DbVariable.get(key, default_var=None)
+        raw = _read_in_task(key) if _in_task() else _read_metastore(key)
         return StoredToken.from_json(raw) if raw else None
 
     def save(self, conn_id: str, token: StoredToken) -> None:
@@ -158,6 +154,33 @@ def _read_in_task(key: str) -> str | None:
         f"could not read the OAuth token store {key!r} through the execution API ({what}); "
         "the stored token is not replaced by the connection's, retry later"
     )
+
+
+def _read_metastore(key: str) -> str | None:
+    """The Variable's value in the metadata database (``None`` only when it has no such row).
+
+    That is where :meth:`VariableTokenStore.save` writes it outside a task.
+
+    ``airflow.models.Variable.get`` logs a database error and returns the default, which would
+    be taken for "never refreshed" (the spent seed sent again: the grant revoked).
+
+    Raises:
+        SendGridRetriableError: The query failed.
+    """
+    from airflow.models import Variable as DbVariable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    try:
+        with create_session() as session:
+            row = session.scalar(select(DbVariable).where(DbVariable.key == key))
+            return row.val if row is not None else None
+    except Exception as exc:
+        raise SendGridRetriableError(
+            f"could not read the OAuth token store {key!r} from the metadata database "
+            f"({type(exc).__name__}); the stored token is not replaced by the connection's, "
+            "retry later"
+        ) from None
 
 
 def _invalidate_cache(key: str) -> None:
