@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -142,13 +142,21 @@ def run_batch(
 
     local, opened = threading.local(), []
 
-    def one(tenant_id: str) -> dict[str, Any]:
-        left = None if deadline is None else deadline - time.monotonic()
-        if not hasattr(local, "warehouse"):  # one connection per thread, for all its tenants
+    def warehouse() -> Any:
+        """This thread's warehouse session, for all its tenants.
+
+        Opened on first use, inside the tenant's guard: failing to open it fails that tenant,
+        not the batch.
+        """
+        if not hasattr(local, "warehouse"):
             local.warehouse = extract_load.TenantWarehouse()
             opened.append(local.warehouse)
+        return local.warehouse
+
+    def one(tenant_id: str) -> dict[str, Any]:
+        left = None if deadline is None else deadline - time.monotonic()
         return _run_tenant(
-            load, tenant_id, run_id, batch_index, local.warehouse,
+            load, tenant_id, run_id, batch_index, warehouse,
             streams=streams, start_date=start_date, context=context, time_budget=left,
             alert_settings=alerts,
         )  # fmt: skip
@@ -195,7 +203,7 @@ def _run_tenant(
     tenant_id: str,
     run_id: str,
     batch_index: int,
-    warehouse: Any,
+    warehouse: Callable[[], Any],
     *,
     streams: list[str] | None,
     start_date: dt.date | None,
@@ -220,7 +228,7 @@ def _run_tenant(
         result = load(
             tenant_id, run_id, streams=streams, start_date=start_date,
             context=context, time_budget=time_budget, alert_settings=alert_settings,
-            warehouse=warehouse,
+            warehouse=warehouse(),
         )  # fmt: skip
         records = sum(int(s.get("records") or 0) for s in result.get("streams", {}).values())
         requests = int(result.get("requests") or 0)
@@ -228,7 +236,8 @@ def _run_tenant(
         status, error = SKIPPED, scrub(exc)
     except Exception as exc:
         status, error = FAILED, scrub(f"{type(exc).__name__}: {exc}")
-        requests, final = _requests_of(exc), isinstance(exc, AirflowFailException)
+        records, requests = _counts_of(exc, "records"), _counts_of(exc, "requests")
+        final = isinstance(exc, AirflowFailException)
     seconds = time.monotonic() - t0
     row = {
         "run_id": run_id, "tenant_id": tenant_id, "batch": batch_index, "status": status,
@@ -236,7 +245,7 @@ def _run_tenant(
         "started_at": started_at, "ended_at": dt.datetime.now(dt.UTC),
     }  # fmt: skip
     try:
-        _record(warehouse.connection(), row)
+        _record(warehouse().connection(), row)
     except Exception as exc:
         log.error("tenant %s: could not record its outcome: %s", tenant_id, scrub(exc))
     level = logging.INFO if status == OK else logging.WARNING
@@ -247,9 +256,10 @@ def _run_tenant(
     return row | {"final": final}
 
 
-def _requests_of(exc: BaseException) -> int:
+def _counts_of(exc: BaseException, count: str) -> int:
+    """The ``records`` or ``requests`` of the streams a failed tenant ran (``StreamsFailed``)."""
     outcomes = getattr(exc, "outcomes", None) or {}
-    return sum(int(getattr(o, "requests", 0) or 0) for o in outcomes.values())
+    return sum(int(getattr(o, count, 0) or 0) for o in outcomes.values())
 
 
 def _loaded(conn: Any, run_id: str, batch: Sequence[str]) -> set[str]:
@@ -267,7 +277,9 @@ def _record(conn: Any, row: dict[str, Any]) -> None:
     conn.execute(
         f"insert into {_table()} ({', '.join(columns)}) "  # noqa: S608
         f"values ({', '.join(['%s'] * len(columns))}) "
-        f"on conflict (run_id, tenant_id) do update set {updates}",
+        f"on conflict (run_id, tenant_id) do update set {updates} "
+        # a stale try (a zombie of this run) finishing after its retry loaded the tenant
+        f"where {_table()}.status <> 'ok' or excluded.status = 'ok'",
         [row[c] for c in columns],
     )
 

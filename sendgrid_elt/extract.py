@@ -70,6 +70,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+class _TenantLog(logging.LoggerAdapter):
+    """A tenant's lines, named: the tenants of a batch share one task log, thread by thread."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"tenant {self.extra['tenant']}: {msg}", kwargs
+
+
 #: Units of one stream that may fail in a row before its other units wait for the next run.
 FAILED_UNITS_IN_A_ROW = 3
 
@@ -104,6 +112,7 @@ class TenantExtractor:
         self.hook = hook
         self.conn = conn
         self.tenant_id = tenant_id
+        self.log = _TenantLog(log, {"tenant": tenant_id})
         self.run_id = run_id
         self.start_date = start_date
         self.today = today or (now.date() if now else dt.datetime.now(dt.UTC).date())
@@ -169,13 +178,13 @@ class TenantExtractor:
                 raise
             why = f"{exc}; only this endpoint refused the credential (/v3/scopes accepts it)"
             outcome.status, outcome.detail = "error", scrub(why)[:500]
-            log.warning("stream %s failed: %s", spec.name, outcome.detail)
+            self.log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except errors.SendGridError as exc:
             outcome.status, outcome.detail = "error", failure(exc, 500)
-            log.warning("stream %s failed: %s", spec.name, outcome.detail)
+            self.log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except Exception as exc:  # a bug or a surprise must not take the other streams down
             outcome.status, outcome.detail = "error", failure(exc, 500)
-            log.exception("stream %s failed unexpectedly: %s", spec.name, outcome.detail)
+            self.log.exception("stream %s failed unexpectedly: %s", spec.name, outcome.detail)
         stats = shaper.stats
         outcome.rejected += stats.rejected
         outcome.repaired = stats.repaired
@@ -185,11 +194,11 @@ class TenantExtractor:
             summary = f"{summary}; {extra}" if summary else extra
         if summary:
             outcome.detail = f"{outcome.detail}; {summary}" if outcome.detail else summary
-            log.warning("stream %s: %s", spec.name, summary)
+            self.log.warning("stream %s: %s", spec.name, summary)
         outcome.seconds = time.monotonic() - start
         outcome.requests = self.hook.request_count - requests_before
         if outcome.status != "ok":
-            log.info("stream %s: %s (%s)", spec.name, outcome.status, outcome.detail)
+            self.log.info("stream %s: %s (%s)", spec.name, outcome.status, outcome.detail)
         return outcome
 
     def _endpoint_refused(self, exc: Any) -> bool:
@@ -216,7 +225,7 @@ class TenantExtractor:
         this run (an outage would cost each its retries). A warehouse error fails the stream.
         """
         writer = self.loader.stream(spec)
-        progress = Progress(spec.name)
+        progress = Progress(spec.name, tenant=self.tenant_id)
         pages0 = self.hook.request_count
         skipped: dict[str, str] = {}  # unit -> why SendGrid refused it (rows kept)
         failed: dict[str, str] = {}  # unit -> why its read failed (rows kept, cursor kept)
@@ -241,7 +250,7 @@ class TenantExtractor:
                     failed[unit] = "parent ids failed: " + "; ".join(
                         f"{p.pid} ({p.why})" for p in parts if not p.refused)[:300]  # fmt: skip
                 if unit in failed:
-                    log.warning("stream %s: %s failed, next unit: %s", spec.name,
+                    self.log.warning("stream %s: %s failed, next unit: %s", spec.name,
                                 unit or "parent", failed[unit])  # fmt: skip
                 in_a_row = in_a_row + 1 if unit in failed else 0
         finally:
@@ -285,10 +294,10 @@ class TenantExtractor:
                 raise licence_skip(spec, exc) from None
             else:
                 skipped[unit] = why
-                log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
+                self.log.info("stream %s: subuser %s skipped (%s)", spec.name, unit, why)
         except AllParentsGone as gone:
             skipped[unit] = str(gone)
-            log.info("stream %s: %s: %s", spec.name, unit or "parent", gone)
+            self.log.info("stream %s: %s: %s", spec.name, unit or "parent", gone)
         except (*TENANT_ERRORS, psycopg.Error):
             raise  # the tenant's credential or budget, or the warehouse: not this unit's
         except Exception as exc:  # the unit's read failed: the next unit still runs
@@ -324,7 +333,7 @@ class TenantExtractor:
         cursor, why = usable_cursor(stored, kind, bound)
         if why is not None:
             ignored.append(f"{unit or 'parent'} ({why})")
-            log.warning("stream %s[%s]: stored cursor ignored (%s)", spec.name, unit, why)
+            self.log.warning("stream %s[%s]: stored cursor ignored (%s)", spec.name, unit, why)
         return cursor
 
     def _progress_rows(

@@ -151,8 +151,9 @@ def plain_batches(
 class Progress:
     """Logs stream progress: pages, records and records/s."""
 
-    def __init__(self, stream: str, every: float = 10.0) -> None:
+    def __init__(self, stream: str, every: float = 10.0, tenant: str = "") -> None:
         self.stream = stream
+        self.prefix = f"tenant {tenant}: " if tenant else ""  # a batch's tenants share a log
         self.every = every
         self.start = time.monotonic()
         self._last = self.start
@@ -173,6 +174,6 @@ class Progress:
     def _log(self, records: int, pages: int, now: float, what: str) -> None:
         elapsed = max(now - self.start, 1e-6)
         log.info(
-            "stream %s %s: pages=%d records=%d records/s=%.0f elapsed=%.1fs",
-            self.stream, what, pages, records, records / elapsed, elapsed,
+            "%sstream %s %s: pages=%d records=%d records/s=%.0f elapsed=%.1fs",
+            self.prefix, self.stream, what, pages, records, records / elapsed, elapsed,
         )  # fmt: skip

@@ -159,3 +159,47 @@ def test_a_thread_reuses_its_warehouse_connection_and_replaces_a_spoiled_one(war
     finally:
         held.close()
     assert third.closed
+
+
+def test_a_tenant_s_row_keeps_what_it_loaded_and_a_stale_try_never_overwrites_ok(
+    warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant failing on one stream counts the records its other streams loaded (it showed
+    0); a warehouse session that cannot open fails its tenant, not the batch (the others were
+    cancelled without a row); a zombie try's late ``failed`` leaves a retry's ``ok`` alone."""
+    from sendgrid_elt import extract_load
+    from sendgrid_elt.staging_schema import ensure_schema_url
+    from sendgrid_elt.stream_outcome import StreamOutcome, StreamsFailed
+
+    ensure_schema_url(warehouse.sqlalchemy_url())
+    opened = []
+
+    class FlakyWarehouse(extract_load.TenantWarehouse):
+        def __init__(self) -> None:
+            opened.append(self)
+            if len(opened) == 1:
+                raise ConnectionError("the execution API did not answer")
+            super().__init__()
+
+    monkeypatch.setattr(extract_load, "TenantWarehouse", FlakyWarehouse)
+
+    def loader(tenant_id: str, run_id: str, **kwargs):
+        if tenant_id == "b":
+            outcomes = {"bounces": StreamOutcome("bounces", "ok", records=7, requests=3),
+                        "stats": StreamOutcome("stats", "error", requests=2)}  # fmt: skip
+            raise StreamsFailed("stats failed", outcomes)
+        return {"tenant_id": tenant_id, "requests": 1, "streams": {"x": {"records": 5}}}
+
+    with pytest.raises(batches.BatchFailed) as info:
+        batches.run_batch(["a", "b", "c"], "run-2", batch_index=0, threads=1, loader=loader)
+    assert set(info.value.failed) == {"a", "b"}
+    assert "ConnectionError" in info.value.failed["a"]
+    rows = batches.run_tenants("run-2")
+    assert {t: (r["status"], r["records"], r["requests"]) for t, r in rows.items()} == {
+        "a": ("failed", 0, 0),
+        "b": ("failed", 7, 5),
+        "c": ("ok", 5, 1),
+    }
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        batches._record(conn, {**rows["c"], "status": "failed", "error": "zombie"})
+    assert batches.run_tenants("run-2")["c"]["status"] == "ok"

@@ -130,9 +130,11 @@ def test_demo_runs_leave_the_task_logs_the_ui_reads(airflow_home, warehouse, sim
     assert set(logs) == {t.task_id for t in tis}
     assert len(logs) >= 3
     assert all("Log file not found" not in text for text in logs.values()), logs
-    # the extract's progress at INFO: per stream, pages, records and seconds
+    # the extract's progress at INFO: per tenant and stream, pages, records and seconds (a
+    # batch's tenants share one log)
     assert re.search(
-        r"stream teammates done: pages=\d+ records=\d+ .* elapsed=", logs["extract_load"]
+        r"tenant bluebird: stream teammates done: pages=\d+ records=\d+ .* elapsed=",
+        logs["extract_load"],
     )
     assert "Task instance in success state" in logs["extract_load"]
     # the batch log names its tenant with its outcome, and the UI label is the batch's tenants
