@@ -108,12 +108,18 @@ def not_locked(conn: psycopg.Connection, tenant_id: str, run_id: str, waited: fl
     """Why ``run_id`` did not get the tenant's lock after ``waited`` seconds, raised.
 
     Raises:
-        TenantBusy: An earlier try of this run holds it (retried).
+        TenantBusy: An earlier try of this run holds it, or no holder shows (released since,
+            or not visible): retried, since a skip would end this run without the tenant.
         AirflowSkipException: Another run holds it (this run skips the tenant).
     """
     from airflow.sdk.exceptions import AirflowSkipException
 
-    other = holder(conn, tenant_id) or "another run"
+    other = holder(conn, tenant_id)
+    if other is None:
+        raise TenantBusy(
+            f"tenant {tenant_id}: its lock was taken (waited {waited:.0f} s) but no session "
+            "shows holding it now; the retry extracts it"
+        )
     if other == application_name(tenant_id, run_id):  # a skip would end this run without it
         raise TenantBusy(
             f"tenant {tenant_id}: an earlier try of run {run_id} still holds its lock (waited "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 
 from sendgrid_elt.tenant_lock import holder, tenant_lock
 from tests.scratch_db import scratch_database
@@ -32,3 +33,14 @@ def test_the_holder_is_looked_up_in_this_database_only(
         finally:
             here.close()
             there.close()
+
+
+def test_a_lock_nobody_shows_holding_is_retried_not_skipped(pg_database: Any) -> None:
+    """Released between the try and the lookup, or held where this session cannot see: a skip
+    would end the run green without the tenant; the tenant fails and its batch is retried."""
+    from sendgrid_elt.tenant_lock import TenantBusy, not_locked
+
+    with psycopg.connect(pg_database.conninfo(), autocommit=True) as conn:
+        assert holder(conn, "acme") is None
+        with pytest.raises(TenantBusy, match="no session shows holding it"):
+            not_locked(conn, "acme", "scheduled__1", waited=60)
