@@ -61,11 +61,13 @@ def split(tenant_ids: Sequence[str], max_batches: int | None = None) -> list[lis
         max_batches: Most batches (default :data:`~sendgrid_elt.settings.EXTRACT_MAX_BATCHES`).
 
     Returns:
-        Non-empty batches; none when there are no tenants.
+        Non-empty batches; none when there are no tenants. Never more than Airflow's
+        ``[core] max_map_length``: the mapped task would refuse them.
     """
     limit = settings.EXTRACT_MAX_BATCHES if max_batches is None else max_batches
     if limit < 1:
         raise ValueError(f"max_batches must be at least 1, got {limit}")
+    limit = min(limit, _max_map_length())
     ids = list(tenant_ids)
     count = min(limit, len(ids))
     if count == 0:
@@ -77,6 +79,12 @@ def split(tenant_ids: Sequence[str], max_batches: int | None = None) -> list[lis
         out.append(ids[start:end])
         start = end
     return out
+
+
+def _max_map_length() -> int:
+    from airflow.configuration import conf
+
+    return conf.getint("core", "max_map_length", fallback=1024)
 
 
 def label(batch: Sequence[str]) -> str:

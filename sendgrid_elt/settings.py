@@ -86,7 +86,7 @@ API_POOL_SLOTS = 4
 #: ``execution_timeout`` of one extract task (env ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``).
 EXTRACT_TASK_TIMEOUT = dt.timedelta(minutes=_env_number("SENDGRID_EXTRACT_TIMEOUT_MINUTES", 240))
 #: Most extract task instances (batches of tenants) per run, whatever the number of tenants
-#: (env ``SENDGRID_EXTRACT_MAX_BATCHES``; Airflow caps a mapped task at ``max_map_length``).
+#: (env ``SENDGRID_EXTRACT_MAX_BATCHES``; clamped to Airflow's ``[core] max_map_length``).
 EXTRACT_MAX_BATCHES = int(_env_number("SENDGRID_EXTRACT_MAX_BATCHES", 32))
 #: Tenants of one batch extracted at the same time, each on its own thread, connection and rate
 #: limiter (env ``SENDGRID_EXTRACT_TENANT_THREADS``).

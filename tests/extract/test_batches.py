@@ -39,6 +39,14 @@ def test_split_default_is_the_setting_and_rejects_zero(monkeypatch: pytest.Monke
         batches.split(["a"], 0)
 
 
+def test_split_never_makes_more_batches_than_airflow_maps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SENDGRID_EXTRACT_MAX_BATCHES`` above ``[core] max_map_length``: the mapped task would
+    refuse the list; the batches grow instead."""
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "4")
+    out = batches.split([str(i) for i in range(12)], 32)
+    assert [len(b) for b in out] == [3, 3, 3, 3]
+
+
 def test_label_names_the_first_tenant_and_counts_the_rest() -> None:
     assert batches.label(["acme", "bluebird", "cedar"]) == "acme +2"
     assert batches.label(["acme"]) == "acme"
