@@ -79,12 +79,26 @@ def _int(value: str | None) -> int | None:
     return int(number) if math.isfinite(number) else None
 
 
-def date_seconds(value: str | None) -> float | None:
-    """The Unix time of an HTTP ``Date`` header (RFC 7231), or ``None``.
+def date_header(value: str | None) -> dt.datetime | None:
+    """The instant of an HTTP ``Date`` header (RFC 7231) in UTC, or ``None``.
 
     ``None`` when absent or unparseable. A date without a zone is read as UTC.
     """
     if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+        return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return None
+
+
+def date_seconds(value: str | None) -> float | None:
+    """The Unix time of an HTTP ``Date`` header (:func:`date_header`), or ``None``."""
+    when = date_header(value)
+    try:
+        return when.timestamp() if when is not None else None
+    except (OverflowError, OSError, ValueError):
         return None
     try:
         when = parsedate_to_datetime(value)

@@ -285,17 +285,13 @@ class OAuth2RefreshAuth(AuthBase):
         fresh = SendGridSettings.from_connection(self._reread(self.settings.conn_id))
         if fresh.refresh_token == self.settings.refresh_token:
             return False
-        s = fresh
-        if (
-            s.auth_type != "oauth2"
-            or binding_of(s.base_url, s.token_url, s.client_id) != self._binding()
-        ):
+        if fresh.auth_type != "oauth2" or self._binding(fresh) != self._binding():
             raise SendGridRetriableError(
-                f"connection {s.conn_id!r} was changed during the run (credential type, API "
+                f"connection {fresh.conn_id!r} was changed during the run (credential type, API "
                 "host, token URL or client id); the task's next try uses it"
             )
         guard_credentials(fresh)
-        log.info("OAuth: %s was reconnected during the run; following its new grant", s.conn_id)
+        log.info("OAuth: %s was reconnected during the run; following its new grant", fresh.conn_id)
         self.settings = fresh
         self._access_token = self._refresh_token = None
         self._expires_at = self._issued_at = 0.0
@@ -307,8 +303,9 @@ class OAuth2RefreshAuth(AuthBase):
             return None
         return stored
 
-    def _binding(self) -> str:
-        s = self.settings
+    def _binding(self, settings: SendGridSettings | None = None) -> str:
+        """The API host, token URL and client id the tokens belong to (default: this one's)."""
+        s = settings or self.settings
         return binding_of(s.base_url, s.token_url, s.client_id)
 
     def _adopt(self, token: StoredToken) -> None:

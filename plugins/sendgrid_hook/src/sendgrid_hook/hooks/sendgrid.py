@@ -17,7 +17,6 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -36,7 +35,7 @@ from sendgrid_hook.pagination import (
     create_paginator,
     iter_pages,
 )
-from sendgrid_hook.rate_limit import RateLimiter
+from sendgrid_hook.rate_limit import RateLimiter, date_header
 from sendgrid_hook.redaction import echo_forms, install_log_filters, scrub
 from sendgrid_hook.scopes import missing_scopes as _missing
 from sendgrid_hook.scopes import scope_requirements
@@ -337,11 +336,7 @@ class SendGridHook(HttpHook):
         """
         self.granted_scopes()
         headers = self._scopes_response.headers if self._scopes_response else {}
-        try:
-            when = parsedate_to_datetime(headers.get("Date", ""))
-        except (TypeError, ValueError):
-            return None
-        return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+        return date_header(headers.get("Date"))
 
     def test_connection(self) -> tuple[bool, str]:
         """One ``GET /v3/scopes``; report missing scopes. Never raises.
