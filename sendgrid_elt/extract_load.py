@@ -156,6 +156,7 @@ def load_tenant(
     )
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
+    from sendgrid_elt.statement_deadline import StatementDeadline
     from sendgrid_elt.stream_outcome import StreamsFailed, failure
     from sendgrid_elt.tenant_lock import TenantBusy, not_locked, tenant_lock
 
@@ -171,7 +172,10 @@ def load_tenant(
         conn, engine = warehouse.connection(), warehouse.engine()
         wait = settings.TENANT_LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
         wait = wait if budget is None else min(wait, budget / 2)
-        with tenant_lock(conn, tenant_id, run_id, wait=wait) as locked:
+        with (
+            tenant_lock(conn, tenant_id, run_id, wait=wait) as locked,
+            StatementDeadline(conn, hook.time_left(), tenant_id),
+        ):
             if not locked:
                 not_locked(conn, tenant_id, run_id, wait)
             outcomes = _extract(
@@ -306,6 +310,8 @@ def run_streams(
 class TenantWarehouse:
     """A warehouse connection (autocommit) and engine, reused for the tenants of one thread.
 
+    Their lock waits are bounded (:func:`~sendgrid_elt.statement_deadline.session_options`).
+
     Opening them costs PostgreSQL a backend per connection and the loader a temp table; a batch
     thread extracting thirty tenants one after the other opens them once. A connection a tenant
     left broken, closed or inside a transaction is replaced when the next one asks for it.
@@ -327,8 +333,16 @@ class TenantWarehouse:
         if conn is None or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
             if conn is not None:
                 conn.close()
-            self._conn = psycopg.connect(self.target.conninfo(), autocommit=True)
+            self._conn = psycopg.connect(
+                self.target.conninfo(), autocommit=True, options=self._options()
+            )
         return self._conn
+
+    def _options(self) -> str:
+        """libpq ``options``: the target's, with the extract's lock timeout."""
+        from sendgrid_elt.statement_deadline import session_options
+
+        return session_options(dict(self.target.params).get("options"))
 
     def engine(self) -> Any:
         """The SQLAlchemy engine (one pooled connection, checked before use)."""
@@ -336,8 +350,9 @@ class TenantWarehouse:
             from sqlalchemy import create_engine
 
             self._engine = create_engine(
-                self.target.sqlalchemy_url(), pool_pre_ping=True, pool_size=1
-            )
+                self.target.sqlalchemy_url(), pool_pre_ping=True, pool_size=1,
+                connect_args={"options": self._options()},
+            )  # fmt: skip
         return self._engine
 
     def close(self) -> None:

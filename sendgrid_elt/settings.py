@@ -94,6 +94,10 @@ EXTRACT_TENANT_THREADS = int(_env_number("SENDGRID_EXTRACT_TENANT_THREADS", 8))
 #: How long a run waits for another run of the same tenant to finish before skipping the tenant
 #: (env ``SENDGRID_TENANT_LOCK_WAIT_SECONDS``).
 TENANT_LOCK_WAIT_SECONDS = _env_number("SENDGRID_TENANT_LOCK_WAIT_SECONDS", 60)
+#: Longest wait of an extract's warehouse statement for a lock another session holds (a table
+#: an administrator locked or is altering); the statement's stream fails, the others go on
+#: (env ``SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS``).
+WAREHOUSE_LOCK_TIMEOUT_SECONDS = _env_number("SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS", 300)
 #: Asset names and URIs (``sendgrid_elt.assets`` builds the Asset objects).
 STAGING_ASSET_NAME, STAGING_ASSET_URI = "sendgrid_staging", "x-sendgrid://staging"
 MARTS_ASSET_NAME, MARTS_ASSET_URI = "sendgrid_marts", "x-sendgrid://marts"
@@ -173,6 +177,7 @@ __all__ = [
     "TRANSFORM_DAG_ID",
     "WAREHOUSE_CONN_ENV",
     "WAREHOUSE_CONN_ID",
+    "WAREHOUSE_LOCK_TIMEOUT_SECONDS",
     "dbt_runs_dir",
     "dbt_vars",
 ]

@@ -90,7 +90,20 @@ def failure(exc: BaseException, limit: int = 200) -> str:
     pagination link) is written as a visible escape (:func:`~sendgrid_elt.rejects.storable`):
     saving the reason must never fail in turn.
     """
-    return storable(scrub(f"{type(exc).__name__}: {exc}"))[:limit]
+    name, hint = type(exc).__name__, _WAREHOUSE_HINTS.get(getattr(exc, "sqlstate", None) or "")
+    if hint:  # said before PostgreSQL's text: what the error means survives the cut
+        name = f"{name} ({hint})"
+    return storable(scrub(f"{name}: {exc}"))[:limit]
+
+
+#: What a warehouse statement's cancellation means here, by SQLSTATE (see
+#: :mod:`sendgrid_elt.statement_deadline`).
+_WAREHOUSE_HINTS = {
+    "55P03": "the warehouse statement waited longer than SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS "
+    "for a lock another session holds; its transaction rolled back, the retry resumes",
+    "57014": "the warehouse statement was canceled: the tenant's time budget ended while it ran, "
+    "or an administrator canceled it; its transaction rolled back, the retry resumes",
+}
 
 
 def refusal(exc: Any) -> str | None:
