@@ -124,6 +124,9 @@ stream_status = Table(
     Column("seconds", Float, nullable=True),
     Column("rejected", BigInteger, nullable=True),
     Column("repaired", BigInteger, nullable=True),
+    #: The last run in which the whole stream (every unit) was read: ``run_id`` when ``ok``,
+    #: kept through later failures (what a failed stream's figures still cover).
+    Column("last_ok_run_id", Text, nullable=True),
     PrimaryKeyConstraint("tenant_id", "stream", name="stream_status_pkey"),
     comment="ok | missing_scope | not_licensed | error, per tenant and stream (latest run)",
 )

@@ -109,6 +109,8 @@ def save_status(
 ) -> None:
     """Upsert the latest status of one stream of one tenant.
 
+    An ``ok`` status also records its run as ``last_ok_run_id``, which a later failure keeps.
+
     ``detail`` is scrubbed and made storable here (a NUL or a lone surrogate echoed in an
     error becomes a visible escape): the status of a failed stream must always save.
     """
@@ -117,15 +119,16 @@ def save_status(
         f"""
         insert into {_STATUS} as s
             (tenant_id, stream, status, detail, checked_at, run_id, records, requests, seconds,
-             rejected, repaired)
-        values (%s, %s, %s, %s, now(), %s, %s, %s, %s, %s, %s)
+             rejected, repaired, last_ok_run_id)
+        values (%s, %s, %s, %s, now(), %s, %s, %s, %s, %s, %s, %s)
         on conflict (tenant_id, stream) do update set
             status = excluded.status, detail = excluded.detail, checked_at = excluded.checked_at,
             run_id = excluded.run_id, records = excluded.records, requests = excluded.requests,
-            seconds = excluded.seconds, rejected = excluded.rejected, repaired = excluded.repaired
+            seconds = excluded.seconds, rejected = excluded.rejected, repaired = excluded.repaired,
+            last_ok_run_id = coalesce(excluded.last_ok_run_id, s.last_ok_run_id)
         """,  # noqa: S608
         (tenant_id, stream, status, detail, run_id, records, requests, seconds, rejected,
-         repaired),
+         repaired, run_id if status == "ok" else None),
     )  # fmt: skip
 
 

@@ -136,3 +136,26 @@ def _statuses_detail(conn: psycopg.Connection) -> str:
     return conn.execute(
         f"select detail from \"{STAGING_SCHEMA}\".stream_status where tenant_id = 'acme'"  # noqa: S608
     ).fetchone()[0]
+
+
+def test_a_failed_stream_keeps_the_run_it_was_last_read_whole_in(pg: psycopg.Connection) -> None:
+    """``last_ok_run_id`` is the last run whose status was ``ok``; failures keep it. The marts
+    take a failed stream's figures as covering up to that run's as-of (not up to the latest
+    success of any one unit: a subuser that kept loading while the parent failed)."""
+    from sendgrid_elt import sync_state
+
+    def last_ok() -> tuple[str, str | None]:
+        return pg.execute(
+            f'select status, last_ok_run_id from "{STAGING_SCHEMA}".stream_status '  # noqa: S608
+            "where tenant_id = 'acme' and stream = 'global_stats'"
+        ).fetchone()
+
+    sync_state.save_status(pg, "acme", "global_stats", "error", "r1", detail="500")
+    assert last_ok() == ("error", None)  # never read whole
+    sync_state.save_status(pg, "acme", "global_stats", "ok", "r2")
+    assert last_ok() == ("ok", "r2")
+    sync_state.save_status(pg, "acme", "global_stats", "error", "r3", detail="500")
+    sync_state.save_status(pg, "acme", "global_stats", "missing_scope", "r4")
+    assert last_ok() == ("missing_scope", "r2")
+    sync_state.save_status(pg, "acme", "global_stats", "ok", "r5")
+    assert last_ok() == ("ok", "r5")

@@ -2,6 +2,9 @@
     Feature evidence of the sending infrastructure, per tenant: dedicated IPs (the union of
     /v3/ips, /v3/ips/assigned and the enabled IPs of /v3/send_ips), IP pools, domain
     authentication and link branding (validated domains only). Current records only.
+    Domains and link brandings are read for the parent and each subuser, and the parent's list
+    includes its subusers' (/v3/whitelabel/domains offers `exclude_subusers` to leave them
+    out): each is counted once, by its id.
 -#}
 with
 
@@ -75,7 +78,7 @@ domain_authentication as (
     select
         tenant_id,
         'domain_authentication' as feature_code,
-        count(*) filter (where is_valid) as usage_count,
+        count(distinct authenticated_domain_id) filter (where is_valid) as usage_count,
         max(last_validation_attempt_at) filter (
             where last_validation_attempt_at <= {{ sendgrid_as_of() }}
         ) as last_activity_at,
@@ -90,7 +93,7 @@ link_branding as (
     select
         tenant_id,
         'link_branding' as feature_code,
-        count(*) filter (where is_valid) as usage_count,
+        count(distinct link_branding_id) filter (where is_valid) as usage_count,
         null::timestamptz as last_activity_at,
         null::bigint as usage_limit
     from link_brandings

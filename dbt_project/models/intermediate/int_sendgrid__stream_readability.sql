@@ -16,6 +16,9 @@
     `covered_through_date`: the last day whose figures the stream's data holds: the last complete day before the as-of of the extract run that last read it (stg_sendgrid__extract_runs), every day
     ('infinity') when not licensed or when that run is not recorded, the day before the last
     success when the scope is gone and its run is not recorded, null when never read.
+    "The run that last read it" is the last run in which the whole stream was `ok` (every
+    unit: the parent and each subuser). Only a stream never `ok` since the status table
+    recorded that run falls back to its units' latest success, the latest of any unit.
 -#}
 with
 
@@ -81,7 +84,10 @@ final as (
         tenant_streams.stream_name::text as stream_name,
         stream_statuses.status::text as stream_status,
         last_successes.last_success_at::timestamptz as last_success_at,
-        last_successes.last_success_as_of_at,
+        (case
+            when stream_statuses.last_ok_extract_run_id is not null then ok_runs.as_of_at
+            else last_successes.last_success_as_of_at
+        end) as last_success_as_of_at,
         status_runs.as_of_at as status_as_of_at,
         (case
             when stream_statuses.status = 'ok' then 'readable'
@@ -102,6 +108,8 @@ final as (
             and tenant_streams.stream_name = last_successes.stream_name
     left join extract_runs as status_runs
         on stream_statuses.extract_run_id = status_runs.extract_run_id
+    left join extract_runs as ok_runs
+        on stream_statuses.last_ok_extract_run_id = ok_runs.extract_run_id
 
 ),
 

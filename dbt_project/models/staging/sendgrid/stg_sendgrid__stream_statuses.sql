@@ -18,6 +18,7 @@ renamed as (
         status,
         detail,
         run_id as extract_run_id,
+        last_ok_run_id as last_ok_extract_run_id,
 
         ---------- timestamps
         checked_at
