@@ -26,7 +26,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml plugins/sendgrid_
 # files never run dbt: without it the transform DAG is an import error naming `make manifest`.
 MANIFEST := dbt_project/target/manifest.json
 
-$(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
+# Every file and folder of the project: a deleted or renamed model changes its folder's mtime.
+$(MANIFEST): $(STAMP) dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests 2>/dev/null)
 	cd dbt_project && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(BIN)/dbt parse --quiet \
 		--profiles-dir . --target-path target --log-path ../.local/dbt-logs
 

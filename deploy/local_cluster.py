@@ -370,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="admin URL of the PostgreSQL server (default: TEST_POSTGRES_URL, "
                         "else an embedded server in .local/cluster/postgres)")  # fmt: skip
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--keep-home", action="store_true",
+                        help="keep the temporary Airflow home (logs, airflow.cfg, the admin "
+                        "password) after Ctrl-C, for diagnostics; deleted by default")  # fmt: skip
     parser.add_argument("--broker", default=os.environ.get("CLUSTER_BROKER", "auto"),
                         choices=BROKERS, help="Celery broker (auto: Redis when at hand, else "
                         "the metadata PostgreSQL database)")  # fmt: skip
@@ -382,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                 pools={API_POOL: 8}, dags_folder=args.dags_folder, executor=args.executor,
                 workers=args.workers, worker_concurrency=args.concurrency,
                 triggerer=args.triggerer, pg_url=server.url(), redis_url=args.redis_url,
-                broker=args.broker, keep_home=True)) as cluster:  # fmt: skip
+                broker=args.broker, keep_home=args.keep_home)) as cluster:  # fmt: skip
         print(f"cluster up: {cluster.api_url} (admin / {cluster.admin_password}), "
               f"home {cluster.home}; Ctrl-C stops it", flush=True)  # fmt: skip
         with contextlib.suppress(KeyboardInterrupt):

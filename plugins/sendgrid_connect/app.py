@@ -88,8 +88,14 @@ def create_app() -> FastAPI:
         if exc.status_code == 401:
             from urllib.parse import quote
 
-            root = prefix(request).removesuffix(signing.APP_PREFIX)  # Airflow under a sub-path
-            login = f"{root}/auth/login?next=" + quote(f"{prefix(request)}/connections", safe="")
+            here = prefix(request)
+            root = here.removesuffix(signing.APP_PREFIX)  # Airflow under a sub-path
+            path = request.scope.get("path", "")  # with the mount's prefix or without it
+            path = path[len(here) :] if path.startswith(here + "/") else path
+            back = f"{here}/connections"  # after signing in: the page asked for (a GET)
+            if request.method == "GET" and path.startswith("/"):
+                back = here + path + (f"?{request.url.query}" if request.url.query else "")
+            login = f"{root}/auth/login?next=" + quote(back, safe="")
             body = pages.render(
                 "message",
                 title="Sign in required",

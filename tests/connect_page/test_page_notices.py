@@ -82,6 +82,19 @@ def test_the_sign_in_link_follows_airflow_s_sub_path(airflow_home, root: str, lo
     assert f'id="login" href="{login}"' in page.text
 
 
+def test_signing_in_from_an_alert_link_returns_to_that_tenant(airflow_home) -> None:
+    """An alert's link names its tenant (``?tenant=``): after signing in, the admin lands on
+    that tenant's row, not on the bare list (before, ``next`` always named the list)."""
+    from sendgrid_connect.app import create_app
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(), root_path="/sendgrid") as client:
+        page = client.get("/connections", params={"tenant": "acme#eu"})
+    assert page.status_code == 401
+    login = "/auth/login?next=%2Fsendgrid%2Fconnections%3Ftenant%3Dacme%2523eu"
+    assert f'id="login" href="{login}"' in page.text
+
+
 def test_a_run_that_failed_before_its_streams_is_named_so(airflow_home) -> None:
     """The run-level problem reads as what it is, not as a stream called ``(run)``."""
     from sendgrid_connect import health
