@@ -237,8 +237,10 @@ def build_scenario(now: dt.datetime) -> tuple[Staging, dict[str, TenantTruth]]:
         },
         "reply.acme",
     )
-    s.add("validation_jobs", t, {"id": "01HV9Z", "status": "Done", "started_at": 1712954639,
-                                 "finished_at": 1712955239}, "01HV9Z")  # fmt: skip
+    # 2025-11-01T02:00Z: 2 hours into the plan recommendation's 12-month window (UTC days);
+    # a build whose session is west of UTC must count it too
+    s.add("validation_jobs", t, {"id": "01HV9Z", "status": "Done", "started_at": 1761962400,
+                                 "finished_at": 1761963000}, "01HV9Z")  # fmt: skip
     s.add("categories", t, {"category": "newsletter"}, "newsletter")
     s.add("category_stats", t, {"date": (today - dt.timedelta(days=2)).isoformat(),
                                 "type": "category", "name": "newsletter",

@@ -3,7 +3,16 @@
     subusers from the parent-level /v3/subusers/stats; /v3/stats read on-behalf-of a subuser
     only fills days /v3/subusers/stats does not have. `source_extracted_at` is when the
     loader last wrote the day (the incremental high-water mark of the daily mart).
+
+    The parent's row is its own sending. SendGrid documents /v3/stats read as the parent as
+    "aggregated stats for the parent account" (older documentation: "for their account and all
+    subuser accounts"). Where an account's parent figures include its subusers' (check: see the
+    README's real-account setup), set the var `sendgrid_parent_stats_include_subusers: true`:
+    the parent's row is then its figure less the day's subuser rows (never below zero), so
+    that no email counts twice in the tenant's totals.
 -#}
+{%- set parent_includes_subusers =
+    'true' if var('sendgrid_parent_stats_include_subusers', false) else 'false' %}
 with
 
 global_stats as (
@@ -101,6 +110,21 @@ ranked as (
 
 ),
 
+subuser_sums as (
+
+    select
+        tenant_id,
+        stat_date,
+        {%- for metric in sendgrid_metric_names() %}
+            sum({{ metric }}) as {{ metric }},
+        {%- endfor %}
+        count(*) as subuser_count
+    from ranked
+    where sender_type = 'subuser' and rank_in_day = 1
+    group by 1, 2
+
+),
+
 final as (
 
     select
@@ -114,12 +138,21 @@ final as (
         end as sender_username,
         ranked.stat_date as activity_date,
         {%- for metric in sendgrid_metric_names() %}
-            ranked.{{ metric }},
+            case
+                when {{ parent_includes_subusers }} and ranked.sender_type = 'parent'
+                    then greatest(ranked.{{ metric }} - coalesce(subuser_sums.{{ metric }}, 0), 0)
+                else ranked.{{ metric }}
+            end as {{ metric }},
         {%- endfor %}
         ranked.extracted_at as source_extracted_at
     from ranked
     left join parent_usernames
         on ranked.tenant_id = parent_usernames.tenant_id
+    left join subuser_sums
+        on
+            ranked.sender_type = 'parent'
+            and ranked.tenant_id = subuser_sums.tenant_id
+            and ranked.stat_date = subuser_sums.stat_date
     where ranked.rank_in_day = 1
 
 )

@@ -146,9 +146,11 @@ validation_jobs as (
     from feature_usage
     where
         feature_code = 'email_validation'
+        -- the window's first UTC midnight (a date less an interval is a timestamp without a
+        -- zone, which a comparison with a timestamptz reads in the session's TimeZone)
         and last_activity_at >= (
             {{ open_month }} - interval '{{ var("sendgrid_recommendation_months") }} months'
-        )
+        ) at time zone 'UTC'
 
 ),
 
