@@ -65,12 +65,14 @@ def staged_keys(
     return [r[0] for r in rows]
 
 
-def statuses(conn: psycopg.Connection, tenant_id: str) -> dict[str, str]:
-    rows = conn.execute(
-        f'select stream, status from "{STAGING_SCHEMA}".stream_status where tenant_id = %s',  # noqa: S608
-        (tenant_id,),
-    ).fetchall()
-    return dict(rows)
+def statuses(conn: psycopg.Connection, tenant_id: str, column: str = "status") -> dict[str, str]:
+    """``{stream: status}`` of a tenant (or another ``stream_status`` column: ``detail``)."""
+    from psycopg import sql
+
+    query = sql.SQL("select stream, {} from {}.stream_status where tenant_id = %s").format(
+        sql.Identifier(column), sql.Identifier(STAGING_SCHEMA)
+    )
+    return dict(conn.execute(query, (tenant_id,)).fetchall())
 
 
 def assert_matches_truth(

@@ -61,14 +61,6 @@ def locked_bounces(tenant: psycopg.Connection, warehouse: Any) -> Iterator[Any]:
         holder.close()
 
 
-def _details(conn: psycopg.Connection) -> dict[str, str]:
-    rows = conn.execute(
-        f'select stream, detail from "{STAGING_SCHEMA}".stream_status '  # noqa: S608
-        "where tenant_id = 'acme'"
-    ).fetchall()
-    return dict(rows)
-
-
 @pytest.mark.usefixtures("locked_bounces")
 def test_a_lock_wait_fails_only_its_stream_then_the_rerun_converges(
     tenant: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
@@ -79,7 +71,7 @@ def test_a_lock_wait_fails_only_its_stream_then_the_rerun_converges(
         load_tenant("acme", "run_locked", streams=STREAMS)
     assert time.monotonic() - started < RELEASE_AFTER - 10
     assert statuses(tenant, "acme") == {"teammates": "ok", "bounces": "error"}
-    detail = _details(tenant)["bounces"]
+    detail = statuses(tenant, "acme", "detail")["bounces"]
     assert detail.startswith("LockNotAvailable (the warehouse statement waited longer than "
                              "SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS"), detail  # fmt: skip
     assert (
@@ -116,7 +108,7 @@ def test_a_statement_running_past_the_time_budget_is_canceled(
     with pytest.raises(StreamsFailed, match="bounces"):
         load_tenant("acme", "run_budget", streams=["bounces"], time_budget=3.0)
     assert time.monotonic() - started < RELEASE_AFTER - 10
-    detail = _details(tenant)["bounces"]
+    detail = statuses(tenant, "acme", "detail")["bounces"]
     assert detail.startswith("QueryCanceled (the warehouse statement was canceled: the "
                              "tenant's time budget ended"), detail  # fmt: skip
 

@@ -17,7 +17,7 @@ import pytest
 from sendgrid_elt.extract_load import load_tenant, prepare_staging
 from sendgrid_elt.settings import STAGING_SCHEMA
 
-from .conftest import connection_json
+from .conftest import connection_json, statuses
 
 pytestmark = pytest.mark.usefixtures("airflow_home")
 STREAMS = ["teammates", "bounces"]
@@ -36,14 +36,6 @@ def _health() -> dict[str, Any]:
     from sendgrid_elt.connection_health import health_engine, read_health
 
     return read_health(health_engine(), "acme") or {}
-
-
-def _statuses(conn: psycopg.Connection) -> dict[str, str]:
-    rows = conn.execute(
-        f'select stream, status from "{STAGING_SCHEMA}".stream_status '  # noqa: S608
-        "where tenant_id = 'acme'"
-    ).fetchall()
-    return dict(rows)
 
 
 def test_an_extra_that_is_not_json_is_recorded_alerted_once_and_not_retried(
@@ -68,7 +60,7 @@ def test_an_extra_that_is_not_json_is_recorded_alerted_once_and_not_retried(
         assert "extra: is not valid JSON" in health["last_error"]
         assert "extra: is not valid JSON" in health["stream_problems"]["(run)"]["detail"]
         assert health["alerts_sent"] == 1, run  # the same problem alerts once
-    assert set(_statuses(acme).values()) == {"ok"}  # the last good run's rows are untouched
+    assert set(statuses(acme, "acme").values()) == {"ok"}  # the last good run's rows are untouched
     monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
     load_tenant("acme", "run_fixed", streams=STREAMS)
     assert _health()["status"] == "connected"
@@ -128,14 +120,8 @@ def test_a_stream_status_detail_is_saved_scrubbed_with_nul_and_surrogates_escape
     register_secret(secret)
     detail = f"500 a\x00b \ud800 c {secret}"
     sync_state.save_status(pg, "acme", "blocks", "error", "r1", detail=detail)
-    saved = _statuses_detail(pg)
+    saved = statuses(pg, "acme", "detail")["blocks"]
     assert saved == "500 a\\u0000b \\ud800 c ***", saved
-
-
-def _statuses_detail(conn: psycopg.Connection) -> str:
-    return conn.execute(
-        f"select detail from \"{STAGING_SCHEMA}\".stream_status where tenant_id = 'acme'"  # noqa: S608
-    ).fetchone()[0]
 
 
 def test_a_failed_stream_keeps_the_run_it_was_last_read_whole_in(pg: psycopg.Connection) -> None:
