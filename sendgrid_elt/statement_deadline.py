@@ -41,7 +41,9 @@ class StatementDeadline:
 
     A context manager around one tenant's work on its connection; ``seconds=None`` (no budget)
     cancels nothing. The cancel is psycopg's :meth:`~psycopg.Connection.cancel_safe`: a request
-    on a separate connection, which ends only a statement in progress.
+    on a separate connection, which ends only a statement in progress. Leaving the block waits
+    for a cancel already under way, so none reaches the next tenant's work on the same
+    (reused) connection.
 
     Args:
         conn: The tenant's psycopg connection.
@@ -57,6 +59,7 @@ class StatementDeadline:
         self.conn, self.tenant_id, self.fired, self.grace = conn, tenant_id, False, grace
         self._after = None if seconds is None else max(0.0, seconds) + grace
         self._timer: threading.Timer | None = None
+        self._lock, self._active = threading.Lock(), True
 
     def __enter__(self) -> StatementDeadline:
         if self._after is not None:
@@ -69,8 +72,15 @@ class StatementDeadline:
     def __exit__(self, *exc: object) -> None:
         if self._timer is not None:
             self._timer.cancel()
+            with self._lock:  # a cancel under way finishes first; none starts after this
+                self._active = False
 
     def _cancel(self) -> None:
+        with self._lock:
+            if self._active:
+                self._send_cancel()
+
+    def _send_cancel(self) -> None:
         self.fired = True
         log.warning(
             "tenant %s: time budget ended %.0f s ago; canceling the warehouse statement still "

@@ -120,3 +120,33 @@ def test_lock_timeout_joins_the_target_s_own_options(monkeypatch: pytest.MonkeyP
         statement_deadline.session_options("-c search_path=x")
         == "-c search_path=x -c lock_timeout=2500"
     )
+
+
+def test_no_cancel_reaches_the_connection_after_the_block() -> None:
+    """A deadline that fires while its block is being left sends its cancel before the block
+    ends, never after: the thread's next tenant reuses the connection."""
+    calls: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    class Conn:
+        def cancel_safe(self, timeout: float) -> None:
+            entered.set()
+            release.wait(5)
+            calls.append("cancel")
+
+    deadline = statement_deadline.StatementDeadline(Conn(), 0.0, "acme", grace=0.0)
+    with deadline:
+        assert entered.wait(5)  # the timer fired and is sending its cancel
+        leaving = threading.Thread(target=deadline.__exit__, args=(None, None, None))
+        leaving.start()
+        leaving.join(0.2)
+        assert leaving.is_alive()  # the block's end waits for the cancel under way
+        release.set()
+        leaving.join(5)
+    calls.append("next tenant")
+    assert calls == ["cancel", "next tenant"]
+    late = statement_deadline.StatementDeadline(Conn(), 0.05, "acme", grace=0.0)
+    with late:
+        pass
+    time.sleep(0.2)
+    assert not late.fired  # left before its time: never fires
