@@ -43,8 +43,13 @@ def lock_key(tenant_id: str) -> int:
 
 
 def application_name(tenant_id: str, run_id: str) -> str:
-    """What ``pg_stat_activity`` shows for the extraction's session (at most 63 bytes)."""
-    return f"sendgrid {tenant_id} {run_id}".encode()[:63].decode("utf-8", "ignore")
+    """What ``pg_stat_activity`` shows for the extraction's session (at most 63 bytes).
+
+    PostgreSQL keeps 63 bytes of it: a digest of the tenant and the run comes first, so two
+    runs whose long ids share those bytes still read as different runs (:func:`not_locked`).
+    """
+    digest = hashlib.sha256(f"{tenant_id}\0{run_id}".encode()).hexdigest()[:8]
+    return f"sendgrid {digest} {tenant_id} {run_id}".encode()[:63].decode("utf-8", "ignore")
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import pytest
 from sendgrid_elt.extract_load import load_tenant, prepare_staging, time_budget_for
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import StreamsFailed
-from sendgrid_elt.tenant_lock import KEEPALIVES, holder, tenant_lock
+from sendgrid_elt.tenant_lock import KEEPALIVES, application_name, holder, tenant_lock
 from sendgrid_simulator.hostile import configure
 
 from .conftest import connection_json, staged_keys
@@ -195,13 +195,13 @@ def test_tenant_lock_waits_bounded_and_dies_with_its_session(warehouse: Any) -> 
             with tenant_lock(other, "t1", "run_b", wait=0.4) as second:
                 assert not second
             assert 0.35 < time.monotonic() - started < 2
-            assert holder(other, "t1") == "sendgrid t1 run_a"
+            assert holder(other, "t1") == application_name("t1", "run_a")
             with tenant_lock(other, "t2", "run_b", wait=0) as different_tenant:
                 assert different_tenant
             first.close()  # the worker died: its session, and the lock, are gone
             with tenant_lock(other, "t1", "run_b", wait=2) as after:
                 assert after
-                assert holder(other, "t1") == "sendgrid t1 run_b"
+                assert holder(other, "t1") == application_name("t1", "run_b")
             assert holder(other, "t1") is None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from sendgrid_elt.tenant_lock import holder, tenant_lock
+from sendgrid_elt.tenant_lock import application_name, holder, tenant_lock
 from tests.scratch_db import scratch_database
 
 
@@ -28,8 +28,8 @@ def test_the_holder_is_looked_up_in_this_database_only(
                 assert holder(here, "acme") is None
                 with tenant_lock(here, "acme", "run_here", wait=0) as mine:
                     assert mine  # the other database's lock is no lock here
-                    assert holder(here, "acme") == "sendgrid acme run_here"
-                assert holder(there, "acme") == "sendgrid acme run_elsewhere"
+                    assert holder(here, "acme") == application_name("acme", "run_here")
+                assert holder(there, "acme") == application_name("acme", "run_elsewhere")
         finally:
             here.close()
             there.close()
@@ -44,3 +44,17 @@ def test_a_lock_nobody_shows_holding_is_retried_not_skipped(pg_database: Any) ->
         assert holder(conn, "acme") is None
         with pytest.raises(TenantBusy, match="no session shows holding it"):
             not_locked(conn, "acme", "scheduled__1", waited=60)
+
+
+def test_runs_whose_long_ids_share_63_bytes_have_different_session_names() -> None:
+    """PostgreSQL keeps 63 bytes of ``application_name``: a long tenant id and two runs of one
+    day (scheduled and manual, the same long prefix) must not read as the same run (before,
+    ``not_locked`` took the other run for an earlier try of this one: retried, never skipped).
+    """
+    tenant = "sendgrid_" + "retail_europe_" * 3
+    first = application_name(tenant, "scheduled__2026-12-06T00:00:00+00:00")
+    second = application_name(tenant, "scheduled__2026-12-06T00:00:00+00:00_retry_of_backfill")
+    assert max(len(first.encode()), len(second.encode())) <= 63
+    assert first != second
+    assert first == application_name(tenant, "scheduled__2026-12-06T00:00:00+00:00")
+    assert tenant[:20] in first
