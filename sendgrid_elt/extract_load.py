@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from sendgrid_elt import catalog, settings
+from sendgrid_elt.statement_deadline import StatementDeadline, set_lock_timeout
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,6 @@ def load_tenant(
     )
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-    from sendgrid_elt.statement_deadline import StatementDeadline
     from sendgrid_elt.stream_outcome import StreamsFailed, failure
     from sendgrid_elt.tenant_lock import TenantBusy, not_locked, tenant_lock
 
@@ -167,6 +167,7 @@ def load_tenant(
     started = time.monotonic()
     if time_budget is None:
         time_budget = time_budget_for(_task_timeout(context or {}))
+    deadline: StatementDeadline | None = None
     try:
         budget = hook.set_time_budget(time_budget)
         conn, engine = warehouse.connection(), warehouse.engine()
@@ -174,7 +175,7 @@ def load_tenant(
         wait = wait if budget is None else min(wait, budget / 2)
         with (
             tenant_lock(conn, tenant_id, run_id, wait=wait) as locked,
-            StatementDeadline(conn, hook.time_left(), tenant_id),
+            StatementDeadline(conn, hook.time_left(), tenant_id) as deadline,
         ):
             if not locked:
                 not_locked(conn, tenant_id, run_id, wait)
@@ -205,6 +206,8 @@ def load_tenant(
             ) from exc
         raise
     finally:
+        if deadline is not None and deadline.fired:
+            conn.close()  # a late cancel must not reach the thread's next tenant; the lock ends
         if own:
             warehouse.close()
         hook.close()
@@ -310,7 +313,7 @@ def run_streams(
 class TenantWarehouse:
     """A warehouse connection (autocommit) and engine, reused for the tenants of one thread.
 
-    Their lock waits are bounded (:func:`~sendgrid_elt.statement_deadline.session_options`).
+    Their lock waits are bounded (:func:`~sendgrid_elt.statement_deadline.set_lock_timeout`).
 
     Opening them costs PostgreSQL a backend per connection and the loader a temp table; a batch
     thread extracting thirty tenants one after the other opens them once. A connection a tenant
@@ -333,26 +336,19 @@ class TenantWarehouse:
         if conn is None or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
             if conn is not None:
                 conn.close()
-            self._conn = psycopg.connect(
-                self.target.conninfo(), autocommit=True, options=self._options()
-            )
+            self._conn = psycopg.connect(self.target.conninfo(), autocommit=True)
+            set_lock_timeout(self._conn)
         return self._conn
-
-    def _options(self) -> str:
-        """libpq ``options``: the target's, with the extract's lock timeout."""
-        from sendgrid_elt.statement_deadline import session_options
-
-        return session_options(dict(self.target.params).get("options"))
 
     def engine(self) -> Any:
         """The SQLAlchemy engine (one pooled connection, checked before use)."""
         if self._engine is None:
-            from sqlalchemy import create_engine
+            from sqlalchemy import create_engine, event
 
             self._engine = create_engine(
-                self.target.sqlalchemy_url(), pool_pre_ping=True, pool_size=1,
-                connect_args={"options": self._options()},
-            )  # fmt: skip
+                self.target.sqlalchemy_url(), pool_pre_ping=True, pool_size=1
+            )
+            event.listen(self._engine, "connect", lambda dbapi, _record: set_lock_timeout(dbapi))
         return self._engine
 
     def close(self) -> None:

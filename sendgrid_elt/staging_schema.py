@@ -126,7 +126,12 @@ stream_status = Table(
     Column("repaired", BigInteger, nullable=True),
     #: The last run in which the whole stream (every unit) was read: ``run_id`` when ``ok``,
     #: kept through later failures (what a failed stream's figures still cover).
-    Column("last_ok_run_id", Text, nullable=True),
+    Column(
+        "last_ok_run_id",
+        Text,
+        nullable=True,
+        info={"backfill": "case when status = 'ok' then run_id end"},
+    ),
     PrimaryKeyConstraint("tenant_id", "stream", name="stream_status_pkey"),
     comment="ok | missing_scope | not_licensed | error, per tenant and stream (latest run)",
 )
@@ -243,6 +248,10 @@ def _add_column(conn: Connection, table: Table, column: Column) -> None:
             f'"{column.name}" {col_type}{default}{not_null}'
         )
     )
+    if backfill := column.info.get("backfill"):  # what the existing rows already say
+        conn.execute(
+            text(f'update "{STAGING_SCHEMA}"."{table.name}" set "{column.name}" = {backfill}')  # noqa: S608
+        )
 
 
 def ensure_schema_url(sqlalchemy_url: str) -> None:

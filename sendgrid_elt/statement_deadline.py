@@ -5,9 +5,10 @@ still running (a batch waiting behind another session's table lock, a merge on a
 load) does not look at that budget. It would keep its tenant thread, and so its batch task,
 alive past the task's ``execution_timeout``: Airflow's timeout cannot stop a thread.
 
-* :func:`session_options` bounds every lock wait of the extract's warehouse sessions
-  (``lock_timeout``, :data:`~sendgrid_elt.settings.WAREHOUSE_LOCK_TIMEOUT_SECONDS`): the
-  statement fails with ``LockNotAvailable``, its stream with it, and the others go on.
+* :func:`set_lock_timeout` bounds every lock wait of a tenant's warehouse sessions
+  (``lock_timeout``, :data:`~sendgrid_elt.settings.WAREHOUSE_LOCK_TIMEOUT_SECONDS`), set once
+  the session is open (not as a libpq ``options`` startup parameter, which PgBouncer refuses):
+  the statement fails with ``LockNotAvailable``, its stream with it, and the others go on.
 * :class:`StatementDeadline` cancels the statement a tenant's connection still runs
   :data:`GRACE_SECONDS` after the tenant's budget ended (the last batch's commit fits in it):
   the statement fails with ``QueryCanceled``, its transaction rolls back and the retry resumes
@@ -30,10 +31,12 @@ log = logging.getLogger(__name__)
 GRACE_SECONDS = 60.0
 
 
-def session_options(options: str | None = None) -> str:
-    """libpq ``options`` of an extract warehouse session: ``options`` plus the lock timeout."""
+def set_lock_timeout(dbapi_conn: Any) -> None:
+    """Bound the lock waits of an open psycopg session (committed when not in autocommit)."""
     ms = int(settings.WAREHOUSE_LOCK_TIMEOUT_SECONDS * 1000)
-    return " ".join(filter(None, [options, f"-c lock_timeout={ms}"]))
+    dbapi_conn.execute("select set_config('lock_timeout', %s, false)", (f"{ms}ms",))
+    if not dbapi_conn.autocommit:
+        dbapi_conn.commit()  # a rollback of the open transaction would undo the setting
 
 
 class StatementDeadline:

@@ -99,10 +99,11 @@ def failure(exc: BaseException, limit: int = 200) -> str:
 #: What a warehouse statement's cancellation means here, by SQLSTATE (see
 #: :mod:`sendgrid_elt.statement_deadline`).
 _WAREHOUSE_HINTS = {
-    "55P03": "the warehouse statement waited longer than SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS "
-    "for a lock another session holds; its transaction rolled back, the retry resumes",
-    "57014": "the warehouse statement was canceled: the tenant's time budget ended while it ran, "
-    "or an administrator canceled it; its transaction rolled back, the retry resumes",
+    "55P03": "a warehouse statement waited longer than its lock timeout (for the tenant's "
+    "statements SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS) for a lock another session holds; its "
+    "transaction rolled back, the retry resumes",
+    "57014": "a warehouse statement was canceled: the tenant's time budget ended while it ran, a "
+    "statement_timeout, or an administrator; its transaction rolled back, the retry resumes",
 }
 
 

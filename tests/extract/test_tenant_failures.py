@@ -145,3 +145,22 @@ def test_a_failed_stream_keeps_the_run_it_was_last_read_whole_in(pg: psycopg.Con
     assert last_ok() == ("missing_scope", "r2")
     sync_state.save_status(pg, "acme", "global_stats", "ok", "r5")
     assert last_ok() == ("ok", "r5")
+
+
+def test_an_upgrade_fills_last_ok_run_id_from_the_statuses_already_stored(
+    pg: psycopg.Connection, pg_database: Any
+) -> None:
+    """A deployment whose ``stream_status`` predates the column: ``ensure_schema`` adds it and
+    fills it from what the rows say (an ``ok`` row's run), so a stream failing on the first run
+    after the upgrade keeps its coverage."""
+    from sendgrid_elt.staging_schema import ensure_schema_url
+
+    table = f'"{STAGING_SCHEMA}".stream_status'
+    pg.execute(f"alter table {table} drop column last_ok_run_id")
+    pg.execute(
+        f"insert into {table} (tenant_id, stream, status, checked_at, run_id) values "  # noqa: S608
+        "('acme', 'bounces', 'ok', now(), 'r_old'), ('acme', 'blocks', 'error', now(), 'r_old')"
+    )
+    ensure_schema_url(pg_database.sqlalchemy_url())
+    rows = pg.execute(f"select stream, last_ok_run_id from {table} order by 1").fetchall()  # noqa: S608
+    assert rows == [("blocks", None), ("bounces", "r_old")]

@@ -118,7 +118,7 @@ subuser_sums as (
         {%- for metric in sendgrid_metric_names() %}
             sum({{ metric }}) as {{ metric }},
         {%- endfor %}
-        count(*) as subuser_count
+        max(extracted_at) as extracted_at
     from ranked
     where sender_type = 'subuser' and rank_in_day = 1
     group by 1, 2
@@ -144,7 +144,12 @@ final as (
                 else ranked.{{ metric }}
             end as {{ metric }},
         {%- endfor %}
-        ranked.extracted_at as source_extracted_at
+        -- a parent row less its subusers' changes when one of theirs is loaded again
+        case
+            when {{ parent_includes_subusers }} and ranked.sender_type = 'parent'
+                then greatest(ranked.extracted_at, subuser_sums.extracted_at)
+            else ranked.extracted_at
+        end as source_extracted_at
     from ranked
     left join parent_usernames
         on ranked.tenant_id = parent_usernames.tenant_id
