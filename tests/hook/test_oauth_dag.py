@@ -54,7 +54,12 @@ def test_two_tasks_share_the_rotated_token(
     run = dag.test()
     assert run.state == "success"
     counts = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()}
-    assert counts == {"first": 1, "second": 1}
+    # each task refreshed (once; twice when a loaded machine let a 2 s token expire before its
+    # use), and every refresh sent the token the one before it stored: a spent one would have
+    # revoked the grant, and each refresh adds one token to the chain
+    assert set(counts) == {"first", "second"}
+    assert min(counts.values()) >= 1
     assert not any(g.revoked for g in sim.app.oauth.grants.values())
-    assert len([t for g in sim.app.oauth.grants.values() for t in g.refresh_tokens]) == 3
+    chain = [t for g in sim.app.oauth.grants.values() for t in g.refresh_tokens]
+    assert len(chain) == 1 + sum(counts.values())
     Variable.delete(VARIABLE_PREFIX + TEST_CONN)

@@ -291,6 +291,7 @@ def test_rpt_models_hold_the_dashboard_figures(built) -> None:
     acme_mates = seats[("t01-acme-retail", "teammate")]
     assert (acme_mates["seats_total"], acme_mates["seats_activity_unknown"]) == (3, 3)
     assert acme_mates["active_30d_share"] is None  # unknown, never a false 0 %
+    assert (acme_mates["seats_active_30d"], acme_mates["seats_inactive_90d"]) == (None, None)
 
     keys = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_api_key_summary")}
     assert (keys["t01-acme-retail"]["active_keys"], keys["t01-acme-retail"]["deleted_keys"]) == (

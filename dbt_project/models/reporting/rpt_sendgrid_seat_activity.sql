@@ -1,8 +1,10 @@
 {#-
     Dashboard: the "Subusers" card and the seat activity facts: per tenant and kind of seat
     (teammate, subuser) at the as-of instant, seats in total and enabled, active and inactive
-    in the 30/60/90 days ending on the as-of day, and seats whose activity the API does not
-    expose; counted the same way for both kinds (macro sendgrid_seat_activity_counts).
+    in the 30/60/90 days ending on the as-of day (null while any seat's activity is unknown),
+    and seats whose activity is unknown (the API does not expose teammates'; a subuser's needs
+    its stats readable); counted the same way for both kinds (macro
+    sendgrid_seat_activity_counts).
     Teammates exclude the owner (not a seat). Subusers add their credit allocations.
 -#}
 with
@@ -37,8 +39,11 @@ final as (
         seats_total::integer as seats_total,
         seats_enabled::integer as seats_enabled,
         {%- for days in var('sendgrid_seat_activity_windows') %}
-            seats_active_{{ days }}d::integer as seats_active_{{ days }}d,
-            seats_inactive_{{ days }}d::integer as seats_inactive_{{ days }}d,
+            -- null while some seat's activity is unknown (teammates': always): never a false 0
+            (case when seats_activity_unknown = 0 then seats_active_{{ days }}d end)::integer
+                as seats_active_{{ days }}d,
+            (case when seats_activity_unknown = 0 then seats_inactive_{{ days }}d end)::integer
+                as seats_inactive_{{ days }}d,
         {%- endfor %}
         seats_activity_unknown::integer as seats_activity_unknown,
         round(
