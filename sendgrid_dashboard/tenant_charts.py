@@ -19,6 +19,7 @@ from sendgrid_dashboard.charts import (
 )
 from sendgrid_dashboard.formats import n_int, n_pct100
 from sendgrid_dashboard.queries import Row, TenantView
+from sendgrid_dashboard.svg import scale
 
 STATUS_COLORS = {
     "overage": "#d64545",
@@ -134,7 +135,7 @@ def volume_chart(t: TenantView) -> str:
         ],
         attrs={"tenant": t.tenant_id, "metric": "monthly_requests"},
         point_labels=[m["activity_month"].isoformat() for m in months],
-        empty_text="No email activity yet",
+        empty_text=_no_volume(t, "No email activity yet"),
     )
 
 
@@ -179,7 +180,10 @@ def delivery_chart(t: TenantView) -> str:
     days = t.deliverability
     values = [float(r["delivery_rate"]) for r in days if r["delivery_rate"] is not None]
     low = min(values, default=1.0)
-    y_min = max(0.0, (int(low * 20) - 1) / 20) if values else 0.0
+    y_min = 0.0
+    if values:  # the axis ends at 100 %: a round span below it, starting under the lowest rate
+        span, _ = scale(1.0 - max(0.0, (int(low * 20) - 1) / 20))
+        y_min = max(0.0, 1.0 - span)
     return line_chart(
         f"Daily delivery rate — {t.name}",
         [day_label(r["activity_date"]) for r in days],
@@ -189,7 +193,7 @@ def delivery_chart(t: TenantView) -> str:
         y_max=1.0 - y_min if values else None,
         attrs={"tenant": t.tenant_id, "metric": "delivery_rate"},
         point_labels=[r["activity_date"].isoformat() for r in days],
-        empty_text="No delivery rate: nothing requested",
+        empty_text=_no_volume(t, "No delivery rate: nothing requested"),
     )
 
 
@@ -206,7 +210,7 @@ def bounce_spam_chart(t: TenantView) -> str:
         fmt=fmt_pct,
         attrs={"tenant": t.tenant_id, "metric": "bounce_spam_rates"},
         point_labels=[r["activity_date"].isoformat() for r in days],
-        empty_text="No rates: nothing requested",
+        empty_text=_no_volume(t, "No rates: nothing requested"),
     )
 
 
@@ -231,6 +235,13 @@ def suppressions_chart(t: TenantView) -> str:
         point_labels=[m.isoformat() for m in months],
         empty_text="No suppressions",
     )
+
+
+def _no_volume(t: TenantView, nothing: str) -> str:
+    """An empty volume chart's caption: ``nothing`` sent, or unknown (30-day volume null)."""
+    if t.overview.get("requests_30d") is None:
+        return "Volume unknown: this organization's stats could not be read"
+    return nothing
 
 
 def tenant_charts(t: TenantView) -> dict[str, str]:

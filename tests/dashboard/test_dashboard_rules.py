@@ -248,3 +248,31 @@ def test_duplicate_and_subuser_connections_are_flagged_and_counted_once(
     assert not page.find(alert="overage", tenant="globex_eu")
     # the volume tile counts accounts: newco's volume is unknown, the others are acme_prod
     assert page.one(metric="account_count").text == "3"
+
+
+def test_the_delivery_axis_ends_at_100_percent() -> None:
+    """Rates of 93-99 %: the axis runs from a round floor to 100 %, never to 105 % (a rate
+    cannot exceed it; before, the span was rounded up past it)."""
+    from sendgrid_dashboard.queries import TenantView
+    from sendgrid_dashboard.tenant_charts import delivery_chart
+
+    days = [{"activity_date": dt.date(2026, 11, d), "delivery_rate": Decimal(r)}
+            for d, r in ((20, "0.93"), (21, "0.99"), (22, "0.97"))]  # fmt: skip
+    svg = delivery_chart(TenantView({"tenant_id": "t", "display_name": "T"}, deliverability=days))
+    ticks = re.findall(r">(\d+)%<", svg)
+    assert ticks[-1] == "100", ticks
+    assert "105" not in ticks
+
+
+def test_an_empty_volume_chart_of_unknown_volume_says_unknown_not_nothing() -> None:
+    """No stats rows because the stats could not be read (30-day volume null): the charts say
+    the volume is unknown; a tenant that sent nothing (volume 0) keeps 'nothing requested'."""
+    from sendgrid_dashboard.queries import TenantView
+    from sendgrid_dashboard.tenant_charts import delivery_chart, volume_chart
+
+    unknown = TenantView({"tenant_id": "t", "display_name": "T", "requests_30d": None})
+    quiet = TenantView({"tenant_id": "q", "display_name": "Q", "requests_30d": 0})
+    for chart in (volume_chart, delivery_chart):
+        assert "Volume unknown" in chart(unknown)
+        assert "Volume unknown" not in chart(quiet)
+    assert "nothing requested" in delivery_chart(quiet)
