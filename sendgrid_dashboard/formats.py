@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sendgrid_hook.display import human_instant
+from sendgrid_hook.display import human_instant, plural
 
 from sendgrid_dashboard.svg import fmt_pct
 
@@ -51,6 +51,23 @@ def n_change(value: Decimal | None, recommendation: str | None) -> str:
     if value < 0:
         return f"{recommendation}: saves {n_usd(-value)}/month"
     return f"{recommendation}: no change in cost"
+
+
+def n_runs_out(period: dict[str, Any]) -> str:
+    """When a credit period's credits run out, in words, from its model row's columns.
+
+    ``days_until_exhausted`` alone reads wrong at the edges: ``0`` for credits used up days ago,
+    null for a rate of 0 (never, not unknown), a count of days past the period's reset.
+    """
+    days, date = period.get("days_until_exhausted"), period.get("projected_exhaustion_date")
+    remain, rate = period.get("credits_remain"), period.get("daily_run_rate")
+    if remain is not None and remain <= 0:
+        return "used up"
+    if days is None:
+        return "not at the current rate" if rate is not None and rate == 0 else "—"
+    if date is None:
+        return "not this period"
+    return f"in {days:,} {plural('day', days)} ({n_day(date)})"
 
 
 def n_when(value: dt.datetime | dt.date | None) -> str:

@@ -26,6 +26,7 @@ from sendgrid_dashboard.formats import (
     n_int,
     n_pct100,
     n_rate,
+    n_runs_out,
     n_usd,
     n_when,
     split_list,
@@ -84,6 +85,7 @@ _env.filters.update(
 )
 _env.globals.update(
     n_change=n_change,
+    n_runs_out=n_runs_out,
     STATUS_LABELS=STATUS_LABELS,
     STATUS_COLORS=STATUS_COLORS,
     SUPPRESSION_KINDS=SUPPRESSION_KINDS,

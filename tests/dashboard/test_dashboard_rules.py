@@ -276,3 +276,23 @@ def test_an_empty_volume_chart_of_unknown_volume_says_unknown_not_nothing() -> N
         assert "Volume unknown" in chart(unknown)
         assert "Volume unknown" not in chart(quiet)
     assert "nothing requested" in delivery_chart(quiet)
+
+
+def test_runs_out_says_used_up_never_and_not_this_period() -> None:
+    """The period's "Runs out" reads its model columns: credits used up days ago are "used up"
+    (was "0 days"), a rate of 0 never runs out (was "—", read as unknown), a date past the
+    period's reset is "not this period" (was "45 days" in a period ending in 10)."""
+    from sendgrid_dashboard.formats import n_runs_out
+
+    ran_out = {"days_until_exhausted": 0, "credits_remain": -500, "daily_run_rate": 90}
+    idle = {"days_until_exhausted": None, "credits_remain": 800, "daily_run_rate": Decimal(0)}
+    unknown = {"days_until_exhausted": None, "credits_remain": None, "daily_run_rate": None}
+    later = {"days_until_exhausted": 45, "projected_exhaustion_date": None,
+             "credits_remain": 4500, "daily_run_rate": 100}  # fmt: skip
+    soon = {"days_until_exhausted": 3, "projected_exhaustion_date": dt.date(2026, 12, 1),
+            "credits_remain": 300, "daily_run_rate": 100}  # fmt: skip
+    assert n_runs_out(ran_out) == "used up"
+    assert n_runs_out(idle) == "not at the current rate"
+    assert n_runs_out(unknown) == "—"
+    assert n_runs_out(later) == "not this period"
+    assert n_runs_out(soon) == "in 3 days (2026-12-01)"
