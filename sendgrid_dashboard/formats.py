@@ -34,10 +34,10 @@ def n_rate(value: Any) -> str:
     return "—" if value is None else fmt_pct(float(value))
 
 
-def n_usd(value: Decimal | None) -> str:
-    """``$1,234.50`` (a minus sign for negative amounts)."""
+def n_usd(value: Decimal | None, unknown: str = "—") -> str:
+    """``$1,234.50`` (a minus sign for negative amounts; ``unknown`` for null)."""
     if value is None:
-        return "—"
+        return unknown
     sign = "−" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}"
 

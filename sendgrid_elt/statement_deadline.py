@@ -83,7 +83,7 @@ class StatementDeadline:
             if self._active:
                 self._send_cancel()
 
-    def _send_cancel(self) -> None:
+    def _send_cancel(self) -> None:  # under the lock: __exit__ waits for it
         self.fired = True
         log.warning(
             "tenant %s: time budget ended %.0f s ago; canceling the warehouse statement still "

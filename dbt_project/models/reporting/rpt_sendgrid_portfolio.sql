@@ -63,35 +63,19 @@ accounts as (
         count(*) filter (where utilization_status = 'overage') as credits_overage_count,
         -- a sum of money is unknown (null) when one of the amounts it counts is: an overage on a
         -- plan of unknown price is never $0.00
-        case
-            when
-                count(*) filter (where is_overage_expected)
-                = count(projected_overage_cost_usd) filter (where is_overage_expected)
-                then coalesce(sum(projected_overage_cost_usd) filter (where is_overage_expected), 0)
-        end as projected_overage_cost_usd,
+        {{ sendgrid_known_sum('projected_overage_cost_usd', 'is_overage_expected') }}
+            as projected_overage_cost_usd,
         -- features: of the tenants whose features are known; null when none is
         case when count(features_used) > 0 then sum(features_used) end as features_used,
         case when count(features_licensed) > 0 then sum(features_licensed) end
             as features_licensed,
         case when count(features_unused_paid) > 0 then sum(features_unused_paid) end
             as features_unused_paid,
-        case
-            when
-                count(*) filter (where recommendation = 'downgrade')
-                = count(monthly_cost_change_usd) filter (where recommendation = 'downgrade')
-                then coalesce(
-                        -sum(monthly_cost_change_usd) filter (where recommendation = 'downgrade'), 0
-                    )
-        end as downgrade_savings_usd,
+        {{ sendgrid_known_sum('-monthly_cost_change_usd', "recommendation = 'downgrade'") }}
+            as downgrade_savings_usd,
         count(*) filter (where recommendation = 'downgrade') as downgrade_count,
-        case
-            when
-                count(*) filter (where recommendation = 'upgrade')
-                = count(monthly_cost_change_usd) filter (where recommendation = 'upgrade')
-                then coalesce(
-                        sum(monthly_cost_change_usd) filter (where recommendation = 'upgrade'), 0
-                    )
-        end as upgrade_cost_usd,
+        {{ sendgrid_known_sum('monthly_cost_change_usd', "recommendation = 'upgrade'") }}
+            as upgrade_cost_usd,
         count(*) filter (where recommendation = 'upgrade') as upgrade_count
     from overview
     where is_counted_in_totals
