@@ -220,6 +220,28 @@ def _covered(context: Any) -> set[str]:
     return {uid for task in context["dag"].tasks for uid in getattr(task, "node_ids", ())}
 
 
+def migrate_staging() -> None:
+    """Bring ``sendgrid_staging`` to this version's shape before dbt reads it (idempotent).
+
+    After an upgrade the transform may run before the next extract (a manual trigger, a
+    cleared run): the models read the columns this version adds, so the build migrates the
+    schema as the extract's ``prepare_staging`` does (additive only, under the same lock), and
+    ``connection_health`` with it: a warehouse no extract has reached yet builds empty marts.
+    """
+    from sqlalchemy import create_engine
+
+    from sendgrid_elt import connection_health, staging_schema
+    from sendgrid_elt.warehouse import require_target
+
+    engine = create_engine(require_target().sqlalchemy_url())
+    try:
+        with engine.begin() as conn:
+            staging_schema.ensure_schema(conn)
+        connection_health.ensure_table(engine)
+    finally:
+        engine.dispose()
+
+
 def build_project(context: Any, project_dir: str | Path) -> dict[str, Any]:
     """Task ``dbt_build``: run ``dbt build`` once, publish node results as they come.
 
@@ -237,9 +259,11 @@ def build_project(context: Any, project_dir: str | Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     publisher = _Publisher(ti, int(ti.try_number), out)
     publisher.push(force=True)  # the node tasks now know this attempt has started
+    env = warehouse_env()
+    migrate_staging()
     with tempfile.TemporaryDirectory(prefix="dbt-target-") as target:
         cmd = dbt_command(project, out, Path(target), variables=dbt_vars(context))
-        code = run_dbt(cmd, warehouse_env(), publisher.node, publisher.push)
+        code = run_dbt(cmd, env, publisher.node, publisher.push)
         results_file = Path(target) / "run_results.json"
         if results_file.exists():
             shutil.copy(results_file, out / "run_results.json")

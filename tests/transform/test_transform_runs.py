@@ -81,6 +81,35 @@ def test_a_failing_dbt_test_fails_its_model_task_and_dbt_skips_show(
     assert slowest[0][1] >= slowest[1][1] >= slowest[2][1] > 0
 
 
+def test_a_transform_before_the_first_extract_after_an_upgrade_migrates_staging(
+    warehouse, airflow_home, tmp_path, monkeypatch
+) -> None:
+    """A manual transform run right after an upgrade: the models read columns only the new
+    version's staging has (``stream_status.last_ok_run_id``), and ``connection_health`` may not
+    exist yet. The build brings staging up to date first, so the run succeeds on empty marts
+    instead of failing until an extract has run.
+    """
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("SENDGRID_DBT_RUNS_DIR", str(tmp_path / "runs"))
+    create_staging(warehouse)
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:  # the old version's
+        conn.execute("alter table sendgrid_staging.stream_status drop column last_ok_run_id")
+        conn.execute("drop table sendgrid_staging.connection_health")
+
+    run = DagBag(dag_folder=str(DAG_FILE)).dags["sendgrid_transform"].test()
+
+    failed = [ti.task_id for ti in run.get_task_instances() if str(ti.state) != "success"]
+    assert failed == []
+    assert str(run.state) == "success"
+    with psycopg.connect(warehouse.conninfo()) as conn:
+        columns = conn.execute(
+            "select column_name from information_schema.columns where table_schema ="
+            " 'sendgrid_staging' and table_name = 'stream_status'"
+        ).fetchall()
+    assert ("last_ok_run_id",) in columns
+
+
 @pytest.mark.parametrize("run_id", ["..", ".", "", "manual__2026-12-01T00:00:00+00:00", "a/../b"])
 def test_a_run_folder_is_always_one_folder_inside_the_runs_folder(
     run_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
