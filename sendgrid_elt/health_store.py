@@ -245,6 +245,10 @@ def record_health(
         if status in ("connected", "degraded"):
             status = "degraded" if missing_scopes or problems else "connected"
             reason = _reason(missing_scopes, problems)
+            if not succeeded and previous["status"] == "needs_reconnect":
+                # a run that failed before it could tell (a 503, a timeout) proves nothing
+                # about the credential: still to reconnect, never "access restored"
+                status, reason, error = "needs_reconnect", previous["reason"], None
         alert = decide_alert(previous, status, now, reminder_after, missing_scopes, problems)
         changed = previous["status"] != status
         values: dict[str, Any] = {

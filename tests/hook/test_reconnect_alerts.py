@@ -208,6 +208,41 @@ def test_reminder_after_the_configured_period(warehouse: Any) -> None:
     assert read_health(engine, "t")["status_since"] == t0
 
 
+def test_a_run_failing_before_its_streams_never_says_access_restored(warehouse: Any) -> None:
+    """A tenant to reconnect whose next run fails before it can tell (a 503 on the scope
+    check, a timeout) stays to reconnect: no "access restored" alert, the reconnect reason
+    kept. Before, the failure recorded ``degraded``, so the admin read "No action needed", and
+    the next run alerted "needs to be reconnected" again as if new."""
+    from sendgrid_elt.health_store import RUN_PROBLEM
+
+    engine = health_engine()
+    t0 = dt.datetime(2026, 11, 28, 8, tzinfo=dt.UTC)
+    first = record_health(engine, tenant_id="t", status="needs_reconnect", now=t0,
+                          reason="access_revoked", error="401: key revoked")  # fmt: skip
+    assert first.alert == "needs_reconnect"
+    failed = {RUN_PROBLEM: {"kind": "failed", "detail": "503 on /v3/scopes", "count": 0}}
+    states, alerts = [], []
+    for hours in (1, 2):
+        update = record_health(engine, tenant_id="t", status="degraded", error="503",
+                               stream_problems=failed, covered=[RUN_PROBLEM], succeeded=False,
+                               now=t0 + dt.timedelta(hours=hours))  # fmt: skip
+        states.append(update.status)
+        alerts.append(update.alert)
+    assert states == ["needs_reconnect", "needs_reconnect"]
+    assert alerts == [None, None]
+    row = read_health(engine, "t")
+    assert (row["reason"], row["last_error"], row["status_since"]) == (
+        "access_revoked",
+        "401: key revoked",
+        t0,
+    )
+    assert row["last_success_at"] is None
+    # the run that gets through tells: access restored, once
+    back = record_health(engine, tenant_id="t", status="connected", stream_problems={},
+                         covered=[RUN_PROBLEM], now=t0 + dt.timedelta(hours=3))  # fmt: skip
+    assert (back.status, back.alert) == ("connected", "reconnected")
+
+
 @pytest.mark.parametrize(
     ("previous", "status", "expected"),
     [
