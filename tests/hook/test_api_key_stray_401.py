@@ -122,3 +122,29 @@ def test_a_401_then_another_error_leaves_no_first_401_behind(hook: SendGridHook,
     _refuse(sim, path)
     assert hook.get_json(path)["username"]  # paused, asked again, answered
     assert pauses == [PAUSE, PAUSE]
+
+
+def test_a_401_a_503_and_a_401_again_is_the_key_refused_twice(hook: SendGridHook, sim: Any) -> None:
+    """401, then 503 for the request sent again, then 401 for its retry: the 503 says nothing
+    about the key, so the request was refused twice. Before, the 503 cleared the first 401 and
+    the API-key tenant read "SendGrid rejected a freshly refreshed OAuth access token"."""
+    path = "/v3/user/username"
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:  # the 401's pause: SendGrid now answers 503
+        pauses.append(seconds)
+        hostile.configure(sim.base_url, answer_status=503, answer_message="busy", paths=[path])
+
+    def backoff(seconds: float) -> None:  # the 503's backoff: SendGrid refuses the key again
+        _refuse(sim, path)
+
+    auth: Any = hook.get_conn().auth
+    auth.sleep = pause
+    hook.transport.sleep = backoff
+    _refuse(sim, path)
+    with pytest.raises(ReconnectRequired) as gone:
+        hook.get_json(path)
+    assert gone.value.reason == "api_key_rejected"
+    assert "OAuth" not in str(gone.value)
+    assert pauses == [PAUSE]
+    assert hook.request_count == 3

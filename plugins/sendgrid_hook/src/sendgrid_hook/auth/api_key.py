@@ -92,5 +92,8 @@ class ApiKeyAuth(AuthBase):
                 reason="api_key_rejected",
                 status_code=401,
             )
-        self._thread.refused = None  # any other answer: the next 401 is a first one again
+        if response.status_code != 429 and response.status_code < 500:
+            # an answer about the request (a 404, a 200): the next 401 is a first one again;
+            # a 429 or 5xx says nothing about the key, so its retry's 401 is the second
+            self._thread.refused = None
         return response
