@@ -41,7 +41,7 @@ def request_windows(
             :attr:`sendgrid_elt.catalog.Cursor.settle`): start one second after it.
 
     Returns:
-        Incremental streams: one window from ``cursor - overlap`` (inclusive; ``cursor + 1``
+        Incremental streams: one window from ``cursor - settle`` (inclusive; ``cursor + 1``
         when settled; everything without a cursor). Date-window streams: from the cursor
         minus the look-back (or the first day of the month ``initial_months`` back), one
         window per month for monthly endpoints. Other streams: one empty window.
@@ -50,7 +50,7 @@ def request_windows(
         if start_date is not None:
             return [{spec.cursor.start_param: (start_date - _EPOCH).days * 86400}]
         if value is not None:
-            start = value + 1 if settled else max(0, value - spec.cursor.overlap)
+            start = value + 1 if settled else max(0, value - spec.cursor.settle)
             return [{spec.cursor.start_param: start}]
         return [{}]
     if spec.mode != "date_window" or spec.window is None:

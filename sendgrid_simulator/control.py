@@ -55,6 +55,7 @@ class ControlApi:
             ("GET", "/__sim/requests"): lambda r: json_reply(self.v3.counts.to_dict()),
             ("POST", "/__sim/requests/reset"): self.reset_counts,
             ("POST", "/__sim/suppressions/delete"): self.delete_suppression,
+            ("POST", "/__sim/suppressions/restore"): self.restore_suppression,
             ("POST", "/__sim/rows/delete"): self.delete_row,
         }
 
@@ -158,16 +159,26 @@ class ControlApi:
         list has answered ``after_requests`` more requests (a deletion in the middle of a read).
         """
         data = req.json()
-        tenant = self.world.by_id[data["tenant_id"]]
-        subuser = data.get("subuser") or ""
-        account = (
-            next(s for s in tenant.subusers if s.username == subuser)
-            if subuser
-            else (tenant.parent)
-        )
-        lst = self.world.suppression(account, str(data["kind"]))
+        lst = self.world.suppression(self._account(data), str(data["kind"]))
         email = lst.delete(int(data["index"]), int(data.get("after_requests", 0)))
         return json_reply({"email": email})
+
+    def restore_suppression(self, req: Request) -> Reply:
+        """``{"tenant_id", "kind", "index", "subuser"?}``: list a deleted row again.
+
+        With :meth:`delete_suppression` first, a row SendGrid lists late: its ``created`` is
+        older than rows already served.
+        """
+        data = req.json()
+        lst = self.world.suppression(self._account(data), str(data["kind"]))
+        return json_reply({"email": lst.restore(int(data["index"]))})
+
+    def _account(self, data: dict[str, Any]) -> Any:
+        tenant = self.world.by_id[data["tenant_id"]]
+        subuser = data.get("subuser") or ""
+        if not subuser:
+            return tenant.parent
+        return next(s for s in tenant.subusers if s.username == subuser)
 
     def delete_row(self, req: Request) -> Reply:
         """``{"tenant_id", "stream", "index", "after_requests"?, "subuser"?}``: delete one row.

@@ -103,6 +103,16 @@ class SuppressionList:
                 self._pending.append([after_requests, index])
         return self.email(index)
 
+    def restore(self, index: int) -> str:
+        """List row ``index`` again (a row SendGrid lists late: deleted first, then restored).
+
+        Returns:
+            The row's e-mail address.
+        """
+        with self._lock:
+            self.deleted.discard(index)
+        return self.email(index)
+
     def served(self) -> None:
         """Count one answered request; apply the deletions that were waiting for it."""
         if not self._pending:

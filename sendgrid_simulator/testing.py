@@ -131,6 +131,15 @@ class SimulatorControl:
                 "after_requests": after_requests}  # fmt: skip
         return self._post("suppressions/delete", body)["email"]
 
+    def restore_suppression(self, tenant_id: str, kind: str, index: int) -> str:
+        """List deleted row ``index`` of the parent's list ``kind`` again (a row listed late).
+
+        Returns:
+            The row's e-mail address.
+        """
+        body = {"tenant_id": tenant_id, "kind": kind, "index": index}
+        return self._post("suppressions/restore", body)["email"]
+
     def delete_row(
         self, tenant_id: str, stream: str, index: int, after_requests: int = 0, subuser: str = ""
     ) -> Any:
