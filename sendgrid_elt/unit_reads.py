@@ -2,7 +2,10 @@
 
 :func:`plan_requests` turns a catalog spec into request sequences (date windows, fan-out per
 parent id, chunks of ids); :func:`read_pages` reads them through the hook and shapes each page.
-One parent id's failed read is named, not raised, so the unit's other parents still load.
+One parent id's failed read is named, not raised, so the unit's other parents still load. A
+chunk of ids refused on its first page (400, 403, 404, 451: an answer about one of its ids, such
+as a subuser deleted since the list was read) is split in halves down to single ids, so the ids
+it refuses are named as a path fan-out's parent ids are and every other id is read.
 """
 
 from __future__ import annotations
@@ -25,8 +28,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: One request sequence: path, query parameters, and the parent id it reads (fan-out by path).
-Request = tuple[str, dict[str, Any], str | None]
+#: Statuses on a chunk's first page that may be about one of its ids (split to find which).
+_ABOUT_IDS = frozenset({400, 403, 404, 451})
+
+
+class Request(NamedTuple):
+    """One request sequence of a unit.
+
+    Attributes:
+        path: The endpoint (a path fan-out's id already in it).
+        params: Query parameters (a chunk's ids already in them).
+        pid: The parent id a path fan-out reads (``None`` otherwise).
+        ids: The parent ids of a chunk (fan-out by query parameter; ``()`` otherwise).
+    """
+
+    path: str
+    params: dict[str, Any]
+    pid: str | None = None
+    ids: tuple[str, ...] = ()
 
 
 class Part(NamedTuple):
@@ -67,18 +86,39 @@ def plan_requests(
         params = {**base, **window}
         fan = spec.fan_out
         if fan is None:
-            yield spec.path, params, None
+            yield Request(spec.path, params)
             continue
         parent_unit = unit if catalog.get(fan.parent).per_subuser else ""
         ids = parent_ids(catalog.get(fan.parent), fan.field, parent_unit)
         if fan.path_param:
             for pid in ids:
-                yield spec.path.replace(f"{{{fan.path_param}}}", quote(pid, safe="")), params, pid
+                path = spec.path.replace(f"{{{fan.path_param}}}", quote(pid, safe=""))
+                yield Request(path, params, pid)
         else:
             for i in range(0, len(ids), fan.chunk):
-                chunk = ids[i : i + fan.chunk]
-                value = ",".join(chunk) if fan.joined else chunk
-                yield spec.path, {**params, fan.param: value}, None
+                yield _chunk(spec, params, tuple(ids[i : i + fan.chunk]))
+
+
+def _chunk(spec: StreamSpec, params: dict[str, Any], ids: tuple[str, ...]) -> Request:
+    """The request of a chunk of parent ids (``params``: without the ids)."""
+    fan: Any = spec.fan_out
+    value = ",".join(ids) if fan.joined else list(ids)
+    return Request(spec.path, {**params, fan.param: value}, None, ids)
+
+
+def _about_ids(exc: errors.SendGridError) -> bool:
+    """Whether a chunk's refusal on its first page may be about one of its ids."""
+    return (isinstance(exc, errors.SendGridFatalError) and exc.status_code in _ABOUT_IDS
+            and not errors.is_temporary_block(exc))  # fmt: skip
+
+
+class _Tally:
+    """What a unit's requests came to: ids read or not, the gone ones, the last error."""
+
+    def __init__(self) -> None:
+        self.ids = 0  # parent ids asked for (a path fan-out's requests, a chunk's ids)
+        self.gone: list[Any] = []
+        self.last: errors.SendGridError | None = None
 
 
 def read_pages(
@@ -88,47 +128,71 @@ def read_pages(
 
     One parent id's refused or failed read does not stop the others: it is named in ``parts``
     (the unit then keeps its rows but not its cursor), unless no parent was read, which is the
-    unit's answer (raised as such). A parent that answers 404 was deleted: skipped.
+    unit's answer (raised as such). A parent that answers 404 was deleted: skipped. A chunk of
+    ids refused on its first page is read again in halves, down to the ids refused alone,
+    which are named or skipped as a path fan-out's parent ids are; any other failure of a
+    chunk (a 5xx after the retries, a later page) is the unit's, raised.
 
     Raises:
         AllParentsGone: Every parent id answered 404: the unit was refused, not emptied.
     """
-    obo = unit or None
-    gone: list[Any] = []
-    last: errors.SendGridError | None = None
-    for path, params, pid in plan:
-        pages = hook.iter_record_pages(
-            path,
-            pagination=spec.pagination,
-            records_path=spec.records_path,
-            params=params,
-            page_size=spec.page_size,
-            on_behalf_of=obo,
-            page_items=spec.page_items,
-        )
-        got = False
-        try:
-            for records in pages:
-                got = True
-                yield shaper.rows(records, unit, pid)
-        except TENANT_ERRORS:
-            raise
-        except errors.SendGridError as exc:
-            if pid is None:
-                raise
-            if isinstance(exc, errors.SendGridFatalError) and errors.is_gone(exc):
-                gone.append(exc)
-                log.info("stream %s: parent %s vanished (%s), skipped", spec.name, pid,
-                         exc.status_code)  # fmt: skip
-                continue
-            last = exc
-            why = None if got else refusal(exc)
-            parts.append(Part(pid, why or failure(exc), refused=why is not None))
-            log.warning("stream %s: parent %s %s, next parent: %s", spec.name, pid,
-                        "refused" if why else "failed", parts[-1].why)  # fmt: skip
-    if plan and len(gone) == len(plan):  # not one parent left: a refusal, not deletions
+    tally = _Tally()
+    for request in plan:
+        tally.ids += len(request.ids) if request.ids else int(request.pid is not None)
+        yield from _read(hook, spec, unit, request, shaper, parts, tally)
+    gone, last = tally.gone, tally.last
+    if tally.ids and len(gone) == tally.ids:  # not one parent left: a refusal, not deletions
         parent = spec.fan_out.parent if spec.fan_out else "parent"
         raise AllParentsGone(f"every {parent} id answered {gone[-1].status_code}")
-    if last is not None and len(gone) + len(parts) == len(plan):
+    if last is not None and len(gone) + len(parts) == tally.ids:
         parts.clear()  # no parent was read: the unit's read failed (or was refused)
         raise last
+
+
+def _read(
+    hook: Any, spec: StreamSpec, unit: str, request: Request, shaper: Shaper,
+    parts: list[Part], tally: _Tally,
+) -> Iterator[Page]:  # fmt: skip
+    """The pages of one request; a refused chunk is read again in halves (see above)."""
+    pages = hook.iter_record_pages(
+        request.path,
+        pagination=spec.pagination,
+        records_path=spec.records_path,
+        params=request.params,
+        page_size=spec.page_size,
+        on_behalf_of=unit or None,
+        page_items=spec.page_items,
+    )
+    got = False
+    try:
+        for records in pages:
+            got = True
+            yield shaper.rows(records, unit, request.pid)
+    except TENANT_ERRORS:
+        raise
+    except errors.SendGridError as exc:
+        ids = request.ids
+        if ids and (got or not _about_ids(exc)):
+            raise  # not an answer about the chunk's ids: the unit's read failed
+        if len(ids) > 1:
+            log.info("stream %s: a chunk of %d ids refused (%s), read in halves", spec.name,
+                     len(ids), exc.status_code)  # fmt: skip
+            fan: Any = spec.fan_out
+            params = {k: v for k, v in request.params.items() if k != fan.param}
+            for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+                yield from _read(hook, spec, unit, _chunk(spec, params, half), shaper, parts,
+                                 tally)  # fmt: skip
+            return
+        pid = ids[0] if ids else request.pid
+        if pid is None:
+            raise
+        if isinstance(exc, errors.SendGridFatalError) and errors.is_gone(exc):
+            tally.gone.append(exc)
+            log.info("stream %s: parent %s vanished (%s), skipped", spec.name, pid,
+                     exc.status_code)  # fmt: skip
+            return
+        tally.last = exc
+        why = None if got else refusal(exc)
+        parts.append(Part(pid, why or failure(exc), refused=why is not None))
+        log.warning("stream %s: parent %s %s, next parent: %s", spec.name, pid,
+                    "refused" if why else "failed", parts[-1].why)  # fmt: skip

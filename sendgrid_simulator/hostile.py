@@ -19,7 +19,9 @@ a client's bounds. Each applies to the ``/v3`` paths starting with one of ``path
 * ``pad_bytes`` - JSON bodies padded with trailing spaces to at least that many bytes (still
   valid JSON: an oversized body at no cost to the server).
 
-``on_behalf_of`` narrows every switch to the requests made on behalf of that subuser.
+``on_behalf_of`` narrows every switch to the requests made on behalf of that subuser;
+``query_value`` to the requests whose query carries that value (one of a repeated parameter's
+values or of a comma-separated list: one id of a chunk of ids).
 
 Control API: ``GET|POST /__sim/hostile`` (``{}`` clears every switch); client: :func:`configure`.
 """
@@ -52,6 +54,7 @@ class HostileConfig:
     answer_status: int | None = None
     answer_message: str = "error"
     on_behalf_of: str | None = None
+    query_value: str | None = None
     ratelimit_reset: int | None = None
     endless_next: bool = False
     pad_bytes: int = 0
@@ -102,6 +105,10 @@ class HostileLayer:
         if c.on_behalf_of is not None:
             headers = dict(scope.get("headers") or [])
             if headers.get(b"on-behalf-of", b"").decode("utf-8", "replace") != c.on_behalf_of:
+                return False
+        if c.query_value is not None:
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+            if not any(c.query_value in v.split(",") for _, v in query):
                 return False
         return not c.paths or any(path.startswith(p) for p in c.paths)
 

@@ -1,0 +1,90 @@
+"""One id of a chunked fan-out refused: the chunk's other ids and the later chunks still load.
+
+Real hook, HTTP simulator and PostgreSQL. ``subuser_stats`` asks for its subusers in chunks
+(``?subusers=a&subusers=b``); here two a chunk, so three subusers make two chunks. Before, one
+refused id ended the unit: no later chunk was read, and a 403 on the first chunk read as
+``not_licensed`` (a false "plan lacks subusers").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from sendgrid_elt import catalog
+from sendgrid_elt.extract import TenantExtractor
+from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.stream_outcome import StreamsFailed
+
+from .conftest import extractor, statuses
+
+
+@pytest.fixture
+def two_a_chunk(monkeypatch: pytest.MonkeyPatch) -> catalog.StreamSpec:
+    """``subuser_stats`` with chunks of two ids (the catalog's is ten; the tenant has three)."""
+    spec = catalog.get("subuser_stats")
+    assert spec.fan_out is not None
+    small = dataclasses.replace(spec, fan_out=dataclasses.replace(spec.fan_out, chunk=2))
+    monkeypatch.setitem(catalog.BY_NAME, spec.name, small)
+    streams = tuple(small if s.name == spec.name else s for s in catalog.STREAMS)
+    monkeypatch.setattr(catalog, "STREAMS", streams)
+    return small
+
+
+@pytest.fixture
+def hostile(sim: Any) -> Any:
+    from sendgrid_simulator.hostile import configure
+
+    yield lambda **switches: configure(sim.base_url, **switches)
+    configure(sim.base_url)
+
+
+def _subusers(pg: Any, acme: Any) -> list[str]:
+    assert extractor(acme, pg, run="r0").run_stream(catalog.get("subusers")).status == "ok"
+    names = [r[0] for r in pg.execute(
+        f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers '  # noqa: S608
+        "where tenant_id = 'acme' order by 1")]  # fmt: skip
+    assert len(names) == 3, names  # chunks of two: [names[0], names[1]], [names[2]]
+    return names
+
+
+def _stats_subusers(pg: Any) -> set[str]:
+    return {r[0] for r in pg.execute(
+        f'select distinct subuser from "{STAGING_SCHEMA}".subuser_stats '  # noqa: S608
+        "where tenant_id = 'acme' and is_current")}  # fmt: skip
+
+
+def test_a_subuser_gone_since_the_list_fails_alone(sim, acme, pg, two_a_chunk) -> None:
+    """A subuser renamed after ``/v3/subusers`` was read: its chunk answers 400 ``subuser ...
+    does not exist``. The chunk's other subuser and the later chunk load; the stream ends in
+    ``error`` naming that subuser in ``stream_status`` (not the whole unit, every run)."""
+    names = _subusers(pg, acme)
+    tenant = sim.accounts["tenants"][0]["tenant_id"]
+    sim.control.rename_subuser(tenant, names[0], f"{names[0]}-renamed")
+    with pytest.raises(StreamsFailed):
+        TenantExtractor(acme, pg, "acme", "r1").run(["subuser_stats"])
+    assert _stats_subusers(pg) == {names[1], names[2]}
+    assert statuses(pg, "acme")["subuser_stats"] == "error"
+    detail = statuses(pg, "acme", "detail")["subuser_stats"]
+    assert f"parent (parent ids failed: {names[0]} (SendGridFatalError" in detail, detail
+    assert "does not exist" in detail
+    assert names[1] not in detail
+    assert names[2] not in detail
+
+
+@pytest.mark.parametrize(("status", "why"), [(403, "403"), (451, "451: data in another region")])
+def test_one_refused_id_of_a_chunk_is_not_a_missing_licence(
+    sim, acme, pg, hostile, two_a_chunk, status, why
+) -> None:
+    """A 403 (or a 451, an EU subuser read through the global host) for one subuser of the
+    first chunk is SendGrid's answer about that subuser: the others load, the stream is ok
+    and names it as refused, never ``not_licensed``."""
+    names = _subusers(pg, acme)
+    hostile(paths=["/v3/subusers/stats"], answer_status=status, answer_message="refused",
+            query_value=names[0])  # fmt: skip
+    outcome = extractor(acme, pg).run_stream(two_a_chunk)
+    assert outcome.status == "ok", outcome
+    assert f"parent ids refused, rows kept: {names[0]} ({why}" in outcome.detail
+    assert _stats_subusers(pg) == {names[1], names[2]}
