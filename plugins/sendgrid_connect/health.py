@@ -25,6 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from sendgrid_hook.constants import INTERACTIVE_TIME_BUDGET_SECONDS
 from sendgrid_hook.display import plural
 
 from sendgrid_connect import accounts
@@ -271,6 +272,7 @@ def record_check(conn_id: str, *, counted_by: bool = True) -> Check:
     engine = _engine()
     hook = SendGridHook(conn_id)
     try:
+        hook.set_time_budget(INTERACTIVE_TIME_BUDGET_SECONDS)  # a person waits on the answer
         if engine is None:
             note = "no warehouse configured: health not recorded"
             return Check(False, note, *scope_gaps(hook.granted_scopes()))

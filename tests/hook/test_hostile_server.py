@@ -202,6 +202,39 @@ def test_a_bare_429_backs_off_exponentially(
     assert max(sleeps) == pytest.approx(8.0), sleeps
 
 
+def test_a_test_a_person_waits_on_never_waits_out_a_long_rate_limit(
+    sim: Any, tenant: dict, set_conn: Any
+) -> None:
+    """The Test button (and the Connect page's check) run in a web request: a 429 asking to wait
+    100 s (under the 120 s cap a task accepts) answers "try again later" at once. Before, the
+    test waited 100 s five times over, past any proxy's timeout."""
+    hook = _hook(sim, tenant, set_conn)
+    sleeps: list[float] = []
+    hook.transport.sleep = sleeps.append  # record the waits instead of waiting them
+    configure(sim.base_url, paths=["/v3/scopes"], retry_after=100)
+    ok, message = hook.test_connection()
+    assert not ok
+    assert "could not finish within 20 s" in message
+    assert "try again later" in message
+    assert sleeps == []
+    assert hook.transport.request_count == 1
+
+
+def test_the_connect_pages_check_of_a_saved_credential_is_bounded_too(
+    sim: Any, tenant: dict, set_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OAuth callback and the key form check the saved credential inside the request:
+    a rate-limited SendGrid ends the check within the budget (the page says the check failed
+    and the run checks again), instead of holding the callback for minutes."""
+    from sendgrid_connect import health
+
+    monkeypatch.setattr(health, "INTERACTIVE_TIME_BUDGET_SECONDS", 0.5, raising=False)
+    set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["full"]))
+    configure(sim.base_url, paths=["/v3/scopes"], retry_after=2)
+    check = health.record_check(TEST_CONN)
+    assert check.failed == "SendGridTimeBudgetExceededError"
+
+
 def test_rate_limit_reset_in_2100_does_not_stall_requests(
     sim: Any, tenant: dict, set_conn: Any
 ) -> None:

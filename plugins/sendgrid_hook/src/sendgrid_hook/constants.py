@@ -24,6 +24,11 @@ CONNECT_PAGE_PATH = f"{CONNECT_APP_PREFIX}/connections"
 #: Airflow Variable holding the public base URL of the Airflow UI (alert and dashboard links).
 CONNECT_BASE_URL_VARIABLE = "sendgrid_connect_base_url"
 
+#: Seconds a check a person waits on may take (the Test button, the Connect page's check of a
+#: credential just saved): its requests, retries and rate-limit waits all fit in it, so a slow or
+#: rate-limiting SendGrid answers "try again later" instead of holding the page for minutes.
+INTERACTIVE_TIME_BUDGET_SECONDS = 20.0
+
 #: Extra that the API server's connection-test middleware (``sendgrid_connect``) adds to each
 #: ``sendgrid`` body of ``POST /api/v2/connections/test``. Airflow tests a copy of the connection
 #: under a random id, so an OAuth refresh there would rotate the stored refresh token away (and,

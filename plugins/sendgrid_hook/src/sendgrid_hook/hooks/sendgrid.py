@@ -26,9 +26,19 @@ from sendgrid_hook.account import USERNAME_PATH, USERNAME_SCOPE, AccountIdentity
 from sendgrid_hook.auth.api_key import ApiKeyAuth
 from sendgrid_hook.auth.oauth2 import OAuth2RefreshAuth
 from sendgrid_hook.config import SendGridSettings, SubusersFilter
-from sendgrid_hook.constants import CONN_TYPE, DEFAULT_CONN_ID, TEST_COPY_EXTRA
+from sendgrid_hook.constants import (
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    INTERACTIVE_TIME_BUDGET_SECONDS,
+    TEST_COPY_EXTRA,
+)
 from sendgrid_hook.display import plural
-from sendgrid_hook.errors import ReconnectRequired, SendGridError, SendGridFatalError
+from sendgrid_hook.errors import (
+    ReconnectRequired,
+    SendGridError,
+    SendGridFatalError,
+    SendGridTimeBudgetExceededError,
+)
 from sendgrid_hook.pagination import (
     DEFAULT_MAX_PAGES,
     PageProgress,
@@ -39,7 +49,7 @@ from sendgrid_hook.rate_limit import RateLimiter, date_header
 from sendgrid_hook.redaction import echo_forms, install_log_filters, scrub
 from sendgrid_hook.scopes import missing_scopes as _missing
 from sendgrid_hook.scopes import scope_requirements
-from sendgrid_hook.transport import ApiResponse, Transport
+from sendgrid_hook.transport import ApiResponse, Transport, settle_environment
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +190,7 @@ class SendGridHook(HttpHook):
                 session = requests.Session()
                 session.auth = self._make_auth()
                 self._configure_session_from_mount_adapters(session)
-                _settle_environment(session, self.settings.base_url)
+                settle_environment(session, self.settings.base_url)
                 self._session = session
         if headers:
             self._session.headers.update(headers)
@@ -353,9 +363,15 @@ class SendGridHook(HttpHook):
                     "refresh token away. Use Test on Admin -> SendGrid connections, or run "
                     "`airflow connections test <conn id>`."
                 )
+            budget = self.set_time_budget(INTERACTIVE_TIME_BUDGET_SECONDS)
             granted = self.granted_scopes()
             needs = scope_requirements()
             required = self.settings.required_scopes or needs.required
+        except SendGridTimeBudgetExceededError as exc:
+            return False, (
+                f"SendGrid connection test could not finish within {budget:g} s ({scrub(exc)}): "
+                "SendGrid is slow or rate-limiting this credential; try again later."
+            )
         except ReconnectRequired as exc:
             return False, f"SendGrid refused the credential ({exc.reason}): {scrub(exc)}"
         except SendGridError as exc:
@@ -387,21 +403,3 @@ class SendGridHook(HttpHook):
             log.info("SendGrid account not named in the test: %s", scrub(exc))
             return ""
         return f" ({account.label()})" if account else ""
-
-
-def _settle_environment(session: requests.Session, base_url: str) -> None:
-    """Resolve the environment's proxy and CA settings for ``base_url`` once, for every request.
-
-    ``requests`` otherwise re-reads them on each request (``HTTPS_PROXY``, ``NO_PROXY``,
-    ``REQUESTS_CA_BUNDLE``, scanning the whole environment), which costs more CPU than the rest
-    of a small request. Every request of the hook goes to ``base_url``'s host, so the answer is
-    the same; settings the session already has win.
-    """
-    env = session.merge_environment_settings(base_url, {}, None, None, None)
-    for scheme, proxy in (env.get("proxies") or {}).items():
-        session.proxies.setdefault(scheme, proxy)
-    if session.verify is True and env.get("verify") not in (None, True):
-        session.verify = env["verify"]
-    if session.cert is None and env.get("cert") is not None:
-        session.cert = env["cert"]
-    session.trust_env = False
