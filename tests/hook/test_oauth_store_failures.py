@@ -116,6 +116,29 @@ def test_an_unwritable_store_never_costs_the_grant(sim: Any, connected: dict) ->
     assert not _grant_revoked(sim)
 
 
+def test_a_task_ending_before_its_next_refresh_stores_the_rotated_token_on_close(
+    sim: Any, connected: dict
+) -> None:
+    """Every write of a rotated token failed, and the task ended before another refresh: the
+    hook stores it when it closes. Before, it was lost with the task, the next task presented
+    the spent refresh token, and SendGrid revoked the grant."""
+    store = _MemoryStore()
+    hook = _hook(store)
+    assert hook.get_json("/v3/user/account")
+    store.failures = oauth2.SAVE_ATTEMPTS  # every write of the next rotation fails
+    _expire(sim, hook)
+    assert hook.get_json("/v3/user/account")
+    rotated = hook.get_conn().auth._refresh_token
+    assert store.tokens[TEST_CONN].refresh_token != rotated
+    hook.close()  # the task ends
+    assert store.tokens[TEST_CONN].refresh_token == rotated
+    following = _hook(store)  # the next task, once the access token expired
+    sim.control.revoke_key(store.tokens[TEST_CONN].access_token)
+    assert following.get_json("/v3/user/account")
+    assert following.get_conn().auth.refresh_count == 1
+    assert not _grant_revoked(sim)
+
+
 def test_a_first_write_that_fails_leaves_the_seed_alone(sim: Any, connected: dict) -> None:
     store = _MemoryStore(failures=10**6)
     hook = _hook(store)

@@ -112,6 +112,7 @@ class OAuth2RefreshAuth(AuthBase):
         self._expires_at: float = 0.0
         self._issued_at: float = 0.0
         self._spent: set[str | None] = set()  # fingerprints of the refresh tokens exchanged here
+        self._unsaved: tuple[StoredToken, StoredToken | None] | None = None  # (token, loaded)
         self._mutex = threading.RLock()
 
     def __repr__(self) -> str:
@@ -221,13 +222,41 @@ class OAuth2RefreshAuth(AuthBase):
         try:
             retrying(write)
         except Exception as exc:
+            self._unsaved = (token, loaded)
             log.error(
                 "OAuth: could not store the rotated tokens of %s after %d attempts (%s); they "
-                "stay in this task's memory and are stored at its next refresh",
+                "stay in this task's memory and are stored at its next refresh or when the "
+                "hook closes",
                 conn_id,
                 SAVE_ATTEMPTS,
                 scrub(type(exc).__name__),
             )
+            return
+        self._unsaved = None
+
+    def flush(self) -> bool:
+        """Store rotated tokens whose save failed (the hook calls this when it closes).
+
+        A task that ends before its next refresh would otherwise take the only copy of the
+        rotated refresh token with it, and the next task would present the spent one, which
+        SendGrid answers by revoking the grant.
+
+        Returns:
+            Whether nothing is left unsaved.
+        """
+        with self._mutex:
+            if self._unsaved is None:
+                return True
+            with self.lock.hold(self.settings.conn_id):
+                self._save(*self._unsaved)
+            if self._unsaved is not None:
+                log.error(
+                    "OAuth: the rotated refresh token of %s is lost with this task; the next "
+                    "refresh presents a spent one, which may revoke the grant: reconnect the "
+                    "connection if the next run asks for it",
+                    self.settings.conn_id,
+                )
+            return self._unsaved is None
 
     def _load(self) -> StoredToken | None:
         """The stored state, if it belongs to this connection (:meth:`_check`)."""

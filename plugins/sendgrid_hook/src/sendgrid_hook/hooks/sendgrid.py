@@ -207,8 +207,11 @@ class SendGridHook(HttpHook):
         return echo_forms(self.get_conn().auth.secrets())
 
     def close(self) -> None:
-        """Close the pooled session."""
+        """Store rotated OAuth tokens a failed save left in memory; close the pooled session."""
         if self._session is not None:
+            flush = getattr(self._session.auth, "flush", None)
+            if flush is not None:
+                flush()
             self._session.close()
 
     # -- requests -------------------------------------------------------------------------
