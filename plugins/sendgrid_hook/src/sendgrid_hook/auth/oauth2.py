@@ -247,8 +247,12 @@ class OAuth2RefreshAuth(AuthBase):
         with self._mutex:
             if self._unsaved is None:
                 return True
-            with self.lock.hold(self.settings.conn_id):
-                self._save(*self._unsaved)
+            try:
+                with self.lock.hold(self.settings.conn_id):
+                    self._save(*self._unsaved)
+            except Exception as exc:  # the lock's database is down too: never raise on close
+                log.error("OAuth: could not take the refresh lock to store the tokens of %s "
+                          "(%s)", self.settings.conn_id, scrub(type(exc).__name__))  # fmt: skip
             if self._unsaved is not None:
                 log.error(
                     "OAuth: the rotated refresh token of %s is lost with this task; the next "
