@@ -162,6 +162,7 @@ def _read(
         page_size=spec.page_size,
         on_behalf_of=unit or None,
         page_items=spec.page_items,
+        route=spec.path,  # a path fan-out's ids share their endpoint's rate limit
     )
     got = False
     try:

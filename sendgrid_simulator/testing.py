@@ -82,6 +82,10 @@ class SimulatorControl:
         """Disable every fault."""
         return self._post("faults", {})
 
+    def rate_limit(self) -> str:
+        """The rate-limit rules in force, in the textual syntax of :meth:`set_rate_limit`."""
+        return self._get("rate_limit")["spec"]
+
     def set_rate_limit(self, spec: str) -> str:
         """Replace rate limits (``"default=5/1s,/v3/stats=2/10s"``; ``"off"``)."""
         return self._post("rate_limit", {"spec": spec})["spec"]

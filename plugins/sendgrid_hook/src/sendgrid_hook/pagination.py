@@ -214,8 +214,12 @@ def iter_pages(
     progress: PageProgress | None = None,
     on_page: Callable[[PageProgress], None] | None = None,
     page_items: str | None = None,
+    route: str | None = None,
 ) -> Iterator[Page]:
     """Fetch pages one at a time until the paginator says done.
+
+    ``route`` is the endpoint's path template when ``path`` holds an id: the rate-limit bucket
+    of every page (default: each request's URL path).
 
     An empty page is the last one, whatever link or cursor it carries, unless the paginator
     knows the list shrank under it (:meth:`Paginator.after_empty`). With ``page_items``, a
@@ -238,7 +242,7 @@ def iter_pages(
             raise SendGridPaginationError(f"pagination of {path} exceeded {max_pages} pages")
         seen.add(request.identity())
         response = transport.get(
-            request.url, request.params or None, on_behalf_of=on_behalf_of, bucket=None
+            request.url, request.params or None, on_behalf_of=on_behalf_of, route=route
         )
         raw = extract_records(response.body, records_path)
         # Equal lists compare fully only when they are equal (a loop); a new page differs at

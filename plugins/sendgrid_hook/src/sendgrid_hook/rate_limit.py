@@ -2,10 +2,11 @@
 
 SendGrid limits each endpoint separately and reports, on every response, the window's
 ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (Unix seconds).
-:class:`RateLimiter` keeps that state per *bucket* (endpoint path, per ``on-behalf-of``
-account) and, before each request, waits until the reset when the window is used up, so a
-run slows down *before* the server answers 429. Requests in flight are counted locally so
-several threads sharing a hook do not overshoot. After a 429 the bucket is closed until
+:class:`RateLimiter` keeps that state per *bucket* (the endpoint's path template: the ids of a
+fan-out, and the accounts a credential acts as, share it) and, before each request, waits
+until the reset when the window is used up, so a run slows down *before* the server answers
+429. Requests in flight are counted locally so several threads sharing a hook do not
+overshoot. After a 429 the bucket is closed until
 ``Retry-After`` / the reset.
 
 ``X-RateLimit-Reset`` is a time in the *server's* clock. A worker whose clock is off by minutes

@@ -190,9 +190,13 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         *,
         on_behalf_of: str | None = None,
-        bucket: str | None = None,
+        route: str | None = None,
     ) -> ApiResponse:
         """GET one resource and return its JSON body.
+
+        ``route`` is the endpoint's path template (``/v3/api_keys/{api_key_id}``), the rate
+        limiter's bucket: SendGrid limits an endpoint, not each id's URL, and counts the
+        credential's requests whichever account they act as (default: the URL's path).
 
         Raises:
             SendGridRetriableError: Retries exhausted (429, 5xx, timeout, bad JSON).
@@ -201,7 +205,7 @@ class Transport:
         """
         url = self.resolve(path_or_url)
         headers = {"on-behalf-of": _header_value(on_behalf_of)} if on_behalf_of else {}
-        bucket = bucket or f"{on_behalf_of or ''}|{urlsplit(url).path}"
+        bucket = route or urlsplit(url).path
         try:
             return self._with_retries(url, params, headers, bucket)
         except _Unauthorized:

@@ -249,6 +249,7 @@ class SendGridHook(HttpHook):
         on_behalf_of: str | None = None,
         on_page: Callable[[PageProgress], None] | None = None,
         page_items: str | None = None,
+        route: str | None = None,
     ) -> Iterator[list[Any]]:
         """Yield the records of ``path``, one list per page (bulk consumers read these).
 
@@ -264,6 +265,7 @@ class SendGridHook(HttpHook):
             on_page: Called with running totals after each page.
             page_items: With ``records_path="."``, the wrapper's list whose entries the
                 paginator counts (a short list ends an offset pagination).
+            route: The endpoint's path template when ``path`` holds an id (its rate limit).
         """
         paginator = create_paginator(pagination, page_size)
         progress = PageProgress(path)
@@ -279,6 +281,7 @@ class SendGridHook(HttpHook):
             progress=progress,
             on_page=on_page,
             page_items=page_items,
+            route=route,
         ):
             log.debug("SendGrid %s: page %d, %d records", path, page.number, len(page.records))
             yield page.records
