@@ -56,6 +56,7 @@ from sendgrid_connect.page_responses import (
     read_flash,
     redirect_uri,
     sendgrid_errors,
+    sign_in_page,
     start_flow,
     valid_invite,
 )
@@ -86,23 +87,13 @@ def create_app() -> FastAPI:
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
         if exc.status_code == 401:
-            from urllib.parse import quote
-
             here = prefix(request)
-            root = here.removesuffix(signing.APP_PREFIX)  # Airflow under a sub-path
             path = request.scope.get("path", "")  # with the mount's prefix or without it
             path = path[len(here) :] if path.startswith(here + "/") else path
             back = f"{here}/connections"  # after signing in: the page asked for (a GET)
             if request.method == "GET" and path.startswith("/"):
                 back = here + path + (f"?{request.url.query}" if request.url.query else "")
-            login = f"{root}/auth/login?next=" + quote(back, safe="")
-            body = pages.render(
-                "message",
-                title="Sign in required",
-                flash={"kind": "error", "text": "Sign in to Airflow to manage SendGrid."},
-                back=None,
-            ).replace("</body>", f'<p><a id="login" href="{login}">Sign in</a></p></body>')
-            return html_response(body, 401)
+            return sign_in_page(request, "Sign in to Airflow to manage SendGrid.", back)
         text = exc.detail if isinstance(exc.detail, str) else "Request refused"
         return message_page(request, "Not allowed", "error", text, exc.status_code, back=False)
 
@@ -201,6 +192,9 @@ def create_app() -> FastAPI:
             )
         except oauth.FlowError as exc:
             log.warning("SendGrid OAuth callback refused: %s", exc)
+            if exc.status == 401:  # signed out meanwhile: the state is still unused
+                return sign_in_page(request, str(exc), f"{prefix(request)}/connections",
+                                    new_tab=True)  # fmt: skip
             response = message_page(request, "Connection not completed", "error", str(exc),
                                 exc.status, back=user is not None)  # fmt: skip
             return response

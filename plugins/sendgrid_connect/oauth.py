@@ -126,6 +126,12 @@ def finish(
         or not hmac.compare_digest(row.bind_hash, signing.digest(bind_value))
     ):
         raise FlowError("This authorization was started in another browser.", 403)
+    if not row.invite_flow and user_id is None:
+        raise FlowError(
+            "Your Airflow sign-in ended during the authorization. Sign in (it opens in a new "
+            "tab), then reload this page to finish connecting.",
+            401,
+        )
     if not row.invite_flow and row.actor != f"user:{user_id}":
         raise FlowError("This authorization was started by another Airflow user.", 403)
     if not nonces.consume(nonce, "oauth"):

@@ -66,6 +66,24 @@ def message_page(
     )
 
 
+def sign_in_page(request: Request, text: str, back: str, *, new_tab: bool = False) -> Response:
+    """401 with a link to Airflow's sign-in, which returns to ``back`` (this app's own path).
+
+    Args:
+        request: The request refused.
+        text: Why signing in is needed.
+        back: Where the sign-in returns to.
+        new_tab: Open the sign-in in a new tab (this page is reloaded once signed in).
+    """
+    from urllib.parse import quote
+
+    root = prefix(request).removesuffix(signing.APP_PREFIX)  # Airflow under a sub-path
+    login = f"{root}/auth/login?next=" + quote(back, safe="")
+    body = pages.render("message", title="Sign in required", flash={"kind": "error",
+                        "text": text}, back=None, login=login, login_new_tab=new_tab)  # fmt: skip
+    return html_response(body, 401)
+
+
 def flash_redirect(request: Request, kind: str, text: str, **extra: Any) -> RedirectResponse:
     token = signing.sign({"k": kind, "t": text, **extra}, signing.SALT_FLASH)
     url = f"{prefix(request)}/connections?{urlencode({'flash': token})}"

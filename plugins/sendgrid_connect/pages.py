@@ -149,7 +149,9 @@ used.</p></div>{% endif %}
 _MESSAGE = (
     """{% extends "base" %}{% block body %}<h1>{{ title }}</h1>"""
     + _FLASH
-    + """{% if back %}<p><a id="back" href="{{ back }}">Back to SendGrid connections</a></p>
+    + """{% if login %}<p><a id="login" href="{{ login }}"{% if login_new_tab %} target="_blank"
+rel="noopener"{% endif %}>Sign in</a></p>{% endif %}
+{% if back %}<p><a id="back" href="{{ back }}">Back to SendGrid connections</a></p>
 {% endif %}{% endblock %}"""
 )
 

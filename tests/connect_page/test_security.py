@@ -157,6 +157,33 @@ def test_wrong_state_is_rejected(api_server, sim) -> None:
     assert connection_extra(conn_id)["extra"]["refresh_token"]
 
 
+def test_a_callback_signed_out_meanwhile_asks_to_sign_in_and_keeps_the_state(
+    api_server, sim
+) -> None:
+    """The admin's Airflow sign-in ended during the consent (an expired token, a cleared
+    cookie): the callback asks to sign in, in a new tab, without the code in the link, and
+    the same callback completes once signed in. Before, it said the flow was started by
+    another Airflow user and offered no way on."""
+    from sendgrid_connect.page_responses import BIND_COOKIE
+
+    conn_id = new_conn_id("signedout")
+    admin, callback, _tenant = _consented(api_server, sim, conn_id)
+    signed_out = requests.Session()
+    signed_out.cookies.set(BIND_COOKIE, admin.cookies.get(BIND_COOKIE))
+    r = signed_out.get(callback, allow_redirects=False, timeout=30)
+    assert r.status_code == 401
+    text = html.unescape(r.text)
+    assert "sign-in ended during the authorization" in text
+    assert "another Airflow user" not in text
+    login = re.search(r'id="login" href="([^"]+)" target="_blank"', r.text)
+    assert login is not None
+    assert "code" not in html.unescape(login.group(1))
+    assert connection_extra(conn_id)["extra"].get("refresh_token") is None
+    r = admin.get(callback, allow_redirects=False, timeout=30)  # signed in again, reloaded
+    assert r.status_code == 303
+    assert connection_extra(conn_id)["extra"]["refresh_token"]
+
+
 def test_replayed_state_and_replayed_code_are_rejected(api_server, sim) -> None:
     conn_id = new_conn_id("replay")
     admin, callback, _tenant = _connected(api_server, sim, conn_id)
@@ -182,7 +209,7 @@ def test_state_of_another_airflow_user_is_refused(api_server, sim) -> None:
     admin, callback, _tenant = _consented(api_server, sim, conn_id)
     signed_out = requests.Session()
     signed_out.cookies.update({"sendgrid_connect_bind": admin.cookies["sendgrid_connect_bind"]})
-    assert signed_out.get(callback, timeout=30).status_code == 403
+    assert signed_out.get(callback, timeout=30).status_code == 401  # asked to sign in first
     viewer = api_server.session("viewer")
     viewer.cookies.set("sendgrid_connect_bind", admin.cookies["sendgrid_connect_bind"])
     assert viewer.get(callback, timeout=30).status_code == 403
