@@ -32,7 +32,10 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
             loaded something, it is recorded in ``extract_runs`` (what a dbt run without the
             ``sendgrid_as_of`` var falls back to) and returned as ``as_of`` (ISO-8601 UTC).
             It never goes back: a cleared old run or a backfill reads today's data, so it is
-            published as of the newest run recorded (the marts never move back in time).
+            published as of the newest run recorded (the marts never move back in time). A run
+            already recorded keeps its recorded as-of when published again: the rows its first
+            publish counted were read then, and the marts date a stream's last good read by
+            it (a cleared run re-reading a tenant dates that tenant's reads early: never late).
 
     Returns:
         ``{"run_id", "schema", "records", "rows": {stream: records}, "tenants": count (with
@@ -113,8 +116,8 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
                 conn.execute(
                     f'insert into "{STAGING_SCHEMA}".extract_runs (run_id, as_of, '  # noqa: S608
                     "published_at, tenants, records) values (%s, %s, now(), %s, %s) "
-                    "on conflict (run_id) do update set "
-                    "as_of = excluded.as_of, published_at = excluded.published_at, "
+                    "on conflict (run_id) do update set "  # its as-of is kept: see above
+                    "published_at = excluded.published_at, "
                     "tenants = excluded.tenants, records = excluded.records",
                     (run_id, instant, tenants, summary["records"]),
                 )

@@ -45,6 +45,24 @@ def test_a_cleared_old_run_never_takes_the_as_of_back(warehouse: Any) -> None:
     assert staging_summary("daily_next", NEW + DAY)["as_of"] == "2026-11-21T00:00:00Z"
 
 
+def test_a_run_published_again_keeps_its_recorded_as_of(warehouse: Any) -> None:
+    """An old run cleared after newer runs is published as of the newest run (the marts never
+    go back), but its own recorded as-of stays: the marts date the reads it made then by it.
+    Before, it was raised to the newest run's, so a stream last read well in that old run read
+    as covered through this week."""
+    prepare_staging()
+    old = NEW - 7 * DAY
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        _status(conn, "acme", "daily_old")
+        assert staging_summary("daily_old", old)["as_of"] == "2026-11-13T00:00:00Z"
+        _status(conn, "bluebird", "daily_new")
+        staging_summary("daily_new", NEW)
+        _status(conn, "cedar", "daily_old")  # the cleared old run re-reads a failed tenant
+        assert staging_summary("daily_old", old)["as_of"] == "2026-11-20T00:00:00Z"
+        runs = dict(conn.execute(f'select run_id, as_of from "{STAGING_SCHEMA}".extract_runs'))  # noqa: S608
+    assert runs == {"daily_old": old, "daily_new": NEW}
+
+
 def test_a_tenant_lookup_that_fails_fails_the_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a connection that does not exist is dropped; a lookup the secrets backend could not
     answer fails the run (retried) instead of dropping the tenant and marking it removed."""
