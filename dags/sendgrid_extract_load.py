@@ -17,7 +17,8 @@ Tenants are discovered at run time (see ``sendgrid_elt.tenants``): every ``sendg
 connection in the metadata DB (listed through the Airflow REST API with the
 ``sendgrid_airflow_api`` connection), every one defined as ``AIRFLOW_CONN_*``, and the ids in
 the Variable ``sendgrid_tenants`` (for other secrets backends, which Airflow cannot list).
-Params: ``start_date`` (backfill from that day), ``tenants`` and ``streams`` (partial reruns).
+Params: ``start_date`` (backfill from that day; a retry or cleared task of the run resumes
+each unit from what an earlier try saved), ``tenants`` and ``streams`` (partial reruns).
 
 Each batch's task has an ``execution_timeout`` (``EXTRACT_TASK_TIMEOUT``, env
 ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``), and its tenants a time budget a little shorter, so a stuck or

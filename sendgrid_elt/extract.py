@@ -4,18 +4,8 @@
 (units per subuser, fan-out per parent id, date windows, cursors), shapes the records into
 staging rows and hands them to :class:`sendgrid_elt.loader.StagingLoader` as a lazy stream.
 
-Outcomes per stream (also written to ``stream_status``):
-
-* ``missing_scope`` - the credential lacks the stream's scope (checked against ``/v3/scopes``
-  up front, or a 403 on a stream that needs no plan feature): skipped, the rest run;
-* ``not_licensed`` - 403/404 on a stream tied to a plan feature: a utilization fact;
-* ``error`` - anything else: what the hook raised after its retries, or any unexpected
-  exception (its type and message are kept in ``detail``); the other streams still run and the
-  task fails at the end (Airflow retries it; reruns converge);
-* ``ok`` - loaded; ``rejected``/``repaired`` count the records :mod:`sendgrid_elt.records` put
-  in the rejects table or stored with replaced values.
-  A subuser SendGrid refuses (403, 404, or 451 for data kept in another region) is skipped and
-  named in ``detail``; the stream's other units load.
+Outcomes per stream (``ok``, ``missing_scope``, ``not_licensed``, ``error``; also written to
+``stream_status``) are :mod:`sendgrid_elt.stream_outcome`'s.
 
 One unit (subuser) or parent id whose read fails fails only itself: its rows and cursor are
 kept, the snapshot deletes nothing of it, and the stream ends in ``error`` naming it while the
@@ -120,6 +110,7 @@ class TenantExtractor:
         self.loader = StagingLoader(conn, tenant_id, run_id, batch_size=batch_size)
         self.granted: frozenset[str] | None = None
         self._cursors: dict[tuple[str, str], dict] | None = None
+        self._resumed: set[tuple[str, str]] | None = None
         self._subuser_names: list[str] | None = None
 
     # ----- whole tenant -------------------------------------------------------------------
@@ -136,6 +127,7 @@ class TenantExtractor:
         self.today = self.now.date() if self.now else self.today
         # Every stored cursor in one query (the tenant's lock keeps others from writing them).
         self._cursors = sync_state.load_cursors(self.conn, self.tenant_id)
+        self._resumed = None  # read again by the first unit (:meth:`_start_for`)
         outcomes: dict[str, StreamOutcome] = {}
         for spec in catalog.select(streams):
             outcome = self.run_stream(spec)
@@ -277,11 +269,12 @@ class TenantExtractor:
         read = [0]  # the unit's pages: a refusal after the first is a failed read
         try:
             cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
-            rows = self._rows(spec, unit, cursor, shaper, parts)
+            start = self._start_for(spec, unit)
+            rows = self._rows(spec, unit, cursor, shaper, parts, start)
             writer.write_unit(
                 unit,
                 self._progress_rows(rows, progress, writer, pages0, read),
-                prev_cursor=cursor or floor_cursor(spec, self.start_date),
+                prev_cursor=cursor or floor_cursor(spec, start),
                 checkpoint=spec.mode == "incremental",
                 settled_before=settled_before(spec, self.now),
                 intact=lambda: not parts,
@@ -320,6 +313,18 @@ class TenantExtractor:
         if labelled:
             kept += [p.pid for parts in partial.values() for p in parts]
         return writer.finish_snapshot(excluded_subusers=kept)
+
+    def _start_for(self, spec: StreamSpec, unit: str) -> dt.date | None:
+        """The backfill's start day, unless an earlier try of this run saved the unit's cursor.
+
+        A backfill's retry (or a cleared task) resumes each unit from what the failed try
+        committed, instead of reading from ``start_date`` again and failing at the same point.
+        """
+        if self.start_date is None:
+            return None
+        if self._resumed is None:  # read once, before this try saves any cursor
+            self._resumed = sync_state.units_saved_by(self.conn, self.tenant_id, self.run_id)
+        return None if (spec.name, unit) in self._resumed else self.start_date
 
     def _stored_cursor(
         self, spec: StreamSpec, unit: str, bound: int | str | None, ignored: list[str]
@@ -387,13 +392,14 @@ class TenantExtractor:
         return [r[0] for r in rows]
 
     def _rows(
-        self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper, parts: list[Part]
-    ) -> Iterator[Page]:
+        self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper, parts: list[Part],
+        start: dt.date | None,
+    ) -> Iterator[Page]:  # fmt: skip
         """Plan the unit's requests now (parent ids come from the database), fetch lazily.
 
         The returned generator may run in the loader's prefetch thread: it only does HTTP and
         shaping. Parent ids whose read failed are appended to ``parts``.
         """
         plan = list(plan_requests(spec, unit, cursor, self._parent_ids,
-                                  start_date=self.start_date, today=self.today))  # fmt: skip
+                                  start_date=start, today=self.today))  # fmt: skip
         return read_pages(self.hook, spec, unit, plan, shaper, parts)

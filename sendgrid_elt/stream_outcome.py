@@ -1,7 +1,17 @@
 """What one stream of one tenant came to: its outcome, and the exceptions that carry outcomes.
 
-Statuses (also the ``stream_status`` table's): ``ok``, ``missing_scope``, ``not_licensed``,
-``error`` (see :mod:`sendgrid_elt.extract`).
+Statuses (also the ``stream_status`` table's):
+
+* ``missing_scope`` - the credential lacks the stream's scope (checked against ``/v3/scopes``
+  up front, or a 403 on a stream that needs no plan feature): skipped, the rest run;
+* ``not_licensed`` - 403/404 on a stream tied to a plan feature: a utilization fact;
+* ``error`` - anything else: what the hook raised after its retries, or any unexpected
+  exception (its type and message are kept in ``detail``); the other streams still run and the
+  task fails at the end (Airflow retries it; reruns converge);
+* ``ok`` - loaded; ``rejected``/``repaired`` count the records :mod:`sendgrid_elt.records` put
+  in the rejects table or stored with replaced values.
+  A subuser SendGrid refuses (403, 404, or 451 for data kept in another region) is skipped and
+  named in ``detail``; the stream's other units load.
 """
 
 from __future__ import annotations

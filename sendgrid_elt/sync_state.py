@@ -51,6 +51,16 @@ def load_cursors(conn: psycopg.Connection, tenant_id: str) -> dict[tuple[str, st
     return {(stream, subuser): _stored(cursor) for stream, subuser, cursor in rows}
 
 
+def units_saved_by(conn: psycopg.Connection, tenant_id: str, run_id: str) -> set[tuple[str, str]]:
+    """``(stream, subuser)`` of the tenant whose cursor ``run_id`` saved (an earlier try's)."""
+    rows = conn.execute(
+        f"select stream, subuser from {_SYNC} where tenant_id = %s and last_run_id = %s "  # noqa: S608
+        "and cursor is not null",
+        (tenant_id, run_id),
+    ).fetchall()
+    return {(stream, subuser) for stream, subuser in rows}
+
+
 def _stored(cursor: Any) -> Any:
     return dict(cursor) if isinstance(cursor, dict) else ({} if cursor is None else cursor)
 
