@@ -10,9 +10,11 @@ own hook, so its own rate limiter).
 
 Each tenant's outcome is one row of ``extract_run_tenants`` (run, tenant, batch, ``ok`` |
 ``failed`` | ``skipped``, the secret-scrubbed error, records, requests, seconds) and one INFO line
-of the batch log. A failing tenant never stops the others; the batch fails at the end when one
-of its tenants failed, so the run shows it, and a retry or clear of the batch extracts only the
-tenants without an ``ok`` row for the run.
+of the batch log. The batch claims its tenants' rows as ``running`` before it starts them, so a
+tenant its task never finished (killed, timed out, lost with its worker) reads as not done, and
+the run's published summary counts it failed. A failing tenant never stops the others; the
+batch fails at the end when one of its tenants failed, so the run shows it, and a retry or clear
+of the batch extracts only the tenants without an ``ok`` row for the run.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from sendgrid_elt import settings
 
 log = logging.getLogger(__name__)
 
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+OK, FAILED, SKIPPED, RUNNING = "ok", "failed", "skipped", "running"
+#: The error of a ``running`` row: what it means when the run is over.
+UNFINISHED = "not finished: its batch task ended first (killed, timed out or lost with its worker)"
 
 
 def _table() -> str:
@@ -143,6 +147,7 @@ def run_batch(
     deadline = None if time_budget is None else time.monotonic() + time_budget
     with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
         done = _loaded(conn, run_id, batch)
+        _claim(conn, run_id, batch_index, [t for t in batch if t not in done])
     for tenant_id in sorted(done):
         log.info("tenant %s: ok (already loaded in run %s, not extracted again)", tenant_id, run_id)
     todo = [t for t in batch if t not in done]
@@ -169,12 +174,18 @@ def run_batch(
             alert_settings=alerts,
         )  # fmt: skip
 
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenant")
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenant") as pool:
-            results = list(pool.map(one, todo))
-    finally:
-        for warehouse in opened:
-            warehouse.close()
+        results = list(pool.map(one, todo))
+    except BaseException:
+        # the task's execution_timeout (raised in this thread) or a kill: end now, without
+        # waiting for a tenant still running (nor closing the sessions it may be using); the
+        # tenants not started never start, and their rows stay ``running`` (not finished)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    for warehouse in opened:
+        warehouse.close()
     statuses = {t: OK for t in done} | {r["tenant_id"]: r["status"] for r in results}
     failed = {r["tenant_id"]: r["error"] for r in results if r["status"] == FAILED}
     summary = {
@@ -277,6 +288,17 @@ def _loaded(conn: Any, run_id: str, batch: Sequence[str]) -> set[str]:
         (run_id, OK, list(batch)),
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def _claim(conn: Any, run_id: str, batch_index: int, tenant_ids: Sequence[str]) -> None:
+    """Mark the tenants about to run ``running`` (an earlier try's ``ok`` is never touched)."""
+    conn.execute(
+        f"insert into {_table()} as r (run_id, tenant_id, batch, status, error) "  # noqa: S608
+        "select %s, t, %s, %s, %s from unnest(%s::text[]) as t "
+        "on conflict (run_id, tenant_id) do update set batch = excluded.batch, "
+        "status = excluded.status, error = excluded.error where r.status <> 'ok'",
+        (run_id, batch_index, RUNNING, UNFINISHED, list(tenant_ids)),
+    )
 
 
 def _record(conn: Any, row: dict[str, Any]) -> None:

@@ -39,14 +39,14 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
 
     Returns:
         ``{"run_id", "schema", "records", "rows": {stream: records}, "tenants": count (with
-        stream rows), "tenant_outcomes": {ok | failed | skipped: n} (the batches' rows),
+        stream rows), "tenant_outcomes": {ok | failed | skipped | running: n} (the batches' rows),
         "not_ok": {status: {"streams": n, "tenants": n}}, "failed_tenants": {"count": n,
         "first": [tenant_id, ...]} (failed in its batch or a stream in error), "detail"}``,
         plus ``"as_of"`` when given.
     """
     import psycopg
 
-    from sendgrid_elt.batches import FAILED
+    from sendgrid_elt.batches import FAILED, RUNNING
     from sendgrid_elt.staging_schema import extract_run_tenants, stream_status
     from sendgrid_elt.warehouse import require_target
 
@@ -70,13 +70,14 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
             ).fetchall()
         )
         # failed: the batch says so (a tenant that failed before its streams has no stream
-        # row), or one of its streams ended in error
+        # row), its task never finished it (still running once the run is over), or one of
+        # its streams ended in error
         failed, first_failed = conn.execute(
             "select count(*), coalesce((array_agg(tenant_id order by tenant_id))[1:%s], "  # noqa: S608
             f"'{{}}') from (select tenant_id from {outcome_table} where run_id = %s and "
-            f"status = %s union select tenant_id from {status_table} where run_id = %s "
+            f"status = any(%s) union select tenant_id from {status_table} where run_id = %s "
             "and status = 'error') as failed",
-            (NAMED_TENANTS, run_id, FAILED, run_id),
+            (NAMED_TENANTS, run_id, [FAILED, RUNNING], run_id),
         ).fetchone()
         not_ok_tenants = dict(
             conn.execute(

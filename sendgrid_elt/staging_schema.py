@@ -201,7 +201,8 @@ extract_run_tenants = Table(
     Column("started_at", _TS, nullable=True),
     Column("ended_at", _TS, nullable=True),
     PrimaryKeyConstraint("run_id", "tenant_id", name="extract_run_tenants_pkey"),
-    comment="per extract run and tenant: ok | failed | skipped, written by its batch task",
+    comment="per extract run and tenant: ok | failed | skipped | running (its batch task "
+    "never finished it), written by its batch task",
 )
 
 

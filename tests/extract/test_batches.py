@@ -146,6 +146,83 @@ def test_tenants_of_a_batch_run_concurrently(warehouse, monkeypatch: pytest.Monk
     }
 
 
+def test_tenants_a_killed_batch_never_finished_read_as_not_done(warehouse) -> None:
+    """The batch task dies mid-batch (SIGKILL, a heartbeat timeout: here an exception no
+    tenant guard catches): the tenants it had not finished keep a ``running`` row saying so,
+    and the run's published summary counts them failed. Before, they had no row at all, and
+    the summary said nothing failed."""
+    from sendgrid_elt.publish import staging_summary
+    from sendgrid_elt.staging_schema import ensure_schema_url
+
+    ensure_schema_url(warehouse.sqlalchemy_url())
+
+    class Killed(BaseException):
+        pass
+
+    def loader(tenant_id: str, run_id: str, **kwargs):
+        if tenant_id != "a":  # the task dies while b runs: c never finishes either
+            raise Killed
+        return {"tenant_id": tenant_id, "requests": 1, "streams": {"x": {"records": 5}}}
+
+    with pytest.raises(Killed):
+        batches.run_batch(["a", "b", "c"], "run-k", batch_index=2, threads=1, loader=loader)
+    rows = batches.run_tenants("run-k")
+    assert {t: (r["status"], r["batch"]) for t, r in rows.items()} == {
+        "a": ("ok", 2),
+        "b": ("running", 2),
+        "c": ("running", 2),
+    }
+    assert rows["c"]["error"] == batches.UNFINISHED
+    summary = staging_summary("run-k")
+    assert summary["tenant_outcomes"] == {"ok": 1, "running": 2}
+    assert summary["failed_tenants"] == {"count": 2, "first": ["b", "c"]}
+    # the retry extracts only those two, and their rows tell how it went
+    batches.run_batch(["a", "b", "c"], "run-k", batch_index=2, threads=1,
+                      loader=lambda t, r, **kw: {"tenant_id": t, "streams": {}})  # fmt: skip
+    assert {t: r["status"] for t, r in batches.run_tenants("run-k").items()} == {
+        "a": "ok",
+        "b": "ok",
+        "c": "ok",
+    }
+
+
+def test_the_tasks_timeout_ends_the_batch_without_waiting_for_a_stuck_tenant(warehouse) -> None:
+    """Airflow's execution_timeout is raised in the task's main thread: the batch ends then,
+    leaving a tenant stuck past its budget (a DNS lookup, a lock wait) behind, and starts no
+    other. Before, leaving the thread pool waited for the stuck tenant, so the task ran on."""
+    import signal
+    import threading
+
+    from sendgrid_elt.staging_schema import ensure_schema_url
+
+    ensure_schema_url(warehouse.sqlalchemy_url())
+    release, finished, started = threading.Event(), [], []
+
+    class TaskTimeout(BaseException):
+        pass
+
+    def loader(tenant_id: str, run_id: str, **kwargs):
+        started.append(tenant_id)
+        signal.setitimer(signal.ITIMER_REAL, 0.3)  # the task's timeout, while a is stuck
+        release.wait(10)  # stuck
+        finished.append(tenant_id)
+        return {"tenant_id": tenant_id, "streams": {}}
+
+    def timeout(signum, frame):
+        raise TaskTimeout
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    try:
+        with pytest.raises(TaskTimeout):
+            batches.run_batch(["a", "b"], "run-t", threads=1, loader=loader)
+        assert (started, finished) == (["a"], [])  # ended while a was stuck; b never started
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        release.set()
+    assert batches.run_tenants("run-t")["b"]["status"] == "running"  # never started
+
+
 def test_a_thread_reuses_its_warehouse_connection_and_replaces_a_spoiled_one(warehouse) -> None:
     from sendgrid_elt.extract_load import TenantWarehouse
 
