@@ -63,6 +63,26 @@ def test_a_run_published_again_keeps_its_recorded_as_of(warehouse: Any) -> None:
     assert runs == {"daily_old": old, "daily_new": NEW}
 
 
+def test_an_old_run_listing_tenants_again_never_backdates_a_removal(warehouse: Any) -> None:
+    """Last week's run cleared today lists today's tenants: one gone since is removed as of the
+    newest run, not as of last week (which took it out of a week of reports it was in)."""
+    from sendgrid_elt import sync_state
+    from sendgrid_elt.extract_load import record_roster
+
+    prepare_staging()
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        for tenant in ("acme", "bluebird"):
+            sync_state.save_tenant(conn, tenant, display_name=tenant, region="global",
+                                   auth_type="api_key", subusers_filter="all")  # fmt: skip
+        _status(conn, "acme", "daily_new")
+        staging_summary("daily_new", NEW)
+    record_roster(["acme"], NEW - 7 * DAY)  # the cleared old run's discovery
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        query = f'select tenant_id, removed_at from "{STAGING_SCHEMA}".tenants'  # noqa: S608
+        removed = dict(conn.execute(query))
+    assert removed == {"acme": None, "bluebird": NEW}
+
+
 def test_a_tenant_lookup_that_fails_fails_the_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a connection that does not exist is dropped; a lookup the secrets backend could not
     answer fails the run (retried) instead of dropping the tenant and marking it removed."""
