@@ -393,6 +393,20 @@ def test_duplicate_and_subuser_connections_are_counted_once(built) -> None:
     assert rec["monthly_cost_change_usd"] is None
     assert rec["recommended_plan_code"] is None
     assert rec["recommendation_text"].startswith(f"no recommendation: a subuser of {parent}")
+    # the second connection gets no "downgrade, saves $X" of its own: the first one has it
+    recs = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_plan_recommendation")}
+    assert (recs[again]["recommendation"], recs[again]["monthly_cost_change_usd"]) == (
+        "no_data", None)  # fmt: skip
+    assert recs[again]["recommendation_text"].startswith(
+        f"no recommendation: another connection to the account of {first}"
+    )
+    # every per-tenant report says which rows a sum across tenants takes
+    for model in ("rpt_sendgrid_plan_recommendation", "rpt_sendgrid_monthly_volume",
+                  "rpt_sendgrid_credit_periods", "rpt_sendgrid_deliverability_daily"):  # fmt: skip
+        flags = {(r["tenant_id"], r["is_counted_in_totals"], r["is_removed"])
+                 for r in rows(target, model)}  # fmt: skip
+        assert {t for t, _, _ in flags} >= {first, again}, model
+        assert flags == {(t, t not in (again, sub), False) for t, _, _ in flags}, model
 
     (after,) = rows(target, "rpt_sendgrid_portfolio")
     assert (after["tenant_count"], after["account_count"], after["duplicate_connection_count"],

@@ -125,3 +125,24 @@ def test_activity_reprocess_window_is_the_extract_timeout_and_a_margin() -> None
             env_var=lambda name, default=None, e=environ: e.get(name, default)
         )
         assert float(rendered) == _extract_timeout_minutes(environ) + 30, environ.get(TIMEOUT_ENV)
+
+
+def test_every_per_tenant_report_says_whether_the_tenant_counts_in_totals() -> None:
+    """A BI sum across tenants takes the rows where ``is_counted_in_totals``: every rpt_ model
+    with a tenant per row carries it and ``is_removed`` (dim_sendgrid_tenants owns both)."""
+    manifest = json.loads(DBT_MANIFEST.read_text())
+    reports = {
+        n["name"]: n["columns"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["name"].startswith("rpt_")
+    }
+    per_tenant = {name for name, columns in reports.items() if "tenant_id" in columns}
+    assert len(per_tenant) >= 14  # the rule is not vacuous
+    missing = {
+        name: sorted({"is_counted_in_totals", "is_removed"} - set(reports[name]))
+        for name in per_tenant
+        if not {"is_counted_in_totals", "is_removed"} <= set(reports[name])
+    }
+    assert missing == {}
+    for name in per_tenant:
+        assert "is_counted_in_totals" in reports[name]["is_counted_in_totals"]["description"]

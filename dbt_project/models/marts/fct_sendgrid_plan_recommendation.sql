@@ -32,6 +32,9 @@
     and is sized on them.
     A subuser of another connected tenant (int_sendgrid__account_identities) is on its
     parent's plan: no recommendation of its own (no_data, the parent named in the text).
+    Nor a second connection to an account already connected under another id (no_data, the
+    first connection named: the account gets one recommendation, there), nor a deleted
+    connection (`is_removed`: no_data).
 -#}
 {%- set unlimited = 2147483647 %}  {#- subusers_included null: no limit #}
 {#- The first month not complete by the end of the as-of day. #}
@@ -292,6 +295,14 @@ compared as (
     select
         sized.*,
         account_identities.subuser_of_tenant_id,
+        account_identities.duplicate_of_tenant_id,
+        coalesce(account_identities.is_removed, false) as is_removed,
+        -- another tenant counts the account (or none, removed): no recommendation of its own
+        (
+            account_identities.subuser_of_tenant_id is not null
+            or account_identities.duplicate_of_tenant_id is not null
+            or coalesce(account_identities.is_removed, false)
+        ) as is_counted_elsewhere,
         case when sized.has_data then candidates.plan_code end as recommended_plan_code,
         case when sized.has_data then candidates.plan_name end as recommended_plan_name,
         case when sized.has_data then candidates.tier_rank end as recommended_tier_rank,
@@ -315,9 +326,7 @@ decided as (
     select
         *,
         case
-            when
-                not has_data or not is_volume_readable or subuser_of_tenant_id is not null
-                then 'no_data'
+            when not has_data or not is_volume_readable or is_counted_elsewhere then 'no_data'
             when current_plan_code is null then 'unknown'
             when recommended_plan_code = current_plan_code then 'keep'
             when recommended_tier_rank < current_tier_rank then 'downgrade'
@@ -326,7 +335,7 @@ decided as (
         case
             when
                 not has_data or not is_volume_readable or recommended_plan_code is null
-                or subuser_of_tenant_id is not null
+                or is_counted_elsewhere
                 then null
             when recommended_plan_code = current_plan_code then 0
             else recommended_monthly_price_usd - current_monthly_cost_usd
@@ -370,8 +379,13 @@ final as (
         monthly_cost_change_usd::numeric(12, 2) as monthly_cost_change_usd,
         recommendation::text as recommendation,
         (case
+            when is_removed
+                then 'no recommendation: the connection was removed'
             when recommendation = 'no_data' and not has_data
                 then 'no recommendation until the first successful sync'
+            when duplicate_of_tenant_id is not null
+                then 'no recommendation: another connection to the account of '
+                    || duplicate_of_tenant_id || ' (see its recommendation)'
             when subuser_of_tenant_id is not null
                 then 'no recommendation: a subuser of ' || subuser_of_tenant_id
                     || ', on its plan (see its recommendation)'

@@ -3,7 +3,10 @@
     each tenant's busiest sender (most emails requested; the parent first on a tie) over the
     90 days ending on the as-of day, as fct_sendgrid_email_activity_daily computed them per
     sender and day (never re-aggregated across senders); `sender_count` = senders active in
-    the window.
+    the window. A day read only in part (`is_complete_day` false: after the day the tenant's
+    volume is covered through, e.g. the minutes of "today" a run loaded before the tenant's
+    next extraction failed) is a row, flagged: a chart leaves it out or marks it. The
+    delivery rate can exceed 1 (mail deferred one day is delivered the next).
 -#}
 with
 
@@ -48,6 +51,7 @@ final as (
         busiest.sender_username::text as sender_username,
         busiest.sender_count::integer as sender_count,
         activity.activity_date::date as activity_date,
+        activity.is_complete_day::boolean as is_complete_day,
         activity.requests::bigint as requests,
         activity.delivered::bigint as delivered,
         activity.delivery_rate::numeric as delivery_rate,
@@ -63,4 +67,4 @@ final as (
 
 )
 
-select * from final
+{{ sendgrid_select_with_tenant_flags('final') }}

@@ -40,4 +40,4 @@ final as (
 
 )
 
-select * from final
+{{ sendgrid_select_with_tenant_flags('final') }}

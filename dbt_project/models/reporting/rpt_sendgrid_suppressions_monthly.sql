@@ -30,4 +30,4 @@ final as (
 
 )
 
-select * from final
+{{ sendgrid_select_with_tenant_flags('final') }}

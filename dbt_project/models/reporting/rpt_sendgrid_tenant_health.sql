@@ -95,4 +95,4 @@ final as (
 
 )
 
-select * from final
+{{ sendgrid_select_with_tenant_flags('final') }}

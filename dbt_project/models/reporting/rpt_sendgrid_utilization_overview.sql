@@ -227,6 +227,7 @@ final as (
         subuser_of_tenant_id::text as subuser_of_tenant_id,
         subuser_of_display_name::text as subuser_of_display_name,
         is_counted_in_totals::boolean as is_counted_in_totals,
+        is_removed::boolean as is_removed,
         {{ sendgrid_as_of() }} as as_of_at
     from joined
 
