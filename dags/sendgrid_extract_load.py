@@ -84,9 +84,10 @@ def sendgrid_extract_load():
     @task
     def list_tenants(params: dict | None = None) -> list[list[str]]:
         from sendgrid_elt.batches import split
-        from sendgrid_elt.extract_load import known_tenants, record_roster
+        from sendgrid_elt.extract_load import check_streams, known_tenants, record_roster
         from sendgrid_elt.tenants import discover
 
+        check_streams((params or {}).get("streams"))  # a typo fails here, once, not per tenant
         requested = (params or {}).get("tenants") or None
         found = discover(requested, known=() if requested else known_tenants())
         if not requested:  # a full discovery: known tenants it lacks were deleted

@@ -104,6 +104,22 @@ def test_partial_rerun_and_statuses(airflow_home, warehouse, sim, tenant_conns) 
         assert statuses(conn, "acme") == {}
 
 
+def test_an_unknown_stream_in_the_params_fails_the_run_once(
+    airflow_home, warehouse, sim, tenant_conns
+) -> None:
+    """A typo in the ``streams`` param fails the discovery, once, naming the stream: no batch
+    runs. Before, every tenant failed with a KeyError, each batch four times over."""
+    dag = _dag()
+    dr = _run(dag, tenants=["bluebird"], streams=["bounce"])
+    assert dr.state == "failed"
+    tis = {ti.task_id: ti for ti in dr.get_task_instances()}
+    assert str(tis["list_tenants"].state) == "failed"
+    assert tis["list_tenants"].try_number == 1
+    assert str(tis["extract_load"].state) == "upstream_failed"
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        assert statuses(conn, "bluebird") == {}
+
+
 def test_demo_runs_leave_the_task_logs_the_ui_reads(airflow_home, warehouse, sim, tenant_conns):
     """``dag.test()`` writes no task log; the demo's runner does, where the UI reads them."""
     from airflow.models import TaskInstance
