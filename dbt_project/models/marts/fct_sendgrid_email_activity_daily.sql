@@ -24,14 +24,11 @@
     was the as-of day is no longer within the reprocess window when it becomes one, so a run
     also takes every day after the last day the table holds.
 
-    `is_complete_day`: the day is on or before the day the tenant's volume is covered through
-    (int_sendgrid__volume_readability: the parent's days by /v3/stats, a subuser's by the
-    subuser list too), so its figures are the whole day's. A day read only in part (a run
-    loaded the first minutes of "today", then the tenant's extraction failed) is kept,
-    flagged false. The flag is the one of the run that wrote the row: the extractor's next
-    read of the tenant re-pulls the day (its look-back starts at or before it), which
-    rewrites the row. `delivery_rate` can exceed 1: mail deferred one day is delivered (and
-    counted) the next.
+    A day read only in part (a run loaded the first minutes of "today", then the tenant's
+    extraction failed) is a row like any other: whether a day is complete changes with the
+    tenant's coverage, not with this row, so rpt_sendgrid_deliverability_daily flags it
+    (`is_complete_day`) against the coverage of each run. `delivery_rate` can exceed 1: mail
+    deferred one day is delivered (and counted) the next.
     Per sender and day, for every connection: a sum across tenants takes only the tenants
     dim_sendgrid_tenants.is_counted_in_totals (a stored flag of identity would go stale in
     this incremental table; the rpt_ models carry it).
@@ -59,30 +56,6 @@ activity as (
 
 ),
 
-volume_readability as (
-
-    select * from {{ ref('int_sendgrid__volume_readability') }}
-
-),
-
-covered as (
-
-    -- a day after the one the tenant's volume is covered through was read only in part
-    select
-        activity.*,
-        coalesce(
-            activity.activity_date <= case
-                when activity.sender_type = 'parent'
-                    then volume_readability.parent_covered_through_date
-                else volume_readability.covered_through_date
-            end,
-            false
-        ) as is_complete_day
-    from activity
-    left join volume_readability on activity.tenant_id = volume_readability.tenant_id
-
-),
-
 final as (
 
     select
@@ -95,7 +68,6 @@ final as (
         subuser_username::text as subuser_username,
         sender_username::text as sender_username,
         activity_date::date as activity_date,
-        is_complete_day::boolean as is_complete_day,
         requests::bigint as requests,
         processed::bigint as processed,
         delivered::bigint as delivered,
@@ -119,7 +91,7 @@ final as (
         round({{ safe_divide('unsubscribes', 'delivered') }}, 6) as unsubscribe_rate,
         source_extracted_at::timestamptz as source_extracted_at,
         {{ sendgrid_as_of() }}::timestamptz as dbt_updated_at
-    from covered
+    from activity
 
 )
 

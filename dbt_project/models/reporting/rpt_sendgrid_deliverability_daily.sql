@@ -4,9 +4,11 @@
     90 days ending on the as-of day, as fct_sendgrid_email_activity_daily computed them per
     sender and day (never re-aggregated across senders); `sender_count` = senders active in
     the window. A day read only in part (`is_complete_day` false: after the day the tenant's
-    volume is covered through, e.g. the minutes of "today" a run loaded before the tenant's
-    next extraction failed) is a row, flagged: a chart leaves it out or marks it. The
-    delivery rate can exceed 1 (mail deferred one day is delivered the next).
+    volume is covered through as of this run, int_sendgrid__volume_readability: the parent's
+    by /v3/stats, a subuser's by the subuser list too; e.g. the minutes of "today" a run
+    loaded before the tenant's next extraction failed) is a row, flagged: a chart leaves it
+    out or marks it. The delivery rate can exceed 1 (mail deferred one day is delivered the
+    next).
 -#}
 with
 
@@ -33,6 +35,12 @@ senders as (
 
 ),
 
+volume_readability as (
+
+    select * from {{ ref('int_sendgrid__volume_readability') }}
+
+),
+
 busiest as (
 
     select distinct on (tenant_id) *
@@ -51,7 +59,14 @@ final as (
         busiest.sender_username::text as sender_username,
         busiest.sender_count::integer as sender_count,
         activity.activity_date::date as activity_date,
-        activity.is_complete_day::boolean as is_complete_day,
+        coalesce(
+            activity.activity_date <= case
+                when busiest.sender_type = 'parent'
+                    then volume_readability.parent_covered_through_date
+                else volume_readability.covered_through_date
+            end,
+            false
+        )::boolean as is_complete_day,
         activity.requests::bigint as requests,
         activity.delivered::bigint as delivered,
         activity.delivery_rate::numeric as delivery_rate,
@@ -64,6 +79,7 @@ final as (
             activity.tenant_id = busiest.tenant_id
             and activity.sender_type = busiest.sender_type
             and activity.subuser_username = busiest.subuser_username
+    left join volume_readability on activity.tenant_id = volume_readability.tenant_id
 
 )
 
