@@ -270,11 +270,13 @@ class TenantExtractor:
         try:
             cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
             start = self._start_for(spec, unit)
+            floor = floor_cursor(spec, start)
             rows = self._rows(spec, unit, cursor, shaper, parts, start)
             writer.write_unit(
                 unit,
                 self._progress_rows(rows, progress, writer, pages0, read),
-                prev_cursor=cursor or floor_cursor(spec, start),
+                prev_cursor=cursor or floor,
+                backfill_from=floor.get("value"),
                 checkpoint=spec.mode == "incremental",
                 settled_before=settled_before(spec, self.now),
                 intact=lambda: not parts,

@@ -151,6 +151,7 @@ class StreamWriter:
         checkpoint: bool = False,
         settled_before: int | None = None,
         intact: Callable[[], bool] | None = None,
+        backfill_from: Any = None,
     ) -> UnitResult:
         """Load every row of one unit in bounded batches, each committed with its cursor.
 
@@ -166,6 +167,9 @@ class StreamWriter:
                 ``settled``, and the next run starts after it. Mid-unit checkpoints never are.
             intact: Asked with each batch: ``False`` once part of the unit was not read (a
                 parent id failed). The rows are committed, the cursor stays where it was.
+            backfill_from: A backfill's start cursor value: the running maximum, and so each
+                checkpoint, starts there, not at ``prev_cursor`` (a checkpoint then says how
+                far the backfill got, for its next try to resume from).
 
         Returns:
             Records and batches written and the final cursor (committed with the last batch).
@@ -173,6 +177,8 @@ class StreamWriter:
         loader = self.loader
         result = UnitResult()
         prev = best = (prev_cursor or {}).get("value")
+        if backfill_from is not None:
+            best = backfill_from
         # A mid-unit checkpoint needs the rows in rising cursor order: seen in order so far
         # and risen at least once (a first batch of equal values says nothing about the order
         # of a list that could be newest first: its checkpoint would skip the older rows).
