@@ -151,9 +151,14 @@ def read_pages(
 
 def _read(
     hook: Any, spec: StreamSpec, unit: str, request: Request, shaper: Shaper,
-    parts: list[Part], tally: _Tally,
+    parts: list[Part], tally: _Tally, top: bool = True,
 ) -> Iterator[Page]:  # fmt: skip
-    """The pages of one request; a refused chunk is read again in halves (see above)."""
+    """The pages of one request; a refused chunk is read again in halves (see above).
+
+    A chunk every id of which is refused alone was refused as a whole (the unit lost the
+    feature, the credential its scope): that is the unit's answer, raised, so the next chunks
+    are not split id by id too.
+    """
     pages = hook.iter_record_pages(
         request.path,
         pagination=spec.pagination,
@@ -180,9 +185,13 @@ def _read(
                      len(ids), exc.status_code)  # fmt: skip
             fan: Any = spec.fan_out
             params = {k: v for k, v in request.params.items() if k != fan.param}
+            marks = len(parts), len(tally.gone)
             for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
                 yield from _read(hook, spec, unit, _chunk(spec, params, half), shaper, parts,
-                                 tally)  # fmt: skip
+                                 tally, top=False)  # fmt: skip
+            if top and len(parts) - marks[0] + len(tally.gone) - marks[1] == len(ids):
+                del parts[marks[0] :], tally.gone[marks[1] :]
+                raise exc from None
             return
         pid = ids[0] if ids else request.pid
         if pid is None:
