@@ -195,7 +195,7 @@ class StreamWriter:
             whole = intact is None or intact()  # asked once per batch
             complete = batch.last and whole
             if complete:
-                cursor = _settled(cursor, settled_before)
+                cursor = _settled(cursor, settled_before, self.spec.cursor)
             save = complete or (checkpoint and ordered and rising and cursor is not None)
             save = save and whole
             commit = partial(self._commit, batch, subuser, cursor if save else None,
@@ -365,12 +365,18 @@ class StreamWriter:
             return cur.rowcount
 
 
-def _settled(cursor: dict[str, Any] | None, settled_before: int | None) -> dict | None:
-    """The final cursor of a complete unit, marked ``settled`` when its second is closed."""
+def _settled(
+    cursor: dict[str, Any] | None, settled_before: int | None, spec_cursor: Any
+) -> dict | None:
+    """The final cursor of a complete unit, marked ``settled`` when its second is closed.
+
+    ``settled`` holds the settle time it was closed under, so a longer one set later (a
+    catalog change) reads the cursor's look-back again once instead of trusting it.
+    """
     value = (cursor or {}).get("value")
     if settled_before is None or not isinstance(value, int) or value > settled_before:
         return cursor
-    return {**cursor, "settled": True}
+    return {**cursor, "settled": spec_cursor.settle}
 
 
 def _first_line(exc: BaseException) -> str:

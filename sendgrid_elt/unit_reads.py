@@ -81,7 +81,7 @@ def plan_requests(
     """
     base = dict(spec.params)
     windows = request_windows(spec, cursor.get("value"), start_date=start_date, today=today,
-                              settled=bool(cursor.get("settled")))  # fmt: skip
+                              settled=cursor.get("settled") or False)  # fmt: skip
     for window in windows:
         params = {**base, **window}
         fan = spec.fan_out

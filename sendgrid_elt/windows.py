@@ -22,13 +22,25 @@ _EPOCH = dt.date(1970, 1, 1)
 _EPOCH_TEXT = re.compile("-?[0-9]{1,19}")
 
 
+#: The settle time of a cursor saved ``"settled": true`` by a version that closed every list's
+#: cursor after 5 minutes (spam reports now take two days: such a cursor is read back once).
+LEGACY_SETTLE_SECONDS = 300
+
+
+def _closed_under(settled: Any) -> int:
+    """Seconds of the settle time a stored cursor was closed under (0: not closed)."""
+    if settled is True:
+        return LEGACY_SETTLE_SECONDS
+    return settled if isinstance(settled, int) and not isinstance(settled, bool) else 0
+
+
 def request_windows(
     spec: StreamSpec,
     value: Any,
     *,
     start_date: dt.date | None,
     today: dt.date,
-    settled: bool = False,
+    settled: bool | int = False,
 ) -> list[dict[str, Any]]:
     """Request parameters of each window of one unit (one request sequence per window).
 
@@ -37,8 +49,10 @@ def request_windows(
         value: The unit's stored cursor value, already parsed (``None``: no usable cursor).
         start_date: Backfill from this day (wins over the cursor).
         today: The API's current date.
-        settled: The stored cursor's second was closed when it was saved (see
-            :attr:`sendgrid_elt.catalog.Cursor.settle`): start one second after it.
+        settled: The settle time (seconds) under which the stored cursor's second was closed
+            when it was saved (see :attr:`sendgrid_elt.catalog.Cursor.settle`; ``True``: an
+            older version's, :data:`LEGACY_SETTLE_SECONDS`): when it is at least the stream's,
+            start one second after it.
 
     Returns:
         Incremental streams: one window from ``cursor - settle`` (inclusive; ``cursor + 1``
@@ -50,7 +64,9 @@ def request_windows(
         if start_date is not None:
             return [{spec.cursor.start_param: (start_date - _EPOCH).days * 86400}]
         if value is not None:
-            start = value + 1 if settled else max(0, value - spec.cursor.settle)
+            closed = _closed_under(settled)
+            start = value + 1 if closed >= spec.cursor.settle else value - spec.cursor.settle
+            start = max(0, start)
             return [{spec.cursor.start_param: start}]
         return [{}]
     if spec.mode != "date_window" or spec.window is None:
