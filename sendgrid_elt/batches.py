@@ -296,7 +296,8 @@ def _claim(conn: Any, run_id: str, batch_index: int, tenant_ids: Sequence[str]) 
         f"insert into {_table()} as r (run_id, tenant_id, batch, status, error) "  # noqa: S608
         "select %s, t, %s, %s, %s from unnest(%s::text[]) as t "
         "on conflict (run_id, tenant_id) do update set batch = excluded.batch, "
-        "status = excluded.status, error = excluded.error where r.status <> 'ok'",
+        "status = excluded.status, error = excluded.error, records = null, requests = null, "
+        "seconds = null, started_at = null, ended_at = null where r.status <> 'ok'",
         (run_id, batch_index, RUNNING, UNFINISHED, list(tenant_ids)),
     )
 

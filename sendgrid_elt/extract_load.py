@@ -66,7 +66,6 @@ def record_roster(tenant_ids: list[str], as_of: dt.datetime | None) -> None:
     import psycopg
 
     from sendgrid_elt import sync_state
-    from sendgrid_elt.publish import published_as_of
     from sendgrid_elt.warehouse import require_target
 
     if not tenant_ids:
@@ -75,7 +74,7 @@ def record_roster(tenant_ids: list[str], as_of: dt.datetime | None) -> None:
     instant = (as_of or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     with psycopg.connect(require_target().conninfo()) as conn:
         # the listing is today's even in an old run cleared later: never date it back
-        latest = published_as_of(conn)
+        latest = sync_state.published_as_of(conn)
         instant = max(instant, latest) if latest is not None else instant
         removed, restored = sync_state.save_roster(conn, tenant_ids, instant)
     if removed:

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from sendgrid_elt import sync_state
 from sendgrid_elt.settings import AS_OF_EXTRA, STAGING_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
         }
         if as_of is not None:
             instant = as_of.astimezone(dt.UTC)
-            latest = published_as_of(conn, excluding=run_id)
+            latest = sync_state.published_as_of(conn, excluding=run_id)
             if latest is not None and latest > instant:  # an old run cleared, or a backfill
                 log.info("run %s read today's data after a newer run: published as of %s, not "
                          "its interval end %s", run_id, latest, instant)  # fmt: skip
@@ -123,15 +124,3 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
                     (run_id, instant, tenants, summary["records"]),
                 )
     return summary
-
-
-def published_as_of(conn: Any, *, excluding: str | None = None) -> dt.datetime | None:
-    """The newest as-of published in ``extract_runs`` (``excluding`` one run), else None.
-
-    The marts are never built as of an older instant: staging holds the newest run's data.
-    """
-    return conn.execute(
-        f'select max(as_of) from "{STAGING_SCHEMA}".extract_runs '  # noqa: S608
-        "where run_id is distinct from %s",
-        (excluding,),
-    ).fetchone()[0]

@@ -256,12 +256,19 @@ def _add_column(conn: Connection, table: Table, column: Column) -> None:
 
 
 def ensure_schema_url(sqlalchemy_url: str) -> None:
-    """Open an engine on ``sqlalchemy_url``, run :func:`ensure_schema`, dispose the engine."""
+    """Migrate the warehouse at ``sqlalchemy_url``: :func:`ensure_schema` and the health table.
+
+    The one migration both DAGs run first (the extract's ``prepare_staging``, the transform's
+    ``dbt_build``), so either may run first after an upgrade.
+    """
     from sqlalchemy import create_engine
+
+    from sendgrid_elt.health_store import ensure_table
 
     engine = create_engine(sqlalchemy_url)
     try:
         with engine.begin() as conn:
             ensure_schema(conn)
+        ensure_table(engine)
     finally:
         engine.dispose()

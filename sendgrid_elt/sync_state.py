@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _SYNC = f'"{STAGING_SCHEMA}".sync_state'
 _STATUS = f'"{STAGING_SCHEMA}".stream_status'
 _TENANTS = f'"{STAGING_SCHEMA}".tenants'
+_RUNS = f'"{STAGING_SCHEMA}".extract_runs'
 
 
 def load_cursor(conn: psycopg.Connection, tenant_id: str, stream: str, subuser: str) -> Any:
@@ -198,3 +199,15 @@ def save_roster(
         (listed,),
     ).fetchall()
     return sorted(r[0] for r in removed), sorted(r[0] for r in restored)
+
+
+def published_as_of(conn: Any, *, excluding: str | None = None) -> dt.datetime | None:
+    """The newest as-of published in ``extract_runs`` (``excluding`` one run), else None.
+
+    The marts are never built as of an older instant: staging holds the newest run's data.
+    """
+    return conn.execute(
+        f"select max(as_of) from {_RUNS} "  # noqa: S608
+        "where run_id is distinct from %s",
+        (excluding,),
+    ).fetchone()[0]

@@ -77,7 +77,7 @@ def _published_as_of() -> dt.datetime | None:
     """The newest as-of in the warehouse's ``extract_runs``; None when it cannot be read."""
     import psycopg
 
-    from sendgrid_elt.publish import published_as_of
+    from sendgrid_elt.sync_state import published_as_of
     from sendgrid_elt.warehouse import configured_target
 
     try:
@@ -224,22 +224,14 @@ def migrate_staging() -> None:
     """Bring ``sendgrid_staging`` to this version's shape before dbt reads it (idempotent).
 
     After an upgrade the transform may run before the next extract (a manual trigger, a
-    cleared run): the models read the columns this version adds, so the build migrates the
-    schema as the extract's ``prepare_staging`` does (additive only, under the same lock), and
-    ``connection_health`` with it: a warehouse no extract has reached yet builds empty marts.
+    cleared run): the models read the columns this version adds, so the build runs the
+    extract's migration first (:func:`sendgrid_elt.staging_schema.ensure_schema_url`); a
+    warehouse no extract has reached yet builds empty marts.
     """
-    from sqlalchemy import create_engine
-
-    from sendgrid_elt import connection_health, staging_schema
+    from sendgrid_elt.staging_schema import ensure_schema_url
     from sendgrid_elt.warehouse import require_target
 
-    engine = create_engine(require_target().sqlalchemy_url())
-    try:
-        with engine.begin() as conn:
-            staging_schema.ensure_schema(conn)
-        connection_health.ensure_table(engine)
-    finally:
-        engine.dispose()
+    ensure_schema_url(require_target().sqlalchemy_url())
 
 
 def build_project(context: Any, project_dir: str | Path) -> dict[str, Any]:
