@@ -155,3 +155,20 @@ def current_keys(
     if subuser is None:
         return rows
     return {k: v for k, v in rows.items() if k.startswith(f"{subuser}/")}
+
+
+@pytest.fixture
+def hostile(sim: Any) -> Any:
+    """The simulator's hostile switches (:mod:`sendgrid_simulator.hostile`), off afterwards."""
+    from sendgrid_simulator.hostile import configure
+
+    yield lambda **switches: configure(sim.base_url, **switches)
+    configure(sim.base_url)
+
+
+def subuser_names(pg: psycopg.Connection, hook: Any) -> list[str]:
+    """Read acme's subusers (run ``r0``) and return their usernames, sorted."""
+    assert extractor(hook, pg, run="r0").run_stream(catalog.get("subusers")).status == "ok"
+    return [r[0] for r in pg.execute(
+        f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers '  # noqa: S608
+        "where tenant_id = 'acme' order by 1")]  # fmt: skip

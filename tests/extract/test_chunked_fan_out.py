@@ -18,7 +18,7 @@ from sendgrid_elt.extract import TenantExtractor
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import StreamsFailed
 
-from .conftest import extractor, statuses
+from .conftest import extractor, statuses, subuser_names
 
 
 @pytest.fixture
@@ -33,19 +33,8 @@ def two_a_chunk(monkeypatch: pytest.MonkeyPatch) -> catalog.StreamSpec:
     return small
 
 
-@pytest.fixture
-def hostile(sim: Any) -> Any:
-    from sendgrid_simulator.hostile import configure
-
-    yield lambda **switches: configure(sim.base_url, **switches)
-    configure(sim.base_url)
-
-
 def _subusers(pg: Any, acme: Any) -> list[str]:
-    assert extractor(acme, pg, run="r0").run_stream(catalog.get("subusers")).status == "ok"
-    names = [r[0] for r in pg.execute(
-        f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers '  # noqa: S608
-        "where tenant_id = 'acme' order by 1")]  # fmt: skip
+    names = subuser_names(pg, acme)
     assert len(names) == 3, names  # chunks of two: [names[0], names[1]], [names[2]]
     return names
 

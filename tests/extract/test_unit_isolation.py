@@ -9,27 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.settings import STAGING_SCHEMA
 
-from .conftest import current_keys, extractor
-
-
-@pytest.fixture
-def hostile(sim: Any) -> Any:
-    from sendgrid_simulator.hostile import configure
-
-    yield lambda **switches: configure(sim.base_url, **switches)
-    configure(sim.base_url)
+from .conftest import current_keys, extractor, subuser_names
 
 
 def _subusers(pg: Any, acme: Any) -> list[str]:
-    assert extractor(acme, pg, run="r0").run_stream(catalog.get("subusers")).status == "ok"
-    names = [r[0] for r in pg.execute(
-        f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers '  # noqa: S608
-        "where tenant_id = 'acme' order by 1")]  # fmt: skip
+    names = subuser_names(pg, acme)
     assert len(names) >= 2, names
     return names
 
