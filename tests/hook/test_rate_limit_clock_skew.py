@@ -50,6 +50,17 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 # -- the limiter alone, with a fake clock ----------------------------------------------------
+def test_a_retry_after_beyond_the_cap_never_holds_the_endpoint_for_the_cap() -> None:
+    """A 429 asking to wait 11 days is given up on by the transport; the endpoint's other
+    requests (a fan-out's ids, the other subusers, which share its bucket) wait a second, not
+    the 120 s cap each (a stream of 100 subusers took 100 x 120 s)."""
+    limiter = limiter_at(SERVER_NOW)
+    limiter.update("b", {"Retry-After": "1000000"}, 429)
+    assert limiter.delay_for("b") <= 1.01
+    limiter.update("c", {"Retry-After": "30"}, 429)  # under the cap: honoured
+    assert limiter.delay_for("c") == pytest.approx(30.01)
+
+
 def test_clock_ahead_of_the_server_still_paces() -> None:
     """Local clock 5 min ahead: the reset (1 s away in the server's clock) is not in the past."""
     limiter = limiter_at(SERVER_NOW + 300.25)

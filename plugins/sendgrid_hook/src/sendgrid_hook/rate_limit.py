@@ -227,9 +227,12 @@ class RateLimiter:
                 state.remaining = remaining
             if status == 429:
                 state.remaining = 0
-                if retry_after is not None:
-                    state.reset_at = max(state.reset_at, now + min(retry_after, self.max_wait))
+                if retry_after is not None and retry_after <= self.max_wait:
+                    state.reset_at = max(state.reset_at, now + retry_after)
                 elif state.reset_at <= now:
+                    # no usable Retry-After (none, or beyond the cap: the transport gives up on
+                    # that request rather than wait): one second, never the cap, for the rest
+                    # of the endpoint's requests (a fan-out's other ids, the other subusers)
                     state.reset_at = now + 1.0
 
     def seconds_until_reset(self, bucket: str) -> float:
