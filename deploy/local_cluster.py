@@ -380,7 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     from sendgrid_elt.embedded_postgres import named_or_embedded
     from sendgrid_elt.settings import API_POOL, LOCAL_DIR
 
-    with named_or_embedded(args.pg_url, LOCAL_DIR / "cluster" / "postgres") as server, \
+    # Ctrl-C is how the cluster stops: it may come at any moment, even between the "cluster up"
+    # line and the wait below (a script that reads that line and signals at once).
+    with contextlib.suppress(KeyboardInterrupt), \
+            named_or_embedded(args.pg_url, LOCAL_DIR / "cluster" / "postgres") as server, \
             local_cluster(ClusterConfig(
                 pools={API_POOL: 8}, dags_folder=args.dags_folder, executor=args.executor,
                 workers=args.workers, worker_concurrency=args.concurrency,
@@ -388,9 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                 broker=args.broker, keep_home=args.keep_home)) as cluster:  # fmt: skip
         print(f"cluster up: {cluster.api_url} (admin / {cluster.admin_password}), "
               f"home {cluster.home}; Ctrl-C stops it", flush=True)  # fmt: skip
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+        while True:
+            time.sleep(3600)
     return 0
 
 
