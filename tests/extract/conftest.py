@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,11 @@ def sim() -> Iterator[Any]:
 
     with run_simulator(seed=42, scale="tiny") as running:
         yield running
+
+
+def sim_today(sim: Any) -> dt.date:
+    """The simulator's current day (its clock is pinned, never today's date)."""
+    return dt.date.fromisoformat(sim.control.clock()["date"])
 
 
 def connection_json(sim: Any, index: int, kind: str = "full", **extra: Any) -> str:

@@ -13,16 +13,12 @@ import datetime as dt
 
 from sendgrid_elt import catalog, sync_state
 
-from .conftest import extractor
-
-
-def _today(sim) -> dt.date:
-    return dt.date.fromisoformat(sim.control.clock()["date"])
+from .conftest import extractor, sim_today
 
 
 def test_a_backfills_next_try_resumes_from_what_the_last_one_saved(sim, acme, pg) -> None:
     spec = dataclasses.replace(catalog.get("bounces"), per_subuser=False, page_size=50)
-    start = _today(sim) - dt.timedelta(days=120)
+    start = sim_today(sim) - dt.timedelta(days=120)
     first = extractor(acme, pg, "backfill_1", start_date=start).run_stream(spec)
     assert first.status == "ok"
     assert first.requests > 3  # months of history: several pages
@@ -45,7 +41,7 @@ def test_a_backfill_stopped_midway_saves_how_far_it_got(sim, acme, pg) -> None:
     spec = dataclasses.replace(catalog.get("blocks"), per_subuser=False, page_size=20)
     assert extractor(acme, pg, "daily").run_stream(spec).status == "ok"
     today_cursor = sync_state.load_cursor(pg, "acme", "blocks", "")["value"]
-    start = _today(sim) - dt.timedelta(days=300)
+    start = sim_today(sim) - dt.timedelta(days=300)
     cap, acme.max_pages = acme.max_pages, 2  # the try stops midway
     try:
         stopped = extractor(acme, pg, "backfill_3", start_date=start, batch_size=10).run_stream(

@@ -28,6 +28,7 @@ from .conftest import (
     connection_json,
     current_keys,
     extractor,
+    sim_today,
     staged_keys,
     statuses,
 )
@@ -93,21 +94,15 @@ def test_incremental_first_run_then_state(sim, acme, pg) -> None:
 
 def test_date_window_lookback_and_empty_results(sim, acme, pg) -> None:
     spec = dataclasses.replace(catalog.get("global_stats"), per_subuser=False)
-    first = extractor(acme, pg, "r1", today=_sim_today(sim)).run_stream(spec)
+    first = extractor(acme, pg, "r1", today=sim_today(sim)).run_stream(spec)
     assert first.records == _truth(sim, "global_stats")["count"]
-    again = extractor(acme, pg, "r2", today=_sim_today(sim)).run_stream(spec)
+    again = extractor(acme, pg, "r2", today=sim_today(sim)).run_stream(spec)
     assert again.records == spec.window.lookback_days + 1  # only the lookback is re-pulled
     # empty result: a filter matching nothing loads nothing and fails nothing
     empty = dataclasses.replace(catalog.get("ips"), params=(("ip", "0.0.0.0"),))  # noqa: S104
     out = extractor(acme, pg, "r3").run_stream(empty)
     assert (out.status, out.records) == ("ok", 0)
     assert staged_keys(pg, "acme", "ips") == []
-
-
-def _sim_today(sim):
-    import datetime as dt
-
-    return dt.date.fromisoformat(sim.control.clock()["date"])
 
 
 def test_faults_still_equal_truth(sim, pg, monkeypatch) -> None:
@@ -211,7 +206,7 @@ def test_backfill_without_new_records_keeps_its_start_as_cursor(sim, acme, pg) -
     """A unit with nothing after ``start_date`` still gets a cursor: the next run does not
     read its whole history again."""
     spec = dataclasses.replace(catalog.get("blocks"), per_subuser=False)
-    today = _sim_today(sim)
+    today = sim_today(sim)
     first = extractor(acme, pg, "r1", start_date=today).run_stream(spec)
     assert (first.status, first.records) == ("ok", 0)  # rows exist for complete days only
     cursor = sync_state.load_cursor(pg, "acme", "blocks", "")
