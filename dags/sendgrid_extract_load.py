@@ -42,6 +42,7 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 
 from sendgrid_elt.assets import STAGING_ASSET
+from sendgrid_elt.run_alerts import RunFailureNotifier
 from sendgrid_elt.settings import API_POOL, EXTRACT_DAG_ID, EXTRACT_TASK_TIMEOUT
 
 
@@ -73,6 +74,7 @@ def _as_of(context: Any) -> dt.datetime | None:
         ),
     },
     doc_md=__doc__,
+    on_failure_callback=RunFailureNotifier(),  # one alert per failed run (sendgrid_elt.run_alerts)
 )
 def sendgrid_extract_load():
     @task

@@ -37,6 +37,7 @@ from airflow.sdk import DAG, TaskGroup, task
 from sendgrid_elt.assets import MARTS_ASSET, STAGING_ASSET  # staging: emitted by the extract DAG
 from sendgrid_elt.dbt_graph import load_graph
 from sendgrid_elt.dbt_tasks import DbtBuildOperator, DbtNodeOperator, PublishMartsOperator
+from sendgrid_elt.run_alerts import RunFailureNotifier
 from sendgrid_elt.settings import DBT_PROJECT_DIR, OVERAGE_FORECAST_MODEL, TRANSFORM_DAG_ID
 
 graph = load_graph(DBT_PROJECT_DIR)
@@ -50,6 +51,7 @@ with DAG(
     max_active_runs=1,
     tags=["sendgrid", "dbt"],
     doc_md=__doc__,
+    on_failure_callback=RunFailureNotifier(),  # one alert per failed run (sendgrid_elt.run_alerts)
 ) as dag:
     build = DbtBuildOperator(task_id="dbt_build", project_dir=str(DBT_PROJECT_DIR))
     groups: dict[str, TaskGroup] = {}

@@ -3,6 +3,8 @@
 Read once per batch (:meth:`AlertSettings.from_airflow`). A Variable that cannot be read (an
 execution-API error) marks the settings ``unread``: an alert that then reaches no external
 channel is released for the next run (:func:`sendgrid_elt.connection_health.send_alert`).
+Read, but with neither recipients nor a Slack connection: one warning per read (per batch, per
+failed run), since alerts then reach the task log only and count as sent.
 """
 
 from __future__ import annotations
@@ -54,7 +56,21 @@ class AlertSettings:
             "unread": bool(unread),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        settings = cls(**values)
+        if not settings.unread and not settings.has_channel:
+            log.warning(
+                "no alert channel configured (Variables %s and %s are unset): health and run "
+                "failure alerts go to the task log only, and count as sent; tenants' own "
+                "alert_emails still get mail (docs/deploy.md, Alerts)",
+                ALERT_RECIPIENTS_VARIABLE,
+                ALERT_SLACK_VARIABLE,
+            )
+        return settings
+
+    @property
+    def has_channel(self) -> bool:
+        """Global recipients or a Slack connection: an alert can reach someone off the log."""
+        return bool(self.to or self.slack_webhook_conn_id)
 
 
 def _variable(key: str, unread: list[str]) -> str | None:

@@ -9,7 +9,8 @@ This module adds the channels and the DAG helpers:
 * :func:`check_connection` runs ``GET /v3/scopes`` at the start of a run: records
   connected/degraded (missing scopes), returns which streams can run;
 * :func:`record_streams` runs at the end of a run: streams that failed or rejected records make
-  the tenant ``degraded`` (one alert per new set of problems), a clean run clears them.
+  the tenant ``degraded`` (an alert only for a problem not told yet), a clean run clears them
+  (one ``resolved`` notice when problems had been told).
 """
 
 from __future__ import annotations
@@ -86,12 +87,15 @@ def send_alert(
     """Send ``update.alert`` through :class:`ReconnectNotifier`; return delivered channels.
 
     When no external channel took it and one failed, or the alert Variables could not be read,
-    the claim is released so that the next run retries the alert (:func:`undelivered`).
+    the claim is released so that the next run retries the alert (:func:`undelivered`), the
+    problems it told of included. A ``resolved`` notice names the problems told before.
     """
     from sendgrid_hook.notifications.reconnect import ReconnectNotifier
 
     if update.alert is None:
         return []
+    if update.alert == "resolved":
+        reason = _told_text(update.previous_alerted)
     notifier = ReconnectNotifier(
         tenant_id=update.tenant_id,
         kind=update.alert,
@@ -269,6 +273,23 @@ def _problems_text(problems: Mapping[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
+def _told_text(keys: Sequence[str]) -> str:
+    """The problems of :func:`~sendgrid_elt.health_store.problem_keys` in words."""
+    scopes = [k.split(":", 1)[1] for k in keys if k.startswith("scope:")]
+    parts = []
+    for key in keys:
+        if key.startswith("stream:"):
+            name, kind = key[len("stream:") :].rsplit(":", 1)
+            if name == RUN_PROBLEM:
+                parts.append("the run failed outside its streams")
+            else:
+                what = "failed" if kind == "failed" else "rejected records"
+                parts.append(f"stream {name} {what}")
+    if scopes:
+        parts.append(f"missing {plural('scope', len(scopes))}: {', '.join(scopes)}")
+    return "; ".join(parts)
+
+
 def record_run_failure(
     hook: SendGridHook,
     exc: BaseException,
@@ -318,9 +339,10 @@ def record_streams(
 ) -> HealthUpdate:
     """Record the end of a run: failed streams and rejects make the tenant ``degraded``.
 
-    One ``degraded`` alert per new set of problems (the same problems run after run alert
-    once); a run whose streams all loaded clears them (``connected`` unless scopes are missing).
-    Streams the run did not read keep their stored problems.
+    A ``degraded`` alert only for a problem no delivered alert told of (the same or fewer
+    problems, run after run or retry after retry, send nothing); a run whose streams all loaded
+    clears them (``connected`` unless scopes are missing, then one ``resolved`` notice). Streams
+    the run did not read keep their stored problems.
 
     Args:
         hook: The tenant's hook (scopes are cached from the run's check).

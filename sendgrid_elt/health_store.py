@@ -9,9 +9,13 @@ lock), so concurrent tasks never send two alerts for one transition:
 * still ``needs_reconnect`` -> nothing, until ``reminder_after`` has passed since the last
   alert -> ``reminder``;
 * out of ``needs_reconnect`` -> ``reconnected``;
-* into ``degraded``, or degraded for other reasons (another set of missing scopes, another
-  set of streams that failed or rejected records) -> ``degraded``; the same reasons run after
-  run send nothing more.
+* into ``degraded``, or still degraded with a problem no delivered alert told of yet (a
+  missing scope, a stream that failed or rejected records: ``alerted_problems`` holds what
+  was told since the tenant was last connected) -> ``degraded``; the same or fewer problems
+  send nothing (a 503 storm that fails another subset of streams on each retry alerts once
+  per stream at most, never once per retry);
+* out of ``degraded`` into ``connected`` after a degraded alert was delivered -> ``resolved``
+  (once: the told problems are then forgotten).
 
 ``stream_problems`` (``{stream: {"kind": "failed" | "rejected", "detail": ..., "count": n}}``)
 is written at the end of each run; the scope check at the start of the next run keeps it, so a
@@ -37,8 +41,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 Status = Literal["connected", "degraded", "needs_reconnect", "never_connected"]
-AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded"]
+AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded", "resolved"]
 DEFAULT_REMINDER = dt.timedelta(hours=24)
+#: A reminder is due this fraction of ``reminder_after`` early: with a daily schedule the check
+#: lands a few seconds to minutes either side of the full period, and a strict ``>= 24 h`` made
+#: reminders come after one day or two at random.
+REMINDER_SLACK = 0.1
 _DDL_LOCK = 0x5E9D_4EA1
 #: Kept: ``record_health(stream_problems=KEEP)`` leaves the stored problems as they are.
 KEEP: Any = None
@@ -62,6 +70,9 @@ connection_health = Table(
     Column("missing_scopes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("streams_missing_scopes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("stream_problems", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    #: :func:`problem_keys` told by delivered alerts since the tenant was last connected (NULL:
+    #: a row from before the column, see :func:`alerted_keys`).
+    Column("alerted_problems", JSONB),
     Column("last_alert_at", _ts),
     Column("alert_kind", Text),
     Column("alerts_sent", Integer, nullable=False, server_default=text("0")),
@@ -81,6 +92,8 @@ class HealthUpdate:
     previous_alert_kind: str | None = None
     reason: str | None = None
     stream_problems: Mapping[str, Any] | None = None
+    #: ``alerted_problems`` before this update (restored when the alert is released).
+    previous_alerted: tuple[str, ...] = ()
 
 
 def health_engine() -> Engine:
@@ -94,10 +107,10 @@ def health_engine() -> Engine:
     return create_engine(require_target().sqlalchemy_url(), pool_pre_ping=True)
 
 
-#: The table exists with its newest column (``stream_problems``).
+#: The table exists with its newest column (``alerted_problems``).
 _READY = text(
     "select exists (select 1 from pg_attribute where attrelid = to_regclass(:table) "
-    "and attname = 'stream_problems' and not attisdropped)"
+    "and attname = 'alerted_problems' and not attisdropped)"
 )
 
 
@@ -120,11 +133,48 @@ def ensure_table(engine: Engine) -> None:
                 "stream_problems jsonb not null default '{}'::jsonb"
             )
         )
+        conn.execute(
+            text(
+                f"alter table {STAGING_SCHEMA}.connection_health add column if not exists "
+                "alerted_problems jsonb"
+            )
+        )
 
 
 def problem_signature(problems: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """What a degraded alert is about: sorted ``(stream, kind)`` pairs (counts left out)."""
     return sorted((stream, str((p or {}).get("kind"))) for stream, p in (problems or {}).items())
+
+
+def problem_keys(
+    missing_scopes: Sequence[str] | None, problems: Mapping[str, Any] | None
+) -> list[str]:
+    """A degraded tenant's problems as sorted keys: ``scope:<scope>``, ``stream:<name>:<kind>``."""
+    keys = {f"scope:{scope}" for scope in missing_scopes or ()}
+    keys.update(f"stream:{stream}:{kind}" for stream, kind in problem_signature(problems))
+    return sorted(keys)
+
+
+def _undelivered(previous: Mapping[str, Any]) -> bool:
+    """The alert of the current status was claimed but never delivered (release_alert undid it)."""
+    since, last_alert = previous.get("status_since"), previous.get("last_alert_at")
+    return since is not None and (last_alert is None or last_alert < since)
+
+
+def alerted_keys(previous: Mapping[str, Any] | None) -> list[str]:
+    """The problem keys delivered alerts told of since the tenant was last connected.
+
+    A row from before ``alerted_problems`` existed (NULL) had alerted its stored problems when
+    it is degraded and its alert was delivered (the rule then), else nothing.
+    """
+    if not previous:
+        return []
+    stored = previous.get("alerted_problems")
+    if stored is not None:
+        return sorted(stored)
+    if previous.get("status") == "degraded" and not _undelivered(previous):
+        return problem_keys(previous.get("missing_scopes"), previous.get("stream_problems"))
+    return []
 
 
 def decide_alert(
@@ -135,33 +185,32 @@ def decide_alert(
     missing_scopes: Sequence[str] = (),
     stream_problems: Mapping[str, Any] | None = None,
 ) -> AlertKind | None:
-    """Pure decision: which alert (if any) the transition ``previous -> status`` deserves."""
+    """Pure decision: which alert (if any) the transition ``previous -> status`` deserves.
+
+    ``degraded`` only for a problem no delivered alert told of (:func:`alerted_keys`), never for
+    problems that cleared; ``resolved`` when a tenant told of problems is connected again.
+    """
     prev_status = previous["status"] if previous else "never_connected"
     last_alert = previous.get("last_alert_at") if previous else None
     last_kind = previous.get("alert_kind") if previous else None
-    since = previous.get("status_since") if previous else None
-    # the alert of the current status was claimed but never delivered (release_alert undid it)
-    undelivered = since is not None and (last_alert is None or last_alert < since)
+    undelivered = previous is not None and _undelivered(previous)
     if status == "needs_reconnect":
         if prev_status != "needs_reconnect":
             return "needs_reconnect"
         if last_alert is None or last_kind not in ("needs_reconnect", "reminder"):
             return "needs_reconnect"  # the first alert was never delivered
-        return "reminder" if now - last_alert >= reminder_after else None
+        due = reminder_after * (1 - REMINDER_SLACK)
+        return "reminder" if now - last_alert >= due else None
     if prev_status == "needs_reconnect":
         return "reconnected"
     if undelivered and last_kind in ("needs_reconnect", "reminder"):
         return "reconnected"
+    told = set(alerted_keys(previous))
     if status == "degraded":
-        before = sorted(previous.get("missing_scopes") or []) if previous else []
-        problems_before = problem_signature(previous.get("stream_problems") if previous else None)
-        if (
-            prev_status != "degraded"
-            or undelivered
-            or before != sorted(missing_scopes)
-            or problems_before != problem_signature(stream_problems)
-        ):
-            return "degraded"
+        new = set(problem_keys(missing_scopes, stream_problems)) - told
+        return "degraded" if new else None
+    if status == "connected" and told:
+        return "resolved"
     return None
 
 
@@ -250,6 +299,14 @@ def record_health(
                 # about the credential: still to reconnect, never "access restored"
                 status, reason, error = "needs_reconnect", previous["reason"], None
         alert = decide_alert(previous, status, now, reminder_after, missing_scopes, problems)
+        told = alerted_keys(previous)  # materialized: release_alert restores it as it was
+        current = problem_keys(missing_scopes, problems) if status != "needs_reconnect" else []
+        if alert == "degraded":
+            alerted = sorted(set(told) | set(current))
+        elif alert in ("reconnected", "resolved"):
+            alerted = current  # the notice names the scopes still missing; the rest is over
+        else:
+            alerted = told
         changed = previous["status"] != status
         values: dict[str, Any] = {
             "display_name": display_name or previous["display_name"],
@@ -260,6 +317,7 @@ def record_health(
             "missing_scopes": sorted(missing_scopes),
             "streams_missing_scopes": per_stream,
             "stream_problems": problems,
+            "alerted_problems": alerted,
         }
         if error is not None:
             values["last_error"] = scrub(error)[:2000]
@@ -278,11 +336,16 @@ def record_health(
         previous["alert_kind"],
         reason,
         problems,
+        tuple(told),
     )
 
 
 def release_alert(engine: Engine, update: HealthUpdate) -> None:
-    """Undo an alert claim whose delivery failed, so the next run tries again."""
+    """Undo an alert claim whose delivery failed, so the next run tries again.
+
+    The problems it would have told of are forgotten as told too: a ``degraded`` alert whose
+    problems stay the same is sent again, not taken as delivered.
+    """
     t = connection_health
     with engine.begin() as conn:
         conn.execute(
@@ -292,6 +355,7 @@ def release_alert(engine: Engine, update: HealthUpdate) -> None:
                 last_alert_at=update.previous_alert_at,
                 alert_kind=update.previous_alert_kind,
                 alerts_sent=t.c.alerts_sent - 1,
+                alerted_problems=list(update.previous_alerted),
             )
         )
 

@@ -1,5 +1,8 @@
 """Tell an admin that a tenant's SendGrid access broke, still is broken, or works again.
 
+Also that some of its data is not collected (``degraded``), and that those problems are over
+(``resolved``).
+
 :class:`ReconnectNotifier` is an Airflow ``BaseNotifier``: usable directly (``notifier(context)``)
 or as ``on_failure_callback``. Channels: the task log (always), e-mail through the SMTP provider
 (when recipients are given) and a Slack incoming webhook (when a webhook connection is given).
@@ -21,7 +24,7 @@ from sendgrid_hook.constants import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH
 from sendgrid_hook.redaction import scrub
 
 log = logging.getLogger(__name__)
-AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded"]
+AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded", "resolved"]
 DEFAULT_CONNECT_BASE_URL = "http://localhost:8080"
 
 
@@ -29,6 +32,11 @@ def connect_url(tenant_id: str, base_url: str | None = None) -> str:
     """Link to the Connect page for ``tenant_id``."""
     root = (base_url or _default_base_url()).rstrip("/")
     return f"{root}{CONNECT_PAGE_PATH}?{urlencode({'tenant': tenant_id})}"  # ids may hold '#'
+
+
+def airflow_url(path: str, base_url: str | None = None) -> str:
+    """Link to ``path`` (``/dags/...``) in the Airflow UI, on the Connect page's base URL."""
+    return f"{(base_url or _default_base_url()).rstrip('/')}{path}"
 
 
 def _default_base_url() -> str:
@@ -75,6 +83,14 @@ def compose(
         )
     if kind == "degraded":
         return _degraded(who, display_name, reason, link, missing_scopes)
+    if kind == "resolved":
+        earlier = f"Reported earlier: {scrub(reason)}.\n" if reason else ""
+        return (
+            f"[SendGrid] {display_name}: resolved, all data collected again",
+            f"SendGrid data collection for {who} is back to normal: every stream that failed or "
+            "rejected records has loaded since, and no scope is missing.\n"
+            f"{earlier}No action needed.\nConnection page: {link}",
+        )
     prefix = "Reminder: " if kind == "reminder" else ""
     return (
         f"[SendGrid] {prefix}{display_name} needs to be reconnected",
@@ -82,7 +98,9 @@ def compose(
         f"Why: {scrub(reason)}\n"
         f"What to do: reconnect {display_name} (sign in to SendGrid and approve access, or enter "
         f"a new API key) on the SendGrid connections page:\n{link}\n"
-        "Until then no data is collected for this tenant and its runs fail without retrying.",
+        "Until then no data is collected for this tenant and its runs fail. Its batch is not "
+        "retried for it, but a retry for another tenant's passing failure tries it again "
+        "(without another alert).",
     )
 
 
@@ -117,11 +135,12 @@ def _degraded(
 
 
 class ReconnectNotifier(BaseNotifier):
-    """Send a reconnect / reminder / recovery / degraded notice for one tenant.
+    """Send a reconnect / reminder / recovery / degraded / resolved notice for one tenant.
 
     Args:
         tenant_id: The tenant (Airflow connection id).
-        kind: ``needs_reconnect``, ``reminder``, ``reconnected`` or ``degraded``.
+        kind: ``needs_reconnect``, ``reminder``, ``reconnected``, ``degraded`` or
+            ``resolved``.
         reason: Why (already scrubbed text; scrubbed again).
         display_name: Human name of the tenant.
         to: E-mail recipients; no e-mail when empty.
@@ -180,7 +199,7 @@ class ReconnectNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         """Log the alert, then e-mail and Slack it; channel errors are logged, not raised."""
         subject, body = self.message()
-        level = logging.INFO if self.kind == "reconnected" else logging.WARNING
+        level = logging.INFO if self.kind in ("reconnected", "resolved") else logging.WARNING
         log.log(level, "%s\n%s", subject, body)
         self.delivered.append("log")
         if self.to:

@@ -1,0 +1,144 @@
+"""One alert per failed DAG run: the pipeline itself failed, not (only) a tenant.
+
+Tenant problems have their own alerts (:mod:`sendgrid_elt.connection_health`); a run can fail
+where none of them tells: ``list_tenants`` cannot discover the tenants (rotated discovery
+credentials), the warehouse is down, the dbt build fails. :class:`RunFailureNotifier` is the
+DAGs' ``on_failure_callback``: Airflow calls a DAG's callback once per failed run (in the DAG
+processor; in-process under ``dag.test()``), never per task try or per tenant. It uses the
+tenant alerts' channels (the alert Variables; log, e-mail, Slack) and names the DAG, the run id
+and the failed task ids, never an exception's text (which may quote a secret).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow.sdk import BaseNotifier
+from sendgrid_hook.notifications.reconnect import ReconnectNotifier, airflow_url
+
+if TYPE_CHECKING:
+    from sendgrid_elt.alert_settings import AlertSettings
+
+#: Failed task ids named in the alert; the rest are counted.
+MAX_NAMED_TASKS = 20
+
+
+def failed_task_ids(dag_id: str, run_id: str, context: Mapping[str, Any]) -> list[str]:
+    """The run's failed task instances (``task[map_index]`` when mapped).
+
+    Asked from Airflow: through the execution API where the Task SDK runs the callback (the
+    DAG processor), else from the metadata database (``dag.test()`` runs it in-process, with
+    no execution API); when neither answers, the task instance the callback's context names
+    (the last that failed).
+    """
+    task_ids = set(getattr(context.get("dag"), "task_ids", ()) or ())
+    for read in (_from_execution_api, _from_metadata_db):
+        try:
+            states = read(dag_id, run_id)
+        except Exception:  # noqa: S112 - the next source, then the context's task
+            continue
+        failed = sorted(_label(key, task_ids) for key, state in states.items() if state == "failed")
+        if failed:
+            return failed
+    ti = context.get("ti") or context.get("task_instance")
+    return [ti.task_id] if getattr(ti, "task_id", None) else []
+
+
+def _from_execution_api(dag_id: str, run_id: str) -> dict[str, Any]:
+    from airflow.sdk.execution_time import task_runner
+
+    if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
+        raise LookupError("no execution API here")
+    states = task_runner.RuntimeTaskInstance.get_task_states(dag_id=dag_id, run_ids=[run_id])
+    return dict(states.get(run_id) or {})
+
+
+def _from_metadata_db(dag_id: str, run_id: str) -> dict[str, Any]:
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = select(TI.task_id, TI.map_index, TI.state).where(TI.dag_id == dag_id,
+                                                             TI.run_id == run_id)  # fmt: skip
+    with create_session() as session:
+        rows = session.execute(query).all()
+    return {(t if i < 0 else f"{t}_{i}"): str(getattr(s, "value", s)) for t, i, s in rows}
+
+
+def _label(key: str, task_ids: Iterable[str]) -> str:
+    """``extract_load_3`` (how Airflow keys a mapped instance) as ``extract_load[3]``."""
+    mapped = re.fullmatch(r"(.+)_(\d+)", key)
+    if key not in task_ids and mapped and mapped.group(1) in task_ids:
+        return f"{mapped.group(1)}[{mapped.group(2)}]"
+    return key
+
+
+class _RunFailureMessage(ReconnectNotifier):
+    """The tenant alerts' channels with a failed-run message."""
+
+    def __init__(self, *, dag_id: str, run_id: str, failed: list[str], cause: str, **channels: Any):
+        super().__init__(tenant_id=dag_id, kind="degraded", display_name=dag_id, **channels)
+        self.dag_id, self.run_id, self.failed, self.cause = dag_id, run_id, failed, cause
+
+    def message(self) -> tuple[str, str]:
+        """Subject and body: which DAG run failed, which tasks, where to look."""
+        named = ", ".join(self.failed[:MAX_NAMED_TASKS]) or "unknown (see the run)"
+        more = len(self.failed) - MAX_NAMED_TASKS
+        if more > 0:
+            named += f" and {more} more"
+        link = airflow_url(f"/dags/{quote(self.dag_id, safe='')}/runs/"
+                           f"{quote(self.run_id, safe='')}", self.connect_base_url)  # fmt: skip
+        return (
+            f"[SendGrid] pipeline run failed: {self.dag_id}",
+            f"The Airflow run {self.run_id} of DAG {self.dag_id} failed ({self.cause}).\n"
+            f"Failed tasks: {named}.\n"
+            "Tenants' own problems (access revoked, streams failed) are alerted per tenant; "
+            "this alert is about the run: for instance the tenants could not be discovered, "
+            "the warehouse could not be reached, or dbt failed. The failed tasks' logs say "
+            f"why.\nThe run in Airflow: {link}",
+        )
+
+
+class RunFailureNotifier(BaseNotifier):
+    """A DAG's ``on_failure_callback``: one alert per failed run, on the alert channels.
+
+    Args:
+        settings: Alert channels (default: the alert Variables, read when the run failed).
+    """
+
+    def __init__(self, *, settings: AlertSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.delivered: list[str] = []
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing to render (no template fields).
+
+        Under ``dag.test()`` the context's DAG is a serialized one without a template
+        environment: rendering raised before anything was sent.
+        """
+
+    def notify(self, context: Any) -> None:
+        """Send the alert; channel errors are logged (a callback must not raise)."""
+        from sendgrid_elt.alert_settings import AlertSettings
+
+        settings = self.settings or AlertSettings.from_airflow()
+        dag_run = context.get("dag_run")
+        dag_id = getattr(context.get("dag"), "dag_id", None) or getattr(dag_run, "dag_id", "?")
+        run_id = context.get("run_id") or getattr(dag_run, "run_id", None) or "?"
+        message = _RunFailureMessage(
+            dag_id=dag_id,
+            run_id=run_id,
+            failed=failed_task_ids(dag_id, run_id, context),
+            cause=str(context.get("reason") or "task_failure"),
+            to=list(settings.to),
+            smtp_conn_id=settings.smtp_conn_id,
+            from_email=settings.from_email,
+            slack_webhook_conn_id=settings.slack_webhook_conn_id,
+            connect_base_url=settings.connect_base_url,
+        )
+        message.notify(context)
+        self.delivered = list(message.delivered)
