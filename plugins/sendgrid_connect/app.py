@@ -13,7 +13,9 @@ Endpoints and their protection (Airflow's own dependencies: ``GetUserDep`` reads
 ``GET  /oauth/callback``               no Airflow auth: a valid, unused, signed ``state`` bound
                                        to this browser (cookie) and, unless started from an
                                        invite, to the same signed-in Airflow user
-``GET|POST /invite/{token}``           no Airflow auth: a valid, unused, unexpired signed invite
+``GET  /invite``                       no Airflow auth: reads the link's token from the fragment
+``POST /invite``                       no Airflow auth: a valid, unused, unexpired signed invite
+``POST /invite/start``                 no Airflow auth: the landing page's signed form token
 =====================================  ======================================================
 
 Every response is ``no-store``, ``no-referrer`` and may only be framed by the Airflow UI.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,6 +35,7 @@ from sendgrid_hook.errors import SendGridConfigError
 
 from sendgrid_connect import (
     access,
+    access_log,
     health,
     invites,
     new_tenant,
@@ -83,6 +86,9 @@ def create_app() -> FastAPI:
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
+
+    # outermost: once answered, the OAuth code and state are gone from the access log's query
+    app.add_middleware(access_log.ScrubSecretQueryMiddleware)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
@@ -276,7 +282,8 @@ def create_app() -> FastAPI:
         except tenants.TenantError as exc:
             return flash_redirect(request, "error", str(exc))
         token = invites.issue(connection_id, access.user_id(user))
-        url = public_url(request, "invite_landing", token=token)
+        # the token goes in the fragment: browsers never send it, so no access log records it
+        url = f"{public_url(request, 'invite_landing')}#{token}"
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=signing.INVITE_TTL)
         invite = {
             "url": url,
@@ -286,13 +293,26 @@ def create_app() -> FastAPI:
         log.info("invite link created for %s by %s", connection_id, access.user_id(user))
         return html_response(list_page(request, user, None, invite=invite, focus=connection_id))
 
-    @app.get("/invite/{token}", name="invite_landing", response_class=HTMLResponse)
-    def invite_landing(request: Request, token: str) -> HTMLResponse:
-        nonce, conn_id = valid_invite(token)
+    @app.get("/invite", name="invite_landing", response_class=HTMLResponse)
+    def invite_landing(request: Request) -> HTMLResponse:
+        # the link is ``/invite#<token>``: this page's script posts the fragment to invite_open
+        action = str(request.url_for("invite_open").path)
+        response = html_response(pages.render("invite_open", title="Connect SendGrid",
+                                              action=action))  # fmt: skip
+        csp = SECURITY_HEADERS["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = f"{csp}; {pages.INVITE_SCRIPT_CSP}"
+        return response
+
+    @app.post("/invite", name="invite_open", response_class=HTMLResponse)
+    def invite_open(
+        request: Request, token: Annotated[str, Form()] = "", link: Annotated[str, Form()] = ""
+    ) -> HTMLResponse:
+        # ``link``: the whole link, pasted where JavaScript is off; the token follows its "#"
+        invite = valid_invite(unquote((token or link).rsplit("#", 1)[-1].strip()))
         try:
-            tenant = tenants.get_tenant(conn_id)
+            tenant = tenants.get_tenant(invite.conn_id)
             # where "Continue" sends the invitee: named, as the endpoint is the admin's setting
-            sign_in_host = urlsplit(tenants.authorize_url(conn_id)).netloc
+            sign_in_host = urlsplit(tenants.authorize_url(invite.conn_id)).netloc
         except tenants.TenantError:
             raise HTTPException(410, "This invitation link is no longer valid") from None
         except SendGridConfigError:  # the admin changed the OAuth settings after inviting
@@ -301,27 +321,28 @@ def create_app() -> FastAPI:
                 "This connection's OAuth settings are incomplete or invalid; ask the person who "
                 "sent the link to fix them and send a new one",
             ) from None
-        csrf = signing.sign({"i": nonce}, signing.SALT_CSRF)
-        action = str(request.url_for("invite_start", token=token).path)
+        action = str(request.url_for("invite_start").path)
         page = pages.render("invite", title="Connect SendGrid", name=tenant.display_name,
-                            action=action, csrf=csrf, sign_in_host=sign_in_host)  # fmt: skip
+                            action=action, csrf=invites.form_token(invite),
+                            sign_in_host=sign_in_host)  # fmt: skip
         return html_response(page)
 
-    @app.post("/invite/{token}", name="invite_start")
-    def invite_start(request: Request, token: str, csrf: Annotated[str, Form()] = "") -> Response:
-        nonce, conn_id = valid_invite(token)
-        try:
-            data = signing.unsign(csrf, signing.SALT_CSRF, signing.CSRF_TTL)
-        except signing.InvalidSignedValue:
-            data = {}
-        if not isinstance(data, dict) or data.get("i") != nonce:
-            raise HTTPException(403, "Invalid form token; open the invitation link again")
+    @app.post("/invite/start", name="invite_start")
+    def invite_start(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+        # ``csrf``: the landing page's form token, bound to the invite (not the link's token)
+        invite = valid_invite(csrf, form=True)
         access.check_origin(request)
-        if not nonces.consume(nonce, "invite"):
+        if not nonces.consume(invite.nonce, "invite"):
             raise HTTPException(410, "This invitation link has expired or was already used")
         try:
-            return start_flow(request, conn_id, f"{nonces.INVITE_ACTOR}{nonce}")
+            return start_flow(request, invite.conn_id, f"{nonces.INVITE_ACTOR}{invite.nonce}")
         except tenants.TenantError as exc:
             raise HTTPException(400, str(exc)) from None
+
+    @app.get("/invite/{old_link:path}", include_in_schema=False)
+    def invite_old_link(old_link: str) -> HTMLResponse:
+        # links made before the token moved to the fragment (their tokens are refused anyway)
+        raise HTTPException(410, "This invitation link is no longer valid; ask the person who "
+                                 "sent it for a new one")  # fmt: skip
 
     return app

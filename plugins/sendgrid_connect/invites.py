@@ -6,12 +6,18 @@ is deleted the link is dead, even if a new connection is later created under the
 Single use and expiry come from the nonce table (:mod:`.nonces`). A connection has at most
 one open invite: a new link, or a credential saved by any means on the page, ends the others
 (a forwarded old link cannot replace a working credential).
+
+The token travels in the link's **fragment** (``/sendgrid/invite#<token>``): a browser never
+sends a fragment to the server, so the token is in no request line and no access log. The
+page at that URL reads it with a few lines of script and posts it in a form body; the page it
+answers with carries a short-lived :func:`form_token` (not the link's token) to "Continue".
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from typing import NamedTuple
 
 from sendgrid_connect import nonces, signing, tenants
 
@@ -43,17 +49,51 @@ def revoke(conn_id: str) -> int:
     return count
 
 
-def validate(token: str) -> tuple[str, str]:
-    """The invite's nonce and connection id, if it is valid for the connection stored now.
+class Invite(NamedTuple):
+    """A valid invite: its nonce, its connection and the identity fingerprint it is bound to."""
+
+    nonce: str
+    conn_id: str
+    bound: str
+
+
+def validate(token: str) -> Invite:
+    """The invite of a link's ``token``, if it is valid for the connection stored now.
 
     Raises:
         InviteInvalid: Bad signature, expired, used, or made for a connection that is gone.
     """
+    refused = "This invitation link is invalid or has expired"
+    return _check(_decode(token, signing.SALT_INVITE, signing.INVITE_TTL, refused))
+
+
+def form_token(invite: Invite) -> str:
+    """The signed value the landing page's form posts instead of the link's token."""
+    data = {"n": invite.nonce, "c": invite.conn_id, "f": invite.bound}
+    return signing.sign(data, signing.SALT_INVITE_FORM)
+
+
+def validate_form(token: str) -> Invite:
+    """The invite of a landing page's :func:`form_token`, if the invite is still valid.
+
+    Raises:
+        InviteInvalid: The form token is bad or older than its TTL, or the invite is not valid.
+    """
+    refused = "This page has expired; open the invitation link again"
+    return _check(_decode(token, signing.SALT_INVITE_FORM, signing.INVITE_FORM_TTL, refused))
+
+
+def _decode(token: str, salt: str, max_age: int, refused: str) -> Invite:
     try:
-        data = signing.unsign(token, signing.SALT_INVITE, signing.INVITE_TTL)
+        data = signing.unsign(token, salt, max_age)
         nonce, conn_id, bound = str(data["n"]), str(data["c"]), str(data["f"])
     except (signing.InvalidSignedValue, KeyError, TypeError):
-        raise InviteInvalid("This invitation link is invalid or has expired") from None
+        raise InviteInvalid(refused) from None
+    return Invite(nonce, conn_id, bound)
+
+
+def _check(invite: Invite) -> Invite:
+    nonce, conn_id, bound = invite
     row = nonces.get(nonce, "invite")
     if row is None or row.conn_id != conn_id or not nonces.usable(row):
         raise InviteInvalid("This invitation link has expired or was already used")
@@ -64,4 +104,4 @@ def validate(token: str) -> tuple[str, str]:
     if current is None or not hmac.compare_digest(signing.identity_fingerprint(current), bound):
         log.warning("invite for %s refused: the connection it was made for is gone", conn_id)
         raise InviteInvalid("This invitation link is no longer valid")
-    return nonce, conn_id
+    return invite

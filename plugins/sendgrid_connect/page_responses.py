@@ -132,9 +132,10 @@ def start_flow(
     return response
 
 
-def valid_invite(token: str) -> tuple[str, str]:
+def valid_invite(token: str, *, form: bool = False) -> invites.Invite:
+    """The invite of a link's token (or of the landing page's form token); else a 410."""
     try:
-        return invites.validate(token)
+        return invites.validate_form(token) if form else invites.validate(token)
     except invites.InviteInvalid as exc:
         raise HTTPException(410, str(exc)) from None
 

@@ -1,12 +1,16 @@
-"""HTML of the Connect page (Jinja2 with autoescaping; no JavaScript, no external assets).
+"""HTML of the Connect page (Jinja2 with autoescaping; no external assets).
 
 Templates never receive a secret: tenants are :class:`~.tenants.Tenant` summaries, health rows
 have no tokens, and the only capability ever rendered is a freshly created invite link, shown
-once to the Airflow user who created it.
+once to the Airflow user who created it. The one script, :data:`INVITE_SCRIPT`, moves an invite
+link's token from the URL fragment into a form body; the page that has it allows only that
+script (:data:`INVITE_SCRIPT_CSP`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 from urllib.parse import quote
 
@@ -167,8 +171,45 @@ if your browser shows that address.</p>
 {% endblock %}"""
 
 
+#: Reads the token from the fragment, drops it from the address bar and history entry, and
+#: posts it; without a token it says the link is incomplete.
+INVITE_SCRIPT = """
+(function () {
+  var token = window.location.hash.slice(1);
+  window.history.replaceState(null, "", window.location.pathname);
+  var form = document.getElementById("invite-open");
+  if (token) {
+    form.elements.token.value = token;
+    form.submit();
+  } else {
+    document.getElementById("invite-incomplete").hidden = false;
+  }
+})();
+"""
+#: ``script-src`` of the page holding :data:`INVITE_SCRIPT`: that script and nothing else.
+_INVITE_SCRIPT_HASH = base64.b64encode(hashlib.sha256(INVITE_SCRIPT.encode()).digest()).decode()
+INVITE_SCRIPT_CSP = f"script-src 'sha256-{_INVITE_SCRIPT_HASH}'"
+
+_INVITE_OPEN = (
+    """{% extends "base" %}{% block body %}
+<h1>SendGrid connection invitation</h1>
+<form id="invite-open" method="post" action="{{ action }}">
+<input type="hidden" name="token" value="">
+<noscript><p>This page needs JavaScript to read the invitation from its link. Without it, paste
+the whole link you received:</p>
+<label>Invitation link <input id="invite-link-pasted" name="link" type="text" autocomplete="off"
+ required></label><button type="submit">Open the invitation</button></noscript></form>
+<p id="invite-incomplete" class="flash error" hidden>This invitation link is incomplete: open
+the whole link you received (it ends with a long code after a "#").</p>
+<script>"""
+    + INVITE_SCRIPT
+    + """</script>{% endblock %}"""
+)
+
+_TEMPLATES = {"base": _BASE, "list": _LIST, "message": _MESSAGE, "invite": _INVITE,
+              "invite_open": _INVITE_OPEN}  # fmt: skip
 _env = Environment(
-    loader=DictLoader({"base": _BASE, "list": _LIST, "message": _MESSAGE, "invite": _INVITE}),
+    loader=DictLoader(_TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 _env.filters["when"] = human_instant
@@ -178,5 +219,5 @@ _env.filters["segment"] = lambda value: quote(str(value), safe="")
 
 
 def render(template: str, **context: Any) -> str:
-    """Render one of ``list``, ``message``, ``invite``."""
+    """Render one of ``list``, ``message``, ``invite``, ``invite_open``."""
     return _env.get_template(template).render(**context)

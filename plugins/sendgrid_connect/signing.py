@@ -28,9 +28,13 @@ STATE_TTL = 600  # seconds between "Connect" and the provider redirecting back
 CSRF_TTL = 8 * 3600
 FLASH_TTL = 300
 INVITE_TTL = 72 * 3600
+INVITE_FORM_TTL = 3600  # the invitee's landing page, until "Continue to SendGrid"
 
 SALT_STATE = "sendgrid-connect/oauth-state"
-SALT_INVITE = "sendgrid-connect/invite"
+# Invite links of old carried the token in their path, which the access log records: a new
+# salt retires every token signed for that form, so none sitting in a log can be used.
+SALT_INVITE = "sendgrid-connect/invite-fragment"
+SALT_INVITE_FORM = "sendgrid-connect/invite-form"
 SALT_CSRF = "sendgrid-connect/csrf"
 SALT_FLASH = "sendgrid-connect/flash"
 

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -208,6 +209,25 @@ def connection_extra(conn_id: str) -> dict:
     with create_session() as session:
         conn = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
         return {"extra": conn.extra_dejson, "password": conn.password}
+
+
+def open_invite(session: requests.Session, link: str) -> requests.Response:
+    """Open an invite link as a browser does: the fragment (the token) is not sent; the page at
+    the link's URL posts it (its script, done here by hand). Returns the landing page."""
+    url, _, token = link.partition("#")
+    opener = session.get(url, timeout=30)
+    assert opener.status_code == 200, opener.text[:300]
+    action = re.search(r'<form id="invite-open" method="post" action="([^"]+)"', opener.text)
+    assert action, "no invite-open form on the page"
+    return session.post(urljoin(url, action.group(1)), data={"token": token}, timeout=30)
+
+
+def continue_invite(session: requests.Session, link: str, landing: str) -> requests.Response:
+    """Click "Continue to SendGrid" on the invite landing page ``landing`` (not followed)."""
+    action = re.search(r'<form method="post" action="([^"]+)"', landing)
+    assert action, "no Continue form on the page"
+    return session.post(urljoin(link, action.group(1)), data={"csrf": csrf_of(landing)},
+                        allow_redirects=False, timeout=30)  # fmt: skip
 
 
 def csrf_of(html: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sendgrid_hook.constants import CONNECT_PAGE_PATH
@@ -19,6 +20,7 @@ from .conftest import (
     account_of,
     admin_browser,
     connection_extra,
+    create_tenant_connection,
     new_conn_id,
     sign_in,
     tenant_dimension,
@@ -213,3 +215,30 @@ def _connect_with_key(page, conn_id: str, tenant: dict, host: str, key: str) -> 
     page.fill("#new-api-key", key)
     page.click("#connect-new")
     page.wait_for_url("**/sendgrid/connections?flash=**")
+
+
+def test_an_invite_link_works_in_chromium_and_its_token_is_never_sent(api_server, sim) -> None:
+    """The admin makes a link; the invitee (another browser, no Airflow account) opens it: the
+    page posts the token from the fragment (allowed by its CSP), drops it from the address bar,
+    and the invitee approves at SendGrid. No request line in the API server's log holds it."""
+    conn_id = new_conn_id("invitee")
+    tenant = create_tenant_connection(conn_id, sim, index=2)
+    with admin_browser(api_server) as page:
+        page.click(f"#invite-{conn_id}")
+        link = page.locator("#invite-link").input_value()
+        token = link.split("#", 1)[1]
+        guest = page.context.browser.new_context().new_page()
+        guest.set_default_timeout(30_000)
+        blocked: list[str] = []
+        guest.on("console", lambda msg: blocked.append(msg.text))
+        guest.goto(link)
+        guest.wait_for_selector("#invite-continue")
+        assert token not in guest.url
+        assert guest.locator("#sign-in-host").inner_text() == urlsplit(sim.base_url).netloc
+        guest.screenshot(path=str(ARTIFACTS / "10-invite-landing.png"), full_page=True)
+        guest.click("#invite-continue")
+        _consent(guest, tenant)
+        guest.wait_for_selector("text=is connected")
+        assert not [m for m in blocked if "Content Security Policy" in m], blocked
+    assert connection_extra(conn_id)["extra"]["refresh_token"]
+    assert token not in api_server.log_path.read_text(errors="replace")

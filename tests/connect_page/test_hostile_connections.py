@@ -13,7 +13,13 @@ import re
 
 import requests
 
-from .conftest import create_tenant_connection, csrf_of, new_conn_id
+from .conftest import (
+    continue_invite,
+    create_tenant_connection,
+    csrf_of,
+    new_conn_id,
+    open_invite,
+)
 
 
 def _list(api_server) -> requests.Response:
@@ -43,18 +49,19 @@ def test_invite_dies_with_its_connection_even_if_the_id_comes_back(api_server, s
     conn_id = new_conn_id("reborn")
     create_tenant_connection(conn_id, sim, index=2)
     link = _invite(api_server, conn_id)
-    assert requests.get(link, timeout=30).status_code == 200  # valid while its connection lives
+    assert open_invite(requests.Session(), link).status_code == 200  # while its connection lives
+    form_page = open_invite(requests.Session(), link).text
 
     _delete(conn_id)
     create_tenant_connection(conn_id, sim, index=2)  # same id, same client: another connection
-    landing = requests.get(link, timeout=30)
+    landing = open_invite(requests.Session(), link)
     assert landing.status_code == 410, landing.text[:300]
     assert "no longer valid" in landing.text
-    start = requests.post(link, data={"csrf": "x"}, allow_redirects=False, timeout=30)
+    start = continue_invite(requests.Session(), link, form_page)
     assert start.status_code == 410
 
     fresh = _invite(api_server, conn_id)  # the new connection gets its own, working invites
-    assert requests.get(fresh, timeout=30).status_code == 200
+    assert open_invite(requests.Session(), fresh).status_code == 200
 
 
 def test_one_unreadable_connection_does_not_break_the_list(api_server, sim) -> None:
@@ -96,12 +103,12 @@ def test_an_invite_to_a_connection_whose_oauth_settings_broke_says_so(api_server
     conn_id = new_conn_id("broken_oauth")
     create_tenant_connection(conn_id, sim, index=2)
     link = _invite(api_server, conn_id)
-    assert requests.get(link, timeout=30).status_code == 200
+    assert open_invite(requests.Session(), link).status_code == 200
     with create_session() as session:
         conn = session.query(Connection).filter(Connection.conn_id == conn_id).one()
         extra = json.loads(conn.extra or "{}")
         extra.pop("client_secret", None)
         conn.set_extra(json.dumps({**extra, "region": "mars"}))
-    landing = requests.get(link, timeout=30)
+    landing = open_invite(requests.Session(), link)
     assert landing.status_code == 409, landing.text[:300]
     assert "OAuth settings" in landing.text

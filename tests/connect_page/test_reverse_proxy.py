@@ -16,7 +16,7 @@ from sendgrid_connect import access, signing
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .conftest import new_conn_id
+from .conftest import csrf_of, new_conn_id
 
 PUBLIC = "https://airflow.example.com/"
 
@@ -107,17 +107,17 @@ def test_an_invite_behind_a_tls_proxy_names_the_sign_in_host(monkeypatch) -> Non
     client = TestClient(create_app(), base_url="http://airflow.example.com",
                         root_path="/sendgrid")  # fmt: skip
 
-    landing = client.get(f"/invite/{token}")
+    assert "script-src 'sha256-" in client.get("/invite").headers["content-security-policy"]
+    landing = client.post("/invite", data={"token": token})
     assert landing.status_code == 200, landing.text
     assert 'id="sign-in-host">login.idp-example.test:8443</strong>' in landing.text
     assert "Acme &lt;b&gt;Retail&lt;/b&gt;" in landing.text  # the page escapes what it names
-    csrf = signing.sign({"i": signing.unsign(token, signing.SALT_INVITE, 60)["n"]},
-                        signing.SALT_CSRF)  # fmt: skip
+    csrf = csrf_of(landing.text)
 
-    evil = client.post(f"/invite/{token}", data={"csrf": csrf}, follow_redirects=False,
+    evil = client.post("/invite/start", data={"csrf": csrf}, follow_redirects=False,
                        headers={"Origin": "https://evil.example"})  # fmt: skip
     assert evil.status_code == 403
-    r = client.post(f"/invite/{token}", data={"csrf": csrf}, follow_redirects=False,
+    r = client.post("/invite/start", data={"csrf": csrf}, follow_redirects=False,
                     headers={"Origin": "https://airflow.example.com"})  # fmt: skip
     assert r.status_code == 303, r.text
     assert r.headers["location"].startswith("https://login.idp-example.test:8443/oauth2/authorize")
