@@ -27,14 +27,21 @@ def main(argv: list[str] | None = None) -> int:
         from sendgrid_elt.warehouse import resolve_warehouse
 
         conninfo = resolve_warehouse(announce=False).target.conninfo()
-    import psycopg
+    from sendgrid_dashboard.queries import MissingModelsError
+    from sendgrid_elt.settings import MARTS_SCHEMA
 
     try:
         path = write_dashboard(conninfo, args.output, connect_base_url=args.connect_base_url)
-    except psycopg.errors.UndefinedTable as exc:
-        missing = exc.diag.message_primary
-        print(f"dashboard: the warehouse has no marts yet ({missing}): run `make demo` (or "
-              "the pipeline's extract and transform) first", file=sys.stderr)  # fmt: skip
+    except MissingModelsError as exc:
+        if exc.none_built:
+            print(f"dashboard: the warehouse has no marts yet (no {MARTS_SCHEMA}.rpt_sendgrid_* "
+                  "model): run `make demo` (or the pipeline's extract and transform) first",
+                  file=sys.stderr)  # fmt: skip
+        else:
+            names = ", ".join(f"{MARTS_SCHEMA}.{m}" for m in exc.models)
+            print(f"dashboard: the warehouse lacks {len(exc.models)} of the reporting models "
+                  f"({names}); the others are there: run the transform (dbt build) to build "
+                  "them", file=sys.stderr)  # fmt: skip
         return 2
     print(f"dashboard: {path}", flush=True)
     return 0

@@ -62,16 +62,28 @@ def line_chart(
     attrs: Mapping[str, object] | None = None,
     point_labels: Sequence[str] | None = None,
     empty_text: str = "No data yet",
+    partial: Sequence[bool] | None = None,
+    partial_label: str = "read in part",
 ) -> str:
     """Lines over shared x labels (e.g. days); dashed series for projections.
 
     Each non-null value is also a point (``<circle class="pt">``) with its tooltip and
-    ``data-*`` attributes; ``point_labels`` (default ``labels``) names the points.
+    ``data-*`` attributes; ``point_labels`` (default ``labels``) names the points. A slot whose
+    ``partial`` flag is true (e.g. a day read only in part) is left out of the lines (a gap)
+    and its points are hollow (``class="pt partial"``, ``data-partial="true"``), with a legend
+    entry ``partial_label``.
     """
     colors = [s.color or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
-    frame, legend_parts = _with_legend(
-        frame, [(s.name, c, s.dashed) for s, c in zip(series, colors, strict=True)]
+    is_partial = [bool(f) for f in partial] if partial else [False] * len(labels)
+    names: list[tuple[str, str, bool | str]] = [
+        (s.name, c, s.dashed) for s, c in zip(series, colors, strict=True)
+    ]
+    has_partial = any(
+        is_partial[i] for s in series for i, v in enumerate(s.values) if v is not None
     )
+    if has_partial:
+        names.append((partial_label, AXIS, "hollow"))
+    frame, legend_parts = _with_legend(frame, names)
     point_labels = point_labels or labels
     values = [float(v) for s in series for v in s.values if v is not None]
     span, ticks = scale(y_max if y_max is not None else max(values, default=0.0) - y_min)
@@ -89,7 +101,8 @@ def line_chart(
     dots = []
     for s, color in zip(series, colors, strict=True):
         dash = ' stroke-dasharray="5 4"' if s.dashed else ""
-        for run in segments(s.values):
+        joined = [None if is_partial[i] else v for i, v in enumerate(s.values)]
+        for run in segments(joined):
             coords = " ".join(f"{frame.left + step_x * i:.1f},{y_of(v):.1f}" for i, v in run)
             if len(run) == 1:
                 i, v = run[0]
@@ -105,11 +118,15 @@ def line_chart(
             if v is None:
                 continue
             tip = f"{point_labels[i]} · {s.name}: {fmt(float(v))}"
+            point = {"series": s.ident, "label": point_labels[i], "value": v}
+            look = f'class="pt" r="4" fill="{color}"'
+            if is_partial[i]:
+                tip += f" ({partial_label})"
+                point["partial"] = True
+                look = f'class="pt partial" r="4" fill="#fff" stroke="{color}" stroke-width="2"'
             dots.append(
-                f'<circle class="pt" cx="{frame.left + step_x * i:.1f}" cy="{y_of(float(v)):.1f}" '
-                f'r="4" fill="{color}"'
-                f"{data_attrs({'series': s.ident, 'label': point_labels[i], 'value': v})}>"
-                f"<title>{escape(tip)}</title></circle>"
+                f'<circle {look} cx="{frame.left + step_x * i:.1f}" cy="{y_of(float(v)):.1f}"'
+                f"{data_attrs(point)}><title>{escape(tip)}</title></circle>"
             )
     parts += dots
     parts += legend_parts
@@ -130,11 +147,14 @@ def bar_chart(
     attrs: Mapping[str, object] | None = None,
     point_labels: Sequence[str] | None = None,
     empty_text: str = "No data yet",
+    unknown_text: str = "Unknown",
 ) -> str:
     """Vertical bars per label (stacked or grouped), with an optional horizontal limit line.
 
     Every value, zero included, is a ``<rect class="bar">`` with ``data-*`` attributes (a zero
     bar has no height). ``point_labels`` (default ``labels``) names the slots in tooltips.
+    Nothing to draw: ``empty_text`` without slots or when every value is 0, ``unknown_text``
+    when a value is null (unknown) and none is above 0 (null is never shown as none).
     """
     colors = [s.color or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
     frame, legend_parts = _with_legend(
@@ -156,7 +176,8 @@ def bar_chart(
     parts += y_axis(frame, 0.0, top, fmt, ticks)
     parts += x_labels(frame, labels, slot, centred=True)
     if not any(totals):
-        parts.append(empty(frame, empty_text))
+        unknown = any(v is None for s in series for v in s.values[: len(labels)])
+        parts.append(empty(frame, unknown_text if unknown else empty_text))
     for i in range(len(labels)):
         base = 0.0
         for idx, (s, color) in enumerate(zip(series, colors, strict=True)):

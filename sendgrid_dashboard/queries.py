@@ -114,11 +114,38 @@ def select_model(conn: psycopg.Connection, model: str) -> list[Row]:
         return cur.fetchall()
 
 
+class MissingModelsError(LookupError):
+    """Reporting models the warehouse does not have (yet): ``models``, in the order read."""
+
+    def __init__(self, models: list[str]) -> None:
+        """Name the missing ``models``."""
+        super().__init__(f"missing reporting models: {', '.join(models)}")
+        self.models = models
+
+    @property
+    def none_built(self) -> bool:
+        """Whether every reporting model is missing (the transform never ran)."""
+        return len(self.models) == len(REPORTING_MODELS)
+
+
 def load_dashboard(
     conn: psycopg.Connection, *, generated_at: dt.datetime | None = None
 ) -> Dashboard:
-    """Read every reporting model the page shows (one query each)."""
-    rows = {model: select_model(conn, model) for model in REPORTING_MODELS}
+    """Read every reporting model the page shows (one query each).
+
+    Raises:
+        MissingModelsError: Naming every reporting model the warehouse lacks.
+    """
+    rows: dict[str, list[Row]] = {}
+    missing = []
+    for model in REPORTING_MODELS:
+        try:
+            with conn.transaction():  # a savepoint: a missing model does not end the reads
+                rows[model] = select_model(conn, model)
+        except psycopg.errors.UndefinedTable:
+            missing.append(model)
+    if missing:
+        raise MissingModelsError(missing)
     grouped: dict[str, dict[str, list[Row]]] = {}
     for model, model_rows in rows.items():
         by_tenant: dict[str, list[Row]] = defaultdict(list)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,7 +32,7 @@ from sendgrid_dashboard.formats import (
     n_when,
     split_list,
 )
-from sendgrid_dashboard.queries import Dashboard, TenantView
+from sendgrid_dashboard.queries import Dashboard, Row, TenantView
 from sendgrid_dashboard.svg import fmt_int, raw
 from sendgrid_dashboard.tenant_charts import (
     STATUS_COLORS,
@@ -96,12 +97,47 @@ _env.globals.update(
 )
 
 
-def _tenant_context(t: TenantView, base_url: str | None) -> dict[str, Any]:
-    charts = tenant_charts(t) if t.has_data else {}
+#: At most this many tenants get a detailed section (charts, cards); every tenant keeps its
+#: portfolio row. A section is about 100 KB of page (its charts), a portfolio row about 2 KB:
+#: at 1,000 tenants the page is about 5 MB (every section: about 110 MB).
+DETAILED_SECTIONS = 25
+#: Reconnect alerts shown in full at the top; the others are listed compactly below them.
+ALERTS_SHOWN = 5
+#: The model values that put a tenant among those needing attention (detailed first).
+ATTENTION = {
+    "connection_status": ("needs_reconnect", "degraded"),
+    "utilization_status": ("overage", "at_risk"),
+    "is_overage_expected": (True,),
+}
+
+
+def needs_attention(overview: Row) -> bool:
+    """Whether the tenant's overview row has one of the :data:`ATTENTION` values."""
+    return any(overview.get(column) in values for column, values in ATTENTION.items())
+
+
+def detailed_tenant_ids(tenants: Sequence[TenantView], limit: int = DETAILED_SECTIONS) -> set[str]:
+    """The ids of the (at most ``limit``) tenants that get a detailed section.
+
+    Those needing attention (a reconnect, a degraded connection, an overage or its risk:
+    :data:`ATTENTION`) come first, then the others, each group in the model's
+    ``display_order`` (most emails first). No figure is computed: the rule reads model columns.
+    """
+    ordered = sorted(tenants, key=lambda t: (not needs_attention(t.overview), _order(t)))
+    return {t.tenant_id for t in ordered[: max(0, limit)]}
+
+
+def _order(t: TenantView) -> int:
+    return int(t.overview["display_order"])
+
+
+def _tenant_context(t: TenantView, base_url: str | None, detailed: bool = True) -> dict[str, Any]:
+    charts = tenant_charts(t) if t.has_data and detailed else {}
     return {
         "t": t,
         "o": t.overview,
         "h": t.health,
+        "detailed": detailed,
         "charts": {name: Markup(svg) for name, svg in charts.items()},  # noqa: S704 - escaped SVG
         "reconnect_href": reconnect_url(base_url, t.tenant_id),
         "seat_limit_off_scale": seat_limit_off_scale(t),
@@ -109,19 +145,31 @@ def _tenant_context(t: TenantView, base_url: str | None) -> dict[str, Any]:
     }
 
 
-def render_dashboard(dashboard: Dashboard, *, connect_base_url: str | None = None) -> str:
+def render_dashboard(
+    dashboard: Dashboard,
+    *,
+    connect_base_url: str | None = None,
+    detailed_sections: int = DETAILED_SECTIONS,
+) -> str:
     """The whole page as one HTML string.
 
     Args:
         dashboard: The reporting rows.
         connect_base_url: The Airflow UI's base URL for reconnect links (else from the
             environment, see :func:`resolve_base_url`); without one, the links say how to set it.
+        detailed_sections: How many tenants get a detailed section (see
+            :func:`detailed_tenant_ids`); the portfolio table lists every tenant.
     """
     base_url = resolve_base_url(connect_base_url)
+    detailed = detailed_tenant_ids(dashboard.tenants, detailed_sections)
+    tenants = [_tenant_context(t, base_url, t.tenant_id in detailed) for t in dashboard.tenants]
     return _env.get_template("dashboard.html.j2").render(
         # Before the first transform there is no portfolio row: every figure shows as unknown.
         p=dashboard.portfolio or defaultdict(lambda: None),
-        tenants=[_tenant_context(t, base_url) for t in dashboard.tenants],
+        tenants=tenants,
+        sections=[c for c in tenants if c["detailed"]],
+        detailed_limit=detailed_sections,
+        ALERTS_SHOWN=ALERTS_SHOWN,
         generated_at=dashboard.generated_at,
         base_url=base_url,
         connect_href=reconnect_url(base_url),

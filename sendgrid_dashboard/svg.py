@@ -194,10 +194,11 @@ def x_labels(frame: Frame, labels: Sequence[str], step_x: float, centred: bool) 
 
 
 def legend(frame: Frame, names: Sequence[tuple[str, str, bool | str]]) -> tuple[list[str], int]:
-    """Legend entries (name, colour, style: True dashed line, "box" square, "outline").
+    """Legend entries: (name, colour, style) with style True (dashed line), "box", "outline".
 
-    Entries wrap onto more rows when they do not fit the width; returns the parts and the
-    height they take (the plot's ``top`` must be at least that).
+    The style "hollow" is a hollow point. Entries wrap onto more rows when they do not fit
+    the width; returns the parts and the height they take (the plot's ``top`` must be at
+    least that).
     """
     parts: list[str] = []
     x, row = float(frame.left), 0
@@ -215,6 +216,11 @@ def legend(frame: Frame, names: Sequence[tuple[str, str, bool | str]]) -> tuple[
             mark = (
                 f'<rect x="{x:.1f}" y="{y - 6:.1f}" width="16" height="12" rx="2" fill="none" '
                 f'stroke="{color}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+            )
+        elif style == "hollow":
+            mark = (
+                f'<circle cx="{x + 8:.1f}" cy="{y:.1f}" r="4" fill="#fff" stroke="{color}" '
+                f'stroke-width="2"/>'
             )
         else:
             dash = ' stroke-dasharray="5 4"' if style is True else ""

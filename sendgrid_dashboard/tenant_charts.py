@@ -37,6 +37,14 @@ STATUS_LABELS = {
     "insufficient_data": "Too early to tell",
     "unknown": "Unknown",
 }
+#: An empty chart's caption when its counts are null (unknown), after ``_no_volume``'s.
+SEATS_UNKNOWN = "Seats unknown: teammates not readable"
+SUPPRESSIONS_UNKNOWN = "Suppressions unknown: lists not readable"
+#: No row at all: the model has rows from a tenant's first entry on, and none when the lists
+#: were never read, so no row is not "none".
+NO_SUPPRESSION_ROWS = "No entry read (none, or lists unreadable)"
+#: The legend and tooltip note of a day whose figures were read only in part.
+PARTIAL_DAY = "day read in part"
 SUPPRESSION_KINDS = (
     ("bounce", "Bounces", "#eb5757"),
     ("block", "Blocks", "#f2994a"),
@@ -136,6 +144,7 @@ def volume_chart(t: TenantView) -> str:
         attrs={"tenant": t.tenant_id, "metric": "monthly_requests"},
         point_labels=[m["activity_month"].isoformat() for m in months],
         empty_text=_no_volume(t, "No email activity yet"),
+        unknown_text="Volume unknown: stats not readable",
     )
 
 
@@ -157,7 +166,9 @@ def seats_chart(t: TenantView) -> str:
         limit_label="seat limit",
         attrs={"tenant": t.tenant_id, "metric": "seats_by_role"},
         point_labels=[s["seat_date"].isoformat() for s in seats],
-        empty_text="No teammates seen yet",
+        # A readable seat stream always has the as-of day's row: no row is unknown, not none.
+        empty_text="No teammates seen yet" if seats else SEATS_UNKNOWN,
+        unknown_text=SEATS_UNKNOWN,
     )
 
 
@@ -175,30 +186,39 @@ def seat_limit_off_scale(t: TenantView) -> bool:
     )
 
 
+def _partial_days(days: list[Row]) -> list[bool]:
+    """Per day, whether the model flags it as read only in part (``is_complete_day`` false)."""
+    return [r.get("is_complete_day") is False for r in days]
+
+
 def delivery_chart(t: TenantView) -> str:
-    """The busiest sender's daily delivery rate."""
+    """The busiest sender's daily delivery rate; days read in part are hollow points."""
     days = t.deliverability
     values = [float(r["delivery_rate"]) for r in days if r["delivery_rate"] is not None]
-    low = min(values, default=1.0)
-    y_min = 0.0
-    if values:  # the axis ends at 100 %: a round span below it, starting under the lowest rate
-        span, _ = scale(1.0 - max(0.0, (int(low * 20) - 1) / 20))
-        y_min = max(0.0, 1.0 - span)
+    y_min, y_max = 0.0, None
+    if values:
+        # A round span ending at 100 %, or above the highest rate when one exceeds 100 % (mail
+        # deferred one day is delivered the next: never clipped), starting under the lowest.
+        floor = max(0.0, (int(min(values) * 20) - 1) / 20)
+        y_max, _ = scale(max(1.0, *values) - floor)
+        y_min = max(0.0, 1.0 - y_max) if max(values) <= 1.0 else floor
     return line_chart(
         f"Daily delivery rate — {t.name}",
         [day_label(r["activity_date"]) for r in days],
         [_column_series("Delivery rate", days, "delivery_rate", "#22a06b")],
         fmt=fmt_pct,
         y_min=y_min,
-        y_max=1.0 - y_min if values else None,
+        y_max=y_max,
         attrs={"tenant": t.tenant_id, "metric": "delivery_rate"},
         point_labels=[r["activity_date"].isoformat() for r in days],
         empty_text=_no_volume(t, "No delivery rate: nothing requested"),
+        partial=_partial_days(days),
+        partial_label=PARTIAL_DAY,
     )
 
 
 def bounce_spam_chart(t: TenantView) -> str:
-    """The busiest sender's daily bounce and spam report rates."""
+    """The busiest sender's daily bounce and spam report rates; days read in part hollow."""
     days = t.deliverability
     return line_chart(
         f"Daily bounce and spam report rates — {t.name}",
@@ -211,6 +231,8 @@ def bounce_spam_chart(t: TenantView) -> str:
         attrs={"tenant": t.tenant_id, "metric": "bounce_spam_rates"},
         point_labels=[r["activity_date"].isoformat() for r in days],
         empty_text=_no_volume(t, "No rates: nothing requested"),
+        partial=_partial_days(days),
+        partial_label=PARTIAL_DAY,
     )
 
 
@@ -233,7 +255,8 @@ def suppressions_chart(t: TenantView) -> str:
         series,
         attrs={"tenant": t.tenant_id, "metric": "new_suppressions"},
         point_labels=[m.isoformat() for m in months],
-        empty_text="No suppressions",
+        empty_text="No suppressions" if months else NO_SUPPRESSION_ROWS,
+        unknown_text=SUPPRESSIONS_UNKNOWN,
     )
 
 

@@ -87,6 +87,7 @@ def deliverability_rows(activity: list[Row]) -> list[Row]:
                         "delivery_rate": r["delivery_rate"],
                         "bounce_rate": r["bounce_rate"],
                         "spam_report_rate": r["spam_report_rate"],
+                        "is_complete_day": True,
                         "as_of_at": AS_OF,
                     }
                 )

@@ -199,6 +199,8 @@ def test_unknown_seats_render_as_unknown(pg_database, tmp_path) -> None:
     bars = svg.find("rect", series="admin_count")
     assert bars
     assert all(b.data("value") == "" and b.text.endswith("Admins: n/a") for b in bars)
+    assert "Seats unknown" in svg.text, svg.text
+    assert "No teammates" not in svg.text, svg.text
     for metric in ("seats.seats_used", "seats.seats_used_pct", "seats.pending_invites_valid"):
         (figure,) = page.find(tenant=tid, metric=metric)
         assert figure.text.strip() == "—", (metric, figure.text)
