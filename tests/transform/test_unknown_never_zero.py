@@ -52,6 +52,32 @@ def _add_unreadable_tenants(target, now: dt.datetime) -> None:
     extra.write(target)
 
 
+#: A Free tenant whose stats were last read by yesterday's run (today's failed): its stats
+#: cover the days through the day before yesterday, so a 30-day sum would miss a day.
+BEHIND, BEHIND_RUN = "t08-hazel-behind", "scheduled__yesterday"
+
+
+def _add_tenant_read_yesterday(target, now: dt.datetime) -> None:
+    yesterday = now - dt.timedelta(days=1)  # the run of the day before, as of AS_OF - 1 day
+    late = Staging(now=yesterday)
+    late.tenants.append((BEHIND, "Hazel Read Yesterday"))
+    for stream, status in (("global_stats", "ok"), ("subusers", "not_licensed")):
+        late.statuses.append((BEHIND, stream, status))
+    late.syncs.append((BEHIND, "global_stats", yesterday))
+    for days_ago in range(1, 5):  # mail sent on the days it read
+        day = AS_OF_DAY - dt.timedelta(days=days_ago)
+        late.add("global_stats", BEHIND, {"date": day.isoformat(),
+                                          "stats": [{"metrics": metrics(40, days_ago)}]},
+                 day.isoformat())  # fmt: skip
+    late.write(target, run_id=BEHIND_RUN)
+    with psycopg.connect(target.conninfo()) as conn:
+        conn.execute(
+            "insert into sendgrid_staging.extract_runs (run_id, as_of, published_at)"
+            " values (%s, %s, %s)",
+            [BEHIND_RUN, AS_OF - dt.timedelta(days=1), yesterday],
+        )
+
+
 def _remove_tenants(target, tenants: list[str], streams: tuple[str, ...] = ()) -> None:
     tables = ("user_account", "user_credits", "stream_status", "sync_state", "connection_health",
               "tenants", *streams)  # fmt: skip
@@ -86,6 +112,7 @@ def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
     null and get no plan recommendation; a tenant read that sent nothing shows 0."""
     target, _, _, _, work, staging = built
     _add_unreadable_tenants(target, staging.now)
+    _add_tenant_read_yesterday(target, staging.now)
     try:
         _build_green(target, work)
         overview = {r["tenant_id"]: r for r in rows(target, "rpt_sendgrid_utilization_overview")}
@@ -122,15 +149,26 @@ def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
         assert never["recommendation"] == "no_data"
         assert keys["t06-fir-never"]["active_keys"] is None
 
+        # read through the day before yesterday (today's run failed): its 30 days would be
+        # 29, so the figures are unknown rather than short
+        assert (overview[BEHIND]["requests_30d"], overview[BEHIND]["bounce_rate_30d"]) == (
+            None, None)  # fmt: skip
+        assert overview[BEHIND]["credits_used_pct"] is None  # (its credits were never read)
+
         # unknowns sort last and are not summed as zeros
-        last = sorted(overview.values(), key=lambda o: o["display_order"])[-2:]
-        assert {o["tenant_id"] for o in last} == {"t04-dynamo-restricted", "t06-fir-never"}
+        unknown = {"t04-dynamo-restricted", "t06-fir-never", BEHIND}
+        last = sorted(overview.values(), key=lambda o: o["display_order"])[-len(unknown) :]
+        assert {o["tenant_id"] for o in last} == unknown
         (portfolio,) = rows(target, "rpt_sendgrid_portfolio")
         assert portfolio["requests_30d"] == sum(o["requests_30d"] or 0 for o in overview.values())
         known = [o for o in overview.values() if o["requests_30d"] is not None]
-        assert portfolio["requests_30d_tenant_count"] == len(known) == len(overview) - 2
+        assert portfolio["requests_30d_tenant_count"] == len(known) == len(overview) - 3
     finally:
-        _remove_tenants(target, [t for t, _, _ in UNREADABLE_TENANTS])
+        _remove_tenants(target, [*(t for t, _, _ in UNREADABLE_TENANTS), BEHIND], ("global_stats",))
+        with psycopg.connect(target.conninfo()) as conn:
+            conn.execute(
+                "delete from sendgrid_staging.extract_runs where run_id = %s", [BEHIND_RUN]
+            )
         run_dbt(target, work, "run", *as_of_vars(AS_OF))
 
 

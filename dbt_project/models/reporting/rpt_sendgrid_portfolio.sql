@@ -57,7 +57,8 @@ accounts as (
 
     select
         count(*) as account_count,
-        coalesce(sum(requests_30d), 0) as requests_30d,
+        -- of the tenants whose volume is known; null when none is (unknown, never 0)
+        case when count(requests_30d) > 0 then sum(requests_30d) end as requests_30d,
         count(requests_30d) as requests_30d_tenant_count,
         count(*) filter (where utilization_status = 'at_risk') as credits_at_risk_count,
         count(*) filter (where utilization_status = 'overage') as credits_overage_count,
@@ -69,7 +70,8 @@ accounts as (
         case when count(features_used) > 0 then sum(features_used) end as features_used,
         case when count(features_licensed) > 0 then sum(features_licensed) end
             as features_licensed,
-        case when count(features_unused_paid) > 0 then sum(features_unused_paid) end
+        -- (the overview's unused_paid is 0, not null, for a tenant with no feature known)
+        case when count(features_used) > 0 then sum(features_unused_paid) end
             as features_unused_paid,
         {{ sendgrid_known_sum('-monthly_cost_change_usd', "recommendation = 'downgrade'") }}
             as downgrade_savings_usd,

@@ -5,11 +5,12 @@
     subuser activity, features, the 30 days of volume and rates ending on the as-of day, the
     recommendation with its monthly cost change. `display_order`: biggest senders first.
 
-    Unknown is never zero: the 30-day volume and rates are null when the tenant's /v3/stats
-    stream is not readable (int_sendgrid__stream_readability: missing scope, never synced),
-    0 when it was read and nothing was sent; features used/licensed are null when no
-    feature's evidence could be read (every feature unknown); seats, invitations and subuser
-    counts are null when their stream is not readable (fct_sendgrid_seat_utilization).
+    Unknown is never zero: the 30-day volume and rates are null when the tenant's volume is
+    not readable (int_sendgrid__volume_readability: missing scope, never synced) or not read
+    through the as-of day (its last run failed: the 30 days would be short), 0 when it was
+    read and nothing was sent; features used/licensed are null when no feature's evidence
+    could be read (every feature unknown); seats, invitations and subuser counts are null
+    when their stream is not readable (fct_sendgrid_seat_utilization).
 
     A connection that reaches a SendGrid account already connected under another id names
     that tenant (`duplicate_of_tenant_id`), a subuser of another connected tenant names its
@@ -100,7 +101,9 @@ recent_activity as (
         sum(bounces) as bounces,
         sum(spam_reports) as spam_reports
     from daily
-    where activity_date > {{ sendgrid_as_of_date() }} - {{ var('sendgrid_activity_window_days') }}
+    where
+        activity_date > {{ sendgrid_as_of_date() }} - {{ var('sendgrid_activity_window_days') }}
+        and activity_date <= {{ sendgrid_as_of_date() }}
     group by 1
 
 ),
@@ -134,14 +137,14 @@ joined as (
         coalesce(features.features_unused_paid, 0) as features_unused_paid,
         coalesce(features.features_not_licensed, 0) as features_not_licensed,
         coalesce(features.features_unknown, 0) as features_unknown,
-        case when volume_readability.is_readable then coalesce(recent_activity.requests, 0) end
-            as requests_30d,
-        case when volume_readability.is_readable then recent_activity.bounces end
-            as bounces_30d,
-        case when volume_readability.is_readable then recent_activity.delivered end
-            as delivered_30d,
-        case when volume_readability.is_readable then recent_activity.spam_reports end
-            as spam_reports_30d,
+        {%- for column in ['requests', 'bounces', 'delivered', 'spam_reports'] %}
+            case
+                when
+                    volume_readability.is_readable
+                    and volume_readability.covered_through_date >= {{ sendgrid_as_of_date() }}
+                    then coalesce(recent_activity.{{ column }}, 0)
+            end as {{ column }}_30d,
+        {%- endfor %}
         plan_recommendation.recommendation,
         plan_recommendation.recommended_plan_code,
         plan_recommendation.recommended_plan_name,
