@@ -18,7 +18,9 @@ connection in the metadata DB (listed through the Airflow REST API with the
 ``sendgrid_airflow_api`` connection), every one defined as ``AIRFLOW_CONN_*``, and the ids in
 the Variable ``sendgrid_tenants`` (for other secrets backends, which Airflow cannot list).
 Params: ``start_date`` (backfill from that day; a retry or cleared task of the run resumes
-each unit from what an earlier try saved), ``tenants`` and ``streams`` (partial reruns).
+each unit from what an earlier try saved), ``tenants`` and ``streams`` (partial reruns). A
+stream that does not exist, or a ``start_date`` after the run's as-of or before 2009, fails
+``list_tenants`` once with the reason (``sendgrid_elt.run_params``).
 
 Each batch's task has an ``execution_timeout`` (``EXTRACT_TASK_TIMEOUT``, env
 ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``), and its tenants a time budget a little shorter, so a stuck or
@@ -86,14 +88,16 @@ def sendgrid_extract_load():
     @task
     def list_tenants(params: dict | None = None) -> list[list[str]]:
         from sendgrid_elt.batches import split
-        from sendgrid_elt.extract_load import check_streams, known_tenants, record_roster
+        from sendgrid_elt.extract_load import known_tenants, record_roster
+        from sendgrid_elt.run_params import check_params
         from sendgrid_elt.tenants import discover
 
-        check_streams((params or {}).get("streams"))  # a typo fails here, once, not per tenant
+        as_of = _as_of(get_current_context())
+        check_params(params, as_of)  # a typo fails here, once, not per tenant
         requested = (params or {}).get("tenants") or None
         found = discover(requested, known=() if requested else known_tenants())
         if not requested:  # a full discovery: known tenants it lacks were deleted
-            record_roster(found, as_of=_as_of(get_current_context()))
+            record_roster(found, as_of=as_of)
         return split(found)
 
     @task(
@@ -109,7 +113,7 @@ def sendgrid_extract_load():
         batch: list[str], params: dict | None = None, run_id: str | None = None
     ) -> dict:
         from sendgrid_elt.batches import label, run_batch
-        from sendgrid_elt.extract_load import parse_start_date
+        from sendgrid_elt.run_params import parse_start_date
 
         context = get_current_context()
         context["batch_label"] = label(batch)  # type: ignore[typeddict-unknown-key]

@@ -87,20 +87,6 @@ def record_roster(tenant_ids: list[str], as_of: dt.datetime | None) -> None:
         log.info("connected again: %s", ", ".join(restored))
 
 
-def check_streams(names: list[str] | None) -> None:
-    """Refuse a ``streams`` param naming an unknown stream before any tenant runs.
-
-    Raises:
-        AirflowFailException: An unknown name (no retry: a retry reads the same param).
-    """
-    from airflow.sdk.exceptions import AirflowFailException
-
-    try:
-        catalog.select(names)
-    except KeyError as exc:
-        raise AirflowFailException(f"param streams: {exc.args[0]}") from None
-
-
 def known_tenants() -> list[str]:
     """The tenants earlier runs found and did not mark removed (the warehouse's registry)."""
     import psycopg
@@ -110,15 +96,6 @@ def known_tenants() -> list[str]:
 
     with psycopg.connect(require_target().conninfo()) as conn:
         return sync_state.active_tenants(conn)
-
-
-def parse_start_date(value: Any) -> dt.date | None:
-    """The ``start_date`` param (``YYYY-MM-DD``, empty = use state)."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def load_tenant(
