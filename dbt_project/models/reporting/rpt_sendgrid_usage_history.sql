@@ -1,8 +1,12 @@
 {#-
     Dashboard and BI: usage against plan over past periods, from the snapshots every
     transform run keeps (fct_sendgrid_plan_utilization_history): per tenant and credit
-    period, the latest snapshot (the period's last known use, projection and status) and
-    how many runs observed it.
+    period, how many runs observed it and its use, projection and status. An open period
+    shows its latest snapshot. A closed period shows its actual use when
+    fct_sendgrid_plan_utilization still has it (basis `actual`: the last reading plus the
+    days after it, `is_period_closed`); a snapshot of a closed period, taken before its last
+    day, would miss that day's sends and show a projection's status. Without it (staging
+    no longer holds the period), the latest snapshot stands (`figures_from` says which).
 -#}
 with
 
@@ -10,6 +14,13 @@ history as (
 
     select * from {{ ref('fct_sendgrid_plan_utilization_history') }}
     where as_of_at <= {{ sendgrid_as_of() }}
+
+),
+
+closed_periods as (
+
+    select * from {{ ref('fct_sendgrid_plan_utilization') }}
+    where is_period_closed
 
 ),
 
@@ -29,24 +40,36 @@ ranked as (
 final as (
 
     select
-        md5(tenant_id || '|' || period_start_date::text)::text as usage_period_id,
-        tenant_id::text as tenant_id,
-        period_start_date::date as period_start_date,
-        period_end_date::date as period_end_date,
-        snapshot_count::integer as snapshot_count,
-        first_as_of_at::timestamptz as first_as_of_at,
-        as_of_at::timestamptz as last_as_of_at,
-        days_elapsed::integer as days_elapsed,
-        period_days::integer as period_days,
-        credits_total::bigint as credits_total,
-        credits_used::bigint as credits_used,
-        credits_used_pct::numeric as credits_used_pct,
-        projected_credits_used::bigint as projected_credits_used,
-        projected_used_pct::numeric as projected_used_pct,
-        projection_basis::text as projection_basis,
-        utilization_status::text as utilization_status
+        md5(ranked.tenant_id || '|' || ranked.period_start_date::text)::text as usage_period_id,
+        ranked.tenant_id::text as tenant_id,
+        ranked.period_start_date::date as period_start_date,
+        ranked.period_end_date::date as period_end_date,
+        ranked.snapshot_count::integer as snapshot_count,
+        ranked.first_as_of_at::timestamptz as first_as_of_at,
+        ranked.as_of_at::timestamptz as last_as_of_at,
+        {%- for column, type in [
+            ('days_elapsed', 'integer'), ('period_days', 'integer'),
+            ('credits_total', 'bigint'), ('credits_used', 'bigint'),
+            ('credits_used_pct', 'numeric'), ('projected_credits_used', 'bigint'),
+            ('projected_used_pct', 'numeric'), ('projection_basis', 'text'),
+            ('utilization_status', 'text'),
+        ] %}
+            case
+                when closed_periods.tenant_id is not null then closed_periods.{{ column }}
+                else ranked.{{ column }}
+            end::{{ type }} as {{ column }},
+        {%- endfor %}
+        (closed_periods.tenant_id is not null)::boolean as is_period_closed,
+        (case
+            when closed_periods.tenant_id is not null then 'closed_period'
+            else 'latest_snapshot'
+        end)::text as figures_from
     from ranked
-    where snapshot_rank = 1
+    left join closed_periods
+        on
+            ranked.tenant_id = closed_periods.tenant_id
+            and ranked.period_start_date = closed_periods.period_start_date
+    where ranked.snapshot_rank = 1
 
 )
 
