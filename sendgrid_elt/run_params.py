@@ -15,8 +15,8 @@ EARLIEST_START_DATE = dt.date(2009, 1, 1)
 def check_params(params: dict[str, Any] | None, as_of: dt.datetime | None) -> None:
     """Refuse a bad ``streams`` or ``start_date`` param once, before any tenant runs.
 
-    A ``start_date`` after the run's as-of (its UTC day) would be stored as every incremental cursor, and
-    the next run would read each stream's whole history; one before 2009 is a typo.
+    A ``start_date`` after the run's as-of (its UTC day) would be stored as every incremental
+    cursor, and the next run would read each stream's whole history; one before 2009 is a typo.
 
     Raises:
         AirflowFailException: The param and what is wrong (no retry: a retry reads the same
