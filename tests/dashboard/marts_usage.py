@@ -225,6 +225,8 @@ def recommendation_rows(activity: list[Row]) -> list[Row]:
                 "recommended_plan_code": rcode,
                 "recommended_plan_name": rname,
                 "recommended_monthly_price_usd": rprice,
+                # every recommended plan here covers the p95 month: no expected overage
+                "recommended_monthly_overage_usd": Decimal("0.00"),
                 "current_monthly_overage_usd": Decimal("0.00"),
                 "current_monthly_cost_usd": price,
                 "monthly_cost_change_usd": Decimal("0.00") if rec == "keep" else rprice - price,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -210,9 +210,13 @@ def test_features_in_use(pipeline_at: PipelineRun, conn_id: str) -> None:
 def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, conn_id: str) -> None:
     pipeline = pipeline_at
     """Recompute from the truth: the 12 complete months before the latest stats month,
-    required = max(peak, p95 × 1.2), cheapest catalog plan covering it, the busiest day (Free:
-    100 a day), the seats, the enabled subusers, any subuser at all, the dedicated IPs and
-    Email Address Validation when used (dbt vars sendgrid_plan_headroom / _months)."""
+    required = max(peak, p95 × 1.2); the catalog plan of least expected monthly cost (price +
+    the overage a p95 month costs at its rate; the current plan, the simulator's tier, at the
+    tenant's price) holding the busiest day (Free: 100 a day), the seats, the enabled subusers,
+    any subuser at all, the dedicated IPs and Email Address Validation when used; a plan
+    without an overage rate (Free) must cover the required volume; a tie goes to the plan
+    covering it, then the lower tier; Premier (no price) last (dbt vars
+    sendgrid_plan_headroom / _months)."""
     truth = pipeline.tenant_truth(conn_id)
     monthly: dict[str, int] = dict(truth["aggregates"]["requests_by_month"])
     for sub in truth["subusers"].values():
@@ -233,7 +237,12 @@ def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, co
     fitting = [
         p
         for p in plans
-        if (p["monthly_emails"] is None or p["monthly_emails"] >= required)
+        # a plan without an overage rate (Free) is a hard cap: it must cover the volume
+        if (
+            p["overage_usd_per_1k"] is not None
+            or p["monthly_emails"] is None
+            or p["monthly_emails"] >= required
+        )
         and p["teammate_limit"] is not None
         and rec["seats_used"] <= p["teammate_limit"]
         and (p["subusers_included"] is None or p["subusers_included"] >= rec["enabled_subusers"])
@@ -244,11 +253,40 @@ def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, co
     ]
     assert rec["subusers"] == truth["aggregates"]["subusers"]["total"]
     assert rec["peak_daily_requests"] >= math.ceil(max(complete) / 31)
-    cheapest = min(
-        fitting,
-        key=lambda p: (p["monthly_price_usd"] is None, p["monthly_price_usd"] or 0, p["tier_rank"]),
-    )
+    # the current plan from the simulator's tier (its credits), at the tenant's price
+    credits = truth["aggregates"]["credits"]["total"]
+    (current,) = [
+        p
+        for p in plans
+        if p["plan_family"] == truth["plan"]
+        and (truth["plan"] == "free" or p["monthly_emails"] in (None, credits))
+    ]
+    assert rec["current_plan_code"] == current["plan_code"]
+    price_now = rec["current_monthly_price_usd"]
+
+    def expected(p: dict) -> tuple[Decimal | None, Decimal]:
+        price = price_now if p is current else p["monthly_price_usd"]
+        if p["overage_usd_per_1k"] is None or p["monthly_emails"] is None:
+            return price, Decimal("0.00")
+        over = Decimal(max(p95 - p["monthly_emails"], 0)) / 1000 * p["overage_usd_per_1k"]
+        return price, over.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    def rank(p: dict) -> tuple:
+        price, over = expected(p)
+        covers = p["monthly_emails"] is None or p["monthly_emails"] >= required
+        return (price is None, (price or 0) + over, not covers, p["tier_rank"])
+
+    cheapest = min(fitting, key=rank)
     assert rec["recommended_plan_code"] == cheapest["plan_code"]
+    price, over = expected(cheapest)
+    cost_now = sum(expected(current)) if price_now is not None else None
+    assert rec["current_monthly_cost_usd"] == cost_now
+    assert rec["recommended_monthly_overage_usd"] == (over if price is not None else None)
+    if cheapest is current:
+        assert (rec["recommendation"], rec["monthly_cost_change_usd"]) == ("keep", 0)
+    else:
+        expected_change = price + over - cost_now if None not in (price, cost_now) else None
+        assert rec["monthly_cost_change_usd"] == expected_change
 
 
 @pytest.mark.parametrize("conn_id", sorted(TENANTS))

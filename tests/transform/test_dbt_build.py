@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 import pytest
 
@@ -200,24 +201,51 @@ def test_a_closed_period_counts_the_sends_after_its_last_reading(built) -> None:
     assert f"reading ({last_day.isoformat()} 00:20 UTC) + the emails requested" in note
 
 
+def _expected_monthly_cost(plan: dict, p95: int, current: str | None, current_price):
+    """(price, overage): the plan's price (the current plan: the tenant's) + a p95 month's
+    overage at its rate (none without a rate: Free is a hard cap, Premier is custom)."""
+    price = current_price if plan["plan_code"] == current else plan["monthly_price_usd"]
+    emails, rate = plan["monthly_emails"], plan["overage_usd_per_1k"]
+    if rate is None or emails is None:
+        return price, Decimal("0.00")
+    over = Decimal(max(p95 - emails, 0)) / 1000 * rate
+    return price, over.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _cost_rank(plan: dict, p95: int, required: int, current: str | None, current_price) -> tuple:
+    """Least expected cost first, Premier (no price) last; a tie: the plan covering the needed
+    volume (less overage risk), then the lower tier."""
+    price, over = _expected_monthly_cost(plan, p95, current, current_price)
+    covers = plan["monthly_emails"] is None or plan["monthly_emails"] >= required
+    return (price is None, (price or 0) + over, not covers, plan["tier_rank"])
+
+
 def test_plan_recommendation_follows_the_documented_rule(built) -> None:
+    """The plan of least expected monthly cost (price + the overage a p95 month costs on it)
+    that holds the seats, subusers, validation and busiest day; a plan without an overage rate
+    (Free) must cover the volume with headroom; ties go to the plan covering it, then the lower
+    tier; Premier (no price) last. The cost change counts the recommended plan's overage."""
     target, truths, *_ = built
-    rows = query(
-        target,
-        "select tenant_id, peak_monthly_requests, p95_monthly_requests,"
-        " required_monthly_emails, recommended_plan_code"
-        " from sendgrid_marts.fct_sendgrid_plan_recommendation",
-    )
-    catalog = query(
-        target,
-        "select plan_code, monthly_emails, monthly_price_usd, teammate_limit, daily_emails,"
-        " subusers_included, includes_email_validation"
-        " from sendgrid_reference.sendgrid_plan_catalog",
-    )
+    recs = rows(target, "fct_sendgrid_plan_recommendation")
+    columns = (
+        "plan_code", "tier_rank", "monthly_emails", "monthly_price_usd", "overage_usd_per_1k",
+        "teammate_limit", "daily_emails", "subusers_included", "includes_email_validation",
+    )  # fmt: skip
+    catalog = [
+        dict(zip(columns, r, strict=True))
+        for r in query(
+            target,
+            "select plan_code, tier_rank, monthly_emails, monthly_price_usd, overage_usd_per_1k,"
+            " teammate_limit, daily_emails, subusers_included, includes_email_validation"
+            " from sendgrid_reference.sendgrid_plan_catalog",
+        )
+    ]
     seats = dict(
         query(target, "select tenant_id, seats_used from sendgrid_marts.dim_sendgrid_tenants")
     )
-    for tenant, peak, p95, required, plan in rows:
+    for rec in recs:
+        tenant, peak = rec["tenant_id"], rec["peak_monthly_requests"]
+        p95 = rec["p95_monthly_requests"]
         truth = truths[tenant]
         monthly, daily = defaultdict(int), defaultdict(int)
         for (_, day), req in truth.daily_requests.items():
@@ -235,16 +263,32 @@ def test_plan_recommendation_follows_the_documented_rule(built) -> None:
         )  # fmt: skip
         assert peak == max(window)
         assert p95 == int(-(-percentile_cont(window, 0.95) // 1))
-        assert required == max(peak, math.ceil(Decimal(p95) * Decimal("1.2")))
+        required = max(peak, math.ceil(Decimal(p95) * Decimal("1.2")))
+        assert rec["required_monthly_emails"] == required
+        current, current_price = rec["current_plan_code"], rec["current_monthly_price_usd"]
         fits = [
-            (price if price is not None else 10**9, code)
-            for code, emails, price, limit, per_day, subusers, validation in catalog
-            if (emails is None or emails >= required) and limit >= seats[tenant]
-            and (per_day is None or per_day >= peak_day)
-            and (subusers != 0 or truth.subusers_total == 0)  # disabled ones too
-            and (validation or "email_validation" not in truth.features_used)
+            p for p in catalog
+            if (p["overage_usd_per_1k"] is not None or p["monthly_emails"] is None
+                or p["monthly_emails"] >= required)  # no overage rate: a hard cap
+            and p["teammate_limit"] >= seats[tenant]
+            and (p["daily_emails"] is None or p["daily_emails"] >= peak_day)
+            and (p["subusers_included"] != 0 or truth.subusers_total == 0)  # disabled ones too
+            and (p["includes_email_validation"] or "email_validation" not in truth.features_used)
         ]  # fmt: skip
-        assert plan == min(fits)[1]
+        pick = min(fits, key=partial(_cost_rank, p95=p95, required=required, current=current,
+                                     current_price=current_price))  # fmt: skip
+        assert rec["recommended_plan_code"] == pick["plan_code"], tenant
+        price, over = _expected_monthly_cost(pick, p95, current, current_price)
+        assert rec["recommended_monthly_overage_usd"] == (over if price is not None else None)
+        if current is None or current_price is None:  # unknown plan or custom price: no change
+            continue
+        (now,) = [p for p in catalog if p["plan_code"] == current]
+        cost_now = sum(_expected_monthly_cost(now, p95, current, current_price))
+        assert rec["current_monthly_cost_usd"] == cost_now
+        if pick["plan_code"] == current:
+            assert (rec["recommendation"], rec["monthly_cost_change_usd"]) == ("keep", 0)
+        elif price is not None:
+            assert rec["monthly_cost_change_usd"] == price + over - cost_now, tenant
 
 
 def test_rpt_models_hold_the_dashboard_figures(built) -> None:

@@ -1,8 +1,9 @@
 {#-
     Dashboard: the "Plan recommendation" card and the peak/p95 facts of the "Monthly volume"
     card, one row per tenant: current plan and its monthly cost (price + the overage a p95
-    month would cost), the recommended plan and price, the monthly cost change (positive =
-    the change costs more) and the sentence saying it, and the volumes and needs behind it.
+    month would cost), the recommended plan, its price and expected overage, the monthly cost
+    change (positive = the change costs more) and the sentence saying it, and the volumes and
+    needs behind it.
 -#}
 with
 
@@ -35,6 +36,8 @@ final as (
         plan_recommendation.recommended_plan_name::text as recommended_plan_name,
         plan_recommendation.recommended_monthly_price_usd::numeric(12, 2)
             as recommended_monthly_price_usd,
+        plan_recommendation.recommended_monthly_overage_usd::numeric(12, 2)
+            as recommended_monthly_overage_usd,
         plan_recommendation.monthly_cost_change_usd::numeric(12, 2) as monthly_cost_change_usd,
         plan_recommendation.recommendation::text as recommendation,
         plan_recommendation.recommendation_text::text as recommendation_text,
