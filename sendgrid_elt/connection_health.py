@@ -8,9 +8,10 @@ This module adds the channels and the DAG helpers:
   alert if due, raise ``AirflowFailException`` so the task does not retry;
 * :func:`check_connection` runs ``GET /v3/scopes`` at the start of a run: records
   connected/degraded (missing scopes), returns which streams can run;
-* :func:`record_streams` runs at the end of a run: streams that failed or rejected records make
-  the tenant ``degraded`` (an alert only for a problem not told yet), a clean run clears them
-  (one ``resolved`` notice when problems had been told).
+* :func:`record_streams` runs at the end of a run: streams that failed, skipped a subuser that
+  still exists (``skipped_units``) or rejected records make the tenant ``degraded`` (an alert
+  only for a problem not told yet), a clean run clears them (one ``resolved`` notice when
+  problems had been told).
 """
 
 from __future__ import annotations
@@ -240,21 +241,34 @@ def check_connection(
 
 
 def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Streams of a run that failed or rejected records, from their outcomes.
+    """Streams of a run that failed, skipped subusers that still exist, or rejected records.
+
+    A subuser SendGrid refused (403/404, or 451: its data in another region) that still exists
+    is missing from the tenant's totals: ``skipped_units``, named with the reason (the count is
+    of subusers; a stream that also rejected records keeps that count in ``rejected``). One
+    deleted or disabled since the run read the subuser list is no problem (see
+    :mod:`sendgrid_elt.subuser_roster`).
 
     Args:
         outcomes: Stream name -> ``StreamOutcome`` (anything with ``status``, ``detail`` and
-            ``rejected``).
+            ``rejected``; ``skipped`` when it has one).
 
     Returns:
-        ``{stream: {"kind": "failed" | "rejected", "detail": ..., "count": n}}``.
+        ``{stream: {"kind": "failed" | "skipped_units" | "rejected", "detail": ...,
+        "count": n}}``.
     """
     problems: dict[str, dict[str, Any]] = {}
     for name, outcome in outcomes.items():
         rejected = int(getattr(outcome, "rejected", 0) or 0)
+        skipped = dict(getattr(outcome, "skipped", None) or {})
         detail = scrub(str(getattr(outcome, "detail", "") or ""))[:300]
         if outcome.status == "error":
             problems[name] = {"kind": "failed", "detail": detail, "count": rejected}
+        elif skipped:
+            units = ", ".join(f"{u or 'parent'} ({why})" for u, why in sorted(skipped.items()))
+            what = f"{len(skipped)} {plural('subuser', len(skipped))} skipped, rows kept: {units}"
+            problems[name] = {"kind": "skipped_units", "detail": scrub(what)[:300],
+                              "count": len(skipped), "rejected": rejected}  # fmt: skip
         elif rejected:
             problems[name] = {"kind": "rejected", "detail": detail, "count": rejected}
     return problems
@@ -263,12 +277,16 @@ def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def _problems_text(problems: Mapping[str, Any] | None) -> str:
     parts = []
     for name, p in sorted((problems or {}).items()):
+        count = p.get("count")
         if name == RUN_PROBLEM:
             parts.append(f"the run failed outside its streams ({p.get('detail') or 'see logs'})")
         elif p.get("kind") == "failed":
             parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
+        elif p.get("kind") == "skipped_units":
+            rejected = p.get("rejected") or 0
+            also = f"; it rejected {rejected} {plural('record', rejected)}" if rejected else ""
+            parts.append(f"stream {name}: {p.get('detail') or f'{count} subusers skipped'}{also}")
         else:
-            count = p.get("count")
             parts.append(f"stream {name} rejected {count} {plural('record', count)}")
     return "; ".join(parts)
 
@@ -283,7 +301,9 @@ def _told_text(keys: Sequence[str]) -> str:
             if name == RUN_PROBLEM:
                 parts.append("the run failed outside its streams")
             else:
-                what = "failed" if kind == "failed" else "rejected records"
+                what = {"failed": "failed", "skipped_units": "skipped subusers"}.get(
+                    kind, "rejected records"
+                )
                 parts.append(f"stream {name} {what}")
     if scopes:
         parts.append(f"missing {plural('scope', len(scopes))}: {', '.join(scopes)}")
@@ -337,7 +357,7 @@ def record_streams(
     settings: AlertSettings | None = None,
     context: Any = None,
 ) -> HealthUpdate:
-    """Record the end of a run: failed streams and rejects make the tenant ``degraded``.
+    """Record the end of a run: failed streams, skipped subusers, rejects: ``degraded``.
 
     A ``degraded`` alert only for a problem no delivered alert told of (the same or fewer
     problems, run after run or retry after retry, send nothing); a run whose streams all loaded

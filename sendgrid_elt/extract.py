@@ -10,9 +10,11 @@ Outcomes per stream (``ok``, ``missing_scope``, ``not_licensed``, ``error``; als
 One unit (subuser) or parent id whose read fails fails only itself: its rows and cursor are
 kept, the snapshot deletes nothing of it, and the stream ends in ``error`` naming it while the
 other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest wait for the
-next run). A parent id refused on its first page is skipped with its rows kept. A subuser whose
-name no index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read:
-one reject per stream names it.
+next run). A subuser SendGrid refuses (403/404/451) is skipped with its rows kept; one that
+still exists stays in the outcome's ``skipped`` (:mod:`sendgrid_elt.subuser_roster`). A parent
+id refused on its first page is skipped with its rows kept. A subuser whose name no index
+entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read: one reject
+per stream names it.
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
@@ -47,11 +49,13 @@ from sendgrid_elt.stream_outcome import (
     Skip,
     StreamOutcome,
     StreamsFailed,
+    endpoint_refused,
     failure,
     licence_skip,
     refusal,
     units_detail,
 )
+from sendgrid_elt.subuser_roster import SubuserRoster
 from sendgrid_elt.unit_reads import Part, plan_requests, read_pages
 from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before, usable_cursor
 
@@ -112,6 +116,7 @@ class TenantExtractor:
         self._cursors: dict[tuple[str, str], dict] | None = None
         self._resumed: set[tuple[str, str]] | None = None
         self._subuser_names: list[str] | None = None
+        self.roster = SubuserRoster(hook)  # which refused subusers still exist (asked once)
 
     # ----- whole tenant -------------------------------------------------------------------
     def run(self, streams: list[str] | None = None) -> dict[str, StreamOutcome]:
@@ -166,7 +171,7 @@ class TenantExtractor:
         except Skip as skip:
             outcome.status, outcome.detail = skip.status, skip.detail
         except errors.ReconnectRequired as exc:
-            if not self._endpoint_refused(exc):
+            if not endpoint_refused(self.hook, exc):
                 raise
             why = f"{exc}; only this endpoint refused the credential (/v3/scopes accepts it)"
             outcome.status, outcome.detail = "error", scrub(why)[:500]
@@ -192,21 +197,6 @@ class TenantExtractor:
         if outcome.status != "ok":
             self.log.info("stream %s: %s (%s)", spec.name, outcome.status, outcome.detail)
         return outcome
-
-    def _endpoint_refused(self, exc: Any) -> bool:
-        """Whether a stream's 401 came from one endpoint while the credential still works.
-
-        The credential is asked about once more (``/v3/scopes``); when that fails too, or
-        cannot answer, the 401 stands and the tenant needs reconnecting.
-        """
-        confirm = getattr(self.hook, "confirm_credential", None)
-        if exc.status_code != 401 or confirm is None:
-            return False
-        try:
-            confirm()
-        except errors.SendGridError:
-            return False
-        return True
 
     def _load(
         self, spec: StreamSpec, shaper: Shaper, outcome: StreamOutcome
@@ -253,6 +243,7 @@ class TenantExtractor:
             deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread,
                                    *too_long], partial)  # fmt: skip
         progress.done(writer.records, self.hook.request_count - pages0)
+        outcome.skipped = self.roster.counted(skipped)  # those deleted since: only named
         if failed or unread:
             outcome.status = "error"
         refused = [f"{p.pid} ({p.why})" for parts in partial.values() for p in parts if p.refused]

@@ -2,8 +2,8 @@
 
 The extra stays the same size whatever the number of tenants (it is stored in Airflow's
 metadata database twice, as the asset event's extra and as the task's XCom, and handed to every
-transform run it triggers): totals per stream and per status, and at most
-:data:`NAMED_TENANTS` tenants named. Each tenant's streams are in
+transform run it triggers): totals per stream and per status, the records rejected, and at
+most :data:`NAMED_TENANTS` tenants named. Each tenant's streams are in
 ``sendgrid_staging.stream_status`` and its outcome in ``extract_run_tenants``.
 """
 
@@ -42,8 +42,9 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
         ``{"run_id", "schema", "records", "rows": {stream: records}, "tenants": count (with
         stream rows), "tenant_outcomes": {ok | failed | skipped | running: n} (the batches' rows),
         "not_ok": {status: {"streams": n, "tenants": n}}, "failed_tenants": {"count": n,
-        "first": [tenant_id, ...]} (failed in its batch or a stream in error), "detail"}``,
-        plus ``"as_of"`` when given.
+        "first": [tenant_id, ...]} (failed in its batch or a stream in error), "rejected":
+        {"records": n, "tenants": n} (records this run read but could not load, kept in the
+        rejects table), "detail"}``, plus ``"as_of"`` when given. The same counts are logged.
     """
     import psycopg
 
@@ -87,6 +88,13 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
                 (run_id,),
             ).fetchall()
         )
+        # records seen in this run that could not be loaded (a reject seen again by a later
+        # run moves to that run: its first run's summary, published again, no longer counts it)
+        rejected, rejected_tenants = conn.execute(
+            f'select count(*), count(distinct tenant_id) from "{STAGING_SCHEMA}".rejects '  # noqa: S608
+            "where run_id = %s",
+            (run_id,),
+        ).fetchone()
         rows: dict[str, int] = {}
         not_ok: dict[str, dict[str, int]] = {}
         for stream, status, count, records in sorted(per_stream):
@@ -104,8 +112,13 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
             "tenant_outcomes": outcomes,
             "not_ok": not_ok,
             "failed_tenants": {"count": failed, "first": list(first_failed)},
-            "detail": f"{STAGING_SCHEMA}.stream_status and extract_run_tenants, by run_id",
+            "rejected": {"records": rejected, "tenants": rejected_tenants},
+            "detail": f"{STAGING_SCHEMA}.stream_status, extract_run_tenants and rejects, by run_id",
         }
+        log.info("run %s: %d records from %d tenants, %d failed; %d records rejected (%d "
+                 "tenants, see %s.rejects); streams not ok: %s", run_id, summary["records"],
+                 tenants, failed, rejected, rejected_tenants, STAGING_SCHEMA,
+                 {k: v["streams"] for k, v in not_ok.items()} or "none")  # fmt: skip
         if as_of is not None:
             instant = as_of.astimezone(dt.UTC)
             latest = sync_state.published_as_of(conn, excluding=run_id)

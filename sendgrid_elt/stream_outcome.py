@@ -5,18 +5,22 @@ Statuses (also the ``stream_status`` table's):
 * ``missing_scope`` - the credential lacks the stream's scope (checked against ``/v3/scopes``
   up front, or a 403 on a stream that needs no plan feature): skipped, the rest run;
 * ``not_licensed`` - 403/404 on a stream tied to a plan feature: a utilization fact;
-* ``error`` - anything else: what the hook raised after its retries, or any unexpected
-  exception (its type and message are kept in ``detail``); the other streams still run and the
-  task fails at the end (Airflow retries it; reruns converge);
+* ``error`` - anything else: what the hook raised after its retries (a 404 on a stream tied
+  to no plan feature included: it says nothing about the plan), or any unexpected exception
+  (its type and message are kept in ``detail``); the other streams still run and the task
+  fails at the end (Airflow retries it; reruns converge);
 * ``ok`` - loaded; ``rejected``/``repaired`` count the records :mod:`sendgrid_elt.records` put
   in the rejects table or stored with replaced values.
   A subuser SendGrid refuses (403, 404, or 451 for data kept in another region) is skipped and
-  named in ``detail``; the stream's other units load.
+  named in ``detail``; the stream's other units load. ``skipped`` keeps the ones that still
+  exist (their volume is missing from the tenant's totals: a health problem of kind
+  ``skipped_units``); a subuser deleted or disabled since the run read the subuser list is
+  only named (see :mod:`sendgrid_elt.subuser_roster`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_hook import errors
@@ -40,6 +44,8 @@ class StreamOutcome:
     detail: str | None = None
     rejected: int = 0
     repaired: int = 0
+    #: Subuser -> why SendGrid refused it, of those that still exist (:mod:`subuser_roster`).
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -50,6 +56,7 @@ class StreamOutcome:
             "seconds": round(self.seconds, 3),
             **({"rejected": self.rejected} if self.rejected else {}),
             **({"repaired": self.repaired} if self.repaired else {}),
+            **({"skipped": len(self.skipped)} if self.skipped else {}),
             **({"detail": self.detail} if self.detail else {}),
         }
 
@@ -132,17 +139,37 @@ def refusal(exc: Any) -> str | None:
     return None
 
 
+def endpoint_refused(hook: Any, exc: Any) -> bool:
+    """Whether a stream's 401 came from one endpoint while the credential still works.
+
+    The credential is asked about once more (``/v3/scopes``); when that fails too, or
+    cannot answer, the 401 stands and the tenant needs reconnecting.
+    """
+    confirm = getattr(hook, "confirm_credential", None)
+    if exc.status_code != 401 or confirm is None:
+        return False
+    try:
+        confirm()
+    except errors.SendGridError:
+        return False
+    return True
+
+
 def licence_skip(spec: StreamSpec, exc: Any) -> Skip:
-    """The skip that a 403/404 on the parent account means.
+    """The outcome that a 403/404 on the parent account means.
 
     The plan lacks the stream's feature or, for a stream without one, the key its scope (403).
+    A 404 on a stream tied to no plan feature says nothing about the plan (the endpoint moved
+    or was retired, or SendGrid failed): ``error`` with the reason, never ``not_licensed`` (a
+    zero in the marts, and no alert).
     """
     code = getattr(exc, "status_code", None)
     if spec.feature:
         return Skip("not_licensed", f"{code} on {spec.path}: plan lacks {spec.feature}")
     if code == 403:
         return Skip("missing_scope", f"403 on {spec.path} (scope {spec.scope})")
-    return Skip("not_licensed", f"{code} on {spec.path}")
+    why = f"{code} on {spec.path}, a stream tied to no plan feature (endpoint retired?)"
+    return Skip("error", f"{why}: {failure(exc, 300)}")
 
 
 def units_detail(
