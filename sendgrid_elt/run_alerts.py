@@ -14,16 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
-from sendgrid_hook.notifications.reconnect import ReconnectNotifier, airflow_url
 
 if TYPE_CHECKING:
     from sendgrid_elt.alert_settings import AlertSettings
-
-#: Failed task ids named in the alert; the rest are counted.
-MAX_NAMED_TASKS = 20
 
 
 def failed_task_ids(dag_id: str, run_id: str, context: Mapping[str, Any]) -> list[str]:
@@ -76,32 +71,6 @@ def _label(key: str, task_ids: Iterable[str]) -> str:
     return key
 
 
-class _RunFailureMessage(ReconnectNotifier):
-    """The tenant alerts' channels with a failed-run message."""
-
-    def __init__(self, *, dag_id: str, run_id: str, failed: list[str], cause: str, **channels: Any):
-        super().__init__(tenant_id=dag_id, kind="degraded", display_name=dag_id, **channels)
-        self.dag_id, self.run_id, self.failed, self.cause = dag_id, run_id, failed, cause
-
-    def message(self) -> tuple[str, str]:
-        """Subject and body: which DAG run failed, which tasks, where to look."""
-        named = ", ".join(self.failed[:MAX_NAMED_TASKS]) or "unknown (see the run)"
-        more = len(self.failed) - MAX_NAMED_TASKS
-        if more > 0:
-            named += f" and {more} more"
-        link = airflow_url(f"/dags/{quote(self.dag_id, safe='')}/runs/"
-                           f"{quote(self.run_id, safe='')}", self.connect_base_url)  # fmt: skip
-        return (
-            f"[SendGrid] pipeline run failed: {self.dag_id}",
-            f"The Airflow run {self.run_id} of DAG {self.dag_id} failed ({self.cause}).\n"
-            f"Failed tasks: {named}.\n"
-            "Tenants' own problems (access revoked, streams failed) are alerted per tenant; "
-            "this alert is about the run: for instance the tenants could not be discovered, "
-            "the warehouse could not be reached, or dbt failed. The failed tasks' logs say "
-            f"why.\nThe run in Airflow: {link}",
-        )
-
-
 class RunFailureNotifier(BaseNotifier):
     """A DAG's ``on_failure_callback``: one alert per failed run, on the alert channels.
 
@@ -124,12 +93,13 @@ class RunFailureNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         """Send the alert; channel errors are logged (a callback must not raise)."""
         from sendgrid_elt.alert_settings import AlertSettings
+        from sendgrid_elt.run_alert_message import RunFailureMessage
 
         settings = self.settings or AlertSettings.from_airflow()
         dag_run = context.get("dag_run")
         dag_id = getattr(context.get("dag"), "dag_id", None) or getattr(dag_run, "dag_id", "?")
         run_id = context.get("run_id") or getattr(dag_run, "run_id", None) or "?"
-        message = _RunFailureMessage(
+        message = RunFailureMessage(
             dag_id=dag_id,
             run_id=run_id,
             failed=failed_task_ids(dag_id, run_id, context),

@@ -242,6 +242,8 @@ def usage_history_rows(periods: list[Row]) -> list[Row]:
             "snapshot_count": 1 + i % 3,
             "first_as_of_at": AS_OF - dt.timedelta(days=3),
             "last_as_of_at": AS_OF,
+            "is_period_closed": p["is_period_closed"],
+            "figures_from": "closed_period" if p["is_period_closed"] else "latest_snapshot",
             **{
                 k: p[k]
                 for k in (
