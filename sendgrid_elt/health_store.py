@@ -219,6 +219,7 @@ def _reason(missing_scopes: Sequence[str], problems: Mapping[str, Any]) -> str |
     kinds = {str((p or {}).get("kind")) for p in streams.values()}
     reasons = [r for r, on in (("missing_scopes", missing_scopes), ("run_failed",
                RUN_PROBLEM in problems), ("streams_failed", "failed" in kinds),
+               ("units_skipped", "skipped_units" in kinds),
                ("records_rejected", "rejected" in kinds)) if on]  # fmt: skip
     return ",".join(reasons) or None
 

@@ -78,8 +78,8 @@ class Health:
     def label(self) -> str:
         """Human label of the status.
 
-        ``Connected, 3 features unreadable`` when scopes are missing; streams that failed or
-        rejected records in the last run are named after it.
+        ``Connected, 3 features unreadable`` when scopes are missing; streams that failed,
+        skipped refused subusers or rejected records in the last run are named after it.
         """
         if self.status != "degraded":
             return LABELS.get(self.status, self.status)
@@ -88,11 +88,15 @@ class Health:
         why = []
         streams = {n: p for n, p in self.stream_problems.items() if n != RUN_PROBLEM}
         failed = sorted(n for n, p in streams.items() if p.get("kind") == "failed")
-        rejected = sorted(n for n, p in streams.items() if p.get("kind") != "failed")
+        skipped = sorted(n for n, p in streams.items() if p.get("kind") == "skipped_units")
+        rejected = sorted(n for n, p in streams.items()
+                          if p.get("kind") not in ("failed", "skipped_units"))  # fmt: skip
         if RUN_PROBLEM in self.stream_problems:
             why.append("the last run failed before its streams")
         if failed:
             why.append(f"streams failed: {', '.join(failed)}")
+        if skipped:
+            why.append(f"subusers refused in {', '.join(skipped)}")
         if rejected:
             why.append(f"records rejected in {', '.join(rejected)}")
         head = unreadable_label(self.unreadable) if self.unreadable else LABELS["degraded"]

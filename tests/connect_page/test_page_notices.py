@@ -104,3 +104,13 @@ def test_a_run_that_failed_before_its_streams_is_named_so(airflow_home) -> None:
     failed = {"kind": "failed", "detail": "SendGridRetriableError: 503", "count": 0}
     h = health.Health("degraded", stream_problems={RUN_PROBLEM: failed, "bounces": failed})
     assert h.label == "Degraded; the last run failed before its streams; streams failed: bounces"
+
+
+def test_refused_subusers_read_as_such_not_as_rejected_records(airflow_home) -> None:
+    """A stream whose refused subusers were skipped is named for that, apart from rejects."""
+    from sendgrid_connect import health
+
+    skipped = {"kind": "skipped_units", "detail": "1 subuser skipped", "count": 1}
+    rejected = {"kind": "rejected", "detail": "2 records rejected", "count": 2}
+    h = health.Health("degraded", stream_problems={"subuser_stats": skipped, "bounces": rejected})
+    assert h.label == ("Degraded; subusers refused in subuser_stats; records rejected in bounces")

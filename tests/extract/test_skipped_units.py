@@ -57,6 +57,7 @@ def test_a_refused_subuser_that_still_exists_degrades_the_tenant_once(
     assert outcome.status == "ok", outcome
     first = _record({"user_account": outcome}, 0)
     assert (first.status, first.alert) == ("degraded", "degraded")
+    assert read_health(health_engine(), "acme")["reason"] == "units_skipped"
     problem = stream_problems({"user_account": outcome})["user_account"]
     assert (problem["kind"], problem["count"]) == ("skipped_units", 1)
     why = f"1 subuser skipped, rows kept: {eu} (451: data in another region, connect it"

@@ -81,6 +81,9 @@ final as (
                                     end
                                     || ' in error'
                         end,
+                        case when status_reason like '%units_skipped%'
+                                then 'subusers refused by SendGrid, missing from the totals'
+                        end,
                         case when status_reason like '%records_rejected%'
                                 then 'records rejected (kept in sendgrid_staging.rejects)'
                         end,
