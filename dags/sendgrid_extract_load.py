@@ -8,10 +8,10 @@ finds as removed, which the marts leave out) → ``extract_load`` (one mapped ta
 (emits the ``sendgrid_staging`` asset with per-stream row counts and ``as_of``, the run's data
 interval end that the transform passes to dbt as the var ``sendgrid_as_of``; runs even if a
 tenant failed, so one broken tenant does not hold back the others' marts) and ``check_tenants``
-(fails the run when a tenant failed).
+(fails the run when a tenant failed; names the tenants left ``partial``).
 A failing tenant never fails the other tenants of its batch; the batch fails at the end, after
 writing each tenant's outcome to ``sendgrid_staging.extract_run_tenants`` and naming each in its
-log, and clearing it re-extracts only its tenants without an ``ok`` row for the run.
+log, and a retry or clear re-extracts only its tenants not done in the run.
 
 Tenants are discovered at run time (see ``sendgrid_elt.tenants``): every ``sendgrid``
 connection in the metadata DB (listed through the Airflow REST API with the
@@ -25,8 +25,15 @@ stream that does not exist, or a ``start_date`` after the run's as-of or before 
 Each batch's task has an ``execution_timeout`` (``EXTRACT_TASK_TIMEOUT``, env
 ``SENDGRID_EXTRACT_TIMEOUT_MINUTES``), and its tenants a time budget a little shorter, so a stuck or
 slow tenant ends itself cleanly (state saved, reason in ``stream_status``) and frees its pool
-slot; the retry resumes from the saved state. One run per tenant at a time: a second run waits
-for the tenant's lock (``SENDGRID_TENANT_LOCK_WAIT_SECONDS``), then skips it.
+slot. Such a tenant is ``partial``, not failed: its batch does not fail nor retry for it (each
+try would run out of time again, and the publish would wait hours for them), so the others'
+marts are not held back; the next run resumes it from its saved state. Its row, a WARNING of the
+batch log and of ``check_tenants``, its health and the published summary (its streams in
+``error``) say it did not finish. In a backfill run (``start_date``) it still fails the batch:
+the retries of that run resume the backfill, each from what the earlier tries saved, until it
+completes. Failures (a 503 storm, the network) fail the batch and are retried. One run per
+tenant at a time: a second run waits for the tenant's lock
+(``SENDGRID_TENANT_LOCK_WAIT_SECONDS``), then skips it.
 
 Setup once per deployment: the pool capping concurrent batches (each up to
 ``EXTRACT_TENANT_THREADS`` tenants), e.g. ``airflow pools set sendgrid_api 8 "SendGrid API:
@@ -143,7 +150,11 @@ def sendgrid_extract_load():
 
     @task
     def check_tenants(results: list[dict]) -> int:
-        return len(list(results))
+        from sendgrid_elt.batches import warn_partial
+
+        results = list(results)
+        warn_partial(results)
+        return len(results)
 
     ready = prepare_staging()
     tenants = list_tenants()

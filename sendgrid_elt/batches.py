@@ -9,12 +9,23 @@ through :func:`sendgrid_elt.extract_load.load_tenant` (its lock, time budget, he
 own hook, so its own rate limiter).
 
 Each tenant's outcome is one row of ``extract_run_tenants`` (run, tenant, batch, ``ok`` |
-``failed`` | ``skipped``, the secret-scrubbed error, records, requests, seconds) and one INFO line
-of the batch log. The batch claims its tenants' rows as ``running`` before it starts them, so a
-tenant its task never finished (killed, timed out, lost with its worker) reads as not done, and
-the run's published summary counts it failed. A failing tenant never stops the others; the
-batch fails at the end when one of its tenants failed, so the run shows it, and a retry or clear
-of the batch extracts only the tenants without an ``ok`` row for the run.
+``partial`` | ``failed`` | ``skipped``, the secret-scrubbed error, records, requests, seconds)
+and one line of the batch log (WARNING unless ``ok``). The batch claims its tenants' rows as
+``running`` before it starts them, so a tenant its task never finished (killed, timed out, lost
+with its worker) reads as not done, and the run's published summary counts it failed. A failing
+tenant never stops the others; the batch fails at the end when one of its tenants failed, so the
+run shows it, and a retry or clear of the batch extracts only the tenants not done in the run.
+
+``partial``: the tenant's time budget ended while its streams ran
+(:class:`~sendgrid_elt.extract_load.TimeBudgetEnded`; its progress saved). That is no failure a
+retry fixes: the retry would run out of time again, each try up to the task's timeout, while the
+run's publish, and so every tenant's marts, wait for it. So it does not fail the batch, a retry
+of the batch for another tenant leaves it alone, and the next run resumes it from its saved
+state; the batch log, its row, the published summary (its streams in ``error``) and its health
+say it did not finish. Except in a backfill run (``start_date``): a later run would not read the
+units the backfill had not reached from that day, while a retry of the same run resumes each
+unit from what the earlier tries saved; so there a ``partial`` tenant fails the batch, and its
+retries carry the backfill on until it completes (or the tries are used up: the run fails).
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from sendgrid_elt import settings
 
 log = logging.getLogger(__name__)
 
-OK, FAILED, SKIPPED, RUNNING = "ok", "failed", "skipped", "running"
+OK, PARTIAL, FAILED, SKIPPED, RUNNING = "ok", "partial", "failed", "skipped", "running"
 #: The error of a ``running`` row: what it means when the run is over.
 UNFINISHED = "not finished: its batch task ended first (killed, timed out or lost with its worker)"
 
@@ -49,7 +60,7 @@ class BatchFailed(Exception):
     """Some tenants of a batch failed (the others were loaded; their rows say which).
 
     Attributes:
-        failed: Tenant id -> scrubbed error.
+        failed: Tenant id -> scrubbed error (also a backfill's ``partial`` tenants).
     """
 
     def __init__(self, message: str, failed: dict[str, str]) -> None:
@@ -110,7 +121,9 @@ def run_batch(
     time_budget: float | None = None,
     loader: Any = None,
 ) -> dict[str, Any]:
-    """Extract the tenants of ``batch`` that have no ``ok`` row for ``run_id``, concurrently.
+    """Extract the tenants of ``batch`` not done in ``run_id``, concurrently.
+
+    Done: an ``ok`` row for the run, or a ``partial`` one unless the run backfills.
 
     Args:
         batch: Tenant ids.
@@ -130,7 +143,8 @@ def run_batch(
         ``{"batch", "tenants": {tenant_id: status}, "records", "requests"}``.
 
     Raises:
-        BatchFailed: After every tenant ran and its row was written, when any failed.
+        BatchFailed: After every tenant ran and its row was written, when any failed (or, in a
+            backfill, ran out of its time budget).
         AirflowFailException: Instead, when every failed tenant's credential no longer works
             (a retry cannot help; the health rows and alerts say what to do).
     """
@@ -146,10 +160,16 @@ def run_batch(
         time_budget = extract_load.time_budget_for(extract_load._task_timeout(context or {}))
     deadline = None if time_budget is None else time.monotonic() + time_budget
     with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
-        done = _loaded(conn, run_id, batch)
+        done = _done(conn, run_id, batch, backfill=start_date is not None)
         _claim(conn, run_id, batch_index, [t for t in batch if t not in done])
-    for tenant_id in sorted(done):
-        log.info("tenant %s: ok (already loaded in run %s, not extracted again)", tenant_id, run_id)
+    for tenant_id, status in sorted(done.items()):
+        if status == OK:
+            log.info("tenant %s: ok (already loaded in run %s, not extracted again)",
+                     tenant_id, run_id)  # fmt: skip
+        else:
+            log.warning("tenant %s: partial (its time budget ended in an earlier try of run "
+                        "%s; not extracted again, the next run resumes it)",
+                        tenant_id, run_id)  # fmt: skip
     todo = [t for t in batch if t not in done]
     workers = max(1, min(threads or settings.EXTRACT_TENANT_THREADS, len(todo) or 1))
 
@@ -186,34 +206,48 @@ def run_batch(
     pool.shutdown()
     for warehouse in opened:
         warehouse.close()
-    statuses = {t: OK for t in done} | {r["tenant_id"]: r["status"] for r in results}
+    statuses = done | {r["tenant_id"]: r["status"] for r in results}
     failed = {r["tenant_id"]: r["error"] for r in results if r["status"] == FAILED}
+    partial = sorted(t for t, s in statuses.items() if s == PARTIAL)
     summary = {
         "batch": batch_index,
         "tenants": statuses,
         "records": sum(r["records"] for r in results),
         "requests": sum(r["requests"] for r in results),
     }
-    counts = {s: sum(1 for v in statuses.values() if v == s) for s in (OK, FAILED, SKIPPED)}
+    counts = {
+        s: sum(1 for v in statuses.values() if v == s) for s in (OK, PARTIAL, FAILED, SKIPPED)
+    }
     log.info(
-        "batch %d: %d %s: %d ok, %d failed, %d skipped; %d records, %d requests",
-        batch_index, len(batch), plural("tenant", len(batch)), counts[OK], counts[FAILED],
-        counts[SKIPPED],
-        summary["records"], summary["requests"],
+        "batch %d: %d %s: %d ok, %d partial, %d failed, %d skipped; %d records, %d requests",
+        batch_index, len(batch), plural("tenant", len(batch)), counts[OK], counts[PARTIAL],
+        counts[FAILED], counts[SKIPPED], summary["records"], summary["requests"],
     )  # fmt: skip
-    if failed:
+    # a backfill's partial tenants: only a retry of its run resumes the units not reached yet
+    behind = {r["tenant_id"]: r["error"] for r in results if r["status"] == PARTIAL}
+    behind = behind if start_date is not None else {}
+    if partial and not behind:
+        log.warning(
+            "batch %d: not finished within the time budget, resumed by the next run (not "
+            "retried now): %s", batch_index, ", ".join(partial),
+        )  # fmt: skip
+    if failed or behind:
+        n = f"{len(batch)} {plural('tenant', len(batch))}"
+        what = [f"{len(failed)} of {n} failed: {', '.join(sorted(failed))}"] if failed else []
+        if behind:
+            what.append(f"backfill not finished within the time budget: "
+                        f"{', '.join(sorted(behind))} (the retry resumes it)")  # fmt: skip
         message = (
-            f"batch {batch_index}: {len(failed)} of {len(batch)} {plural('tenant', len(batch))} "
-            f"failed: {', '.join(sorted(failed))} (the others are loaded; a retry re-extracts "
-            "only these)"
+            f"batch {batch_index}: {'; '.join(what)} (the others are loaded; a retry "
+            "re-extracts only these)"
         )
-        if all(r["final"] for r in results if r["status"] == FAILED):
+        if not behind and all(r["final"] for r in results if r["status"] == FAILED):
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(  # a revoked credential or invalid connection settings
                 f"{message}; no retry: a retry reads the same credentials and settings"
             )
-        raise BatchFailed(message, failed)
+        raise BatchFailed(message, failed | behind)
     return summary
 
 
@@ -232,11 +266,15 @@ def _run_tenant(
 ) -> dict[str, Any]:
     """One tenant: load it, classify the outcome, write its row, log it (never raises).
 
+    ``partial`` when its time budget ended while its streams ran (``TimeBudgetEnded``).
+
     Returns:
         The row, plus ``final``: the failure is one a retry cannot fix (``AirflowFailException``).
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
     from sendgrid_hook.redaction import scrub
+
+    from sendgrid_elt.extract_load import TimeBudgetEnded
 
     started_at = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
@@ -253,6 +291,9 @@ def _run_tenant(
         requests = int(result.get("requests") or 0)
     except AirflowSkipException as exc:
         status, error = SKIPPED, scrub(exc)
+    except TimeBudgetEnded as exc:  # its progress saved: the next run (a backfill: retry) resumes
+        status, error = PARTIAL, scrub(exc)
+        records, requests = _counts_of(exc, "records"), _counts_of(exc, "requests")
     except Exception as exc:
         status, error = FAILED, scrub(f"{type(exc).__name__}: {exc}")
         records, requests = _counts_of(exc, "records"), _counts_of(exc, "requests")
@@ -281,13 +322,14 @@ def _counts_of(exc: BaseException, count: str) -> int:
     return sum(int(getattr(o, count, 0) or 0) for o in outcomes.values())
 
 
-def _loaded(conn: Any, run_id: str, batch: Sequence[str]) -> set[str]:
+def _done(conn: Any, run_id: str, batch: Sequence[str], *, backfill: bool) -> dict[str, str]:
+    """Tenant -> status of those not extracted again: ``ok``, and ``partial`` but in a backfill."""
     rows = conn.execute(
-        f"select tenant_id from {_table()} where run_id = %s and status = %s "  # noqa: S608
-        "and tenant_id = any(%s)",
-        (run_id, OK, list(batch)),
+        f"select tenant_id, status from {_table()} where run_id = %s "  # noqa: S608
+        "and status = any(%s) and tenant_id = any(%s)",
+        (run_id, [OK] if backfill else [OK, PARTIAL], list(batch)),
     ).fetchall()
-    return {r[0] for r in rows}
+    return {tenant_id: status for tenant_id, status in rows}
 
 
 def _claim(conn: Any, run_id: str, batch_index: int, tenant_ids: Sequence[str]) -> None:
@@ -313,6 +355,23 @@ def _record(conn: Any, row: dict[str, Any]) -> None:
         f"where {_table()}.status <> 'ok' or excluded.status = 'ok'",
         [row[c] for c in columns],
     )
+
+
+def warn_partial(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Log one WARNING naming the run's ``partial`` tenants (its batches' summaries); return them.
+
+    A run whose only trouble is a tenant out of time succeeds (its marts are published on
+    time): this line, in the run's last task, says which tenants the next run resumes.
+    """
+    partial = sorted(t for r in results for t, s in (r.get("tenants") or {}).items()
+                     if s == PARTIAL)  # fmt: skip
+    if partial:
+        log.warning(
+            "%d %s not finished within the time budget (partial: progress saved, resumed by the "
+            "next run; see extract_run_tenants and stream_status): %s",
+            len(partial), plural("tenant", len(partial)), ", ".join(partial),
+        )  # fmt: skip
+    return partial
 
 
 def run_tenants(run_id: str) -> dict[str, dict[str, Any]]:

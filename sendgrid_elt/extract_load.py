@@ -16,8 +16,11 @@ import logging
 import time
 from typing import Any
 
+from sendgrid_hook import errors
+
 from sendgrid_elt import catalog, settings
 from sendgrid_elt.statement_deadline import StatementDeadline, set_lock_timeout
+from sendgrid_elt.stream_outcome import StreamsFailed
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,45 @@ def time_budget_for(timeout: dt.timedelta | None) -> float | None:
     total = timeout.total_seconds()
     margin = min(max(300.0, 0.05 * total), 0.5 * total)
     return total - margin
+
+
+class TimeBudgetEnded(StreamsFailed):
+    """The tenant's time budget ended while its streams ran: not finished, not failed.
+
+    Finished streams and committed checkpoints are saved, the unfinished streams say so in
+    ``stream_status``. An immediate retry would run out of time the same way (holding back
+    every tenant's marts for hours), so the batch records the tenant ``partial`` and the next
+    run resumes it (a stream that had also failed otherwise too); a backfill run's batch still
+    fails for it (see :mod:`sendgrid_elt.batches`).
+    """
+
+
+def _budget_end(
+    tenant_id: str, budget: float | None, seconds: float, exc: StreamsFailed, *, backfill: bool
+) -> TimeBudgetEnded:
+    left = ", ".join(sorted(n for n, o in exc.outcomes.items() if o.status == "error")) or "-"
+    then = "the retry of this backfill run resumes" if backfill else "the next run resumes"
+    return TimeBudgetEnded(
+        f"tenant {tenant_id}: time budget of {budget or 0:.0f} s used up after {seconds:.0f} s; "
+        f"not finished: {left}; finished streams and checkpoints are saved ({then})",
+        exc.outcomes,
+    )
+
+
+def _budget_ended(hook: Any, outcomes: dict[str, Any], deadline: Any) -> bool:
+    """Whether the time budget ended the streams.
+
+    Its clock ran out, a stream ended on it (a wait that no longer fitted), or a warehouse
+    statement was canceled after it.
+    """
+    left = hook.time_left()
+    ended = errors.SendGridTimeBudgetExceededError.__name__  # how ``failure()`` starts
+    return (
+        (left is not None and left <= 0)
+        or (deadline is not None and deadline.fired)
+        or any(o.status == "error" and str(o.detail or "").startswith(ended)
+               for o in outcomes.values())
+    )  # fmt: skip
 
 
 def _task_timeout(context: Any) -> dt.timedelta | None:
@@ -140,8 +182,11 @@ def load_tenant(
         AirflowFailException: The credential no longer works, or the connection's settings are
             invalid (health recorded, alert sent; a retry would read the same connection).
         AirflowSkipException: Another run is extracting this tenant (waited ``lock_wait``).
-        StreamsFailed: Some streams failed after the hook's retries, or the time budget ended
-            (the task retries; the next attempt resumes from the saved state).
+        TimeBudgetEnded: The time budget ended while the streams ran (their progress saved):
+            the batch records the tenant ``partial``; the next run resumes it (a backfill's
+            retry does, see :mod:`sendgrid_elt.batches`).
+        StreamsFailed: Some streams failed after the hook's retries (the task retries; the next
+            attempt resumes from the saved state).
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
     from sendgrid_hook.errors import (
@@ -151,7 +196,7 @@ def load_tenant(
     )
     from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-    from sendgrid_elt.stream_outcome import StreamsFailed, failure
+    from sendgrid_elt.stream_outcome import failure
     from sendgrid_elt.tenant_lock import TenantBusy, not_locked, tenant_lock
 
     selected = [s.name for s in catalog.select(streams)]
@@ -178,15 +223,13 @@ def load_tenant(
                 start_date=start_date, context=context, batch_size=batch_size,
                 alert_settings=alert_settings,
             )  # fmt: skip
-    except StreamsFailed:
-        left = hook.time_left()
-        if left is not None and left <= 0:
-            log.warning(
-                "tenant %s: time budget of %.0f s used up after %.0f s; finished streams and "
-                "checkpoints are saved, the rest is in stream_status (the retry resumes)",
-                tenant_id, budget, time.monotonic() - started,
-            )  # fmt: skip
-        raise
+    except StreamsFailed as exc:
+        if not _budget_ended(hook, exc.outcomes, deadline):
+            raise  # a stream's own failure (a 503 storm, the network): the task retries
+        ended = _budget_end(tenant_id, budget, time.monotonic() - started, exc,
+                            backfill=start_date is not None)  # fmt: skip
+        log.warning("%s", ended)
+        raise ended from exc
     except (AirflowSkipException, AirflowFailException, TenantBusy):
         raise  # another run holds the tenant, or the credential failed (the guard recorded it)
     except (SendGridBudgetExceededError, SendGridTimeBudgetExceededError):
