@@ -40,9 +40,10 @@ def staging_summary(run_id: str, as_of: dt.datetime | None = None) -> dict[str, 
 
     Returns:
         ``{"run_id", "schema", "records", "rows": {stream: records}, "tenants": count (with
-        stream rows), "tenant_outcomes": {ok | failed | skipped | running: n} (the batches' rows),
-        "not_ok": {status: {"streams": n, "tenants": n}}, "failed_tenants": {"count": n,
-        "first": [tenant_id, ...]} (failed in its batch or a stream in error), "rejected":
+        stream rows), "tenant_outcomes": {ok | partial | failed | skipped | running: n} (the
+        batches' rows; partial: out of its time budget, resumed next run), "not_ok": {status:
+        {"streams": n, "tenants": n}}, "failed_tenants": {"count": n, "first": [tenant_id,
+        ...]} (failed in its batch, or a stream in error: partial ones too), "rejected":
         {"records": n, "tenants": n} (records this run read but could not load, kept in the
         rejects table), "detail"}``, plus ``"as_of"`` when given. The same counts are logged.
     """
