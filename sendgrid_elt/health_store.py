@@ -11,9 +11,11 @@ lock), so concurrent tasks never send two alerts for one transition:
 * out of ``needs_reconnect`` -> ``reconnected``;
 * into ``degraded``, or still degraded with a problem no delivered alert told of yet (a
   missing scope, a stream that failed or rejected records: ``alerted_problems`` holds what
-  was told since the tenant was last connected) -> ``degraded``; the same or fewer problems
+  was told, each with when it was last seen) -> ``degraded``; the same or fewer problems
   send nothing (a 503 storm that fails another subset of streams on each retry alerts once
-  per stream at most, never once per retry);
+  per stream at most, never once per retry). A told problem absent for ``FORGET_TOLD_AFTER``
+  is forgotten, so it alerts again when it comes back (a tenant that stays degraded for
+  another reason is still told of a stream that fails again weeks later);
 * out of ``degraded`` into ``connected`` after a degraded alert was delivered -> ``resolved``
   (once: the told problems are then forgotten).
 
@@ -93,7 +95,7 @@ class HealthUpdate:
     reason: str | None = None
     stream_problems: Mapping[str, Any] | None = None
     #: ``alerted_problems`` before this update (restored when the alert is released).
-    previous_alerted: tuple[str, ...] = ()
+    previous_alerted: Any = None
 
 
 def health_engine() -> Engine:
@@ -161,20 +163,36 @@ def _undelivered(previous: Mapping[str, Any]) -> bool:
     return since is not None and (last_alert is None or last_alert < since)
 
 
-def alerted_keys(previous: Mapping[str, Any] | None) -> list[str]:
-    """The problem keys delivered alerts told of since the tenant was last connected.
+#: A told problem not seen for this long is forgotten: when it comes back, it is a new one.
+FORGET_TOLD_AFTER = dt.timedelta(hours=24)
 
-    A row from before ``alerted_problems`` existed (NULL) had alerted its stored problems when
-    it is degraded and its alert was delivered (the rule then), else nothing.
+
+def told_problems(previous: Mapping[str, Any] | None) -> dict[str, str]:
+    """The problem keys delivered alerts told of, each with when it was last seen (ISO-8601).
+
+    A list (this column's first form) or NULL (a row from before it: it had alerted its stored
+    problems when degraded and its alert was delivered, the rule then) counts as seen at the
+    row's last check.
     """
     if not previous:
-        return []
+        return {}
     stored = previous.get("alerted_problems")
+    if isinstance(stored, Mapping):
+        return {str(k): str(v) for k, v in stored.items()}
+    checked = previous.get("last_checked_at")
+    seen = checked.isoformat() if checked is not None else dt.datetime.now(dt.UTC).isoformat()
     if stored is not None:
-        return sorted(stored)
+        return dict.fromkeys(map(str, stored), seen)
     if previous.get("status") == "degraded" and not _undelivered(previous):
-        return problem_keys(previous.get("missing_scopes"), previous.get("stream_problems"))
-    return []
+        keys = problem_keys(previous.get("missing_scopes"), previous.get("stream_problems"))
+        return dict.fromkeys(keys, seen)
+    return {}
+
+
+def alerted_keys(previous: Mapping[str, Any] | None, now: dt.datetime) -> list[str]:
+    """The told problems still remembered at ``now`` (seen within ``FORGET_TOLD_AFTER``)."""
+    return sorted(k for k, seen in told_problems(previous).items()
+                  if now - dt.datetime.fromisoformat(seen) < FORGET_TOLD_AFTER)  # fmt: skip
 
 
 def decide_alert(
@@ -205,7 +223,7 @@ def decide_alert(
         return "reconnected"
     if undelivered and last_kind in ("needs_reconnect", "reminder"):
         return "reconnected"
-    told = set(alerted_keys(previous))
+    told = set(alerted_keys(previous, now))
     if status == "degraded":
         new = set(problem_keys(missing_scopes, stream_problems)) - told
         return "degraded" if new else None
@@ -300,14 +318,18 @@ def record_health(
                 # about the credential: still to reconnect, never "access restored"
                 status, reason, error = "needs_reconnect", previous["reason"], None
         alert = decide_alert(previous, status, now, reminder_after, missing_scopes, problems)
-        told = alerted_keys(previous)  # materialized: release_alert restores it as it was
+        stored = previous.get("alerted_problems")  # release_alert restores it as it was
         current = problem_keys(missing_scopes, problems) if status != "needs_reconnect" else []
+        seen = now.isoformat()
+        last_seen = told_problems(previous)
+        remembered = {k: seen if k in current else last_seen[k]
+                      for k in alerted_keys(previous, now)}  # fmt: skip
         if alert == "degraded":
-            alerted = sorted(set(told) | set(current))
+            alerted = {**remembered, **dict.fromkeys(current, seen)}
         elif alert in ("reconnected", "resolved"):
-            alerted = current  # the notice names the scopes still missing; the rest is over
+            alerted = dict.fromkeys(current, seen)  # the notice names the scopes still missing
         else:
-            alerted = told
+            alerted = remembered
         changed = previous["status"] != status
         values: dict[str, Any] = {
             "display_name": display_name or previous["display_name"],
@@ -337,7 +359,7 @@ def record_health(
         previous["alert_kind"],
         reason,
         problems,
-        tuple(told),
+        stored,
     )
 
 
@@ -356,7 +378,7 @@ def release_alert(engine: Engine, update: HealthUpdate) -> None:
                 last_alert_at=update.previous_alert_at,
                 alert_kind=update.previous_alert_kind,
                 alerts_sent=t.c.alerts_sent - 1,
-                alerted_problems=list(update.previous_alerted),
+                alerted_problems=update.previous_alerted,
             )
         )
 

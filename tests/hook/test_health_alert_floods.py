@@ -208,3 +208,21 @@ def test_the_reconnect_alert_says_what_a_retry_does() -> None:
                       link="https://airflow.example.com/x")  # fmt: skip
     assert "without retrying" not in body
     assert "a retry for another tenant's passing failure tries it again" in body
+
+
+def test_a_told_problem_gone_for_a_day_alerts_again_while_the_tenant_stays_degraded() -> None:
+    """A tenant that stays degraded (a scope it will never grant) is still told when a stream
+    fails again after a day without failing; within the day a retry's flip is no news."""
+    engine = health_engine()
+    day = 24 * 60
+    steps = [
+        (0, _failed("bounces")),  # the scope and the stream: alert
+        (1, {}),  # bounces loaded again (the scope still missing: degraded, nothing to tell)
+        (30, _failed("bounces")),  # half an hour later, failing again: the same incident
+        (31, {}),
+        (31 + day, _failed("bounces")),  # a day and more without it: a new incident
+        (32 + day, _failed("bounces")),
+    ]
+    alerts = [_record(engine, problems, minute, scopes=["stats.read"]).alert
+              for minute, problems in steps]  # fmt: skip
+    assert alerts == ["degraded", None, None, None, "degraded", None]
