@@ -45,6 +45,8 @@ from sendgrid_elt import settings
 log = logging.getLogger(__name__)
 
 OK, PARTIAL, FAILED, SKIPPED, RUNNING = "ok", "partial", "failed", "skipped", "running"
+#: A tenant started with at least this share of the batch's time budget had the full budget.
+FULL_BUDGET_SHARE = 0.9
 #: The error of a ``running`` row: what it means when the run is over.
 UNFINISHED = "not finished: its batch task ended first (killed, timed out or lost with its worker)"
 
@@ -188,10 +190,13 @@ def run_batch(
 
     def one(tenant_id: str) -> dict[str, Any]:
         left = None if deadline is None else deadline - time.monotonic()
+        # a tenant started after its neighbours used part of the batch's time did not have a
+        # full budget: if it runs out, the batch's retry (a fresh budget) runs it again
+        full = left is None or time_budget is None or left >= FULL_BUDGET_SHARE * time_budget
         return _run_tenant(
             load, tenant_id, run_id, batch_index, warehouse,
             streams=streams, start_date=start_date, context=context, time_budget=left,
-            alert_settings=alerts,
+            alert_settings=alerts, full_budget=full,
         )  # fmt: skip
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenant")
@@ -263,10 +268,13 @@ def _run_tenant(
     context: Any,
     time_budget: float | None,
     alert_settings: Any = None,
+    full_budget: bool = True,
 ) -> dict[str, Any]:
     """One tenant: load it, classify the outcome, write its row, log it (never raises).
 
-    ``partial`` when its time budget ended while its streams ran (``TimeBudgetEnded``).
+    ``partial`` when its time budget ended while its streams ran (``TimeBudgetEnded``) and it
+    had the batch's full budget; without it (started late, after slower neighbours), such an
+    end is ``failed``, so the batch's retry runs it again with a fresh budget.
 
     Returns:
         The row, plus ``final``: the failure is one a retry cannot fix (``AirflowFailException``).
@@ -293,6 +301,9 @@ def _run_tenant(
         status, error = SKIPPED, scrub(exc)
     except TimeBudgetEnded as exc:  # its progress saved: the next run (a backfill: retry) resumes
         status, error = PARTIAL, scrub(exc)
+        if not full_budget:
+            status = FAILED
+            error = scrub(f"{exc} (started with part of the batch's time left: retried)")
         records, requests = _counts_of(exc, "records"), _counts_of(exc, "requests")
     except Exception as exc:
         status, error = FAILED, scrub(f"{type(exc).__name__}: {exc}")

@@ -288,3 +288,32 @@ def test_a_tenant_s_row_keeps_what_it_loaded_and_a_stale_try_never_overwrites_ok
     with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
         batches._record(conn, {**rows["c"], "status": "failed", "error": "zombie"})
     assert batches.run_tenants("run-2")["c"]["status"] == "ok"
+
+
+def test_a_tenant_cut_short_by_slower_neighbours_is_retried_not_partial(warehouse) -> None:
+    """One thread, a 3 s batch budget: ``a`` uses 2 s of it, ``b`` starts with 1 s left and
+    runs out. ``b`` did not have a full budget: it is ``failed`` (the batch's retry runs it
+    with a fresh budget), not ``partial`` (left for tomorrow). ``c`` started with the full
+    budget and ran out of it: ``partial``."""
+    import time
+
+    from sendgrid_elt.extract_load import TimeBudgetEnded
+    from sendgrid_elt.staging_schema import ensure_schema_url
+    from sendgrid_elt.stream_outcome import StreamOutcome
+
+    ensure_schema_url(warehouse.sqlalchemy_url())
+
+    def loader(tenant_id: str, run_id: str, time_budget: float | None = None, **kwargs):
+        if tenant_id == "a":
+            time.sleep(2)
+            return {"tenant_id": "a", "requests": 1, "streams": {}}
+        time.sleep(min(time_budget or 0, 3))
+        outcome = StreamOutcome("bounces", "error", detail="time budget used up")
+        raise TimeBudgetEnded("not finished: bounces", {"bounces": outcome})
+
+    with pytest.raises(batches.BatchFailed) as info:
+        batches.run_batch(["a", "b"], "run-cut", threads=1, time_budget=3, loader=loader)
+    assert set(info.value.failed) == {"b"}
+    assert "retried" in batches.run_tenants("run-cut")["b"]["error"]
+    summary = batches.run_batch(["c"], "run-full", threads=1, time_budget=0.5, loader=loader)
+    assert summary["tenants"] == {"c": "partial"}
