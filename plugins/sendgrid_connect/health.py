@@ -193,10 +193,15 @@ def read_all() -> dict[str, Health] | None:
     if engine is None:
         return None
     try:
-        if not inspect(engine).has_table("connection_health", schema=STAGING_SCHEMA):
+        found_table = inspect(engine)
+        if not found_table.has_table("connection_health", schema=STAGING_SCHEMA):
             return {}
+        # the columns the table has: a column a newer version adds (its migration runs with
+        # the next DAG run or saved credential) must not make every tenant's health unknown
+        have = {c["name"] for c in found_table.get_columns("connection_health", STAGING_SCHEMA)}
+        columns = [c for c in connection_health.c if c.name in have]
         with engine.connect() as conn:
-            rows = conn.execute(select(connection_health)).mappings().all()
+            rows = conn.execute(select(*columns)).mappings().all()
             found = accounts.findings(conn)  # last: a failure here only empties it
     except Exception as exc:
         log.warning("could not read connection health: %s", type(exc).__name__)

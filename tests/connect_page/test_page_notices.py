@@ -114,3 +114,28 @@ def test_refused_subusers_read_as_such_not_as_rejected_records(airflow_home) -> 
     rejected = {"kind": "rejected", "detail": "2 records rejected", "count": 2}
     h = health.Health("degraded", stream_problems={"subuser_stats": skipped, "bounces": rejected})
     assert h.label == ("Degraded; subusers refused in subuser_stats; records rejected in bounces")
+
+
+def test_health_reads_a_table_from_before_its_newest_column(airflow_home, warehouse) -> None:
+    """After an upgrade, before a DAG run migrates the table, the page still shows each
+    tenant's health (before: the select named the new column, failed, and every tenant read
+    "unknown")."""
+    from sendgrid_connect import health
+    from sqlalchemy import text
+
+    from sendgrid_elt.connection_health import health_engine, record_health
+
+    engine = health_engine()
+    record_health(engine, tenant_id="acme_old", status="connected", missing_scopes=["stats.read"])
+    with engine.begin() as conn:
+        conn.execute(text("alter table sendgrid_staging.connection_health "
+                          "drop column alerted_problems"))  # fmt: skip
+    try:
+        found = health.read_all()
+        assert found is not None
+        assert found["acme_old"].status == "degraded"
+        assert found["acme_old"].missing_scopes == ("stats.read",)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("alter table sendgrid_staging.connection_health "
+                              "add column if not exists alerted_problems jsonb"))  # fmt: skip
