@@ -7,10 +7,16 @@ DAGs' ``on_failure_callback``: Airflow calls a DAG's callback once per failed ru
 processor; in-process under ``dag.test()``), never per task try or per tenant. It uses the
 tenant alerts' channels (the alert Variables; log, e-mail, Slack) and names the DAG, the run id
 and the failed task ids, never an exception's text (which may quote a secret).
+
+A run that failed only because tenants failed (every failed task is an extract batch, and each
+of its tenants has a finished row in ``extract_run_tenants``: none was cut off by a killed
+task) sends nothing more: each of those tenants' health already alerted once, and a tenant to
+reconnect would otherwise add a second mail every day it stays so.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,6 +25,8 @@ from airflow.sdk import BaseNotifier
 
 if TYPE_CHECKING:
     from sendgrid_elt.alert_settings import AlertSettings
+
+log = logging.getLogger(__name__)
 
 
 def failed_task_ids(dag_id: str, run_id: str, context: Mapping[str, Any]) -> list[str]:
@@ -63,6 +71,28 @@ def _from_metadata_db(dag_id: str, run_id: str) -> dict[str, Any]:
     return {(t if i < 0 else f"{t}_{i}"): str(getattr(s, "value", s)) for t, i, s in rows}
 
 
+def explained_by_tenants(dag_id: str, run_id: str, failed: list[str]) -> bool:
+    """Whether the run failed only through tenants whose own health alerts tell of it.
+
+    Every failed task is an extract batch, and the run's tenant rows show a failed or partial
+    tenant and none left unfinished (a batch killed or timed out). Unknown (the warehouse
+    cannot be read) is ``False``: the run's alert is sent.
+    """
+    from sendgrid_elt.settings import EXTRACT_DAG_ID
+
+    if dag_id != EXTRACT_DAG_ID or not failed:
+        return False
+    if not all(t == "extract_load" or t.startswith("extract_load[") for t in failed):
+        return False
+    try:
+        from sendgrid_elt.batches import FAILED, PARTIAL, RUNNING, run_tenants
+
+        statuses = {row["status"] for row in run_tenants(run_id).values()}
+    except Exception:  # unknown: alert
+        return False
+    return RUNNING not in statuses and bool(statuses & {FAILED, PARTIAL})
+
+
 def _label(key: str, task_ids: Iterable[str]) -> str:
     """``extract_load_3`` (how Airflow keys a mapped instance) as ``extract_load[3]``."""
     mapped = re.fullmatch(r"(.+)_(\d+)", key)
@@ -99,10 +129,15 @@ class RunFailureNotifier(BaseNotifier):
         dag_run = context.get("dag_run")
         dag_id = getattr(context.get("dag"), "dag_id", None) or getattr(dag_run, "dag_id", "?")
         run_id = context.get("run_id") or getattr(dag_run, "run_id", None) or "?"
+        failed = failed_task_ids(dag_id, run_id, context)
+        if explained_by_tenants(dag_id, run_id, failed):
+            log.info("run %s of %s failed through its tenants only (%s): their health alerts "
+                     "tell of it, no run alert", run_id, dag_id, ", ".join(failed))  # fmt: skip
+            return
         message = RunFailureMessage(
             dag_id=dag_id,
             run_id=run_id,
-            failed=failed_task_ids(dag_id, run_id, context),
+            failed=failed,
             cause=str(context.get("reason") or "task_failure"),
             to=list(settings.to),
             smtp_conn_id=settings.smtp_conn_id,

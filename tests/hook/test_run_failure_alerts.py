@@ -173,3 +173,59 @@ def test_in_the_dag_processor_the_failed_tasks_come_from_the_execution_api(
     failed = failed_task_ids(EXTRACT_DAG_ID, "run_1", {"dag": dag})
     assert failed == ["extract_load[0]", "extract_load[12]"]
     assert [(m.dag_id, m.run_ids) for m in asked] == [(EXTRACT_DAG_ID, ["run_1"])]
+
+
+def test_a_run_failed_only_by_its_tenants_sends_no_run_alert(
+    warehouse: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """Tenants that failed in their batches have their own health alert: the run adds none
+    (before: a revoked tenant meant a run-failure mail every day beside its reminder). A
+    failed task that is not a batch, or a tenant a killed batch never finished, is still
+    alerted, and so is a run whose tenant rows cannot be read."""
+    from sendgrid_elt import batches
+    from sendgrid_elt.run_alerts import explained_by_tenants
+    from sendgrid_elt.staging_schema import ensure_schema_url
+
+    ensure_schema_url(warehouse.sqlalchemy_url())
+
+    def loader(tenant_id: str, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        if tenant_id == "b":
+            raise RuntimeError("SendGrid rejected the API key")
+        return {"tenant_id": tenant_id, "requests": 1, "streams": {}}
+
+    with pytest.raises(batches.BatchFailed):
+        batches.run_batch(["a", "b"], "run-t", loader=loader)
+    assert explained_by_tenants(EXTRACT_DAG_ID, "run-t", ["extract_load[0]"])
+    assert not explained_by_tenants(EXTRACT_DAG_ID, "run-t", ["extract_load[0]", "list_tenants"])
+    assert not explained_by_tenants(TRANSFORM_DAG_ID, "run-t", ["dbt_build"])
+    assert not explained_by_tenants(EXTRACT_DAG_ID, "run-none", ["extract_load[0]"])
+
+    class Killed(BaseException):
+        pass
+
+    def killed(tenant_id: str, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        raise Killed
+
+    with pytest.raises(Killed):
+        batches.run_batch(["c"], "run-k", loader=killed)
+    assert not explained_by_tenants(EXTRACT_DAG_ID, "run-k", ["extract_load[0]"])
+
+    from types import SimpleNamespace
+
+    from sendgrid_elt import run_alert_message
+    from sendgrid_elt.alert_settings import AlertSettings
+    from sendgrid_elt.run_alerts import RunFailureNotifier
+
+    sent: list[Any] = []
+
+    monkeypatch.setattr(run_alert_message.RunFailureMessage, "notify",
+                        lambda self, context: sent.append(self))  # fmt: skip
+    monkeypatch.setattr("sendgrid_elt.run_alerts.failed_task_ids",
+                        lambda dag_id, run_id, context: ["extract_load[0]"])  # fmt: skip
+    notifier = RunFailureNotifier(settings=AlertSettings(to=("ops@example.com",)))
+    with caplog.at_level(logging.INFO, logger="sendgrid_elt.run_alerts"):
+        notifier.notify({"dag": SimpleNamespace(dag_id=EXTRACT_DAG_ID), "run_id": "run-t"})
+    assert sent == []
+    assert "failed through its tenants only" in caplog.text
+    notifier.notify({"dag": SimpleNamespace(dag_id=EXTRACT_DAG_ID), "run_id": "run-k"})
+    assert len(sent) == 1
