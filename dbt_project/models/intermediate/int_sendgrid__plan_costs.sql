@@ -27,9 +27,15 @@
     month would keep a tenant on a dearer plan than the one its p95 month pays least on). A
     plan without one is a hard cap (Free) and must cover the needed volume with headroom;
     Premier (custom volume and price) covers any volume. The recommended plan is the one of
-    least expected cost, Premier (no price) last; on a tie the plan that covers the needed
-    volume wins (less overage risk), then the lower tier. The covering plan (the cheapest
-    that covers the needed volume) is what paying overage is weighed against.
+    least expected cost, Premier without a known price (no contract) last; on a tie the
+    current plan wins (a change at no saving is noise), then the plan that covers the needed
+    volume (less overage risk), then the lower tier. The covering plan (the cheapest that
+    covers the needed volume) is what paying overage is weighed against, so that needs its
+    price: when no covering plan has a known price (only Premier without a contract covers),
+    a plan paying overage cannot be shown to cost less and the pick is made among the
+    covering plans (Premier: a quote), never "paying overage costs less than Premier".
+    The recommended price is what the tenant would pay: the current plan's contract price
+    when the pick is the current plan, else the list price.
     A tenant whose volume is not readable (int_sendgrid__volume_readability) has null
     volumes, overage and current monthly cost (unknown, never 0) and no plan; a tenant read
     that sent nothing has volumes of 0 and is sized on them.
@@ -244,6 +250,7 @@ candidates as (
     -- emails when a contract sets them
     select
         sized.tenant_id,
+        sized.current_plan_code,
         sized.p95_monthly_requests,
         plan_catalog.plan_code,
         plan_catalog.plan_name,
@@ -305,16 +312,35 @@ priced as (
 
 ),
 
+weighed as (
+
+    -- whether a plan covers the needed volume at all, and one at a known price: without it
+    -- (only Premier, no contract) what a plan paying overage saves is unknown
+    select
+        *,
+        bool_or(covers_required) over (partition by tenant_id) as has_cover,
+        coalesce(
+            bool_or(covers_required and price_usd is not null) over (partition by tenant_id),
+            false
+        ) as has_priced_cover
+    from priced
+
+),
+
 ranked as (
 
     select
         *,
-        -- cheapest expected cost, Premier (custom price) last; a tie goes to the plan that
-        -- covers the volume with headroom (less overage risk), then to the lower tier
+        -- cheapest expected cost, Premier (custom price) last; paying overage only when a
+        -- covering plan of known price shows it costs less; a tie goes to the current plan
+        -- (no change at no saving), then to the plan that covers the volume with headroom
+        -- (less overage risk), then to the lower tier
         row_number() over (
             partition by tenant_id
             order by
+                (covers_required or has_priced_cover or not has_cover) desc,
                 price_usd + expected_overage_usd asc nulls last,
+                (plan_code = current_plan_code) desc,
                 covers_required desc,
                 tier_rank asc
         ) as cost_rank,
@@ -324,7 +350,7 @@ ranked as (
             order by
                 covers_required desc, price_usd + expected_overage_usd asc nulls last, tier_rank asc
         ) as covering_rank
-    from priced
+    from weighed
 
 ),
 
@@ -332,17 +358,20 @@ final as (
 
     select
         sized.*,
-        -- the plan of least expected cost: its list price and the overage a p95 month costs
+        -- the plan of least expected cost: the price paid on it (the current plan: its contract
+        -- price when one is set, else the list price) and the overage a p95 month costs
         picked.plan_code as recommended_plan_code,
         picked.plan_name as recommended_plan_name,
         picked.tier_rank as recommended_tier_rank,
-        picked.monthly_price_usd as recommended_monthly_price_usd,
-        -- null with the price (Premier: custom, per contract)
+        picked.price_usd as recommended_monthly_price_usd,
+        -- null with the price (Premier without a contract: custom)
         case
-            when picked.monthly_price_usd is not null then picked.expected_overage_usd
+            when picked.price_usd is not null then picked.expected_overage_usd
         end as recommended_overage_usd,
         covering.plan_code as covering_plan_code,
         covering.plan_name as covering_plan_name,
+        -- null: Premier without a contract (no plan paying overage is then shown cheaper)
+        covering.price_usd as covering_monthly_price_usd,
         case
             when sized.is_volume_readable
                 then sized.current_monthly_price_usd + coalesce(sized.current_overage_usd, 0)

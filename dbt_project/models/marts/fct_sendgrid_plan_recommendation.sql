@@ -10,17 +10,21 @@
     rate (Essentials, Pro) need not cover any volume: the excess is billed, so it is priced,
     not excluded. A plan without one (Free) is a hard cap: it must cover the needed volume
     with headroom, and its daily limit the busiest day. Premier (custom price) comes last.
-    On a tie the plan covering the needed volume wins (less overage risk), then the lower
-    tier. Seats, subusers, dedicated IPs and Email Address Validation must fit as before;
+    On a tie the current plan wins (a change at no saving is noise), then the plan covering
+    the needed volume (less overage risk), then the lower tier. Seats, subusers, dedicated IPs and Email Address Validation must fit as before;
     an unknown (unreadable) one never sizes a tenant down: the text says so.
 
     Money, with a clear sign: the current plan costs its price (contract override, else list
-    price) plus the overage a p95 month would cost on it; the recommended plan costs its list
-    price plus its expected overage (`recommended_monthly_overage_usd`).
+    price) plus the overage a p95 month would cost on it; the recommended plan costs its price
+    (a kept plan's contract price, else its list price) plus its expected overage (`recommended_monthly_overage_usd`).
     `monthly_cost_change_usd` = recommended - current: positive = the change costs more. When
     the recommended plan pays overage, the text says so and names the cheapest plan covering
     the needed volume it costs less than ("keep current plan: paying the overage (~$5.00/month)
-    costs less than Pro 300K").
+    costs less than Pro 300K"), only when that plan's price is known: against Premier without
+    a contract (custom price) nothing is claimed cheaper ("...; compare with a Premier quote";
+    int_sendgrid__plan_costs then picks among the covering plans, so a tenant on Premier is
+    never told to downgrade to a plan paying overage on an unknown comparison). The
+    recommended price is the one paid: a kept plan's contract price, else the list price.
     A tenant without data (sync state failed / never_synced) gets no recommendation.
     Neither does a tenant whose volume is not readable (int_sendgrid__volume_readability,
     e.g. the key lacks stats.read, or subusers.read on a plan with subusers): its volumes, the
@@ -33,9 +37,12 @@
     first connection named: the account gets one recommendation, there), nor a deleted
     connection (`is_removed`: no_data).
 -#}
-{#- what paying overage is weighed against: the cheapest plan covering the needed volume #}
+{#- what paying overage is weighed against: the cheapest plan covering the needed volume, and
+    only at a known price (Premier without a contract: no claim, compare with a quote) #}
 {%- set cheaper_than =
-    "coalesce(' costs less than ' || nullif(covering_plan_name, recommended_plan_name), '')" %}
+    "case when covering_monthly_price_usd is not null"
+    " then coalesce(' costs less than ' || nullif(covering_plan_name, recommended_plan_name), '')"
+    " else coalesce('; compare with a ' || covering_plan_name || ' quote', '') end" %}
 with
 
 plan_costs as (
