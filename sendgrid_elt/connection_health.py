@@ -96,7 +96,7 @@ def send_alert(
     if update.alert is None:
         return []
     if update.alert == "resolved":
-        reason = _told_text(update.previous_alerted)
+        reason = _told_text(update.told)
     notifier = ReconnectNotifier(
         tenant_id=update.tenant_id,
         kind=update.alert,

@@ -19,9 +19,9 @@ lock), so concurrent tasks never send two alerts for one transition:
 * out of ``degraded`` into ``connected`` after a degraded alert was delivered -> ``resolved``
   (once: the told problems are then forgotten).
 
-``stream_problems`` (``{stream: {"kind": "failed" | "rejected", "detail": ..., "count": n}}``)
-is written at the end of each run; the scope check at the start of the next run keeps it, so a
-tenant whose problems persist stays ``degraded`` without a new alert.
+``stream_problems`` (``{stream: {"kind": "failed" | "skipped_units" | "rejected", "detail":
+..., "count": n}}``) is written at the end of each run; the scope check at the start of the next
+run keeps it, so a tenant whose problems persist stays ``degraded`` without a new alert.
 
 :mod:`sendgrid_elt.connection_health` is the public face of this module.
 """
@@ -72,8 +72,8 @@ connection_health = Table(
     Column("missing_scopes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("streams_missing_scopes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("stream_problems", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    #: :func:`problem_keys` told by delivered alerts since the tenant was last connected (NULL:
-    #: a row from before the column, see :func:`alerted_keys`).
+    #: :func:`problem_keys` told by delivered alerts -> when each was last seen (a list or NULL:
+    #: a row from an earlier version, see :func:`told_problems`).
     Column("alerted_problems", JSONB),
     Column("last_alert_at", _ts),
     Column("alert_kind", Text),
@@ -94,8 +94,10 @@ class HealthUpdate:
     previous_alert_kind: str | None = None
     reason: str | None = None
     stream_problems: Mapping[str, Any] | None = None
-    #: ``alerted_problems`` before this update (restored when the alert is released).
+    #: ``alerted_problems`` as stored before this update (restored when the alert is released).
     previous_alerted: Any = None
+    #: The problem keys alerts had told of and still remembered (what ``resolved`` names).
+    told: tuple[str, ...] = ()
 
 
 def health_engine() -> Engine:
@@ -321,9 +323,8 @@ def record_health(
         stored = previous.get("alerted_problems")  # release_alert restores it as it was
         current = problem_keys(missing_scopes, problems) if status != "needs_reconnect" else []
         seen = now.isoformat()
-        last_seen = told_problems(previous)
-        remembered = {k: seen if k in current else last_seen[k]
-                      for k in alerted_keys(previous, now)}  # fmt: skip
+        last_seen, told = told_problems(previous), alerted_keys(previous, now)
+        remembered = {k: seen if k in current else last_seen[k] for k in told}
         if alert == "degraded":
             alerted = {**remembered, **dict.fromkeys(current, seen)}
         elif alert in ("reconnected", "resolved"):
@@ -360,6 +361,7 @@ def record_health(
         reason,
         problems,
         stored,
+        tuple(told),
     )
 
 

@@ -226,3 +226,21 @@ def test_a_told_problem_gone_for_a_day_alerts_again_while_the_tenant_stays_degra
     alerts = [_record(engine, problems, minute, scopes=["stats.read"]).alert
               for minute, problems in steps]  # fmt: skip
     assert alerts == ["degraded", None, None, None, "degraded", None]
+
+
+def test_the_resolved_notice_of_a_row_from_an_earlier_version_names_its_problem(
+    smtp_server: Any,
+) -> None:
+    """A row the old code left (``alerted_problems`` NULL) resolves with a notice naming what
+    it had alerted (before: the notice read the raw NULL and raised)."""
+    engine = health_engine()
+    _tell(engine, _failed("bounces"), 0)
+    with engine.begin() as conn:  # as the old code left it
+        conn.execute(text("update sendgrid_staging.connection_health set alerted_problems = null"))
+    assert _tell(engine, {}, 1).alert == "resolved"
+    body = "".join(
+        part.get_payload(decode=True).decode()
+        for part in smtp_server.messages[-1].walk()
+        if part.get_payload(decode=True)
+    )
+    assert "Reported earlier: stream bounces failed." in body
