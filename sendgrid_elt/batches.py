@@ -229,8 +229,9 @@ def run_batch(
         counts[FAILED], counts[SKIPPED], summary["records"], summary["requests"],
     )  # fmt: skip
     # a backfill's partial tenants: only a retry of its run resumes the units not reached yet
-    behind = {r["tenant_id"]: r["error"] for r in results if r["status"] == PARTIAL}
-    behind = behind if start_date is not None else {}
+    # (a backfill never counts an earlier try's partial as done: each ran in this try)
+    reasons = {r["tenant_id"]: r["error"] for r in results}
+    behind = {t: reasons.get(t) for t in partial} if start_date is not None else {}
     if partial and not behind:
         log.warning(
             "batch %d: not finished within the time budget, resumed by the next run (not "

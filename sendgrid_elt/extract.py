@@ -50,6 +50,7 @@ from sendgrid_elt.stream_outcome import (
     StreamOutcome,
     StreamsFailed,
     endpoint_refused,
+    errored,
     failure,
     licence_skip,
     refusal,
@@ -177,10 +178,10 @@ class TenantExtractor:
             outcome.status, outcome.detail = "error", scrub(why)[:500]
             self.log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except errors.SendGridError as exc:
-            outcome.status, outcome.detail = "error", failure(exc, 500)
+            errored(outcome, exc)
             self.log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except Exception as exc:  # a bug or a surprise must not take the other streams down
-            outcome.status, outcome.detail = "error", failure(exc, 500)
+            errored(outcome, exc)
             self.log.exception("stream %s failed unexpectedly: %s", spec.name, outcome.detail)
         stats = shaper.stats
         outcome.rejected += stats.rejected

@@ -16,8 +16,6 @@ import logging
 import time
 from typing import Any
 
-from sendgrid_hook import errors
-
 from sendgrid_elt import catalog, settings
 from sendgrid_elt.statement_deadline import StatementDeadline, set_lock_timeout
 from sendgrid_elt.stream_outcome import StreamsFailed
@@ -66,15 +64,15 @@ def _budget_end(
 def _budget_ended(hook: Any, outcomes: dict[str, Any], deadline: Any) -> bool:
     """Whether the time budget ended the streams.
 
-    Its clock ran out, a stream ended on it (a wait that no longer fitted), or a warehouse
-    statement was canceled after it.
+    Its clock ran out, a stream ended on it (a wait that no longer fitted: the outcome's
+    ``budget_ended``, set where the error became the outcome, never guessed from ``detail``), or
+    a warehouse statement was canceled after it.
     """
     left = hook.time_left()
-    ended = errors.SendGridTimeBudgetExceededError.__name__  # how ``failure()`` starts
     return (
         (left is not None and left <= 0)
         or (deadline is not None and deadline.fired)
-        or any(o.status == "error" and str(o.detail or "").startswith(ended)
+        or any(o.status == "error" and getattr(o, "budget_ended", False)
                for o in outcomes.values())
     )  # fmt: skip
 

@@ -46,6 +46,9 @@ class StreamOutcome:
     repaired: int = 0
     #: Subuser -> why SendGrid refused it, of those that still exist (:mod:`subuser_roster`).
     skipped: dict[str, str] = field(default_factory=dict)
+    #: The stream ended on the tenant's time budget (set by :func:`errored`, never read from
+    #: ``detail``'s text): the tenant is ``partial``, not failed (:mod:`sendgrid_elt.batches`).
+    budget_ended: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -111,6 +114,16 @@ def failure(exc: BaseException, limit: int = 200) -> str:
     if hint:  # said before PostgreSQL's text: what the error means survives the cut
         name = f"{name} ({hint})"
     return storable(scrub(f"{name}: {exc}"))[:limit]
+
+
+def errored(outcome: StreamOutcome, exc: BaseException, limit: int = 500) -> None:
+    """Mark ``outcome`` failed by ``exc``: ``error``, :func:`failure`'s reason, and the flag.
+
+    ``budget_ended`` says that the tenant's time budget ended the stream
+    (:class:`~sendgrid_hook.errors.SendGridTimeBudgetExceededError`), whatever ``detail`` says.
+    """
+    outcome.status, outcome.detail = "error", failure(exc, limit)
+    outcome.budget_ended = isinstance(exc, errors.SendGridTimeBudgetExceededError)
 
 
 #: What a warehouse statement's cancellation means here, by SQLSTATE (see

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from sendgrid_elt import batches, settings
+from sendgrid_elt import batches, catalog, settings
 from sendgrid_elt.extract_load import load_tenant, prepare_staging
 from sendgrid_elt.stream_outcome import StreamOutcome, StreamsFailed
 from sendgrid_simulator.hostile import configure
@@ -147,35 +147,70 @@ def test_a_backfill_out_of_time_still_fails_its_batch_and_the_retry_resumes_it(
     assert summary["tenants"] == {"acme": "ok"}
 
 
+def _bounces(detail: str, *, ended: bool) -> StreamOutcome:
+    """A failed ``bounces``; the flag set as an attribute, so the old code ran the test too."""
+    outcome = StreamOutcome("bounces", "error", detail=detail)
+    outcome.budget_ended = ended
+    return outcome
+
+
 def test_only_a_budget_end_makes_a_tenant_partial(
     sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A stream that ended on the budget (a wait that no longer fitted, time still on the
-    clock) makes the tenant partial; a stream's 503 alone is a failure, retried as before."""
+    clock: its outcome's ``budget_ended``) makes the tenant partial, whatever its ``detail``
+    says (scrubbed, reworded); a stream's own failure is retried as before, even when its
+    ``detail`` happens to start with the budget error's name. Before, the first word of
+    ``detail`` decided: the reworded end failed the tenant, the look-alike made it partial."""
     from sendgrid_elt import extract
     from sendgrid_elt.extract_load import TimeBudgetEnded
 
     monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
     prepare_staging()
-    detail = {"bounces": "SendGridServerError: 503 Service Unavailable after 5 retries"}
+    bounces = [_bounces("SendGridServerError: 503 Service Unavailable after 5 retries",
+                        ended=False)]  # fmt: skip
 
     def run(self: Any, streams: list[str] | None = None) -> dict[str, Any]:
-        outcomes = {
-            "teammates": StreamOutcome("teammates", "ok", records=3),
-            "bounces": StreamOutcome("bounces", "error", detail=detail["bounces"]),
-        }
+        outcomes = {"teammates": StreamOutcome("teammates", "ok", records=3),
+                    "bounces": bounces[0]}  # fmt: skip
         raise StreamsFailed("streams failed: bounces", outcomes)
 
     monkeypatch.setattr(extract.TenantExtractor, "run", run)
     with pytest.raises(StreamsFailed) as raised:
         load_tenant("acme", "run-503", streams=STREAMS, time_budget=600)
     assert not isinstance(raised.value, TimeBudgetEnded)
-    detail["bounces"] = (
-        "SendGridTimeBudgetExceededError: the tenant's time budget of 600 s is used up: no "
-        "time left for a wait of 90.0 s"
-    )
+    look_alike = "SendGridTimeBudgetExceededError: quoted back by a proxy's 503 error page"
+    bounces[0] = _bounces(look_alike, ended=False)
+    with pytest.raises(StreamsFailed) as raised:
+        load_tenant("acme", "run-look-alike", streams=STREAMS, time_budget=600)
+    assert not isinstance(raised.value, TimeBudgetEnded)
+    bounces[0] = _bounces("no time left for a wait of 90.0 s (reworded)", ended=True)
     with pytest.raises(TimeBudgetEnded, match="not finished: bounces"):
         load_tenant("acme", "run-wait", streams=STREAMS, time_budget=600)
+
+
+def test_a_stream_ended_by_the_budget_says_so_on_its_outcome(
+    sim: Any, acme: Any, pg: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the error becomes the outcome, the flag is set; any other failure leaves it off."""
+    from sendgrid_hook import errors
+
+    from .conftest import extractor
+
+    def ended(path: str, **kwargs: Any) -> Any:
+        raise errors.SendGridTimeBudgetExceededError("the tenant's time budget is used up")
+
+    monkeypatch.setattr(acme, "iter_record_pages", ended)
+    outcome = extractor(acme, pg).run_stream(catalog.get("bounces"))
+    assert (outcome.status, outcome.budget_ended) == ("error", True), outcome
+
+    def failed(path: str, **kwargs: Any) -> Any:
+        raise errors.SendGridRetriableError("SendGridTimeBudgetExceededError: 503", status_code=503)
+
+    monkeypatch.setattr(acme, "iter_record_pages", failed)
+    outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("bounces"))
+    assert outcome.status == "error", outcome
+    assert not outcome.budget_ended
 
 
 @pytest.mark.slow
