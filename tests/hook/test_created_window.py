@@ -28,6 +28,7 @@ class SuppressionList(JsonHandler):
     rows: ClassVar[list[dict[str, Any]]] = []
     newest_first: ClassVar[bool] = False
     delete_after: ClassVar[dict[int, str]] = {}  # after request n, delete this email
+    not_objects: ClassVar[set[str]] = set()  # these emails' records are served as 42
     requests: ClassVar[list[dict[str, str]]] = []
 
     def do_GET(self) -> None:
@@ -39,7 +40,8 @@ class SuppressionList(JsonHandler):
         if cls.newest_first:
             window = sorted(window, key=lambda r: -r["created"])  # stable: ties keep their order
         offset, limit = int(q.get("offset", 0)), int(q.get("limit", PAGE))
-        body = window[offset : offset + limit]
+        body: list[Any] = window[offset : offset + limit]
+        body = [42 if r["email"] in cls.not_objects else r for r in body]
         gone = cls.delete_after.get(len(cls.requests))
         if gone is not None:
             cls.rows = [r for r in cls.rows if r["email"] != gone]
@@ -53,10 +55,14 @@ def served(set_conn: Any) -> Iterator[SendGridHook]:
         yield hook
 
 
-def _list(created: list[int], *, newest_first: bool = False, delete: dict | None = None) -> None:
+def _list(
+    created: list[int], *, newest_first: bool = False, delete: dict | None = None,
+    not_objects: frozenset[str] = frozenset(),
+) -> None:  # fmt: skip
     SuppressionList.rows = [{"created": c, "email": f"e{i}@x.test"} for i, c in enumerate(created)]
     SuppressionList.newest_first = newest_first
     SuppressionList.delete_after = delete or {}
+    SuppressionList.not_objects = set(not_objects)
 
 
 def _read(hook: SendGridHook, pagination: str, **params: Any) -> list[str]:
@@ -139,3 +145,20 @@ def test_a_newest_first_list_keeps_its_order_through_a_page_of_one_second(
     assert sorted(emails) == sorted(r["email"] for r in SuppressionList.rows)
     assert len(emails) == 11
     assert all("start_time" not in q for q in SuppressionList.requests)
+
+
+@pytest.mark.parametrize("newest_first", [False, True], ids=["oldest-first", "newest-first"])
+def test_a_record_that_is_no_object_after_a_full_page_is_kept_for_the_shaper(
+    served: SendGridHook, newest_first: bool
+) -> None:
+    """Page 2 (after a full page narrowed the window) holds ``42``: it is returned like any
+    record (the shaper rejects it: ``record not an object``) and every other row is read once;
+    it once raised ``AttributeError`` on every run and stopped the whole unit."""
+    poisoned = "e5@x.test" if not newest_first else "e6@x.test"
+    _list(EVERY_SECOND, newest_first=newest_first, not_objects=frozenset({poisoned}))
+    records = list(served.iter_records("/v3/suppression/bounces", pagination="created_window",
+                                       records_path=None, page_size=PAGE))  # fmt: skip
+    assert records.count(42) == 1
+    emails = [r["email"] for r in records if isinstance(r, dict)]
+    assert sorted(emails) == sorted({f"e{i}@x.test" for i in range(12)} - {poisoned})
+    assert "start_time" in SuppressionList.requests[1] or "end_time" in SuppressionList.requests[1]

@@ -33,7 +33,8 @@ class Handler(JsonHandler):
         base = f"http://{self.headers['Host']}"
         headers: dict[str, str] = {}
         route = parts.path
-        limit, offset = int(q.get("limit", 3)), int(q.get("offset", 0))
+        limit = int(q["limit"]) if q.get("limit", "").isdigit() else 3
+        offset = int(q.get("offset", 0))
         if route == "/v3/offset_plain":
             body: Any = ROWS[offset : offset + limit]
         elif route == "/v3/offset_exact":
@@ -53,6 +54,9 @@ class Handler(JsonHandler):
                 headers["Link"] = (
                     f'<{base}{route}?limit={limit}&offset={offset + limit}>; rel="next"'
                 )
+        elif route == "/v3/offset_link_bad_limit":  # a Link next whose limit is no number
+            body = ROWS[offset : offset + limit]
+            headers["Link"] = f'<{base}{route}?limit=abc&offset={offset + limit}>; rel="next"'
         elif route == "/v3/wrapped_stats":  # one wrapper record per page, no Link header
             body = {"date": "2026-11-01", "stats": ROWS[offset : offset + limit]}
         elif route == "/v3/offset_ignored":
@@ -267,3 +271,16 @@ def test_an_error_or_a_list_is_no_single_record(
     otherwise retire the real record for a record of ``errors``."""
     with pytest.raises(SendGridFatalError, match=match):
         list(hook.iter_records(path, pagination="none", records_path=records_path))
+
+
+def test_a_paginator_tripping_over_a_response_fails_with_a_clear_pagination_error(
+    hook: SendGridHook,
+) -> None:
+    """Whatever a paginator's own bookkeeping fails on (here a ``Link`` next whose ``limit`` is
+    ``abc``) ends the read with a :class:`SendGridPaginationError` naming the path and page,
+    not a bare ``ValueError`` that callers cannot tell from a bug of theirs."""
+    with pytest.raises(SendGridPaginationError) as caught:
+        _ids(hook, "/v3/offset_link_bad_limit", "offset")
+    message = str(caught.value)
+    assert message.startswith("/v3/offset_link_bad_limit: page 2 ")
+    assert "ValueError" in message

@@ -240,7 +240,11 @@ class CreatedWindowPaginator(LimitOffsetPaginator):
         self._edge, self._edge_second = [], None
         if not edge:
             return records
-        return [r for r in records if r.get(field) != second or r not in edge]
+        # a record that is no object is no row of the edge: kept, for the shaper to reject
+        return [
+            r for r in records
+            if not isinstance(r, dict) or r.get(field) != second or r not in edge
+        ]  # fmt: skip
 
     def next(self, request: PageRequest, page: Page) -> PageRequest | None:
         """Narrow the window past ``page`` (see the class); offsets only where it cannot.
@@ -270,7 +274,7 @@ class CreatedWindowPaginator(LimitOffsetPaginator):
         held = _param(request, bound)
         if held is not None and (int(held) >= last if bound == self.start else int(held) <= last):
             return by_offset  # the window already starts (ends) at that second
-        self._edge = [r for r in page.records if r.get(self.field) == last]
+        self._edge = [r for r in page.records if isinstance(r, dict) and r.get(self.field) == last]
         self._edge_second = last
         narrowed = _at_offset(request, 0)
         return PageRequest(narrowed.url, {**narrowed.params, bound: last})

@@ -40,8 +40,9 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sendgrid_hook.errors import SendGridPaginationError
+from sendgrid_hook.errors import SendGridError, SendGridPaginationError
 from sendgrid_hook.page_records import extract_records
+from sendgrid_hook.redaction import scrub
 from sendgrid_hook.transport import ApiResponse, Transport
 
 DEFAULT_MAX_PAGES = 10_000
@@ -227,8 +228,9 @@ def iter_pages(
     its ``page_items`` list (``/v3/subusers/stats/monthly``: ``{"date", "stats": [...]}``).
 
     Raises:
-        SendGridPaginationError: Repeated request (not a revisit), repeated page, or
-            ``max_pages`` exceeded.
+        SendGridPaginationError: Repeated request (not a revisit), repeated page,
+            ``max_pages`` exceeded, or a paginator that failed on a page it could not read
+            (any error of its own bookkeeping, named with the page: never a bare traceback).
     """
     progress = progress or PageProgress(path)
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
@@ -250,19 +252,38 @@ def iter_pages(
         if raw and raw == previous:
             raise SendGridPaginationError(f"pagination loop on {path}: the same page came back")
         previous = raw
-        records = paginator.fresh(raw)
+        records = _bookkeeping(paginator, path, progress.pages + 1, paginator.fresh, raw)
         progress.pages += 1
         progress.records += len(records)
         page = Page(progress.pages, request, response, records, _size(raw, page_items))
         if on_page is not None:
             on_page(progress)
         yield page
-        if page.size:
-            request = paginator.next(request, page)
-        else:
-            request = paginator.after_empty(request, page)
+        step = paginator.next if page.size else paginator.after_empty
+        request = _bookkeeping(paginator, path, page.number, step, request, page)
         if request is not None:
             request = _carried(request, first, paginator.moves)
+
+
+def _bookkeeping(
+    paginator: Paginator, path: str, number: int, step: Callable[..., Any], *args: Any
+) -> Any:
+    """``step(*args)``, one of ``paginator``'s methods; an unexpected error as a clear one.
+
+    A paginator reads what the server sent (records, headers, ``_metadata``); a shape it did
+    not expect must fail the read with a :class:`SendGridPaginationError` naming the page,
+    like every other malformed response, not with a Python error's text.
+    """
+    try:
+        return step(*args)
+    except SendGridError:
+        raise
+    except Exception as exc:
+        raise SendGridPaginationError(
+            f"{path}: page {number} has a shape the paginator cannot follow "
+            f"({type(paginator).__name__}.{step.__name__}: {type(exc).__name__}: "
+            f"{scrub(str(exc))[:200]})"
+        ) from exc
 
 
 def _carried(request: PageRequest, first: PageRequest, moves: frozenset[str]) -> PageRequest:
