@@ -1,4 +1,4 @@
-"""Batches of the staging loader: rows of pages grouped, split fresh/known, prefetched.
+"""Batches of the staging loader: rows of pages grouped, one per key, split fresh/known, prefetched.
 
 A producer thread reads the pages (HTTP and shaping) and prepares the next batch while
 :mod:`sendgrid_elt.loader` writes the previous one; :class:`Progress` logs a stream's pace.
@@ -30,12 +30,16 @@ CURSOR = itemgetter(5)
 class Batch:
     """One batch, prepared in the producer thread while the previous one loads.
 
+    Each key is in one list once (:func:`distinct_rows` chose its row first).
+
     Attributes:
         fresh: Rows with a cursor past the stored one (new keys almost always), in key order.
-        known: The other rows, one per key, in key order (all rows of snapshot streams).
+        known: The other rows, in key order (all rows of snapshot streams).
         rejects: Records the shaper rejected.
         cursors: ``(largest, first, last, in order)`` of the batch's cursor values, or ``None``.
         last: The unit's last batch.
+        duplicates: Rows dropped because another row of the batch had their key and was kept,
+            counted when their content differed from the kept row's.
     """
 
     fresh: list[Row]
@@ -43,30 +47,55 @@ class Batch:
     rejects: list[Reject]
     cursors: tuple[Any, Any, Any, bool] | None
     last: bool = False
+    duplicates: int = 0
 
 
 def prepare_batch(
     rows: list[Row], rejects: list[Reject], *, prev: Any, versioned: bool, incremental: bool
 ) -> Batch:
-    """Cursor figures and the fresh/known split of one batch (rows in API order)."""
+    """Cursor figures and the fresh/known split of one batch (rows in API order).
+
+    A key the batch holds twice keeps one row (:func:`distinct_rows`) *before* the split, so
+    which row is stored depends on the rows alone, never on the stored cursor ``prev``.
+    """
     cvs = [cv for cv in map(CURSOR, rows) if cv is not None]
     cursors = (max(cvs), cvs[0], cvs[-1], cvs == sorted(cvs)) if cvs else None
+    rows, duplicates = distinct_rows(rows)
     if versioned or (prev is None and not incremental):
-        return Batch([], distinct_rows(rows), rejects, cursors)
+        return Batch([], rows, rejects, cursors, duplicates=duplicates)
     if prev is None:
         fresh, known = rows, []
     else:
         fresh, known = [], []
         for row in rows:
             (fresh if row[5] is not None and row[5] > prev else known).append(row)
-    fresh.sort(key=KEY_ORDER)  # neighbours in the key index: fewer index pages touched
-    return Batch(fresh, distinct_rows(known) if known else known, rejects, cursors)
+    # already in key order: neighbours in the key index, fewer index pages touched
+    return Batch(fresh, known, rejects, cursors, duplicates=duplicates)
 
 
-def distinct_rows(rows: list[Row]) -> list[Row]:
-    """One row per key (the last one), in key order."""
-    latest = {(r[0], r[1], r[2]): r for r in rows}
-    return sorted(latest.values(), key=KEY_ORDER)
+def distinct_rows(rows: list[Row]) -> tuple[list[Row], int]:
+    """One row per ``(subuser, parent_key, record_key)``, in key order; and the dropped count.
+
+    Of the rows sharing a key, the one with the highest cursor value wins (a row without one,
+    ``None``, ranks below any value); among equal values (or none at all) the last in API
+    order wins. The count is of dropped rows whose content (``record_hash``) differs from the
+    kept row's: an exact repeat loses nothing. A batch without a repeated ``record_key`` (the
+    common case, told by one set's size) takes no further pass.
+    """
+    if len(set(map(KEY_ORDER, rows))) == len(rows):
+        return sorted(rows, key=KEY_ORDER), 0
+    kept: dict[tuple[str, str, str], Row] = {}
+    for row in rows:
+        key = (row[0], row[1], row[2])
+        old = kept.get(key)
+        if old is not None and old[5] is not None and (row[5] is None or row[5] < old[5]):
+            continue  # an earlier row with a later cursor stays
+        kept[key] = row
+    differ = 0
+    for row in rows:
+        won = kept[(row[0], row[1], row[2])]
+        differ += won is not row and won[4] != row[4]
+    return sorted(kept.values(), key=KEY_ORDER), differ
 
 
 def prefetched_batches(

@@ -40,9 +40,9 @@ import psycopg
 from sendgrid_elt import sync_state
 from sendgrid_elt.copy_binary import framed_rows, text_field, timestamptz_field
 from sendgrid_elt.load_batches import (
+    KEY_ORDER,
     Batch,
     Progress,
-    distinct_rows,
     prefetched_batches,
     prepare_batch,
 )
@@ -136,6 +136,8 @@ class StreamWriter:
     seen_at: dt.datetime
     records: int = 0
     rejected: int = 0
+    #: Records dropped for another of the same key in their batch (content differing).
+    duplicates: int = 0
 
     @property
     def table(self) -> str:
@@ -206,6 +208,7 @@ class StreamWriter:
                 written = commit(direct=False)
             result.records += written
             result.batches += 1
+            self.duplicates += batch.duplicates
             result.cursor = cursor if save else result.cursor
         self.records += result.records
         return result
@@ -254,11 +257,11 @@ class StreamWriter:
             try:
                 self._copy_direct(batch.fresh)
             except (psycopg.errors.UniqueViolation, *_REFUSALS) as exc:
-                # a key existed after all, was repeated in the batch, or a refusal to isolate
+                # a key existed after all (stored by an earlier batch), or a refusal to isolate
                 raise _DirectRefused from exc
             written += len(batch.fresh)
         elif batch.fresh:
-            known = distinct_rows(batch.fresh + known)
+            known = sorted(batch.fresh + known, key=KEY_ORDER)  # disjoint: one row a key
         if known:
             written += self._guarded(known, rejects, self._upsert)
         return written
