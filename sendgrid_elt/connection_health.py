@@ -21,11 +21,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sendgrid_hook.display import human_instant, plural
+from sendgrid_hook.display import human_instant
 from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt.alert_settings import AlertSettings, undelivered
+from sendgrid_elt.health_problems import problems_text, stream_problems, told_text
 from sendgrid_elt.health_store import (
     DEFAULT_REMINDER,
     KEEP,
@@ -96,7 +97,7 @@ def send_alert(
     if update.alert is None:
         return []
     if update.alert == "resolved":
-        reason = _told_text(update.told)
+        reason = told_text(update.told)
     notifier = ReconnectNotifier(
         tenant_id=update.tenant_id,
         kind=update.alert,
@@ -235,79 +236,9 @@ def check_connection(
         )
     if update.alert:
         send_alert(engine, update, display_name=name, settings=settings,
-                   reason=_problems_text(update.stream_problems),
+                   reason=problems_text(update.stream_problems),
                    missing_scopes=whole.missing_scopes, context=context)  # fmt: skip
     return report
-
-
-def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Streams of a run that failed, skipped subusers that still exist, or rejected records.
-
-    A subuser SendGrid refused (403/404, or 451: its data in another region) that still exists
-    is missing from the tenant's totals: ``skipped_units``, named with the reason (the count is
-    of subusers; a stream that also rejected records keeps that count in ``rejected``). One
-    deleted or disabled since the run read the subuser list is no problem (see
-    :mod:`sendgrid_elt.subuser_roster`).
-
-    Args:
-        outcomes: Stream name -> ``StreamOutcome`` (anything with ``status``, ``detail`` and
-            ``rejected``; ``skipped`` when it has one).
-
-    Returns:
-        ``{stream: {"kind": "failed" | "skipped_units" | "rejected", "detail": ...,
-        "count": n}}``.
-    """
-    problems: dict[str, dict[str, Any]] = {}
-    for name, outcome in outcomes.items():
-        rejected = int(getattr(outcome, "rejected", 0) or 0)
-        skipped = dict(getattr(outcome, "skipped", None) or {})
-        detail = scrub(str(getattr(outcome, "detail", "") or ""))[:300]
-        if outcome.status == "error":
-            problems[name] = {"kind": "failed", "detail": detail, "count": rejected}
-        elif skipped:
-            units = ", ".join(f"{u or 'parent'} ({why})" for u, why in sorted(skipped.items()))
-            what = f"{len(skipped)} {plural('subuser', len(skipped))} skipped, rows kept: {units}"
-            problems[name] = {"kind": "skipped_units", "detail": scrub(what)[:300],
-                              "count": len(skipped), "rejected": rejected}  # fmt: skip
-        elif rejected:
-            problems[name] = {"kind": "rejected", "detail": detail, "count": rejected}
-    return problems
-
-
-def _problems_text(problems: Mapping[str, Any] | None) -> str:
-    parts = []
-    for name, p in sorted((problems or {}).items()):
-        count = p.get("count")
-        if name == RUN_PROBLEM:
-            parts.append(f"the run failed outside its streams ({p.get('detail') or 'see logs'})")
-        elif p.get("kind") == "failed":
-            parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
-        elif p.get("kind") == "skipped_units":
-            rejected = p.get("rejected") or 0
-            also = f"; it rejected {rejected} {plural('record', rejected)}" if rejected else ""
-            parts.append(f"stream {name}: {p.get('detail') or f'{count} subusers skipped'}{also}")
-        else:
-            parts.append(f"stream {name} rejected {count} {plural('record', count)}")
-    return "; ".join(parts)
-
-
-def _told_text(keys: Sequence[str]) -> str:
-    """The problems of :func:`~sendgrid_elt.health_store.problem_keys` in words."""
-    scopes = [k.split(":", 1)[1] for k in keys if k.startswith("scope:")]
-    parts = []
-    for key in keys:
-        if key.startswith("stream:"):
-            name, kind = key[len("stream:") :].rsplit(":", 1)
-            if name == RUN_PROBLEM:
-                parts.append("the run failed outside its streams")
-            else:
-                what = {"failed": "failed", "skipped_units": "skipped subusers"}.get(
-                    kind, "rejected records"
-                )
-                parts.append(f"stream {name} {what}")
-    if scopes:
-        parts.append(f"missing {plural('scope', len(scopes))}: {', '.join(scopes)}")
-    return "; ".join(parts)
 
 
 def record_run_failure(
@@ -345,7 +276,7 @@ def record_run_failure(
     log.warning("%s: the run failed outside its streams: %s", name, detail)
     if update.alert:
         send_alert(engine, update, display_name=name, settings=settings,
-                   reason=_problems_text(update.stream_problems), context=context)  # fmt: skip
+                   reason=problems_text(update.stream_problems), context=context)  # fmt: skip
     return update
 
 
@@ -393,9 +324,9 @@ def record_streams(
         reminder_after=settings.reminder_after,
     )
     if problems:
-        log.warning("%s: %s", name, _problems_text(problems))
+        log.warning("%s: %s", name, problems_text(problems))
     if update.alert:
         send_alert(engine, update, display_name=name, settings=settings,
-                   reason=_problems_text(update.stream_problems),
+                   reason=problems_text(update.stream_problems),
                    missing_scopes=report.missing_scopes, context=context)  # fmt: skip
     return update

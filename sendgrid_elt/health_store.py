@@ -21,7 +21,9 @@ lock), so concurrent tasks never send two alerts for one transition:
 
 ``stream_problems`` (``{stream: {"kind": "failed" | "skipped_units" | "rejected", "detail":
 ..., "count": n}}``) is written at the end of each run; the scope check at the start of the next
-run keeps it, so a tenant whose problems persist stays ``degraded`` without a new alert.
+run keeps it, so a tenant whose problems persist stays ``degraded`` without a new alert. What
+counts as one problem (a refused subuser is one per stream and subuser) and what was told is
+:mod:`sendgrid_elt.health_problems`'s.
 
 :mod:`sendgrid_elt.connection_health` is the public face of this module.
 """
@@ -37,6 +39,13 @@ from sendgrid_hook.redaction import scrub
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, create_engine, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from sendgrid_elt.health_problems import (
+    RUN_PROBLEM,
+    alert_undelivered,
+    alerted_keys,
+    problem_keys,
+    told_problems,
+)
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
@@ -52,9 +61,6 @@ REMINDER_SLACK = 0.1
 _DDL_LOCK = 0x5E9D_4EA1
 #: Kept: ``record_health(stream_problems=KEEP)`` leaves the stored problems as they are.
 KEEP: Any = None
-#: The ``stream_problems`` key of a run that failed outside its streams (the scope check, the
-#: API's clock, the state read): the tenant is ``degraded`` until a run reaches its streams.
-RUN_PROBLEM = "(run)"
 
 metadata = MetaData(schema=STAGING_SCHEMA)
 _ts = DateTime(timezone=True)
@@ -145,58 +151,6 @@ def ensure_table(engine: Engine) -> None:
         )
 
 
-def problem_signature(problems: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """What a degraded alert is about: sorted ``(stream, kind)`` pairs (counts left out)."""
-    return sorted((stream, str((p or {}).get("kind"))) for stream, p in (problems or {}).items())
-
-
-def problem_keys(
-    missing_scopes: Sequence[str] | None, problems: Mapping[str, Any] | None
-) -> list[str]:
-    """A degraded tenant's problems as sorted keys: ``scope:<scope>``, ``stream:<name>:<kind>``."""
-    keys = {f"scope:{scope}" for scope in missing_scopes or ()}
-    keys.update(f"stream:{stream}:{kind}" for stream, kind in problem_signature(problems))
-    return sorted(keys)
-
-
-def _undelivered(previous: Mapping[str, Any]) -> bool:
-    """The alert of the current status was claimed but never delivered (release_alert undid it)."""
-    since, last_alert = previous.get("status_since"), previous.get("last_alert_at")
-    return since is not None and (last_alert is None or last_alert < since)
-
-
-#: A told problem not seen for this long is forgotten: when it comes back, it is a new one.
-FORGET_TOLD_AFTER = dt.timedelta(hours=24)
-
-
-def told_problems(previous: Mapping[str, Any] | None) -> dict[str, str]:
-    """The problem keys delivered alerts told of, each with when it was last seen (ISO-8601).
-
-    A list (this column's first form) or NULL (a row from before it: it had alerted its stored
-    problems when degraded and its alert was delivered, the rule then) counts as seen at the
-    row's last check.
-    """
-    if not previous:
-        return {}
-    stored = previous.get("alerted_problems")
-    if isinstance(stored, Mapping):
-        return {str(k): str(v) for k, v in stored.items()}
-    checked = previous.get("last_checked_at")
-    seen = checked.isoformat() if checked is not None else dt.datetime.now(dt.UTC).isoformat()
-    if stored is not None:
-        return dict.fromkeys(map(str, stored), seen)
-    if previous.get("status") == "degraded" and not _undelivered(previous):
-        keys = problem_keys(previous.get("missing_scopes"), previous.get("stream_problems"))
-        return dict.fromkeys(keys, seen)
-    return {}
-
-
-def alerted_keys(previous: Mapping[str, Any] | None, now: dt.datetime) -> list[str]:
-    """The told problems still remembered at ``now`` (seen within ``FORGET_TOLD_AFTER``)."""
-    return sorted(k for k, seen in told_problems(previous).items()
-                  if now - dt.datetime.fromisoformat(seen) < FORGET_TOLD_AFTER)  # fmt: skip
-
-
 def decide_alert(
     previous: Mapping[str, Any] | None,
     status: Status,
@@ -213,7 +167,7 @@ def decide_alert(
     prev_status = previous["status"] if previous else "never_connected"
     last_alert = previous.get("last_alert_at") if previous else None
     last_kind = previous.get("alert_kind") if previous else None
-    undelivered = previous is not None and _undelivered(previous)
+    undelivered = previous is not None and alert_undelivered(previous)
     if status == "needs_reconnect":
         if prev_status != "needs_reconnect":
             return "needs_reconnect"
@@ -225,9 +179,10 @@ def decide_alert(
         return "reconnected"
     if undelivered and last_kind in ("needs_reconnect", "reminder"):
         return "reconnected"
-    told = set(alerted_keys(previous, now))
+    current = problem_keys(missing_scopes, stream_problems)
+    told = set(alerted_keys(previous, now, current))
     if status == "degraded":
-        new = set(problem_keys(missing_scopes, stream_problems)) - told
+        new = set(current) - told
         return "degraded" if new else None
     if status == "connected" and told:
         return "resolved"
@@ -323,7 +278,7 @@ def record_health(
         stored = previous.get("alerted_problems")  # release_alert restores it as it was
         current = problem_keys(missing_scopes, problems) if status != "needs_reconnect" else []
         seen = now.isoformat()
-        last_seen, told = told_problems(previous), alerted_keys(previous, now)
+        last_seen, told = told_problems(previous, current), alerted_keys(previous, now, current)
         remembered = {k: seen if k in current else last_seen[k] for k in told}
         if alert == "degraded":
             alerted = {**remembered, **dict.fromkeys(current, seen)}

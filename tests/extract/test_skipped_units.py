@@ -68,7 +68,7 @@ def test_a_refused_subuser_that_still_exists_degrades_the_tenant_once(
     second = _record({"user_account": again}, 60)
     assert (second.status, second.alert) == ("degraded", None)  # told already
     told = read_health(health_engine(), "acme")["alerted_problems"]
-    assert sorted(told) == ["stream:user_account:skipped_units"]
+    assert sorted(told) == [f"stream:user_account:skipped_units:{eu}"]  # one per subuser
     hostile()  # read again: connected, one resolved notice
     clean = extractor(acme, pg, run="r3").run_stream(spec)
     assert clean.skipped == {}
