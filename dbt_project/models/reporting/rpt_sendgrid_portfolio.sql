@@ -6,6 +6,14 @@
     per month and what following all recommendations changes (net), and the latest successful
     sync.
 
+    Plan changes sum the KNOWN amounts and count the others: a change whose cost is unknown
+    (a downgrade from Premier without a contract price, an upgrade to Premier: a quote) is
+    left out of downgrade_savings_usd / upgrade_cost_usd / net_plan_change_usd and counted in
+    downgrade_savings_unknown_count / upgrade_cost_unknown_count, so one unpriced tenant no
+    longer makes the whole portfolio's figure unknown. A total is null only when changes of
+    its kind exist and none is known. (The projected overage stays all or nothing: a period
+    over plan is a cost the tenant will pay, and a partial sum would understate it.)
+
     Connection states count connections (tenants); every other figure counts SendGrid accounts
     once (`is_counted_in_totals`): a connection that reaches an account already connected under
     another id, or a subuser of another connected tenant (whose figures include it), is left
@@ -73,12 +81,19 @@ accounts as (
         -- (the overview's unused_paid is 0, not null, for a tenant with no feature known)
         case when count(features_used) > 0 then sum(features_unused_paid) end
             as features_unused_paid,
-        {{ sendgrid_known_sum('-monthly_cost_change_usd', "recommendation = 'downgrade'") }}
+        -- plan changes: the known amounts, and how many are unknown (counted, not summed)
+        {{ sendgrid_known_part_sum('-monthly_cost_change_usd', "recommendation = 'downgrade'") }}
             as downgrade_savings_usd,
         count(*) filter (where recommendation = 'downgrade') as downgrade_count,
-        {{ sendgrid_known_sum('monthly_cost_change_usd', "recommendation = 'upgrade'") }}
+        count(*) filter (
+            where recommendation = 'downgrade' and monthly_cost_change_usd is null
+        ) as downgrade_savings_unknown_count,
+        {{ sendgrid_known_part_sum('monthly_cost_change_usd', "recommendation = 'upgrade'") }}
             as upgrade_cost_usd,
-        count(*) filter (where recommendation = 'upgrade') as upgrade_count
+        count(*) filter (where recommendation = 'upgrade') as upgrade_count,
+        count(*) filter (
+            where recommendation = 'upgrade' and monthly_cost_change_usd is null
+        ) as upgrade_cost_unknown_count
     from overview
     where is_counted_in_totals
 
@@ -111,9 +126,15 @@ final as (
         accounts.downgrade_count::integer as downgrade_count,
         accounts.upgrade_cost_usd::numeric(12, 2) as upgrade_cost_usd,
         accounts.upgrade_count::integer as upgrade_count,
-        (accounts.upgrade_cost_usd - accounts.downgrade_savings_usd)::numeric(12, 2)
-            as net_plan_change_usd,
-        connections.last_successful_sync_at::timestamptz as last_successful_sync_at
+        -- the known changes; null only when neither kind has a known amount
+        (case
+            when accounts.upgrade_cost_usd is not null or accounts.downgrade_savings_usd is not null
+                then coalesce(accounts.upgrade_cost_usd, 0)
+                    - coalesce(accounts.downgrade_savings_usd, 0)
+        end)::numeric(12, 2) as net_plan_change_usd,
+        connections.last_successful_sync_at::timestamptz as last_successful_sync_at,
+        accounts.downgrade_savings_unknown_count::integer as downgrade_savings_unknown_count,
+        accounts.upgrade_cost_unknown_count::integer as upgrade_cost_unknown_count
     from as_of
     cross join connections
     cross join accounts
