@@ -11,10 +11,10 @@ One unit (subuser) or parent id whose read fails fails only itself: its rows and
 kept, the snapshot deletes nothing of it, and the stream ends in ``error`` naming it while the
 other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest wait for the
 next run). A subuser SendGrid refuses (403/404/451) is skipped with its rows kept; one that
-still exists stays in the outcome's ``skipped`` (:mod:`sendgrid_elt.subuser_roster`). A parent
-id refused on its first page is skipped with its rows kept. A subuser whose name no index
-entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read: one reject
-per stream names it.
+still exists stays in the outcome's ``skipped`` (:mod:`sendgrid_elt.subuser_roster`), so does
+one refused as a fan-out's id. A parent id refused on its first page is skipped, rows kept. A
+subuser whose name no index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes)
+is not read: one reject per stream names it.
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
@@ -56,7 +56,7 @@ from sendgrid_elt.stream_outcome import (
     refusal,
     units_detail,
 )
-from sendgrid_elt.subuser_roster import SubuserRoster
+from sendgrid_elt.subuser_roster import SubuserRoster, refused_ids
 from sendgrid_elt.unit_reads import Part, plan_requests, read_pages
 from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before, usable_cursor
 
@@ -244,10 +244,12 @@ class TenantExtractor:
             deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread,
                                    *too_long], partial)  # fmt: skip
         progress.done(writer.records, self.hook.request_count - pages0)
-        outcome.skipped = self.roster.counted(skipped)  # those deleted since: only named
+        ids = refused_ids(spec, partial)  # subusers refused as a fan-out's ids: skipped too
+        outcome.skipped = self.roster.counted(skipped) | self.roster.counted(ids)  # gone: named
         if failed or unread:
             outcome.status = "error"
-        refused = [f"{p.pid} ({p.why})" for parts in partial.values() for p in parts if p.refused]
+        refused = [f"{p.pid} ({ids.get(p.pid, p.why)})" for ps in partial.values() for p in ps
+                   if p.refused]  # fmt: skip
         detail = units_detail(failed, unread, refused, skipped, ignored, too_long,
                               deleted=deleted, in_a_row=FAILED_UNITS_IN_A_ROW)  # fmt: skip
         return writer.records, detail

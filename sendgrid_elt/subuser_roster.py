@@ -1,7 +1,9 @@
 """Whether a subuser SendGrid refused is still one: a refusal after it left is no problem.
 
 A subuser SendGrid refuses in a per-subuser read (403/404, or every parent id of its fan-out
-gone) is skipped and its rows kept. When it still exists, its volume is missing from the
+gone), or as an id of a fan-out over the subuser list (``subuser_stats`` asks for them in
+chunks of ids, ``subuser_credits`` one by one: :func:`refused_ids`), is skipped and its rows
+kept. When it still exists, its volume is missing from the
 tenant's totals: the stream keeps it in ``skipped`` (a health problem, one alert). When it was
 deleted or disabled since the run read the subuser list (a normal race with the tenant's own
 admins), the refusal is only named in ``detail``. SendGrid is asked once per subuser and run
@@ -12,12 +14,16 @@ check that cannot answer leaves the refusal counted.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sendgrid_hook import errors
 
 from sendgrid_elt import catalog
 from sendgrid_elt.stream_outcome import TENANT_ERRORS, failure
+
+if TYPE_CHECKING:
+    from sendgrid_elt.catalog import StreamSpec
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +81,20 @@ class SubuserRoster:
                         failure(exc))  # fmt: skip
             return None
         return "deleted"
+
+
+def refused_ids(spec: StreamSpec, parts: Mapping[str, Sequence[Any]]) -> dict[str, str]:
+    """Subuser -> why SendGrid refused it, of the ids a fan-out over the subuser list was refused.
+
+    A chunk of ids refused is read again in halves down to the ids refused alone
+    (:mod:`sendgrid_elt.unit_reads`), so each is a subuser by name, whose volume is missing
+    like a refused per-subuser unit's (:meth:`SubuserRoster.counted` tells whether it still
+    exists). Ids of any other parent stream (categories, single sends) are no subusers.
+
+    Args:
+        spec: The stream.
+        parts: Unit -> its parent ids not read (:class:`~sendgrid_elt.unit_reads.Part`).
+    """
+    if spec.fan_out is None or spec.fan_out.parent != "subusers":
+        return {}
+    return {p.pid: p.why for unit_parts in parts.values() for p in unit_parts if p.refused}

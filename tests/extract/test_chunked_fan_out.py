@@ -89,3 +89,47 @@ def test_a_chunk_refused_for_every_id_is_the_units_answer(sim, acme, pg, hostile
     outcome = extractor(acme, pg).run_stream(two_a_chunk)
     assert outcome.status == "not_licensed", outcome
     assert acme.request_count - before == 3  # the chunk, then each of its two ids
+
+
+def _enabled(pg: Any) -> list[str]:
+    return sorted(r[0] for r in pg.execute(
+        f"select record->>'username' from \"{STAGING_SCHEMA}\".subusers "  # noqa: S608
+        "where tenant_id = 'acme' and is_current and deleted_at is null "
+        "and coalesce((record->>'disabled')::boolean, false) = false"))  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "why"), [(403, "403"), (451, "451: data in another region")])
+def test_a_refused_subuser_of_a_chunk_is_a_health_problem(
+    sim, acme, pg, hostile, two_a_chunk, status, why
+) -> None:
+    """A subuser that still exists, refused inside a chunk (split down to it), is missing from
+    the tenant's totals like a refused per-subuser unit: the outcome's ``skipped`` names it,
+    so the tenant gets a ``skipped_units`` problem (one alert). Before, it was only named in
+    ``stream_status.detail``: the stream ``ok``, the tenant ``connected``, nobody told."""
+    from sendgrid_elt.connection_health import stream_problems
+
+    names = _subusers(pg, acme)
+    refused = _enabled(pg)[0]
+    hostile(paths=["/v3/subusers/stats"], answer_status=status, answer_message="refused",
+            query_value=refused)  # fmt: skip
+    outcome = extractor(acme, pg).run_stream(two_a_chunk)
+    assert outcome.status == "ok", outcome
+    assert list(outcome.skipped) == [refused], outcome
+    assert outcome.skipped[refused].startswith(why)
+    problem = stream_problems({two_a_chunk.name: outcome})[two_a_chunk.name]
+    assert (problem["kind"], problem["subusers"]) == ("skipped_units", [refused])
+    assert _stats_subusers(pg) == set(names) - {refused}
+
+
+def test_a_refused_id_of_a_chunk_whose_subuser_is_disabled_is_only_named(
+    sim, acme, pg, hostile, two_a_chunk
+) -> None:
+    """A disabled subuser refused (403) in a chunk is no problem (asked once): only named."""
+    names = _subusers(pg, acme)
+    disabled = sorted(set(names) - set(_enabled(pg)))
+    assert disabled, names
+    hostile(paths=["/v3/subusers/stats"], answer_status=403, answer_message="refused",
+            query_value=disabled[0])  # fmt: skip
+    outcome = extractor(acme, pg).run_stream(two_a_chunk)
+    assert (outcome.status, outcome.skipped) == ("ok", {}), outcome
+    assert f"{disabled[0]} (403; the subuser is disabled now, not a problem)" in outcome.detail
