@@ -9,12 +9,16 @@ r"""Shape API records into staging rows; repair what PostgreSQL cannot store, re
   refuses ``\u0000``) and a lone UTF-16 surrogate become U+FFFD, also in the ``subuser`` and
   ``parent_key`` labels taken from a record field (a name that is not UTF-8 must not fail the
   ``COPY``); ``NaN``/``Infinity`` (and numbers beyond a double) become ``null``;
+* **keys kept apart**: a key is made of the values as received, so distinct records keep
+  distinct keys (:func:`~sendgrid_elt.rejects.key_text`: a NUL or a lone surrogate escaped
+  visibly, not U+FFFD; ``|`` and ``\`` escaped in a composite key's parts); ``7`` and ``"7"``
+  are one key (SendGrid ids);
 * **rejected** (kept in the rejects table, the stream goes on): a missing primary-key field, a
-  key longer than :data:`~sendgrid_elt.rejects.KEY_LIMIT` (in UTF-8 bytes, as an index entry's
-  limit is), a cursor value that does not parse as the stream's cursor kind, a value nested too
-  deeply to parse, an integer literal too long to parse, a record that is not a JSON object,
-  an exploded field that is not a list (the record) or an item of it that is not an object
-  (that item);
+  key field that is an object or a list, a key longer than
+  :data:`~sendgrid_elt.rejects.KEY_LIMIT` (in UTF-8 bytes, as an index entry's limit is), a
+  cursor value that does not parse as the stream's cursor kind, a value nested too deeply to
+  parse, an integer literal too long to parse, a record that is not a JSON object, an exploded
+  field that is not a list (the record) or an item of it that is not an object (that item);
 * **cursor bound**: a cursor value beyond ``bound`` (the API's clock plus a small skew) is not
   a cursor candidate (the record itself loads), so a record dated in the future cannot move the
   cursor past records not yet written; one within the skew counts as the API's clock itself
@@ -41,7 +45,7 @@ from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed
 from sendgrid_hook.redaction import url_origin
 
 from sendgrid_elt.echoed_secrets import mask_rows
-from sendgrid_elt.rejects import KEY_FITS_CHARS, Reject, oversized, raw_text
+from sendgrid_elt.rejects import KEY_FITS_CHARS, Reject, joined_key, key_text, oversized, raw_text
 from sendgrid_elt.windows import parse_cursor
 
 if TYPE_CHECKING:
@@ -71,6 +75,7 @@ class ShapeStats:
     rejected: int = 0
     repaired: int = 0
     cursor_ignored: int = 0
+    duplicates: int = 0  # not stored, another of their key kept (``StreamWriter.duplicates``)
     replaced: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
 
@@ -87,6 +92,11 @@ class ShapeStats:
             parts.append(
                 f"{self.cursor_ignored} cursor values beyond the API's clock not adopted "
                 "(records loaded)"
+            )
+        if self.duplicates:
+            parts.append(
+                f"{self.duplicates} records not stored: another record of the same read had "
+                "their key (the latest by cursor, else the last, kept)"
             )
         return "; ".join(parts) or None
 
@@ -246,6 +256,10 @@ class Shaper:
             dirty = _NUL in data
         except _ENCODE_ERRORS:
             dirty = True
+        try:  # from the values as received (a repair would merge distinct keys)
+            key = self._key(item, subuser, parent_key, dirty)
+        except _Unloadable as exc:
+            return self._reject(item, subuser, parent_key, None, str(exc))
         replaced = fixed
         if dirty:
             replaced = replaced if replaced is not None else Counter()
@@ -254,12 +268,10 @@ class Shaper:
                 data = _ENCODE(item)
             except (_Unloadable, *_ENCODE_ERRORS) as exc:
                 reason = str(exc) if isinstance(exc, _Unloadable) else type(exc).__name__
-                return self._reject(item, subuser, parent_key, self._key(item, subuser,
-                                    parent_key), reason)  # fmt: skip
+                return self._reject(item, subuser, parent_key, key, reason)
         if replaced:
             self.stats.repaired += 1
             self.stats.replaced.update(replaced)
-        key = self._key(item, subuser, parent_key)
         if key is None:
             missing = [
                 p
@@ -292,14 +304,19 @@ class Shaper:
             return None
         return self.ceiling
 
-    def _key(self, item: dict, subuser: str, parent_key: str) -> str | None:
+    def _key(self, item: dict, subuser: str, parent_key: str, dirty: bool) -> str | None:
+        """The key of ``item`` as received; ``None``: a key field missing (or NaN).
+
+        ``dirty``: the record may hold a NUL or a lone surrogate, which ``key_text`` escapes.
+        """
         if self._single is not None:
-            value = item.get(self._single)
+            name = self._single
+            value = item.get(name)
             if _absent(value) and self._alias is not None:
-                value = item.get(self._alias)
-            if _absent(value):
+                name, value = self._alias, item.get(self._alias)
+            if _absent(value) or isinstance(value, NonFinite):
                 return None
-            return value if type(value) is str else str(value)
+            return value if type(value) is str and not dirty else _key_text(value, name)
         parts = []
         for name in self.spec.primary_key:
             if name == "@subuser":
@@ -308,12 +325,12 @@ class Shaper:
                 parts.append(parent_key)
             else:
                 value = item.get(name)
-                if _absent(value):
+                if _absent(value) or isinstance(value, NonFinite):
                     if name not in self._optional:
                         return None
                     value = ""
-                parts.append(value if type(value) is str else str(value))
-        return "|".join(parts)
+                parts.append(value if type(value) is str and not dirty else _key_text(value, name))
+        return joined_key(parts)
 
     def reject_unit(self, unit: str) -> Reject:
         """The reject of a unit whose name is too long to label rows: it is not read at all."""
@@ -363,6 +380,13 @@ def _kind(value: Any) -> str:
     if isinstance(value, Unparsed):
         return "a value nested too deeply to parse"
     return "a list" if isinstance(value, list) else type(value).__name__
+
+
+def _key_text(value: Any, name: str) -> str:
+    text = key_text(value)
+    if text is None:
+        raise _Unloadable(f"primary key field not a scalar: {name} is {_kind(value)}")
+    return text
 
 
 def _clean(text: str, replaced: Counter) -> str:

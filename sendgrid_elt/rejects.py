@@ -79,6 +79,34 @@ def storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
 
 
+def key_text(value: Any) -> str | None:
+    r"""The record-key text of one key field's value; ``None`` for an object or a list.
+
+    A string is kept as it is, except that what PostgreSQL text cannot hold is written as the
+    visible escapes of :func:`storable` (``\u0000``, ``\udce9``): reversible, so two keys that
+    differ only there stay apart (U+FFFD would merge them). A number is its text: ``7`` and
+    ``"7"`` are one key, as SendGrid's ids are.
+    """
+    if type(value) is str:
+        return storable(value)  # the same text when it holds neither
+    if isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def joined_key(parts: list[str]) -> str:
+    r"""The parts of a composite key joined with ``|``, unambiguously.
+
+    A part holding ``|`` or ``\`` has them escaped (``\|``, ``\\``); a key without them is
+    unchanged. A key of one part is that part.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    return "|".join(
+        p.replace("\\", "\\\\").replace("|", "\\|") if "|" in p or "\\" in p else p for p in parts
+    )
+
+
 def oversized(text: str) -> str | None:
     """How ``text`` exceeds :data:`KEY_LIMIT` (``"1000 characters"``, ``"1000 bytes ..."``).
 
