@@ -59,7 +59,7 @@ Page = tuple[list[Row], list[Reject]]
 REPAIR_DEPTH = 200
 _CARRY = ("date",)  # parent fields copied into exploded child records
 _ENCODE = msgspec.json.Encoder(order="sorted").encode
-_NUL = b"\u0000"
+_NUL = rb"\u0000"  # the 6 bytes msgspec writes for a NUL character (JSON's escape)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ENCODE_ERRORS = (TypeError, UnicodeEncodeError, RecursionError, OverflowError)
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import warnings
+from pathlib import Path
 
 import pytest
 from sendgrid_hook.json_body import parse_json
 
+import sendgrid_elt.records as shaping
 from sendgrid_elt import catalog
 from sendgrid_elt.records import Shaper, parse_cursor
 from sendgrid_elt.rejects import Reject
@@ -331,3 +334,15 @@ def test_url_origin(url: str, origin: str) -> None:
     from sendgrid_hook.redaction import url_origin
 
     assert url_origin(url) == origin
+
+
+def test_the_nul_marker_is_the_escape_msgspec_writes_and_compiles_cleanly() -> None:
+    """``b"\\u0000"`` meant the right 6 bytes but is an invalid escape sequence: a
+    DeprecationWarning on Python 3.11, a SyntaxWarning on 3.12, meant to become an error."""
+    assert shaping._NUL == b"\\u0000"
+    assert len(shaping._NUL) == 6
+    assert shaping._NUL in shaping._ENCODE({"a": "x\x00y"})
+    source = Path(shaping.__file__).read_text(encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compile(source, shaping.__file__, "exec")
