@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
 
-from tests.marts_math import percentile_cont
+from tests.marts_math import expected_monthly_cost, percentile_cont, recommended_plan
 
 from .conftest import TENANTS, PipelineRun, query
 
@@ -214,9 +214,10 @@ def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, co
     the overage a p95 month costs at its rate; the current plan, the simulator's tier, at the
     tenant's price) holding the busiest day (Free: 100 a day), the seats, the enabled subusers,
     any subuser at all, the dedicated IPs and Email Address Validation when used; a plan
-    without an overage rate (Free) must cover the required volume; a tie goes to the plan
-    covering it, then the lower tier; Premier (no price) last (dbt vars
-    sendgrid_plan_headroom / _months)."""
+    without an overage rate (Free) must cover the required volume; overage is weighed only
+    against a covering plan of known price; a tie keeps the current plan, then goes to the plan
+    covering it, then the lower tier; Premier (no price) last (``tests.marts_math``'s oracle;
+    dbt vars sendgrid_plan_headroom / _months)."""
     truth = pipeline.tenant_truth(conn_id)
     monthly: dict[str, int] = dict(truth["aggregates"]["requests_by_month"])
     for sub in truth["subusers"].values():
@@ -264,22 +265,13 @@ def test_recommended_plan_is_the_cheapest_that_fits(pipeline_at: PipelineRun, co
     assert rec["current_plan_code"] == current["plan_code"]
     price_now = rec["current_monthly_price_usd"]
 
-    def expected(p: dict) -> tuple[Decimal | None, Decimal]:
-        price = price_now if p is current else p["monthly_price_usd"]
-        if p["overage_usd_per_1k"] is None or p["monthly_emails"] is None:
-            return price, Decimal("0.00")
-        over = Decimal(max(p95 - p["monthly_emails"], 0)) / 1000 * p["overage_usd_per_1k"]
-        return price, over.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-    def rank(p: dict) -> tuple:
-        price, over = expected(p)
-        covers = p["monthly_emails"] is None or p["monthly_emails"] >= required
-        return (price is None, (price or 0) + over, not covers, p["tier_rank"])
-
-    cheapest = min(fitting, key=rank)
+    code = current["plan_code"]
+    cheapest = recommended_plan(fitting, p95, required, code, price_now)
     assert rec["recommended_plan_code"] == cheapest["plan_code"]
-    price, over = expected(cheapest)
-    cost_now = sum(expected(current)) if price_now is not None else None
+    price, over = expected_monthly_cost(cheapest, p95, code, price_now)
+    cost_now = None
+    if price_now is not None:  # Premier without a contract: what it costs now is unknown
+        cost_now = sum(expected_monthly_cost(current, p95, code, price_now))
     assert rec["current_monthly_cost_usd"] == cost_now
     assert rec["recommended_monthly_overage_usd"] == (over if price is not None else None)
     if cheapest is current:

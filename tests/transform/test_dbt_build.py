@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
+from decimal import Decimal
 
 import pytest
 
-from tests.marts_math import months_back, percentile_cont
+from tests.marts_math import (
+    expected_monthly_cost,
+    months_back,
+    percentile_cont,
+    recommended_plan,
+)
 from tests.transform.marts_reading import AS_OF, AS_OF_DAY, MARTS, REPORTS, query, rows
 
 
@@ -201,30 +205,14 @@ def test_a_closed_period_counts_the_sends_after_its_last_reading(built) -> None:
     assert f"reading ({last_day.isoformat()} 00:20 UTC) + the emails requested" in note
 
 
-def _expected_monthly_cost(plan: dict, p95: int, current: str | None, current_price):
-    """(price, overage): the plan's price (the current plan: the tenant's) + a p95 month's
-    overage at its rate (none without a rate: Free is a hard cap, Premier is custom)."""
-    price = current_price if plan["plan_code"] == current else plan["monthly_price_usd"]
-    emails, rate = plan["monthly_emails"], plan["overage_usd_per_1k"]
-    if rate is None or emails is None:
-        return price, Decimal("0.00")
-    over = Decimal(max(p95 - emails, 0)) / 1000 * rate
-    return price, over.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def _cost_rank(plan: dict, p95: int, required: int, current: str | None, current_price) -> tuple:
-    """Least expected cost first, Premier (no price) last; a tie: the plan covering the needed
-    volume (less overage risk), then the lower tier."""
-    price, over = _expected_monthly_cost(plan, p95, current, current_price)
-    covers = plan["monthly_emails"] is None or plan["monthly_emails"] >= required
-    return (price is None, (price or 0) + over, not covers, plan["tier_rank"])
-
-
 def test_plan_recommendation_follows_the_documented_rule(built) -> None:
     """The plan of least expected monthly cost (price + the overage a p95 month costs on it)
     that holds the seats, subusers, validation and busiest day; a plan without an overage rate
-    (Free) must cover the volume with headroom; ties go to the plan covering it, then the lower
-    tier; Premier (no price) last. The cost change counts the recommended plan's overage."""
+    (Free) must cover the volume with headroom; overage is weighed only against a covering plan
+    of known price; a tie keeps the current plan, then goes to the plan covering the volume,
+    then the lower tier; Premier (no price) last (``tests.marts_math.recommended_plan``, whose
+    tie and unpriced-Premier cases test_recommendation_oracle checks). The cost change counts
+    the recommended plan's overage."""
     target, truths, *_ = built
     recs = rows(target, "fct_sendgrid_plan_recommendation")
     columns = (
@@ -275,15 +263,14 @@ def test_plan_recommendation_follows_the_documented_rule(built) -> None:
             and (p["subusers_included"] != 0 or truth.subusers_total == 0)  # disabled ones too
             and (p["includes_email_validation"] or "email_validation" not in truth.features_used)
         ]  # fmt: skip
-        pick = min(fits, key=partial(_cost_rank, p95=p95, required=required, current=current,
-                                     current_price=current_price))  # fmt: skip
+        pick = recommended_plan(fits, p95, required, current, current_price)
         assert rec["recommended_plan_code"] == pick["plan_code"], tenant
-        price, over = _expected_monthly_cost(pick, p95, current, current_price)
+        price, over = expected_monthly_cost(pick, p95, current, current_price)
         assert rec["recommended_monthly_overage_usd"] == (over if price is not None else None)
         if current is None or current_price is None:  # unknown plan or custom price: no change
             continue
         (now,) = [p for p in catalog if p["plan_code"] == current]
-        cost_now = sum(_expected_monthly_cost(now, p95, current, current_price))
+        cost_now = sum(expected_monthly_cost(now, p95, current, current_price))
         assert rec["current_monthly_cost_usd"] == cost_now
         if pick["plan_code"] == current:
             assert (rec["recommendation"], rec["monthly_cost_change_usd"]) == ("keep", 0)
