@@ -32,8 +32,21 @@
     insufficient_data (open period whose rate rests on fewer than
     `sendgrid_projection_min_days` days: never at_risk or under_used from so little),
     at_risk (projection above the credits), under_used (projection below
-    `sendgrid_under_used_below` of the credits), healthy. The projected overage is priced
-    at the inferred plan's overage rate (sendgrid_plan_catalog).
+    `sendgrid_under_used_below` of the credits), healthy.
+
+    The projected overage is priced at the overage rate (sendgrid_plan_catalog) of the plan
+    in force during the period (`period_plan_code`, `period_plan_basis`), never at today's
+    plan's for a period that was on another one. A plan change resets the credits with the
+    new plan's total, so each period's own credits reading says which plan it was on:
+      - current_period: the current period is on the current plan (int_sendgrid__tenant_plans,
+        a contract's when one is set);
+      - same_credits_as_current: an earlier period with the current period's credits total
+        and reset frequency saw no plan change: the current plan;
+      - credits_match_tier: an earlier period with other credits was on the one catalog tier
+        they name (credits resetting daily: Free; else the tier whose monthly emails equal
+        them);
+      - unknown: no single tier matches (Essentials 100K and Pro 100K both give 100,000, a
+        custom volume): the plan, its rate and the cost are null, never today's guessed.
 -#}
 {%- set min_days = var('sendgrid_projection_min_days') %}
 with
@@ -59,6 +72,95 @@ tenant_plans as (
 volume_readability as (
 
     select * from {{ ref('int_sendgrid__volume_readability') }}
+
+),
+
+plan_catalog as (
+
+    select * from {{ ref('sendgrid_plan_catalog') }}
+
+),
+
+current_readings as (
+
+    -- the current period's credits: the allowance of the current plan
+    select
+        tenant_id,
+        credits_total,
+        reset_frequency
+    from period_readings
+    where is_current_period
+
+),
+
+tier_matches as (
+
+    -- the catalog tiers a period's credits name (Free: credits resetting daily); more than
+    -- one (Essentials 100K and Pro 100K both give 100,000) leaves the plan unknown
+    select
+        period_readings.tenant_id,
+        period_readings.period_start_date,
+        min(plan_catalog.plan_code) as plan_code,
+        count(*) as tier_count
+    from period_readings
+    inner join plan_catalog
+        on
+            case
+                when period_readings.reset_frequency = 'daily'
+                    then plan_catalog.plan_family = 'free'
+                else
+                    plan_catalog.plan_family <> 'free'
+                    and period_readings.credits_total = plan_catalog.monthly_emails
+            end
+    group by 1, 2
+
+),
+
+plan_bases as (
+
+    -- which plan was in force during each period (see the header)
+    select
+        period_readings.tenant_id,
+        period_readings.period_start_date,
+        tier_matches.plan_code as tier_plan_code,
+        case
+            when period_readings.is_current_period then 'current_period'
+            when
+                period_readings.credits_total = current_readings.credits_total
+                and coalesce(period_readings.reset_frequency, '')
+                = coalesce(current_readings.reset_frequency, '')
+                then 'same_credits_as_current'
+            when tier_matches.tier_count = 1 then 'credits_match_tier'
+            else 'unknown'
+        end as period_plan_basis
+    from period_readings
+    left join current_readings on period_readings.tenant_id = current_readings.tenant_id
+    left join tier_matches
+        on
+            period_readings.tenant_id = tier_matches.tenant_id
+            and period_readings.period_start_date = tier_matches.period_start_date
+
+),
+
+period_plans as (
+
+    select
+        plan_bases.tenant_id,
+        plan_bases.period_start_date,
+        plan_bases.period_plan_basis,
+        case
+            when plan_bases.period_plan_basis = 'credits_match_tier'
+                then plan_bases.tier_plan_code
+            when plan_bases.period_plan_basis <> 'unknown' then tenant_plans.plan_code
+        end as period_plan_code,
+        case
+            when plan_bases.period_plan_basis = 'credits_match_tier'
+                then plan_catalog.overage_usd_per_1k
+            when plan_bases.period_plan_basis <> 'unknown' then tenant_plans.overage_usd_per_1k
+        end as overage_usd_per_1k
+    from plan_bases
+    left join tenant_plans on plan_bases.tenant_id = tenant_plans.tenant_id
+    left join plan_catalog on plan_bases.tier_plan_code = plan_catalog.plan_code
 
 ),
 
@@ -288,9 +390,15 @@ projected as (
         || rated.days_after_reading
         || case when rated.days_after_reading = 1 then ' day)' else ' days)' end
             as after_reading_text,
-        tenant_plans.overage_usd_per_1k
+        -- the rate of the plan in force during the period, not today's plan's
+        period_plans.period_plan_code,
+        period_plans.period_plan_basis,
+        period_plans.overage_usd_per_1k
     from rated
-    left join tenant_plans on rated.tenant_id = tenant_plans.tenant_id
+    left join period_plans
+        on
+            rated.tenant_id = period_plans.tenant_id
+            and rated.period_start_date = period_plans.period_start_date
 
 ),
 
@@ -372,7 +480,9 @@ final as (
             else 'healthy'
         end)::text as utilization_status,
         observed_at::timestamptz as observed_at,
-        {{ sendgrid_as_of() }} as as_of_at
+        {{ sendgrid_as_of() }} as as_of_at,
+        period_plan_code::text as period_plan_code,
+        period_plan_basis::text as period_plan_basis
     from projected
 
 )

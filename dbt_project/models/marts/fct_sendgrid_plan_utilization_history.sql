@@ -26,6 +26,9 @@
     reading shown as the use at this instant. Fresh = the reading was taken by the extract
     run whose as-of is this one or a later one (stg_sendgrid__extract_runs); when that run is
     not recorded, read at or after the as-of instant (a run reads after its as-of).
+    A snapshot keeps the plan then in force (`period_plan_code`, the current plan at its
+    as-of) and the projected overage priced at it: a snapshot taken before a plan change
+    keeps the old plan's price, never repriced at today's.
 -#}
 with
 
@@ -97,7 +100,11 @@ final as (
         projection_confidence::text as projection_confidence,
         projected_credits_used::bigint as projected_credits_used,
         projected_used_pct::numeric as projected_used_pct,
-        utilization_status::text as utilization_status
+        utilization_status::text as utilization_status,
+        -- priced at the plan in force at the snapshot's as-of (the period was current then),
+        -- kept so a period staging no longer holds still has the plan it was on
+        projected_overage_cost_usd::numeric(12, 2) as projected_overage_cost_usd,
+        period_plan_code::text as period_plan_code
     from fresh
 
 )

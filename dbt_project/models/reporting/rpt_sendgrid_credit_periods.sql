@@ -2,6 +2,8 @@
     Dashboard: the "Credits used vs plan" chart (the last 12 credit periods per tenant) and
     the "Current period" card (the row with `is_current_period`): credits used against the
     plan, the projection to the period end with its basis and confidence, and the status.
+    Each period's overage is priced at the plan in force during it (period_plan_code, and
+    period_plan_basis says how that is known: fct_sendgrid_plan_utilization).
 -#}
 with
 
@@ -55,7 +57,9 @@ final as (
         projected_exhaustion_date::date as projected_exhaustion_date,
         utilization_status::text as utilization_status,
         observed_at::timestamptz as observed_at,
-        as_of_at::timestamptz as as_of_at
+        as_of_at::timestamptz as as_of_at,
+        period_plan_code::text as period_plan_code,
+        period_plan_basis::text as period_plan_basis
     from ranked
     where recency_rank <= 12
 

@@ -7,6 +7,10 @@
     days after it, `is_period_closed`); a snapshot of a closed period, taken before its last
     day, would miss that day's sends and show a projection's status. Without it (staging
     no longer holds the period), the latest snapshot stands (`figures_from` says which).
+    The projected overage is priced at the plan in force during the period
+    (`period_plan_code`): a closed period's from its own credits (fct_sendgrid_plan_utilization),
+    a snapshot's the plan current at its as-of; `period_plan_basis` says which, or unknown
+    (the cost is then null, never priced at today's plan).
 -#}
 with
 
@@ -52,13 +56,21 @@ final as (
             ('credits_total', 'bigint'), ('credits_used', 'bigint'),
             ('credits_used_pct', 'numeric'), ('projected_credits_used', 'bigint'),
             ('projected_used_pct', 'numeric'), ('projection_basis', 'text'),
-            ('utilization_status', 'text'),
+            ('utilization_status', 'text'), ('projected_overage_cost_usd', 'numeric(12, 2)'),
+            ('period_plan_code', 'text'),
         ] %}
             case
                 when closed_periods.tenant_id is not null then closed_periods.{{ column }}
                 else ranked.{{ column }}
             end::{{ type }} as {{ column }},
         {%- endfor %}
+        -- how the plan in force is known: a closed period's own credits, or a snapshot taken
+        -- while the period was current (on the plan then current); unknown without either
+        (case
+            when closed_periods.tenant_id is not null then closed_periods.period_plan_basis
+            when ranked.period_plan_code is not null then 'current_period'
+            else 'unknown'
+        end)::text as period_plan_basis,
         (closed_periods.tenant_id is not null)::boolean as is_period_closed,
         (case
             when closed_periods.tenant_id is not null then 'closed_period'
