@@ -90,7 +90,9 @@ def send_alert(
 
     When no external channel took it and one failed, or the alert Variables could not be read,
     the claim is released so that the next run retries the alert (:func:`undelivered`), the
-    problems it told of included. A ``resolved`` notice names the problems told before.
+    problems it told of included. A ``resolved`` notice names the problems told before; a
+    ``degraded`` one gives the advice of its problems' kinds (a refused subuser's is not a
+    failed stream's).
     """
     from sendgrid_hook.notifications.reconnect import ReconnectNotifier
 
@@ -110,6 +112,9 @@ def send_alert(
         connect_base_url=settings.connect_base_url,
         since=human_instant(update.status_since),
         missing_scopes=missing_scopes,
+        problems=sorted(
+            {str((p or {}).get("kind")) for p in (update.stream_problems or {}).values()}
+        ),
     )
     notifier.notify(context or {})
     if undelivered(notifier, settings):

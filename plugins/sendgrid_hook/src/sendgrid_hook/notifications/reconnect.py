@@ -65,8 +65,13 @@ def compose(
     link: str,
     since: str | None = None,
     missing_scopes: Sequence[str] = (),
+    problems: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """Return ``(subject, plain-text body)`` of an alert: who, why and what to do."""
+    """Return ``(subject, plain-text body)`` of an alert: who, why and what to do.
+
+    ``problems``: the kinds of stream problems a ``degraded`` alert tells of (keys of
+    :data:`PROBLEM_ADVICE`): its advice is theirs.
+    """
     who = f"{display_name} ({tenant_id})"
     since_text = f" since {since}" if since else ""
     if kind == "reconnected":
@@ -82,7 +87,7 @@ def compose(
             f"No action needed.\nConnection page: {link}",
         )
     if kind == "degraded":
-        return _degraded(who, display_name, reason, link, missing_scopes)
+        return _degraded(who, display_name, reason, link, missing_scopes, problems)
     if kind == "resolved":
         earlier = f"Reported earlier: {scrub(reason)}.\n" if reason else ""
         return (
@@ -114,21 +119,48 @@ def _missing_scopes_text(who: str, missing_scopes: Sequence[str], link: str) -> 
     )
 
 
+#: Kinds of stream problems (``compose(problems=...)``) and what an admin should know of each.
+PROBLEM_ADVICE = {
+    "failed": "Failed streams are retried by the next run.",
+    "rejected": "Rejected records are kept in the staging table `rejects` with the reason.",
+    "skipped_units": (
+        "SendGrid refused the subusers named above, so their volume is missing from the totals "
+        "(the rest of each stream was loaded). What to do in SendGrid: a subuser refused with "
+        "451 keeps its data in the EU region: connect it as its own tenant with region eu; one "
+        "refused with 403 or 404: check that the subuser is enabled and that this credential "
+        "may read its data (the API key's scopes, the subuser's access). The next run reads it "
+        "again."
+    ),
+}
+
+
 def _degraded(
-    who: str, display_name: str, reason: str, link: str, missing_scopes: Sequence[str]
+    who: str,
+    display_name: str,
+    reason: str,
+    link: str,
+    missing_scopes: Sequence[str],
+    problems: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """A degraded tenant: scopes missing, and/or streams that failed or rejected records."""
+    """A degraded tenant: scopes missing, and/or stream problems, each kind with its advice.
+
+    ``problems``: the kinds (failed streams, refused subusers, rejected records); none given
+    reads as failed or rejected.
+    """
     parts, why = [], []
     if missing_scopes:
         why.append("missing scopes")
         parts.append(_missing_scopes_text(who, missing_scopes, link))
     if reason:
-        why.append("some streams failed or rejected records")
+        kinds = [k for k in PROBLEM_ADVICE if k in problems] or ["failed", "rejected"]
+        if "failed" in kinds or "rejected" in kinds:
+            why.append("some streams failed or rejected records")
+        if "skipped_units" in kinds:
+            why.append("subusers refused")
+        advice = " ".join(PROBLEM_ADVICE[k] for k in kinds)
         parts.append(
             f"Some SendGrid data of {who} was not loaded: {scrub(reason)}.\n"
-            "The other streams were loaded. Failed streams are retried by the next run; "
-            "rejected records are kept in the staging table `rejects` with the reason.\n"
-            f"Connection page: {link}"
+            f"Everything else was loaded. {advice}\nConnection page: {link}"
         )
     subject = f"[SendGrid] {display_name}: some data is not collected ({', '.join(why)})"
     return subject, "\n\n".join(parts) or f"{who} is degraded. Connection page: {link}"
@@ -150,6 +182,8 @@ class ReconnectNotifier(BaseNotifier):
         connect_base_url: Base URL of the Airflow UI hosting the Connect page.
         since: When the state began (ISO text).
         missing_scopes: For ``degraded``.
+        problems: For ``degraded``: the kinds of stream problems it tells of (see
+            :data:`PROBLEM_ADVICE`).
     """
 
     template_fields = ("tenant_id", "display_name", "reason", "to")
@@ -168,6 +202,7 @@ class ReconnectNotifier(BaseNotifier):
         connect_base_url: str | None = None,
         since: str | None = None,
         missing_scopes: Sequence[str] = (),
+        problems: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.tenant_id = tenant_id
@@ -181,6 +216,7 @@ class ReconnectNotifier(BaseNotifier):
         self.connect_base_url = connect_base_url
         self.since = since
         self.missing_scopes = tuple(missing_scopes)
+        self.problems = tuple(problems)
         self.delivered: list[str] = []
         self.failed: list[str] = []
 
@@ -194,6 +230,7 @@ class ReconnectNotifier(BaseNotifier):
             link=connect_url(self.tenant_id, self.connect_base_url),
             since=self.since,
             missing_scopes=self.missing_scopes,
+            problems=self.problems,
         )
 
     def notify(self, context: Any) -> None:
