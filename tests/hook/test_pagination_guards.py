@@ -109,6 +109,13 @@ class Handler(JsonHandler):
             return
         elif route == "/v3/null_200":
             body = None
+        elif route == "/v3/null_result":
+            body = {"result": None}
+        elif route == "/v3/null_results":
+            body = {"results": None, "_metadata": {}}
+        elif route == "/v3/no_content":  # 204 where a list was asked for
+            self.send(204, b"", {})
+            return
         elif route == "/v3/errors_200":  # an error answered with status 200
             body = {"errors": [{"field": None, "message": "internal hiccup"}]}
         elif route == "/v3/list_for_object":
@@ -284,3 +291,24 @@ def test_a_paginator_tripping_over_a_response_fails_with_a_clear_pagination_erro
     message = str(caught.value)
     assert message.startswith("/v3/offset_link_bad_limit: page 2 ")
     assert "ValueError" in message
+
+
+@pytest.mark.parametrize(
+    ("path", "pagination", "records_path", "match"),
+    [
+        ("/v3/null_result", "offset", None, r"'result' is null, not a list"),
+        ("/v3/null_result", "none", "result", r"'result' is null, not a list"),
+        ("/v3/null_results", "metadata_next", "results", r"'results' is null, not a list"),
+        ("/v3/no_content", "offset", None, r"204 No Content where records were expected"),
+        ("/v3/no_content", "none", ".", r"204 No Content where records were expected"),
+    ],
+)
+def test_a_null_list_or_no_content_is_no_empty_list(
+    hook: SendGridHook, path: str, pagination: str, records_path: str | None, match: str
+) -> None:
+    """``{"result": null}`` or a 204 is no complete, empty snapshot (which would mark every
+    current row deleted): the read fails with a clear error and the caller keeps its rows."""
+    with pytest.raises(SendGridFatalError, match=match) as caught:
+        list(hook.iter_records(path, pagination=pagination, records_path=records_path))
+    assert "every current row would be marked deleted" in str(caught.value)
+    assert hook.request_count == 1

@@ -2,6 +2,13 @@
 
 The real API wraps lists inconsistently (a bare array, ``result`` or ``results``), and some
 one-record endpoints answer with the object their spec wraps in a list.
+
+No page is read as empty unless it says so (``[]``): a ``null`` list or a ``204 No Content``
+is refused like the transport refuses an empty body or a top-level ``null``. Read as no
+records, a snapshot would look complete and every current row would be marked deleted (for
+``/v3/subusers``, every per-subuser stream's rows too). SendGrid documents neither for "no
+items": no GET of its OpenAPI specs types a ``result``/``results`` list as nullable, and the
+only GET answering 204 is ``/v3/verified_senders/verify/{token}``, which lists nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +17,10 @@ from typing import Any
 
 from sendgrid_hook.errors import SendGridFatalError
 
+_NOT_EMPTY = (
+    "not read as an empty list (a snapshot would look complete and every current row would "
+    "be marked deleted)"
+)
 #: ``records_path`` of a one-record endpoint whose spec wraps the record in a ``result`` array
 #: but which may answer with the flat object (``GET /v3/api_keys/{api_key_id}``).
 RESULT_OR_BODY = "result|."
@@ -27,18 +38,24 @@ def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]
 
     A 200 whose body is only ``{"errors": [...]}`` is no record: it is refused with its
     messages, so an error the API answers with status 200 never replaces a real record.
+    Neither a body of ``None`` (the transport's ``204 No Content``) nor a ``null`` list is
+    read as no records (see the module docstring).
 
     Raises:
-        SendGridFatalError: The body does not have the expected shape (status 200).
+        SendGridFatalError: The body does not have the expected shape (status 200), or
+            there is none (status 204).
     """
+    if body is None:
+        raise SendGridFatalError(
+            f"malformed response: 204 No Content where records were expected; {_NOT_EMPTY}",
+            status_code=204,
+        )
     if isinstance(body, dict) and body.keys() == {"errors"}:
         raise SendGridFatalError(
             f"malformed response: status 200 with only errors: {_messages(body['errors'])}",
             status_code=200,
         )
     if records_path == ".":
-        if body is None:
-            return []
         if not isinstance(body, dict):
             raise SendGridFatalError(
                 "malformed response: the body is not an object", status_code=200
@@ -49,10 +66,12 @@ def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]
             return [body]  # the flat object the spec's array may really be
         records_path = "result"
     if records_path is None:
-        if isinstance(body, dict):
-            body = next((body[k] for k in ("result", "results") if k in body), body)
+        wrapped = isinstance(body, dict)
+        key = next((k for k in ("result", "results") if k in body), None) if wrapped else None
+        if key is not None:
+            return _as_record_list(body[key], repr(key))
         return _as_record_list(body, "the body")
-    node = body
+    node, found = body, []  # the keys the body really has (``results`` for ``result``)
     for part in records_path.split("."):
         if not isinstance(node, dict):
             raise SendGridFatalError(f"malformed response: no {records_path!r}", status_code=200)
@@ -61,12 +80,15 @@ def extract_records(body: Any, records_path: str | None) -> list[dict[str, Any]]
         if key is None:
             raise SendGridFatalError(f"malformed response: no {records_path!r}", status_code=200)
         node = node[key]
-    return _as_record_list(node, repr(records_path))
+        found.append(key)
+    return _as_record_list(node, repr(".".join(found)))
 
 
 def _as_record_list(node: Any, what: str) -> list[dict[str, Any]]:
     if node is None:
-        return []
+        raise SendGridFatalError(
+            f"malformed response: {what} is null, not a list; {_NOT_EMPTY}", status_code=200
+        )
     if not isinstance(node, list):
         raise SendGridFatalError(f"malformed response: {what} is not a list", status_code=200)
     return node

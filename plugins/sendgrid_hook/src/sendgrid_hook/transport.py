@@ -336,7 +336,7 @@ class Transport:
 
 
 def _json_body(response: Fetched, url: str) -> Any:
-    """The parsed body; ``None`` only for 204 No Content.
+    """The parsed body; ``None`` only for 204 No Content (never records: a page read refuses it).
 
     An empty body or a JSON ``null`` with another status is not an empty list: read as one, a
     snapshot would look complete and every current row would be marked deleted. It is
