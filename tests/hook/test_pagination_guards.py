@@ -74,6 +74,8 @@ class Handler(JsonHandler):
             body = {"result": [{"id": 1}], "_metadata": {"next": "http://evil.example/v3/x?t=1"}}
         elif route == "/v3/keyset_repeat":
             body = {"result": [{"id": 1}], "_metadata": {"next_params": {"after_key": "k1"}}}
+        elif route == "/v3/keyset_params_text":  # next_params as a query string, not an object
+            body = {"result": [{"id": 1}], "_metadata": {"next_params": "after_key=5"}}
         elif route == "/v3/after_sub":
             after = int(q.get("after_subuser_id", 0))
             nxt = after + 1 if after < 2 else None
@@ -311,4 +313,12 @@ def test_a_null_list_or_no_content_is_no_empty_list(
     with pytest.raises(SendGridFatalError, match=match) as caught:
         list(hook.iter_records(path, pagination=pagination, records_path=records_path))
     assert "every current row would be marked deleted" in str(caught.value)
+    assert hook.request_count == 1
+
+
+def test_keyset_next_params_that_are_no_object_end_in_a_clear_error(hook: SendGridHook) -> None:
+    """``_metadata.next_params`` as the text ``"after_key=5"``: no cursor can be read from it.
+    It once raised ``AttributeError: 'str' object has no attribute 'get'``."""
+    with pytest.raises(SendGridPaginationError, match=r"_metadata.next_params is not an object"):
+        _ids(hook, "/v3/keyset_params_text", "keyset", "result")
     assert hook.request_count == 1

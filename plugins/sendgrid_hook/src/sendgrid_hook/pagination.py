@@ -166,9 +166,20 @@ class KeysetPaginator(Paginator):
         return PageRequest(path, {"limit": self.page_size, **params})
 
     def next(self, request: PageRequest, page: Page) -> PageRequest | None:
-        """Next page with the cursor value from the response."""
+        """Next page with the cursor value from the response.
+
+        Raises:
+            SendGridPaginationError: ``_metadata.next_params`` is there but not an object, or
+                the cursor repeats.
+        """
         metadata = _metadata(page)
-        value = (metadata.get("next_params") or {}).get(self.cursor)
+        next_params = metadata.get("next_params")
+        if next_params is not None and not isinstance(next_params, dict):
+            raise SendGridPaginationError(
+                f"{request.url}: _metadata.next_params is not an object "
+                f"({type(next_params).__name__}): the next page cannot be asked for"
+            )
+        value = (next_params or {}).get(self.cursor)
         if value in (None, ""):
             value = metadata.get(self.cursor)
         if value in (None, "") or not page.records:
