@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -181,6 +182,30 @@ def test_huge_retry_after_is_not_waited_for(sim: Any, tenant: dict, set_conn: An
     assert "max_wait" in str(error)
     assert elapsed < 3
     assert hook.transport.request_count == 1  # not retried into the same wall
+
+
+def test_a_retry_after_http_date_is_waited_for_or_given_up_on_like_seconds(
+    sim: Any, tenant: dict, set_conn: Any
+) -> None:
+    """``Retry-After: <HTTP date>`` (RFC 9110): a date 30 s ahead is waited for (the waits are
+    recorded, not slept), one 11 days ahead is over the ``max_wait`` cap: not retried."""
+    hook = _hook(sim, tenant, set_conn)
+    sleeps: list[float] = []
+    hook.transport.sleep = sleeps.append  # record the waits instead of waiting them
+    configure(
+        sim.base_url, paths=[TEMPLATES], retry_after=formatdate(time.time() + 30, usegmt=True)
+    )
+    _, error, _ = within(30, lambda: hook.get_json(TEMPLATES, PARAMS))
+    assert isinstance(error, SendGridRetriableError), error
+    assert 25 < max(sleeps) <= 31, sleeps
+    hook = _hook(sim, tenant, set_conn, max_wait=5)
+    far = formatdate(time.time() + 1_000_000, usegmt=True)
+    configure(sim.base_url, paths=[TEMPLATES], retry_after=far)
+    _, error, elapsed = within(30, lambda: hook.get_json(TEMPLATES, PARAMS))
+    assert isinstance(error, SendGridRetriableError), error
+    assert "(Retry-After), over the 5 s cap (max_wait): not retried" in str(error)
+    assert hook.transport.request_count == 1
+    assert elapsed < 3
 
 
 def test_a_bare_429_backs_off_exponentially(

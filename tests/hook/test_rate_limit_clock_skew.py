@@ -61,6 +61,23 @@ def test_a_retry_after_beyond_the_cap_never_holds_the_endpoint_for_the_cap() -> 
     assert limiter.delay_for("c") == pytest.approx(30.01)
 
 
+def test_a_retry_after_given_as_an_http_date_is_honoured_within_the_cap() -> None:
+    """RFC 9110 allows ``Retry-After: <HTTP date>``: it is read in the server's clock (from the
+    response's ``Date``; the worker's clock is 5 min ahead here), else from the local clock,
+    and capped like seconds. It was ignored: the endpoint waited 1 s, not the 30 asked for."""
+    limiter = limiter_at(SERVER_NOW + 300)
+    limiter.update("b", {"Date": http_date(SERVER_NOW),
+                         "Retry-After": http_date(SERVER_NOW + 30)}, 429)  # fmt: skip
+    assert limiter.delay_for("b") == pytest.approx(30.01)
+    limiter = limiter_at(SERVER_NOW)
+    limiter.update("c", {"Retry-After": http_date(SERVER_NOW + 20)}, 429)  # no Date: local
+    assert limiter.delay_for("c") == pytest.approx(20.01)
+    limiter.update("d", {"Retry-After": http_date(SERVER_NOW + 86_400)}, 429)  # over the cap
+    assert limiter.delay_for("d") <= 1.01
+    limiter.update("e", {"Retry-After": http_date(SERVER_NOW - 60)}, 429)  # past: no wait
+    assert limiter.delay_for("e") <= 1.01
+
+
 def test_clock_ahead_of_the_server_still_paces() -> None:
     """Local clock 5 min ahead: the reset (1 s away in the server's clock) is not in the past."""
     limiter = limiter_at(SERVER_NOW + 300.25)

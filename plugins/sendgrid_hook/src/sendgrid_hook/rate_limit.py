@@ -27,8 +27,8 @@ Every wait is capped at ``max_wait`` seconds (the connection extra ``max_wait``)
 away than that (after the clock correction) is not a rate-limit window but a broken or hostile
 value (a server once answered ``X-RateLimit-Reset`` in the year 2100): it is ignored, with one
 warning per bucket, so it can neither stall every request nor be adopted as a wait. A
-``Retry-After`` beyond the cap is handled by the transport, which gives up on the request instead
-of sleeping.
+``Retry-After`` (seconds, or an HTTP date: :func:`retry_after_seconds`) beyond the cap is handled
+by the transport, which gives up on the request instead of sleeping.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ class RateLimiter:
         limit = _int(headers.get("X-RateLimit-Limit"))
         remaining = _int(headers.get("X-RateLimit-Remaining"))
         reset = _int(headers.get("X-RateLimit-Reset"))
-        retry_after = retry_after_seconds(headers)
+        retry_after = retry_after_seconds(headers, self.clock())
         with self._lock:
             state = self._buckets.setdefault(bucket, BucketState())
             now = self.clock()
@@ -242,12 +242,25 @@ class RateLimiter:
             return max(0.0, state.reset_at - self.clock()) if state else 0.0
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Parse a ``Retry-After`` header given in seconds (HTTP dates are ignored)."""
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait, or ``None`` (absent, unreadable).
+
+    RFC 9110 allows seconds or an HTTP date. A date is measured from the response's own
+    ``Date`` when it has one (both in the server's clock: a worker's clock skew changes
+    nothing), else from ``now`` (the local clock; default :func:`time.time`). A date in the
+    past is no wait. Callers apply the same ``max_wait`` cap to both forms.
+    """
     value = headers.get("Retry-After")
     if value is None:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    at = date_seconds(value)
+    if at is None:
         return None
+    since = date_seconds(headers.get("Date"))
+    if since is None:
+        since = time.time() if now is None else now
+    return max(0.0, at - since)

@@ -286,7 +286,7 @@ class Transport:
         if status == 401:
             raise _Unauthorized(message)
         if status == 429:
-            asked = retry_after_seconds(response.headers)
+            asked = retry_after_seconds(response.headers, self.limiter.clock())
             if asked is not None and asked > self.limiter.max_wait:
                 raise SendGridRetriableError(
                     f"{message}; the server asks to wait {asked:.0f} s (Retry-After), over the "
