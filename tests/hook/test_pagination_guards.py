@@ -12,12 +12,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from sendgrid_hook.errors import (
     SendGridFatalError,
     SendGridPaginationError,
     SendGridRetriableError,
 )
 from sendgrid_hook.hooks.sendgrid import SendGridHook
+from sendgrid_hook.transport import Transport
 
 from .fake_api import JsonHandler, serving_hook
 
@@ -322,3 +324,38 @@ def test_keyset_next_params_that_are_no_object_end_in_a_clear_error(hook: SendGr
     with pytest.raises(SendGridPaginationError, match=r"_metadata.next_params is not an object"):
         _ids(hook, "/v3/keyset_params_text", "keyset", "result")
     assert hook.request_count == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.sendgrid.com:443/v3/templates?page_token=2",
+        "https://API.SendGrid.com/v3/templates?page_token=2",
+        "HTTPS://api.sendgrid.com:443/v3/templates",
+        "/v3/templates?page_token=2",
+    ],
+)
+def test_a_next_url_on_the_same_origin_spelled_otherwise_is_followed(url: str) -> None:
+    """The default port written out or the host in capitals is the configured origin; it was
+    refused with a message naming that very host."""
+    transport = Transport("https://api.sendgrid.com", requests.Session())
+    assert transport.resolve(url).lower().endswith(url.split("/v3/", 1)[1].lower())
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("https://evil.example/v3/templates", "https://evil.example"),
+        ("http://api.sendgrid.com/v3/templates", "http://api.sendgrid.com"),
+        ("https://api.sendgrid.com:8443/v3/templates", "https://api.sendgrid.com:8443"),
+        ("https://api.sendgrid.com@evil.example/v3/x", "https://evil.example"),
+        ("https://user@api.sendgrid.com/v3/x", "https://api.sendgrid.com"),
+        ("https://api.sendgrid.com:x/v3/x", "https://api.sendgrid.com"),
+        ("https://api.sendgrid.com./v3/x", "https://api.sendgrid.com."),
+    ],
+)
+def test_a_url_on_another_origin_is_still_refused(url: str, named: str) -> None:
+    transport = Transport("https://api.sendgrid.com", requests.Session())
+    with pytest.raises(SendGridFatalError, match="refusing to follow a URL on another host") as e:
+        transport.resolve(url)
+    assert str(e.value).endswith(f"({named})")

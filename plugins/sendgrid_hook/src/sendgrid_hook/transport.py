@@ -33,7 +33,13 @@ import tenacity
 import urllib3
 
 from sendgrid_hook import __version__
-from sendgrid_hook.bounded_fetch import DeadlineExceeded, Fetched, bounded_get
+from sendgrid_hook.bounded_fetch import (
+    DeadlineExceeded,
+    Fetched,
+    bounded_get,
+    describe_origin,
+    origin,
+)
 from sendgrid_hook.errors import (
     ReconnectRequired,
     SendGridBudgetExceededError,
@@ -169,19 +175,25 @@ class Transport:
         self.sleep(seconds)
 
     def resolve(self, path_or_url: str) -> str:
-        """Absolute URL for a path or a same-host URL.
+        """Absolute URL for a path or a same-origin URL (scheme, host and port, normalised).
+
+        ``https://API.sendgrid.com:443`` is ``https://api.sendgrid.com``; another scheme, host
+        or port, a port that is no number, and any user info are refused.
 
         Raises:
-            SendGridFatalError: The URL points at another scheme/host.
+            SendGridFatalError: The URL points at another origin.
         """
         url = urljoin(self.base_url + "/", path_or_url.lstrip("/"))
         if "://" in path_or_url:
             url = path_or_url
-        want, got = urlsplit(self.base_url), urlsplit(url)
-        if (got.scheme, got.netloc) != (want.scheme, want.netloc):
-            raise SendGridFatalError(
-                f"refusing to follow a URL on another host ({got.scheme}://{got.hostname})"
-            )
+        got = urlsplit(url)
+        try:
+            same = origin(url) == origin(self.base_url) and "@" not in got.netloc
+            where = describe_origin(url)
+        except ValueError:  # a port that is no number
+            same, where = False, f"{got.scheme}://{got.hostname}"
+        if not same:
+            raise SendGridFatalError(f"refusing to follow a URL on another host ({where})")
         return url
 
     def get(
