@@ -113,6 +113,9 @@ class Handler(JsonHandler):
             return
         elif route == "/v3/null_200":
             body = None
+        elif route == "/v3/bom":  # a UTF-8 byte order mark before the JSON
+            self.send(200, b"\xef\xbb\xbf" + json.dumps({"result": ROWS[:2]}).encode(), {})
+            return
         elif route == "/v3/null_result":
             body = {"result": None}
         elif route == "/v3/null_results":
@@ -359,3 +362,10 @@ def test_a_url_on_another_origin_is_still_refused(url: str, named: str) -> None:
     with pytest.raises(SendGridFatalError, match="refusing to follow a URL on another host") as e:
         transport.resolve(url)
     assert str(e.value).endswith(f"({named})")
+
+
+def test_a_body_starting_with_a_utf8_bom_is_read(hook: SendGridHook) -> None:
+    """The byte order mark is dropped (RFC 8259 §8.1); the body was retried six times and then
+    called truncated."""
+    assert _ids(hook, "/v3/bom", "none", "result") == [0, 1]
+    assert hook.request_count == 1

@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 
 _FAST = msgspec.json.Decoder()
+_BOM = b"\xef\xbb\xbf"
 #: Containers the salvage parser opens by hand before it hands values to the C parser again.
 SALVAGE_DEPTH = 4
 _WS = re.compile(r"[ \t\n\r]*")
@@ -110,9 +111,14 @@ _LENIENT = json.JSONDecoder(parse_constant=_constant, parse_float=_float, parse_
 def parse_json(content: bytes) -> Any:
     """Decode ``content`` (see the module docstring for the three paths).
 
+    A UTF-8 byte order mark before the value is dropped (RFC 8259 §8.1 lets a parser ignore
+    it); refused, the body would be retried and finally called truncated.
+
     Raises:
         ValueError: The body is not JSON (truncated, cut, garbage).
     """
+    if content.startswith(_BOM):
+        content = content[len(_BOM) :]
     try:
         return _FAST.decode(content)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
