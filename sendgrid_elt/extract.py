@@ -238,6 +238,7 @@ class TenantExtractor:
                 in_a_row = in_a_row + 1 if unit in failed else 0
         finally:
             outcome.rejected = writer.rejected
+            shaper.stats.duplicates += writer.duplicates  # a key twice in one read: detail
         partial = {u: parts for u, parts in partial.items() if parts}
         deleted = 0
         if spec.versioned:

@@ -102,6 +102,36 @@ def test_a_null_teammate_list_fails_the_unit_and_deletes_nobody(
     assert current_keys(pg, "teammates") == before
 
 
+def test_two_records_of_one_key_in_a_read_say_so_in_the_stream_detail(
+    acme: Any, pg: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/v3/teammates`` listing one username twice with different content: one row is
+    stored (the last in API order: teammates have no cursor) and the stream's detail counts
+    the other as not stored. It was dropped without a word."""
+    real_get = acme.transport.get
+    twins: list[str] = []
+
+    def get(url: str, params: Any = None, **kw: Any) -> ApiResponse:
+        response = real_get(url, params, **kw)
+        body = response.body
+        if urlsplit(url).path.rstrip("/") == "/v3/teammates" and body["result"] and not twins:
+            first = body["result"][0]
+            twins.append(first["username"])
+            body = {**body, "result": [*body["result"], {**first, "first_name": "Twin"}]}
+        return ApiResponse(response.url, response.status, response.headers, body)
+
+    monkeypatch.setattr(acme.transport, "get", get)
+    outcome = extractor(acme, pg, run="r1").run_stream(catalog.get("teammates"))
+    assert outcome.status == "ok", outcome
+    assert "1 records not stored: another record of the same read" in (outcome.detail or "")
+    [(name,)] = pg.execute(
+        f"select record->>'first_name' from \"{STAGING_SCHEMA}\".teammates "  # noqa: S608
+        "where tenant_id = 'acme' and record_key = %s",
+        (twins[0],),
+    ).fetchall()
+    assert name == "Twin"  # the last in API order
+
+
 def test_a_subuser_list_without_content_deletes_no_subuser_rows(
     acme: Any, pg: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
