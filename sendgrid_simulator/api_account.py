@@ -26,7 +26,13 @@ def get_account(ctx: Ctx) -> Reply:
 
 
 def credits(ctx: Ctx) -> dict:
-    """Body of ``GET /v3/user/credits`` for the acting account."""
+    """Body of ``GET /v3/user/credits`` for the acting account.
+
+    A parent's ``used`` counts its subusers' sends too: "Subusers feed off their parent account
+    email credits, and all billing rolls up to the parent account" (SendGrid's Teammates docs,
+    "Teammates vs Subusers"; ``docs/api-notes.md`` §4.1). A subuser acting for itself sees its
+    own sends against its share.
+    """
     world, plan = ctx.world, ctx.tenant.plan
     today = world.clock
     if plan.reset_frequency == "daily":
@@ -37,10 +43,11 @@ def credits(ctx: Ctx) -> dict:
     total = plan.credits_total
     if ctx.account.is_subuser:
         total = max(1000, total // (len(ctx.tenant.subusers) + 1))
+    senders = (ctx.account,) if ctx.account.is_subuser else (ctx.account, *ctx.tenant.subusers)
     used = 0
     day = start
     while day < today:  # the clock date has just begun: nothing sent yet
-        used += world.stats.requests(ctx.account, day)
+        used += sum(world.stats.requests(a, day) for a in senders)
         day += dt.timedelta(days=1)
     return {
         "remain": max(0, total - used),

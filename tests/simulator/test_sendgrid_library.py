@@ -51,3 +51,29 @@ def test_templates_scopes_and_on_behalf_of(sim: RunningSimulator) -> None:
     sub = sim.tenant(0)["subusers"][0]
     username = sg.client.user.username.get(request_headers={"on-behalf-of": sub})
     assert json.loads(username.body)["username"] == sub
+
+
+def test_a_parents_credits_used_count_its_subusers_sends(sim: RunningSimulator) -> None:
+    """Subusers feed off the parent's credits (``docs/api-notes.md`` §4.1): the parent's
+    ``used`` this period equals the emails its own stats and its subusers' stats requested on
+    the period's days before today. It once counted the parent's own sends only, so the marts'
+    projection (credits used plus a rate that includes subusers) mixed two measures."""
+    sg = _client(sim)
+    credits = json.loads(sg.client.user.credits.get().body)
+    start = credits["last_reset"]
+    today = sim.control.clock()["date"]  # just begun: nothing sent yet today
+    days = {"start_date": start, "end_date": today, "aggregated_by": "day"}
+
+    def requested(rows: list[dict]) -> int:
+        return sum(s["metrics"]["requests"] for r in rows if r["date"] < today for s in r["stats"])
+
+    parent = requested(json.loads(sg.client.stats.get(query_params=days).body))
+    names = [s["username"] for s in json.loads(sg.client.subusers.get().body)]
+    assert names  # the tenant has subusers sending
+    subusers = sum(
+        requested(json.loads(sg.client.subusers.stats.get(
+            query_params={**days, "subusers": names[i : i + 10]}).body))
+        for i in range(0, len(names), 10)
+    )  # fmt: skip
+    assert subusers > 0
+    assert credits["used"] == parent + subusers
