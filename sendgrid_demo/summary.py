@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from sendgrid_dashboard.formats import n_pct100, n_rate, n_usd
 from sendgrid_elt.settings import MARTS_SCHEMA
 
 #: The summary's figures, as ``rpt_sendgrid_utilization_overview`` holds them.
@@ -56,24 +57,31 @@ class SummaryRow:
     cells: dict[str, str]
 
 
+#: A figure the marts do not know (the dashboard's mark for null).
+UNKNOWN = n_usd(None)
+
+
 def pct(value: Decimal | float | None) -> str:
-    """A percentage column (already 0–100) → ``12.3%``; missing → ``–``."""
-    return "–" if value is None else f"{float(value):.1f}%"
+    """A percentage column (already 0–100) → ``12.3%``, as the dashboard writes it."""
+    return n_pct100(value)
 
 
 def ratio(value: Decimal | float | None) -> str:
-    """A rate column (0–1) → ``12.3%``; missing → ``–``."""
-    return "–" if value is None else f"{float(value) * 100:.2f}%"
+    """A rate column (0–1) → ``1%``, ``0.04%``, as the dashboard writes it."""
+    return n_rate(value)
 
 
 def money_change(value: Decimal | float | None) -> str:
-    """A monthly cost change (positive = costs more) → ``+$250``, ``saves $159``, ``same``."""
+    """A monthly cost change (positive = costs more) → ``+$250.00``, ``saves $4.71``, ``same``.
+
+    The amounts are the dashboard's (:func:`sendgrid_dashboard.formats.n_usd`: two decimals).
+    """
     if value is None:
-        return "–"
-    amount = float(value)
+        return UNKNOWN
+    amount = Decimal(str(value))
     if amount > 0:
-        return f"+${amount:,.0f}"
-    return f"saves ${-amount:,.0f}" if amount < 0 else "same"
+        return f"+{n_usd(amount)}"
+    return f"saves {n_usd(-amount)}" if amount < 0 else "same"
 
 
 def read_overview(conninfo: str) -> list[SummaryRow]:
@@ -87,24 +95,24 @@ def read_overview(conninfo: str) -> list[SummaryRow]:
             credits += f" ({r['utilization_status']})"
         cells = {
             "display_name": str(r["display_name"]),
-            "plan_name": str(r["plan_name"] or "–"),
+            "plan_name": str(r["plan_name"] or UNKNOWN),
             "credits": credits,
             "seats": pct(r["seats_used_pct"]),
             "features": (
-                "–"
+                UNKNOWN
                 if r["features_licensed"] is None
                 else f"{r['features_used'] or 0}/{r['features_licensed']}"
             ),
-            "volume": "–" if r["requests_30d"] is None else f"{r['requests_30d']:,}",
+            "volume": UNKNOWN if r["requests_30d"] is None else f"{r['requests_30d']:,}",
             "bounce": ratio(r["bounce_rate_30d"]),
             "spam": ratio(r["spam_report_rate_30d"]),
             "recommended": (
-                "–"
+                UNKNOWN
                 if r["recommendation"] in (None, "unknown", "no_data")
                 else f"{r['recommended_plan_name']} ({r['recommendation']})"
             ),
             "cost_change": money_change(r["monthly_cost_change_usd"]),
-            "connection_status": str(r["connection_status"] or "–")
+            "connection_status": str(r["connection_status"] or UNKNOWN)
             + ("" if r["sync_state"] in ("synced", None) else f" ({r['sync_state']})"),
         }
         out.append(SummaryRow(values=dict(r), cells=cells))

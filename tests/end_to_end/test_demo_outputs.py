@@ -10,7 +10,14 @@ from psycopg.rows import dict_row
 
 from sendgrid_dashboard import write_dashboard
 from sendgrid_dashboard.browser import open_dashboard
-from sendgrid_demo.summary import format_table, money_change, pct, ratio, read_overview
+from sendgrid_demo.summary import (
+    UNKNOWN,
+    format_table,
+    money_change,
+    pct,
+    ratio,
+    read_overview,
+)
 from sendgrid_elt.settings import MARTS_SCHEMA
 from tests.dashboard.figures import check_figures
 from tests.dashboard.page_reader import read_page
@@ -38,7 +45,7 @@ def test_summary_prints_the_overview_mart(pipeline: PipelineRun) -> None:
         assert row.cells["seats"] == pct(m["seats_used_pct"])
         assert row.cells["bounce"] == ratio(m["bounce_rate_30d"])
         features = f"{m['features_used']}/{m['features_licensed']}"
-        assert row.cells["features"] == ("–" if m["features_licensed"] is None else features)
+        assert row.cells["features"] == (UNKNOWN if m["features_licensed"] is None else features)
         assert row.cells["connection_status"].startswith(m["connection_status"])
         assert row.cells["cost_change"] == money_change(m["monthly_cost_change_usd"])
         assert row.cells["display_name"] in table

@@ -13,7 +13,7 @@ def _row(name: str, recommended: str) -> SummaryRow:
         "credits": "104.2% (overage)",
         "volume": "2,512,330",
         "recommended": recommended,
-        "cost_change": "saves $1,249",
+        "cost_change": "saves $1,249.00",
         "connection_status": "needs_reconnect (failed)",
     }
     return SummaryRow(values={}, cells=cells)
@@ -28,7 +28,7 @@ def test_summary_lines_fit_100_columns() -> None:
     assert max(len(line) for line in table.splitlines()) <= WIDTH
     assert "Bluebird Logistics In…" in table  # shortened, still recognisable
     assert "Essentials 50K (upgrade)" in table
-    assert "saves $1,249" in table
+    assert "saves $1,249.00" in table
 
 
 def test_wide_columns_move_to_a_further_table_instead_of_being_cut() -> None:
@@ -46,3 +46,20 @@ def test_wide_columns_move_to_a_further_table_instead_of_being_cut() -> None:
     tables = table.split("\n\n")
     assert len(tables) == 3  # the usage table in two parts, each led by the tenant
     assert all(block.startswith("Tenant") for block in tables)
+
+
+def test_summary_writes_money_and_rates_as_the_dashboard_does() -> None:
+    """The summary said ``saves $5`` and ``1.00%`` where the dashboard said $4.71 and 1%."""
+    from decimal import Decimal
+
+    from sendgrid_dashboard.formats import n_change, n_pct100, n_rate
+    from sendgrid_demo.summary import money_change, pct, ratio
+
+    assert money_change(Decimal("-4.71")) == "saves $4.71"
+    assert money_change(Decimal("-4.71")) in n_change(Decimal("-4.71"), "downgrade")
+    assert money_change(Decimal("250")) == "+$250.00"
+    assert money_change(Decimal("0")) == "same"
+    assert ratio(Decimal("0.01")) == n_rate(Decimal("0.01")) == "1%"
+    assert ratio(Decimal("0.0004")) == "0.04%"
+    assert pct(Decimal("42.5")) == n_pct100(Decimal("42.5")) == "42.5%"
+    assert money_change(None) == ratio(None) == pct(None) == n_rate(None)
