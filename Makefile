@@ -67,9 +67,11 @@ run: venv $(MANIFEST)
 
 manifest: $(MANIFEST)
 
-# Rewrite the demo's dashboard from the current marts (after a run, or `make airflow` runs).
+# Rewrite the demo's dashboard from the current marts (after a run, or `make airflow` runs); its
+# reconnect links open the Connect page of `make airflow`'s UI (SENDGRID_DEMO_UI_PORT).
 dashboard: venv
-	$(BIN)/python -m sendgrid_dashboard --output .local/demo/dashboard.html
+	$(BIN)/python -m sendgrid_dashboard --output .local/demo/dashboard.html \
+		--connect-base-url "$$($(BIN)/python -c 'from sendgrid_demo.airflow_ui import ui_url; print(ui_url())')"
 
 # Regenerate the pinned files from requirements.in / requirements-dev.in in a scratch venv.
 lock:

@@ -142,13 +142,19 @@ def _run(args: argparse.Namespace) -> int:
     if not sink.received():
         say("    none new (the alert went out when the tenant first broke; reminders follow)")
     _step("Dashboard")
-    from sendgrid_dashboard import write_dashboard
-
-    path = write_dashboard(warehouse.target.conninfo(), args.dashboard)
+    path = write_demo_dashboard(warehouse.target.conninfo(), args.dashboard)
     say(f"    {path}")
     say(f"\nDone in {time.monotonic() - started:.0f}s.")
     say(next_steps(path))
     return 0 if transform.state == "success" else 1
+
+
+def write_demo_dashboard(conninfo: str, path: Path) -> Path:
+    """Write the dashboard, its reconnect links on the Connect page of ``make airflow``'s UI."""
+    from sendgrid_dashboard import write_dashboard
+    from sendgrid_demo.airflow_ui import ui_url
+
+    return write_dashboard(conninfo, path, connect_base_url=ui_url())
 
 
 def next_steps(dashboard: Path) -> str:
