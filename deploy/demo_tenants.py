@@ -26,6 +26,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sendgrid_hook.constants import SIMULATOR_PORT
+
 from sendgrid_elt.settings import CONN_TYPE, TENANTS_VARIABLE
 
 
@@ -143,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (("register", "store in the metadata DB"), ("env", "print env lines")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--simulator-url", default="http://127.0.0.1:8025")
+        p.add_argument("--simulator-url", default=f"http://127.0.0.1:{SIMULATOR_PORT}")
         p.add_argument("--key", choices=("full", "restricted"), default="full")
         p.add_argument("--prefix", default="", help="prefix of the connection ids")
     return parser

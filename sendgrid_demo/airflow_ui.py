@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             tenants = assign_roles(sim.control.accounts())
             register(tenants, sim.base_url)
             revoke_showcase_keys(sim, tenants)
+            if sim.fallback:
+                print(f"Note: {sim.fallback}.", flush=True)
             print(f"SendGrid simulator on {sim.base_url}; starting Airflow ...", flush=True)
             threading.Thread(
                 target=_announce_when_up, args=(UI_PORT, password, stop), daemon=True

@@ -106,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed, scale=args.scale, clock=clock, log_file=DEMO_DIR / "simulator.log"
     ) as sim:
         say(f"    listening on {sim.base_url}")
+        if sim.fallback:
+            say(f"    note: {sim.fallback}")
         tenants = assign_roles(sim.control.accounts())
         register(tenants, sim.base_url)
         _set_alert_recipients(tenants)

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import sys
 
+from sendgrid_hook.constants import SIMULATOR_PORT
+
 from .faults import FaultConfig
 from .ratelimit import RateLimitConfig
 from .tenants import SCALES
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the API with uvicorn")
     common(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8025)
+    serve.add_argument("--port", type=int, default=SIMULATOR_PORT)
     serve.add_argument(
         "--rate-limit", default=None, help='e.g. "default=20/1s,/v3/messages=6/60s" or "off"'
     )

@@ -21,6 +21,11 @@ WAREHOUSE_CONN_ID = "sendgrid_warehouse"
 CONNECT_APP_PREFIX = "/sendgrid"
 CONNECT_PAGE_PATH = f"{CONNECT_APP_PREFIX}/connections"
 
+#: Port of the local SendGrid simulator (``python -m sendgrid_simulator serve``, ``make demo``,
+#: ``make airflow``, the compose file's ``sendgrid-simulator``): connections made against one
+#: session's simulator keep working in the next. The connection form's base URL hint names it.
+SIMULATOR_PORT = 8025
+
 #: Airflow Variable holding the public base URL of the Airflow UI (alert and dashboard links).
 CONNECT_BASE_URL_VARIABLE = "sendgrid_connect_base_url"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sendgrid_hook.constants import CONN_TYPE
+from sendgrid_hook.constants import CONN_TYPE, SIMULATOR_PORT
 
 _SECRET = {"type": ["string", "null"], "format": "password"}
 _TEXT = {"type": ["string", "null"]}
@@ -109,7 +109,8 @@ def get_provider_info() -> dict[str, Any]:
                     "relabeling": {"password": "API key", "host": "Base URL override"},
                     "placeholders": {
                         "password": "SG.xxxxxxxx.yyyyyyyy (API key auth only)",
-                        "host": "empty = region host; e.g. http://127.0.0.1:8025 (simulator)",
+                        "host": "empty = region host; "
+                        f"e.g. http://127.0.0.1:{SIMULATOR_PORT} (simulator)",
                         "description": "Tenant display name if the extra is empty",
                     },
                 },
