@@ -87,4 +87,5 @@ lock:
 	rm -rf .local/lock-venv
 
 clean:
-	rm -rf $(VENV) .local dbt_project/target dbt_project/logs *.egg-info plugins/sendgrid_hook/src/*.egg-info
+	rm -rf $(VENV) .local dbt_project/target dbt_project/logs .ruff_cache *.egg-info \
+		plugins/sendgrid_hook/src/*.egg-info
