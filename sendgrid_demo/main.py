@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sendgrid_hook.display import human_instant
+from sendgrid_hook.display import human_instant, plural
 
 from sendgrid_demo.airflow_home import DEMO_ALERT_RECIPIENTS, DEMO_DIR, configure
 from sendgrid_demo.console import say
@@ -44,6 +44,27 @@ def _clock(advance_days: int) -> str:
     STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
     STATE_FILE.write_text(json.dumps({"clock": clock.isoformat()}))
     return clock.isoformat()
+
+
+def clock_note(clock: str, today: dt.date) -> str | None:
+    """What a simulated today ahead of the wall clock's ``today`` does to the shown times.
+
+    The marts are built as of the simulated day ("Data as of"); the pipeline stamps its syncs
+    with the wall clock ("last successful sync"), so each tenant's data age reads the days
+    ahead more than it is. ``None`` when the simulated today is not ahead.
+    """
+    ahead = (dt.date.fromisoformat(clock) - today).days
+    if ahead <= 0:
+        return None
+    days = f"{ahead} {plural('day', ahead)}"
+    return "\n".join(
+        [
+            f"    times are simulated: the simulated today is {days} ahead of the wall clock.",
+            '    The marts and the dashboard\'s "Data as of" follow the simulated clock, sync',
+            '    times ("last successful sync") the wall clock: each tenant\'s "Data age" reads',
+            f"    {days} more than it is.",
+        ]
+    )
 
 
 def _days_forward(text: str) -> int:
@@ -101,6 +122,9 @@ def _run(args: argparse.Namespace) -> int:
     say(f"    {warehouse.describe()}")
     clock = _clock(args.advance_days)
     _step(f"SendGrid simulator (seed {args.seed}, scale {args.scale}, simulated today {clock})")
+    note = clock_note(clock, dt.datetime.now(dt.UTC).date())
+    if note:
+        say(note)
     sink = SmtpSink().start()
     os.environ[SMTP_CONN_ENV] = sink.connection_json()
     with SimulatorProcess(
@@ -147,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
     _step("Dashboard")
     path = write_demo_dashboard(warehouse.target.conninfo(), args.dashboard)
     say(f"    {path}")
+    if note:
+        say(note)
     say(f"\nDone in {time.monotonic() - started:.0f}s.")
     say(next_steps(path))
     return 0 if transform.state == "success" else 1
