@@ -101,11 +101,6 @@ def date_seconds(value: str | None) -> float | None:
         return when.timestamp() if when is not None else None
     except (OverflowError, OSError, ValueError):
         return None
-    try:
-        when = parsedate_to_datetime(value)
-        return when.timestamp() if when.tzinfo else when.replace(tzinfo=dt.UTC).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError, OSError):
-        return None
 
 
 class RateLimiter:
