@@ -22,6 +22,7 @@ from requests_oauthlib import OAuth2Session
 from sendgrid_hook.auth.oauth2 import guard_credentials
 from sendgrid_hook.auth.token_session import BoundedOAuth2Session, loopback_transport
 from sendgrid_hook.errors import SendGridRedirectError
+from sendgrid_hook.redaction import scrub
 
 from sendgrid_connect import nonces, signing, tenants
 
@@ -137,13 +138,17 @@ def finish(
     if not nonces.consume(nonce, "oauth"):
         raise FlowError("This authorization was already completed or has expired.")
     if error:  # the server's word, shown and logged: printable characters only
-        shown = "".join(c for c in error[:60] if c.isprintable())
-        raise FlowError(f"SendGrid did not authorize the connection ({shown}).")
+        raise FlowError(f"SendGrid did not authorize the connection ({_shown(error)}).")
     if not code or len(code) > 2048:
         raise FlowError("The authorization response has no code.")
     token = _exchange(conn_id, code, signing.pkce_verifier(nonce), redirect_uri)
     tenants.save_oauth_tokens(conn_id, token)
     return FlowResult(conn_id, row.invite_flow, row.next_path)
+
+
+def _shown(error: object) -> str:
+    """A server's error text as shown and logged: scrubbed, printable, at most 60 characters."""
+    return "".join(c for c in scrub(error)[:60] if c.isprintable())
 
 
 def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
@@ -165,8 +170,8 @@ def _exchange(conn_id: str, code: str, verifier: str, redirect_uri: str) -> dict
                 timeout=(settings.connect_timeout, 30),
             )
     except OAuth2Error as exc:
-        raise FlowError(
-            f"SendGrid refused the authorization code ({exc.error}). Start again."
+        raise FlowError(  # its ``error`` is the server's text (may echo the code or secret)
+            f"SendGrid refused the authorization code ({_shown(exc.error)}). Start again."
         ) from None
     except SendGridRedirectError:
         raise FlowError(
