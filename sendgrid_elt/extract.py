@@ -13,6 +13,7 @@ other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest
 next run). A subuser SendGrid refuses (403/404/451) is skipped with its rows kept; one that
 still exists stays in the outcome's ``skipped`` (:mod:`sendgrid_elt.subuser_roster`), so does
 one refused as a fan-out's id. A parent id refused on its first page is skipped, rows kept. A
+complete read that would delete most of a unit's keys is held (:mod:`~.snapshot_guard`). A
 subuser whose name no index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes)
 is not read: one reject per stream names it.
 
@@ -244,6 +245,7 @@ class TenantExtractor:
         if spec.versioned:
             deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread,
                                    *too_long], partial)  # fmt: skip
+        outcome.held = {h.unit: h.text() for h in writer.held}  # most keys gone: next run
         progress.done(writer.records, self.hook.request_count - pages0)
         ids = refused_ids(spec, partial)  # subusers refused as a fan-out's ids: skipped too
         outcome.skipped = self.roster.counted(skipped) | self.roster.counted(ids)  # gone: named
@@ -252,7 +254,8 @@ class TenantExtractor:
         refused = [f"{p.pid} ({ids.get(p.pid, p.why)})" for ps in partial.values() for p in ps
                    if p.refused]  # fmt: skip
         detail = units_detail(failed, unread, refused, skipped, ignored, too_long,
-                              deleted=deleted, in_a_row=FAILED_UNITS_IN_A_ROW)  # fmt: skip
+                              deleted=deleted, in_a_row=FAILED_UNITS_IN_A_ROW,
+                              held=outcome.held.values())  # fmt: skip
         return writer.records, detail
 
     def _load_unit(

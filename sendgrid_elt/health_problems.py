@@ -1,8 +1,8 @@
 """What a tenant's health problems are: per stream from a run, as alert keys, told, in words.
 
 * :func:`stream_problems` - a run's stream outcomes as ``stream_problems`` (``{stream: {"kind":
-  "failed" | "skipped_units" | "rejected", "detail", "count"}}``; ``skipped_units`` also names
-  its ``subusers``);
+  "failed" | "held_deletions" | "skipped_units" | "rejected", "detail", "count"}}``;
+  ``skipped_units`` also names its ``subusers``);
 * :func:`problem_keys` - what a ``degraded`` alert is about: ``scope:<scope>``,
   ``stream:<name>:<kind>``, and one ``stream:<name>:skipped_units:<subuser>`` per refused
   subuser (a new refused subuser is a new problem, the same one refused again is not);
@@ -28,32 +28,41 @@ RUN_PROBLEM = "(run)"
 #: A told problem not seen for this long is forgotten: when it comes back, it is a new one.
 FORGET_TOLD_AFTER = dt.timedelta(hours=24)
 SKIPPED = "skipped_units"
+#: A snapshot's mass deletion held until the next complete read agrees (``snapshot_guard``).
+HELD = "held_deletions"
 
 
 def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Streams of a run that failed, skipped subusers that still exist, or rejected records.
+    """Streams of a run that failed, held deletions, skipped subusers, or rejected records.
 
     A subuser SendGrid refused (403/404, or 451: its data in another region) that still exists
     is missing from the tenant's totals: ``skipped_units``, named with the reason (the count is
     of subusers, ``subusers`` their names; a stream that also rejected records keeps that count
     in ``rejected``). One deleted or disabled since the run read the subuser list is no problem
-    (see :mod:`sendgrid_elt.subuser_roster`).
+    (see :mod:`sendgrid_elt.subuser_roster`). A complete read that would have marked most of a
+    unit's keys deleted is ``held_deletions`` (``count``: units held; ``detail`` names each with
+    its counts): nothing of it was deleted, the next complete read decides.
 
     Args:
         outcomes: Stream name -> ``StreamOutcome`` (anything with ``status``, ``detail`` and
-            ``rejected``; ``skipped`` when it has one).
+            ``rejected``; ``skipped`` and ``held`` when it has them).
 
     Returns:
-        ``{stream: {"kind": "failed" | "skipped_units" | "rejected", "detail": ...,
-        "count": n}}``.
+        ``{stream: {"kind": "failed" | "held_deletions" | "skipped_units" | "rejected",
+        "detail": ..., "count": n}}``.
     """
     problems: dict[str, dict[str, Any]] = {}
     for name, outcome in outcomes.items():
         rejected = int(getattr(outcome, "rejected", 0) or 0)
         skipped = dict(getattr(outcome, "skipped", None) or {})
+        held = dict(getattr(outcome, "held", None) or {})
         detail = scrub(str(getattr(outcome, "detail", "") or ""))[:300]
         if outcome.status == "error":
             problems[name] = {"kind": "failed", "detail": detail, "count": rejected}
+        elif held:  # one run at most: a refused subuser, lasting, must not hide it
+            what = "; ".join(held[u] for u in sorted(held))
+            problems[name] = {"kind": HELD, "detail": scrub(what)[:300], "count": len(held),
+                              "rejected": rejected}  # fmt: skip
         elif skipped:
             units = ", ".join(f"{u or 'parent'} ({why})" for u, why in sorted(skipped.items()))
             what = f"{len(skipped)} {plural('subuser', len(skipped))} skipped, rows kept: {units}"
@@ -161,6 +170,8 @@ def problems_text(problems: Mapping[str, Any] | None) -> str:
             rejected = p.get("rejected") or 0
             also = f"; it rejected {rejected} {plural('record', rejected)}" if rejected else ""
             parts.append(f"stream {name}: {p.get('detail') or f'{count} subusers skipped'}{also}")
+        elif p.get("kind") == HELD:
+            parts.append(f"stream {name}: {p.get('detail') or f'{count} deletions held'}")
         else:
             parts.append(f"stream {name} rejected {count} {plural('record', count)}")
     return "; ".join(parts)
@@ -179,7 +190,9 @@ def told_text(keys: Sequence[str]) -> str:
         if name == RUN_PROBLEM:
             parts.append("the run failed outside its streams")
         else:
-            what = {"failed": "failed", SKIPPED: "skipped subusers"}.get(kind, "rejected records")
+            what = {"failed": "failed", SKIPPED: "skipped subusers", HELD: "held deletions"}.get(
+                kind, "rejected records"
+            )
             parts.append(f"stream {name} {what}" + (f" ({', '.join(who)})" if who else ""))
     if scopes:
         parts.append(f"missing {plural('scope', len(scopes))}: {', '.join(scopes)}")

@@ -19,11 +19,11 @@ lock), so concurrent tasks never send two alerts for one transition:
 * out of ``degraded`` into ``connected`` after a degraded alert was delivered -> ``resolved``
   (once: the told problems are then forgotten).
 
-``stream_problems`` (``{stream: {"kind": "failed" | "skipped_units" | "rejected", "detail":
-..., "count": n}}``) is written at the end of each run; the scope check at the start of the next
-run keeps it, so a tenant whose problems persist stays ``degraded`` without a new alert. What
-counts as one problem (a refused subuser is one per stream and subuser) and what was told is
-:mod:`sendgrid_elt.health_problems`'s.
+``stream_problems`` (``{stream: {"kind": "failed" | "held_deletions" | "skipped_units" |
+"rejected", "detail": ..., "count": n}}``) is written at the end of each run; the scope check at
+the start of the next run keeps it, so a tenant whose problems persist stays ``degraded``
+without a new alert. What counts as one problem (a refused subuser is one per stream and
+subuser) and what was told is :mod:`sendgrid_elt.health_problems`'s.
 
 :mod:`sendgrid_elt.connection_health` is the public face of this module.
 """
@@ -40,7 +40,9 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, create_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from sendgrid_elt.health_problems import (
+    HELD,
     RUN_PROBLEM,
+    SKIPPED,
     alert_undelivered,
     alerted_keys,
     problem_keys,
@@ -194,7 +196,7 @@ def _reason(missing_scopes: Sequence[str], problems: Mapping[str, Any]) -> str |
     kinds = {str((p or {}).get("kind")) for p in streams.values()}
     reasons = [r for r, on in (("missing_scopes", missing_scopes), ("run_failed",
                RUN_PROBLEM in problems), ("streams_failed", "failed" in kinds),
-               ("units_skipped", "skipped_units" in kinds),
+               ("units_skipped", SKIPPED in kinds), ("deletions_held", HELD in kinds),
                ("records_rejected", "rejected" in kinds)) if on]  # fmt: skip
     return ",".join(reasons) or None
 

@@ -13,7 +13,8 @@ re-serialized):
 * Snapshot streams keep one row per version ``(key, record_hash)``: ``COPY`` into a session temp
   table, then a changed record retires the current version and inserts a new one, an unchanged
   one only moves ``last_seen_at``. Keys not seen by a *complete* snapshot are marked deleted by
-  :meth:`StreamWriter.finish_snapshot`.
+  :meth:`StreamWriter.finish_snapshot` (most of a unit's keys at once: only when the next
+  complete read agrees, :mod:`sendgrid_elt.snapshot_guard`).
 * Incremental and date-window streams keep one row per key. Rows newer than the unit's stored
   cursor are new keys almost always: they are ``COPY``-ed straight into the stream table, the
   batch transaction's first statement (no temp table, no ``ON CONFLICT``, no savepoint); if one
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from sendgrid_elt import sync_state
+from sendgrid_elt import snapshot_guard, sync_state
 from sendgrid_elt.copy_binary import framed_rows, text_field, timestamptz_field
 from sendgrid_elt.load_batches import (
     KEY_ORDER,
@@ -46,8 +47,9 @@ from sendgrid_elt.load_batches import (
     prefetched_batches,
     prepare_batch,
 )
-from sendgrid_elt.rejects import Reject, rejected_in_run, save_rejects, storable
+from sendgrid_elt.rejects import Reject, save_rejects, storable
 from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.snapshot_guard import Held
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -138,6 +140,8 @@ class StreamWriter:
     rejected: int = 0
     #: Records dropped for another of the same key in their batch (content differing).
     duplicates: int = 0
+    #: Units whose deletions :meth:`finish_snapshot` held (:mod:`sendgrid_elt.snapshot_guard`).
+    held: list[Held] = field(default_factory=list)
 
     @property
     def table(self) -> str:
@@ -349,7 +353,9 @@ class StreamWriter:
 
         Call only when every unit of the stream completed, except ``excluded_subusers`` (units
         that failed, were skipped or were not read: their rows are left alone). A key whose
-        record was read but rejected this run stays current (it exists in SendGrid).
+        record was read but rejected this run stays current (it exists in SendGrid). A unit
+        that would lose most of its keys at once is held instead (:attr:`held`, see
+        :mod:`sendgrid_elt.snapshot_guard`).
 
         Returns:
             Keys newly marked deleted.
@@ -358,14 +364,10 @@ class StreamWriter:
             return 0
         conn = self.loader.conn
         with conn.transaction():
-            cur = conn.execute(
-                f"update {self.table} t set deleted_at = now(), run_id = %(run)s "  # noqa: S608
-                "where t.tenant_id = %(t)s and t.is_current and t.deleted_at is null "
-                "and t.last_seen_at < %(seen)s and not (t.subuser = any(%(skip)s)) "
-                f"and not {rejected_in_run('t')}",
-                {**self._params(), "skip": list(excluded_subusers), "stream": self.spec.name},
+            deleted, self.held = snapshot_guard.finish(
+                conn, self.table, {**self._params(), "stream": self.spec.name}, excluded_subusers
             )
-            return cur.rowcount
+        return deleted
 
 
 def _settled(

@@ -98,6 +98,14 @@ TENANT_LOCK_WAIT_SECONDS = _env_number("SENDGRID_TENANT_LOCK_WAIT_SECONDS", 60)
 #: an administrator locked or is altering); the statement's stream fails, the others go on
 #: (env ``SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS``).
 WAREHOUSE_LOCK_TIMEOUT_SECONDS = _env_number("SENDGRID_WAREHOUSE_LOCK_TIMEOUT_SECONDS", 300)
+#: A complete read of one unit (the parent account or one subuser) of a snapshot stream that
+#: would mark deleted more than this share of the unit's current keys, and at least
+#: :data:`SNAPSHOT_HOLD_MIN_KEYS` of them, is held until the next complete read agrees
+#: (:mod:`sendgrid_elt.snapshot_guard`; env ``SENDGRID_SNAPSHOT_HOLD_SHARE``, 1 turns it off).
+SNAPSHOT_HOLD_SHARE = _env_number("SENDGRID_SNAPSHOT_HOLD_SHARE", 0.5)
+#: The fewest keys a held deletion has: a smaller one is applied at once (env
+#: ``SENDGRID_SNAPSHOT_HOLD_MIN_KEYS``).
+SNAPSHOT_HOLD_MIN_KEYS = int(_env_number("SENDGRID_SNAPSHOT_HOLD_MIN_KEYS", 10))
 #: Asset names and URIs (``sendgrid_elt.assets`` builds the Asset objects).
 STAGING_ASSET_NAME, STAGING_ASSET_URI = "sendgrid_staging", "x-sendgrid://staging"
 MARTS_ASSET_NAME, MARTS_ASSET_URI = "sendgrid_marts", "x-sendgrid://marts"
@@ -169,6 +177,8 @@ __all__ = [
     "PROJECT_DIR_ENV",
     "PROJECT_ROOT",
     "RECONNECT_REMINDER_VARIABLE",
+    "SNAPSHOT_HOLD_MIN_KEYS",
+    "SNAPSHOT_HOLD_SHARE",
     "STAGING_ASSET_NAME",
     "STAGING_ASSET_URI",
     "STAGING_SCHEMA",

@@ -2,7 +2,8 @@
 
 One table per catalog stream (same columns for all, see ``docs/staging-contract.md``) plus the
 bookkeeping tables ``sync_state``, ``stream_status``, ``tenants``, ``extract_runs``,
-``extract_run_tenants`` (per run and tenant: outcome of its batch) and ``rejects``.
+``extract_run_tenants`` (per run and tenant: outcome of its batch), ``rejects`` and
+``snapshot_holds`` (deletions held by :mod:`sendgrid_elt.snapshot_guard`).
 ``connection_health`` is owned by :mod:`sendgrid_elt.connection_health`.
 
 :func:`ensure_schema` creates what is missing (schema, tables, indexes, columns) and never drops
@@ -134,6 +135,21 @@ stream_status = Table(
     ),
     PrimaryKeyConstraint("tenant_id", "stream", name="stream_status_pkey"),
     comment="ok | missing_scope | not_licensed | error, per tenant and stream (latest run)",
+)
+
+snapshot_holds = Table(
+    "snapshot_holds",
+    metadata,
+    Column("tenant_id", Text, nullable=False),
+    Column("stream", Text, nullable=False),
+    Column("subuser", Text, nullable=False, server_default=text("''")),
+    Column("held_keys", BigInteger, nullable=False),
+    Column("current_keys", BigInteger, nullable=False),
+    Column("run_id", Text, nullable=False),
+    Column("held_at", _TS, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "stream", "subuser", name="snapshot_holds_pkey"),
+    comment="per tenant, stream and unit: a snapshot's mass deletion held until the next "
+    "complete read agrees (sendgrid_elt/snapshot_guard.py), written with the snapshot's end",
 )
 
 rejects = Table(

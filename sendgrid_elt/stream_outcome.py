@@ -16,10 +16,15 @@ Statuses (also the ``stream_status`` table's):
   exist (their volume is missing from the tenant's totals: a health problem of kind
   ``skipped_units``); a subuser deleted or disabled since the run read the subuser list is
   only named (see :mod:`sendgrid_elt.subuser_roster`).
+  A complete read that would mark most of a unit's keys deleted at once leaves the stream
+  ``ok`` with the unit in ``held`` and named in ``detail``: nothing of it is deleted until the
+  next complete read agrees (a health problem of kind ``held_deletions``, see
+  :mod:`sendgrid_elt.snapshot_guard`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +51,8 @@ class StreamOutcome:
     repaired: int = 0
     #: Subuser -> why SendGrid refused it, of those that still exist (:mod:`subuser_roster`).
     skipped: dict[str, str] = field(default_factory=dict)
+    #: Unit -> its deletion held this run, in words (:mod:`sendgrid_elt.snapshot_guard`).
+    held: dict[str, str] = field(default_factory=dict)
     #: The stream ended on the tenant's time budget (set by :func:`errored`, never read from
     #: ``detail``'s text): the tenant is ``partial``, not failed (:mod:`sendgrid_elt.batches`).
     budget_ended: bool = False
@@ -60,6 +67,7 @@ class StreamOutcome:
             **({"rejected": self.rejected} if self.rejected else {}),
             **({"repaired": self.repaired} if self.repaired else {}),
             **({"skipped": len(self.skipped)} if self.skipped else {}),
+            **({"held": len(self.held)} if self.held else {}),
             **({"detail": self.detail} if self.detail else {}),
         }
 
@@ -195,6 +203,7 @@ def units_detail(
     *,
     deleted: int = 0,
     in_a_row: int = 3,
+    held: Iterable[str] = (),
 ) -> str | None:
     """The ``detail`` of a stream's units: what failed, was not read, skipped or ignored.
 
@@ -207,6 +216,7 @@ def units_detail(
         too_long: Units whose name no index entry holds (not read, one reject each).
         deleted: Keys the snapshot marked deleted.
         in_a_row: The failures in a row that leave the other units for the next run.
+        held: Deletions held, in words (:meth:`~sendgrid_elt.snapshot_guard.Held.text`).
     """
     detail = []
     if failed:
@@ -221,6 +231,7 @@ def units_detail(
         detail.append(f"parent ids refused, rows kept: {', '.join(refused)}"[:300])
     if deleted:
         detail.append(f"{deleted} keys marked deleted")
+    detail.extend(held)
     if skipped:
         kept_units = ", ".join(f"{u or 'parent'} ({why})" for u, why in skipped.items())
         detail.append(f"units skipped, rows kept: {kept_units}")

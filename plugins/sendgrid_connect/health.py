@@ -89,14 +89,17 @@ class Health:
         streams = {n: p for n, p in self.stream_problems.items() if n != RUN_PROBLEM}
         failed = sorted(n for n, p in streams.items() if p.get("kind") == "failed")
         skipped = sorted(n for n, p in streams.items() if p.get("kind") == "skipped_units")
-        rejected = sorted(n for n, p in streams.items()
-                          if p.get("kind") not in ("failed", "skipped_units"))  # fmt: skip
+        held = sorted(n for n, p in streams.items() if p.get("kind") == "held_deletions")
+        named = ("failed", "skipped_units", "held_deletions")
+        rejected = sorted(n for n, p in streams.items() if p.get("kind") not in named)
         if RUN_PROBLEM in self.stream_problems:
             why.append("the last run failed before its streams")
         if failed:
             why.append(f"streams failed: {', '.join(failed)}")
         if skipped:
             why.append(f"subusers refused in {', '.join(skipped)}")
+        if held:
+            why.append(f"deletions held in {', '.join(held)} until the next run agrees")
         if rejected:
             why.append(f"records rejected in {', '.join(rejected)}")
         head = unreadable_label(self.unreadable) if self.unreadable else LABELS["degraded"]

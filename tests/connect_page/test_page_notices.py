@@ -116,6 +116,15 @@ def test_refused_subusers_read_as_such_not_as_rejected_records(airflow_home) -> 
     assert h.label == ("Degraded; subusers refused in subuser_stats; records rejected in bounces")
 
 
+def test_held_deletions_read_as_such_not_as_rejected_records(airflow_home) -> None:
+    """A stream whose mass deletion was held (``held_deletions``) is named for that."""
+    from sendgrid_connect import health
+
+    held = {"kind": "held_deletions", "detail": "deletion of 20 of 20 keys held", "count": 1}
+    h = health.Health("degraded", stream_problems={"api_keys": held})
+    assert h.label == "Degraded; deletions held in api_keys until the next run agrees"
+
+
 def test_health_reads_a_table_from_before_its_newest_column(airflow_home, warehouse) -> None:
     """After an upgrade, before a DAG run migrates the table, the page still shows each
     tenant's health (before: the select named the new column, failed, and every tenant read

@@ -84,3 +84,18 @@ def test_compose_without_problem_kinds_keeps_the_general_advice() -> None:
     assert RETRIED in body
     assert REJECTS in body
     assert "refused the subusers" not in body
+
+
+def test_a_held_deletion_alone_gets_advice_about_held_deletions(smtp_server: Any) -> None:
+    """A snapshot's mass deletion held (``held_deletions``): the alert says the rows were kept
+    and the next run decides, not that a failed stream is retried or records rejected."""
+    why = "deletion of 20 of 20 keys held for subuser bob until the next complete read agrees"
+    held = SimpleNamespace(status="ok", detail=why, rejected=0, held={"bob": why})
+    _alert({"api_keys": held})
+    [message] = smtp_server.messages
+    body = _body(message)
+    assert message["Subject"].endswith("some data is not collected (deletions held)")
+    assert why in body
+    assert "their rows were kept, none marked deleted" in body
+    assert RETRIED not in body
+    assert REJECTS not in body

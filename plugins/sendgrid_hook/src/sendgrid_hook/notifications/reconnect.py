@@ -131,6 +131,13 @@ PROBLEM_ADVICE = {
         "may read its data (the API key's scopes, the subuser's access). The next run reads it "
         "again."
     ),
+    "held_deletions": (
+        "A complete read of the units named above lacked most of their keys at once, which an "
+        "incident at SendGrid (an empty or cut-short list) looks like as much as a real mass "
+        "deletion: their rows were kept, none marked deleted. The next run decides: if its "
+        "complete read misses them again they are marked deleted, if they are back nothing "
+        "changes. Nothing to do, unless they should not have been deleted in SendGrid."
+    ),
 }
 
 
@@ -144,8 +151,8 @@ def _degraded(
 ) -> tuple[str, str]:
     """A degraded tenant: scopes missing, and/or stream problems, each kind with its advice.
 
-    ``problems``: the kinds (failed streams, refused subusers, rejected records); none given
-    reads as failed or rejected.
+    ``problems``: the kinds (failed streams, refused subusers, held deletions, rejected
+    records); none given reads as failed or rejected.
     """
     parts, why = [], []
     if missing_scopes:
@@ -157,6 +164,8 @@ def _degraded(
             why.append("some streams failed or rejected records")
         if "skipped_units" in kinds:
             why.append("subusers refused")
+        if "held_deletions" in kinds:
+            why.append("deletions held")
         advice = " ".join(PROBLEM_ADVICE[k] for k in kinds)
         parts.append(
             f"Some SendGrid data of {who} was not loaded: {scrub(reason)}.\n"
