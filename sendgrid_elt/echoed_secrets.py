@@ -8,6 +8,11 @@ error field repeating the key, a value pasted by a user) must not reach a table 
 substring search per form: on a clean page nothing else happens), and rebuilds only the rows
 that hold one, every string of the record masked with :data:`~sendgrid_hook.redaction.MASK`
 (key, labels and hash follow) by :func:`~sendgrid_hook.redaction.mask_known`.
+
+Any other SendGrid API key a record holds (``SG.<id>.<secret>``: one a user pasted as a key's
+name, a subuser's key in a template's code sample) is masked the same way
+(:func:`~sendgrid_hook.redaction.mask_api_keys`): the page is searched for ``SG.`` once, and a
+row that holds it but no key keeps its bytes.
 """
 
 from __future__ import annotations
@@ -32,35 +37,49 @@ def _as_bytes(forms: tuple[str, ...]) -> tuple[bytes, ...]:
 
 
 def mask_rows(rows: list[Row], forms: tuple[str, ...]) -> list[Row]:
-    """``rows`` with every row whose JSON holds one of ``forms`` rebuilt, masked.
+    """``rows`` with every row whose JSON holds one of ``forms`` or an API key rebuilt, masked.
 
     ``forms`` are the credentials of the tenant being read (``SendGridHook.secret_forms``: a
     server echoes the credential it was sent), so the cost does not grow with the number of
-    tenants a process reads. One search per form over the page's bytes; a row is decoded and
-    re-encoded only on a hit.
+    tenants a process reads. One search per form, and one for ``SG.``, over the page's bytes;
+    a row is decoded only on a hit, and re-encoded only when something was masked.
     """
-    if not forms or not rows:
+    if not rows:
         return rows
-    needles = _as_bytes(forms)
+    needles = _as_bytes(forms) if forms else ()
     page = b"\n".join([row[3] for row in rows])
-    if not any(form in page for form in needles):
+    if _KEY_MARK not in page and not any(form in page for form in needles):
         return rows
-    return [_masked(row, needles) if any(f in row[3] for f in needles) else row for row in rows]
+    return [_masked(row) if _holds(row[3], needles) else row for row in rows]
 
 
-def _masked(row: Row, forms: tuple[bytes, ...]) -> Row:
-    subuser, parent_key, key, data, _, cursor = row
-    data = _ENCODE(_mask_value(_DECODE(data)))
-    digest = md5(data, usedforsecurity=False).hexdigest()
-    mask = redaction.mask_known
-    return mask(subuser), mask(parent_key), mask(key), data, digest, cursor
+#: What every SendGrid API key starts with (searched for before the key pattern is run).
+_KEY_MARK = b"SG."
+
+
+def _holds(data: bytes, needles: tuple[bytes, ...]) -> bool:
+    return _KEY_MARK in data or any(f in data for f in needles)
+
+
+def _masked(row: Row) -> Row:
+    subuser, parent_key, key, data, digest, cursor = row
+    value = _DECODE(data)
+    masked = _mask_value(value)
+    if masked != value:
+        data = _ENCODE(masked)
+        digest = md5(data, usedforsecurity=False).hexdigest()
+    return _mask(subuser), _mask(parent_key), _mask(key), data, digest, cursor
+
+
+def _mask(text: str) -> str:
+    return redaction.mask_api_keys(redaction.mask_known(text))
 
 
 def _mask_value(value: Any) -> Any:
     if type(value) is str:
-        return redaction.mask_known(value)
+        return _mask(value)
     if type(value) is dict:
-        return {redaction.mask_known(k): _mask_value(v) for k, v in value.items()}
+        return {_mask(k): _mask_value(v) for k, v in value.items()}
     if type(value) is list:
         return [_mask_value(v) for v in value]
     return value

@@ -158,6 +158,11 @@ def mask_known(text: str) -> str:
     return text
 
 
+def mask_api_keys(text: str) -> str:
+    """``text`` with every SendGrid API key (``SG.<id>.<secret>``) masked, whoever's it is."""
+    return _PATTERNS[0].sub(MASK, text)
+
+
 def scrub(text: object) -> str:
     """Return ``text`` as a string with known secrets and credential-like values masked."""
     out = mask_known(str(text))
@@ -165,7 +170,7 @@ def scrub(text: object) -> str:
         originals = list(_originals)
     if originals:
         out = _mask_fragments(out, originals)
-    out = _PATTERNS[0].sub(MASK, out)
+    out = mask_api_keys(out)
     out = _PATTERNS[1].sub(lambda m: m.group(1) + MASK, out)
     out = _PATTERNS[2].sub(lambda m: m.group(1) + MASK, out)
     return _PATTERNS[3].sub(lambda m: m.group(1) + MASK + "@", out)
