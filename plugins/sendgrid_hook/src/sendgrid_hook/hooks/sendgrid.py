@@ -408,4 +408,4 @@ class SendGridHook(HttpHook):
         except SendGridError as exc:
             log.info("SendGrid account not named in the test: %s", scrub(exc))
             return ""
-        return f" ({account.label()})" if account else ""
+        return f" ({scrub(account.label())})" if account else ""  # the server's text: scrubbed
