@@ -228,6 +228,7 @@ class SendGridSettings:
         secrets = {name: r.text(name, secret=True) for name in SECRET_FIELDS}
         if conn.password:
             secrets["api_key"] = conn.password
+        secrets["api_key"] = _header_safe(secrets["api_key"], r.problems)
         required = r.listing("required_scopes")
         settings = cls(
             conn_id=conn.conn_id,
@@ -274,6 +275,28 @@ def config_error(
     """One error naming each field and its problem (``summary`` replaces the field list)."""
     detail = summary or "; ".join(f"{name}: {problem}" for name, problem in problems.items())
     return SendGridConfigError(f"connection {conn_id!r}: {detail}", fields=problems)
+
+
+#: Why a key is refused whose inside holds what no HTTP header may carry (never its value).
+_NOT_HEADER_SAFE = (
+    "has a space, tab, line break or control character inside (a wrapped paste?); a SendGrid "
+    "API key has none"
+)
+
+
+def _header_safe(key: str | None, problems: dict[str, str]) -> str | None:
+    """The API key without surrounding whitespace; refused when its inside is not header-safe.
+
+    Sent as it is, a line break inside the ``Authorization`` header makes ``http.client`` raise
+    a ``ValueError`` that quotes the whole header, the key included.
+    """
+    if key is None:
+        return None
+    key = key.strip()
+    if any(c.isspace() or not c.isprintable() for c in key):
+        problems["password"] = _NOT_HEADER_SAFE
+        return None
+    return key
 
 
 def _token_url(r: _Reader, base_url: str) -> str:
