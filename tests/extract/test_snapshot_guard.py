@@ -101,6 +101,51 @@ def test_keys_back_on_the_next_read_clear_the_hold_and_delete_nothing(pg) -> Non
     assert _read(pg, "r4", {"sub1": []}) == (0, [Held("sub1", 20, 20)])
 
 
+def test_a_held_unit_read_with_a_few_keys_missing_deletes_those_and_clears_the_hold(pg):
+    """Held in run 2; run 3 returns 18 of the 20 keys: the 2 go at once, the hold is cleared."""
+    _read(pg, "r1", {"sub1": KEYS})
+    _read(pg, "r2", {"sub1": []})
+    assert _read(pg, "r3", {"sub1": KEYS[2:]}) == (2, [])
+    assert _deleted(pg, "sub1") == {k: k in KEYS[:2] for k in KEYS}
+    assert _holds(pg) == []
+
+
+def test_the_end_of_a_snapshot_costs_one_statement_when_nothing_is_deleted(pg, monkeypatch):
+    """Nothing to delete: one statement ends the snapshot (the grouped count of unseen keys, in
+    place of the ``UPDATE``); a few keys to delete: that count and the ``UPDATE``; a unit
+    missing enough keys to be held: one grouped count of its current keys more."""
+    statements: list[str] = []
+    real = psycopg.Connection.execute
+
+    def counting(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
+        statements.append(str(query))
+        return real(self, query, *args, **kw)
+
+    _read(pg, "r1", {"": KEYS, "sub1": KEYS})
+    writer = StagingLoader(pg, "t1", "r2").stream(SPEC)
+    for unit, keys in (("", KEYS), ("sub1", KEYS)):
+        writer.write_unit(unit, _pages(unit, keys))
+    monkeypatch.setattr(psycopg.Connection, "execute", counting)
+    assert writer.finish_snapshot() == 0
+    assert len(statements) == 1, statements
+    monkeypatch.undo()
+    writer = StagingLoader(pg, "t1", "r3").stream(SPEC)
+    for unit, keys in (("", KEYS[3:]), ("sub1", KEYS)):
+        writer.write_unit(unit, _pages(unit, keys))
+    monkeypatch.setattr(psycopg.Connection, "execute", counting)
+    statements.clear()
+    assert writer.finish_snapshot() == 3
+    assert [q.split()[0] for q in statements] == ["select", "update"], statements
+    monkeypatch.undo()
+    writer = StagingLoader(pg, "t1", "r4").stream(SPEC)
+    writer.write_unit("", _pages("", KEYS[3:]))
+    writer.write_unit("sub1", _pages("sub1", []))
+    monkeypatch.setattr(psycopg.Connection, "execute", counting)
+    statements.clear()
+    assert writer.finish_snapshot() == 0
+    assert [q.split()[0] for q in statements] == ["select", "select", "insert"], statements
+
+
 def test_a_few_missing_keys_and_a_small_unit_are_deleted_at_once(pg) -> None:
     """(4) 3 of 20 keys missing: deleted at once. (5) A unit of 9 keys answered with ``[]``
     (below the minimum of 10): deleted at once too. Neither is held."""
