@@ -166,12 +166,11 @@ def problems_text(problems: Mapping[str, Any] | None) -> str:
             parts.append(f"the run failed outside its streams ({p.get('detail') or 'see logs'})")
         elif p.get("kind") == "failed":
             parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
-        elif p.get("kind") == SKIPPED:
+        elif p.get("kind") in (SKIPPED, HELD):
             rejected = p.get("rejected") or 0
             also = f"; it rejected {rejected} {plural('record', rejected)}" if rejected else ""
-            parts.append(f"stream {name}: {p.get('detail') or f'{count} subusers skipped'}{also}")
-        elif p.get("kind") == HELD:
-            parts.append(f"stream {name}: {p.get('detail') or f'{count} deletions held'}")
+            what = "subusers skipped" if p.get("kind") == SKIPPED else "deletions held"
+            parts.append(f"stream {name}: {p.get('detail') or f'{count} {what}'}{also}")
         else:
             parts.append(f"stream {name} rejected {count} {plural('record', count)}")
     return "; ".join(parts)

@@ -213,3 +213,15 @@ def test_a_held_unit_is_named_and_degrades_the_tenant_once(acme, pg, monkeypatch
     assert current_keys(pg, "api_keys", unit) == {f"{unit}/{k}": True for k in KEYS}
     second = _health(again, 120)
     assert (second.status, second.alert) == ("connected", "resolved")
+
+
+def test_a_held_stream_that_also_rejected_records_says_both() -> None:
+    """The alert's text of a ``held_deletions`` problem keeps the stream's rejected records."""
+    from types import SimpleNamespace
+
+    from sendgrid_elt.health_problems import problems_text
+
+    why = "deletion of 20 of 20 keys held for subuser bob until the next complete read agrees"
+    outcome = SimpleNamespace(status="ok", detail=why, rejected=2, held={"bob": why})
+    text = problems_text(stream_problems({"api_keys": outcome}))
+    assert text == f"stream api_keys: {why}; it rejected 2 records"
