@@ -67,7 +67,7 @@ CASES = {
     "a password with a slash, no scheme": Case({}, ("host",), ("***@proxy",),
                                                host="ops:Hun/ter2x@proxy:99999",
                                                never=("Hun", "ter2x", "ops:")),
-    "a password with an @, no scheme": Case({}, ("host",), ("***@***@proxy",),
+    "a password with an @, no scheme": Case({}, ("host",), ("got '***@proxy:99999",),
                                             host="ops:Hun@ter2x@proxy:99999",
                                             never=("Hun", "ter2x", "ops:")),
     "extra not an object": Case([1, 2], ("extra",), ("JSON object",)),

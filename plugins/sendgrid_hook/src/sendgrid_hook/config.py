@@ -109,8 +109,15 @@ def has_user_info(url: str | None) -> bool:
     return bool(url) and "@" in urlsplit(str(url)).netloc
 
 
-def shown(value: Any) -> str:
-    """A short, scrubbed rendering of a bad (non-secret) value for an error message."""
+def shown(value: Any, *, url: bool = False) -> str:
+    """A short, scrubbed rendering of a bad (non-secret) value for an error message.
+
+    ``url``: the value is an endpoint, whose user info is masked up to its last ``@`` whatever
+    it holds (a password with a space or a quote, which the user-info pattern stops at).
+    """
+    if url and isinstance(value, str) and "@" in value:
+        head, _, tail = value.rpartition("@")
+        value = (head.split("//", 1)[0] + "//" if "//" in head else "") + "***@" + tail
     text = _USER_INFO.sub("***@", scrub(repr(value)))
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -302,7 +309,7 @@ def _header_safe(key: str | None, problems: dict[str, str]) -> str | None:
 def _token_url(r: _Reader, base_url: str) -> str:
     url = r.text("token_url")
     if url and urlsplit(url).scheme not in ("http", "https"):
-        r.problems["token_url"] = f"must be an http(s) URL, got {shown(url)}"
+        r.problems["token_url"] = f"must be an http(s) URL, got {shown(url, url=True)}"
         url = None
     elif has_user_info(url):
         r.problems["token_url"] = _NO_USER_INFO
@@ -323,7 +330,8 @@ def _base_url(host: Any, region: str, problems: dict[str, str]) -> str:
     except ValueError:
         ok = False
     if not ok:
-        problems["host"] = f"must be an http(s) base URL with a host name, got {shown(host)}"
+        shown_host = shown(host, url=True)
+        problems["host"] = f"must be an http(s) base URL with a host name, got {shown_host}"
         return REGION_HOSTS[region]
     if has_user_info(url):
         problems["host"] = _NO_USER_INFO
