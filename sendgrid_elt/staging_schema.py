@@ -96,12 +96,20 @@ STREAM_TABLES: dict[str, Table] = {spec.name: _stream_table(spec) for spec in ca
 
 _TS = DateTime(timezone=True)
 
+
+def _unit_columns() -> list[Column]:
+    """A stream's unit (tenant, stream, subuser ``''`` for the parent): a bookkeeping key."""
+    return [
+        Column("tenant_id", Text, nullable=False),
+        Column("stream", Text, nullable=False),
+        Column("subuser", Text, nullable=False, server_default=text("''")),
+    ]
+
+
 sync_state = Table(
     "sync_state",
     metadata,
-    Column("tenant_id", Text, nullable=False),
-    Column("stream", Text, nullable=False),
-    Column("subuser", Text, nullable=False, server_default=text("''")),
+    *_unit_columns(),
     Column("cursor", JSONB, nullable=True),
     Column("last_success_at", _TS, nullable=True),
     Column("last_run_id", Text, nullable=True),
@@ -140,9 +148,7 @@ stream_status = Table(
 snapshot_holds = Table(
     "snapshot_holds",
     metadata,
-    Column("tenant_id", Text, nullable=False),
-    Column("stream", Text, nullable=False),
-    Column("subuser", Text, nullable=False, server_default=text("''")),
+    *_unit_columns(),
     Column("held_keys", BigInteger, nullable=False),
     Column("current_keys", BigInteger, nullable=False),
     Column("run_id", Text, nullable=False),
@@ -155,9 +161,7 @@ snapshot_holds = Table(
 rejects = Table(
     "rejects",
     metadata,
-    Column("tenant_id", Text, nullable=False),
-    Column("stream", Text, nullable=False),
-    Column("subuser", Text, nullable=False, server_default=text("''")),
+    *_unit_columns(),
     Column("parent_key", Text, nullable=False, server_default=text("''")),
     Column("record_key", Text, nullable=True),
     Column("reason", Text, nullable=False),
