@@ -312,7 +312,8 @@ class TenantExtractor:
         kept = [*out, *self._left_out(spec, units)]
         if labelled:
             kept += [p.pid for parts in partial.values() for p in parts]
-        return writer.finish_snapshot(excluded_subusers=kept)
+        listed = self._listed_subusers() if spec.per_subuser or labelled else []
+        return writer.finish_snapshot(excluded_subusers=kept, listed=listed)
 
     def _start_for(self, spec: StreamSpec, unit: str) -> dt.date | None:
         """The backfill's start day, unless an earlier try of this run saved the unit's cursor.

@@ -31,7 +31,7 @@ objects (:data:`sendgrid_elt.records.Page`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -348,14 +348,16 @@ class StreamWriter:
             self._params(),
         )
 
-    def finish_snapshot(self, *, excluded_subusers: Iterable[str] = ()) -> int:
+    def finish_snapshot(
+        self, *, excluded_subusers: Iterable[str] = (), listed: Collection[str] = ()
+    ) -> int:
         """Mark current keys this complete snapshot did not see as deleted.
 
         Call only when every unit of the stream completed, except ``excluded_subusers`` (units
         that failed, were skipped or were not read: their rows are left alone). A key whose
         record was read but rejected this run stays current (it exists in SendGrid). A unit
         that would lose most of its keys at once is held instead (:attr:`held`, see
-        :mod:`sendgrid_elt.snapshot_guard`).
+        :mod:`sendgrid_elt.snapshot_guard`), unless it is a subuser no longer ``listed``.
 
         Returns:
             Keys newly marked deleted.
@@ -364,8 +366,9 @@ class StreamWriter:
             return 0
         conn = self.loader.conn
         with conn.transaction():
+            params = {**self._params(), "stream": self.spec.name}
             deleted, self.held = snapshot_guard.finish(
-                conn, self.table, {**self._params(), "stream": self.spec.name}, excluded_subusers
+                conn, self.table, params, excluded_subusers, listed
             )
         return deleted
 

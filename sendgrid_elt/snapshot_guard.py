@@ -19,6 +19,10 @@ is marked deleted, one ``snapshot_holds`` row remembers it, and the stream's out
   does, and clears the hold;
 * a retry of the same run holds again: minutes later, the same incident is no second opinion.
 
+A subuser no longer listed (the ``subusers`` stream marked it deleted) loses its rows at once:
+its deletion is the answer, not a glitch. Unless no subuser is listed any more: a list answered
+``[]`` by an incident is no proof, so its units are held as any other.
+
 Units below the threshold are deleted at once. :func:`finish` runs inside the caller's
 transaction (the deletions and the holds commit together). Its cost: one grouped count of the
 unseen keys per stream with the ``UPDATE``'s own filter, in place of it (the ``UPDATE`` runs
@@ -29,7 +33,7 @@ misses at least :data:`~sendgrid_elt.settings.SNAPSHOT_HOLD_MIN_KEYS`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +71,11 @@ def too_many(missing: int, current: int) -> bool:
 
 
 def finish(
-    conn: psycopg.Connection, table: str, params: dict[str, Any], excluded: Iterable[str]
+    conn: psycopg.Connection,
+    table: str,
+    params: dict[str, Any],
+    excluded: Iterable[str],
+    listed: Collection[str] = (),
 ) -> tuple[int, list[Held]]:
     """Mark deleted the unseen current keys of a complete snapshot, holding mass deletions.
 
@@ -76,6 +84,8 @@ def finish(
         table: The stream's qualified table.
         params: ``t`` (tenant), ``seen`` (the stream's seen time), ``run``, ``stream``.
         excluded: Units not (fully) read: their rows and holds are left alone.
+        listed: The tenant's current subusers: a subuser unit not among them is gone, never
+            held (unless none is listed, see above).
 
     Returns:
         Keys newly marked deleted, and the units held this run.
@@ -94,7 +104,8 @@ def finish(
     delete, clear, held = [], [], []
     for unit, missing, held_by in rows:
         of = current.get(unit, missing)
-        if too_many(missing, of) and held_by in (None, params["run"]):
+        gone = bool(listed) and unit != "" and unit not in listed
+        if too_many(missing, of) and held_by in (None, params["run"]) and not gone:
             held.append(Held(unit, missing, of))
             continue
         if missing:

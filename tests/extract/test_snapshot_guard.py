@@ -225,3 +225,46 @@ def test_a_held_stream_that_also_rejected_records_says_both() -> None:
     outcome = SimpleNamespace(status="ok", detail=why, rejected=2, held={"bob": why})
     text = problems_text(stream_problems({"api_keys": outcome}))
     assert text == f"stream api_keys: {why}; it rejected 2 records"
+
+
+def test_a_subuser_no_longer_listed_loses_its_keys_at_once(pg) -> None:
+    """A subuser the ``subusers`` stream no longer lists (deleted in SendGrid) is gone: its
+    keys are deleted at once, not held for a second read (no false alarm). A unit still
+    listed is held as before; with no subuser listed at all (a subuser list answered ``[]``
+    is no proof) every unit is held."""
+    _read(pg, "r1", {"": ["p1"], "sub1": KEYS, "sub2": KEYS})
+    writer = StagingLoader(pg, "t1", "r2").stream(SPEC)
+    writer.write_unit("", _pages("", ["p1"]))
+    assert writer.finish_snapshot(listed=["sub2"]) == 20 + 20 - 20  # sub1 gone, sub2 held
+    assert writer.held == [Held("sub2", 20, 20)]
+    assert all(_deleted(pg, "sub1").values())
+    assert not any(_deleted(pg, "sub2").values())
+    writer = StagingLoader(pg, "t1", "r2").stream(SPEC)
+    writer.write_unit("", _pages("", ["p1"]))
+    assert writer.finish_snapshot(listed=[]) == 0  # nothing listed: held, not deleted
+    assert writer.held == [Held("sub2", 20, 20)]
+
+
+@pytest.mark.usefixtures("airflow_home", "warehouse")
+def test_a_subuser_deleted_in_sendgrid_drops_its_keys_without_a_hold(sim, acme, pg, monkeypatch):
+    """Through the extractor on the simulator: a subuser with 20 API keys is deleted; the
+    next run's subuser list drops it and its keys are marked deleted in that run, with no
+    hold and no ``held_deletions`` problem."""
+    names = subuser_names(pg, acme)
+    unit = names[0]
+    _answer_keys(acme, monkeypatch, unit, KEYS)
+    assert extractor(acme, pg, run="r1").run_stream(SPEC).status == "ok"
+    rows = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in pg.execute(
+        f'select record from "{STAGING_SCHEMA}".subusers where tenant_id = %s',  # noqa: S608
+        ("acme",))]  # fmt: skip
+    ids = sorted(rows, key=lambda r: r["id"])
+    index = next(i for i, r in enumerate(ids) if r["username"] == unit)
+    tenant_id = sim.accounts["tenants"][0]["tenant_id"]
+    gone = sim.control.delete_row(tenant_id, "subusers", index=index)
+    assert gone == ids[index]["id"]
+    ex = extractor(acme, pg, run="r2")
+    assert ex.run_stream(catalog.get("subusers")).status == "ok"
+    outcome = ex.run_stream(SPEC)
+    assert (outcome.status, outcome.held) == ("ok", {}), outcome
+    assert current_keys(pg, "api_keys", unit) == {f"{unit}/{k}": True for k in KEYS}
+    assert _holds(pg) == []
