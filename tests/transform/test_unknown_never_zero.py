@@ -341,6 +341,14 @@ def test_unreadable_seats_and_subusers_are_unknown_and_never_size_a_plan_down(bu
         # the card's counts are unknown too (before: 0 active, 0 idle, read as a true zero)
         assert (card["seats_active_30d"], card["seats_inactive_30d"]) == (None, None)
         assert card["seats_activity_unknown"] == 1
+        # nor are its seats the ones the earlier key listed (before: 2 teammates, 1 subuser)
+        cards = {(r["tenant_id"], r["seat_kind"]): r
+                 for r in rows(target, "rpt_sendgrid_seat_activity")}  # fmt: skip
+        for kind in ("teammate", "subuser"):
+            card = cards[(SEATLESS, kind)]
+            assert (card["seats_total"], card["seats_enabled"]) == (None, None), kind
+            assert (card["limited_credit_seats"], card["active_30d_share"]) == (None, None), kind
+        assert cards[("t01-acme-retail", "subuser")]["seats_total"] == 2  # read: known
 
         # suppressions: months before bounces became unreadable keep what was read
         supp = {
