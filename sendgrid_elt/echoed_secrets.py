@@ -68,18 +68,23 @@ def _masked(row: Row) -> Row:
     if masked != value:
         data = _ENCODE(masked)
         digest = md5(data, usedforsecurity=False).hexdigest()
-    return _mask(subuser), _mask(parent_key), _mask(key), data, digest, cursor
+    return mask_text(subuser), mask_text(parent_key), mask_text(key), data, digest, cursor
 
 
-def _mask(text: str) -> str:
+def mask_text(text: str) -> str:
+    """``text`` with every registered secret and every SendGrid API key masked.
+
+    Exact forms only: a record's strings and labels, where scrub's looser patterns (fragments
+    at line ends, ``password=...``) would mask ordinary data.
+    """
     return redaction.mask_api_keys(redaction.mask_known(text))
 
 
 def _mask_value(value: Any) -> Any:
     if type(value) is str:
-        return _mask(value)
+        return mask_text(value)
     if type(value) is dict:
-        return {_mask(k): _mask_value(v) for k, v in value.items()}
+        return {mask_text(k): _mask_value(v) for k, v in value.items()}
     if type(value) is list:
         return [_mask_value(v) for v in value]
     return value

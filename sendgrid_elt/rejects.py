@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from hashlib import md5
 from typing import TYPE_CHECKING, Any
 
-from sendgrid_hook.redaction import mask_known, scrub
+from sendgrid_hook.redaction import scrub
 
+from sendgrid_elt.echoed_secrets import mask_text
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 if TYPE_CHECKING:
@@ -164,9 +165,9 @@ def save_rejects(
         rows.append({
             "t": tenant_id,
             "s": stream,
-            "u": index_label(mask_known(r.subuser)),
-            "p": index_label(mask_known(r.parent_key)),
-            "k": mask_known(r.record_key) if r.record_key else r.record_key,
+            "u": index_label(mask_text(r.subuser)),
+            "p": index_label(mask_text(r.parent_key)),
+            "k": mask_text(r.record_key) if r.record_key else r.record_key,
             "reason": storable(scrub(r.reason))[:2000],
             "raw": raw[:RAW_LIMIT],
             "size": len(raw),

@@ -55,3 +55,14 @@ def test_a_key_in_the_record_key_is_masked_too() -> None:
     [row], _ = shaper.rows([{"id": FOREIGN, "name": "x"}], "", None)
     assert FOREIGN not in row[2]
     assert FOREIGN not in row[3].decode()
+
+
+def test_a_key_in_a_reject_s_labels_is_masked(pg) -> None:
+    from sendgrid_elt.rejects import Reject, save_rejects
+    from sendgrid_elt.settings import STAGING_SCHEMA
+
+    reject = Reject(FOREIGN, FOREIGN, FOREIGN, f"refused {FOREIGN}", f'{{"id": "{FOREIGN}"}}')
+    save_rejects(pg, "acme", "templates", "r1", [reject])
+    [row] = pg.execute(f"select r::text from {STAGING_SCHEMA}.rejects r").fetchall()  # noqa: S608
+    assert FOREIGN not in row[0]
+    assert FOREIGN.split(".")[2] not in row[0]
