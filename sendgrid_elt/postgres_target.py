@@ -109,7 +109,8 @@ class PostgresTarget:
                 f"?host={quote(self.host, safe='')}&port={self.port}"
             )
             return url + (f"&{query}" if query else "")
-        url = f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        url = f"postgresql+psycopg://{auth}@{host}:{self.port}/{quote(self.dbname, safe='')}"
         return url + (f"?{query}" if query else "")
 
     def airflow_connection_json(self) -> str:

@@ -161,3 +161,21 @@ def test_a_url_keeps_parameter_values_with_spaces() -> None:
     assert info["options"] == "-c search_path=x,y"
     assert info["sslrootcert"] == "/etc/my certs/ca.pem"
     assert set(target.params) <= set(PostgresTarget.from_url(target.url()).params)
+
+
+def test_an_ipv6_host_makes_a_url_every_client_parses() -> None:
+    """An IPv6 literal goes in brackets: SQLAlchemy (which Airflow's PostgresHook and dbt's
+    engine builder read), libpq and :meth:`PostgresTarget.from_url` all get the host and port
+    back, instead of ``int(':1:5432')`` failing in ``create_engine``."""
+    from psycopg.conninfo import conninfo_to_dict
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    target = PostgresTarget(host="::1", port=6543, user="u", password="p w", dbname="d")
+    parsed = make_url(target.sqlalchemy_url())
+    assert (parsed.host, parsed.port, parsed.password) == ("::1", 6543, "p w")
+    create_engine(target.sqlalchemy_url()).dispose()  # no connection: parsing only
+    info = conninfo_to_dict(target.url())
+    assert (info["host"], info["port"]) == ("::1", "6543")
+    back = PostgresTarget.from_url(target.url())
+    assert (back.host, back.port, back.password) == ("::1", 6543, "p w")
