@@ -2,13 +2,25 @@
     Dashboard: the keys the "API-key risk" card names: per tenant, up to 5 active keys with
     full access and up to 5 deleted keys, most recent first (`list_kind` = full_access or
     recently_deleted). Names and scopes only: key values are never extracted.
+    Only while the tenant's /v3/api_keys stream is readable (int_sendgrid__stream_readability,
+    the rule of rpt_sendgrid_api_key_summary's counts): the keys an earlier key or a stale
+    read listed are not named as the tenant's keys at the as-of (they may be deleted since).
 -#}
 with
 
+api_keys_readability as (
+
+    select * from {{ ref('int_sendgrid__stream_readability') }}
+    where stream_name = 'api_keys' and is_readable
+
+),
+
 api_keys as (
 
-    select * from {{ ref('dim_sendgrid_api_keys') }}
-    where is_deleted or has_full_access
+    select api_keys.*
+    from {{ ref('dim_sendgrid_api_keys') }} as api_keys
+    inner join api_keys_readability on api_keys.tenant_id = api_keys_readability.tenant_id
+    where api_keys.is_deleted or api_keys.has_full_access
 
 ),
 
