@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
@@ -70,6 +71,22 @@ __all__ = ["BIND_COOKIE", "create_app"]
 
 
 # -- the app ------------------------------------------------------------------------------
+def _crashed(request: Request, exc: Exception) -> Response:
+    """A route's unexpected error: a plain 500 page, and a log line without its message.
+
+    The message may quote what the admin typed (``http.client`` quotes a header value it
+    refuses: a pasted API key), and the API server's log masks no secret of ours, so only the
+    error's type and where it was raised are logged (uvicorn would log the whole traceback).
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    log.error("SendGrid connections: %s %s failed with %s at %s (message not logged: it may "
+              "quote a secret)", request.method, request.url.path, type(exc).__name__,
+              where)  # fmt: skip
+    text = "The server failed to handle this request; its log names where. Please try again."
+    return message_page(request, "Something went wrong", "error", text, 500)
+
+
 def create_app() -> FastAPI:
     """Build the FastAPI sub-application (mounted under ``/sendgrid`` by the plugin)."""
     app = FastAPI(
@@ -82,7 +99,10 @@ def create_app() -> FastAPI:
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # logged by its type and place, never its text
+            response = _crashed(request, exc)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
