@@ -6,12 +6,21 @@
     comes first: a plan change resets the credits mid-period, and the old period's last
     reading still names its old `next_reset` (so periods never overlap, and a day's emails
     belong to one period).
+    `observed_as_of_at` is the as-of of the extract run that took the last reading: the
+    instant its figures stand for in the data's timeline (the loader's `observed_at` is the
+    wall clock, hours or days away from it under a simulated clock or a delayed run).
 -#}
 with
 
 credits as (
 
     select * from {{ ref('stg_sendgrid__credits') }}
+
+),
+
+extract_runs as (
+
+    select * from {{ ref('stg_sendgrid__extract_runs') }}
 
 ),
 
@@ -31,30 +40,32 @@ ranked as (
 read_periods as (
 
     select
-        tenant_id,
-        (last_reset_at at time zone 'UTC')::date as period_start_date,
+        ranked.tenant_id,
+        (ranked.last_reset_at at time zone 'UTC')::date as period_start_date,
         coalesce(
-            (next_reset_at at time zone 'UTC')::date,
+            (ranked.next_reset_at at time zone 'UTC')::date,
             -- no next reset given: one period of its frequency (a calendar month, not 30 days)
             (
-                (last_reset_at at time zone 'UTC')::date
-                + case reset_frequency
+                (ranked.last_reset_at at time zone 'UTC')::date
+                + case ranked.reset_frequency
                     when 'daily' then interval '1 day'
                     when 'weekly' then interval '7 days'
                     else interval '1 month'
                 end
             )::date
         ) as next_reset_date,
-        reset_frequency,
-        credits_total,
-        credits_used,
-        credits_remain,
-        credits_overage,
-        last_seen_at as observed_at,
-        extract_run_id as observed_extract_run_id,
-        is_current and not is_deleted as is_current_period
+        ranked.reset_frequency,
+        ranked.credits_total,
+        ranked.credits_used,
+        ranked.credits_remain,
+        ranked.credits_overage,
+        ranked.last_seen_at as observed_at,
+        ranked.extract_run_id as observed_extract_run_id,
+        extract_runs.as_of_at as observed_as_of_at,
+        ranked.is_current and not ranked.is_deleted as is_current_period
     from ranked
-    where rank_in_period = 1
+    left join extract_runs on ranked.extract_run_id = extract_runs.extract_run_id
+    where ranked.rank_in_period = 1
 
 ),
 
@@ -76,6 +87,7 @@ periods as (
         credits_overage,
         observed_at,
         observed_extract_run_id,
+        observed_as_of_at,
         is_current_period
     from read_periods
 

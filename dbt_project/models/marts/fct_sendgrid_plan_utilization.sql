@@ -20,6 +20,10 @@
     overdrawn) when the tenant's volume covers them (int_sendgrid__volume_readability). Not
     exact: the sends between the reading and that midnight are counted twice (a reading
     before it) or not at all (after it), at most half a day's, minutes' for a scheduled run.
+    The reading's time is the as-of of the extract run that took it
+    (int_sendgrid__credit_periods.observed_as_of_at), not the loader's wall clock: the same
+    history gives the same figures whatever day it was extracted on (a simulated clock), and
+    a run retried hours after its as-of counts the hours it read again (at most a day's).
     When the volume does not cover those days the period is its last reading, a lower bound:
     confidence low, and projection_note says which days are not counted.
     Stats count only where the tenant's whole volume is known (int_sendgrid__volume_readability
@@ -164,6 +168,23 @@ period_plans as (
 
 ),
 
+read_instants as (
+
+    -- the midnight nearest to the instant a period's last reading stands for: the as-of of
+    -- the extract run that took it (a scheduled run reads minutes after its as-of; the
+    -- loader's wall-clock time can be days away from the data's, under a simulated clock),
+    -- else the loader's time
+    select
+        tenant_id,
+        period_start_date,
+        period_end_date,
+        (
+            (coalesce(observed_as_of_at, observed_at) + interval '12 hours') at time zone 'UTC'
+        )::date as midnight_date
+    from period_readings
+
+),
+
 closed_after_reading as (
 
     -- closed periods last read more than half a day before their end: the days from the
@@ -172,13 +193,11 @@ closed_after_reading as (
         tenant_id,
         period_start_date,
         period_end_date,
-        greatest(
-            ((observed_at + interval '12 hours') at time zone 'UTC')::date, period_start_date
-        ) as reading_date
-    from period_readings
+        greatest(midnight_date, period_start_date) as reading_date
+    from read_instants
     where
         {{ sendgrid_as_of() }} >= period_end_date::timestamp at time zone 'UTC'
-        and ((observed_at + interval '12 hours') at time zone 'UTC')::date < period_end_date
+        and midnight_date < period_end_date
 
 ),
 
@@ -238,6 +257,8 @@ credit_periods as (
             else period_readings.credits_overage
         end as credits_overage,
         period_readings.observed_at,
+        -- the instant the reading stands for (read_instants), named in projection_note
+        coalesce(period_readings.observed_as_of_at, period_readings.observed_at) as read_at,
         period_readings.is_current_period,
         coalesce(requests_after_reading.days_after_reading, 0) as days_after_reading,
         requests_after_reading.requests_after_reading
@@ -384,7 +405,7 @@ projected as (
         end as projection_confidence,
         -- a closed period's two parts, named in projection_note
         'the last credits reading ('
-        || to_char(rated.observed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
+        || to_char(rated.read_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
         || ' UTC)' as reading_text,
         'the emails requested from its nearest midnight to the period end ('
         || rated.days_after_reading
