@@ -18,15 +18,18 @@
 
 {#-
     Counts over rows carrying `is_enabled` and the flags above, as `<prefix>_total`,
-    `_enabled`, `_active_<N>d` and `_inactive_<N>d` (enabled, not active in N days) per window,
-    and `_activity_unknown`.
+    `_enabled`, `_active_<N>d` (enabled, active in N days) and `_inactive_<N>d` (enabled, not
+    active in N days) per window, and `_activity_unknown`. Active and inactive split the
+    enabled seats: a disabled one is neither, whenever it last sent.
 -#}
 {% macro sendgrid_seat_activity_counts(prefix, where='true') -%}
     {%- set windows = var('sendgrid_seat_activity_windows') -%}
     count(*) filter (where {{ where }}) as {{ prefix }}_total,
     count(*) filter (where {{ where }} and is_enabled) as {{ prefix }}_enabled,
     {%- for days in windows %}
-        count(*) filter (where {{ where }} and is_active_{{ days }}d) as {{ prefix }}_active_{{ days }}d,
+        count(*) filter (
+            where {{ where }} and is_enabled and is_active_{{ days }}d
+        ) as {{ prefix }}_active_{{ days }}d,
         count(*) filter (
             where {{ where }} and is_enabled and not is_active_{{ days }}d
         ) as {{ prefix }}_inactive_{{ days }}d,

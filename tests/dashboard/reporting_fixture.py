@@ -45,6 +45,12 @@ def _degraded_text(h: Row) -> str:
         if not missing and "missing_scopes" in reason
         else "",
         f"{errors} {plural('stream', errors)} in error" if errors else "",
+        "subusers refused by SendGrid, missing from the totals"
+        if "units_skipped" in reason
+        else "",
+        "most of a list missing at once: its deletion waits for the next run to agree"
+        if "deletions_held" in reason
+        else "",
         "records rejected (kept in sendgrid_staging.rejects)"
         if "records_rejected" in reason
         else "",

@@ -106,7 +106,8 @@ def test_figures_reconcile_with_the_records(built) -> None:
         "select seat_date, subusers_active_30d, subusers_active_60d, subusers_active_90d"
         " from sendgrid_marts.fct_sendgrid_seat_utilization"
         " where tenant_id = 't01-acme-retail' and is_latest_day",
-    ) == [(AS_OF_DAY, 1, 2, 2)]  # ben-02 sent until 45 days ago: active in 60 and 90 days
+    ) == [(AS_OF_DAY, 1, 1, 1)]  # ben-02, disabled, sent until 45 days ago: neither active
+    # nor inactive (active and inactive split the enabled subusers)
     daily = {
         (t, s, d): r
         for t, s, d, r in query(
@@ -315,10 +316,10 @@ def test_rpt_models_hold_the_dashboard_figures(built) -> None:
     seats = {
         (r["tenant_id"], r["seat_kind"]): r for r in rows(target, "rpt_sendgrid_seat_activity")
     }
-    acme_subusers = seats[("t01-acme-retail", "subuser")]
+    acme_subusers = seats[("t01-acme-retail", "subuser")]  # ben-02 disabled: never active
     assert (acme_subusers["seats_total"], acme_subusers["seats_active_30d"],
             acme_subusers["seats_active_60d"], acme_subusers["seats_activity_unknown"]) == (
-        2, 1, 2, 0)  # fmt: skip
+        2, 1, 1, 0)  # fmt: skip
     acme_mates = seats[("t01-acme-retail", "teammate")]
     assert (acme_mates["seats_total"], acme_mates["seats_activity_unknown"]) == (3, 3)
     assert acme_mates["active_30d_share"] is None  # unknown, never a false 0 %

@@ -132,7 +132,7 @@ joined as (
         tenants.tenant_id,
         coalesce(connection_checks.display_name, tenants.display_name) as display_name,
         coalesce(connection_checks.connection_status, 'never_connected') as connection_status,
-        connection_checks.status_since_at,
+        {{ sendgrid_at_most_as_of('connection_checks.status_since_at') }} as status_since_at,
         connection_checks.last_error,
         connection_checks.status_reason,
         {{ sendgrid_at_most_as_of(
