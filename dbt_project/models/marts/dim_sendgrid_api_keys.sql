@@ -3,7 +3,9 @@
     gives the name, the key's current scopes (read per key) say whether it has full access; first
     seen is the earliest version, deleted at comes from the current version when the key
     disappeared from a full snapshot. Key values are never extracted. Scopes not read (the
-    key appeared after the scopes were read, or that stream failed) are unknown (null).
+    key appeared after the scopes were read, or that stream failed) are unknown (null). The
+    loader's times after the as-of instant read as the as-of: a key the run after it found
+    deleted is "deleted" by the as-of, never on a later date.
 -#}
 with
 
@@ -48,9 +50,10 @@ final as (
         key_scopes.scope_count::integer as scope_count,
         key_scopes.has_full_access::boolean as has_full_access,
         ranked.is_deleted::boolean as is_deleted,
-        ranked.key_first_seen_at::timestamptz as first_seen_at,
-        ranked.last_seen_at::timestamptz as last_seen_at,
-        ranked.deleted_at::timestamptz as deleted_at
+        -- loader times after the as-of instant read as the as-of (a run extracts after it)
+        {{ sendgrid_at_most_as_of('ranked.key_first_seen_at') }}::timestamptz as first_seen_at,
+        {{ sendgrid_at_most_as_of('ranked.last_seen_at') }}::timestamptz as last_seen_at,
+        {{ sendgrid_at_most_as_of('ranked.deleted_at') }}::timestamptz as deleted_at
     from ranked
     left join key_scopes
         on
