@@ -35,17 +35,16 @@ def _grant_revoked(sim: Any) -> bool:
 
 
 def test_expired_access_token_is_refreshed_transparently(sim: Any, connected: dict) -> None:
-    # 2 s: the token must outlive the first call (a refresh and its token store write can take
-    # most of a second on a busy machine), then expire while the test sleeps.
-    sim.control.set_oauth(access_token_ttl=2)
-    hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
-    assert "user.account.read" in hook.granted_scopes()
-    auth = hook.get_conn().auth
-    assert auth.refresh_count == 1
-    time.sleep(2.1)
-    # Tokens issued from now on live an hour: a 1-second token issued by the refresh below
-    # could expire again before its call on a slow machine (a second refresh, not a bug).
+    # Tokens live an hour; the hook's clock is moved past it (no sleep: a short-lived token
+    # could expire during a slow first call on a busy machine and be refreshed twice).
     sim.control.set_oauth(access_token_ttl=3600)
+    hook = SendGridHook(sendgrid_conn_id=TEST_CONN)
+    auth = hook.get_conn().auth
+    now = [time.time()]
+    auth.clock = lambda: now[0]
+    assert "user.account.read" in hook.granted_scopes()
+    assert auth.refresh_count == 1
+    now[0] += 3601  # an hour later: the access token has expired
     hook.get_json("/v3/user/account")  # expired -> refreshed before the call
     assert auth.refresh_count == 2
     hook.get_json("/v3/user/credits")  # still valid: no refresh
