@@ -59,14 +59,14 @@ def test_expired_access_token_is_refreshed_transparently(sim: Any, connected: di
 def test_rotated_refresh_token_is_persisted_and_used_by_the_next_task(
     sim: Any, connected: dict, airflow_home: Path
 ) -> None:
-    sim.control.set_oauth(access_token_ttl=2)  # outlives the first call, expires in the sleep
+    sim.control.set_oauth(access_token_ttl=3600)
     first = SendGridHook(sendgrid_conn_id=TEST_CONN)
     first.get_json("/v3/user/account")
     stored = VariableTokenStore().load(TEST_CONN)
     assert stored.refresh_token != connected["refresh_token"]  # rotated
-    time.sleep(2.1)
-    sim.control.set_oauth(access_token_ttl=3600)  # the refreshed token outlives its call
-    second = SendGridHook(sendgrid_conn_id=TEST_CONN)  # "the next task"
+    second = SendGridHook(sendgrid_conn_id=TEST_CONN)  # "the next task", an hour later
+    later = time.time() + 3601  # the stored access token has expired (no sleep: see above)
+    second.get_conn().auth.clock = lambda: later
     second.get_json("/v3/user/account")
     assert second.get_conn().auth.refresh_count == 1
     assert VariableTokenStore().load(TEST_CONN).refresh_token != stored.refresh_token
