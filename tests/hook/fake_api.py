@@ -33,6 +33,19 @@ class JsonHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free local port; yield its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def serving_hook(
     handler: type[JsonHandler],
     set_conn: Callable[[str, dict], Any],
@@ -40,12 +53,6 @@ def serving_hook(
     **hook_options: Any,
 ) -> Iterator[SendGridHook]:
     """Serve ``handler`` on a free local port; yield a hook of ``conn_id`` pointed at it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    set_conn(conn_id, {"conn_type": "sendgrid", "host": url, "password": f"SG.{conn_id}.key"})
-    try:
+    with serving(handler) as url:
+        set_conn(conn_id, {"conn_type": "sendgrid", "host": url, "password": f"SG.{conn_id}.key"})
         yield SendGridHook(sendgrid_conn_id=conn_id, **hook_options)
-    finally:
-        server.shutdown()

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-from .fake_api import JsonHandler
+from .fake_api import JsonHandler, serving
 
 KEY = f"SG.{secrets.token_urlsafe(16)}.{secrets.token_urlsafe(32)}"
 
@@ -39,13 +37,8 @@ class _EchoingIdentity(JsonHandler):
 
 @pytest.fixture
 def echoing_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingIdentity)
-    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_EchoingIdentity) as url:
+        yield url
 
 
 def test_a_username_echoing_the_key_is_masked_in_the_test_answer(

@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,7 +21,7 @@ from sendgrid_hook.auth.token_store import StoredToken, VariableTokenStore, bind
 from sendgrid_hook.errors import SendGridError
 from sendgrid_hook.hooks.sendgrid import SendGridHook
 
-from .fake_api import JsonHandler
+from .fake_api import JsonHandler, serving
 
 pytestmark = pytest.mark.usefixtures("airflow_home", "warehouse")
 CONN = "sg_echo_refresh"
@@ -46,13 +44,8 @@ class _EchoingTokenEndpoint(JsonHandler):
 
 @pytest.fixture
 def host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingTokenEndpoint)
-    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_EchoingTokenEndpoint) as url:
+        yield url
 
 
 def test_the_stored_refresh_token_echoed_in_an_error_is_masked(
