@@ -26,7 +26,7 @@ from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt.alert_settings import AlertSettings, undelivered
-from sendgrid_elt.health_problems import problems_text, stream_problems, told_text
+from sendgrid_elt.health_problems import HELD, SKIPPED, problems_text, stream_problems, told_text
 from sendgrid_elt.health_store import (
     DEFAULT_REMINDER,
     KEEP,
@@ -53,8 +53,10 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_REMINDER",
+    "HELD",
     "KEEP",
     "RUN_PROBLEM",
+    "SKIPPED",
     "AlertKind",
     "AlertSettings",
     "HealthUpdate",

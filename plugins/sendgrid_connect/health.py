@@ -83,15 +83,15 @@ class Health:
         """
         if self.status != "degraded":
             return LABELS.get(self.status, self.status)
-        from sendgrid_elt.connection_health import RUN_PROBLEM
+        from sendgrid_elt.connection_health import HELD, RUN_PROBLEM, SKIPPED
 
         why = []
         streams = {n: p for n, p in self.stream_problems.items() if n != RUN_PROBLEM}
         failed = sorted(n for n, p in streams.items() if p.get("kind") == "failed")
-        skipped = sorted(n for n, p in streams.items() if p.get("kind") == "skipped_units")
-        held = sorted(n for n, p in streams.items() if p.get("kind") == "held_deletions")
-        named = ("failed", "skipped_units", "held_deletions")
-        rejected = sorted(n for n, p in streams.items() if p.get("kind") not in named)
+        skipped = sorted(n for n, p in streams.items() if p.get("kind") == SKIPPED)
+        held = sorted(n for n, p in streams.items() if p.get("kind") == HELD)
+        rejected = sorted(n for n, p in streams.items()
+                          if p.get("kind") not in ("failed", SKIPPED, HELD))  # fmt: skip
         if RUN_PROBLEM in self.stream_problems:
             why.append("the last run failed before its streams")
         if failed:
