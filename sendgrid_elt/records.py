@@ -32,8 +32,6 @@ serializable: a record holding one fails the fast encode and takes the repair pa
 
 from __future__ import annotations
 
-import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,11 +39,20 @@ from hashlib import md5
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed
-from sendgrid_hook.redaction import url_origin
+from sendgrid_hook.json_body import NonFinite, Unparsed
 
 from sendgrid_elt.echoed_secrets import mask_rows
-from sendgrid_elt.rejects import KEY_FITS_CHARS, Reject, joined_key, key_text, oversized, raw_text
+from sendgrid_elt.record_values import (
+    Unloadable,
+    absent,
+    clean,
+    json_kind,
+    key_text_of,
+    origins,
+    repair,
+    unclean,
+)
+from sendgrid_elt.rejects import KEY_FITS_CHARS, Reject, joined_key, oversized, raw_text
 from sendgrid_elt.windows import parse_cursor
 
 if TYPE_CHECKING:
@@ -55,17 +62,10 @@ if TYPE_CHECKING:
 Row = tuple[str, str, str, bytes, str, Any]
 #: The rows and the rejects of one API page.
 Page = tuple[list[Row], list[Reject]]
-#: Deepest nesting the repair walk follows (SendGrid records are a few levels deep).
-REPAIR_DEPTH = 200
 _CARRY = ("date",)  # parent fields copied into exploded child records
 _ENCODE = msgspec.json.Encoder(order="sorted").encode
 _NUL = rb"\u0000"  # the 6 bytes msgspec writes for a NUL character (JSON's escape)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _ENCODE_ERRORS = (TypeError, UnicodeEncodeError, RecursionError, OverflowError)
-
-
-class _Unloadable(Exception):
-    """Internal: the record cannot be stored (the message is the reject reason)."""
 
 
 @dataclass
@@ -214,7 +214,7 @@ class Shaper:
         if self._drop:
             record = {k: v for k, v in record.items() if k not in self._drop}
         if self._urls:
-            record = _origins(record, self._urls)
+            record = origins(record, self._urls)
         base = parent_id if self._as_subuser and parent_id is not None else unit
         items: Any = (record,)
         if spec.explode:
@@ -224,7 +224,7 @@ class Shaper:
             if type(items) is not list:
                 yield self._reject(record, base, parent_id or "", None,
                                    f"exploded field {spec.explode} not a list: "
-                                   f"{_kind(items)}")  # fmt: skip
+                                   f"{json_kind(items)}")  # fmt: skip
                 return
         carried = {k: record[k] for k in _CARRY if k in record} if spec.explode else {}
         for i, item in enumerate(items):
@@ -233,7 +233,7 @@ class Shaper:
                     yield self._reject({**carried, f"{spec.explode}[{i}]": item}, base,
                                        parent_id or "", None,
                                        f"exploded field {spec.explode} item not an object: "
-                                       f"item {i} is {_kind(item)}")  # fmt: skip
+                                       f"item {i} is {json_kind(item)}")  # fmt: skip
                     continue
                 item = {**{k: v for k, v in carried.items() if k not in item}, **item}
             subuser, parent_key = base, ""
@@ -242,9 +242,9 @@ class Shaper:
             if spec.subuser_field:
                 subuser = str(item.get(spec.subuser_field) or "")
             fixed = None
-            if self._labelled and (_unclean(subuser) or _unclean(parent_key)):  # not UTF-8
+            if self._labelled and (unclean(subuser) or unclean(parent_key)):  # not UTF-8
                 fixed = Counter({"subuser/parent key labels": 1})  # cleaned as values are
-                subuser, parent_key = _clean(subuser, Counter()), _clean(parent_key, Counter())
+                subuser, parent_key = clean(subuser, Counter()), clean(parent_key, Counter())
             yield self._row(item, subuser, parent_key, fixed)
 
     def _row(
@@ -258,16 +258,16 @@ class Shaper:
             dirty = True
         try:  # from the values as received (a repair would merge distinct keys)
             key = self._key(item, subuser, parent_key, dirty)
-        except _Unloadable as exc:
+        except Unloadable as exc:
             return self._reject(item, subuser, parent_key, None, str(exc))
         replaced = fixed
         if dirty:
             replaced = replaced if replaced is not None else Counter()
             try:
-                item = _repair(item, replaced, 0)
+                item = repair(item, replaced, 0)
                 data = _ENCODE(item)
-            except (_Unloadable, *_ENCODE_ERRORS) as exc:
-                reason = str(exc) if isinstance(exc, _Unloadable) else type(exc).__name__
+            except (Unloadable, *_ENCODE_ERRORS) as exc:
+                reason = str(exc) if isinstance(exc, Unloadable) else type(exc).__name__
                 return self._reject(item, subuser, parent_key, key, reason)
         if replaced:
             self.stats.repaired += 1
@@ -276,7 +276,7 @@ class Shaper:
             missing = [
                 p
                 for p in self.spec.primary_key
-                if not p.startswith("@") and p not in self._optional and _absent(item.get(p))
+                if not p.startswith("@") and p not in self._optional and absent(item.get(p))
             ]
             return self._reject(item, subuser, parent_key, None,
                                 f"primary key field missing: {', '.join(missing)}")  # fmt: skip
@@ -312,11 +312,11 @@ class Shaper:
         if self._single is not None:
             name = self._single
             value = item.get(name)
-            if _absent(value) and self._alias is not None:
+            if absent(value) and self._alias is not None:
                 name, value = self._alias, item.get(self._alias)
-            if _absent(value) or isinstance(value, NonFinite):
+            if absent(value) or isinstance(value, NonFinite):
                 return None
-            return value if type(value) is str and not dirty else _key_text(value, name)
+            return value if type(value) is str and not dirty else key_text_of(value, name)
         parts = []
         for name in self.spec.primary_key:
             if name == "@subuser":
@@ -325,11 +325,13 @@ class Shaper:
                 parts.append(parent_key)
             else:
                 value = item.get(name)
-                if _absent(value) or isinstance(value, NonFinite):
+                if absent(value) or isinstance(value, NonFinite):
                     if name not in self._optional:
                         return None
                     value = ""
-                parts.append(value if type(value) is str and not dirty else _key_text(value, name))
+                parts.append(
+                    value if type(value) is str and not dirty else key_text_of(value, name)
+                )
         return joined_key(parts)
 
     def reject_unit(self, unit: str) -> Reject:
@@ -342,79 +344,5 @@ class Shaper:
     ) -> Reject:
         self.stats.rejected += 1
         self.stats.reasons[reason.split(":")[0]] += 1
-        labels = [_clean(text, Counter()) if text else text for text in (subuser, parent_key, key)]
+        labels = [clean(text, Counter()) if text else text for text in (subuser, parent_key, key)]
         return Reject(*labels, reason, raw_text(record))  # type: ignore[arg-type]
-
-
-def _origins(value: Any, keys: frozenset[str]) -> Any:
-    """``value`` with every string under one of ``keys`` (at any depth) cut to its origin."""
-    if type(value) is dict:
-        return {k: url_origin(v) if k in keys and type(v) is str else _origins(v, keys)
-                for k, v in value.items()}  # fmt: skip
-    if type(value) is list:
-        return [_origins(v, keys) for v in value]
-    return value
-
-
-def _absent(value: Any) -> bool:
-    return value is None or value == ""
-
-
-def _unclean(text: str) -> bool:
-    """Whether ``text`` holds a character PostgreSQL text cannot (NUL, a lone surrogate)."""
-    return "\x00" in text or _SURROGATE.search(text) is not None
-
-
-def _kind(value: Any) -> str:
-    """The JSON kind of ``value``, for reject reasons."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float | NonFinite | HugeInt):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, Unparsed):
-        return "a value nested too deeply to parse"
-    return "a list" if isinstance(value, list) else type(value).__name__
-
-
-def _key_text(value: Any, name: str) -> str:
-    text = key_text(value)
-    if text is None:
-        raise _Unloadable(f"primary key field not a scalar: {name} is {_kind(value)}")
-    return text
-
-
-def _clean(text: str, replaced: Counter) -> str:
-    if "\x00" in text:
-        replaced["NUL characters"] += text.count("\x00")
-        text = text.replace("\x00", "\ufffd")
-    text, n = _SURROGATE.subn("\ufffd", text)
-    if n:
-        replaced["lone surrogates"] += n
-    return text
-
-
-def _repair(value: Any, replaced: Counter, depth: int) -> Any:
-    """A copy of ``value`` PostgreSQL can store; raises ``_Unloadable`` when none exists."""
-    if depth > REPAIR_DEPTH:
-        raise _Unloadable(f"nested deeper than {REPAIR_DEPTH} levels")
-    if isinstance(value, str):
-        return _clean(value, replaced)
-    if isinstance(value, dict):
-        return {
-            (_clean(k, replaced) if isinstance(k, str) else k): _repair(v, replaced, depth + 1)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_repair(v, replaced, depth + 1) for v in value]
-    if isinstance(value, Unparsed | HugeInt):
-        raise _Unloadable(f"value {value.reason}")
-    if isinstance(value, NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
-        replaced["non-finite numbers"] += 1
-        return None
-    return value
