@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -26,6 +27,25 @@ from sendgrid_hook.redaction import scrub
 log = logging.getLogger(__name__)
 AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded", "resolved"]
 DEFAULT_CONNECT_BASE_URL = "http://localhost:8080"
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of an alert.
+
+    Each run of spaces and non-printable characters (line breaks, ANSI escapes, bidi
+    overrides) becomes one space. Names and reasons come from connection descriptions and
+    SendGrid's answers: a line break in one broke the e-mail's headers or forged lines of the
+    alert.
+    """
+    return re.sub(r"\s+", " ", "".join(c if c.isprintable() else " " for c in text)).strip()
+
+
+def slack_text(text: str) -> str:
+    """``text`` escaped for Slack: ``&``, ``<`` and ``>`` as entities.
+
+    Slack reads ``<!channel>`` as a mention and ``<url|text>`` as a link showing only its text.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def connect_url(tenant_id: str, base_url: str | None = None) -> str:
@@ -70,8 +90,11 @@ def compose(
     """Return ``(subject, plain-text body)`` of an alert: who, why and what to do.
 
     ``problems``: the kinds of stream problems a ``degraded`` alert tells of (keys of
-    :data:`PROBLEM_ADVICE`): its advice is theirs.
+    :data:`PROBLEM_ADVICE`): its advice is theirs. ``display_name`` and ``reason`` are put on
+    one line (:func:`one_line`; the reason after :func:`scrub`, which masks a secret's pieces
+    at line breaks).
     """
+    display_name, reason = one_line(display_name), one_line(scrub(reason))
     who = f"{display_name} ({tenant_id})"
     since_text = f" since {since}" if since else ""
     if kind == "reconnected":
@@ -89,7 +112,7 @@ def compose(
     if kind == "degraded":
         return _degraded(who, display_name, reason, link, missing_scopes, problems)
     if kind == "resolved":
-        earlier = f"Reported earlier: {scrub(reason)}.\n" if reason else ""
+        earlier = f"Reported earlier: {reason}.\n" if reason else ""
         return (
             f"[SendGrid] {display_name}: resolved, all data collected again",
             f"SendGrid data collection for {who} is back to normal: every stream that failed or "
@@ -100,7 +123,7 @@ def compose(
     return (
         f"[SendGrid] {prefix}{display_name} needs to be reconnected",
         f"{prefix}SendGrid access for {who} stopped working{since_text}.\n"
-        f"Why: {scrub(reason)}\n"
+        f"Why: {reason}\n"
         f"What to do: reconnect {display_name} (sign in to SendGrid and approve access, or enter "
         f"a new API key) on the SendGrid connections page:\n{link}\n"
         "Until then no data is collected for this tenant and its runs fail. Its batch is not "
@@ -168,7 +191,7 @@ def _degraded(
             why.append("deletions held")
         advice = " ".join(PROBLEM_ADVICE[k] for k in kinds)
         parts.append(
-            f"Some SendGrid data of {who} was not loaded: {scrub(reason)}.\n"
+            f"Some SendGrid data of {who} was not loaded: {reason}.\n"
             f"Everything else was loaded. {advice}\nConnection page: {link}"
         )
     subject = f"[SendGrid] {display_name}: some data is not collected ({', '.join(why)})"
@@ -217,7 +240,7 @@ class ReconnectNotifier(BaseNotifier):
         self.tenant_id = tenant_id
         self.kind: AlertKind = kind
         self.reason = reason
-        self.display_name = display_name or tenant_id
+        self.display_name = one_line(display_name or tenant_id)
         self.to = [to] if isinstance(to, str) else list(to or [])
         self.smtp_conn_id = smtp_conn_id
         self.from_email = from_email
@@ -245,6 +268,7 @@ class ReconnectNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         """Log the alert, then e-mail and Slack it; channel errors are logged, not raised."""
         subject, body = self.message()
+        subject = one_line(subject)
         level = logging.INFO if self.kind in ("reconnected", "resolved") else logging.WARNING
         log.log(level, "%s\n%s", subject, body)
         self.delivered.append("log")
@@ -275,5 +299,5 @@ class ReconnectNotifier(BaseNotifier):
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
         SlackWebhookHook(slack_webhook_conn_id=self.slack_webhook_conn_id).send(
-            text=f"*{subject}*\n{body}"
+            text=f"*{slack_text(subject)}*\n{slack_text(body)}"
         )
