@@ -9,9 +9,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from markupsafe import Markup
 from sendgrid_hook.display import human_instant, plural
 
 from sendgrid_dashboard.svg import fmt_pct
+
+
+def bdi(value: Any) -> Markup:
+    """A name quoted in a sentence, escaped, in a ``<bdi>`` ('' for null).
+
+    It keeps its own direction, and a bidi override in it (U+202E, never closed) ends with it
+    instead of reversing the rest of the sentence on screen.
+    """
+    return Markup("<bdi>%s</bdi>") % ("" if value is None else str(value))
 
 
 def n_int(value: Any) -> str:

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from sendgrid_hook.display import plural
 
 from sendgrid_dashboard.formats import (
+    bdi,
     n_change,
     n_day,
     n_decimal,
@@ -72,6 +73,7 @@ _env = Environment(
 )
 _env.filters.update(
     raw=raw,
+    bdi=bdi,
     n_int=n_int,
     decimal=n_decimal,
     day=n_day,
