@@ -17,7 +17,7 @@ tenant never stops the others; the batch fails at the end when one of its tenant
 run shows it, and a retry or clear of the batch extracts only the tenants not done in the run.
 
 ``partial``: the tenant's time budget ended while its streams ran
-(:class:`~sendgrid_elt.extract_load.TimeBudgetEnded`; its progress saved). That is no failure a
+(:class:`~sendgrid_elt.time_budget.TimeBudgetEnded`; its progress saved). That is no failure a
 retry fixes: the retry would run out of time again, each try up to the task's timeout, while the
 run's publish, and so every tenant's marts, wait for it. So it does not fail the batch, a retry
 of the batch for another tenant leaves it alone, and the next run resumes it from its saved
@@ -154,12 +154,13 @@ def run_batch(
 
     from sendgrid_elt import extract_load
     from sendgrid_elt.connection_health import AlertSettings
+    from sendgrid_elt.time_budget import task_timeout, time_budget_for
     from sendgrid_elt.warehouse import require_target
 
     load = loader or extract_load.load_tenant
     alerts = AlertSettings.from_airflow()  # the alert Variables, read once for every tenant
     if time_budget is None:
-        time_budget = extract_load.time_budget_for(extract_load._task_timeout(context or {}))
+        time_budget = time_budget_for(task_timeout(context or {}))
     deadline = None if time_budget is None else time.monotonic() + time_budget
     with psycopg.connect(require_target().conninfo(), autocommit=True) as conn:
         done = _done(conn, run_id, batch, backfill=start_date is not None)
@@ -283,7 +284,7 @@ def _run_tenant(
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
     from sendgrid_hook.redaction import scrub
 
-    from sendgrid_elt.extract_load import TimeBudgetEnded
+    from sendgrid_elt.time_budget import TimeBudgetEnded
 
     started_at = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()

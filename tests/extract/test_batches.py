@@ -297,9 +297,9 @@ def test_a_tenant_cut_short_by_slower_neighbours_is_retried_not_partial(warehous
     budget and ran out of it: ``partial``."""
     import time
 
-    from sendgrid_elt.extract_load import TimeBudgetEnded
     from sendgrid_elt.staging_schema import ensure_schema_url
     from sendgrid_elt.stream_outcome import StreamOutcome
+    from sendgrid_elt.time_budget import TimeBudgetEnded
 
     ensure_schema_url(warehouse.sqlalchemy_url())
 

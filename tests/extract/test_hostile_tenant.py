@@ -15,10 +15,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from sendgrid_elt.extract_load import load_tenant, prepare_staging, time_budget_for
+from sendgrid_elt.extract_load import load_tenant, prepare_staging
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import StreamsFailed
 from sendgrid_elt.tenant_lock import KEEPALIVES, application_name, holder, tenant_lock
+from sendgrid_elt.time_budget import time_budget_for
 from sendgrid_simulator.hostile import configure
 
 from .conftest import connection_json, staged_keys
@@ -226,11 +227,11 @@ def test_extract_task_has_an_execution_timeout_the_budget_fits_in() -> None:
     task = DagBag(dag_folder=str(dag_file)).dags["sendgrid_extract_load"].get_task("extract_load")
     assert task.execution_timeout is not None, "a stuck tenant would hold its pool slot forever"
 
-    from sendgrid_elt.extract_load import _task_timeout
     from sendgrid_elt.settings import EXTRACT_TASK_TIMEOUT
+    from sendgrid_elt.time_budget import task_timeout
 
     assert task.execution_timeout == EXTRACT_TASK_TIMEOUT
-    assert _task_timeout({"task": task}) == EXTRACT_TASK_TIMEOUT
+    assert task_timeout({"task": task}) == EXTRACT_TASK_TIMEOUT
     total = EXTRACT_TASK_TIMEOUT.total_seconds()
     budget = time_budget_for(task.execution_timeout)
     assert 0.5 * total <= budget <= total - 300

@@ -163,7 +163,7 @@ def test_only_a_budget_end_makes_a_tenant_partial(
     ``detail`` happens to start with the budget error's name. Before, the first word of
     ``detail`` decided: the reworded end failed the tenant, the look-alike made it partial."""
     from sendgrid_elt import extract
-    from sendgrid_elt.extract_load import TimeBudgetEnded
+    from sendgrid_elt.time_budget import TimeBudgetEnded
 
     monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
     prepare_staging()
