@@ -54,6 +54,7 @@ from sendgrid_elt.stream_outcome import (
     errored,
     failure,
     licence_skip,
+    printable,
     refusal,
     units_detail,
 )
@@ -72,6 +73,11 @@ class _TenantLog(logging.LoggerAdapter):
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         return f"tenant {self.extra['tenant']}: {msg}", kwargs
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """Text arguments as :func:`printable` writes them (names from SendGrid forge no line)."""
+        args = tuple(printable(a) if isinstance(a, str) else a for a in args)
+        super().log(level, msg, *args, stacklevel=kwargs.pop("stacklevel", 1) + 1, **kwargs)
 
 
 #: Units of one stream that may fail in a row before its other units wait for the next run.

@@ -94,7 +94,9 @@ class Skip(Exception):
 
 
 class AllParentsGone(Exception):
-    """Every parent id of a fan-out unit answered 404 (or ``No user found``).
+    """Every parent id of a path fan-out unit answered 404 (or ``No user found``).
+
+    (A chunk's ids refused alone are named one by one instead: :mod:`sendgrid_elt.unit_reads`.)
 
     Not one parent left is an answer about the unit (refused, or its subuser gone), not a list
     of deletions: the unit is skipped and its rows are kept.
@@ -111,17 +113,29 @@ TENANT_ERRORS: tuple[type[errors.SendGridError], ...] = (
 )
 
 
+def printable(text: str) -> str:
+    r"""``text`` with each non-printable character written as its escape: ``\n``, ``\x1b``.
+
+    One line for logs, ``detail`` and alerts that shows what a name holds: a subuser named
+    ``"x\n[time] INFO - ..."`` forged a log line, an ANSI escape reached the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def failure(exc: BaseException, limit: int = 200) -> str:
     """A failure's reason for ``detail``, health and logs: type and scrubbed message, cut.
 
     What PostgreSQL text cannot hold (a NUL or a lone surrogate echoed from an error body or a
     pagination link) is written as a visible escape (:func:`~sendgrid_elt.rejects.storable`):
-    saving the reason must never fail in turn.
+    saving the reason must never fail in turn; so is any other non-printable character
+    (:func:`printable`).
     """
     name, hint = type(exc).__name__, _WAREHOUSE_HINTS.get(getattr(exc, "sqlstate", None) or "")
     if hint:  # said before PostgreSQL's text: what the error means survives the cut
         name = f"{name} ({hint})"
-    return storable(scrub(f"{name}: {exc}"))[:limit]
+    return printable(storable(scrub(f"{name}: {exc}")))[:limit]
 
 
 def errored(outcome: StreamOutcome, exc: BaseException, limit: int = 500) -> None:
@@ -207,6 +221,8 @@ def units_detail(
 ) -> str | None:
     """The ``detail`` of a stream's units: what failed, was not read, skipped or ignored.
 
+    Units are named as :func:`printable` writes them.
+
     Args:
         failed: Unit -> why its read failed (rows and cursor kept).
         unread: Units not tried after ``in_a_row`` failures in a row.
@@ -241,4 +257,4 @@ def units_detail(
         detail.append(f"units not read, name too long to label rows (see rejects): {names}")
     if ignored:
         detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
-    return "; ".join(detail) or None
+    return printable("; ".join(detail)) or None

@@ -1,0 +1,66 @@
+"""A subuser name with a line break or a terminal escape forges no log line, and is shown.
+
+Subuser names come from the SendGrid account's list. One named ``"x\\n[time] INFO - all
+fine\\x1b[2J"`` was written as is into the task log (a second, fake log line; an escape that
+clears an admin's terminal under ``make demo``) and into ``stream_status.detail``, which the
+health alerts and the Connect page quote. Now each non-printable character is written as its
+escape (``\\n``, ``\\x1b``): the line shows what the name holds. The name itself is stored as
+SendGrid gave it, and the other subusers load.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+import pytest
+
+from sendgrid_elt.extract_load import load_tenant, prepare_staging
+from sendgrid_elt.settings import STAGING_SCHEMA
+from sendgrid_elt.stream_outcome import StreamsFailed
+
+from .conftest import connection_json, staged_keys
+
+pytestmark = pytest.mark.usefixtures("airflow_home")
+FORGED = "[2026-12-07 12:00:00] INFO - all fine"
+NAME = f"0evil\n{FORGED}\x1b[2J\u202e"
+SHOWN = "0evil\\n" + FORGED + "\\x1b[2J\\u202e"
+
+
+def test_a_subuser_name_with_control_characters_forges_no_log_line(
+    sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    acme = sim.accounts["tenants"][0]
+    subusers = sim.control.rename_subuser(acme["tenant_id"], acme["subusers"][0], NAME)
+    others = sorted(s for s in subusers if s != NAME)
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
+    prepare_staging()
+    caplog.set_level(logging.INFO)
+    with pytest.raises(StreamsFailed):  # the name cannot be sent as On-Behalf-Of: unit failed
+        load_tenant("acme", "r1", streams=["subusers", "bounces"])
+
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("sendgrid")]
+    naming = [m for m in ours if "0evil" in m]
+    assert naming  # the unit's failure is logged, naming it
+    for message in ours:
+        assert "\x1b" not in message, message
+        assert "\u202e" not in message, message
+        assert not any(line.startswith(FORGED) for line in message.splitlines()), message
+    assert any(SHOWN in m for m in naming), naming
+
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        [(detail,)] = conn.execute(
+            f'select detail from "{STAGING_SCHEMA}".stream_status '  # noqa: S608
+            "where tenant_id = 'acme' and stream = 'bounces'"
+        ).fetchall()
+        assert SHOWN in detail
+        assert "\n" not in detail
+        stored = [n for (n,) in conn.execute(
+            f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers'  # noqa: S608
+            " where tenant_id = 'acme'")]  # fmt: skip
+        assert NAME in stored  # the data itself is kept as SendGrid gave it
+        truth = sim.control.truth()["tenants"][0]["subusers"]
+        for sub in others:  # the subusers after it still load
+            want = truth[sub]["suppressions"]["bounces"]
+            assert len(staged_keys(conn, "acme", "bounces", sub)) == want, sub
