@@ -1,0 +1,73 @@
+"""Markup in what the Connect page shows: names, a bad extra's quoted value, the invite page.
+
+A guard (the pages autoescape): over HTTP against the real API server, a connection whose
+display name and description are markup, and whose broken extra quotes markup back in its
+error, renders as text on the list and on the invite landing page: no element, attribute or
+script comes from the data.
+"""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+from .conftest import create_tenant_connection, new_conn_id, open_invite
+from .test_hostile_connections import _invite, _list
+
+MARKUP = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+
+
+class _Elements(HTMLParser):
+    """The page's start tags with their attributes, and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _read(page: str) -> _Elements:
+    reader = _Elements()
+    reader.feed(page)
+    return reader
+
+
+def _no_markup_from_data(page: str) -> _Elements:
+    read = _read(page)
+    assert not [t for t, _ in read.tags if t == "img"]
+    assert not [a for _, a in read.tags if any(k.startswith("on") for k in a)]
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(2)" in page
+    return read
+
+
+def test_markup_in_a_connection_shows_as_text(api_server, sim) -> None:
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    named, broken = new_conn_id("markup"), new_conn_id("markup_bad")
+    create_tenant_connection(named, sim, index=0)
+    with create_session() as session:
+        conn = session.query(Connection).filter(Connection.conn_id == named).one()
+        conn.description = f"Described {MARKUP}"
+        conn.set_extra(json.dumps({**json.loads(conn.extra), "display_name": f"Acme {MARKUP}"}))
+        session.add(Connection(conn_id=broken, conn_type="sendgrid", host=sim.base_url,
+                               extra=json.dumps({"max_retries": MARKUP})))  # fmt: skip
+
+    page = _list(api_server)
+    assert page.status_code == 200, page.text[:300]
+    read = _no_markup_from_data(page.text)
+    text = "".join(read.text)
+    assert f"Acme {MARKUP}" in text
+    assert MARKUP in text.split(broken, 1)[1]  # the broken extra's error quotes it, as text
+
+    landing = open_invite(api_server.session(None), _invite(api_server, named))
+    assert landing.status_code == 200, landing.text[:300]
+    read = _no_markup_from_data(landing.text)
+    assert f"Connect Acme {MARKUP} to the SendGrid usage report" in "".join(read.text)
