@@ -121,3 +121,25 @@ def test_slack_alerts_show_hostile_text_instead_of_running_it(
     assert "Acme &lt;@U024BE7LH&gt;" in text
     assert "tom&amp;jerry" in text
     assert LINK in text  # the alert's own link stays a plain URL (Slack links it)
+
+
+def test_a_recipient_with_a_line_break_does_not_stop_the_alert_to_the_others(
+    smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tenant's ``alert_emails`` given as a JSON list keeps a line break inside an item: the
+    message's To header then failed to build (or SMTP refused the RCPT), so nobody got the
+    alert, the global recipients neither. The bad recipient is skipped and logged."""
+    bad = "it@acme.example\nBcc: attacker@evil.example"
+    notifier = _notifier(kind="needs_reconnect", reason="401", display_name="Acme",
+                         to=["ops@example.com", bad])  # fmt: skip
+    notifier.notify({})
+
+    assert notifier.delivered == ["log", "email"], notifier.failed
+    [mail] = smtp_server.messages
+    assert mail["To"] == "ops@example.com"
+    assert mail["Bcc"] is None
+    skipped = [r.getMessage() for r in caplog.records if "recipient" in r.getMessage()]
+    assert skipped == [
+        "alert recipient skipped (a line break or control character in it): "
+        "'it@acme.example\\nBcc: attacker@evil.example'"
+    ]

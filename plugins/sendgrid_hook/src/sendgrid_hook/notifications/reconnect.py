@@ -289,10 +289,15 @@ class ReconnectNotifier(BaseNotifier):
     def _send_email(self, subject: str, body: str) -> None:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
+        to = [address for address in self.to if address.isprintable()]
+        for address in self.to:  # a line break would fail the message for every recipient
+            if address not in to:
+                log.warning("alert recipient skipped (a line break or control character in "
+                            "it): %r", address)  # fmt: skip
         content = f"<pre>{html.escape(body)}</pre>"
         with SmtpHook(smtp_conn_id=self.smtp_conn_id) as smtp:
             smtp.send_email_smtp(
-                to=self.to, subject=subject, html_content=content, from_email=self.from_email
+                to=to, subject=subject, html_content=content, from_email=self.from_email
             )
 
     def _send_slack(self, subject: str, body: str) -> None:
