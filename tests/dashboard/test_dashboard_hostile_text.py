@@ -111,3 +111,31 @@ def test_long_unbroken_names_keep_the_page_within_the_viewport(
         assert report.scroll_width <= report.client_width, report
         assert report.outside == [], report
         assert report.clipped == [], report
+
+
+def test_no_script_runs_in_the_page_even_from_a_javascript_link(
+    hostile: Rendered, tmp_path: Path
+) -> None:
+    """The page needs no script, and its policy says so: a ``javascript:`` URL given as the
+    Airflow base URL (a pasted bookmarklet, an environment variable set wrong) made every
+    "Reconnect" button run it in the analyst's browser."""
+    from playwright.sync_api import sync_playwright
+
+    from sendgrid_dashboard import write_dashboard
+
+    bookmarklet = "javascript:void(document.title='pwned');//x"
+    path = write_dashboard(hostile.conninfo, tmp_path / "js.html", connect_base_url=bookmarklet)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            page.evaluate("document.addEventListener('securitypolicyviolation', "
+                          "(e) => { window.blocked = e.effectiveDirective; })")  # fmt: skip
+            page.locator('a.button[href^="javascript:"]').first.click()
+            page.wait_for_function("document.title === 'pwned' || window.blocked")
+            title, blocked = page.title(), page.evaluate("window.blocked")
+        finally:
+            browser.close()
+    assert title == "SendGrid utilization dashboard"
+    assert blocked == "script-src-elem"
