@@ -6,6 +6,14 @@ One parent id's failed read is named, not raised, so the unit's other parents st
 chunk of ids refused on its first page (400, 403, 404, 451: an answer about one of its ids, such
 as a subuser deleted since the list was read) is split in halves down to single ids, so the ids
 it refuses are named as a path fan-out's parent ids are and every other id is read.
+
+An id refused alone (403, 451, a 404 or SendGrid's ``400 No user found``: the id is in a query
+parameter, not a resource path) is named and skipped; any other 400 is a failed read, an error
+the user sees. A chunk every id of which is refused alone is the plan's (or the credential's)
+answer only when the parent list, asked once more, refuses too (a plan without a feature
+answers 403 on every endpoint of it); while the list reads, the plan has the feature and the
+refusals are about the ids: named, never ``not_licensed``, and the unit's later chunks are read
+whole (not split id by id again).
 """
 
 from __future__ import annotations
@@ -19,7 +27,13 @@ from urllib.parse import quote
 from sendgrid_hook import errors
 
 from sendgrid_elt import catalog
-from sendgrid_elt.stream_outcome import TENANT_ERRORS, AllParentsGone, failure, refusal
+from sendgrid_elt.stream_outcome import (
+    TENANT_ERRORS,
+    AllParentsGone,
+    failure,
+    printable,
+    refusal,
+)
 from sendgrid_elt.windows import request_windows
 
 if TYPE_CHECKING:
@@ -51,8 +65,8 @@ class Request(NamedTuple):
 class Part(NamedTuple):
     """A parent id of a unit that was not read; its rows are kept.
 
-    Refused: a 403/451 on its first page (SendGrid's answer about it); failed: anything else
-    after the retries.
+    Refused: a 403/451 on its first page (SendGrid's answer about it), or for an id of a chunk
+    a 404 or ``400 No user found``; failed: anything else after the retries.
     """
 
     pid: str
@@ -117,8 +131,11 @@ class _Tally:
 
     def __init__(self) -> None:
         self.ids = 0  # parent ids asked for (a path fan-out's requests, a chunk's ids)
-        self.gone: list[Any] = []
+        self.gone: list[Any] = []  # a path fan-out's parents that answered 404
         self.last: errors.SendGridError | None = None
+        #: A whole chunk was refused id by id while the parent list reads: the refusals are
+        #: about this unit's ids, later chunks are not split.
+        self.about_ids = False
 
 
 def read_pages(
@@ -127,11 +144,13 @@ def read_pages(
     """Pages of rows (HTTP and shaping; may run in the loader's prefetch thread).
 
     One parent id's refused or failed read does not stop the others: it is named in ``parts``
-    (the unit then keeps its rows but not its cursor), unless no parent was read, which is the
-    unit's answer (raised as such). A parent that answers 404 was deleted: skipped. A chunk of
-    ids refused on its first page is read again in halves, down to the ids refused alone,
-    which are named or skipped as a path fan-out's parent ids are; any other failure of a
-    chunk (a 5xx after the retries, a later page) is the unit's, raised.
+    (the unit then keeps its rows but not its cursor). A path fan-out's parent that answers 404
+    was deleted: skipped; when no parent of a path fan-out was read, that is the unit's answer
+    (raised as such). A chunk of ids refused on its first page is read again in halves, down to
+    the ids refused alone, which are named in ``parts`` (see the module docstring for when a
+    chunk refused id by id is the unit's answer instead); any other failure of a chunk (a 5xx
+    after the retries, a later page) is the unit's, raised. One INFO line counts the ids not
+    read.
 
     Raises:
         AllParentsGone: Every parent id answered 404: the unit was refused, not emptied.
@@ -141,10 +160,16 @@ def read_pages(
         tally.ids += len(request.ids) if request.ids else int(request.pid is not None)
         yield from _read(hook, spec, unit, request, shaper, parts, tally)
     gone, last = tally.gone, tally.last
+    if parts or gone:
+        refused = sum(p.refused for p in parts)
+        log.info("stream %s[%s]: %d of %d parent ids not read (%d refused, %d failed, %d gone)",
+                 spec.name, printable(unit or "parent"), len(parts) + len(gone), tally.ids, refused,
+                 len(parts) - refused, len(gone))  # fmt: skip
     if tally.ids and len(gone) == tally.ids:  # not one parent left: a refusal, not deletions
         parent = spec.fan_out.parent if spec.fan_out else "parent"
         raise AllParentsGone(f"every {parent} id answered {gone[-1].status_code}")
-    if last is not None and len(gone) + len(parts) == tally.ids:
+    chunked = any(r.ids for r in plan)  # a chunk's ids tell their own answer (_refused_chunk)
+    if last is not None and not chunked and len(gone) + len(parts) == tally.ids:
         parts.clear()  # no parent was read: the unit's read failed (or was refused)
         raise last
 
@@ -153,12 +178,7 @@ def _read(
     hook: Any, spec: StreamSpec, unit: str, request: Request, shaper: Shaper,
     parts: list[Part], tally: _Tally, top: bool = True,
 ) -> Iterator[Page]:  # fmt: skip
-    """The pages of one request; a refused chunk is read again in halves (see above).
-
-    A chunk every id of which is refused alone was refused as a whole (the unit lost the
-    feature, the credential its scope): that is the unit's answer, raised, so the next chunks
-    are not split id by id too.
-    """
+    """The pages of one request; a refused chunk is read again in halves (see above)."""
     pages = hook.iter_record_pages(
         request.path,
         pagination=spec.pagination,
@@ -177,32 +197,94 @@ def _read(
     except TENANT_ERRORS:
         raise
     except errors.SendGridError as exc:
-        ids = request.ids
-        if ids and (got or not _about_ids(exc)):
-            raise  # not an answer about the chunk's ids: the unit's read failed
-        if len(ids) > 1:
-            log.info("stream %s: a chunk of %d ids refused (%s), read in halves", spec.name,
-                     len(ids), exc.status_code)  # fmt: skip
-            fan: Any = spec.fan_out
-            params = {k: v for k, v in request.params.items() if k != fan.param}
-            marks = len(parts), len(tally.gone)
-            for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
-                yield from _read(hook, spec, unit, _chunk(spec, params, half), shaper, parts,
-                                 tally, top=False)  # fmt: skip
-            if top and len(parts) - marks[0] + len(tally.gone) - marks[1] == len(ids):
-                del parts[marks[0] :], tally.gone[marks[1] :]
-                raise exc from None
+        if request.ids:
+            if got or not _about_ids(exc):
+                raise  # not an answer about the chunk's ids: the unit's read failed
+            yield from _refused_chunk(hook, spec, unit, request, shaper, parts, tally, exc, top)
             return
-        pid = ids[0] if ids else request.pid
+        pid = request.pid
         if pid is None:
             raise
         if isinstance(exc, errors.SendGridFatalError) and errors.is_gone(exc):
             tally.gone.append(exc)
-            log.info("stream %s: parent %s vanished (%s), skipped", spec.name, pid,
+            log.info("stream %s: parent %s vanished (%s), skipped", spec.name, printable(pid),
                      exc.status_code)  # fmt: skip
             return
         tally.last = exc
         why = None if got else refusal(exc)
         parts.append(Part(pid, why or failure(exc), refused=why is not None))
-        log.warning("stream %s: parent %s %s, next parent: %s", spec.name, pid,
+        log.warning("stream %s: parent %s %s, next parent: %s", spec.name, printable(pid),
                     "refused" if why else "failed", parts[-1].why)  # fmt: skip
+
+
+def _refused_chunk(
+    hook: Any, spec: StreamSpec, unit: str, request: Request, shaper: Shaper,
+    parts: list[Part], tally: _Tally, exc: errors.SendGridError, top: bool,
+) -> Iterator[Page]:  # fmt: skip
+    """A chunk refused on its first page: its halves' pages, its ids refused named in ``parts``.
+
+    A top-level chunk every id of which was refused alone is the unit's answer (``exc``,
+    raised) when the parent list refuses too; else the refusals are about the ids and the
+    unit's later chunks are read whole, their refused ids named with their chunk.
+    """
+    ids, mark = request.ids, len(parts)
+    if len(ids) > 1 and not tally.about_ids:
+        log.info("stream %s: a chunk of %d ids refused (%s), read in halves", spec.name,
+                 len(ids), exc.status_code)  # fmt: skip
+        fan: Any = spec.fan_out
+        params = {k: v for k, v in request.params.items() if k != fan.param}
+        for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+            yield from _read(hook, spec, unit, _chunk(spec, params, half), shaper, parts,
+                             tally, top=False)  # fmt: skip
+    else:
+        why = refusal(exc)
+        with_chunk = f" with its chunk of {len(ids)}" if len(ids) > 1 else ""
+        parts.extend(Part(pid, f"{why}{with_chunk}" if why else failure(exc), why is not None)
+                     for pid in ids)  # fmt: skip
+        tally.last = exc
+        named = printable(ids[0]) + (f" and {len(ids) - 1} more ids" if len(ids) > 1 else "")
+        log.warning("stream %s: parent %s %s, next parent: %s", spec.name, named,
+                    "refused" if why else "failed", parts[-1].why)  # fmt: skip
+    refused = parts[mark:]
+    if top and not tally.about_ids and len(refused) == len(ids) and all(p.refused for p in refused):
+        if _list_refuses(hook, spec, unit):
+            del parts[mark:]  # the plan's or the credential's answer, not the ids'
+            raise exc from None
+        tally.about_ids = True
+        log.info("stream %s: every id of a chunk refused alone while the %s list reads: "
+                 "refusals about the ids, later chunks read whole", spec.name,
+                 spec.fan_out.parent if spec.fan_out else "parent")  # fmt: skip
+
+
+def _list_refuses(hook: Any, spec: StreamSpec, unit: str) -> bool:
+    """Whether the fan-out's parent list refuses the unit too (its first page, asked once).
+
+    Raises:
+        SendGridError: The list's read failed otherwise: whose answer the refusals are is
+            unknown, the unit's read failed.
+    """
+    fan: Any = spec.fan_out
+    parent = catalog.get(fan.parent)
+    pages = hook.iter_record_pages(
+        parent.path,
+        pagination=parent.pagination,
+        records_path=parent.records_path,
+        params=dict(parent.params),
+        page_size=parent.page_size,
+        on_behalf_of=(unit if parent.per_subuser else "") or None,
+        page_items=parent.page_items,
+        route=parent.path,
+    )
+    try:
+        next(iter(pages), None)
+    except TENANT_ERRORS:
+        raise
+    except errors.SendGridError as exc:
+        if isinstance(exc, errors.SendGridFatalError) and refusal(exc) is not None:
+            return True
+        raise
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+    return False

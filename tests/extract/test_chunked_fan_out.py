@@ -80,15 +80,17 @@ def test_one_refused_id_of_a_chunk_is_not_a_missing_licence(
 
 
 def test_a_chunk_refused_for_every_id_is_the_units_answer(sim, acme, pg, hostile, two_a_chunk):
-    """Every id of the first chunk refused alone too (the credential lost the endpoint): that
-    is SendGrid's answer about the unit, given after one chunk's split, not after splitting
-    every chunk id by id (thousands of refused requests for a tenant with many ids)."""
+    """Every id of the first chunk refused alone too, and the subuser list refused as well
+    (the plan lost subusers): that is SendGrid's answer about the unit, given after one
+    chunk's split and one look at the list, not after splitting every chunk id by id
+    (thousands of refused requests for a tenant with many ids). While the list still reads,
+    the refusals are about the ids (tests/extract/test_chunk_refusals.py)."""
     _subusers(pg, acme)
-    hostile(paths=["/v3/subusers/stats"], answer_status=403, answer_message="forbidden")
+    hostile(paths=["/v3/subusers"], answer_status=403, answer_message="forbidden")
     before = acme.request_count
     outcome = extractor(acme, pg).run_stream(two_a_chunk)
     assert outcome.status == "not_licensed", outcome
-    assert acme.request_count - before == 3  # the chunk, then each of its two ids
+    assert acme.request_count - before == 4  # the chunk, each of its two ids, the list
 
 
 def _enabled(pg: Any) -> list[str]:
