@@ -23,6 +23,8 @@ REPORTS = (
     "rpt_sendgrid_suppressions_monthly", "rpt_sendgrid_plan_recommendation",
     "rpt_sendgrid_overage_forecast", "rpt_sendgrid_usage_history",
 )  # fmt: skip
+#: The on-run-end hook's table beside them (macro record_build_status): what each one holds.
+BUILD_STATUS = "sendgrid_build_status"
 #: The transform's as-of instant (a data interval end); the extraction ran 20 minutes later.
 AS_OF = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
 #: The as-of day (sendgrid_as_of_date): the last day begun before AS_OF, a midnight, so the

@@ -22,7 +22,15 @@ from tests.marts_math import (
     percentile_cont,
     recommended_plan,
 )
-from tests.transform.marts_reading import AS_OF, AS_OF_DAY, MARTS, REPORTS, query, rows
+from tests.transform.marts_reading import (
+    AS_OF,
+    AS_OF_DAY,
+    BUILD_STATUS,
+    MARTS,
+    REPORTS,
+    query,
+    rows,
+)
 
 
 def test_dbt_build_passes_every_test_contract_and_unit_test(built) -> None:
@@ -44,7 +52,7 @@ def test_marts_are_typed_tables_in_the_marts_schema_with_enforced_contracts(buil
         "select table_name, table_type from information_schema.tables"
         " where table_schema = 'sendgrid_marts'",
     )
-    assert {name for name, kind in rows if kind == "BASE TABLE"} == set(MARTS + REPORTS)
+    assert {name for name, kind in rows if kind == "BASE TABLE"} == {*MARTS, *REPORTS, BUILD_STATUS}
     untyped = query(
         target,
         "select table_name, column_name from information_schema.columns"
@@ -76,7 +84,7 @@ def test_bi_reader_role_can_read_the_marts(built) -> None:
         " format('sendgrid_marts.%%I', table_name), 'select')), count(*)"
         " from information_schema.tables where table_schema = 'sendgrid_marts'",
     )
-    assert readable == [(len(MARTS + REPORTS), len(MARTS + REPORTS))]
+    assert readable == [(len(MARTS + REPORTS) + 1, len(MARTS + REPORTS) + 1)]  # + BUILD_STATUS
 
 
 def test_figures_reconcile_with_the_records(built) -> None:
