@@ -53,7 +53,14 @@ NodeResults = dict[str, list[Any]]
 
 
 def dbt_vars(context: Any) -> dict[str, str]:
-    """The dbt vars of this run: names, and ``sendgrid_as_of`` when the asset event has one."""
+    """The dbt vars of this run: names and ``sendgrid_as_of``.
+
+    The as-of is the asset event's (or the newest published one when later). A run with no
+    event's as-of (triggered by hand) is pinned to the newest published as-of when the build
+    starts: without the var, each model would read the newest one itself as dbt reaches it,
+    and an extract run publishing during the build would leave the marts of one run at two
+    instants.
+    """
     from sendgrid_elt.assets import STAGING_ASSET
 
     out = name_vars()
@@ -62,15 +69,23 @@ def dbt_vars(context: Any) -> dict[str, str]:
     except (KeyError, TypeError):
         events = []
     as_of = [str(v) for e in events if (v := (e.extra or {}).get(AS_OF_EXTRA))]
+    published = _published_as_of()
     if as_of:  # the newest instant, whichever event came last (the marts never go back)
         newest = max(as_of, key=_instant)
-        published = _published_as_of()
         if published is not None and published > _instant(newest):  # an older run, cleared
             log.info("this run's staging event is as of %s, but staging holds a newer run's "
                      "data: building as of %s", newest, published)  # fmt: skip
-            newest = published.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            newest = _iso(published)
         out[AS_OF_VAR] = newest
+    elif published is not None:
+        log.info("no staging event's as-of: building as of the newest published, %s", published)
+        out[AS_OF_VAR] = _iso(published)
     return out
+
+
+def _iso(instant: dt.datetime) -> str:
+    """``2026-11-28T00:00:00Z``: an instant as the dbt var reads it."""
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _published_as_of() -> dt.datetime | None:

@@ -214,3 +214,26 @@ def test_a_cleared_older_transform_run_builds_as_of_the_newest_published_run(war
     assert dbt_vars({"triggering_asset_events": {STAGING_ASSET: [naive]}})["sendgrid_as_of"] == (
         "2026-11-20T00:00:00Z"
     )  # an instant without a zone is UTC, compared without a TypeError
+
+
+def test_a_manual_run_builds_every_model_as_of_one_instant(warehouse) -> None:
+    """A run triggered by hand has no staging event: it is pinned to the newest published as-of
+    when it starts. Without the var each model reads the newest as-of itself as dbt reaches it,
+    so an extract run publishing during the build left one run's marts at two instants."""
+    import psycopg
+
+    from sendgrid_elt.extract_load import prepare_staging
+    from sendgrid_elt.settings import STAGING_SCHEMA
+    from sendgrid_elt.settings import dbt_vars as name_vars
+    from sendgrid_elt.transform import dbt_vars
+
+    prepare_staging()
+    assert dbt_vars({"triggering_asset_events": {}}) == name_vars()  # nothing published yet
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            f'insert into "{STAGING_SCHEMA}".extract_runs (run_id, as_of, published_at) '  # noqa: S608
+            "values ('daily_1120', '2026-11-20T00:00:00Z', now())"
+        )
+    assert dbt_vars({"triggering_asset_events": {}}) == name_vars(
+        sendgrid_as_of="2026-11-20T00:00:00Z"
+    )
