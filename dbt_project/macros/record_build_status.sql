@@ -14,7 +14,8 @@
       it), so `data_as_of_at < last_run_as_of_at` names a table left behind;
     * `is_current`: the rows are the last run's and passed its tests.
 
-    Models a run did not select (`dbt build --select`) keep their row. No wall-clock column: a
+    Models a run did not select (`dbt build --select`) keep their row; a run that selected no
+    mart writes nothing. No wall-clock column: a
     run over the same staging and as-of writes the same rows.
 -#}
 {% macro record_build_status(results) %}
@@ -42,6 +43,11 @@
             {%- do rows.append((result.node.name, status)) -%}
         {%- endfor -%}
         {%- set table = adapter.quote(marts_schema) ~ '.sendgrid_build_status' -%}
+        {%- if not rows -%}
+        select 1
+        {%- else %}
+        {#- a first build whose marts all failed or were skipped has not created the schema -#}
+        create schema if not exists {{ adapter.quote(marts_schema) }};
         create table if not exists {{ table }} (
             model_name text primary key,
             last_run_status text not null,
@@ -52,7 +58,6 @@
         comment on table {{ table }} is
             'Per mart and report: the last transform run''s outcome and the as-of instant of '
             'the rows the table holds (macro record_build_status).';
-        {%- if rows %}
         insert into {{ table }} as status
             (model_name, last_run_status, last_run_as_of_at, data_as_of_at, is_current)
         select
