@@ -8,7 +8,9 @@ script comes from the data.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from html.parser import HTMLParser
 
 from .conftest import create_tenant_connection, new_conn_id, open_invite
@@ -65,7 +67,9 @@ def test_markup_in_a_connection_shows_as_text(api_server, sim) -> None:
     read = _no_markup_from_data(page.text)
     text = "".join(read.text)
     assert f"Acme {MARKUP}" in text
-    assert MARKUP in text.split(broken, 1)[1]  # the broken extra's error quotes it, as text
+    error = re.search(rf'id="config-error-{broken}"[^>]*>([^<]+)<', page.text)
+    assert error, "the broken connection's row does not say what is wrong"
+    assert "got '\"><im" in html.unescape(error.group(1))  # its value quoted, as text
 
     landing = open_invite(api_server.session(None), _invite(api_server, named))
     assert landing.status_code == 200, landing.text[:300]
