@@ -12,10 +12,11 @@ kept, the snapshot deletes nothing of it, and the stream ends in ``error`` namin
 other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest wait for the
 next run). A subuser SendGrid refuses (403/404/451) is skipped with its rows kept; one that
 still exists stays in the outcome's ``skipped`` (:mod:`sendgrid_elt.subuser_roster`), so does
-one refused as a fan-out's id. A parent id refused on its first page is skipped, rows kept. A
-complete read that would delete most of a unit's keys is held (:mod:`~.snapshot_guard`). A
-subuser whose name no index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes)
-is not read: one reject per stream names it.
+one refused as a fan-out's id. A parent id refused on its first page is skipped, rows kept; one
+deleted since its list was read is named (:mod:`sendgrid_elt.unit_reads`). A complete read that
+would delete most of a unit's keys is held (:mod:`~.snapshot_guard`). A subuser whose name no
+index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read: one
+reject per stream names it.
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
@@ -24,7 +25,8 @@ ends in ``error`` like any other failed read.
 Cursors are parsed as the stream's cursor kind and bounded by the API's clock (the ``Date``
 header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`: a stored cursor that is not a JSON
 object, does not parse or lies beyond that bound (state written before this check existed) is
-ignored and the stream is re-read from the start, which the idempotent merge absorbs.
+ignored and the stream is re-read from the start, which the idempotent merge absorbs
+(:mod:`sendgrid_elt.unit_cursors`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sendgrid_hook import errors
+from sendgrid_hook.display import printable
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt import catalog, sync_state
@@ -54,13 +57,13 @@ from sendgrid_elt.stream_outcome import (
     errored,
     failure,
     licence_skip,
-    printable,
     refusal,
     units_detail,
 )
 from sendgrid_elt.subuser_roster import SubuserRoster, refused_ids
+from sendgrid_elt.unit_cursors import UnitCursors
 from sendgrid_elt.unit_reads import Part, plan_requests, read_pages
-from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before, usable_cursor
+from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before
 
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
@@ -116,13 +119,12 @@ class TenantExtractor:
         self.tenant_id = tenant_id
         self.log = _TenantLog(log, {"tenant": tenant_id})
         self.run_id = run_id
-        self.start_date = start_date
         self.today = today or (now.date() if now else dt.datetime.now(dt.UTC).date())
         self.now = now
         self.loader = StagingLoader(conn, tenant_id, run_id, batch_size=batch_size)
         self.granted: frozenset[str] | None = None
-        self._cursors: dict[tuple[str, str], dict] | None = None
-        self._resumed: set[tuple[str, str]] | None = None
+        self.cursors = UnitCursors(conn, tenant_id, run_id, start_date, self.log)
+        self._gone: list[str] = []  # the stream's parent ids deleted since their list was read
         self._subuser_names: list[str] | None = None
         self.roster = SubuserRoster(hook)  # which refused subusers still exist (asked once)
 
@@ -138,9 +140,7 @@ class TenantExtractor:
         api_time = getattr(self.hook, "api_time", None)
         self.now = (api_time() if api_time else None) or self.now
         self.today = self.now.date() if self.now else self.today
-        # Every stored cursor in one query (the tenant's lock keeps others from writing them).
-        self._cursors = sync_state.load_cursors(self.conn, self.tenant_id)
-        self._resumed = None  # read again by the first unit (:meth:`_start_for`)
+        self.cursors.load()
         outcomes: dict[str, StreamOutcome] = {}
         for spec in catalog.select(streams):
             outcome = self.run_stream(spec)
@@ -222,6 +222,7 @@ class TenantExtractor:
         partial: dict[str, list[Part]] = {}  # unit -> its parent ids not read
         unread: list[str] = []  # units not tried after too many failures in a row
         ignored: list[str] = []
+        self._gone = []
         units = self._units(spec)
         too_long = [u for u in units if oversized(u)]  # no index entry holds the name
         if too_long:
@@ -261,7 +262,7 @@ class TenantExtractor:
                    if p.refused]  # fmt: skip
         detail = units_detail(failed, unread, refused, skipped, ignored, too_long,
                               deleted=deleted, in_a_row=FAILED_UNITS_IN_A_ROW,
-                              held=outcome.held.values())  # fmt: skip
+                              held=outcome.held.values(), gone=self._gone)  # fmt: skip
         return writer.records, detail
 
     def _load_unit(
@@ -272,8 +273,8 @@ class TenantExtractor:
         """Load one unit; a refusal goes to ``skipped``, a failed read to ``failed``."""
         read = [0]  # the unit's pages: a refusal after the first is a failed read
         try:
-            cursor = self._stored_cursor(spec, unit, shaper.bound, ignored)
-            start = self._start_for(spec, unit)
+            cursor = self.cursors.stored(spec, unit, shaper.bound, ignored)
+            start = self.cursors.start_for(spec, unit)
             floor = floor_cursor(spec, start)
             rows = self._rows(spec, unit, cursor, shaper, parts, start)
             writer.write_unit(
@@ -320,33 +321,6 @@ class TenantExtractor:
             kept += [p.pid for parts in partial.values() for p in parts]
         listed = self._listed_subusers() if spec.per_subuser or labelled else []
         return writer.finish_snapshot(excluded_subusers=kept, listed=listed)
-
-    def _start_for(self, spec: StreamSpec, unit: str) -> dt.date | None:
-        """The backfill's start day, unless an earlier try of this run saved the unit's cursor.
-
-        A backfill's retry (or a cleared task) resumes each unit from what the failed try
-        committed, instead of reading from ``start_date`` again and failing at the same point.
-        """
-        if self.start_date is None:
-            return None
-        if self._resumed is None:  # read once, before this try saves any cursor
-            self._resumed = sync_state.units_saved_by(self.conn, self.tenant_id, self.run_id)
-        return None if (spec.name, unit) in self._resumed else self.start_date
-
-    def _stored_cursor(
-        self, spec: StreamSpec, unit: str, bound: int | str | None, ignored: list[str]
-    ) -> dict:
-        """The unit's stored cursor, parsed as the stream's kind (``{}`` when unusable)."""
-        if self._cursors is not None:
-            stored = self._cursors.get((spec.name, unit))
-        else:  # a stream run on its own
-            stored = sync_state.load_cursor(self.conn, self.tenant_id, spec.name, unit)
-        kind = spec.cursor_field[1] if spec.cursor_field else None
-        cursor, why = usable_cursor(stored, kind, bound)
-        if why is not None:
-            ignored.append(f"{unit or 'parent'} ({why})")
-            self.log.warning("stream %s[%s]: stored cursor ignored (%s)", spec.name, unit, why)
-        return cursor
 
     def _progress_rows(
         self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int, read: list[int]
@@ -409,4 +383,4 @@ class TenantExtractor:
         """
         plan = list(plan_requests(spec, unit, cursor, self._parent_ids,
                                   start_date=start, today=self.today))  # fmt: skip
-        return read_pages(self.hook, spec, unit, plan, shaper, parts)
+        return read_pages(self.hook, spec, unit, plan, shaper, parts, self._gone)

@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sendgrid_hook.display import plural
+from sendgrid_hook.display import plural, printable, shorten
 from sendgrid_hook.redaction import scrub
 
 #: The ``stream_problems`` key of a run that failed outside its streams (the scope check, the
@@ -56,17 +56,18 @@ def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         rejected = int(getattr(outcome, "rejected", 0) or 0)
         skipped = dict(getattr(outcome, "skipped", None) or {})
         held = dict(getattr(outcome, "held", None) or {})
-        detail = scrub(str(getattr(outcome, "detail", "") or ""))[:300]
+        detail = shorten(printable(scrub(str(getattr(outcome, "detail", "") or ""))), 300)
         if outcome.status == "error":
             problems[name] = {"kind": "failed", "detail": detail, "count": rejected}
         elif held:  # one run at most: a refused subuser, lasting, must not hide it
             what = "; ".join(held[u] for u in sorted(held))
-            problems[name] = {"kind": HELD, "detail": scrub(what)[:300], "count": len(held),
-                              "rejected": rejected}  # fmt: skip
+            problems[name] = {"kind": HELD, "detail": shorten(printable(scrub(what)), 300),
+                              "count": len(held), "rejected": rejected}  # fmt: skip
         elif skipped:
             units = ", ".join(f"{u or 'parent'} ({why})" for u, why in sorted(skipped.items()))
             what = f"{len(skipped)} {plural('subuser', len(skipped))} skipped, rows kept: {units}"
-            problems[name] = {"kind": SKIPPED, "detail": scrub(what)[:300], "count": len(skipped),
+            problems[name] = {"kind": SKIPPED, "detail": shorten(printable(scrub(what)), 300),
+                              "count": len(skipped),
                               "rejected": rejected, "subusers": sorted(skipped)}  # fmt: skip
         elif rejected:
             problems[name] = {"kind": "rejected", "detail": detail, "count": rejected}

@@ -24,11 +24,12 @@ Statuses (also the ``stream_status`` table's):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_hook import errors
+from sendgrid_hook.display import printable, shorten
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt.rejects import storable
@@ -94,12 +95,13 @@ class Skip(Exception):
 
 
 class AllParentsGone(Exception):
-    """Every parent id of a path fan-out unit answered 404 (or ``No user found``).
+    """No parent id of a path fan-out unit read, and its list still holds one that answered 404.
 
-    (A chunk's ids refused alone are named one by one instead: :mod:`sendgrid_elt.unit_reads`.)
+    (Or ``No user found``; a chunk's ids refused alone are named one by one instead, and ids
+    gone while the list no longer holds them are deletions: :mod:`sendgrid_elt.unit_reads`.)
 
-    Not one parent left is an answer about the unit (refused, or its subuser gone), not a list
-    of deletions: the unit is skipped and its rows are kept.
+    An id the list holds but its own endpoint says is gone is an answer about the unit, not a
+    deletion: the unit is skipped and its rows are kept.
     """
 
 
@@ -113,19 +115,8 @@ TENANT_ERRORS: tuple[type[errors.SendGridError], ...] = (
 )
 
 
-def printable(text: str) -> str:
-    r"""``text`` with each non-printable character written as its escape: ``\n``, ``\x1b``.
-
-    One line for logs, ``detail`` and alerts that shows what a name holds: a subuser named
-    ``"x\n[time] INFO - ..."`` forged a log line, an ANSI escape reached the terminal.
-    """
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
 def failure(exc: BaseException, limit: int = 200) -> str:
-    """A failure's reason for ``detail``, health and logs: type and scrubbed message, cut.
+    """A failure's reason for ``detail``, health and logs: type and scrubbed message, cut (…).
 
     What PostgreSQL text cannot hold (a NUL or a lone surrogate echoed from an error body or a
     pagination link) is written as a visible escape (:func:`~sendgrid_elt.rejects.storable`):
@@ -135,7 +126,7 @@ def failure(exc: BaseException, limit: int = 200) -> str:
     name, hint = type(exc).__name__, _WAREHOUSE_HINTS.get(getattr(exc, "sqlstate", None) or "")
     if hint:  # said before PostgreSQL's text: what the error means survives the cut
         name = f"{name} ({hint})"
-    return printable(storable(scrub(f"{name}: {exc}")))[:limit]
+    return shorten(printable(storable(scrub(f"{name}: {exc}"))), limit)
 
 
 def errored(outcome: StreamOutcome, exc: BaseException, limit: int = 500) -> None:
@@ -218,6 +209,7 @@ def units_detail(
     deleted: int = 0,
     in_a_row: int = 3,
     held: Iterable[str] = (),
+    gone: Sequence[str] = (),
 ) -> str | None:
     """The ``detail`` of a stream's units: what failed, was not read, skipped or ignored.
 
@@ -233,6 +225,8 @@ def units_detail(
         deleted: Keys the snapshot marked deleted.
         in_a_row: The failures in a row that leave the other units for the next run.
         held: Deletions held, in words (:meth:`~sendgrid_elt.snapshot_guard.Held.text`).
+        gone: A path fan-out's parent ids deleted since the list was read (404 or ``400 No
+            user found``; :mod:`sendgrid_elt.unit_reads`): named, no problem.
     """
     detail = []
     if failed:
@@ -245,6 +239,10 @@ def units_detail(
                       f"{names}{more}")  # fmt: skip
     if refused:
         detail.append(f"parent ids refused, rows kept: {', '.join(refused)}"[:300])
+    if gone:
+        more = f" and {len(gone) - 10} more" if len(gone) > 10 else ""
+        detail.append(f"parent ids deleted since the list was read ({len(gone)}): "
+                      f"{', '.join(gone[:10])}{more}")  # fmt: skip
     if deleted:
         detail.append(f"{deleted} keys marked deleted")
     detail.extend(held)

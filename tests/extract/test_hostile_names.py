@@ -64,3 +64,44 @@ def test_a_subuser_name_with_control_characters_forges_no_log_line(
         for sub in others:  # the subusers after it still load
             want = truth[sub]["suppressions"]["bounces"]
             assert len(staged_keys(conn, "acme", "bounces", sub)) == want, sub
+
+
+def test_a_refused_subuser_named_with_a_line_break_is_one_line_in_the_health_problems() -> None:
+    """A subuser SendGrid refuses by id (``subuser_stats`` reads names in the query, which a
+    line break does not stop) is named in the health problem's detail, which the health log line
+    and the alerts quote: written with its escapes."""
+    from types import SimpleNamespace
+
+    from sendgrid_elt.health_problems import problems_text, stream_problems
+
+    outcome = SimpleNamespace(status="ok", detail=None, rejected=0, skipped={NAME: "403"})
+    problems = stream_problems({"subuser_stats": outcome})
+    text = problems_text(problems)
+    assert SHOWN in problems["subuser_stats"]["detail"]
+    assert problems["subuser_stats"]["subusers"] == [NAME]  # the name itself, for the told keys
+    assert not any(c in text for c in "\n\x1b\u202e"), text
+
+
+def test_a_reason_cut_short_says_so() -> None:
+    """A long SendGrid message (or many units' names) is cut to fit a detail, a health problem
+    and an alert: the cut ends with "…" instead of mid-word as if the text were whole."""
+    from types import SimpleNamespace
+
+    from sendgrid_hook.errors import SendGridFatalError
+
+    from sendgrid_elt.health_problems import stream_problems
+    from sendgrid_elt.stream_outcome import failure
+
+    long_message = "400 " + "subuser does not exist; " * 50
+    reason = failure(SendGridFatalError(long_message))
+    assert len(reason) == 200
+    assert reason.endswith("…")
+    assert failure(SendGridFatalError("400 short")) == "SendGridFatalError: 400 short"
+
+    outcome = SimpleNamespace(status="error", detail=long_message, rejected=0)
+    detail = stream_problems({"bounces": outcome})["bounces"]["detail"]
+    assert len(detail) == 300
+    assert detail.endswith("…")
+    skipped = SimpleNamespace(status="ok", detail=None, rejected=0,
+                              skipped={f"sub{i:03d}": "403" for i in range(40)})  # fmt: skip
+    assert stream_problems({"bounces": skipped})["bounces"]["detail"].endswith("…")

@@ -3,6 +3,8 @@
 Alert e-mails, the Connect page, the Test button, the demo's terminal summary and the dashboard
 write instants with :func:`human_instant` (machine-facing values, such as asset extras and XCom,
 stay ISO 8601) and counted nouns with :func:`plural` ("1 scope", "3 scopes", never "scope(s)").
+Text from SendGrid or a proxy that lands in a log line or a one-line reason is written with
+:func:`printable`, and cut to fit with :func:`shorten`.
 """
 
 from __future__ import annotations
@@ -32,3 +34,20 @@ def plural(word: str, count: Any, many: str | None = None) -> str:
     A null count (unknown) takes the plural: "— streams".
     """
     return word if count is not None and int(count) == 1 else many or f"{word}s"
+
+
+def printable(text: str) -> str:
+    r"""``text`` with each non-printable character written as its escape: ``\n``, ``\x1b``.
+
+    One line for logs, ``detail`` and alerts that shows what a name or an error holds: a
+    subuser named ``"x\n[time] INFO - ..."`` or an error page's line breaks forged log lines,
+    an ANSI escape reached the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, the cut marked with "…" (never silent)."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"

@@ -40,6 +40,7 @@ from sendgrid_hook.bounded_fetch import (
     describe_origin,
     origin,
 )
+from sendgrid_hook.display import printable
 from sendgrid_hook.errors import (
     ReconnectRequired,
     SendGridBudgetExceededError,
@@ -89,13 +90,14 @@ def error_message(response: Fetched) -> str:
     Any body the parse cannot read as ``{"errors": [{"message": ...}]}`` (not JSON, another
     shape such as ``{"errors": 5}``, nesting too deep to parse) gives the excerpt: the message
     must never keep the response from being classified (a 503 retried, a 401 reconnected).
+    Line breaks and escapes in it are written as escapes (:func:`~.display.printable`).
     """
     try:
         errors = loads(response.content).get("errors") or []
         text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
     except (ValueError, AttributeError, TypeError, RecursionError):
         text = response.content[:200].decode("utf-8", "replace")
-    return scrub(text or response.reason or "")
+    return printable(scrub(text or response.reason or ""))  # scrub first: it masks at line ends
 
 
 class Transport:
