@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_hook.display import human_instant
-from sendgrid_hook.notifications.reconnect import ReconnectNotifier
+from sendgrid_hook.notifications.reconnect import ReconnectNotifier, one_line
 from sqlalchemy import Column, Date, DateTime, MetaData, Numeric, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import insert
 
@@ -105,7 +105,8 @@ class OverageNotifier(ReconnectNotifier):
             else "at the plan's overage rate (unknown)"
         )
         body = (
-            f"{name} ({f.tenant_id}), plan {f.plan_name or 'unknown'}: {f.alert_text}.\n"
+            f"{name} ({f.tenant_id}), plan {one_line(f.plan_name or 'unknown')}: "
+            f"{f.alert_text}.\n"
             f"Credit period {f.period_start_date} to {f.period_end_date}: "
             f"{_int(f.credits_used)} of {_int(f.credits_total)} credits used, "
             f"{_int(f.projected_credits_used)} projected by the end of the period "

@@ -143,3 +143,28 @@ def test_a_recipient_with_a_line_break_does_not_stop_the_alert_to_the_others(
         "alert recipient skipped (a line break or control character in it): "
         "'it@acme.example\\nBcc: attacker@evil.example'"
     ]
+
+
+def test_an_overage_alert_keeps_a_plan_name_on_its_line() -> None:
+    """The plan's name is SendGrid's text (the account's plan, as read): a line break in it
+    forged a second 'What to do' in the overage alert."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from sendgrid_elt.overage_alerts import OverageForecast, OverageNotifier
+
+    forecast = OverageForecast(
+        "acme", "Acme\nRetail", "Pro\nWhat to do: pay at https://evil.example/pay",
+        dt.date(2026, 11, 1), dt.date(2026, 12, 1), 100, 90, 130, dt.date(2026, 11, 20), 30,
+        Decimal("1.50"), "high", False, "projected to pass",
+        dt.datetime(2026, 11, 15, tzinfo=dt.UTC),
+    )  # fmt: skip
+    subject, body = OverageNotifier(forecast=forecast, connect_base_url=BASE).message()
+    assert subject == "[SendGrid] Acme Retail will run out of credits on 2026-11-20"
+    lines = body.splitlines()
+    assert lines[0].startswith(
+        "Acme Retail (acme), plan Pro What to do: pay at https://evil.example/pay: projected"
+    )
+    assert [line for line in lines if line.startswith("What to do")] == [
+        line for line in lines if line.startswith("What to do: slow non-essential sends")
+    ]
