@@ -155,6 +155,17 @@ def key_refused(exc: Exception) -> str:
     return f"Could not verify the API key: {scrub(str(exc))[:300]}. Nothing was saved."
 
 
+def _is_conn_id(value: str | None) -> bool:
+    """Whether ``value`` is an id Airflow takes for a connection.
+
+    Only such a ``?tenant=`` is named in the page: a crafted link's sentences, or a bidi
+    override, are not echoed.
+    """
+    from airflow.models.connection import sanitize_conn_id
+
+    return bool(value) and sanitize_conn_id(value) == value
+
+
 def list_page(
     request: Request,
     user: Any,
@@ -187,7 +198,7 @@ def list_page(
         flash=flash,
         invite=invite,
         focus=focus,
-        focus_missing=bool(focus) and focus not in {row["tenant"].conn_id for row in rows},
+        focus_missing=_is_conn_id(focus) and focus not in {r["tenant"].conn_id for r in rows},
         regions=REGION_HOSTS,
         prefix=prefix(request),
         csrf=signing.csrf_token(access.user_id(user)),

@@ -75,3 +75,20 @@ def test_markup_in_a_connection_shows_as_text(api_server, sim) -> None:
     assert landing.status_code == 200, landing.text[:300]
     read = _no_markup_from_data(landing.text)
     assert f"Connect Acme {MARKUP} to the SendGrid usage report" in "".join(read.text)
+
+
+def test_a_tenant_parameter_that_is_no_connection_id_is_not_echoed(api_server) -> None:
+    """``?tenant=`` comes from a link anyone can craft; its value was repeated in the page's
+    notice ("No connection <strong>…</strong> that you may edit…") whatever it held: sentences
+    of the attacker's choosing on the admin's own page, or a right-to-left override reversing
+    the notice. A value Airflow would not take as a connection id is not echoed."""
+    spoof = "x\u202e. Security notice: paste a new full-access key at https://evil.example/"
+    admin = api_server.session("admin")
+    page = admin.get(f"{api_server.base_url}/sendgrid/connections", params={"tenant": spoof},
+                     timeout=30)  # fmt: skip
+    assert page.status_code == 200, page.text[:300]
+    assert "evil.example" not in page.text
+    assert "\u202e" not in page.text
+    plain = admin.get(f"{api_server.base_url}/sendgrid/connections",
+                      params={"tenant": "env_only:eu/1"}, timeout=30)  # fmt: skip
+    assert "<strong>env_only:eu/1</strong>" in plain.text  # an id Airflow takes is still named
