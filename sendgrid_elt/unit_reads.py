@@ -14,13 +14,21 @@ answer only when the parent list, asked once more, refuses too (a plan without a
 answers 403 on every endpoint of it); while the list reads, the plan has the feature and the
 refusals are about the ids: named, never ``not_licensed``, and the unit's later chunks are read
 whole (not split id by id again).
+
+A path fan-out (one request per id: ``subuser_credits``, ``api_key_scopes``,
+``template_versions``) follows the same rule. Its list is read with the same scope and plan
+feature as its ids (``/v3/subusers``, ``/v3/api_keys``, ``/v3/templates``), so an id refused
+(403) while the list reads is SendGrid's answer about that id, and an id that answers 404 (or
+``400 No user found``, SendGrid's answer for an unknown subuser) was deleted since the list was
+read: named in the stream's detail, no problem. Only when no id of the unit was read is the
+list asked once more (:func:`_none_read`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
@@ -131,7 +139,8 @@ class _Tally:
 
     def __init__(self) -> None:
         self.ids = 0  # parent ids asked for (a path fan-out's requests, a chunk's ids)
-        self.gone: list[Any] = []  # a path fan-out's parents that answered 404
+        self.gone: list[str] = []  # a path fan-out's parent ids that answered 404 / No user found
+        self.gone_status: int | None = None
         self.last: errors.SendGridError | None = None
         #: A whole chunk was refused id by id while the parent list reads: the refusals are
         #: about this unit's ids, later chunks are not split.
@@ -139,39 +148,38 @@ class _Tally:
 
 
 def read_pages(
-    hook: Any, spec: StreamSpec, unit: str, plan: list[Request], shaper: Shaper, parts: list[Part]
-) -> Iterator[Page]:
+    hook: Any, spec: StreamSpec, unit: str, plan: list[Request], shaper: Shaper,
+    parts: list[Part], gone: list[str] | None = None,
+) -> Iterator[Page]:  # fmt: skip
     """Pages of rows (HTTP and shaping; may run in the loader's prefetch thread).
 
     One parent id's refused or failed read does not stop the others: it is named in ``parts``
     (the unit then keeps its rows but not its cursor). A path fan-out's parent that answers 404
-    was deleted: skipped; when no parent of a path fan-out was read, that is the unit's answer
-    (raised as such). A chunk of ids refused on its first page is read again in halves, down to
-    the ids refused alone, which are named in ``parts`` (see the module docstring for when a
-    chunk refused id by id is the unit's answer instead); any other failure of a chunk (a 5xx
-    after the retries, a later page) is the unit's, raised. One INFO line counts the ids not
-    read.
+    (or ``400 No user found``) was deleted: its id is appended to ``gone`` once the unit's
+    pages are read; when no parent of a path fan-out was read, see :func:`_none_read`. A chunk
+    of ids refused on its first page is read again in halves, down to the ids refused alone,
+    which are named in ``parts`` (see the module docstring for when a chunk refused id by id
+    is the unit's answer instead); any other failure of a chunk (a 5xx after the retries, a
+    later page) is the unit's, raised. One INFO line counts the ids not read.
 
     Raises:
-        AllParentsGone: Every parent id answered 404: the unit was refused, not emptied.
+        AllParentsGone: No parent id read, some answered 404 while the list still holds them:
+            the unit was refused, not emptied.
     """
     tally = _Tally()
     for request in plan:
         tally.ids += len(request.ids) if request.ids else int(request.pid is not None)
         yield from _read(hook, spec, unit, request, shaper, parts, tally)
-    gone, last = tally.gone, tally.last
-    if parts or gone:
+    if parts or tally.gone:
         refused = sum(p.refused for p in parts)
         log.info("stream %s[%s]: %d of %d parent ids not read (%d refused, %d failed, %d gone)",
-                 spec.name, printable(unit or "parent"), len(parts) + len(gone), tally.ids, refused,
-                 len(parts) - refused, len(gone))  # fmt: skip
-    if tally.ids and len(gone) == tally.ids:  # not one parent left: a refusal, not deletions
-        parent = spec.fan_out.parent if spec.fan_out else "parent"
-        raise AllParentsGone(f"every {parent} id answered {gone[-1].status_code}")
+                 spec.name, printable(unit or "parent"), len(parts) + len(tally.gone), tally.ids,
+                 refused, len(parts) - refused, len(tally.gone))  # fmt: skip
     chunked = any(r.ids for r in plan)  # a chunk's ids tell their own answer (_refused_chunk)
-    if last is not None and not chunked and len(gone) + len(parts) == tally.ids:
-        parts.clear()  # no parent was read: the unit's read failed (or was refused)
-        raise last
+    if not chunked and tally.ids and len(parts) + len(tally.gone) == tally.ids:
+        _none_read(hook, spec, unit, parts, tally)
+    if gone is not None:
+        gone.extend(tally.gone)
 
 
 def _read(
@@ -206,7 +214,8 @@ def _read(
         if pid is None:
             raise
         if isinstance(exc, errors.SendGridFatalError) and errors.is_gone(exc):
-            tally.gone.append(exc)
+            tally.gone.append(pid)
+            tally.gone_status = exc.status_code
             log.info("stream %s: parent %s vanished (%s), skipped", spec.name, printable(pid),
                      exc.status_code)  # fmt: skip
             return
@@ -247,7 +256,7 @@ def _refused_chunk(
                     "refused" if why else "failed", parts[-1].why)  # fmt: skip
     refused = parts[mark:]
     if top and not tally.about_ids and len(refused) == len(ids) and all(p.refused for p in refused):
-        if _list_refuses(hook, spec, unit):
+        if _parent_list(hook, spec, unit)[0] is not None:
             del parts[mark:]  # the plan's or the credential's answer, not the ids'
             raise exc from None
         tally.about_ids = True
@@ -256,8 +265,54 @@ def _refused_chunk(
                  spec.fan_out.parent if spec.fan_out else "parent")  # fmt: skip
 
 
-def _list_refuses(hook: Any, spec: StreamSpec, unit: str) -> bool:
-    """Whether the fan-out's parent list refuses the unit too (its first page, asked once).
+def _none_read(hook: Any, spec: StreamSpec, unit: str, parts: list[Part], tally: _Tally) -> None:
+    """No parent id of a path fan-out was read: the unit's answer, or answers about its ids.
+
+    Every id failed: the unit's read failed (the last failure, raised). Some failed, the others
+    refused or gone: each stays named (an error naming the failed ids, not the plan's answer).
+    Every id refused or gone: the parent list is asked once more, as for a chunk refused id by
+    id. It refuses too: the unit's answer (an id's refusal, else the list's), raised: the plan
+    lacks the feature or the credential the scope (``not_licensed``, ``missing_scope``), or,
+    for a subuser's unit, the subuser was refused. It reads: the refusals are about the ids
+    (``parts`` kept) and the gone ids were deleted, unless the list still holds one of them.
+
+    Raises:
+        SendGridError: The unit's answer or its failed read.
+        AllParentsGone: The list still holds an id that answered 404: refused, not emptied.
+    """
+    failed = sum(not p.refused for p in parts)
+    if failed == len(parts) + len(tally.gone) and tally.last is not None:
+        parts.clear()
+        raise tally.last  # every id failed: the unit's read failed
+    if failed:
+        return
+    refused, listed = _parent_list(hook, spec, unit, find=tally.gone)
+    parent = spec.fan_out.parent if spec.fan_out else "parent"
+    if refused is not None:
+        parts.clear()
+        tally.gone.clear()
+        raise tally.last or refused from None
+    if listed:
+        what = (f"every {parent} id answered {tally.gone_status}" if not parts else
+                f"no {parent} id read ({len(parts)} refused, {len(tally.gone)} gone)")  # fmt: skip
+        parts.clear()
+        tally.gone.clear()
+        raise AllParentsGone(f"{what}; the {parent} list still holds {len(listed)} of them")
+    log.info("stream %s[%s]: no %s id read while the %s list reads: %d refused (named), %d "
+             "deleted since the list was read", spec.name, printable(unit or "parent"), parent,
+             parent, len(parts), len(tally.gone))  # fmt: skip
+
+
+def _parent_list(
+    hook: Any, spec: StreamSpec, unit: str, find: Collection[str] = ()
+) -> tuple[errors.SendGridError | None, set[str]]:
+    """The fan-out's parent list asked once more: its refusal, or which ids of ``find`` it holds.
+
+    Its first page is read, or with ``find`` its pages until each id of ``find`` was seen.
+
+    Returns:
+        The list's refusal (a 403, 404 or 451: the plan's or the credential's answer, not the
+        ids'), else ``None``; and the ids of ``find`` the list holds.
 
     Raises:
         SendGridError: The list's read failed otherwise: whose answer the refusals are is
@@ -275,16 +330,21 @@ def _list_refuses(hook: Any, spec: StreamSpec, unit: str) -> bool:
         page_items=parent.page_items,
         route=parent.path,
     )
+    wanted: set[str] = set(find)
+    held: set[str] = set()
     try:
-        next(iter(pages), None)
+        for records in pages:
+            held |= {str(r.get(fan.field)) for r in records if isinstance(r, dict)} & wanted
+            if held == wanted:
+                break
     except TENANT_ERRORS:
         raise
     except errors.SendGridError as exc:
         if isinstance(exc, errors.SendGridFatalError) and refusal(exc) is not None:
-            return True
+            return exc, set()
         raise
     finally:
         close = getattr(pages, "close", None)
         if close is not None:
             close()
-    return False
+    return None, held

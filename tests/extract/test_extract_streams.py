@@ -365,8 +365,9 @@ def test_a_narrower_subusers_filter_keeps_the_other_subusers_rows(sim, acme, pg,
 
 
 def test_a_unit_whose_every_parent_is_gone_keeps_its_rows(sim, acme, pg) -> None:
-    """A fan-out unit whose every parent id answers 404 was refused, not emptied: its rows stay
-    current and the stream's detail names it (one vanished parent among others is a deletion)."""
+    """A fan-out unit whose every parent id answers 404 while the parent list still holds them
+    was refused, not emptied: its rows stay current and the stream's detail names it (one
+    vanished parent among others, or ids the list no longer holds, are deletions)."""
     from sendgrid_simulator.hostile import configure
 
     ex = extractor(acme, pg)
@@ -381,7 +382,9 @@ def test_a_unit_whose_every_parent_is_gone_keeps_its_rows(sim, acme, pg) -> None
     finally:
         configure(sim.base_url)
     assert outcome.status == "ok", outcome
-    assert f"{sub} (every templates id answered 404)" in outcome.detail
+    assert f"{sub} (every templates id answered 404; the templates list still holds" in (
+        outcome.detail
+    )
     kept = current_keys(pg, "template_versions", sub)
     assert kept
     assert not any(kept.values())
