@@ -6,7 +6,7 @@ import datetime as dt
 
 from . import params, scopes
 from .context import Ctx, offset_page
-from .errors import NOT_FOUND, bad_request, error
+from .errors import NOT_FOUND, error, no_user_found
 from .wire import Reply, json_reply
 
 
@@ -142,7 +142,7 @@ def get_subuser_credits(ctx: Ctx) -> Reply:
     name = ctx.path_params["subuser_name"]
     sub = next((s for s in ctx.tenant.subusers if s.username == name), None)
     if sub is None:
-        return bad_request(None, "No user found")
+        return no_user_found()
     i = ctx.tenant.subusers.index(sub)
     kind = ("recurring", "unlimited", "nonrecurring")[i % 3]
     if kind == "unlimited":

@@ -6,7 +6,7 @@ import datetime as dt
 
 from . import hashing, params
 from .context import Ctx, offset_page
-from .errors import ParamError, bad_request
+from .errors import ParamError, bad_request, no_user_found
 from .stats import METRICS, bucket_label
 from .tenants import Account
 from .wire import Reply, json_reply
@@ -89,19 +89,18 @@ def get_category_stats(ctx: Ctx) -> Reply:
     return json_reply(body)
 
 
-def _find_subusers(ctx: Ctx, names: list[str]) -> list[Account]:
-    by_name = {s.username: s for s in ctx.tenant.subusers}
-    missing = [n for n in names if n not in by_name]
-    if missing:
-        raise ParamError("subusers", f"subuser {missing[0]} does not exist")
-    return [by_name[n] for n in names]
-
-
 def get_subuser_stats(ctx: Ctx) -> Reply:
-    """``GET /v3/subusers/stats`` (``subusers`` required, up to 10)."""
+    """``GET /v3/subusers/stats`` (``subusers`` required, up to 10).
+
+    A name that is no subuser of the tenant: 400 ``No user found``, as SendGrid's subuser
+    endpoints answer an unknown subuser (:func:`~.errors.no_user_found`).
+    """
     start, end, agg = date_window(ctx)
     names = _required_names(ctx, "subusers")
-    subs = _find_subusers(ctx, names)
+    by_name = {s.username: s for s in ctx.tenant.subusers}
+    if any(n not in by_name for n in names):
+        return no_user_found()
+    subs = [by_name[n] for n in names]
     world = ctx.world
     series = [world.stats.series(s, start, end, world.clock, agg) for s in subs]
     body = []

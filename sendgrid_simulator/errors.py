@@ -42,6 +42,15 @@ def bad_request(field: str | None, message: str) -> Reply:
     return Reply(400, dumps({"errors": [{"field": field, "message": message}]}))
 
 
+def no_user_found() -> Reply:
+    """SendGrid's answer about a subuser it does not know: 400 ``No user found``.
+
+    The OpenAPI example of ``/v3/subusers/{subuser_name}/credits``; the subuser endpoints that
+    take names answer it (``/v3/subusers/stats`` for a name in ``subusers`` too).
+    """
+    return bad_request(None, "No user found")
+
+
 def error(status: int, body: bytes) -> Reply:
     """A reply with a pre-encoded error body."""
     return Reply(status, body)

@@ -215,20 +215,23 @@ def test_a_rerun_after_a_refused_id_converges(sim, acme, pg, hostile) -> None:
 
 def test_a_chunk_of_one_failed_and_one_refused_id_is_an_error(sim, acme, pg, hostile) -> None:
     """A chunk whose ids all went unread, one failed (a 400 that is no ``No user found``), one
-    refused (403): the failure is an error naming its id, the refusal is named, and nothing
-    says the plan lacks subusers. Before, the last id's 403 read as the unit's answer:
-    ``not_licensed``, the failure forgotten."""
-    tenant_id = sim.accounts["tenants"][0]["tenant_id"]
-    sim.control.delete_row(tenant_id, "subusers", index=0)  # leave the tenant two subusers
+    refused (deleted since the list: ``400 No user found``): the failure is an error naming its
+    id, the refusal is named, and nothing says the plan lacks subusers. Before, the last id's
+    refusal read as the unit's answer: ``not_licensed``, the failure forgotten."""
+    tenant = sim.accounts["tenants"][0]
+    sim.control.delete_row(tenant["tenant_id"], "subusers", index=0)  # two subusers left
     subuser_names(pg, acme)
     first, second = sorted(_subuser_rows(pg))
-    sim.control.rename_subuser(tenant_id, first, f"{first}-renamed")  # 400 does not exist
-    hostile(paths=["/v3/subusers/stats"], answer_status=403, answer_message="refused",
-            query_value=second)  # fmt: skip
+    left = tenant["subusers"][1:]  # the simulator's order, after the deletion
+    sim.control.delete_row(tenant["tenant_id"], "subusers", index=left.index(second))
+    hostile(paths=["/v3/subusers/stats"], answer_status=400,
+            answer_message="invalid subuser name", query_value=first)  # fmt: skip
     outcome = extractor(acme, pg).run_stream(catalog.get("subuser_stats"))
     assert outcome.status == "error", outcome
     assert f"parent ids failed: {first} (SendGridFatalError" in outcome.detail
-    assert f"parent ids refused, rows kept: {second} (403" in outcome.detail
+    assert f"parent ids refused, rows kept: {second} (400; the subuser is deleted" in (
+        outcome.detail
+    )
     assert _stats_subusers(pg) == set()
 
 

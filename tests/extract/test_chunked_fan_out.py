@@ -16,7 +16,6 @@ import pytest
 from sendgrid_elt import catalog
 from sendgrid_elt.extract import TenantExtractor
 from sendgrid_elt.settings import STAGING_SCHEMA
-from sendgrid_elt.stream_outcome import StreamsFailed
 
 from .conftest import extractor, statuses, subuser_names
 
@@ -45,20 +44,21 @@ def _stats_subusers(pg: Any) -> set[str]:
         "where tenant_id = 'acme' and is_current")}  # fmt: skip
 
 
-def test_a_subuser_gone_since_the_list_fails_alone(sim, acme, pg, two_a_chunk) -> None:
-    """A subuser renamed after ``/v3/subusers`` was read: its chunk answers 400 ``subuser ...
-    does not exist``. The chunk's other subuser and the later chunk load; the stream ends in
-    ``error`` naming that subuser in ``stream_status`` (not the whole unit, every run)."""
+def test_a_subuser_gone_since_the_list_is_named_deleted(sim, acme, pg, two_a_chunk) -> None:
+    """A subuser renamed after ``/v3/subusers`` was read (its old name deleted): its chunk
+    answers SendGrid's ``400 No user found``, split down to that name. The chunk's other
+    subuser and the later chunk load; the stream ends ``ok`` naming the old name as deleted
+    (no problem). Before, the simulator answered an invented ``subuser ... does not exist``
+    that read as a failed id: ``error`` every run."""
     names = _subusers(pg, acme)
     tenant = sim.accounts["tenants"][0]["tenant_id"]
     sim.control.rename_subuser(tenant, names[0], f"{names[0]}-renamed")
-    with pytest.raises(StreamsFailed):
-        TenantExtractor(acme, pg, "acme", "r1").run(["subuser_stats"])
+    outcomes = TenantExtractor(acme, pg, "acme", "r1").run(["subuser_stats"])
+    assert (outcomes["subuser_stats"].status, outcomes["subuser_stats"].skipped) == ("ok", {})
     assert _stats_subusers(pg) == {names[1], names[2]}
-    assert statuses(pg, "acme")["subuser_stats"] == "error"
+    assert statuses(pg, "acme")["subuser_stats"] == "ok"
     detail = statuses(pg, "acme", "detail")["subuser_stats"]
-    assert f"parent (parent ids failed: {names[0]} (SendGridFatalError" in detail, detail
-    assert "does not exist" in detail
+    assert f"{names[0]} (400; the subuser is deleted now, not a problem)" in detail, detail
     assert names[1] not in detail
     assert names[2] not in detail
 

@@ -21,6 +21,8 @@ GRANT_INVALID = {
     ]
 }
 FORBIDDEN = {"errors": [{"field": None, "message": "access forbidden"}]}
+#: SendGrid's answer about an unknown subuser (the OpenAPI example of GetSubuserCredit).
+NO_USER_FOUND = {"errors": [{"field": None, "message": "No user found"}]}
 
 
 def test_401_bodies(sim: RunningSimulator, http: requests.Session) -> None:
@@ -91,11 +93,24 @@ def test_required_parameters(sim: RunningSimulator, http: requests.Session) -> N
     for path, params in bad:
         assert call(http, sim, path, key, params).status_code == 400, (path, params)
     r = call(http, sim, "/v3/subusers/nobody/credits", key)
-    assert (r.status_code, r.json()) == (
-        400,
-        {"errors": [{"field": None, "message": "No user found"}]},
-    )
+    assert (r.status_code, r.json()) == (400, NO_USER_FOUND)
     assert call(http, sim, "/v3/nope", key).status_code == 404
+
+
+def test_an_unknown_subuser_in_subuser_stats_is_no_user_found(
+    sim: RunningSimulator, http: requests.Session
+) -> None:
+    """A name in ``/v3/subusers/stats``'s ``subusers`` that is no subuser (deleted since the
+    list was read) gets SendGrid's answer for an unknown subuser, the spec's example body of
+    ``/v3/subusers/{subuser_name}/credits`` (it read ``subuser nobody does not exist``, our
+    wording); a known one still reads."""
+    key, sub = sim.tenant(0)["api_keys"]["full"], sim.tenant(0)["subusers"][0]
+    window = {"start_date": "2026-11-01", "end_date": "2026-11-02"}
+    r = call(http, sim, "/v3/subusers/stats", key, {**window, "subusers": [sub, "nobody"]})
+    assert (r.status_code, r.json()) == (400, NO_USER_FOUND)
+    r = call(http, sim, "/v3/subusers/stats", key, {**window, "subusers": [sub]})
+    assert r.status_code == 200
+    assert {s["name"] for day in r.json() for s in day["stats"]} == {sub}
 
 
 def test_on_behalf_of(sim: RunningSimulator, http: requests.Session) -> None:
