@@ -55,7 +55,7 @@ _LIST = (
     + _FLASH
     + """
 {% if invite %}<div id="invite" class="flash ok"><p>Send this link to the SendGrid admin of
-<strong>{{ invite.name }}</strong>. It works once, only for this connection, until
+<strong><bdi>{{ invite.name }}</bdi></strong>. It works once, only for this connection, until
 {{ invite.expires }} (UTC), or until a credential is saved for it; it replaces any earlier
 link:</p>
 <input id="invite-link" type="text" readonly value="{{ invite.url }}" style="width:100%"></div>
@@ -160,10 +160,10 @@ rel="noopener"{% endif %}>Sign in</a></p>{% endif %}
 )
 
 _INVITE = """{% extends "base" %}{% block body %}
-<h1>Connect {{ name }} to the SendGrid usage report</h1>
+<h1>Connect <bdi>{{ name }}</bdi> to the SendGrid usage report</h1>
 <p>You were asked to authorize <strong>read-only</strong> access to the SendGrid organization
-<strong>{{ name }}</strong>. You will sign in at SendGrid and approve the access; nothing else
-is shared. This link works once.</p>
+<strong><bdi>{{ name }}</bdi></strong>. You will sign in at SendGrid and approve the access;
+nothing else is shared. This link works once.</p>
 <p>The sign-in page is at <strong id="sign-in-host">{{ sign_in_host }}</strong>: sign in only
 if your browser shows that address.</p>
 <form method="post" action="{{ action }}"><input type="hidden" name="csrf" value="{{ csrf }}">

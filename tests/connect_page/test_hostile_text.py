@@ -92,3 +92,44 @@ def test_a_tenant_parameter_that_is_no_connection_id_is_not_echoed(api_server) -
     plain = admin.get(f"{api_server.base_url}/sendgrid/connections",
                       params={"tenant": "env_only:eu/1"}, timeout=30)  # fmt: skip
     assert "<strong>env_only:eu/1</strong>" in plain.text  # an id Airflow takes is still named
+
+
+def test_a_bidi_override_in_a_name_does_not_reverse_the_invite_page(chromium) -> None:
+    """The invite landing page is read by an outside SendGrid admin: a connection named with an
+    unclosed right-to-left override reversed the rest of the sentence that says what they
+    approve ("You will sign in at SendGrid and approve the access; nothing else is shared"),
+    and on the list the invite notice's "It works once, only for this connection, until ..."."""
+    from playwright.sync_api import sync_playwright
+    from sendgrid_connect import pages
+
+    from sendgrid_dashboard.browser import CHROMIUM_ARGS
+
+    name = "Acme \u202eRetail"
+    invite = pages.render("invite", title="t", name=name, action="/a", csrf="c",
+                          sign_in_host="sendgrid.com")  # fmt: skip
+    listed = pages.render("list", title="t", rows=[], flash=None, focus=None, regions={},
+                          invite={"name": name, "expires": "2026-12-08 12:00", "url": "u"},
+                          focus_missing=False, prefix="", csrf="c")  # fmt: skip
+    order = """(marker) => {
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const at = node.data.indexOf(marker);
+        if (at < 0) continue;
+        const x = (i) => { const r = document.createRange(); r.setStart(node, i);
+          r.setEnd(node, i + 1); return r.getBoundingClientRect().left; };
+        return x(at) < x(at + 1);
+      }
+      return 'no ' + marker;
+    }"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            in_order = []
+            for html_text, markers in ((invite, ("You will sign", "to the SendGrid")),
+                                       (listed, ("It works once",))):  # fmt: skip
+                page.set_content(html_text)
+                in_order += [page.evaluate(order, m) for m in markers]
+        finally:
+            browser.close()
+    assert in_order == [True, True, True]
