@@ -45,7 +45,7 @@ from sendgrid_hook.redaction import scrub
 from sendgrid_elt import catalog, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper
-from sendgrid_elt.rejects import oversized
+from sendgrid_elt.rejects import unusable_unit
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import (
     TENANT_ERRORS,
@@ -224,10 +224,12 @@ class TenantExtractor:
         ignored: list[str] = []
         self._gone = []
         units = self._units(spec)
-        too_long = [u for u in units if oversized(u)]  # no index entry holds the name
-        if too_long:
-            units = [u for u in units if u not in too_long]
-            writer.keep_rejects([shaper.reject_unit(u) for u in too_long])
+        unusable = {u: why for u in units if (why := unusable_unit(u))}
+        if unusable:
+            units = [u for u in units if u not in unusable]
+            writer.keep_rejects([shaper.reject_unit(u, why) for u, why in unusable.items()])
+            for unit, why in unusable.items():  # one reject per stream; the others load
+                self.log.warning("stream %s: subuser %s not read (%s)", spec.name, unit, why)
         in_a_row = 0
         try:
             for unit in units:
@@ -251,7 +253,7 @@ class TenantExtractor:
         deleted = 0
         if spec.versioned:
             deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread,
-                                   *too_long], partial)  # fmt: skip
+                                   *unusable], partial)  # fmt: skip
         outcome.held = {h.unit: h.text() for h in writer.held}  # most keys gone: next run
         progress.done(writer.records, self.hook.request_count - pages0)
         ids = refused_ids(spec, partial)  # subusers refused as a fan-out's ids: skipped too
@@ -260,7 +262,7 @@ class TenantExtractor:
             outcome.status = "error"
         refused = [f"{p.pid} ({ids.get(p.pid, p.why)})" for ps in partial.values() for p in ps
                    if p.refused]  # fmt: skip
-        detail = units_detail(failed, unread, refused, skipped, ignored, too_long,
+        detail = units_detail(failed, unread, refused, skipped, ignored, list(unusable),
                               deleted=deleted, in_a_row=FAILED_UNITS_IN_A_ROW,
                               held=outcome.held.values(), gone=self._gone)  # fmt: skip
         return writer.records, detail

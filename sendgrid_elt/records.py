@@ -334,9 +334,8 @@ class Shaper:
                 )
         return joined_key(parts)
 
-    def reject_unit(self, unit: str) -> Reject:
-        """The reject of a unit whose name is too long to label rows: it is not read at all."""
-        why = f"subuser name longer than {oversized(unit)}: its records cannot be stored, not read"
+    def reject_unit(self, unit: str, why: str) -> Reject:
+        """The reject of a unit whose name cannot be used (``why``): it is not read at all."""
         return self._reject({"subuser": unit}, unit, "", None, why)
 
     def _reject(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from hashlib import md5
 from typing import TYPE_CHECKING, Any
 
+from sendgrid_hook.on_behalf_of import unsendable
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt.echoed_secrets import mask_text
@@ -120,6 +121,23 @@ def oversized(text: str) -> str | None:
         return f"{KEY_LIMIT} characters"
     if len(text.encode("utf-8", "surrogatepass")) > KEY_LIMIT:
         return f"{KEY_LIMIT} bytes (UTF-8)"
+    return None
+
+
+def unusable_unit(unit: str) -> str | None:
+    """Why a subuser named ``unit`` is not read at all (``None``: it is read), as a reject reason.
+
+    A name too long for an index entry cannot label rows (:func:`oversized`); one that cannot
+    be sent as ``on-behalf-of`` (a control character, a lone surrogate:
+    :func:`sendgrid_hook.on_behalf_of.unsendable`) cannot be read. Either would fail the unit
+    on every run; instead it is one reject per stream and the other subusers load.
+    """
+    too_long = oversized(unit)
+    if too_long:
+        return f"subuser name longer than {too_long}: its records cannot be stored, not read"
+    problem = unsendable(unit)
+    if problem:
+        return f"subuser name {problem}: it cannot be sent as on-behalf-of, not read"
     return None
 
 

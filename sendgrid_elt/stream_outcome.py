@@ -32,7 +32,7 @@ from sendgrid_hook import errors
 from sendgrid_hook.display import printable, shorten
 from sendgrid_hook.redaction import scrub
 
-from sendgrid_elt.rejects import storable
+from sendgrid_elt.rejects import oversized, storable
 
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
@@ -204,7 +204,7 @@ def units_detail(
     refused: list[str],
     skipped: dict[str, str],
     ignored: list[str],
-    too_long: list[str],
+    unusable: list[str],
     *,
     deleted: int = 0,
     in_a_row: int = 3,
@@ -221,7 +221,8 @@ def units_detail(
         refused: Parent ids refused, each with why.
         skipped: Unit -> why SendGrid refused it (rows kept).
         ignored: Units whose stored cursor was ignored, each with why.
-        too_long: Units whose name no index entry holds (not read, one reject each).
+        unusable: Units whose name cannot be used (too long for an index entry, not
+            sendable as ``on-behalf-of``): not read, one reject each.
         deleted: Keys the snapshot marked deleted.
         in_a_row: The failures in a row that leave the other units for the next run.
         held: Deletions held, in words (:meth:`~sendgrid_elt.snapshot_guard.Held.text`).
@@ -249,10 +250,11 @@ def units_detail(
     if skipped:
         kept_units = ", ".join(f"{u or 'parent'} ({why})" for u, why in skipped.items())
         detail.append(f"units skipped, rows kept: {kept_units}")
-    if too_long:
+    if unusable:
         names = ", ".join(f"{u[:40]}... ({len(u.encode('utf-8', 'replace'))} bytes)"
-                          for u in too_long)  # fmt: skip
-        detail.append(f"units not read, name too long to label rows (see rejects): {names}")
+                          if oversized(u) else u for u in unusable)  # fmt: skip
+        detail.append(f"units not read, name too long to label rows or not sendable as "
+                      f"on-behalf-of (see rejects): {names}")  # fmt: skip
     if ignored:
         detail.append(f"stored cursor ignored, re-read from the start: {', '.join(ignored)}")
     return printable("; ".join(detail)) or None

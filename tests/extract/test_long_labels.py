@@ -98,7 +98,10 @@ def test_a_subuser_named_beyond_an_index_entry_is_one_reject_and_the_rest_loads(
         want = truth[sub]["suppressions"]["bounces"]
         assert len(staged_keys(conn, "acme", "bounces", sub)) == want, sub
     [bounces] = [r for r in _rows(conn, "stream_status") if r["stream"] == "bounces"]
-    assert f"name too long to label rows (see rejects): {name[:40]}" in bounces["detail"]
+    assert (
+        "name too long to label rows or not sendable as on-behalf-of (see rejects): "
+        f"{name[:40]}" in bounces["detail"]
+    )
     rejects = _rows(conn, "rejects")
     [unit] = [r for r in rejects if r["stream"] == "bounces"]
     assert unit["subuser"] == index_label(name)
@@ -107,6 +110,50 @@ def test_a_subuser_named_beyond_an_index_entry_is_one_reject_and_the_rest_loads(
     assert unit["times_seen"] == 2  # the rerun saw the same reject
     assert {r["stream"] for r in rejects} >= {"bounces", "subuser_credits", "subuser_stats"}
     assert not [r for r in _rows(conn, "sync_state") if r["subuser"] == name]
+
+
+@pytest.fixture
+def unsendable(sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Acme with its first subuser renamed to a name holding a control character (BEL)."""
+    acme = sim.accounts["tenants"][0]
+    name = "0bell\x07ringer"
+    subusers = sim.control.rename_subuser(acme["tenant_id"], acme["subusers"][0], name)
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
+    prepare_staging()
+    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
+        yield conn, name, sorted(s for s in subusers if s != name)
+
+
+def test_a_subuser_name_that_cannot_be_sent_is_one_reject_and_the_rest_loads(
+    sim: Any, unsendable: Any
+) -> None:
+    """A control character cannot go in the ``on-behalf-of`` header. Before, each of the
+    subuser's per-subuser streams failed on it on every run (``StreamsFailed``, the alert
+    saying the next run retries). Now: every stream ``ok``, the unit one reject per stream
+    naming why, the other subusers load, its stats (read by name in a query) load too;
+    degraded with one alert over two runs."""
+    from sendgrid_elt.connection_health import health_engine, read_health
+
+    conn, name, others = unsendable
+    streams = ["subusers", "bounces", "subuser_stats"]
+    for run in ("r1", "r2"):
+        load_tenant("acme", run, streams=streams)  # raised StreamsFailed before
+        status = {r["stream"]: r["status"] for r in _rows(conn, "stream_status")}
+        assert status == dict.fromkeys(streams, "ok"), status
+        health = read_health(health_engine(), "acme")
+        assert (health["status"], health["alerts_sent"]) == ("degraded", 1), (run, health)
+    truth = sim.control.truth()["tenants"][0]["subusers"]
+    for sub in others:
+        want = truth[sub]["suppressions"]["bounces"]
+        assert len(staged_keys(conn, "acme", "bounces", sub)) == want, sub
+    [unit] = [r for r in _rows(conn, "rejects") if r["stream"] == "bounces"]
+    assert unit["reason"] == (
+        "subuser name holds a control character: it cannot be sent as on-behalf-of, not read"
+    )
+    assert json.loads(unit["raw"]) == {"subuser": name}
+    [bounces] = [r for r in _rows(conn, "stream_status") if r["stream"] == "bounces"]
+    assert "not sendable as on-behalf-of (see rejects): 0bell\\x07ringer" in bounces["detail"]
+    assert staged_keys(conn, "acme", "subuser_stats", name)  # its stats are read by name
 
 
 def _rows(conn: psycopg.Connection, table: str) -> list[dict[str, Any]]:

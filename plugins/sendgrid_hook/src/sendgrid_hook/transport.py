@@ -51,6 +51,7 @@ from sendgrid_hook.errors import (
     SendGridTimeBudgetExceededError,
 )
 from sendgrid_hook.json_body import parse_json
+from sendgrid_hook.on_behalf_of import header_value
 from sendgrid_hook.rate_limit import RateLimiter, retry_after_seconds
 from sendgrid_hook.redaction import scrub, scrub_url
 
@@ -218,7 +219,7 @@ class Transport:
             ReconnectRequired: 401 that a refresh could not fix.
         """
         url = self.resolve(path_or_url)
-        headers = {"on-behalf-of": _header_value(on_behalf_of)} if on_behalf_of else {}
+        headers = {"on-behalf-of": header_value(on_behalf_of)} if on_behalf_of else {}
         bucket = route or urlsplit(url).path
         try:
             return self._with_retries(url, params, headers, bucket)
@@ -371,22 +372,6 @@ def _json_body(response: Fetched, url: str) -> Any:
             status_code=response.status,
         )
     return body
-
-
-def _header_value(value: str) -> str | bytes:
-    """The ``on-behalf-of`` value as sent: ASCII as is, anything else as UTF-8 bytes.
-
-    HTTP/1.1 carries header values as octets; ``http.client`` would encode a ``str`` as
-    Latin-1 and fail on any other character. A username outside ASCII is sent as its UTF-8
-    bytes (what a server comparing bytes matches); control characters are refused.
-    """
-    value = value.strip()
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise SendGridFatalError("on-behalf-of must not contain control characters")
-    try:
-        return value if value.isascii() else value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        raise SendGridFatalError("on-behalf-of is not valid Unicode") from None
 
 
 def settle_environment(session: requests.Session, base_url: str) -> None:
