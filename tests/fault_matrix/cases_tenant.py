@@ -40,13 +40,13 @@ def unstorable_error(m: Matrix) -> str:
     m.connect(max_retries=0)
     m.hostile(paths=[BLOCKS], answer_status=500, answer_message=UNSTORABLE)
     detail = _one_stream_failed(m, "blocks", m.run("r1"))
-    assert "bad\\u0000byte" in detail, detail  # visible, not dropped
+    assert "bad\\x00byte and \\ud800 half" in detail, detail  # visible, not dropped
     assert "\x00" not in detail
     m.hostile()
     others_loaded(m.run("r2"))
     health = m.health("acme")
     assert (health["alerts_sent"], health["alert_kind"]) == (2, "resolved"), health
-    return ("blocks 'error' (500, message shown with \\u0000 and \\ud800 escapes), the "
+    return ("blocks 'error' (500, message shown with \\x00 and \\ud800 escapes), the "
             "streams after it load; degraded, 1 alert; the rerun converges (1 resolved "
             "notice)")  # fmt: skip
 
