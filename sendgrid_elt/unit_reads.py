@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from sendgrid_hook import errors
+from sendgrid_hook.display import printable
 
 from sendgrid_elt import catalog
 from sendgrid_elt.stream_outcome import (
     TENANT_ERRORS,
     AllParentsGone,
     failure,
-    printable,
     refusal,
 )
 from sendgrid_elt.windows import request_windows
