@@ -64,16 +64,20 @@ def test_a_reject_with_a_label_too_long_for_the_index_is_stored_cut_short(pg) ->
     assert index_label("acme-wen01") == "acme-wen01"
 
 
-@pytest.fixture
-def long_named(sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Acme with its first subuser renamed to 1,000 CJK characters (sorted first: ``0...``)."""
+def _renamed(sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch, name: str) -> Any:
+    """Acme with its first subuser renamed to ``name``: (connection, name, the other subusers)."""
     acme = sim.accounts["tenants"][0]
-    name = "0" + _cjk(999)
     subusers = sim.control.rename_subuser(acme["tenant_id"], acme["subusers"][0], name)
     monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
     prepare_staging()
     with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
         yield conn, name, sorted(s for s in subusers if s != name)
+
+
+@pytest.fixture
+def long_named(sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Acme with its first subuser renamed to 1,000 CJK characters (sorted first: ``0...``)."""
+    yield from _renamed(sim, warehouse, monkeypatch, "0" + _cjk(999))
 
 
 def test_a_subuser_named_beyond_an_index_entry_is_one_reject_and_the_rest_loads(
@@ -83,20 +87,9 @@ def test_a_subuser_named_beyond_an_index_entry_is_one_reject_and_the_rest_loads(
     and the subusers after it were never read, run after run; ``subuser_stats`` failed on the
     rejects' key. Now: every stream ``ok``; the unit is one reject naming it in full (``raw``),
     the items naming it are rejects, the other subusers load; degraded, one alert."""
-    from sendgrid_elt.connection_health import health_engine, read_health
-
     conn, name, others = long_named
     streams = ["subusers", "bounces", "subuser_credits", "subuser_stats"]
-    for run in ("r1", "r2"):
-        load_tenant("acme", run, streams=streams)  # raised StreamsFailed before
-        status = {r["stream"]: r["status"] for r in _rows(conn, "stream_status")}
-        assert status == dict.fromkeys(streams, "ok"), status
-        health = read_health(health_engine(), "acme")
-        assert (health["status"], health["alerts_sent"]) == ("degraded", 1), (run, health)
-    truth = sim.control.truth()["tenants"][0]["subusers"]
-    for sub in others:  # the subusers after it are read
-        want = truth[sub]["suppressions"]["bounces"]
-        assert len(staged_keys(conn, "acme", "bounces", sub)) == want, sub
+    _runs_ok_degraded_once(sim, conn, streams, others)  # raised StreamsFailed before
     [bounces] = [r for r in _rows(conn, "stream_status") if r["stream"] == "bounces"]
     assert (
         "name too long to label rows or not sendable as on-behalf-of (see rejects): "
@@ -115,13 +108,7 @@ def test_a_subuser_named_beyond_an_index_entry_is_one_reject_and_the_rest_loads(
 @pytest.fixture
 def unsendable(sim: Any, warehouse: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Acme with its first subuser renamed to a name holding a control character (BEL)."""
-    acme = sim.accounts["tenants"][0]
-    name = "0bell\x07ringer"
-    subusers = sim.control.rename_subuser(acme["tenant_id"], acme["subusers"][0], name)
-    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
-    prepare_staging()
-    with psycopg.connect(warehouse.conninfo(), autocommit=True) as conn:
-        yield conn, name, sorted(s for s in subusers if s != name)
+    yield from _renamed(sim, warehouse, monkeypatch, "0bell\x07ringer")
 
 
 def test_a_subuser_name_that_cannot_be_sent_is_one_reject_and_the_rest_loads(
@@ -132,20 +119,9 @@ def test_a_subuser_name_that_cannot_be_sent_is_one_reject_and_the_rest_loads(
     saying the next run retries). Now: every stream ``ok``, the unit one reject per stream
     naming why, the other subusers load, its stats (read by name in a query) load too;
     degraded with one alert over two runs."""
-    from sendgrid_elt.connection_health import health_engine, read_health
-
     conn, name, others = unsendable
     streams = ["subusers", "bounces", "subuser_stats"]
-    for run in ("r1", "r2"):
-        load_tenant("acme", run, streams=streams)  # raised StreamsFailed before
-        status = {r["stream"]: r["status"] for r in _rows(conn, "stream_status")}
-        assert status == dict.fromkeys(streams, "ok"), status
-        health = read_health(health_engine(), "acme")
-        assert (health["status"], health["alerts_sent"]) == ("degraded", 1), (run, health)
-    truth = sim.control.truth()["tenants"][0]["subusers"]
-    for sub in others:
-        want = truth[sub]["suppressions"]["bounces"]
-        assert len(staged_keys(conn, "acme", "bounces", sub)) == want, sub
+    _runs_ok_degraded_once(sim, conn, streams, others)  # raised StreamsFailed before
     [unit] = [r for r in _rows(conn, "rejects") if r["stream"] == "bounces"]
     assert unit["reason"] == (
         "subuser name holds a control character: it cannot be sent as on-behalf-of, not read"
@@ -154,6 +130,22 @@ def test_a_subuser_name_that_cannot_be_sent_is_one_reject_and_the_rest_loads(
     [bounces] = [r for r in _rows(conn, "stream_status") if r["stream"] == "bounces"]
     assert "not sendable as on-behalf-of (see rejects): 0bell\\x07ringer" in bounces["detail"]
     assert staged_keys(conn, "acme", "subuser_stats", name)  # its stats are read by name
+
+
+def _runs_ok_degraded_once(sim: Any, conn: Any, streams: list[str], others: list[str]) -> None:
+    """Two runs: every stream ``ok``, the tenant degraded with one alert, the others' bounces."""
+    from sendgrid_elt.connection_health import health_engine, read_health
+
+    for run in ("r1", "r2"):
+        load_tenant("acme", run, streams=streams)
+        status = {r["stream"]: r["status"] for r in _rows(conn, "stream_status")}
+        assert status == dict.fromkeys(streams, "ok"), status
+        health = read_health(health_engine(), "acme")
+        assert (health["status"], health["alerts_sent"]) == ("degraded", 1), (run, health)
+    truth = sim.control.truth()["tenants"][0]["subusers"]
+    for sub in others:  # the subusers after the unusable one are read
+        want = truth[sub]["suppressions"]["bounces"]
+        assert len(staged_keys(conn, "acme", "bounces", sub)) == want, sub
 
 
 def _rows(conn: psycopg.Connection, table: str) -> list[dict[str, Any]]:
