@@ -178,3 +178,53 @@ def subuser_names(pg: psycopg.Connection, hook: Any) -> list[str]:
     return [r[0] for r in pg.execute(
         f'select record->>\'username\' from "{STAGING_SCHEMA}".subusers '  # noqa: S608
         "where tenant_id = 'acme' order by 1")]  # fmt: skip
+
+
+def stats_subusers(pg: psycopg.Connection) -> set[str]:
+    """The subusers acme's current ``subuser_stats`` rows are about."""
+    return {r[0] for r in pg.execute(
+        f'select distinct subuser from "{STAGING_SCHEMA}".subuser_stats '  # noqa: S608
+        "where tenant_id = 'acme' and is_current")}  # fmt: skip
+
+
+def subuser_rows(pg: psycopg.Connection) -> dict[str, dict]:
+    """Acme's current subuser records by username."""
+    return {r[0]["username"]: r[0] for r in pg.execute(
+        f'select record from "{STAGING_SCHEMA}".subusers '  # noqa: S608
+        "where tenant_id = 'acme' and is_current and deleted_at is null")}  # fmt: skip
+
+
+def subuser_rows_after(pg: psycopg.Connection, hook: Any) -> dict[str, dict]:
+    """:func:`subuser_rows` after the subuser list is read again."""
+    subuser_names(pg, hook)
+    return subuser_rows(pg)
+
+
+def spy_paths(monkeypatch: pytest.MonkeyPatch, hook: Any) -> list[str]:
+    """The paths the hook is asked for from now on (its real requests still go out).
+
+    A subuser looked up by name (``/v3/subusers?username=``) is listed as ``lookup``.
+    """
+    paths: list[str] = []
+    real = hook.iter_record_pages
+
+    def spied(path: str, **kwargs: Any) -> Any:
+        paths.append("lookup" if "username" in (kwargs.get("params") or {}) else path)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(hook, "iter_record_pages", spied)
+    return paths
+
+
+@pytest.fixture
+def two_a_chunk(monkeypatch: pytest.MonkeyPatch) -> catalog.StreamSpec:
+    """``subuser_stats`` with chunks of two ids (the catalog's is ten; the tenant has three)."""
+    import dataclasses
+
+    spec = catalog.get("subuser_stats")
+    assert spec.fan_out is not None
+    small = dataclasses.replace(spec, fan_out=dataclasses.replace(spec.fan_out, chunk=2))
+    monkeypatch.setitem(catalog.BY_NAME, spec.name, small)
+    streams = tuple(small if s.name == spec.name else s for s in catalog.STREAMS)
+    monkeypatch.setattr(catalog, "STREAMS", streams)
+    return small

@@ -12,7 +12,6 @@ tenant read ``not_licensed`` (its subusers counted inactive in the marts).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -21,13 +20,14 @@ import pytest
 from sendgrid_elt import catalog
 from sendgrid_elt.settings import STAGING_SCHEMA
 
-from .conftest import extractor, subuser_names
-
-
-def _stats_subusers(pg: Any) -> set[str]:
-    return {r[0] for r in pg.execute(
-        f'select distinct subuser from "{STAGING_SCHEMA}".subuser_stats '  # noqa: S608
-        "where tenant_id = 'acme' and is_current")}  # fmt: skip
+from .conftest import (
+    extractor,
+    spy_paths,
+    stats_subusers,
+    subuser_names,
+    subuser_rows,
+    subuser_rows_after,
+)
 
 
 def _rows(pg: Any) -> list[tuple]:
@@ -37,45 +37,13 @@ def _rows(pg: Any) -> list[tuple]:
     ).fetchall()
 
 
-def _spy(monkeypatch: pytest.MonkeyPatch, hook: Any) -> list[str]:
-    """The paths the hook is asked for from now on (its real requests still go out).
-
-    A subuser looked up by name (``/v3/subusers?username=``) is listed as ``lookup``.
-    """
-    paths: list[str] = []
-    real = hook.iter_record_pages
-
-    def spied(path: str, **kwargs: Any) -> Any:
-        paths.append("lookup" if "username" in (kwargs.get("params") or {}) else path)
-        return real(path, **kwargs)
-
-    monkeypatch.setattr(hook, "iter_record_pages", spied)
-    return paths
-
-
-def _subuser_rows(pg: Any) -> dict[str, dict]:
-    return {r[0]["username"]: r[0] for r in pg.execute(
-        f'select record from "{STAGING_SCHEMA}".subusers '  # noqa: S608
-        "where tenant_id = 'acme' and is_current and deleted_at is null")}  # fmt: skip
-
-
-@pytest.fixture
-def two_a_chunk(monkeypatch: pytest.MonkeyPatch) -> catalog.StreamSpec:
-    """``subuser_stats`` with chunks of two ids (the catalog's is ten; the tenant has three)."""
-    spec = catalog.get("subuser_stats")
-    assert spec.fan_out is not None
-    small = dataclasses.replace(spec, fan_out=dataclasses.replace(spec.fan_out, chunk=2))
-    monkeypatch.setitem(catalog.BY_NAME, spec.name, small)
-    return small
-
-
 @pytest.mark.parametrize("status", [403, 404])
 def test_every_subuser_refused_alone_is_no_missing_licence(sim, acme, pg, hostile, status):
     """Every subuser refused, one by one, while ``/v3/subusers`` still answers: each refusal
     is named (the enabled ones skipped: their stats are missing, a health problem), nothing
     says the plan lacks subusers. Before: ``not_licensed``, the refusals forgotten."""
     names = subuser_names(pg, acme)
-    enabled = {n for n, r in _subuser_rows(pg).items() if not r.get("disabled")}
+    enabled = {n for n, r in subuser_rows(pg).items() if not r.get("disabled")}
     assert len(names) == 3, names
     assert enabled, names
     hostile(paths=["/v3/subusers/stats"], answer_status=status, answer_message="refused")
@@ -84,7 +52,7 @@ def test_every_subuser_refused_alone_is_no_missing_licence(sim, acme, pg, hostil
     assert set(outcome.skipped) == enabled, outcome
     for name in names:
         assert f"{name} ({status}" in outcome.detail, outcome.detail
-    assert _stats_subusers(pg) == set()
+    assert stats_subusers(pg) == set()
 
 
 def test_the_only_subuser_deleted_since_the_list_is_no_missing_licence(sim, acme, pg, hostile):
@@ -108,22 +76,17 @@ def test_the_only_subuser_refused_is_no_missing_licence(sim, acme, pg, hostile) 
     """A tenant whose one (enabled) subuser SendGrid refuses (403): the subuser is skipped and
     named, the plan's subusers are not called unlicensed."""
     tenant_id = sim.accounts["tenants"][0]["tenant_id"]
-    rows = sorted(_subuser_rows_after(pg, acme).values(), key=lambda r: r["id"])
+    rows = sorted(subuser_rows_after(pg, acme).values(), key=lambda r: r["id"])
     keep = next(r for r in rows if not r.get("disabled"))
     for i in reversed([i for i, r in enumerate(rows) if r is not keep]):
         sim.control.delete_row(tenant_id, "subusers", index=i)
     subuser_names(pg, acme)  # read the list again: the others are gone from it
-    assert list(_subuser_rows(pg)) == [keep["username"]]
+    assert list(subuser_rows(pg)) == [keep["username"]]
     hostile(paths=["/v3/subusers/stats"], answer_status=403, answer_message="access forbidden")
     outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("subuser_stats"))
     assert outcome.status == "ok", outcome
     assert list(outcome.skipped) == [keep["username"]], outcome
     assert f"{keep['username']} (403)" in outcome.detail
-
-
-def _subuser_rows_after(pg: Any, acme: Any) -> dict[str, dict]:
-    subuser_names(pg, acme)
-    return _subuser_rows(pg)
 
 
 def test_the_list_refused_too_is_the_plan_s_answer(sim, acme, pg, hostile, monkeypatch):
@@ -132,7 +95,7 @@ def test_the_list_refused_too_is_the_plan_s_answer(sim, acme, pg, hostile, monke
     subuser_names(pg, acme)
     hostile(paths=["/v3/subusers"], answer_status=403, answer_message="access forbidden")
     ex = extractor(acme, pg)
-    paths = _spy(monkeypatch, acme)
+    paths = spy_paths(monkeypatch, acme)
     outcome = ex.run_stream(catalog.get("subuser_stats"))
     assert outcome.status == "not_licensed", outcome
     assert paths.count("/v3/subusers") == 1, paths
@@ -148,7 +111,7 @@ def test_later_chunks_are_not_split_once_a_whole_chunk_was(
     names = subuser_names(pg, acme)
     hostile(paths=["/v3/subusers/stats"], answer_status=403, answer_message="refused")
     ex = extractor(acme, pg)
-    paths = _spy(monkeypatch, acme)
+    paths = spy_paths(monkeypatch, acme)
     outcome = ex.run_stream(two_a_chunk)
     assert outcome.status == "ok", outcome
     for name in names:
@@ -164,7 +127,7 @@ def test_one_id_answering_404_is_named_and_logged(sim, acme, pg, hostile, caplog
     line counts the ids not read. Before, it was dropped as "vanished" with no trace in
     ``stream_status``: an existing subuser's stats silently missing."""
     names = subuser_names(pg, acme)
-    enabled = sorted(n for n, r in _subuser_rows(pg).items() if not r.get("disabled"))
+    enabled = sorted(n for n, r in subuser_rows(pg).items() if not r.get("disabled"))
     hostile(paths=["/v3/subusers/stats"], answer_status=404, answer_message="not found",
             query_value=enabled[0])  # fmt: skip
     with caplog.at_level(logging.INFO, logger="sendgrid_elt.unit_reads"):
@@ -172,7 +135,7 @@ def test_one_id_answering_404_is_named_and_logged(sim, acme, pg, hostile, caplog
     assert outcome.status == "ok", outcome
     assert f"parent ids refused, rows kept: {enabled[0]} (404)" in outcome.detail
     assert list(outcome.skipped) == [enabled[0]], outcome
-    assert _stats_subusers(pg) == set(names) - {enabled[0]}
+    assert stats_subusers(pg) == set(names) - {enabled[0]}
     counted = [r for r in caplog.records if r.levelno == logging.INFO
                and "1 of 3 parent ids not read" in r.getMessage()]  # fmt: skip
     assert counted, [r.getMessage() for r in caplog.records]
@@ -189,7 +152,7 @@ def test_one_id_answering_another_400_is_an_error_the_user_sees(sim, acme, pg, h
     assert outcome.status == "error", outcome
     assert f"parent ids failed: {names[1]} (SendGridFatalError" in outcome.detail
     assert "invalid subuser name" in outcome.detail
-    assert _stats_subusers(pg) == set(names) - {names[1]}
+    assert stats_subusers(pg) == set(names) - {names[1]}
 
 
 def test_a_rerun_after_a_refused_id_converges(sim, acme, pg, hostile) -> None:
@@ -205,7 +168,7 @@ def test_a_rerun_after_a_refused_id_converges(sim, acme, pg, hostile) -> None:
             query_value=names[0])  # fmt: skip
     first = extractor(acme, pg, run="r1").run_stream(spec)
     assert first.status == "ok", first
-    assert _stats_subusers(pg) == set(names) - {names[0]}
+    assert stats_subusers(pg) == set(names) - {names[0]}
     hostile()
     assert extractor(acme, pg, run="r2").run_stream(spec).status == "ok"
     assert _rows(pg) == clean
@@ -221,7 +184,7 @@ def test_a_chunk_of_one_failed_and_one_refused_id_is_an_error(sim, acme, pg, hos
     tenant = sim.accounts["tenants"][0]
     sim.control.delete_row(tenant["tenant_id"], "subusers", index=0)  # two subusers left
     subuser_names(pg, acme)
-    first, second = sorted(_subuser_rows(pg))
+    first, second = sorted(subuser_rows(pg))
     left = tenant["subusers"][1:]  # the simulator's order, after the deletion
     sim.control.delete_row(tenant["tenant_id"], "subusers", index=left.index(second))
     hostile(paths=["/v3/subusers/stats"], answer_status=400,
@@ -232,7 +195,7 @@ def test_a_chunk_of_one_failed_and_one_refused_id_is_an_error(sim, acme, pg, hos
     assert f"parent ids refused, rows kept: {second} (400; the subuser is deleted" in (
         outcome.detail
     )
-    assert _stats_subusers(pg) == set()
+    assert stats_subusers(pg) == set()
 
 
 def test_a_list_that_cannot_answer_leaves_the_refusals_unknown(sim, acme, pg, hostile, monkeypatch):

@@ -8,40 +8,20 @@ refused id ended the unit: no later chunk was read, and a 403 on the first chunk
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
 
-from sendgrid_elt import catalog
 from sendgrid_elt.extract import TenantExtractor
 from sendgrid_elt.settings import STAGING_SCHEMA
 
-from .conftest import extractor, statuses, subuser_names
-
-
-@pytest.fixture
-def two_a_chunk(monkeypatch: pytest.MonkeyPatch) -> catalog.StreamSpec:
-    """``subuser_stats`` with chunks of two ids (the catalog's is ten; the tenant has three)."""
-    spec = catalog.get("subuser_stats")
-    assert spec.fan_out is not None
-    small = dataclasses.replace(spec, fan_out=dataclasses.replace(spec.fan_out, chunk=2))
-    monkeypatch.setitem(catalog.BY_NAME, spec.name, small)
-    streams = tuple(small if s.name == spec.name else s for s in catalog.STREAMS)
-    monkeypatch.setattr(catalog, "STREAMS", streams)
-    return small
+from .conftest import extractor, stats_subusers, statuses, subuser_names
 
 
 def _subusers(pg: Any, acme: Any) -> list[str]:
     names = subuser_names(pg, acme)
     assert len(names) == 3, names  # chunks of two: [names[0], names[1]], [names[2]]
     return names
-
-
-def _stats_subusers(pg: Any) -> set[str]:
-    return {r[0] for r in pg.execute(
-        f'select distinct subuser from "{STAGING_SCHEMA}".subuser_stats '  # noqa: S608
-        "where tenant_id = 'acme' and is_current")}  # fmt: skip
 
 
 def test_a_subuser_gone_since_the_list_is_named_deleted(sim, acme, pg, two_a_chunk) -> None:
@@ -55,7 +35,7 @@ def test_a_subuser_gone_since_the_list_is_named_deleted(sim, acme, pg, two_a_chu
     sim.control.rename_subuser(tenant, names[0], f"{names[0]}-renamed")
     outcomes = TenantExtractor(acme, pg, "acme", "r1").run(["subuser_stats"])
     assert (outcomes["subuser_stats"].status, outcomes["subuser_stats"].skipped) == ("ok", {})
-    assert _stats_subusers(pg) == {names[1], names[2]}
+    assert stats_subusers(pg) == {names[1], names[2]}
     assert statuses(pg, "acme")["subuser_stats"] == "ok"
     detail = statuses(pg, "acme", "detail")["subuser_stats"]
     assert f"{names[0]} (400; the subuser is deleted now, not a problem)" in detail, detail
@@ -76,7 +56,7 @@ def test_one_refused_id_of_a_chunk_is_not_a_missing_licence(
     outcome = extractor(acme, pg).run_stream(two_a_chunk)
     assert outcome.status == "ok", outcome
     assert f"parent ids refused, rows kept: {names[0]} ({why}" in outcome.detail
-    assert _stats_subusers(pg) == {names[1], names[2]}
+    assert stats_subusers(pg) == {names[1], names[2]}
 
 
 def test_a_chunk_refused_for_every_id_is_the_units_answer(sim, acme, pg, hostile, two_a_chunk):
@@ -120,7 +100,7 @@ def test_a_refused_subuser_of_a_chunk_is_a_health_problem(
     assert outcome.skipped[refused].startswith(why)
     problem = stream_problems({two_a_chunk.name: outcome})[two_a_chunk.name]
     assert (problem["kind"], problem["subusers"]) == ("skipped_units", [refused])
-    assert _stats_subusers(pg) == set(names) - {refused}
+    assert stats_subusers(pg) == set(names) - {refused}
 
 
 def test_a_refused_id_of_a_chunk_whose_subuser_is_disabled_is_only_named(

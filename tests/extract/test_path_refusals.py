@@ -18,44 +18,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from sendgrid_elt import catalog
 from sendgrid_elt.health_problems import stream_problems
-from sendgrid_elt.settings import STAGING_SCHEMA
 
-from .conftest import current_keys, extractor, subuser_names
-
-
-def _subuser_rows(pg: Any) -> dict[str, dict]:
-    return {r[0]["username"]: r[0] for r in pg.execute(
-        f'select record from "{STAGING_SCHEMA}".subusers '  # noqa: S608
-        "where tenant_id = 'acme' and is_current and deleted_at is null")}  # fmt: skip
-
-
-def _spy(monkeypatch: pytest.MonkeyPatch, hook: Any) -> list[str]:
-    """The paths the hook is asked for from now on (``lookup``: a subuser by name)."""
-    paths: list[str] = []
-    real = hook.iter_record_pages
-
-    def spied(path: str, **kwargs: Any) -> Any:
-        paths.append("lookup" if "username" in (kwargs.get("params") or {}) else path)
-        return real(path, **kwargs)
-
-    monkeypatch.setattr(hook, "iter_record_pages", spied)
-    return paths
+from .conftest import current_keys, extractor, spy_paths, subuser_names, subuser_rows
 
 
 def _leave_one_enabled_subuser(sim: Any, pg: Any, acme: Any) -> str:
     """Delete every subuser of acme but one enabled one; the list read again: its name."""
     tenant_id = sim.accounts["tenants"][0]["tenant_id"]
     subuser_names(pg, acme)
-    rows = sorted(_subuser_rows(pg).values(), key=lambda r: r["id"])
+    rows = sorted(subuser_rows(pg).values(), key=lambda r: r["id"])
     keep = next(r for r in rows if not r.get("disabled"))
     for i in reversed([i for i, r in enumerate(rows) if r is not keep]):
         sim.control.delete_row(tenant_id, "subusers", index=i)
     subuser_names(pg, acme)
-    assert list(_subuser_rows(pg)) == [keep["username"]]
+    assert list(subuser_rows(pg)) == [keep["username"]]
     return keep["username"]
 
 
@@ -77,7 +55,7 @@ def test_every_subuser_s_credits_refused_names_each(sim, acme, pg, hostile) -> N
     """Every subuser's credits refused (403) while the list reads: each is named, the enabled
     ones skipped (their credits missing), a disabled one only named; never ``not_licensed``."""
     names = subuser_names(pg, acme)
-    enabled = {n for n, r in _subuser_rows(pg).items() if not r.get("disabled")}
+    enabled = {n for n, r in subuser_rows(pg).items() if not r.get("disabled")}
     assert enabled, names
     assert enabled != set(names), names
     hostile(paths=["/v3/subusers/"], answer_status=403, answer_message="access forbidden")
@@ -95,7 +73,7 @@ def test_the_subuser_list_refused_too_is_the_plan_s_answer(sim, acme, pg, hostil
     subuser_names(pg, acme)
     hostile(paths=["/v3/subusers"], answer_status=403, answer_message="access forbidden")
     ex = extractor(acme, pg)
-    paths = _spy(monkeypatch, acme)
+    paths = spy_paths(monkeypatch, acme)
     outcome = ex.run_stream(catalog.get("subuser_credits"))
     assert outcome.status == "not_licensed", outcome
     assert paths.count("/v3/subusers") == 1, paths
@@ -125,7 +103,7 @@ def test_one_subuser_deleted_and_the_other_refused(sim, acme, pg, hostile) -> No
     tenant = sim.accounts["tenants"][0]
     sim.control.delete_row(tenant["tenant_id"], "subusers", index=0)
     subuser_names(pg, acme)
-    names = sorted(_subuser_rows(pg))
+    names = sorted(subuser_rows(pg))
     left = tenant["subusers"][1:]  # the simulator's order, after the deletion
     gone, refused = names
     sim.control.delete_row(tenant["tenant_id"], "subusers", index=left.index(gone))
@@ -170,7 +148,7 @@ def test_the_key_list_refused_too_is_a_missing_scope(sim, acme, pg, hostile, mon
     _parent_keys(pg, acme)
     hostile(paths=["/v3/api_keys"], answer_status=403, answer_message="access forbidden")
     ex = extractor(acme, pg, run="r2")
-    paths = _spy(monkeypatch, acme)
+    paths = spy_paths(monkeypatch, acme)
     outcome = ex.run_stream(catalog.get("api_key_scopes"))
     assert outcome.status == "missing_scope", outcome
     assert paths.count("/v3/api_keys") == 1, paths

@@ -24,7 +24,7 @@ from sendgrid_elt.connection_health import (
 )
 from sendgrid_elt.settings import STAGING_SCHEMA
 
-from .conftest import extractor, subuser_names
+from .conftest import extractor, subuser_rows_after
 
 T0 = dt.datetime(2026, 11, 28, 0, 5, tzinfo=dt.UTC)
 EU = "Unavailable due to data residency restrictions"
@@ -36,12 +36,6 @@ def _record(outcomes: dict, minutes: int) -> Any:
                          now=T0 + dt.timedelta(minutes=minutes))  # fmt: skip
 
 
-def _subuser_rows(pg: Any) -> dict[str, dict]:
-    rows = pg.execute(f'select record from "{STAGING_SCHEMA}".subusers '  # noqa: S608
-                      "where tenant_id = 'acme' and is_current and deleted_at is null")  # fmt: skip
-    return {r[0]["username"]: r[0] for r in rows}
-
-
 @pytest.mark.usefixtures("airflow_home")
 def test_a_refused_subuser_that_still_exists_degrades_the_tenant_once(
     sim, acme, pg, hostile, warehouse
@@ -49,7 +43,7 @@ def test_a_refused_subuser_that_still_exists_degrades_the_tenant_once(
     """A 451 (an EU subuser read through the global host) for one subuser: the others load,
     the stream is ``ok`` but keeps the subuser in ``skipped``; the tenant is ``degraded`` with
     one alert naming how many and why; the same problem next run alerts no more."""
-    names = [n for n, r in _subuser_rows_after(pg, acme).items() if not r.get("disabled")]
+    names = [n for n, r in subuser_rows_after(pg, acme).items() if not r.get("disabled")]
     eu = names[0]
     hostile(paths=["/v3/user/account"], answer_status=451, answer_message=EU, on_behalf_of=eu)
     spec = catalog.get("user_account")
@@ -76,17 +70,12 @@ def test_a_refused_subuser_that_still_exists_degrades_the_tenant_once(
     assert (third.status, third.alert) == ("connected", "resolved")
 
 
-def _subuser_rows_after(pg: Any, acme: Any) -> dict[str, dict]:
-    subuser_names(pg, acme)
-    return _subuser_rows(pg)
-
-
 def test_a_subuser_deleted_or_disabled_since_the_list_is_no_problem(sim, acme, pg, hostile):
     """A subuser deleted after the run read the subuser list is refused (403) by the fan-out:
     a normal race, named in ``detail`` but not a problem; so is one that is disabled. A
     subuser that exists and is enabled stays a problem, and SendGrid is asked about each
     refused subuser once per run, not once per stream."""
-    rows = _subuser_rows_after(pg, acme)
+    rows = subuser_rows_after(pg, acme)
     disabled = sorted(n for n, r in rows.items() if r.get("disabled"))
     enabled = sorted(n for n, r in rows.items() if not r.get("disabled"))
     assert disabled, rows
