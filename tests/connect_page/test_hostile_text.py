@@ -13,6 +13,8 @@ import json
 import re
 from html.parser import HTMLParser
 
+from tests.bidi_order import IN_ORDER
+
 from .conftest import create_tenant_connection, new_conn_id, open_invite
 from .test_hostile_connections import _invite, _list
 
@@ -110,17 +112,6 @@ def test_a_bidi_override_in_a_name_does_not_reverse_the_invite_page(chromium) ->
     listed = pages.render("list", title="t", rows=[], flash=None, focus=None, regions={},
                           invite={"name": name, "expires": "2026-12-08 12:00", "url": "u"},
                           focus_missing=False, prefix="", csrf="c")  # fmt: skip
-    order = """(marker) => {
-      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        const at = node.data.indexOf(marker);
-        if (at < 0) continue;
-        const x = (i) => { const r = document.createRange(); r.setStart(node, i);
-          r.setEnd(node, i + 1); return r.getBoundingClientRect().left; };
-        return x(at) < x(at + 1);
-      }
-      return 'no ' + marker;
-    }"""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
@@ -129,7 +120,7 @@ def test_a_bidi_override_in_a_name_does_not_reverse_the_invite_page(chromium) ->
             for html_text, markers in ((invite, ("You will sign", "to the SendGrid")),
                                        (listed, ("It works once",))):  # fmt: skip
                 page.set_content(html_text)
-                in_order += [page.evaluate(order, m) for m in markers]
+                in_order += page.evaluate(IN_ORDER, [["body", m] for m in markers])
         finally:
             browser.close()
     assert in_order == [True, True, True]

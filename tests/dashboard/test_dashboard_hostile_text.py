@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from sendgrid_dashboard.browser import CHROMIUM, CHROMIUM_ARGS, check_layout
+from tests.bidi_order import IN_ORDER
 
 from .conftest import Rendered, _render
 from .marts_fixture import load_marts
@@ -23,24 +24,6 @@ pytestmark = pytest.mark.usefixtures("chromium")
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE, never closed
 LONG = "x" * 300
 SUBUSER = f"<i>sub{RLO}one</i> & co"
-
-#: For each (selector, marker): whether the marker's first two characters, which follow a
-#: quoted name in the same sentence, are laid out left to right (the first left of the second).
-_IN_ORDER = """
-(checks) => checks.map(([selector, marker]) => {
-  const root = document.querySelector(selector);
-  if (!root) return 'missing ' + selector;
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const at = node.data.indexOf(marker);
-    if (at < 0) continue;
-    const x = (i) => { const r = document.createRange(); r.setStart(node, i);
-      r.setEnd(node, i + 1); return r.getBoundingClientRect().left; };
-    return x(at) < x(at + 1);
-  }
-  return 'no ' + marker + ' in ' + selector;
-})
-"""
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +73,7 @@ def test_a_bidi_override_in_a_name_does_not_reverse_the_rest_of_its_sentence(
         try:
             page = browser.new_page(viewport={"width": 1360, "height": 900})
             page.goto(hostile.path.resolve().as_uri(), wait_until="load")
-            in_order: list[Any] = page.evaluate(_IN_ORDER, checks)
+            in_order: list[Any] = page.evaluate(IN_ORDER, checks)
         finally:
             browser.close()
     assert in_order == [True] * len(checks), list(zip(checks, in_order, strict=True))
