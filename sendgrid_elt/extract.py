@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sendgrid_hook import errors
-from sendgrid_hook.display import printable
+from sendgrid_hook.display import printable, shorten
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt import catalog, sync_state
@@ -182,7 +182,7 @@ class TenantExtractor:
             if not endpoint_refused(self.hook, exc):
                 raise
             why = f"{exc}; only this endpoint refused the credential (/v3/scopes accepts it)"
-            outcome.status, outcome.detail = "error", scrub(why)[:500]
+            outcome.status, outcome.detail = "error", shorten(scrub(why), 500)
             self.log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except errors.SendGridError as exc:
             errored(outcome, exc)
@@ -240,8 +240,8 @@ class TenantExtractor:
                 self._load_unit(spec, shaper, writer, unit, parts, skipped, failed, ignored,
                                 progress, pages0)  # fmt: skip
                 if any(not p.refused for p in parts) and unit not in failed:
-                    failed[unit] = "parent ids failed: " + "; ".join(
-                        f"{p.pid} ({p.why})" for p in parts if not p.refused)[:300]  # fmt: skip
+                    failed[unit] = "parent ids failed: " + shorten("; ".join(
+                        f"{p.pid} ({p.why})" for p in parts if not p.refused), 300)  # fmt: skip
                 if unit in failed:
                     self.log.warning("stream %s: %s failed, next unit: %s", spec.name,
                                 unit or "parent", failed[unit])  # fmt: skip

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from sendgrid_hook.display import shorten
 from sendgrid_hook.redaction import scrub
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, create_engine, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -301,7 +302,7 @@ def record_health(
             "alerted_problems": alerted,
         }
         if error is not None:
-            values["last_error"] = scrub(error)[:2000]
+            values["last_error"] = shorten(scrub(error), 2000)
         if status in ("connected", "degraded") and succeeded:
             values["last_success_at"] = now
         if alert is not None:

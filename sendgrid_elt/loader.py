@@ -37,6 +37,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from sendgrid_hook.display import shorten
 
 from sendgrid_elt import snapshot_guard, sync_state
 from sendgrid_elt.copy_binary import framed_rows, text_field, timestamptz_field
@@ -388,4 +389,4 @@ def _settled(
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [""])[0][:300]
+    return shorten((str(exc).splitlines() or [""])[0], 300)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from hashlib import md5
 from typing import TYPE_CHECKING, Any
 
+from sendgrid_hook.display import shorten
 from sendgrid_hook.on_behalf_of import unsendable
 from sendgrid_hook.redaction import scrub
 
@@ -186,7 +187,7 @@ def save_rejects(
             "u": index_label(mask_text(r.subuser)),
             "p": index_label(mask_text(r.parent_key)),
             "k": mask_text(r.record_key) if r.record_key else r.record_key,
-            "reason": storable(scrub(r.reason))[:2000],
+            "reason": shorten(storable(scrub(r.reason)), 2000),
             "raw": raw[:RAW_LIMIT],
             "size": len(raw),
             "hash": md5(raw.encode(), usedforsecurity=False).hexdigest(),

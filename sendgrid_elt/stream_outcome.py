@@ -239,7 +239,7 @@ def units_detail(
         detail.append(f"{len(unread)} units not read after {in_a_row} failed in a row: "
                       f"{names}{more}")  # fmt: skip
     if refused:
-        detail.append(f"parent ids refused, rows kept: {', '.join(refused)}"[:300])
+        detail.append(shorten(f"parent ids refused, rows kept: {', '.join(refused)}", 300))
     if gone:
         more = f" and {len(gone) - 10} more" if len(gone) > 10 else ""
         detail.append(f"parent ids deleted since the list was read ({len(gone)}): "

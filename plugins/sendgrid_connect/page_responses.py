@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sendgrid_hook.config import REGION_HOSTS
+from sendgrid_hook.display import shorten
 
 from sendgrid_connect import access, health, invites, oauth, pages, signing, tenants
 
@@ -152,7 +153,7 @@ def key_refused(exc: Exception) -> str:
 
     if isinstance(exc, ReconnectRequired):
         return "SendGrid rejected this API key (401). Nothing was saved."
-    return f"Could not verify the API key: {scrub(str(exc))[:300]}. Nothing was saved."
+    return f"Could not verify the API key: {shorten(scrub(str(exc)), 300)}. Nothing was saved."
 
 
 def _is_conn_id(value: str | None) -> bool:

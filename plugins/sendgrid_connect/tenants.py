@@ -20,6 +20,7 @@ from typing import Any
 
 from sendgrid_hook.config import SendGridSettings, has_user_info
 from sendgrid_hook.constants import CONN_TYPE
+from sendgrid_hook.display import shorten
 from sendgrid_hook.errors import SendGridConfigError
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,9 @@ def describe_safely(conn: Any) -> Tenant:
         from sendgrid_hook.redaction import scrub
 
         log.warning("SendGrid connection %s cannot be read: %s", conn.conn_id, type(exc).__name__)
-        problem = f"This connection cannot be read ({type(exc).__name__}: {scrub(exc)[:200]})."
+        problem = (
+            f"This connection cannot be read ({type(exc).__name__}: {shorten(scrub(exc), 200)})."
+        )
         return Tenant(conn.conn_id, conn.conn_id, "?", "", False, False, problem)
 
 

@@ -104,3 +104,26 @@ def test_a_reason_cut_short_says_so() -> None:
     skipped = SimpleNamespace(status="ok", detail=None, rejected=0,
                               skipped={f"sub{i:03d}": "403" for i in range(40)})  # fmt: skip
     assert stream_problems({"bounces": skipped})["bounces"]["detail"].endswith("…")
+
+
+def test_every_cut_of_a_reason_says_so() -> None:
+    """The refused ids of a stream's detail, a batch's refusal by PostgreSQL, SendGrid's
+    ``errors`` messages and a health row's last error were cut short silently (``[:300]``):
+    each now ends with "…" when cut, and is whole when it fits."""
+    from sendgrid_hook.page_records import _messages
+
+    from sendgrid_elt.loader import _first_line
+    from sendgrid_elt.stream_outcome import units_detail
+
+    refused = [f"sub{i:03d} (403 access forbidden)" for i in range(40)]
+    detail = units_detail({}, [], refused, {}, [], [])
+    assert detail is not None
+    assert (len(detail), detail[-1]) == (300, "…"), detail
+    assert units_detail({}, [], refused[:1], {}, [], []) == (
+        "parent ids refused, rows kept: sub000 (403 access forbidden)"
+    )
+    cut = _first_line(ValueError("invalid input syntax " * 40 + "\nsecond line"))
+    assert (len(cut), cut[-1]) == (300, "…"), cut
+    assert _first_line(ValueError("short\nsecond")) == "short"
+    messages = _messages([{"message": "x" * 150}, {"message": "y" * 150}])
+    assert (len(messages), messages[-1]) == (200, "…"), messages

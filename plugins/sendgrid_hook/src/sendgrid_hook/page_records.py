@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sendgrid_hook.display import shorten
 from sendgrid_hook.errors import SendGridFatalError
 
 _NOT_EMPTY = (
@@ -98,4 +99,4 @@ def _messages(errors: Any) -> str:
     """The ``message`` texts of an ``errors`` list (at most three, 200 characters)."""
     items = errors if isinstance(errors, list) else [errors]
     texts = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in items[:3]]
-    return "; ".join(texts)[:200] or "none given"
+    return shorten("; ".join(texts), 200) or "none given"

@@ -40,6 +40,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sendgrid_hook.display import shorten
 from sendgrid_hook.errors import SendGridError, SendGridPaginationError
 from sendgrid_hook.page_records import extract_records
 from sendgrid_hook.redaction import scrub
@@ -293,7 +294,7 @@ def _bookkeeping(
         raise SendGridPaginationError(
             f"{path}: page {number} has a shape the paginator cannot follow "
             f"({type(paginator).__name__}.{step.__name__}: {type(exc).__name__}: "
-            f"{scrub(str(exc))[:200]})"
+            f"{shorten(scrub(str(exc)), 200)})"
         ) from exc
 
 
