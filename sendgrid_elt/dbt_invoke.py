@@ -28,10 +28,6 @@ from typing import Any
 
 #: Name of the advisory lock every pipeline dbt run holds on the warehouse database.
 LOCK_NAME = "sendgrid_transform_dbt"
-#: The ``SENDGRID_WAREHOUSE_*`` variable (set by ``sendgrid_elt.transform.warehouse_env``, read
-#: by ``dbt_project/profiles.yml``) of each libpq parameter of the lock's session.
-_LOCK_PARAMS = {"host": "HOST", "port": "PORT", "user": "USER", "password": "PASSWORD",
-                "dbname": "DBNAME"}  # fmt: skip
 
 
 def lock_key() -> int:
@@ -58,10 +54,10 @@ def warehouse_lock(env: Mapping[str, str], label: str = "") -> Iterator[None]:
     """
     import psycopg
 
+    from sendgrid_elt.settings import WAREHOUSE_ENV
     from sendgrid_elt.tenant_lock import KEEPALIVES
 
-    params = {k: env[f"SENDGRID_WAREHOUSE_{v}"] for k, v in _LOCK_PARAMS.items()
-              if env.get(f"SENDGRID_WAREHOUSE_{v}")}  # fmt: skip
+    params = {k: env[v] for k, v in WAREHOUSE_ENV.items() if env.get(v)}
     name = f"sendgrid dbt {socket.gethostname()}:{os.getpid()} {label}".strip()
     settings = {"application_name": name.encode()[:63].decode("utf-8", "ignore"), **KEEPALIVES}
     with psycopg.connect(autocommit=True, connect_timeout=10, **params) as conn:

@@ -56,6 +56,16 @@ DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 DBT_MANIFEST_COMMAND = "make manifest"
 #: Environment variable that moves the dbt artifacts of transform runs (see :func:`dbt_runs_dir`).
 DBT_RUNS_DIR_ENV = "SENDGRID_DBT_RUNS_DIR"
+#: The environment variable ``dbt_project/profiles.yml`` reads for each libpq parameter of the
+#: warehouse (set by ``sendgrid_elt.transform.warehouse_env``; the dbt lock's session reads
+#: them too).
+WAREHOUSE_ENV = {
+    "host": "SENDGRID_WAREHOUSE_HOST",
+    "port": "SENDGRID_WAREHOUSE_PORT",
+    "user": "SENDGRID_WAREHOUSE_USER",
+    "password": "SENDGRID_WAREHOUSE_PASSWORD",
+    "dbname": "SENDGRID_WAREHOUSE_DBNAME",
+}
 #: dbt threads of every dbt invocation of the pipeline (env ``SENDGRID_DBT_THREADS``; the same
 #: variable sets ``threads`` in ``dbt_project/profiles.yml``).
 DBT_THREADS = int(_env_number("SENDGRID_DBT_THREADS", 4))

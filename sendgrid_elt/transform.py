@@ -39,7 +39,7 @@ from sendgrid_elt.dbt_results import (
     run_dir,
     slowest_models,
 )
-from sendgrid_elt.settings import AS_OF_EXTRA, AS_OF_VAR, DBT_THREADS
+from sendgrid_elt.settings import AS_OF_EXTRA, AS_OF_VAR, DBT_THREADS, WAREHOUSE_ENV
 from sendgrid_elt.settings import dbt_vars as name_vars
 
 log = logging.getLogger(__name__)
@@ -123,11 +123,7 @@ def warehouse_env() -> dict[str, str]:
 
     target = require_target()
     return {
-        "SENDGRID_WAREHOUSE_HOST": target.host,
-        "SENDGRID_WAREHOUSE_PORT": str(target.port),
-        "SENDGRID_WAREHOUSE_USER": target.user,
-        "SENDGRID_WAREHOUSE_PASSWORD": target.password,
-        "SENDGRID_WAREHOUSE_DBNAME": target.dbname,
+        **{WAREHOUSE_ENV[k]: str(getattr(target, k)) for k in WAREHOUSE_ENV},
         "SENDGRID_DBT_THREADS": str(DBT_THREADS),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
