@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sendgrid_hook.display import human_instant
+from sendgrid_hook.display import PrintableLog, human_instant
 from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from sendgrid_hook.scopes import ScopeReport
     from sqlalchemy.engine import Engine
 
-log = logging.getLogger(__name__)
+log = PrintableLog(logging.getLogger(__name__))  # display names forge no line
 
 __all__ = [
     "DEFAULT_REMINDER",
