@@ -2,7 +2,8 @@
 
 Without ``--conninfo`` the warehouse is resolved as the pipeline does (the ``sendgrid_warehouse``
 connection, else the embedded PostgreSQL). ``--connect-base-url`` is the Airflow UI's address
-for reconnect links (default: from the environment). Prints the file's path.
+for reconnect links (default: from the environment); one that is not http(s) is refused (exit
+status 2). Prints the file's path.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sendgrid_dashboard import DEFAULT_OUTPUT, write_dashboard
+from sendgrid_dashboard import DEFAULT_OUTPUT, dashboard_base_url, write_dashboard
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         "--connect-base-url", help="base URL of the Airflow UI, for the reconnect links"
     )
     args = parser.parse_args(argv)
+    try:
+        base_url = dashboard_base_url(args.connect_base_url)
+    except ValueError as exc:  # before the warehouse is resolved: nothing read in vain
+        print(f"dashboard: {exc}", file=sys.stderr)
+        return 2
     conninfo = args.conninfo
     if not conninfo:
         from sendgrid_elt.warehouse import resolve_warehouse
@@ -31,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from sendgrid_elt.settings import MARTS_SCHEMA
 
     try:
-        path = write_dashboard(conninfo, args.output, connect_base_url=args.connect_base_url)
+        path = write_dashboard(conninfo, args.output, connect_base_url=base_url)
     except MissingModelsError as exc:
         if exc.none_built:
             print(f"dashboard: the warehouse has no marts yet (no {MARTS_SCHEMA}.rpt_sendgrid_* "

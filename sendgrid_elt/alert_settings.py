@@ -4,7 +4,9 @@ Read once per batch (:meth:`AlertSettings.from_airflow`). A Variable that cannot
 execution-API error) marks the settings ``unread``: an alert that then reaches no external
 channel is released for the next run (:func:`sendgrid_elt.connection_health.send_alert`).
 Read, but with neither recipients nor a Slack connection: one warning per read (per batch, per
-failed run), since alerts then reach the task log only and count as sent.
+failed run), since alerts then reach the task log only and count as sent. The Airflow UI's base
+URL (the alerts' links) is read here too, and one that is not http(s) is refused with a clear
+error (:func:`sendgrid_hook.base_url.checked_base_url`), never sent as a link.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sendgrid_hook.base_url import checked_base_url
+
 from sendgrid_elt.health_store import DEFAULT_REMINDER
 from sendgrid_elt.settings import (
     ALERT_RECIPIENTS_VARIABLE,
     ALERT_SLACK_VARIABLE,
+    CONNECT_BASE_URL_VARIABLE,
     RECONNECT_REMINDER_VARIABLE,
 )
 
@@ -40,21 +45,35 @@ class AlertSettings:
     #: external channel is released for the next run instead of counting as sent.
     unread: bool = False
 
+    def __post_init__(self) -> None:
+        """Refuse a base URL that is not http(s) (``ValueError``: the links would run it)."""
+        if self.connect_base_url is not None:
+            checked = checked_base_url(self.connect_base_url, "the alerts' connect_base_url")
+            object.__setattr__(self, "connect_base_url", checked)
+
     @classmethod
     def from_airflow(cls, **overrides: Any) -> AlertSettings:
         """Settings from the alert Variables (recipients, Slack connection, reminder hours).
 
         Keyword arguments win over the Variables. A reminder period that is not a positive
         number of hours is logged and the default used (it must not stop the extraction).
+
+        Raises:
+            ValueError: The base URL Variable holds no http(s) address (a ``javascript:``
+                link would run in the reader's browser).
         """
         unread: list[str] = []
         hours = _variable(RECONNECT_REMINDER_VARIABLE, unread)
+        base = _variable(CONNECT_BASE_URL_VARIABLE, [])  # unread: the link's later fallback
         values: dict[str, Any] = {
             "to": tuple(_split(_variable(ALERT_RECIPIENTS_VARIABLE, unread))),
             "slack_webhook_conn_id": _variable(ALERT_SLACK_VARIABLE, unread),
             "reminder_after": _hours(hours),
             "unread": bool(unread),
         }
+        if base and overrides.get("connect_base_url") is None:
+            source = f"Variable {CONNECT_BASE_URL_VARIABLE}"
+            values["connect_base_url"] = checked_base_url(base, source)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         if not settings.unread and not settings.has_channel:

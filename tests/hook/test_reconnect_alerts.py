@@ -309,8 +309,11 @@ def test_alert_variables_that_cannot_be_read_never_lose_the_alert(
                           reason="revoked")  # fmt: skip
     assert again.alert == "needs_reconnect"  # released: the next run alerts
 
-    monkeypatch.setattr(Variable, "get", lambda key, default=None: "24h")
     from sendgrid_elt.health_store import DEFAULT_REMINDER
+    from sendgrid_elt.settings import RECONNECT_REMINDER_VARIABLE
+
+    monkeypatch.setattr(Variable, "get", lambda key, default=None: (
+        "24h" if key == RECONNECT_REMINDER_VARIABLE else default))  # fmt: skip
 
     assert AlertSettings.from_airflow().reminder_after == DEFAULT_REMINDER
 

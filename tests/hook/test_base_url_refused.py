@@ -1,0 +1,74 @@
+"""An Airflow base URL that is not http(s) is refused where it is configured, never a link.
+
+The base URL is the target of the dashboard's Reconnect buttons and of every alert's link. A
+``javascript:`` value (a pasted bookmarklet, a Variable set wrong) became ``href`` as is: the
+dashboard's buttons ran it (its policy blocked it, see test_dashboard_hostile_text) and the
+alerts carried it to every recipient. Now the Variable, ``AlertSettings``, the dashboard's
+``--connect-base-url`` and its environment form are checked by one rule
+(:func:`sendgrid_hook.base_url.checked_base_url`), with an error naming where to fix it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sendgrid_hook.base_url import checked_base_url
+
+from sendgrid_elt.alert_settings import AlertSettings
+from sendgrid_elt.settings import CONNECT_BASE_URL_VARIABLE
+
+pytestmark = pytest.mark.usefixtures("airflow_home")
+VARIABLE_ENV = f"AIRFLOW_VAR_{CONNECT_BASE_URL_VARIABLE.upper()}"
+#: Nothing listens there: a dashboard that read the warehouse first would fail otherwise.
+NO_WAREHOUSE = "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"
+HOSTILE = [
+    "javascript:alert(document.cookie)//",
+    " JavaScript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "airflow.example.com",  # no scheme: a relative link
+    "https://",
+    "https://airflow.example.com/?next=javascript:x",
+    "https://airflow.example.com\n/evil",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_the_alert_variable_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VARIABLE_ENV, value)
+    with pytest.raises(ValueError, match=f"Variable {CONNECT_BASE_URL_VARIABLE} must be the "
+                       r"Airflow UI's http\(s\) address"):  # fmt: skip
+        AlertSettings.from_airflow()
+    with pytest.raises(ValueError, match="connect_base_url must be"):
+        AlertSettings(connect_base_url=value)
+
+
+def test_an_http_base_url_is_read_once_for_the_alerts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VARIABLE_ENV, " https://airflow.example.com/ ")
+    assert AlertSettings.from_airflow().connect_base_url == "https://airflow.example.com"
+    given = AlertSettings.from_airflow(connect_base_url="http://localhost:8080")
+    assert given.connect_base_url == "http://localhost:8080"  # an argument wins
+    assert checked_base_url("http://10.0.0.5:8080/airflow/", "x") == "http://10.0.0.5:8080/airflow"
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_the_dashboard_refuses_it_before_reading_the_warehouse(
+    how: str, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys: pytest.CaptureFixture
+) -> None:
+    from sendgrid_dashboard import write_dashboard
+    from sendgrid_dashboard.__main__ import main
+    from sendgrid_dashboard.render import BASE_URL_ENV
+
+    for name in BASE_URL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    bookmarklet = "javascript:void(document.title='pwned');//x"
+    argument = bookmarklet if how == "argument" else None
+    if how == "environment":
+        monkeypatch.setenv(BASE_URL_ENV[0], bookmarklet)
+    with pytest.raises(ValueError, match="a javascript: URL"):
+        write_dashboard(NO_WAREHOUSE, tmp_path / "d.html", connect_base_url=argument)
+    args = ["--conninfo", NO_WAREHOUSE, "--output", str(tmp_path / "d.html")]
+    assert main(args + (["--connect-base-url", bookmarklet] if argument else [])) == 2
+    err = capsys.readouterr().err
+    assert "dashboard: The dashboard's base URL (--connect-base-url, else " in err
+    assert "found a javascript: URL" in err
+    assert "document.title" not in err  # the value itself is not echoed (it may hold a password)
+    assert not (tmp_path / "d.html").exists()
