@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sendgrid_hook import errors
+from sendgrid_hook.display import PrintableLog
 
 from sendgrid_elt import catalog
 from sendgrid_elt.stream_outcome import TENANT_ERRORS, failure
@@ -25,7 +26,7 @@ from sendgrid_elt.stream_outcome import TENANT_ERRORS, failure
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
 
-log = logging.getLogger(__name__)
+log = PrintableLog(logging.getLogger(__name__))  # subuser names forge no line
 
 #: A refusal that says the subuser exists (its data lives in another region).
 _EXISTS = "451"

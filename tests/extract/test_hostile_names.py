@@ -127,3 +127,21 @@ def test_every_cut_of_a_reason_says_so() -> None:
     assert _first_line(ValueError("short\nsecond")) == "short"
     messages = _messages([{"message": "x" * 150}, {"message": "y" * 150}])
     assert (len(messages), messages[-1]) == (200, "…"), messages
+
+
+def test_a_refused_subuser_whose_check_fails_is_one_log_line(
+    sim: Any, hostile: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whether a refused subuser still exists is asked of SendGrid; when that check fails, the
+    warning named the subuser as is (a line break in the name forged a log line)."""
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+
+    from sendgrid_elt.subuser_roster import SubuserRoster
+
+    monkeypatch.setenv("AIRFLOW_CONN_ACME", connection_json(sim, 0))
+    hostile(paths=["/v3/subusers"], answer_status=400, answer_message="bad request")
+    caplog.set_level(logging.WARNING, logger="sendgrid_elt.subuser_roster")
+    assert SubuserRoster(SendGridHook(sendgrid_conn_id="acme")).left(NAME) is None
+    [line] = [r.getMessage() for r in caplog.records if r.name == "sendgrid_elt.subuser_roster"]
+    assert line.startswith(f"subuser {SHOWN} refused; whether it still exists is unknown"), line
+    assert "\n" not in line
