@@ -2,7 +2,8 @@
 
 Every query is a plain ``select * from <rpt model> order by ...``: dbt computes each figure the
 page shows (and a BI tool reading the same models sees the same numbers); this module only
-groups the rows by tenant. Rows are dicts keyed by the models' column names.
+groups the rows by tenant. Rows are dicts keyed by the models' column names. It also reads
+:data:`BUILD_STATUS_TABLE`, dbt's record of what the last transform run did to each model.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from psycopg.rows import dict_row
 from sendgrid_elt.settings import MARTS_SCHEMA
 
 Row = dict[str, Any]
+
+#: The table dbt's on-run-end macro ``record_build_status`` upserts beside the marts: per mart
+#: and report, ``last_run_status``, ``last_run_as_of_at``, ``data_as_of_at``, ``is_current``.
+BUILD_STATUS_TABLE = "sendgrid_build_status"
 
 #: Each reporting model the page reads, and the order its rows are shown in.
 REPORTING_MODELS: dict[str, str] = {
@@ -102,6 +107,8 @@ class Dashboard:
     portfolio: Row | None
     tenants: list[TenantView]
     generated_at: dt.datetime
+    #: :data:`BUILD_STATUS_TABLE`'s rows by model name (empty when the warehouse lacks it).
+    build_status: dict[str, Row] = field(default_factory=dict)
 
 
 def select_model(conn: psycopg.Connection, model: str) -> list[Row]:
@@ -112,6 +119,24 @@ def select_model(conn: psycopg.Connection, model: str) -> list[Row]:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query)
         return cur.fetchall()
+
+
+def load_build_status(conn: psycopg.Connection) -> dict[str, Row]:
+    """:data:`BUILD_STATUS_TABLE`'s rows by model name; empty when the table is missing.
+
+    A warehouse built before the table existed (or whose table lacks a column the page reads)
+    still renders, without the notices.
+    """
+    query = sql.SQL(
+        "select model_name, last_run_status, last_run_as_of_at, data_as_of_at, is_current"
+        " from {}.{}"
+    ).format(sql.Identifier(MARTS_SCHEMA), sql.Identifier(BUILD_STATUS_TABLE))
+    try:
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:  # a savepoint
+            cur.execute(query)
+            return {row["model_name"]: row for row in cur.fetchall()}
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+        return {}
 
 
 class MissingModelsError(LookupError):
@@ -131,7 +156,7 @@ class MissingModelsError(LookupError):
 def load_dashboard(
     conn: psycopg.Connection, *, generated_at: dt.datetime | None = None
 ) -> Dashboard:
-    """Read every reporting model the page shows (one query each).
+    """Read every reporting model the page shows (one query each), and the build status.
 
     Raises:
         MissingModelsError: Naming every reporting model the warehouse lacks.
@@ -160,6 +185,7 @@ def load_dashboard(
         portfolio=portfolio[-1] if portfolio else None,
         tenants=tenants,
         generated_at=generated_at or dt.datetime.now(dt.UTC),
+        build_status=load_build_status(conn),
     )
 
 

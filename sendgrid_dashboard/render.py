@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sendgrid_hook.display import plural
 
+from sendgrid_dashboard.cards import CARDS, not_current
 from sendgrid_dashboard.formats import (
     bdi,
     n_change,
@@ -96,6 +97,7 @@ _env.globals.update(
     CONNECT_BASE_URL_VARIABLE=CONNECT_BASE_URL_VARIABLE,
     BASE_URL_ENV=BASE_URL_ENV[0],
     MARTS_SCHEMA=MARTS_SCHEMA,
+    CARDS=CARDS,
 )
 
 
@@ -175,4 +177,7 @@ def render_dashboard(
         generated_at=dashboard.generated_at,
         base_url=base_url,
         connect_href=reconnect_url(base_url),
+        # The models the last transform run did not rebuild cleanly: the header's summary and
+        # each affected card's marker (templates import the macros "with context" to see it).
+        freshness=not_current(dashboard.build_status),
     )

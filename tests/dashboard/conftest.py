@@ -97,6 +97,18 @@ def counted_once(pg_database: Any, tmp_path: Path) -> Rendered:
     return _render(conninfo, rows, tmp_path / "counted-once.html")
 
 
+@pytest.fixture
+def left_behind(pg_database: Any, tmp_path: Path) -> Rendered:
+    """The dashboard of the fixture warehouse after a transform run that left models behind:
+    its ``sendgrid_build_status`` is ``build_status_fixture.LEFT_BEHIND``."""
+    from .build_status_fixture import LEFT_BEHIND, run_statuses, write_build_status
+
+    conninfo = pg_database.conninfo()
+    rows = load_marts(conninfo)
+    write_build_status(conninfo, run_statuses(LEFT_BEHIND))
+    return _render(conninfo, rows, tmp_path / "left-behind.html")
+
+
 def _render(conninfo: str, rows: dict, out: Path) -> Rendered:
     """Write the dashboard of ``conninfo`` to ``out`` (pinned generation time) and read it."""
     from sendgrid_dashboard import write_dashboard

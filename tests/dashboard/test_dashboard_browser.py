@@ -152,3 +152,43 @@ def test_duplicate_and_subuser_notes_link_to_the_tenant_that_counts_them(
         assert report.scroll_width <= report.client_width, report
         assert report.outside == [], report
         assert report.clipped == [], report
+
+
+def test_a_user_sees_which_figures_a_failed_transform_left_behind(left_behind: Rendered) -> None:
+    """The header's notice is on screen when the page opens, on a phone and a desktop, and the
+    marker of an affected card is visible beside its title; the page still fits a phone."""
+    from playwright.sync_api import sync_playwright
+
+    path = left_behind.path
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for width in (390, 1360):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(path.resolve().as_uri(), wait_until="load")
+                summary = page.locator("[data-alert=not_current]")
+                assert summary.is_visible(), width
+                box = summary.bounding_box()
+                assert box is not None, width
+                assert box["y"] + box["height"] <= 900, (width, box)  # on screen at load
+                assert box["width"] >= 0.8 * (width - 60), (width, box)
+                text = summary.inner_text()
+                assert "3 of 15 reports were not rebuilt cleanly" in text, text
+                assert "Credits used vs plan, Current period" in text, text
+                card = page.locator("section[data-tenant=acme_prod] [data-section=credits]")
+                marker = card.locator("[data-card=credits]")
+                marker.scroll_into_view_if_needed()
+                assert marker.is_visible(), width
+                assert "did not rebuild rpt_sendgrid_credit_periods" in marker.inner_text()
+                marker_box, card_box = marker.bounding_box(), card.bounding_box()
+                assert marker_box is not None, width
+                assert card_box is not None, width
+                assert marker_box["width"] >= 0.8 * card_box["width"], (marker_box, card_box)
+                page.screenshot(path=str(ARTIFACTS / f"dashboard-not-current-{width}.png"))
+                page.close()
+        finally:
+            browser.close()
+    for report in check_layout(path, path.parent, widths=(390,)):
+        assert report.scroll_width <= report.client_width, report
+        assert report.outside == [], report
+        assert report.clipped == [], report

@@ -7,6 +7,8 @@ import datetime as dt
 import psycopg
 from psycopg import sql
 
+from sendgrid_dashboard.queries import BUILD_STATUS_TABLE
+
 MARTS = (
     "dim_sendgrid_tenants", "fct_sendgrid_plan_utilization", "fct_sendgrid_email_activity_daily",
     "fct_sendgrid_seat_utilization", "fct_sendgrid_feature_adoption", "dim_sendgrid_api_keys",
@@ -24,7 +26,8 @@ REPORTS = (
     "rpt_sendgrid_overage_forecast", "rpt_sendgrid_usage_history",
 )  # fmt: skip
 #: The on-run-end hook's table beside them (macro record_build_status): what each one holds.
-BUILD_STATUS = "sendgrid_build_status"
+#: Its name's owner is the dashboard, which reads it.
+BUILD_STATUS = BUILD_STATUS_TABLE
 #: The transform's as-of instant (a data interval end); the extraction ran 20 minutes later.
 AS_OF = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
 #: The as-of day (sendgrid_as_of_date): the last day begun before AS_OF, a midnight, so the
