@@ -33,8 +33,8 @@ def dashboard_base_url(connect_base_url: str | None = None) -> str | None:
     value = resolve_base_url(connect_base_url)
     if value is None:
         return None
-    where = ", else ".join(("--connect-base-url", *BASE_URL_ENV))
-    return checked_base_url(value, f"The dashboard's base URL ({where})")
+    set_in = ", else ".join(("--connect-base-url", *BASE_URL_ENV))
+    return checked_base_url(value, f"The dashboard's base URL ({set_in})")
 
 
 def write_dashboard(
