@@ -208,19 +208,19 @@ def check_connection(
 
     Returns:
         Which streams run and which are skipped for missing scopes (see
-        :func:`sendgrid_elt.catalog.scope_report`).
+        :func:`sendgrid_elt.stream_scopes.scope_report`).
 
     Raises:
         AirflowFailException: The credential no longer works (after recording and alerting).
     """
-    from sendgrid_elt import catalog
+    from sendgrid_elt import stream_scopes
 
     engine = engine or health_engine()
     with reconnect_guard(hook, engine=engine, settings=settings, context=context):
-        report = catalog.scope_report(hook.granted_scopes(), streams)
+        report = stream_scopes.scope_report(hook.granted_scopes(), streams)
     # the credential's missing scopes, whichever streams this run reads (a partial rerun must
     # not flip the health to connected, and the next full run alert again)
-    whole = catalog.scope_report(hook.granted_scopes(), None) if streams else report
+    whole = stream_scopes.scope_report(hook.granted_scopes(), None) if streams else report
     settings = _settings_for(hook, settings)
     name = _display_name(hook)
     status: Status = "degraded" if whole.degraded else "connected"
@@ -312,10 +312,11 @@ def record_streams(
     Returns:
         The health transition.
     """
-    from sendgrid_elt import catalog
+    from sendgrid_elt import stream_scopes
 
     engine = engine or health_engine()
-    report = catalog.scope_report(hook.granted_scopes(), None)  # the credential's, not the run's
+    # the credential's, not the run's
+    report = stream_scopes.scope_report(hook.granted_scopes(), None)
     settings = _settings_for(hook, settings)
     name = _display_name(hook)
     problems = stream_problems(outcomes)

@@ -42,7 +42,7 @@ from sendgrid_hook import errors
 from sendgrid_hook.display import printable, shorten
 from sendgrid_hook.redaction import scrub
 
-from sendgrid_elt import catalog, sync_state
+from sendgrid_elt import catalog, stream_scopes, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper
 from sendgrid_elt.rejects import unusable_unit
@@ -172,7 +172,8 @@ class TenantExtractor:
             shaper = Shaper(
                 spec, *cursor_limits(spec, self.now, self.today), secrets=self.hook.secret_forms
             )
-            skip = catalog.scope_status(spec, self.granted) if self.granted is not None else None
+            granted = self.granted
+            skip = stream_scopes.scope_status(spec, granted) if granted is not None else None
             if skip is not None:
                 raise Skip(*skip)
             outcome.records, outcome.detail = self._load(spec, shaper, outcome)

@@ -236,7 +236,7 @@ def _health(r: Any, found: accounts.Finding) -> Health:
 
 def disabled_by(missing: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
     """Missing scope -> the streams (data) it disables, from the stream catalog."""
-    from sendgrid_elt.catalog import scope_requirements
+    from sendgrid_elt.stream_scopes import scope_requirements
 
     disables = scope_requirements().disables
     return {scope: sorted(disables.get(scope, ())) for scope in sorted(missing)}
@@ -259,7 +259,7 @@ def scope_gaps(granted: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...
     """Required and optional (plan-feature) scopes of the catalog that ``granted`` lacks."""
     from sendgrid_hook.scopes import missing_scopes
 
-    from sendgrid_elt.catalog import scope_requirements
+    from sendgrid_elt.stream_scopes import scope_requirements
 
     needs = scope_requirements()
     return missing_scopes(needs.required, granted), missing_scopes(needs.optional, granted)

@@ -115,7 +115,7 @@ def _class_of(page: str, element_id: str) -> str:
 
 def test_key_missing_scopes_is_connected_with_unreadable_features(api_server, sim) -> None:
     """A working key without some scopes: "Connected, N features unreadable", never green."""
-    from sendgrid_elt.catalog import scope_requirements
+    from sendgrid_elt.stream_scopes import scope_requirements
 
     conn_id = new_conn_id("scopes")
     tenant = sim.tenant(0)

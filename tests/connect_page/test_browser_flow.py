@@ -148,7 +148,7 @@ BACKGROUND = "el => getComputedStyle(el).backgroundColor"
 
 def test_key_missing_scopes_is_not_green_in_chromium(api_server, sim) -> None:
     """A restricted key: the page shows "Connected, N features unreadable" in yellow, and why."""
-    from sendgrid_elt.catalog import scope_requirements
+    from sendgrid_elt.stream_scopes import scope_requirements
 
     conn_id = new_conn_id("restricted")
     tenant = sim.tenant(0)

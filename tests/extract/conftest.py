@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from sendgrid_elt import catalog
+from sendgrid_elt import catalog, stream_scopes
 from sendgrid_elt.settings import STAGING_SCHEMA
 
 #: conn id -> (simulator tenant index, key kind). acme: Pro with subusers; bluebird:
@@ -104,7 +104,7 @@ def assert_matches_truth(
                 if keys != want:
                     problems.append(f"{conn_id}.{name}: keys differ")
             separate_key = catalog.BY_NAME.get(name) and (
-                catalog.get(name).scope in catalog.SEPARATE_KEY_SCOPES
+                catalog.get(name).scope in stream_scopes.SEPARATE_KEY_SCOPES
             )
             want_status = (
                 "missing_scope"

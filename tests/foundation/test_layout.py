@@ -37,6 +37,7 @@ PUBLIC_PIPELINE = {
     "sendgrid_elt.warehouse",
     "sendgrid_elt.connection_health",
     "sendgrid_elt.catalog",
+    "sendgrid_elt.stream_scopes",
     "sendgrid_elt.tenants",
     "sendgrid_elt.assets",
     "sendgrid_elt.postgres_target",

@@ -1,7 +1,8 @@
 """OAuth 2.0 bearer authentication with lazy, serialized refresh of rotating refresh tokens.
 
 The token exchange itself is requests-oauthlib's ``OAuth2Session.refresh_token`` (no
-hand-written OAuth client). This module adds what a multi-task pipeline needs around it:
+hand-written OAuth client), sent by :func:`~sendgrid_hook.auth.token_session.refresh_exchange`.
+This module adds what a multi-task pipeline needs around it:
 
 1. the access token is refreshed lazily, when it is about to expire or when the API answers
    401 (:meth:`OAuth2RefreshAuth.handle_unauthorized`);
@@ -32,16 +33,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import tenacity
-from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
-from requests.auth import AuthBase, HTTPBasicAuth
-from requests.exceptions import RequestException
+from requests.auth import AuthBase
 
 from sendgrid_hook.auth.refresh_lock import PostgresAdvisoryLock
-from sendgrid_hook.auth.token_session import (
-    BoundedOAuth2Session,
-    is_loopback_http,
-    loopback_transport,
-)
+from sendgrid_hook.auth.token_session import is_loopback_http, refresh_exchange
 from sendgrid_hook.auth.token_store import (
     StoredToken,
     VariableTokenStore,
@@ -179,7 +174,7 @@ class OAuth2RefreshAuth(AuthBase):
                     f"connection {conn_id!r} has no OAuth refresh token: connect it first",
                     reason="not_connected",
                 )
-            token = self._exchange(refresh_token)
+            token = refresh_exchange(self.settings, refresh_token)
             self._spent.add(fingerprint(refresh_token))
             new = StoredToken(
                 refresh_token=token.get("refresh_token") or refresh_token,
@@ -348,46 +343,6 @@ class OAuth2RefreshAuth(AuthBase):
         self._refresh_token = token.refresh_token
         self._expires_at = token.expires_at or 0.0
         self._issued_at = token.rotated_at
-
-    def _exchange(self, refresh_token: str) -> dict[str, Any]:
-        s = self.settings
-        # No scope: a refresh keeps the grant's own (RFC 6749 section 6). Asking for
-        # ``oauth_scopes`` makes oauthlib raise a bare ``Warning`` when the answer names
-        # another set, after the server rotated the refresh token and before it is stored.
-        session = BoundedOAuth2Session(client_id=s.client_id, deadline_seconds=s.request_timeout)
-        try:
-            with loopback_transport(s.token_url or ""):
-                token = session.refresh_token(
-                    s.token_url,
-                    refresh_token=refresh_token,
-                    auth=HTTPBasicAuth(s.client_id or "", s.client_secret or ""),
-                    timeout=(s.connect_timeout, s.read_timeout),
-                )
-        except InvalidGrantError as exc:
-            raise ReconnectRequired(
-                f"the OAuth refresh token of {s.conn_id!r} was refused (invalid_grant: revoked, "
-                "expired or consent withdrawn)",
-                reason="refresh_token_invalid",
-                status_code=getattr(exc, "status_code", 400),
-            ) from None
-        except InvalidClientError:
-            raise ReconnectRequired(
-                f"the OAuth client of {s.conn_id!r} was refused (invalid_client)",
-                reason="client_rejected",
-                status_code=401,
-            ) from None
-        except (OAuth2Error, RequestException, ValueError) as exc:
-            raise SendGridRetriableError(
-                f"OAuth token refresh of {s.conn_id!r} failed: {scrub(type(exc).__name__)}: "
-                f"{scrub(getattr(exc, 'description', '') or '')}"
-            ) from None
-        finally:
-            session.close()
-        register_secret(token.get("access_token"), "access_token")
-        register_secret(token.get("refresh_token"), "refresh_token")
-        if not token.get("access_token"):
-            raise SendGridRetriableError("OAuth token response has no access_token")
-        return dict(token)
 
 
 def _usable(expires_at: float, issued_at: float, now: float) -> bool:

@@ -1,10 +1,11 @@
-"""The OAuth token requests' session: no redirects, a deadline, a body-size cap.
+"""The OAuth token requests: a session with no redirects, a deadline, a body-size cap.
 
 A token request carries the client secret and a refresh token or an authorization code. With
 plain ``requests`` a ``307`` answer makes it POST them again to whatever host ``Location`` names,
 and a trickling or endless answer holds the task. :class:`BoundedOAuth2Session` is
 requests-oauthlib's ``OAuth2Session`` (which still does the OAuth work) with the same bounds as
-API calls (:mod:`sendgrid_hook.bounded_fetch`).
+API calls (:mod:`sendgrid_hook.bounded_fetch`). :func:`refresh_exchange` is the refresh-token
+request of :class:`~sendgrid_hook.auth.oauth2.OAuth2RefreshAuth` and the errors it maps.
 
 oauthlib refuses plain http unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` environment
 variable is set; :func:`loopback_transport` sets it only around one token request to a loopback
@@ -22,14 +23,24 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import urllib3
-from requests.exceptions import Timeout
+from oauthlib.oauth2 import InvalidClientError, InvalidGrantError, OAuth2Error
+from requests.auth import HTTPBasicAuth
+from requests.exceptions import RequestException, Timeout
 from requests_oauthlib import OAuth2Session
 
 from sendgrid_hook.bounded_fetch import DeadlineExceeded, describe_origin, read_body
-from sendgrid_hook.errors import SendGridConfigError, SendGridRedirectError
+from sendgrid_hook.errors import (
+    ReconnectRequired,
+    SendGridConfigError,
+    SendGridRedirectError,
+    SendGridRetriableError,
+)
+from sendgrid_hook.redaction import register_secret, scrub
 
 if TYPE_CHECKING:
     from requests import Response
+
+    from sendgrid_hook.config import SendGridSettings
 
 #: Token responses are a few hundred bytes.
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
@@ -121,3 +132,55 @@ class BoundedOAuth2Session(OAuth2Session):
             response.close()
         response._content = body  # the body read within bounds, for requests-oauthlib
         return response
+
+
+def refresh_exchange(settings: SendGridSettings, refresh_token: str) -> dict[str, Any]:
+    """Exchange ``refresh_token`` for new tokens at the connection's token URL (one request).
+
+    Returns:
+        The token response (``access_token``, usually a rotated ``refresh_token``, expiry);
+        both tokens are registered with the scrubber before it is returned.
+
+    Raises:
+        ReconnectRequired: The server refused the refresh token (``invalid_grant``) or the
+            client (``invalid_client``).
+        SendGridRetriableError: The request failed otherwise, or the answer has no access token.
+    """
+    s = settings
+    # No scope: a refresh keeps the grant's own (RFC 6749 section 6). Asking for
+    # ``oauth_scopes`` makes oauthlib raise a bare ``Warning`` when the answer names
+    # another set, after the server rotated the refresh token and before it is stored.
+    session = BoundedOAuth2Session(client_id=s.client_id, deadline_seconds=s.request_timeout)
+    try:
+        with loopback_transport(s.token_url or ""):
+            token = session.refresh_token(
+                s.token_url,
+                refresh_token=refresh_token,
+                auth=HTTPBasicAuth(s.client_id or "", s.client_secret or ""),
+                timeout=(s.connect_timeout, s.read_timeout),
+            )
+    except InvalidGrantError as exc:
+        raise ReconnectRequired(
+            f"the OAuth refresh token of {s.conn_id!r} was refused (invalid_grant: revoked, "
+            "expired or consent withdrawn)",
+            reason="refresh_token_invalid",
+            status_code=getattr(exc, "status_code", 400),
+        ) from None
+    except InvalidClientError:
+        raise ReconnectRequired(
+            f"the OAuth client of {s.conn_id!r} was refused (invalid_client)",
+            reason="client_rejected",
+            status_code=401,
+        ) from None
+    except (OAuth2Error, RequestException, ValueError) as exc:
+        raise SendGridRetriableError(
+            f"OAuth token refresh of {s.conn_id!r} failed: {scrub(type(exc).__name__)}: "
+            f"{scrub(getattr(exc, 'description', '') or '')}"
+        ) from None
+    finally:
+        session.close()
+    register_secret(token.get("access_token"), "access_token")
+    register_secret(token.get("refresh_token"), "refresh_token")
+    if not token.get("access_token"):
+        raise SendGridRetriableError("OAuth token response has no access_token")
+    return dict(token)

@@ -2,7 +2,8 @@
 
 The hook is deliberately thin: it reads the connection (:mod:`sendgrid_hook.config`), builds
 the session with the right auth object (:mod:`sendgrid_hook.auth`), and delegates requests to
-:mod:`sendgrid_hook.transport` and paging to :mod:`sendgrid_hook.pagination`.
+:mod:`sendgrid_hook.transport`, paging to :mod:`sendgrid_hook.pagination` and the Test button's
+answer to :mod:`sendgrid_hook.connection_check`.
 
 It subclasses :class:`~airflow.providers.http.hooks.http.HttpHook` (connection handling,
 TCP keep-alive adapter, ``run``/``run_and_check`` for ad-hoc calls) but overrides
@@ -26,19 +27,9 @@ from sendgrid_hook.account import USERNAME_PATH, USERNAME_SCOPE, AccountIdentity
 from sendgrid_hook.auth.api_key import ApiKeyAuth
 from sendgrid_hook.auth.oauth2 import OAuth2RefreshAuth
 from sendgrid_hook.config import SendGridSettings, SubusersFilter
-from sendgrid_hook.constants import (
-    CONN_TYPE,
-    DEFAULT_CONN_ID,
-    INTERACTIVE_TIME_BUDGET_SECONDS,
-    TEST_COPY_EXTRA,
-)
-from sendgrid_hook.display import plural
-from sendgrid_hook.errors import (
-    ReconnectRequired,
-    SendGridError,
-    SendGridFatalError,
-    SendGridTimeBudgetExceededError,
-)
+from sendgrid_hook.connection_check import check_connection
+from sendgrid_hook.constants import CONN_TYPE, DEFAULT_CONN_ID
+from sendgrid_hook.errors import SendGridFatalError
 from sendgrid_hook.pagination import (
     DEFAULT_MAX_PAGES,
     PageProgress,
@@ -46,9 +37,7 @@ from sendgrid_hook.pagination import (
     iter_pages,
 )
 from sendgrid_hook.rate_limit import RateLimiter, date_header
-from sendgrid_hook.redaction import echo_forms, install_log_filters, scrub
-from sendgrid_hook.scopes import missing_scopes as _missing
-from sendgrid_hook.scopes import scope_requirements
+from sendgrid_hook.redaction import echo_forms, install_log_filters
 from sendgrid_hook.transport import ApiResponse, Transport, settle_environment
 
 log = logging.getLogger(__name__)
@@ -329,13 +318,6 @@ class SendGridHook(HttpHook):
             return None
         return parse_identity(self.transport.get(USERNAME_PATH).body)
 
-    def _is_test_copy(self) -> bool:
-        try:
-            extra = self.get_connection(self.sendgrid_conn_id).extra_dejson
-        except Exception:  # a candidate hook (settings given) may have no stored connection
-            return False
-        return bool(extra.get(TEST_COPY_EXTRA))
-
     def api_date(self) -> dt.date | None:
         """The API's current date, from the ``Date`` header of the ``/v3/scopes`` response.
 
@@ -357,55 +339,6 @@ class SendGridHook(HttpHook):
     def test_connection(self) -> tuple[bool, str]:
         """One ``GET /v3/scopes``; report missing scopes. Never raises.
 
-        An OAuth connection tested through Airflow's ``POST /api/v2/connections/test`` (a copy
-        under a random id, marked with :data:`~sendgrid_hook.constants.TEST_COPY_EXTRA`) is not
-        refreshed: the rotated refresh token would be lost with the copy.
+        See :func:`sendgrid_hook.connection_check.check_connection`.
         """
-        try:
-            if self.settings.auth_type == "oauth2" and self._is_test_copy():
-                return False, (
-                    "Not tested here: this is an OAuth connection, and Airflow's Test runs on a "
-                    "copy under a random id, where a token refresh would rotate the stored "
-                    "refresh token away. Use Test on Admin -> SendGrid connections, or run "
-                    "`airflow connections test <conn id>`."
-                )
-            budget = self.set_time_budget(INTERACTIVE_TIME_BUDGET_SECONDS)
-            granted = self.granted_scopes()
-            needs = scope_requirements()
-            required = self.settings.required_scopes or needs.required
-        except SendGridTimeBudgetExceededError as exc:
-            return False, (
-                f"SendGrid connection test could not finish within {budget:g} s ({scrub(exc)}): "
-                "SendGrid is slow or rate-limiting this credential; try again later."
-            )
-        except ReconnectRequired as exc:
-            return False, f"SendGrid refused the credential ({exc.reason}): {scrub(exc)}"
-        except SendGridError as exc:
-            return False, f"SendGrid connection test failed: {scrub(exc)}"
-        except Exception as exc:
-            return False, f"SendGrid connection test failed: {type(exc).__name__}: {scrub(exc)}"
-        missing = _missing(required, granted)
-        optional = _missing(needs.optional, granted)
-        note = f" Not granted (features not licensed?): {', '.join(optional)}." if optional else ""
-        # Airflow's Test button tests a copy under a random id: name the tenant only if named
-        who = "" if self.display_name == self.tenant_id else f" as '{self.display_name}'"
-        who += self._account_note()
-        if missing:
-            return False, (
-                f"Connected to SendGrid{who}, but the credential is missing {len(missing)} "
-                f"required {plural('scope', len(missing))}; these streams are skipped until "
-                f"they are granted: {needs.describe(missing)}.{note}"
-            )
-        return True, (
-            f"Connected to SendGrid{who}: {len(granted)} scopes granted, "
-            f"all {len(required)} required scopes present.{note}"
-        )
-
-    def _account_note(self) -> str:
-        """`` (account 'acme', user id 42)`` for a Test's answer; empty when unknown."""
-        try:
-            account = self.account_identity()
-        except SendGridError as exc:
-            log.info("SendGrid account not named in the test: %s", scrub(exc))
-            return ""
-        return f" ({scrub(account.label())})" if account else ""  # the server's text: scrubbed
+        return check_connection(self)
