@@ -9,7 +9,8 @@ This module adds the channels and the DAG helpers:
 * :func:`check_connection` runs ``GET /v3/scopes`` at the start of a run: records
   connected/degraded (missing scopes), returns which streams can run;
 * :func:`record_streams` runs at the end of a run: streams that failed, skipped a subuser that
-  still exists (``skipped_units``) or rejected records make the tenant ``degraded`` (an alert
+  still exists (``skipped_units``), had parent ids refused (``refused_ids``: API keys,
+  templates) or rejected records make the tenant ``degraded`` (an alert
   only for a problem not told yet), a clean run clears them (one ``resolved`` notice when
   problems had been told).
 """
@@ -26,7 +27,14 @@ from sendgrid_hook.errors import ReconnectRequired
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt.alert_settings import AlertSettings, undelivered
-from sendgrid_elt.health_problems import HELD, SKIPPED, problems_text, stream_problems, told_text
+from sendgrid_elt.health_problems import (
+    HELD,
+    REFUSED,
+    SKIPPED,
+    problems_text,
+    stream_problems,
+    told_text,
+)
 from sendgrid_elt.health_store import (
     DEFAULT_REMINDER,
     KEEP,
@@ -55,6 +63,7 @@ __all__ = [
     "DEFAULT_REMINDER",
     "HELD",
     "KEEP",
+    "REFUSED",
     "RUN_PROBLEM",
     "SKIPPED",
     "AlertKind",

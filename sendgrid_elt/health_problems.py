@@ -1,8 +1,8 @@
 """What a tenant's health problems are: per stream from a run, as alert keys, told, in words.
 
 * :func:`stream_problems` - a run's stream outcomes as ``stream_problems`` (``{stream: {"kind":
-  "failed" | "held_deletions" | "skipped_units" | "rejected", "detail", "count"}}``;
-  ``skipped_units`` also names its ``subusers``);
+  "failed" | "held_deletions" | "skipped_units" | "refused_ids" | "rejected", "detail",
+  "count"}}``; ``skipped_units`` also names its ``subusers``, ``refused_ids`` its ``ids``);
 * :func:`problem_keys` - what a ``degraded`` alert is about: ``scope:<scope>``,
   ``stream:<name>:<kind>``, and one ``stream:<name>:skipped_units:<subuser>`` per refused
   subuser (a new refused subuser is a new problem, the same one refused again is not);
@@ -30,6 +30,8 @@ FORGET_TOLD_AFTER = dt.timedelta(hours=24)
 SKIPPED = "skipped_units"
 #: A snapshot's mass deletion held until the next complete read agrees (``snapshot_guard``).
 HELD = "held_deletions"
+#: A fan-out's parent ids (API keys, templates) refused while their list reads (``unit_reads``).
+REFUSED = "refused_ids"
 
 
 def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -41,21 +43,25 @@ def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     in ``rejected``). One deleted or disabled since the run read the subuser list is no problem
     (see :mod:`sendgrid_elt.subuser_roster`). A complete read that would have marked most of a
     unit's keys deleted is ``held_deletions`` (``count``: units held; ``detail`` names each with
-    its counts): nothing of it was deleted, the next complete read decides.
+    its counts): nothing of it was deleted, the next complete read decides. A fan-out's parent
+    ids SendGrid refused while their list reads (an API key's scopes, a template's versions:
+    rows kept, the data missing) are ``refused_ids`` (``count`` and ``ids``), one problem per
+    stream.
 
     Args:
         outcomes: Stream name -> ``StreamOutcome`` (anything with ``status``, ``detail`` and
             ``rejected``; ``skipped`` and ``held`` when it has them).
 
     Returns:
-        ``{stream: {"kind": "failed" | "held_deletions" | "skipped_units" | "rejected",
-        "detail": ..., "count": n}}``.
+        ``{stream: {"kind": "failed" | "held_deletions" | "skipped_units" | "refused_ids" |
+        "rejected", "detail": ..., "count": n}}``.
     """
     problems: dict[str, dict[str, Any]] = {}
     for name, outcome in outcomes.items():
         rejected = int(getattr(outcome, "rejected", 0) or 0)
         skipped = dict(getattr(outcome, "skipped", None) or {})
         held = dict(getattr(outcome, "held", None) or {})
+        refused = dict(getattr(outcome, "refused", None) or {})
         detail = shorten(printable(scrub(str(getattr(outcome, "detail", "") or ""))), 300)
         if outcome.status == "error":
             problems[name] = {"kind": "failed", "detail": detail, "count": rejected}
@@ -69,9 +75,19 @@ def stream_problems(outcomes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             problems[name] = {"kind": SKIPPED, "detail": shorten(printable(scrub(what)), 300),
                               "count": len(skipped),
                               "rejected": rejected, "subusers": sorted(skipped)}  # fmt: skip
+        elif refused:
+            ids = ", ".join(f"{pid} ({why})" for pid, why in sorted(refused.items()))
+            what = f"{len(refused)} parent {plural('id', len(refused))} refused, rows kept: {ids}"
+            problems[name] = {"kind": REFUSED, "detail": shorten(printable(scrub(what)), 300),
+                              "count": len(refused), "rejected": rejected,
+                              "ids": sorted(refused)[:100]}  # fmt: skip
         elif rejected:
             problems[name] = {"kind": "rejected", "detail": detail, "count": rejected}
     return problems
+
+
+#: The counted kinds in words (:func:`problems_text`, when a problem has no ``detail``).
+_WHAT = {SKIPPED: "subusers skipped", HELD: "deletions held", REFUSED: "parent ids refused"}
 
 
 def problem_signature(problems: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -167,10 +183,10 @@ def problems_text(problems: Mapping[str, Any] | None) -> str:
             parts.append(f"the run failed outside its streams ({p.get('detail') or 'see logs'})")
         elif p.get("kind") == "failed":
             parts.append(f"stream {name} failed ({p.get('detail') or 'see stream_status'})")
-        elif p.get("kind") in (SKIPPED, HELD):
+        elif p.get("kind") in _WHAT:
             rejected = p.get("rejected") or 0
             also = f"; it rejected {rejected} {plural('record', rejected)}" if rejected else ""
-            what = "subusers skipped" if p.get("kind") == SKIPPED else "deletions held"
+            what = _WHAT[p["kind"]]
             parts.append(f"stream {name}: {p.get('detail') or f'{count} {what}'}{also}")
         else:
             parts.append(f"stream {name} rejected {count} {plural('record', count)}")
@@ -190,9 +206,8 @@ def told_text(keys: Sequence[str]) -> str:
         if name == RUN_PROBLEM:
             parts.append("the run failed outside its streams")
         else:
-            what = {"failed": "failed", SKIPPED: "skipped subusers", HELD: "held deletions"}.get(
-                kind, "rejected records"
-            )
+            what = {"failed": "failed", SKIPPED: "skipped subusers", HELD: "held deletions",
+                    REFUSED: "refused parent ids"}.get(kind, "rejected records")  # fmt: skip
             parts.append(f"stream {name} {what}" + (f" ({', '.join(who)})" if who else ""))
     if scopes:
         parts.append(f"missing {plural('scope', len(scopes))}: {', '.join(scopes)}")

@@ -20,10 +20,10 @@ lock), so concurrent tasks never send two alerts for one transition:
   (once: the told problems are then forgotten).
 
 ``stream_problems`` (``{stream: {"kind": "failed" | "held_deletions" | "skipped_units" |
-"rejected", "detail": ..., "count": n}}``) is written at the end of each run; the scope check at
-the start of the next run keeps it, so a tenant whose problems persist stays ``degraded``
-without a new alert. What counts as one problem (a refused subuser is one per stream and
-subuser) and what was told is :mod:`sendgrid_elt.health_problems`'s.
+"refused_ids" | "rejected", "detail": ..., "count": n}}``) is written at the end of each run;
+the scope check at the start of the next run keeps it, so a tenant whose problems persist stays
+``degraded`` without a new alert. What counts as one problem (a refused subuser is one per
+stream and subuser) and what was told is :mod:`sendgrid_elt.health_problems`'s.
 
 :mod:`sendgrid_elt.connection_health` is the public face of this module.
 """
@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from sendgrid_elt.health_problems import (
     HELD,
+    REFUSED,
     RUN_PROBLEM,
     SKIPPED,
     alert_undelivered,
@@ -198,7 +199,8 @@ def _reason(missing_scopes: Sequence[str], problems: Mapping[str, Any]) -> str |
     reasons = [r for r, on in (("missing_scopes", missing_scopes), ("run_failed",
                RUN_PROBLEM in problems), ("streams_failed", "failed" in kinds),
                ("units_skipped", SKIPPED in kinds), ("deletions_held", HELD in kinds),
-               ("records_rejected", "rejected" in kinds)) if on]  # fmt: skip
+               ("ids_refused", REFUSED in kinds), ("records_rejected", "rejected" in kinds))
+               if on]  # fmt: skip
     return ",".join(reasons) or None
 
 

@@ -350,12 +350,15 @@ class StreamWriter:
         )
 
     def finish_snapshot(
-        self, *, excluded_subusers: Iterable[str] = (), listed: Collection[str] = ()
-    ) -> int:
+        self, *, excluded_subusers: Iterable[str] = (), listed: Collection[str] = (),
+        kept: Collection[tuple[str, str]] = (), column: str | None = None,
+    ) -> int:  # fmt: skip
         """Mark current keys this complete snapshot did not see as deleted.
 
         Call only when every unit of the stream completed, except ``excluded_subusers`` (units
-        that failed, were skipped or were not read: their rows are left alone). A key whose
+        that failed, were skipped or were not read: their rows are left alone) and the parent
+        ids of ``kept`` (``(unit, id)`` not read: the rows whose ``column`` holds the id are
+        left alone, :func:`~sendgrid_elt.snapshot_guard.finish`). A key whose
         record was read but rejected this run stays current (it exists in SendGrid). A unit
         that would lose most of its keys at once is held instead (:attr:`held`, see
         :mod:`sendgrid_elt.snapshot_guard`), unless it is a subuser no longer ``listed``.
@@ -369,7 +372,7 @@ class StreamWriter:
         with conn.transaction():
             params = {**self._params(), "stream": self.spec.name}
             deleted, self.held = snapshot_guard.finish(
-                conn, self.table, params, excluded_subusers, listed
+                conn, self.table, params, excluded_subusers, listed, kept, column
             )
         return deleted
 

@@ -23,6 +23,10 @@ A subuser no longer listed (the ``subusers`` stream marked it deleted) loses its
 its deletion is the answer, not a glitch. Unless no subuser is listed any more: a list answered
 ``[]`` by an incident is no proof, so its units are held as any other.
 
+A unit whose read left some parent ids unread (refused: :mod:`sendgrid_elt.unit_reads`) is
+still complete for its other ids: only the rows of the ids not read (``kept``, by the column
+holding a row's parent id) are left alone, a deleted id's rows are marked deleted.
+
 Units below the threshold are deleted at once. :func:`finish` runs inside the caller's
 transaction (the deletions and the holds commit together). Its cost: one grouped count of the
 unseen keys per stream with the ``UPDATE``'s own filter, in place of it (the ``UPDATE`` runs
@@ -48,6 +52,8 @@ log = logging.getLogger(__name__)
 _HOLDS = f'"{STAGING_SCHEMA}".snapshot_holds'
 #: A current row of the table ``t`` that this complete read did not see (nor rejected).
 _UNSEEN = f"t.last_seen_at < %(seen)s and not {rejected_in_run('t')}"
+#: The columns that may hold a row's parent id (``kept``; never taken from input).
+_PARENT_COLUMNS = ("parent_key", "record_key")
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ def finish(
     params: dict[str, Any],
     excluded: Iterable[str],
     listed: Collection[str] = (),
+    kept: Collection[tuple[str, str]] = (),
+    column: str | None = None,
 ) -> tuple[int, list[Held]]:
     """Mark deleted the unseen current keys of a complete snapshot, holding mass deletions.
 
@@ -86,15 +94,26 @@ def finish(
         excluded: Units not (fully) read: their rows and holds are left alone.
         listed: The tenant's current subusers: a subuser unit not among them is gone, never
             held (unless none is listed, see above).
+        kept: ``(unit, parent id)`` of ids not read: their rows are left alone.
+        column: The table's column holding a row's parent id (``parent_key``,
+            ``record_key``), required with ``kept``.
 
     Returns:
         Keys newly marked deleted, and the units held this run.
     """
+    unseen = _UNSEEN
+    if kept:
+        if column not in _PARENT_COLUMNS:
+            raise ValueError(f"kept parent ids need their column, one of {_PARENT_COLUMNS}")
+        unseen += (" and not exists (select 1 from unnest(%(kept_units)s::text[], "  # noqa: S608
+                   "%(kept_ids)s::text[]) as k (unit, pid) where k.unit = t.subuser "
+                   f"and k.pid = t.{column})")  # fmt: skip
+    params = {**params, "kept_units": [u for u, _ in kept], "kept_ids": [p for _, p in kept]}
     rows = conn.execute(  # the UPDATE's own filter: as cheap when nothing is to delete
         "select coalesce(g.subuser, h.subuser), coalesce(g.missing, 0), h.run_id from "  # noqa: S608
         f"(select t.subuser, count(*) as missing from {table} t where t.tenant_id = %(t)s "
         "and t.is_current and t.deleted_at is null and not (t.subuser = any(%(skip)s)) "
-        f"and {_UNSEEN} group by t.subuser) g full join (select subuser, run_id from {_HOLDS} "
+        f"and {unseen} group by t.subuser) g full join (select subuser, run_id from {_HOLDS} "
         "where tenant_id = %(t)s and stream = %(stream)s and not (subuser = any(%(skip)s))) h "
         "on h.subuser = g.subuser",
         {**params, "skip": list(excluded)},
@@ -121,7 +140,7 @@ def finish(
         deleted = conn.execute(
             f"update {table} t set deleted_at = now(), run_id = %(run)s "  # noqa: S608
             "where t.tenant_id = %(t)s and t.subuser = any(%(units)s) and t.is_current "
-            f"and t.deleted_at is null and {_UNSEEN}",
+            f"and t.deleted_at is null and {unseen}",
             {**params, "units": delete},
         ).rowcount
     if clear:

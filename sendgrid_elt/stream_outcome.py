@@ -20,6 +20,10 @@ Statuses (also the ``stream_status`` table's):
   ``ok`` with the unit in ``held`` and named in ``detail``: nothing of it is deleted until the
   next complete read agrees (a health problem of kind ``held_deletions``, see
   :mod:`sendgrid_elt.snapshot_guard`).
+  A fan-out's parent id refused (403/451) while its parent list reads (an API key, a template:
+  :mod:`sendgrid_elt.unit_reads`) keeps its rows and leaves the stream ``ok`` with the id in
+  ``refused``: its data is missing, a health problem of kind ``refused_ids``. A refused id of
+  a fan-out over the subuser list is a refused subuser instead (``skipped``).
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ class StreamOutcome:
     skipped: dict[str, str] = field(default_factory=dict)
     #: Unit -> its deletion held this run, in words (:mod:`sendgrid_elt.snapshot_guard`).
     held: dict[str, str] = field(default_factory=dict)
+    #: Parent id -> why SendGrid refused it, of a fan-out over another list than the subusers'
+    #: (an API key, a template): its rows kept, its data missing (:mod:`unit_reads`).
+    refused: dict[str, str] = field(default_factory=dict)
     #: The stream ended on the tenant's time budget (set by :func:`errored`, never read from
     #: ``detail``'s text): the tenant is ``partial``, not failed (:mod:`sendgrid_elt.batches`).
     budget_ended: bool = False
@@ -69,6 +76,7 @@ class StreamOutcome:
             **({"repaired": self.repaired} if self.repaired else {}),
             **({"skipped": len(self.skipped)} if self.skipped else {}),
             **({"held": len(self.held)} if self.held else {}),
+            **({"refused": len(self.refused)} if self.refused else {}),
             **({"detail": self.detail} if self.detail else {}),
         }
 

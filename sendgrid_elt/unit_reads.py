@@ -21,7 +21,8 @@ feature as its ids (``/v3/subusers``, ``/v3/api_keys``, ``/v3/templates``), so a
 (403) while the list reads is SendGrid's answer about that id, and an id that answers 404 (or
 ``400 No user found``, SendGrid's answer for an unknown subuser) was deleted since the list was
 read: named in the stream's detail, no problem. Only when no id of the unit was read is the
-list asked once more (:func:`_none_read`).
+list asked once more (:func:`_none_read`). What the ids not read mean for the outcome and the
+snapshot (refused ids a health problem, deleted ones deleted): :mod:`sendgrid_elt.unit_parts`.
 """
 
 from __future__ import annotations

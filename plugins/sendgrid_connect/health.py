@@ -79,25 +79,29 @@ class Health:
         """Human label of the status.
 
         ``Connected, 3 features unreadable`` when scopes are missing; streams that failed,
-        skipped refused subusers or rejected records in the last run are named after it.
+        skipped refused subusers, had ids refused or rejected records in the last run are
+        named after it.
         """
         if self.status != "degraded":
             return LABELS.get(self.status, self.status)
-        from sendgrid_elt.connection_health import HELD, RUN_PROBLEM, SKIPPED
+        from sendgrid_elt.connection_health import HELD, REFUSED, RUN_PROBLEM, SKIPPED
 
         why = []
         streams = {n: p for n, p in self.stream_problems.items() if n != RUN_PROBLEM}
         failed = sorted(n for n, p in streams.items() if p.get("kind") == "failed")
         skipped = sorted(n for n, p in streams.items() if p.get("kind") == SKIPPED)
+        refused = sorted(n for n, p in streams.items() if p.get("kind") == REFUSED)
         held = sorted(n for n, p in streams.items() if p.get("kind") == HELD)
         rejected = sorted(n for n, p in streams.items()
-                          if p.get("kind") not in ("failed", SKIPPED, HELD))  # fmt: skip
+                          if p.get("kind") not in ("failed", SKIPPED, REFUSED, HELD))  # fmt: skip
         if RUN_PROBLEM in self.stream_problems:
             why.append("the last run failed before its streams")
         if failed:
             why.append(f"streams failed: {', '.join(failed)}")
         if skipped:
             why.append(f"subusers refused in {', '.join(skipped)}")
+        if refused:
+            why.append(f"ids refused (rows kept) in {', '.join(refused)}")
         if held:
             why.append(f"deletions held in {', '.join(held)} until the next run agrees")
         if rejected:

@@ -125,6 +125,16 @@ def test_held_deletions_read_as_such_not_as_rejected_records(airflow_home) -> No
     assert h.label == "Degraded; deletions held in api_keys until the next run agrees"
 
 
+def test_refused_ids_read_as_such_not_as_rejected_records(airflow_home) -> None:
+    """A stream whose API keys or templates were refused (``refused_ids``) is named for that.
+    Before: read as "records rejected"."""
+    from sendgrid_connect import health
+
+    refused = {"kind": "refused_ids", "detail": "1 parent id refused", "count": 1, "ids": ["k"]}
+    h = health.Health("degraded", stream_problems={"api_key_scopes": refused})
+    assert h.label == "Degraded; ids refused (rows kept) in api_key_scopes"
+
+
 def test_health_reads_a_table_from_before_its_newest_column(airflow_home, warehouse) -> None:
     """After an upgrade, before a DAG run migrates the table, the page still shows each
     tenant's health (before: the select named the new column, failed, and every tenant read

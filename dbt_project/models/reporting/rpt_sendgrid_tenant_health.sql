@@ -84,6 +84,10 @@ final as (
                         case when status_reason like '%units_skipped%'
                                 then 'subusers refused by SendGrid, missing from the totals'
                         end,
+                        case when status_reason like '%ids_refused%'
+                                then 'API keys or templates refused by SendGrid, their data '
+                                    || 'missing'
+                        end,
                         case when status_reason like '%deletions_held%'
                                 then 'most of a list missing at once: its deletion waits for '
                                     || 'the next run to agree'
