@@ -16,7 +16,7 @@ one refused as a fan-out's id. A parent id refused on its first page is skipped,
 deleted since its list was read is named (:mod:`sendgrid_elt.unit_reads`). A complete read that
 would delete most of a unit's keys is held (:mod:`~.snapshot_guard`). A subuser whose name no
 index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read: one
-reject per stream names it.
+reject per stream names it; so does one stored repaired (U+FFFD for a NUL), never sent.
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sendgrid_hook import errors
-from sendgrid_hook.display import printable, shorten
+from sendgrid_hook.display import PrintableLog, shorten
 from sendgrid_hook.redaction import scrub
 
 from sendgrid_elt import catalog, stream_scopes, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper
-from sendgrid_elt.rejects import unusable_unit
+from sendgrid_elt.rejects import unfaithful, unusable_unit
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import (
     TENANT_ERRORS,
@@ -71,16 +71,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class _TenantLog(logging.LoggerAdapter):
-    """A tenant's lines, named: the tenants of a batch share one task log, thread by thread."""
+class _TenantLog(PrintableLog):
+    """A tenant's lines, named (a batch's tenants share one task log), each text printable."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         return f"tenant {self.extra['tenant']}: {msg}", kwargs
-
-    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
-        """Text arguments as :func:`printable` writes them (names from SendGrid forge no line)."""
-        args = tuple(printable(a) if isinstance(a, str) else a for a in args)
-        super().log(level, msg, *args, stacklevel=kwargs.pop("stacklevel", 1) + 1, **kwargs)
 
 
 #: Units of one stream that may fail in a row before its other units wait for the next run.
@@ -226,6 +221,8 @@ class TenantExtractor:
         self._gone = []
         units = self._units(spec)
         unusable = {u: why for u in units if (why := unusable_unit(u))}
+        if spec.fan_out is not None and spec.fan_out.parent == "subusers":  # never sent altered
+            unusable |= {n: why for n in self._listed_subusers() if (why := unfaithful(n))}
         if unusable:
             units = [u for u in units if u not in unusable]
             writer.keep_rejects([shaper.reject_unit(u, why) for u, why in unusable.items()])
@@ -375,6 +372,11 @@ class TenantExtractor:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def _fan_ids(self, parent: StreamSpec, field: str, subuser: str) -> list[str]:
+        """A fan-out's parent ids, but no subuser name stored repaired (:func:`unfaithful`)."""
+        ids = self._parent_ids(parent, field, subuser)
+        return [i for i in ids if not unfaithful(i)] if parent.name == "subusers" else ids
+
     def _rows(
         self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper, parts: list[Part],
         start: dt.date | None,
@@ -384,6 +386,6 @@ class TenantExtractor:
         The returned generator may run in the loader's prefetch thread: it only does HTTP and
         shaping. Parent ids whose read failed are appended to ``parts``.
         """
-        plan = list(plan_requests(spec, unit, cursor, self._parent_ids,
+        plan = list(plan_requests(spec, unit, cursor, self._fan_ids,
                                   start_date=start, today=self.today))  # fmt: skip
         return read_pages(self.hook, spec, unit, plan, shaper, parts, self._gone)

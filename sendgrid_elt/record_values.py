@@ -16,7 +16,7 @@ from typing import Any
 from sendgrid_hook.json_body import HugeInt, NonFinite, Unparsed
 from sendgrid_hook.redaction import url_origin
 
-from sendgrid_elt.rejects import key_text
+from sendgrid_elt.rejects import REPAIRED, key_text
 
 #: Deepest nesting the repair walk follows (SendGrid records are a few levels deep).
 REPAIR_DEPTH = 200
@@ -73,8 +73,8 @@ def key_text_of(value: Any, name: str) -> str:
 def clean(text: str, replaced: Counter) -> str:
     if "\x00" in text:
         replaced["NUL characters"] += text.count("\x00")
-        text = text.replace("\x00", "\ufffd")
-    text, n = _SURROGATE.subn("\ufffd", text)
+        text = text.replace("\x00", REPAIRED)
+    text, n = _SURROGATE.subn(REPAIRED, text)
     if n:
         replaced["lone surrogates"] += n
     return text

@@ -41,6 +41,8 @@ KEY_LIMIT = 1000
 KEY_FITS_CHARS = KEY_LIMIT // 4
 #: Characters of an over-long label kept in the rejects table (before its md5).
 LABEL_KEPT = 200
+#: What a NUL or a lone surrogate becomes in a stored value (``jsonb`` and text refuse them).
+REPAIRED = "\ufffd"
 _TABLE = f'"{STAGING_SCHEMA}".rejects'
 
 
@@ -125,17 +127,36 @@ def oversized(text: str) -> str | None:
     return None
 
 
+def unfaithful(name: str) -> str | None:
+    """Why a subuser name read from staging is not SendGrid's (``None``: it is), as a reason.
+
+    A name holding :data:`REPAIRED` may have held a NUL or a lone surrogate, replaced when its
+    ``subusers`` record was stored: sent, it names no subuser (SendGrid answers 403 or 404, as
+    for one deleted). The name SendGrid holds is unknown, so it is never sent.
+    """
+    if REPAIRED in name:
+        return (
+            "subuser name stored with U+FFFD (a NUL or a lone surrogate PostgreSQL cannot hold "
+            "was replaced): SendGrid's name is unknown, not sent, not read"
+        )
+    return None
+
+
 def unusable_unit(unit: str) -> str | None:
     """Why a subuser named ``unit`` is not read at all (``None``: it is read), as a reject reason.
 
-    A name too long for an index entry cannot label rows (:func:`oversized`); one that cannot
-    be sent as ``on-behalf-of`` (a control character, a lone surrogate:
-    :func:`sendgrid_hook.on_behalf_of.unsendable`) cannot be read. Either would fail the unit
-    on every run; instead it is one reject per stream and the other subusers load.
+    A name too long for an index entry cannot label rows (:func:`oversized`); one stored
+    repaired is not SendGrid's (:func:`unfaithful`); one that cannot be sent as
+    ``on-behalf-of`` (a control character: :func:`sendgrid_hook.on_behalf_of.unsendable`)
+    cannot be read. Each would fail the unit on every run, or read it as refused; instead it is
+    one reject per stream and the other subusers load.
     """
     too_long = oversized(unit)
     if too_long:
         return f"subuser name longer than {too_long}: its records cannot be stored, not read"
+    repaired = unfaithful(unit)
+    if repaired:
+        return repaired
     problem = unsendable(unit)
     if problem:
         return f"subuser name {problem}: it cannot be sent as on-behalf-of, not read"
