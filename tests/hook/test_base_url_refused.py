@@ -72,3 +72,17 @@ def test_the_dashboard_refuses_it_before_reading_the_warehouse(
     assert "found a javascript: URL" in err
     assert "document.title" not in err  # the value itself is not echoed (it may hold a password)
     assert not (tmp_path / "d.html").exists()
+
+
+def test_an_alert_built_without_settings_never_links_to_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notifier given no base URL reads the Variable as the alert is written: a javascript:
+    value there is logged as an error and the default used, so the alert still goes out."""
+    from sendgrid_hook.notifications.reconnect import DEFAULT_CONNECT_BASE_URL, connect_url
+
+    monkeypatch.setenv(VARIABLE_ENV, "javascript:alert(1)")
+    assert connect_url("acme").startswith(f"{DEFAULT_CONNECT_BASE_URL}/")
+    assert f"Variable {CONNECT_BASE_URL_VARIABLE} must be" in caplog.text
+    monkeypatch.setenv(VARIABLE_ENV, "https://airflow.example.com/")
+    assert connect_url("acme").startswith("https://airflow.example.com/sendgrid/")

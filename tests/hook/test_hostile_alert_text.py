@@ -123,6 +123,34 @@ def test_slack_alerts_show_hostile_text_instead_of_running_it(
     assert LINK in text  # the alert's own link stays a plain URL (Slack links it)
 
 
+def test_slack_alerts_show_markup_characters_in_names_literally(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name holding ``*``, ``_``, ``~`` or backticks was read as Slack markup: ``*urgent*``
+    in bold, ``_old_`` in italics, ``~x~`` struck through, a backtick starting code that swallows
+    the rest. Slack has no escape for them: the message turns the markup off (``mrkdwn:
+    false``) and carries the names as they are."""
+    _SlackHook.posted = []
+    name = "Acme *urgent* _old_ ~x~ `y"
+    reason = "stream bounces: subusers skipped: *all_users*, ~tmp~, ```code```"
+    with serving(_SlackHook) as url:
+        monkeypatch.setenv(conn_env("slack_alerts"), json.dumps(
+            {"conn_type": "slackwebhook", "password": f"{url}/services/T0/B0/xyz"}))  # fmt: skip
+        notifier = _notifier(kind="degraded", reason=reason, display_name=name,
+                             slack_webhook_conn_id="slack_alerts",
+                             problems=["skipped_units"])  # fmt: skip
+        notifier.notify({})
+
+    assert notifier.delivered == ["log", "slack"], notifier.failed
+    [payload] = _SlackHook.posted
+    assert payload["mrkdwn"] is False
+    text = payload["text"]
+    subject, _ = notifier.message()
+    assert text.startswith(f"{subject}\n")  # no bold markup around the subject either
+    assert name in subject
+    assert "*all_users*, ~tmp~, ```code```" in text
+
+
 def test_a_recipient_with_a_line_break_does_not_stop_the_alert_to_the_others(
     smtp_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from airflow.sdk import BaseNotifier
 
+from sendgrid_hook.base_url import checked_base_url
 from sendgrid_hook.constants import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH
 from sendgrid_hook.redaction import scrub
 
@@ -44,8 +45,22 @@ def slack_text(text: str) -> str:
     """``text`` escaped for Slack: ``&``, ``<`` and ``>`` as entities.
 
     Slack reads ``<!channel>`` as a mention and ``<url|text>`` as a link showing only its text.
+    ``*``, ``_``, ``~`` and backticks have no escape in Slack's markup: :func:`slack_message`
+    turns the markup off instead.
     """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_message(subject: str, body: str) -> dict[str, Any]:
+    """The Slack webhook payload of an alert: its text, read literally.
+
+    Names in an alert (a display name, a subuser, SendGrid's words) may hold ``*``, ``_``,
+    ``~`` or backticks, which Slack's markup reads as bold, italics, strike-through or code
+    (``*urgent*``, a name cut into italics). Slack has no escape for them, so the message
+    turns the markup off (``mrkdwn: false``: the subject is a plain first line) and escapes the
+    control characters, which Slack parses regardless (:func:`slack_text`).
+    """
+    return {"text": f"{slack_text(subject)}\n{slack_text(body)}", "mrkdwn": False}
 
 
 def connect_url(tenant_id: str, base_url: str | None = None) -> str:
@@ -60,19 +75,33 @@ def airflow_url(path: str, base_url: str | None = None) -> str:
 
 
 def _default_base_url() -> str:
+    """The base URL when the alert's settings carry none: the Variable, ``[api] base_url``.
+
+    Read as an alert is written, so a value that is not http(s) is logged as an error and the
+    default used: never a link, and the alert still goes out (``AlertSettings`` refuses such a
+    Variable where it is read for a batch).
+    """
+    value, source = None, f"Variable {CONNECT_BASE_URL_VARIABLE}"
     try:
         from airflow.sdk import Variable
 
         value = Variable.get(CONNECT_BASE_URL_VARIABLE, default=None)
-        if value:
-            return str(value)
     except Exception:  # noqa: S110 - outside a task without a metadata DB
         pass
-    try:
-        from airflow.configuration import conf
+    if not value:
+        source = "Airflow's [api] base_url"
+        try:
+            from airflow.configuration import conf
 
-        return conf.get("api", "base_url", fallback=None) or DEFAULT_CONNECT_BASE_URL
-    except Exception:
+            value = conf.get("api", "base_url", fallback=None)
+        except Exception:  # noqa: S110 - no Airflow configuration
+            pass
+    if not value:
+        return DEFAULT_CONNECT_BASE_URL
+    try:
+        return checked_base_url(str(value), source)
+    except ValueError as exc:
+        log.error("%s; the alert links to %s instead", exc, DEFAULT_CONNECT_BASE_URL)
         return DEFAULT_CONNECT_BASE_URL
 
 
@@ -304,5 +333,5 @@ class ReconnectNotifier(BaseNotifier):
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
         SlackWebhookHook(slack_webhook_conn_id=self.slack_webhook_conn_id).send(
-            text=f"*{slack_text(subject)}*\n{slack_text(body)}"
+            **slack_message(subject, body)
         )
