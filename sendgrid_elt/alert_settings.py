@@ -5,8 +5,10 @@ execution-API error) marks the settings ``unread``: an alert that then reaches n
 channel is released for the next run (:func:`sendgrid_elt.connection_health.send_alert`).
 Read, but with neither recipients nor a Slack connection: one warning per read (per batch, per
 failed run), since alerts then reach the task log only and count as sent. The Airflow UI's base
-URL (the alerts' links) is read here too, and one that is not http(s) is refused with a clear
-error (:func:`sendgrid_hook.base_url.checked_base_url`), never sent as a link.
+URL (the alerts' links) is read here too; one that is not http(s) is never sent as a link
+(:func:`sendgrid_hook.base_url.checked_base_url`): the Variable's value is logged as an ERROR
+naming it and the alerts link to the default address, as for a bad reminder period, a
+misconfigured link must not stop the extraction.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sendgrid_hook.base_url import checked_base_url
+from sendgrid_hook.notifications.reconnect import DEFAULT_CONNECT_BASE_URL
 
 from sendgrid_elt.health_store import DEFAULT_REMINDER
 from sendgrid_elt.settings import (
@@ -56,11 +59,9 @@ class AlertSettings:
         """Settings from the alert Variables (recipients, Slack connection, reminder hours).
 
         Keyword arguments win over the Variables. A reminder period that is not a positive
-        number of hours is logged and the default used (it must not stop the extraction).
-
-        Raises:
-            ValueError: The base URL Variable holds no http(s) address (a ``javascript:``
-                link would run in the reader's browser).
+        number of hours, or a base URL Variable that holds no http(s) address (a
+        ``javascript:`` link would run in the reader's browser), is logged as an error and the
+        default used: neither must stop the extraction.
         """
         unread: list[str] = []
         hours = _variable(RECONNECT_REMINDER_VARIABLE, unread)
@@ -73,7 +74,11 @@ class AlertSettings:
         }
         if base and overrides.get("connect_base_url") is None:
             source = f"Variable {CONNECT_BASE_URL_VARIABLE}"
-            values["connect_base_url"] = checked_base_url(base, source)
+            try:
+                values["connect_base_url"] = checked_base_url(base, source)
+            except ValueError as exc:
+                values["connect_base_url"] = DEFAULT_CONNECT_BASE_URL
+                log.error("%s; the alerts link to %s instead", exc, DEFAULT_CONNECT_BASE_URL)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         if not settings.unread and not settings.has_channel:

@@ -5,13 +5,17 @@ The base URL is the target of the dashboard's Reconnect buttons and of every ale
 dashboard's buttons ran it (its policy blocked it, see test_dashboard_hostile_text) and the
 alerts carried it to every recipient. Now the Variable, ``AlertSettings``, the dashboard's
 ``--connect-base-url`` and its environment form are checked by one rule
-(:func:`sendgrid_hook.base_url.checked_base_url`), with an error naming where to fix it.
+(:func:`sendgrid_hook.base_url.checked_base_url`), with an error naming where to fix it; the
+Variable's error is logged and the default link used, so it never stops an extraction.
 """
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sendgrid_hook.base_url import checked_base_url
+from sendgrid_hook.notifications.reconnect import DEFAULT_CONNECT_BASE_URL
 
 from sendgrid_elt.alert_settings import AlertSettings
 from sendgrid_elt.settings import CONNECT_BASE_URL_VARIABLE
@@ -32,11 +36,19 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_the_alert_variable_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_alert_variable_is_refused(
+    value: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Never a link, and never a stopped extraction: an ERROR names the Variable."""
     monkeypatch.setenv(VARIABLE_ENV, value)
-    with pytest.raises(ValueError, match=f"Variable {CONNECT_BASE_URL_VARIABLE} must be the "
-                       r"Airflow UI's http\(s\) address"):  # fmt: skip
-        AlertSettings.from_airflow()
+    with caplog.at_level(logging.ERROR, logger="sendgrid_elt.alert_settings"):
+        settings = AlertSettings.from_airflow()
+    assert settings.connect_base_url == DEFAULT_CONNECT_BASE_URL
+    (record,) = [r for r in caplog.records if r.name == "sendgrid_elt.alert_settings"]
+    assert record.levelno == logging.ERROR
+    message = record.getMessage()
+    assert f"Variable {CONNECT_BASE_URL_VARIABLE} must be the Airflow UI's http(s)" in message
+    assert f"the alerts link to {DEFAULT_CONNECT_BASE_URL} instead" in message
     with pytest.raises(ValueError, match="connect_base_url must be"):
         AlertSettings(connect_base_url=value)
 
