@@ -12,8 +12,9 @@ kept, the snapshot deletes nothing of it, and the stream ends in ``error`` namin
 other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest wait for the
 next run). A subuser SendGrid refuses (403/404/451) is skipped with its rows kept; one that
 still exists stays in the outcome's ``skipped`` (:mod:`sendgrid_elt.subuser_roster`), so does
-one refused as a fan-out's id. A parent id refused on its first page is skipped, rows kept; one
-deleted since its list was read is named (:mod:`sendgrid_elt.unit_reads`). A complete read that
+one refused as a fan-out's id. A parent id refused on its first page is skipped, rows kept (an
+API key, a template: in the outcome's ``refused``, a health problem); one deleted since its
+list was read is named, its rows marked deleted (:mod:`~.unit_reads`). A complete read that
 would delete most of a unit's keys is held (:mod:`~.snapshot_guard`). A subuser whose name no
 index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read: one
 reject per stream names it; so does one stored repaired (U+FFFD for a NUL), never sent.
@@ -62,11 +63,13 @@ from sendgrid_elt.stream_outcome import (
 )
 from sendgrid_elt.subuser_roster import SubuserRoster, refused_ids
 from sendgrid_elt.unit_cursors import UnitCursors
+from sendgrid_elt.unit_parts import left_alone, refused_parents
 from sendgrid_elt.unit_reads import Part, plan_requests, read_pages
 from sendgrid_elt.windows import cursor_limits, floor_cursor, settled_before
 
 if TYPE_CHECKING:
     from sendgrid_elt.catalog import StreamSpec
+    from sendgrid_elt.unit_parts import LeftAlone
 
 log = logging.getLogger(__name__)
 
@@ -250,12 +253,14 @@ class TenantExtractor:
         partial = {u: parts for u, parts in partial.items() if parts}
         deleted = 0
         if spec.versioned:
-            deleted = self._finish(spec, writer, units, [*skipped, *failed, *partial, *unread,
-                                   *unusable], partial)  # fmt: skip
+            alone = left_alone(spec, partial)  # a deleted id of a partial unit is deleted
+            deleted = self._finish(spec, writer, units, [*skipped, *failed, *alone.units,
+                                   *unread, *unusable], partial, alone)  # fmt: skip
         outcome.held = {h.unit: h.text() for h in writer.held}  # most keys gone: next run
         progress.done(writer.records, self.hook.request_count - pages0)
         ids = refused_ids(spec, partial)  # subusers refused as a fan-out's ids: skipped too
         outcome.skipped = self.roster.counted(skipped) | self.roster.counted(ids)  # gone: named
+        outcome.refused = refused_parents(spec, partial)  # keys, templates: a health problem
         if failed or unread:
             outcome.status = "error"
         refused = [f"{p.pid} ({ids.get(p.pid, p.why)})" for ps in partial.values() for p in ps
@@ -305,12 +310,13 @@ class TenantExtractor:
 
     def _finish(
         self, spec: StreamSpec, writer: Any, units: list[str], out: list[str],
-        partial: dict[str, list[Part]],
+        partial: dict[str, list[Part]], alone: LeftAlone,
     ) -> int:  # fmt: skip
         """Mark the snapshot's unseen keys deleted, leaving alone every part not fully read.
 
-        ``out``: units not (fully) read. A stream whose rows are labelled with the parent id
-        (``as_subuser``: a subuser's credits read in the parent's unit) also leaves alone the
+        ``out``: units not (fully) read; ``alone``: the parent ids whose rows alone are left
+        alone (:mod:`~.unit_parts`). A stream whose rows are labelled with the parent id
+        (``as_subuser``: a subuser's credits read in the parent's unit) leaves alone the
         parent ids not read, and nothing at all when its one unit was not read.
         """
         labelled = spec.fan_out is not None and spec.fan_out.as_subuser
@@ -320,7 +326,8 @@ class TenantExtractor:
         if labelled:
             kept += [p.pid for parts in partial.values() for p in parts]
         listed = self._listed_subusers() if spec.per_subuser or labelled else []
-        return writer.finish_snapshot(excluded_subusers=kept, listed=listed)
+        return writer.finish_snapshot(excluded_subusers=kept, listed=listed, kept=alone.ids,
+                                      column=alone.column)  # fmt: skip
 
     def _progress_rows(
         self, pages: Iterator[Page], progress: Progress, writer: Any, pages0: int, read: list[int]

@@ -173,8 +173,9 @@ def test_every_key_deleted_since_the_list_is_named_not_a_problem(sim, acme, pg) 
 
 def test_every_template_of_a_subuser_refused_while_its_list_reads(sim, acme, pg, hostile):
     """Every template of one subuser refused (403) while its ``/v3/templates`` (same scope,
-    on its behalf) reads: the templates are named refused, their rows kept; the subuser is
-    not skipped as if SendGrid refused it. Before: the subuser "skipped" (a problem)."""
+    on its behalf) reads: the templates are named refused, their rows kept, a ``refused_ids``
+    problem (their versions are missing); the subuser is not skipped as if SendGrid refused
+    it. Before: the subuser "skipped" (a problem about the wrong thing)."""
     ex = extractor(acme, pg)
     for name in ("subusers", "templates", "template_versions"):
         assert ex.run_stream(catalog.get(name)).status == "ok"
@@ -185,7 +186,9 @@ def test_every_template_of_a_subuser_refused_while_its_list_reads(sim, acme, pg,
     outcome = extractor(acme, pg, run="r2").run_stream(catalog.get("template_versions"))
     assert (outcome.status, outcome.skipped) == ("ok", {}), outcome
     assert "parent ids refused, rows kept: " in outcome.detail
-    assert stream_problems({"template_versions": outcome}) == {}
+    problem = stream_problems({"template_versions": outcome})["template_versions"]
+    assert (problem["kind"], problem["ids"]) == ("refused_ids", sorted(outcome.refused))
+    assert outcome.refused
     kept = current_keys(pg, "template_versions", sub)
     assert kept
     assert not any(kept.values())

@@ -99,3 +99,19 @@ def test_a_held_deletion_alone_gets_advice_about_held_deletions(smtp_server: Any
     assert "their rows were kept, none marked deleted" in body
     assert RETRIED not in body
     assert REJECTS not in body
+
+
+def test_refused_ids_alone_get_advice_about_refused_ids(smtp_server: Any) -> None:
+    """API keys refused while their list reads (``refused_ids``): the alert names them and says
+    their data is missing, not that a failed stream is retried or records rejected. Before:
+    no problem at all (no alert); a kind without advice read as failed or rejected."""
+    refused = SimpleNamespace(status="ok", detail=None, rejected=0,
+                              refused={"key-1": "403", "key-2": "403"})  # fmt: skip
+    _alert({"api_key_scopes": refused})
+    [message] = smtp_server.messages
+    body = _body(message)
+    assert message["Subject"].endswith("some data is not collected (ids refused)")
+    assert "2 parent ids refused, rows kept: key-1 (403), key-2 (403)" in body
+    assert "SendGrid refused the ids named above" in body
+    assert RETRIED not in body
+    assert REJECTS not in body

@@ -183,6 +183,13 @@ PROBLEM_ADVICE = {
         "may read its data (the API key's scopes, the subuser's access). The next run reads it "
         "again."
     ),
+    "refused_ids": (
+        "SendGrid refused the ids named above (an API key, a template) while their list still "
+        "reads, so their data (a key's scopes, a template's versions) is missing; the rows "
+        "read before were kept and the rest of each stream was loaded. What to do in SendGrid: "
+        "check that this credential may read them (the API key's scopes, the subuser's "
+        "access). The next run reads them again."
+    ),
     "held_deletions": (
         "A complete read of the units named above lacked most of their keys at once, which an "
         "incident at SendGrid (an empty or cut-short list) looks like as much as a real mass "
@@ -203,8 +210,8 @@ def _degraded(
 ) -> tuple[str, str]:
     """A degraded tenant: scopes missing, and/or stream problems, each kind with its advice.
 
-    ``problems``: the kinds (failed streams, refused subusers, held deletions, rejected
-    records); none given reads as failed or rejected.
+    ``problems``: the kinds (failed streams, refused subusers, refused ids, held deletions,
+    rejected records); none given reads as failed or rejected.
     """
     parts, why = [], []
     if missing_scopes:
@@ -216,6 +223,8 @@ def _degraded(
             why.append("some streams failed or rejected records")
         if "skipped_units" in kinds:
             why.append("subusers refused")
+        if "refused_ids" in kinds:
+            why.append("ids refused")
         if "held_deletions" in kinds:
             why.append("deletions held")
         advice = " ".join(PROBLEM_ADVICE[k] for k in kinds)
