@@ -17,13 +17,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from sendgrid_elt.settings import MARTS_SCHEMA
+from sendgrid_elt.settings import BUILD_STATUS_TABLE, MARTS_SCHEMA
 
 Row = dict[str, Any]
-
-#: The table dbt's on-run-end macro ``record_build_status`` upserts beside the marts: per mart
-#: and report, ``last_run_status``, ``last_run_as_of_at``, ``data_as_of_at``, ``is_current``.
-BUILD_STATUS_TABLE = "sendgrid_build_status"
 
 #: Each reporting model the page reads, and the order its rows are shown in.
 REPORTING_MODELS: dict[str, str] = {

@@ -83,6 +83,10 @@ DBT_SCHEMA = "sendgrid_dbt"
 MARTS_SCHEMA = "sendgrid_marts"
 #: Read-only role granted ``SELECT`` on the marts by dbt's on-run-end hook.
 BI_READER_ROLE = "sendgrid_bi_reader"
+#: The table beside the marts where dbt's on-run-end macro ``record_build_status`` keeps, per
+#: mart and report, what the last transform run did to it (``last_run_status``,
+#: ``last_run_as_of_at``, ``data_as_of_at``, ``is_current``); the dashboard reads it.
+BUILD_STATUS_TABLE = "sendgrid_build_status"
 
 # -- Airflow ---------------------------------------------------------------------------------
 EXTRACT_DAG_ID = "sendgrid_extract_load"
@@ -151,6 +155,7 @@ def dbt_vars(**overrides: Any) -> dict[str, Any]:
         "sendgrid_staging_schema": STAGING_SCHEMA,
         "sendgrid_marts_schema": MARTS_SCHEMA,
         "sendgrid_bi_reader_role": BI_READER_ROLE,
+        "sendgrid_build_status_table": BUILD_STATUS_TABLE,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return values
@@ -165,6 +170,7 @@ __all__ = [
     "AS_OF_EXTRA",
     "AS_OF_VAR",
     "BI_READER_ROLE",
+    "BUILD_STATUS_TABLE",
     "CONNECT_APP_PREFIX",
     "CONNECT_BASE_URL_VARIABLE",
     "CONNECT_PAGE_PATH",

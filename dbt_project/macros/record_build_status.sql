@@ -4,7 +4,8 @@
     One failing model stops only its dependants: dbt builds every other model, so after such
     a run some marts hold the new as-of and the models downstream of the failure still hold an
     earlier run's rows (a model whose own data test failed holds the new, failing rows). Each
-    run upserts, per model it selected, one row of `<marts schema>.sendgrid_build_status`:
+    run upserts, per model it selected, one row of `<marts schema>.<sendgrid_build_status_table>`
+    (`sendgrid_build_status`):
 
     * `last_run_status`: `success`, `tests_failed` (built, but one of its data tests failed or
       errored: the table holds those rows), `error` (not built) or `skipped` (not built: an
@@ -42,7 +43,8 @@
             {%- endif -%}
             {%- do rows.append((result.node.name, status)) -%}
         {%- endfor -%}
-        {%- set table = adapter.quote(marts_schema) ~ '.sendgrid_build_status' -%}
+        {%- set table = adapter.quote(marts_schema) ~ '.'
+            ~ adapter.quote(var('sendgrid_build_status_table')) -%}
         {%- if not rows -%}
         select 1
         {%- else %}

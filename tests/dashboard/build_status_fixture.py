@@ -18,8 +18,7 @@ import datetime as dt
 import psycopg
 from psycopg import sql
 
-from sendgrid_dashboard.queries import BUILD_STATUS_TABLE
-from sendgrid_elt.settings import MARTS_SCHEMA
+from sendgrid_elt.settings import BUILD_STATUS_TABLE, MARTS_SCHEMA
 
 from .marts_schema import AS_OF
 

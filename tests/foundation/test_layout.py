@@ -50,6 +50,7 @@ FACTS = {
     "sendgrid_connect_base_url": "plugins/sendgrid_hook/src/sendgrid_hook/constants.py",
     "sendgrid_staging": "sendgrid_elt/settings.py",
     "sendgrid_marts": "sendgrid_elt/settings.py",
+    "sendgrid_build_status": "sendgrid_elt/settings.py",
     "sendgrid_dbt": "sendgrid_elt/settings.py",
     "sendgrid_bi_reader": "sendgrid_elt/settings.py",
     "sendgrid_api": "sendgrid_elt/settings.py",

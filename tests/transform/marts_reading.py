@@ -7,7 +7,7 @@ import datetime as dt
 import psycopg
 from psycopg import sql
 
-from sendgrid_dashboard.queries import BUILD_STATUS_TABLE
+from sendgrid_elt.settings import BUILD_STATUS_TABLE
 
 MARTS = (
     "dim_sendgrid_tenants", "fct_sendgrid_plan_utilization", "fct_sendgrid_email_activity_daily",
