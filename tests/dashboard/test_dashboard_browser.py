@@ -23,6 +23,7 @@ from sendgrid_dashboard.browser import (
 )
 
 from .conftest import Rendered
+from .layout_checks import assert_fits
 from .test_dashboard_page import CHARTS_PER_TENANT
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -148,10 +149,7 @@ def test_duplicate_and_subuser_notes_link_to_the_tenant_that_counts_them(
                 assert -1 <= top < 50, (kind, top)  # scrolled to it (sub-pixel rounding)
         finally:
             browser.close()
-    for report in check_layout(path, path.parent, widths=(390,)):
-        assert report.scroll_width <= report.client_width, report
-        assert report.outside == [], report
-        assert report.clipped == [], report
+    assert_fits(path, path.parent, (390,))
 
 
 def test_a_user_sees_which_figures_a_failed_transform_left_behind(left_behind: Rendered) -> None:
@@ -188,7 +186,4 @@ def test_a_user_sees_which_figures_a_failed_transform_left_behind(left_behind: R
                 page.close()
         finally:
             browser.close()
-    for report in check_layout(path, path.parent, widths=(390,)):
-        assert report.scroll_width <= report.client_width, report
-        assert report.outside == [], report
-        assert report.clipped == [], report
+    assert_fits(path, path.parent, (390,))
