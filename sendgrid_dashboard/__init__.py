@@ -3,8 +3,8 @@
 ``write_dashboard(conn, path)`` reads the ``rpt_sendgrid_*`` models (schema
 ``sendgrid_elt.settings.MARTS_SCHEMA``) and writes one HTML file (inline CSS and SVG, no script:
 it works offline and can be mailed or attached). Reconnect links point at the Airflow UI when
-its base URL is known (argument, or the environment: see :mod:`sendgrid_dashboard.render`);
-one that is not http(s) is refused before anything is read (:func:`dashboard_base_url`).
+its base URL is known (argument, or the environment); one that is not http(s) is refused
+before anything is read (:func:`sendgrid_dashboard.render.resolve_base_url`).
 """
 
 from __future__ import annotations
@@ -15,26 +15,10 @@ import tempfile
 from pathlib import Path
 
 import psycopg
-from sendgrid_hook.base_url import checked_base_url
 
 from sendgrid_elt.settings import LOCAL_DIR
 
 DEFAULT_OUTPUT = LOCAL_DIR / "dashboard" / "sendgrid_dashboard.html"
-
-
-def dashboard_base_url(connect_base_url: str | None = None) -> str | None:
-    """The Reconnect buttons' base URL (argument, else the environment); ``None``: unknown.
-
-    Raises:
-        ValueError: It is not an http(s) address (a ``javascript:`` button would run it).
-    """
-    from sendgrid_dashboard.render import BASE_URL_ENV, resolve_base_url
-
-    value = resolve_base_url(connect_base_url)
-    if value is None:
-        return None
-    set_in = ", else ".join(("--connect-base-url", *BASE_URL_ENV))
-    return checked_base_url(value, f"The dashboard's base URL ({set_in})")
 
 
 def write_dashboard(
@@ -56,12 +40,13 @@ def write_dashboard(
         The absolute path of the file written.
 
     Raises:
-        ValueError: The base URL is not http(s) (:func:`dashboard_base_url`).
+        ValueError: The base URL is not http(s)
+            (:func:`~sendgrid_dashboard.render.resolve_base_url`).
     """
     from sendgrid_dashboard.queries import load_dashboard
-    from sendgrid_dashboard.render import render_dashboard
+    from sendgrid_dashboard.render import render_dashboard, resolve_base_url
 
-    connect_base_url = dashboard_base_url(connect_base_url)
+    connect_base_url = resolve_base_url(connect_base_url)  # before the warehouse is read
 
     if isinstance(conn, str):
         with psycopg.connect(conn) as owned:
@@ -83,4 +68,4 @@ def write_dashboard(
     return target
 
 
-__all__ = ["DEFAULT_OUTPUT", "dashboard_base_url", "write_dashboard"]
+__all__ = ["DEFAULT_OUTPUT", "write_dashboard"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sendgrid_dashboard import DEFAULT_OUTPUT, dashboard_base_url, write_dashboard
+from sendgrid_dashboard import DEFAULT_OUTPUT, write_dashboard
+from sendgrid_dashboard.render import resolve_base_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        base_url = dashboard_base_url(args.connect_base_url)
+        base_url = resolve_base_url(args.connect_base_url)
     except ValueError as exc:  # before the warehouse is resolved: nothing read in vain
         print(f"dashboard: {exc}", file=sys.stderr)
         return 2

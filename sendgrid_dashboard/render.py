@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from sendgrid_hook.base_url import checked_base_url
 from sendgrid_hook.display import plural
 
 from sendgrid_dashboard.cards import CARDS, not_current
@@ -51,10 +52,24 @@ BASE_URL_ENV = (f"AIRFLOW_VAR_{CONNECT_BASE_URL_VARIABLE.upper()}", "AIRFLOW__AP
 
 
 def resolve_base_url(base_url: str | None = None) -> str | None:
-    """The Airflow UI's base URL: ``base_url``, else the first of :data:`BASE_URL_ENV` set."""
-    for candidate in (base_url, *(os.environ.get(name) for name in BASE_URL_ENV)):
-        if candidate and candidate.strip():
-            return candidate.strip().rstrip("/")
+    """The Airflow UI's base URL: ``base_url``, else the first of :data:`BASE_URL_ENV` set.
+
+    Every way to the page passes here (:func:`render_dashboard`, ``write_dashboard``, the
+    command line), so a value that is not http(s) is never a Reconnect link.
+
+    Returns:
+        The checked address without a trailing ``/``; ``None`` when none is set.
+
+    Raises:
+        ValueError: The value found is not an http(s) address (a ``javascript:`` button would
+            run it); the message names the setting it came from (the argument, the CLI's
+            ``--connect-base-url``, or the environment variable), never the value.
+    """
+    sources = [(base_url, "the connect_base_url argument, --connect-base-url")]
+    sources += [(os.environ.get(name), f"environment variable {name}") for name in BASE_URL_ENV]
+    for value, source in sources:
+        if value and value.strip():
+            return checked_base_url(value, f"The dashboard's base URL ({source})")
     return None
 
 
@@ -163,6 +178,9 @@ def render_dashboard(
             environment, see :func:`resolve_base_url`); without one, the links say how to set it.
         detailed_sections: How many tenants get a detailed section (see
             :func:`detailed_tenant_ids`); the portfolio table lists every tenant.
+
+    Raises:
+        ValueError: The base URL is not http(s) (:func:`resolve_base_url`).
     """
     base_url = resolve_base_url(connect_base_url)
     detailed = detailed_tenant_ids(dashboard.tenants, detailed_sections)

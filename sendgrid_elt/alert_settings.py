@@ -5,10 +5,11 @@ execution-API error) marks the settings ``unread``: an alert that then reaches n
 channel is released for the next run (:func:`sendgrid_elt.connection_health.send_alert`).
 Read, but with neither recipients nor a Slack connection: one warning per read (per batch, per
 failed run), since alerts then reach the task log only and count as sent. The Airflow UI's base
-URL (the alerts' links) is read here too; one that is not http(s) is never sent as a link
-(:func:`sendgrid_hook.base_url.checked_base_url`): the Variable's value is logged as an ERROR
-naming it and the alerts link to the default address, as for a bad reminder period, a
-misconfigured link must not stop the extraction.
+URL (the alerts' links) is resolved here too, once per batch
+(:func:`sendgrid_hook.base_url.airflow_base_url`: the Variable, else ``[api] base_url``), so
+no alert reads it again; one that is not http(s) is never sent as a link: it is logged as an
+ERROR naming where it is set and the alerts link to the default address, as for a bad reminder
+period, a misconfigured link must not stop the extraction.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sendgrid_hook.base_url import checked_base_url
-from sendgrid_hook.notifications.reconnect import DEFAULT_CONNECT_BASE_URL
+from sendgrid_hook.base_url import airflow_base_url, checked_base_url
 
 from sendgrid_elt.health_store import DEFAULT_REMINDER
 from sendgrid_elt.settings import (
     ALERT_RECIPIENTS_VARIABLE,
     ALERT_SLACK_VARIABLE,
-    CONNECT_BASE_URL_VARIABLE,
     RECONNECT_REMINDER_VARIABLE,
 )
 
@@ -58,27 +57,23 @@ class AlertSettings:
     def from_airflow(cls, **overrides: Any) -> AlertSettings:
         """Settings from the alert Variables (recipients, Slack connection, reminder hours).
 
-        Keyword arguments win over the Variables. A reminder period that is not a positive
-        number of hours, or a base URL Variable that holds no http(s) address (a
-        ``javascript:`` link would run in the reader's browser), is logged as an error and the
-        default used: neither must stop the extraction.
+        Keyword arguments win over the Variables. The base URL is resolved here, once:
+        the Variable, else Airflow's ``[api] base_url``, else the default link
+        (:func:`~sendgrid_hook.base_url.airflow_base_url`). A reminder period that is not a
+        positive number of hours, or a base URL that is no http(s) address (a ``javascript:``
+        link would run in the reader's browser), is logged as an error and the default used:
+        neither must stop the extraction.
         """
         unread: list[str] = []
         hours = _variable(RECONNECT_REMINDER_VARIABLE, unread)
-        base = _variable(CONNECT_BASE_URL_VARIABLE, [])  # unread: the link's later fallback
         values: dict[str, Any] = {
             "to": tuple(_split(_variable(ALERT_RECIPIENTS_VARIABLE, unread))),
             "slack_webhook_conn_id": _variable(ALERT_SLACK_VARIABLE, unread),
             "reminder_after": _hours(hours),
             "unread": bool(unread),
         }
-        if base and overrides.get("connect_base_url") is None:
-            source = f"Variable {CONNECT_BASE_URL_VARIABLE}"
-            try:
-                values["connect_base_url"] = checked_base_url(base, source)
-            except ValueError as exc:
-                values["connect_base_url"] = DEFAULT_CONNECT_BASE_URL
-                log.error("%s; the alerts link to %s instead", exc, DEFAULT_CONNECT_BASE_URL)
+        if overrides.get("connect_base_url") is None:
+            values["connect_base_url"] = airflow_base_url(log)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         if not settings.unread and not settings.has_channel:

@@ -99,20 +99,22 @@ def test_no_script_runs_in_the_page_even_from_a_javascript_link(
 ) -> None:
     """The page needs no script, and its policy says so: a ``javascript:`` URL given as the
     Airflow base URL (a pasted bookmarklet, an environment variable set wrong) made every
-    "Reconnect" button run it in the analyst's browser. ``write_dashboard`` now refuses such a
-    base URL (test_a_base_url_that_is_not_http_is_refused); the policy still blocks a link
-    that reaches the page another way (here ``render_dashboard`` called directly)."""
+    "Reconnect" button run it in the analyst's browser. The base URL is now refused where it
+    is resolved (tests/hook/test_base_url_refused.py); the policy still blocks a link that
+    reaches the page another way: here written into the rendered page's Reconnect buttons."""
     import psycopg
     from playwright.sync_api import sync_playwright
 
     from sendgrid_dashboard.queries import load_dashboard
     from sendgrid_dashboard.render import render_dashboard
 
-    bookmarklet = "javascript:void(document.title='pwned');//x"
+    base, bookmarklet = "https://airflow.example.com", "javascript:void(document.title='pwned');//x"
     with psycopg.connect(hostile.conninfo) as conn:
         dashboard = load_dashboard(conn)
+    page_html = render_dashboard(dashboard, connect_base_url=base)
+    assert f'class="button" href="{base}/' in page_html  # the buttons the link is put into
     path = tmp_path / "js.html"
-    path.write_text(render_dashboard(dashboard, connect_base_url=bookmarklet))
+    path.write_text(page_html.replace(f'href="{base}/', f'href="{bookmarklet}/'))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

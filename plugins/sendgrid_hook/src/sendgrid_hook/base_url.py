@@ -5,15 +5,22 @@ It is configuration: the ``sendgrid_connect_base_url`` Variable
 Airflow's ``[api] base_url``, the dashboard's ``--connect-base-url``. A link only ever opens
 ``http`` or ``https``: a ``javascript:`` or ``data:`` value would run in the reader's browser
 when a button is clicked. :func:`checked_base_url` is the one rule, applied where the value is
-read, so a wrong value is a clear error there, never a link.
+read, so a wrong value is a clear error there, never a link. :func:`airflow_base_url` is the
+one reader of Airflow's settings (the Variable, else ``[api] base_url``), for a batch's alert
+settings and for an alert written without them.
 """
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
+
+from sendgrid_hook.constants import CONNECT_BASE_URL_VARIABLE
 
 #: The schemes a base URL may have.
 BASE_URL_SCHEMES = ("http", "https")
+#: Where alert links point when Airflow names no (valid) base URL.
+DEFAULT_CONNECT_BASE_URL = "http://localhost:8080"
 
 
 def checked_base_url(value: str, source: str) -> str:
@@ -49,3 +56,42 @@ def checked_base_url(value: str, source: str) -> str:
         f"{source} must be the Airflow UI's http(s) address, such as "
         f"https://airflow.example.com; found {found}"
     )
+
+
+def airflow_base_url(logger: logging.Logger) -> str:
+    """The base URL Airflow is configured with: the Variable, else ``[api] base_url``, checked.
+
+    The Variable is :data:`~sendgrid_hook.constants.CONNECT_BASE_URL_VARIABLE` (one
+    execution-API read); one that cannot be read counts as unset. Neither set:
+    :data:`DEFAULT_CONNECT_BASE_URL`. A value that is not http(s) is never a link, and must not
+    stop an alert or an extraction: it is logged as an ERROR on ``logger`` naming where it is
+    set (:func:`checked_base_url`) and the default is returned.
+
+    Args:
+        logger: Where a refused value is reported (the caller's module).
+
+    Returns:
+        The checked base URL, or :data:`DEFAULT_CONNECT_BASE_URL`.
+    """
+    value, source = None, f"Variable {CONNECT_BASE_URL_VARIABLE}"
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(CONNECT_BASE_URL_VARIABLE, default=None)
+    except Exception:  # noqa: S110 - outside a task without a metadata DB, an API error
+        pass
+    if not value:
+        source = "Airflow's [api] base_url"
+        try:
+            from airflow.configuration import conf
+
+            value = conf.get("api", "base_url", fallback=None)
+        except Exception:  # noqa: S110 - no Airflow configuration
+            pass
+    if not value or not str(value).strip():
+        return DEFAULT_CONNECT_BASE_URL
+    try:
+        return checked_base_url(str(value), source)
+    except ValueError as exc:
+        logger.error("%s; the alerts link to %s instead", exc, DEFAULT_CONNECT_BASE_URL)
+        return DEFAULT_CONNECT_BASE_URL

@@ -21,13 +21,12 @@ from urllib.parse import urlencode
 
 from airflow.sdk import BaseNotifier
 
-from sendgrid_hook.base_url import checked_base_url
-from sendgrid_hook.constants import CONNECT_BASE_URL_VARIABLE, CONNECT_PAGE_PATH
+from sendgrid_hook.base_url import airflow_base_url
+from sendgrid_hook.constants import CONNECT_PAGE_PATH
 from sendgrid_hook.redaction import scrub
 
 log = logging.getLogger(__name__)
 AlertKind = Literal["needs_reconnect", "reminder", "reconnected", "degraded", "resolved"]
-DEFAULT_CONNECT_BASE_URL = "http://localhost:8080"
 
 
 def one_line(text: str) -> str:
@@ -64,45 +63,19 @@ def slack_message(subject: str, body: str) -> dict[str, Any]:
 
 
 def connect_url(tenant_id: str, base_url: str | None = None) -> str:
-    """Link to the Connect page for ``tenant_id``."""
-    root = (base_url or _default_base_url()).rstrip("/")
+    """Link to the Connect page for ``tenant_id``.
+
+    Without ``base_url`` (an alert built without settings) Airflow's is read as the alert is
+    written (:func:`~sendgrid_hook.base_url.airflow_base_url`); ``AlertSettings.from_airflow``
+    reads it once per batch instead.
+    """
+    root = (base_url or airflow_base_url(log)).rstrip("/")
     return f"{root}{CONNECT_PAGE_PATH}?{urlencode({'tenant': tenant_id})}"  # ids may hold '#'
 
 
 def airflow_url(path: str, base_url: str | None = None) -> str:
     """Link to ``path`` (``/dags/...``) in the Airflow UI, on the Connect page's base URL."""
-    return f"{(base_url or _default_base_url()).rstrip('/')}{path}"
-
-
-def _default_base_url() -> str:
-    """The base URL when the alert's settings carry none: the Variable, ``[api] base_url``.
-
-    Read as an alert is written, so a value that is not http(s) is logged as an error and the
-    default used: never a link, and the alert still goes out (``AlertSettings`` refuses such a
-    Variable where it is read for a batch).
-    """
-    value, source = None, f"Variable {CONNECT_BASE_URL_VARIABLE}"
-    try:
-        from airflow.sdk import Variable
-
-        value = Variable.get(CONNECT_BASE_URL_VARIABLE, default=None)
-    except Exception:  # noqa: S110 - outside a task without a metadata DB
-        pass
-    if not value:
-        source = "Airflow's [api] base_url"
-        try:
-            from airflow.configuration import conf
-
-            value = conf.get("api", "base_url", fallback=None)
-        except Exception:  # noqa: S110 - no Airflow configuration
-            pass
-    if not value:
-        return DEFAULT_CONNECT_BASE_URL
-    try:
-        return checked_base_url(str(value), source)
-    except ValueError as exc:
-        log.error("%s; the alert links to %s instead", exc, DEFAULT_CONNECT_BASE_URL)
-        return DEFAULT_CONNECT_BASE_URL
+    return f"{(base_url or airflow_base_url(log)).rstrip('/')}{path}"
 
 
 def compose(
