@@ -17,7 +17,8 @@ API key, a template: in the outcome's ``refused``, a health problem); one delete
 list was read is named, its rows marked deleted (:mod:`~.unit_reads`). A complete read that
 would delete most of a unit's keys is held (:mod:`~.snapshot_guard`). A subuser whose name no
 index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read: one
-reject per stream names it; so does one stored repaired (U+FFFD for a NUL), never sent.
+reject per stream names it; so does one stored repaired (U+FFFD for a NUL), never sent, as no
+fan-out's parent id stored repaired is (one reject per id, its rows kept: :mod:`~.repaired_ids`).
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
@@ -47,6 +48,7 @@ from sendgrid_elt import catalog, stream_scopes, sync_state
 from sendgrid_elt.loader import DEFAULT_BATCH_SIZE, Progress, StagingLoader
 from sendgrid_elt.records import Page, Shaper
 from sendgrid_elt.rejects import unfaithful, unusable_unit
+from sendgrid_elt.repaired_ids import faithful, reject_unsent, unsent_detail, unsent_ids
 from sendgrid_elt.settings import STAGING_SCHEMA
 from sendgrid_elt.stream_outcome import (
     TENANT_ERRORS,
@@ -231,6 +233,8 @@ class TenantExtractor:
             writer.keep_rejects([shaper.reject_unit(u, why) for u, why in unusable.items()])
             for unit, why in unusable.items():  # one reject per stream; the others load
                 self.log.warning("stream %s: subuser %s not read (%s)", spec.name, unit, why)
+        unsent = unsent_ids(spec, units, self._parent_ids)  # never sent: one reject each
+        reject_unsent(spec, unsent, shaper, writer, self.log)
         in_a_row = 0
         try:
             for unit in units:
@@ -253,7 +257,7 @@ class TenantExtractor:
         partial = {u: parts for u, parts in partial.items() if parts}
         deleted = 0
         if spec.versioned:
-            alone = left_alone(spec, partial)  # a deleted id of a partial unit is deleted
+            alone = left_alone(spec, partial, unsent)  # a deleted id of a partial unit is deleted
             deleted = self._finish(spec, writer, units, [*skipped, *failed, *alone.units,
                                    *unread, *unusable], partial, alone)  # fmt: skip
         outcome.held = {h.unit: h.text() for h in writer.held}  # most keys gone: next run
@@ -268,7 +272,7 @@ class TenantExtractor:
         detail = units_detail(failed, unread, refused, skipped, ignored, list(unusable),
                               deleted=deleted, in_a_row=FAILED_UNITS_IN_A_ROW,
                               held=outcome.held.values(), gone=self._gone)  # fmt: skip
-        return writer.records, detail
+        return writer.records, "; ".join(filter(None, [detail, unsent_detail(unsent)])) or None
 
     def _load_unit(
         self, spec: StreamSpec, shaper: Shaper, writer: Any, unit: str, parts: list[Part],
@@ -380,9 +384,8 @@ class TenantExtractor:
         return [r[0] for r in rows]
 
     def _fan_ids(self, parent: StreamSpec, field: str, subuser: str) -> list[str]:
-        """A fan-out's parent ids, but no subuser name stored repaired (:func:`unfaithful`)."""
-        ids = self._parent_ids(parent, field, subuser)
-        return [i for i in ids if not unfaithful(i)] if parent.name == "subusers" else ids
+        """A fan-out's parent ids, but none stored repaired (:func:`~.repaired_ids.faithful`)."""
+        return faithful(self._parent_ids(parent, field, subuser), parent, field)
 
     def _rows(
         self, spec: StreamSpec, unit: str, cursor: dict, shaper: Shaper, parts: list[Part],

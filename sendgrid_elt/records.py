@@ -338,6 +338,10 @@ class Shaper:
         """The reject of a unit whose name cannot be used (``why``): it is not read at all."""
         return self._reject({"subuser": unit}, unit, "", None, why)
 
+    def reject_id(self, unit: str, pid: str, field: str, why: str) -> Reject:
+        """The reject of a unit's fan-out parent id ``pid`` that is not sent (``why``)."""
+        return self._reject({field: pid}, unit, pid, None, why)
+
     def _reject(
         self, record: Any, subuser: str, parent_key: str, key: str | None, reason: str
     ) -> Reject:

@@ -127,17 +127,19 @@ def oversized(text: str) -> str | None:
     return None
 
 
-def unfaithful(name: str) -> str | None:
-    """Why a subuser name read from staging is not SendGrid's (``None``: it is), as a reason.
+def unfaithful(value: str, parent: str = "subusers", field: str = "username") -> str | None:
+    """Why an id read from staging is not SendGrid's (``None``: it is), as a reject reason.
 
-    A name holding :data:`REPAIRED` may have held a NUL or a lone surrogate, replaced when its
-    ``subusers`` record was stored: sent, it names no subuser (SendGrid answers 403 or 404, as
-    for one deleted). The name SendGrid holds is unknown, so it is never sent.
+    ``value`` is the ``field`` of a ``parent`` stream's stored record (by default a subuser's
+    name), read back to be sent as a fan-out's id or as a unit's name. One holding
+    :data:`REPAIRED` may have held a NUL or a lone surrogate, replaced when the record was
+    stored: sent, it names nothing SendGrid holds (a 403 or 404 read as deleted, stats read as
+    "no data"). The id SendGrid holds is unknown, so it is never sent, whichever the parent.
     """
-    if REPAIRED in name:
+    if REPAIRED in value:
         return (
-            "subuser name stored with U+FFFD (a NUL or a lone surrogate PostgreSQL cannot hold "
-            "was replaced): SendGrid's name is unknown, not sent, not read"
+            f"{parent}.{field} stored with U+FFFD (a NUL or a lone surrogate PostgreSQL cannot "
+            "hold was replaced): the id SendGrid holds is unknown, not sent, not read"
         )
     return None
 

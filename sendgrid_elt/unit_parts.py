@@ -11,7 +11,7 @@ its complete read, and the deleted one's rows are marked deleted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -65,10 +65,17 @@ class LeftAlone(NamedTuple):
     column: str | None
 
 
-def left_alone(spec: StreamSpec, parts: Mapping[str, Sequence[Part]]) -> LeftAlone:
-    """What a snapshot leaves alone of the units with parent ids not read (``parts``)."""
+def left_alone(
+    spec: StreamSpec, parts: Mapping[str, Sequence[Part]], unsent: Iterable[tuple[str, str]] = ()
+) -> LeftAlone:
+    """What a snapshot leaves alone of the units with parent ids not read (``parts``).
+
+    ``unsent``: ``(unit, parent id)`` of ids not sent at all (stored repaired:
+    :mod:`~sendgrid_elt.repaired_ids`), left alone as an id not read is.
+    """
     column = parent_column(spec)
+    unsent = list(unsent)
     if column is None:
-        return LeftAlone(list(parts), [], None)
-    return LeftAlone([], [(u, p.pid) for u, unit_parts in parts.items() for p in unit_parts],
-                     column)  # fmt: skip
+        return LeftAlone(list(dict.fromkeys([*parts, *(u for u, _ in unsent)])), [], None)
+    return LeftAlone([], [*((u, p.pid) for u, unit_parts in parts.items() for p in unit_parts),
+                          *unsent], column)  # fmt: skip

@@ -25,8 +25,8 @@ pytestmark = pytest.mark.usefixtures("airflow_home")
 
 
 REASON = (
-    "subuser name stored with U+FFFD (a NUL or a lone surrogate PostgreSQL cannot hold was "
-    "replaced): SendGrid's name is unknown, not sent, not read"
+    "subusers.username stored with U+FFFD (a NUL or a lone surrogate PostgreSQL cannot hold was "
+    "replaced): the id SendGrid holds is unknown, not sent, not read"
 )
 
 
