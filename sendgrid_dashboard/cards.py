@@ -2,11 +2,12 @@
 
 :data:`CARDS` is the one owner of each card's title and of the models its figures come from;
 the templates' ``card`` macro takes a card's key and reads its title here. After a transform
-run that failed part way, ``sendgrid_build_status`` (dbt's on-run-end macro
-``record_build_status``, read by :func:`sendgrid_dashboard.queries.load_build_status`) says
-which models the run did not rebuild cleanly: :func:`not_current` turns its rows into the
-notices of the page (the header's summary, a marker on each affected card). dbt decides what
-is current (``is_current``); nothing here compares instants.
+run that failed part way (or a partial run that left other models at an earlier as-of),
+``sendgrid_build_status`` (dbt's on-run-end macro ``record_build_status``, read by
+:func:`sendgrid_dashboard.queries.load_build_status`) says which models are not current:
+:func:`not_current` turns its rows into the notices of the page (the header's summary, a
+marker on each affected card). dbt decides what is current (``is_current``); nothing here
+compares instants.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ STATUS_WORDS: dict[str, str] = {
     "error": "failed to build",
     "skipped": "was skipped (a model it depends on failed)",
     "tests_failed": "was rebuilt, but its data tests failed",
+    # built cleanly by an earlier run, not selected by a later one (a partial `dbt build`)
+    "success": "was not among the models it built (a build of some models only)",
 }
 
 
@@ -113,18 +116,21 @@ def not_current(build_status: Mapping[str, Row]) -> Freshness:
         The notices; ``last_run_as_of_at`` is the latest run's as-of among all rows.
     """
     runs = [r["last_run_as_of_at"] for r in build_status.values() if r["last_run_as_of_at"]]
+    newest = max(runs, default=None)
     found = []
     for model in REPORTING_MODELS:
         row = build_status.get(model)
         if row is None or row["is_current"]:
             continue
         cards = tuple(key for key, card in CARDS.items() if model in card.models)
+        status = str(row["last_run_status"])
         found.append(
             NotCurrent(
                 model=model,
-                status=str(row["last_run_status"]),
+                status=status,
                 data_as_of_at=row["data_as_of_at"],
-                last_run_as_of_at=row["last_run_as_of_at"],
+                # built cleanly, but a later run did not select it: that run is the one to name
+                last_run_as_of_at=newest if status == "success" else row["last_run_as_of_at"],
                 cards=cards,
             )
         )
@@ -132,7 +138,7 @@ def not_current(build_status: Mapping[str, Row]) -> Freshness:
     return Freshness(
         not_current=found,
         by_card={key: found_here for key, found_here in by_card.items() if found_here},
-        last_run_as_of_at=max(runs, default=None),
+        last_run_as_of_at=newest,
     )
 
 

@@ -13,10 +13,13 @@
     * `last_run_as_of_at`: the as-of instant of that run;
     * `data_as_of_at`: the as-of instant of the rows the table holds (the last run that built
       it), so `data_as_of_at < last_run_as_of_at` names a table left behind;
-    * `is_current`: the rows are the last run's and passed its tests.
+    * `is_current`: the rows passed the tests of the last run that built them and are as of
+      the newest instant any table holds, so a table a partial run (`dbt build --select`, by
+      hand) left at an earlier as-of than the tables it rebuilt is not current either.
 
-    Models a run did not select (`dbt build --select`) keep their row; a run that selected no
-    mart writes nothing. No wall-clock column: a
+    Models a run did not select keep their status and instants (only `is_current` is
+    recomputed for every row); a run that selected no mart writes nothing. No wall-clock
+    column: a
     run over the same staging and as-of writes the same rows.
 -#}
 {% macro record_build_status(results) %}
@@ -80,7 +83,12 @@
             last_run_status = excluded.last_run_status,
             last_run_as_of_at = excluded.last_run_as_of_at,
             data_as_of_at = coalesce(excluded.data_as_of_at, status.data_as_of_at),
-            is_current = excluded.is_current
+            is_current = excluded.is_current;
+        {#- every row against the newest rows: a table another run left behind is not current -#}
+        update {{ table }} as status
+        set is_current = coalesce(
+            status.last_run_status = 'success' and status.data_as_of_at = newest.as_of_at, false)
+        from (select max(data_as_of_at) as as_of_at from {{ table }}) as newest
         {%- endif %}
     {%- endif -%}
 {% endmacro %}

@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from sendgrid_elt.settings import DBT_PROJECT_DIR, MARTS_SCHEMA
+from sendgrid_elt.settings import BUILD_STATUS_TABLE, DBT_PROJECT_DIR, MARTS_SCHEMA
 
-from .build_status_fixture import COLUMNS, REPORTS, run_statuses, write_build_status
+from .build_status_fixture import COLUMNS, EARLIER, REPORTS, run_statuses, write_build_status
 from .conftest import Rendered, _render
 from .marts_fixture import load_marts
 from .page_reader import Element, read_page
@@ -228,3 +228,43 @@ def test_the_fixture_table_is_the_one_dbt_s_macro_creates() -> None:
     columns = [line.strip().rstrip(",") for line in found.group(1).strip().splitlines()]
     assert columns == [f"{name} {kind}" for name, kind in COLUMNS]
     assert "var('sendgrid_build_status_table')" in macro  # settings.dbt_vars passes the name
+
+
+def test_a_report_a_partial_run_did_not_select_is_named_against_that_run(
+    pg_database: Any, tmp_path: Path
+) -> None:
+    """A run of some models only (``dbt build --select``, by hand) as of the last run: the
+    seat weeks kept their clean rows of the day before, which the macro no longer calls current
+    (``tests/transform/test_dbt_status.py``); the page names the run that left them behind."""
+    conninfo = pg_database.conninfo()
+    rows = load_marts(conninfo)
+    write_build_status(conninfo, run_statuses({}))
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(
+            sql.SQL(
+                "update {}.{} set last_run_as_of_at = %s, data_as_of_at = %s, is_current = false"
+                " where model_name = 'rpt_sendgrid_seat_weeks'"
+            ).format(sql.Identifier(MARTS_SCHEMA), sql.Identifier(BUILD_STATUS_TABLE)),
+            [EARLIER, EARLIER],
+        )
+    page = _render(conninfo, rows, tmp_path / "partial.html")
+    summary = page.page.one(alert="not_current")
+    assert summary.data("count") == "1"
+    assert _text(summary).startswith(
+        "1 of 15 reports were not rebuilt cleanly by the last transform run"
+        " (as of 2026-11-29 06:00 UTC)"
+    )
+    (item,) = summary.find("li")
+    assert _text(item) == (
+        "Seats by role vs limit: rpt_sendgrid_seat_weeks was not among the models it built"
+        " (a build of some models only); its rows are as of 2026-11-28 06:00 UTC."
+    )
+    notes = [el for el in page.page.find(card="seats") if el.data("not-current")]
+    assert notes
+    for note in notes:
+        assert note.data("last-run-as-of") == "2026-11-29T06:00:00+00:00"
+        assert _text(note) == (
+            "From an earlier transform run: the last run (as of 2026-11-29 06:00 UTC) did not"
+            " rebuild rpt_sendgrid_seat_weeks: it was not among the models it built (a build of"
+            " some models only). These figures are as of 2026-11-28 06:00 UTC."
+        )

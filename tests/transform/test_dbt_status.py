@@ -4,7 +4,9 @@ dbt builds every model a failure does not reach, so after the run some marts hol
 and the failure's dependants still hold the previous run's rows; a model whose own data test
 failed holds the new, failing rows. The on-run-end hook's ``sendgrid_build_status`` (macro
 ``record_build_status``) names, per mart and report, the last run's outcome and the as-of of
-the rows the table holds. Runs on ``built`` (``conftest``) and leaves it as it found it.
+the rows the table holds; a table the run did not select, left at an earlier as-of than the
+ones it rebuilt, is not current either. Runs on ``built`` (``conftest``) and leaves it as it
+found it.
 """
 
 from __future__ import annotations
@@ -85,9 +87,10 @@ def test_a_failed_mart_and_the_dependants_it_left_behind_are_named(built) -> Non
             m: ("skipped", later, AS_OF, False) for m in DEPENDANTS
         }
         assert status["fct_sendgrid_connection_health"] == ("success", later, later, True)
+        # the run did not select them: their rows are a day behind the ones it built
         untouched = set(MARTS + REPORTS) - DEPENDANTS - set(SELECT[1:]) - {"dim_sendgrid_tenants"}
         assert {m: status[m] for m in untouched} == {
-            m: ("success", AS_OF, AS_OF, True) for m in untouched
+            m: ("success", AS_OF, AS_OF, False) for m in untouched
         }
     finally:
         _set_reputation(target, before)
