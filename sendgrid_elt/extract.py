@@ -126,6 +126,7 @@ class TenantExtractor:
         self.cursors = UnitCursors(conn, tenant_id, run_id, start_date, self.log)
         self._gone: list[str] = []  # the stream's parent ids deleted since their list was read
         self._subuser_names: list[str] | None = None
+        self._ids: dict[tuple[str, str, str], list[str]] = {}  # a stream's parent ids, read once
         self.roster = SubuserRoster(hook)  # which refused subusers still exist (asked once)
 
     # ----- whole tenant -------------------------------------------------------------------
@@ -223,7 +224,7 @@ class TenantExtractor:
         partial: dict[str, list[Part]] = {}  # unit -> its parent ids not read
         unread: list[str] = []  # units not tried after too many failures in a row
         ignored: list[str] = []
-        self._gone = []
+        self._gone, self._ids = [], {}
         units = self._units(spec)
         unusable = {u: why for u in units if (why := unusable_unit(u))}
         if spec.fan_out is not None and spec.fan_out.parent == "subusers":  # never sent altered
@@ -375,13 +376,18 @@ class TenantExtractor:
         return names
 
     def _parent_ids(self, parent: StreamSpec, field: str, subuser: str) -> list[str]:
+        """Ids of ``parent``'s current rows (once per stream: repaired ids, then the plan)."""
+        key = (parent.name, field, subuser)
+        if key in self._ids:
+            return self._ids[key]
         rows = self.conn.execute(
             f'select distinct record->>%s from "{STAGING_SCHEMA}"."{parent.name}" '  # noqa: S608
             "where tenant_id = %s and subuser = %s and is_current and deleted_at is null "
             "and record->>%s is not null order by 1",
             (field, self.tenant_id, subuser, field),
         ).fetchall()
-        return [r[0] for r in rows]
+        self._ids[key] = [r[0] for r in rows]
+        return self._ids[key]
 
     def _fan_ids(self, parent: StreamSpec, field: str, subuser: str) -> list[str]:
         """A fan-out's parent ids, but none stored repaired (:func:`~.repaired_ids.faithful`)."""
