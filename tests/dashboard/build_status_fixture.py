@@ -1,8 +1,9 @@
 """dbt's build status table in the fixture warehouse, written as its on-run-end macro writes it.
 
 ``dbt_project/macros/record_build_status.sql`` upserts one row per mart and report it built:
-``is_current`` is ``last_run_status = 'success'``; ``data_as_of_at`` is the run's as-of when
-the model was built (``success``, ``tests_failed``), else the as-of of the rows it kept.
+``data_as_of_at`` is the run's as-of when the model was built (``success``, ``tests_failed``),
+else the as-of of the rows it kept; ``is_current`` is ``last_run_status = 'success'`` with rows
+as of the newest ``data_as_of_at`` of the table.
 ``tests/transform/test_dbt_status.py`` checks the real macro; this writes the same shape.
 
 :data:`LEFT_BEHIND`: after a run as of :data:`LAST_RUN` where one mart failed, the credit
@@ -63,6 +64,7 @@ def write_build_status(
     table = sql.SQL("{}.{}").format(
         sql.Identifier(MARTS_SCHEMA), sql.Identifier(BUILD_STATUS_TABLE)
     )
+    newest = max((d for _, d in statuses.values() if d is not None), default=None)
     with psycopg.connect(conninfo) as conn:
         columns = sql.SQL(", ").join(sql.SQL(f"{name} {kind}") for name, kind in COLUMNS)
         conn.execute(sql.SQL("create table {} ({})").format(table, columns))
@@ -70,7 +72,13 @@ def write_build_status(
             cur.executemany(
                 sql.SQL("insert into {} values (%s, %s, %s, %s, %s)").format(table),
                 [
-                    (model, status, last_run, data_as_of, status == "success")
+                    (
+                        model,
+                        status,
+                        last_run,
+                        data_as_of,
+                        status == "success" and data_as_of == newest,
+                    )
                     for model, (status, data_as_of) in statuses.items()
                 ],
             )
