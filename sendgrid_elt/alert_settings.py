@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sendgrid_hook.airflow_reads import UnreadableError, read_variable
 from sendgrid_hook.base_url import airflow_base_url, checked_base_url
 
 from sendgrid_elt.health_store import DEFAULT_REMINDER
@@ -93,17 +94,20 @@ class AlertSettings:
 
 
 def _variable(key: str, unread: list[str]) -> str | None:
-    """The Variable's text (``None``: unset); a failed read is appended to ``unread``."""
-    try:
-        from airflow.sdk import Variable
+    """The Variable's text (``None``: unset); a failed read is appended to ``unread``.
 
-        value = Variable.get(key, default=None)
-    except Exception as exc:  # the execution API, or no metadata DB outside a task
+    Read with :func:`~sendgrid_hook.airflow_reads.read_variable`: the SDK's ``Variable.get`` takes
+    an execution-API error for "unset", and the alerts then went to nobody, counted as sent.
+    """
+    try:
+        value = read_variable(key)
+    except Exception as exc:  # UnreadableError; outside Airflow, no SDK or configuration
+        what = exc.what if isinstance(exc, UnreadableError) else type(exc).__name__
         log.warning("alert Variable %s could not be read (%s): alerts that reach no external "
-                    "channel are retried by the next run", key, type(exc).__name__)  # fmt: skip
+                    "channel are retried by the next run", key, what)  # fmt: skip
         unread.append(key)
         return None
-    return str(value) if value not in (None, "") else None
+    return value if value else None
 
 
 def _hours(value: str | None) -> dt.timedelta:

@@ -3,32 +3,26 @@
 :class:`TenantExtractor` interprets :mod:`sendgrid_elt.catalog`: it turns a spec into requests
 (units per subuser, fan-out per parent id, date windows, cursors), shapes the records into
 staging rows and hands them to :class:`sendgrid_elt.loader.StagingLoader` as a lazy stream.
-
 Outcomes per stream (``ok``, ``missing_scope``, ``not_licensed``, ``error``; also written to
 ``stream_status``) are :mod:`sendgrid_elt.stream_outcome`'s.
 
 One unit (subuser) or parent id whose read fails fails only itself: its rows and cursor are
 kept, the snapshot deletes nothing of it, and the stream ends in ``error`` naming it while the
 other units load (after :data:`FAILED_UNITS_IN_A_ROW` failures in a row the rest wait for the
-next run). A subuser SendGrid refuses (403/404/451) is skipped with its rows kept; one that
-still exists stays in the outcome's ``skipped`` (:mod:`sendgrid_elt.subuser_roster`), so does
-one refused as a fan-out's id. A parent id refused on its first page is skipped, rows kept (an
-API key, a template: in the outcome's ``refused``, a health problem); one deleted since its
-list was read is named, its rows marked deleted (:mod:`~.unit_reads`). A complete read that
-would delete most of a unit's keys is held (:mod:`~.snapshot_guard`). A subuser whose name no
-index entry can hold (over :data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes) is not read: one
-reject per stream names it; so does one stored repaired (U+FFFD for a NUL), never sent, as no
-fan-out's parent id stored repaired is (one reject per id, its rows kept: :mod:`~.repaired_ids`).
+next run). A refused subuser (403/404/451) is skipped, rows kept; one that still exists stays in
+the outcome's ``skipped`` (:mod:`~.subuser_roster`). A parent id refused on its first page is
+skipped, rows kept (``refused``, a health problem); one deleted since its list was read is
+named, its rows marked deleted (:mod:`~.unit_reads`). A complete read that would delete most of
+a unit's keys is held (:mod:`~.snapshot_guard`). A subuser name no index entry can hold (over
+:data:`~sendgrid_elt.rejects.KEY_LIMIT` bytes), or any parent id stored repaired (U+FFFD for a
+NUL), is never sent: one reject names it, its rows kept (:mod:`~.repaired_ids`).
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
 again, still accepts the credential: then only that endpoint refused it (401) and the stream
-ends in ``error`` like any other failed read.
-
-Cursors are parsed as the stream's cursor kind and bounded by the API's clock (the ``Date``
-header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`: a stored cursor that is not a JSON
-object, does not parse or lies beyond that bound (state written before this check existed) is
-ignored and the stream is re-read from the start, which the idempotent merge absorbs
-(:mod:`sendgrid_elt.unit_cursors`).
+ends in ``error`` like any other failed read. Cursors are parsed as the stream's cursor kind and
+bounded by the API's clock (``Date`` header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`;
+a stored cursor that is not a JSON object, does not parse or lies beyond that bound is ignored
+and the stream re-read from the start, which the idempotent merge absorbs (:mod:`~.unit_cursors`).
 """
 
 from __future__ import annotations

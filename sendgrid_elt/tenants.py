@@ -2,8 +2,9 @@
 
 Airflow 3 tasks talk to the execution API, which can *get* a connection by id but cannot *list*
 connections. Airflow's documented way for task code that needs more is its REST API, so a run
-finds its tenants in three places (ids whose type is not known yet are confirmed through
-``Connection.get``):
+finds its tenants in three places (ids whose type is not known yet are confirmed one by one,
+with :func:`sendgrid_hook.airflow_reads.read_connection`: a lookup that fails is an error, never
+"deleted"):
 
 1. **The metadata database**, through the Airflow REST API (``GET /api/v2/connections``), with
    the credentials of the connection :data:`~sendgrid_elt.settings.AIRFLOW_API_CONN_ID`
@@ -29,9 +30,16 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 
+from sendgrid_hook.airflow_reads import UnreadableError, read_connection, read_variable
+
 from sendgrid_elt.settings import AIRFLOW_API_CONN_ID, CONN_TYPE, TENANTS_VARIABLE
 
 log = logging.getLogger(__name__)
+
+
+class TenantListUnreadable(RuntimeError):
+    """Where the tenants are listed could not be read: the run's list would be incomplete."""
+
 
 _PREFIX = "AIRFLOW_CONN_"
 
@@ -82,9 +90,21 @@ def discover(requested: list[str] | None = None, known: Iterable[str] = ()) -> l
 
     Raises:
         ValueError: A requested id is not a ``sendgrid`` connection.
+        TenantListUnreadable: The Variable, the API connection or a tenant's connection could
+            not be read (an execution-API or secrets-backend error): the list would be
+            incomplete, and a known tenant missing from it is marked removed, so the run fails
+            and its retry lists again.
     """
-    from airflow.sdk import Variable
+    try:
+        return _discover(requested, known)
+    except UnreadableError as exc:
+        raise TenantListUnreadable(
+            f"{exc}: the tenant list would be incomplete (a tenant left out of it is marked "
+            "removed), so this task fails and its retry lists the tenants again"
+        ) from None
 
+
+def _discover(requested: list[str] | None, known: Iterable[str]) -> list[str]:
     if requested:
         bad = [t for t in requested if not _is_sendgrid(t)]
         if bad:
@@ -95,7 +115,7 @@ def discover(requested: list[str] | None = None, known: Iterable[str] = ()) -> l
     # AIRFLOW_CONN_* variable shadows, and the Variable's ids, are confirmed one by one.
     env_ids = set(env_tenant_ids())
     listed = {t for t in metadata_tenant_ids() if f"{_PREFIX}{t.upper()}" not in os.environ}
-    named = set(variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default=None)))
+    named = set(variable_tenant_ids(read_variable(TENANTS_VARIABLE)))
     typed = env_ids | listed
     remembered = set(known) - typed - named
     confirmed = {t for t in (named | remembered) - typed if _is_sendgrid(t)}
@@ -118,10 +138,9 @@ def metadata_tenant_ids() -> list[str]:
         requests.HTTPError: The API refused the credentials or the listing.
     """
     from airflow.exceptions import AirflowNotFoundException
-    from airflow.sdk import Connection
 
     try:
-        api = Connection.get(AIRFLOW_API_CONN_ID)
+        api = read_connection(AIRFLOW_API_CONN_ID)
     except AirflowNotFoundException:
         log.warning(
             "connection %s is not configured: sendgrid connections stored in the metadata "
@@ -196,14 +215,13 @@ def _is_sendgrid(conn_id: str) -> bool:
     """Whether ``conn_id`` is a ``sendgrid`` connection (a missing one is not).
 
     Raises:
-        Exception: The lookup itself failed (secrets backend or execution API): the run fails
-            and retries rather than dropping the tenant and marking it removed.
+        UnreadableError: The lookup itself failed (secrets backend or execution API): the run
+            fails and retries rather than dropping the tenant and marking it removed.
     """
     from airflow.exceptions import AirflowNotFoundException
-    from airflow.sdk import Connection
 
     try:
-        conn = Connection.get(conn_id)
+        conn = read_connection(conn_id)
     except AirflowNotFoundException:
         log.warning("tenant %s skipped: connection not found", conn_id)
         return False

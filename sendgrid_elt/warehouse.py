@@ -73,14 +73,21 @@ def require_target() -> PostgresTarget:
 
 
 def configured_target() -> PostgresTarget | None:
-    """Return the ``sendgrid_warehouse`` connection's target if one is configured, else None."""
+    """Return the ``sendgrid_warehouse`` connection's target if one is configured, else None.
+
+    Raises:
+        UnreadableError: The connection could not be read (an execution-API or secrets-backend
+            error), which is not "not configured" (:mod:`sendgrid_hook.airflow_reads`).
+    """
     from airflow.exceptions import AirflowNotFoundException
-    from airflow.sdk import Connection
+    from sendgrid_hook.airflow_reads import UnreadableError, read_connection
 
     try:
-        conn = Connection.get(WAREHOUSE_CONN_ID)
+        conn = read_connection(WAREHOUSE_CONN_ID)
     except AirflowNotFoundException:
         return None
+    except UnreadableError:
+        raise
     except Exception as exc:  # no metadata DB yet, no API server: treat as not configured
         log.debug("could not look up %s: %s", WAREHOUSE_CONN_ID, type(exc).__name__)
         if WAREHOUSE_CONN_ENV not in os.environ:

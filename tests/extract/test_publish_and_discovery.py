@@ -85,20 +85,28 @@ def test_an_old_run_listing_tenants_again_never_backdates_a_removal(warehouse: A
 
 def test_a_tenant_lookup_that_fails_fails_the_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a connection that does not exist is dropped; a lookup the secrets backend could not
-    answer fails the run (retried) instead of dropping the tenant and marking it removed."""
-    from airflow.exceptions import AirflowNotFoundException
-    from airflow.sdk import Connection
+    answer fails the run (retried) instead of dropping the tenant and marking it removed. The
+    SDK's own lookup logs a backend's exception at DEBUG and reports "isn't defined": a Vault
+    outage used to read as the tenant's connection deleted."""
+    from airflow.sdk.execution_time import supervisor
+    from airflow.secrets.environment_variables import EnvironmentVariablesBackend
 
     from sendgrid_elt import tenants
 
-    def get(conn_id: str) -> Any:
-        if conn_id == "vault_down":
-            raise RuntimeError("secrets backend unavailable")
-        raise AirflowNotFoundException(conn_id)
+    class Vault:  # an external secrets backend, down for one id
+        def get_connection(self, conn_id: str) -> Any:
+            if conn_id == "vault_down":
+                raise ConnectionError("secrets backend unavailable")
+            return None
 
-    monkeypatch.setattr(Connection, "get", staticmethod(get))
+        def get_variable(self, key: str) -> Any:
+            return None
+
+    monkeypatch.setattr(supervisor, "ensure_secrets_backend_loaded",
+                        lambda: [EnvironmentVariablesBackend(), Vault()])  # fmt: skip
     monkeypatch.setenv("AIRFLOW_VAR_SENDGRID_TENANTS", '["gone", "vault_down"]')
-    with pytest.raises(RuntimeError, match="secrets backend unavailable"):
+    down = r"connection vault_down could not be read from Vault \(ConnectionError\)"
+    with pytest.raises(tenants.TenantListUnreadable, match=down):
         tenants.discover()
     monkeypatch.setenv("AIRFLOW_VAR_SENDGRID_TENANTS", '["gone"]')
     assert "gone" not in tenants.discover()  # a connection that no longer exists is left out

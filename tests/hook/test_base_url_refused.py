@@ -74,7 +74,7 @@ def test_a_batch_reads_the_base_url_variable_once_however_many_alerts_it_writes(
     """With the Variable unset, each alert's link read it again (then ``[api] base_url``):
     one execution-API round trip per alert of a 1,000-tenant batch. ``from_airflow`` now
     resolves the fallback once and the alerts built from its settings read nothing."""
-    from airflow.sdk import Variable
+    from airflow.secrets.environment_variables import EnvironmentVariablesBackend
     from sendgrid_hook.notifications.reconnect import ReconnectNotifier
 
     monkeypatch.delenv(VARIABLE_ENV, raising=False)
@@ -82,13 +82,13 @@ def test_a_batch_reads_the_base_url_variable_once_however_many_alerts_it_writes(
         monkeypatch.setenv("AIRFLOW__API__BASE_URL", api_base_url)
     else:
         monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
-    real_get, reads = Variable.get, []
+    real_get, reads = EnvironmentVariablesBackend.get_variable, []
 
-    def counted(key: str, *args: object, **kwargs: object) -> object:
+    def counted(self: object, key: str, *args: object, **kwargs: object) -> object:
         reads.extend([key] if key == CONNECT_BASE_URL_VARIABLE else [])
-        return real_get(key, *args, **kwargs)  # the real read, only counted
+        return real_get(self, key, *args, **kwargs)  # the real read (a secrets backend), counted
 
-    monkeypatch.setattr(Variable, "get", counted)
+    monkeypatch.setattr(EnvironmentVariablesBackend, "get_variable", counted)
     settings = AlertSettings.from_airflow()
     links = [
         ReconnectNotifier(tenant_id=f"tenant_{i}", reason="revoked",

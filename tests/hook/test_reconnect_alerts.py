@@ -289,15 +289,19 @@ def test_alert_variables_that_cannot_be_read_never_lose_the_alert(
     reconnect alert went to the log only and counted as sent, so no one was ever told. Now it
     is released, and the next run (Variables readable again) sends it; a reminder period that
     is not a number falls back to the default instead of failing every batch."""
-    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import ErrorType
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import ErrorResponse
 
     from sendgrid_elt.connection_health import send_alert
 
-    def unreachable(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("execution API unavailable")
+    class Unavailable:  # the supervisor's channel while the API server restarts
+        def send(self, message: Any) -> Any:
+            return ErrorResponse(error=ErrorType.API_SERVER_ERROR, detail={"status_code": 503})
 
-    monkeypatch.setattr(Variable, "get", unreachable)
-    settings = AlertSettings.from_airflow()
+    with monkeypatch.context() as in_task:  # the SDK's Variable.get answers "unset" here
+        in_task.setattr(task_runner, "SUPERVISOR_COMMS", Unavailable(), raising=False)
+        settings = AlertSettings.from_airflow()
     assert settings.unread
     engine = health_engine()
     update = record_health(engine, tenant_id="acme_vars", status="needs_reconnect",
@@ -312,8 +316,7 @@ def test_alert_variables_that_cannot_be_read_never_lose_the_alert(
     from sendgrid_elt.health_store import DEFAULT_REMINDER
     from sendgrid_elt.settings import RECONNECT_REMINDER_VARIABLE
 
-    monkeypatch.setattr(Variable, "get", lambda key, default=None: (
-        "24h" if key == RECONNECT_REMINDER_VARIABLE else default))  # fmt: skip
+    monkeypatch.setenv(f"AIRFLOW_VAR_{RECONNECT_REMINDER_VARIABLE.upper()}", "24h")
 
     assert AlertSettings.from_airflow().reminder_after == DEFAULT_REMINDER
 

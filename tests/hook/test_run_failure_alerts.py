@@ -123,11 +123,12 @@ def test_both_dags_alert_on_failure() -> None:
 def test_one_warning_per_read_when_no_alert_channel_is_configured(
     variables: dict[str, str], warned: bool, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    from airflow.sdk import Variable
-
     from sendgrid_elt.alert_settings import AlertSettings
 
-    monkeypatch.setattr(Variable, "get", lambda key, default=None: variables.get(key, default))
+    for key in (ALERT_RECIPIENTS_VARIABLE, ALERT_SLACK_VARIABLE):  # AIRFLOW_VAR_*: a real backend
+        monkeypatch.delenv(f"AIRFLOW_VAR_{key.upper()}", raising=False)
+    for key, value in variables.items():
+        monkeypatch.setenv(f"AIRFLOW_VAR_{key.upper()}", value)
     with caplog.at_level(logging.WARNING, logger="sendgrid_elt.alert_settings"):
         AlertSettings.from_airflow()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from sendgrid_hook.airflow_reads import UnreadableError, read_variable
 from sendgrid_hook.constants import CONNECT_BASE_URL_VARIABLE
 
 #: The schemes a base URL may have.
@@ -61,8 +62,9 @@ def checked_base_url(value: str, source: str) -> str:
 def airflow_base_url(logger: logging.Logger) -> str:
     """The base URL Airflow is configured with: the Variable, else ``[api] base_url``, checked.
 
-    The Variable is :data:`~sendgrid_hook.constants.CONNECT_BASE_URL_VARIABLE` (one
-    execution-API read); one that cannot be read counts as unset. Neither set:
+    The Variable is :data:`~sendgrid_hook.constants.CONNECT_BASE_URL_VARIABLE`, read with
+    :func:`~sendgrid_hook.airflow_reads.read_variable`; one that cannot be read is logged as a
+    WARNING and counts as unset. Neither set:
     :data:`DEFAULT_CONNECT_BASE_URL`. A value that is not http(s) is never a link, and must not
     stop an alert or an extraction: it is logged as an ERROR on ``logger`` naming where it is
     set (:func:`checked_base_url`) and the default is returned.
@@ -75,10 +77,11 @@ def airflow_base_url(logger: logging.Logger) -> str:
     """
     value, source = None, f"Variable {CONNECT_BASE_URL_VARIABLE}"
     try:
-        from airflow.sdk import Variable
-
-        value = Variable.get(CONNECT_BASE_URL_VARIABLE, default=None)
-    except Exception:  # noqa: S110 - outside a task without a metadata DB, an API error
+        value = read_variable(CONNECT_BASE_URL_VARIABLE)
+    except UnreadableError as exc:
+        logger.warning("%s: the alerts link to Airflow's [api] base_url (or %s) instead",
+                       exc, DEFAULT_CONNECT_BASE_URL)  # fmt: skip
+    except Exception:  # noqa: S110 - no Airflow SDK or configuration (outside Airflow)
         pass
     if not value:
         source = "Airflow's [api] base_url"

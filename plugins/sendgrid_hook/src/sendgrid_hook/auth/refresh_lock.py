@@ -5,7 +5,8 @@ time would make the second one fail with ``invalid_grant``. The refresh therefor
 PostgreSQL **session advisory lock** taken on the warehouse database (connection
 ``sendgrid_warehouse`` by default), which every worker can reach. The lock key is derived from
 the connection id. When no lock database is configured the lock degrades to a process-local
-lock and says so in the log.
+lock and says so in the log; when its connection cannot be read (an execution-API error is
+not "no connection": :func:`sendgrid_hook.airflow_reads.read_connection`), no refresh is tried.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sendgrid_hook.airflow_reads import UnreadableError, read_connection
 from sendgrid_hook.constants import WAREHOUSE_CONN_ID
+from sendgrid_hook.errors import SendGridRetriableError
 from sendgrid_hook.libpq import client_params, libpq_params
 
 log = logging.getLogger(__name__)
@@ -53,13 +56,24 @@ class PostgresAdvisoryLock:
         self.timeout = timeout
 
     def _conninfo(self) -> dict[str, object] | None:
+        """The lock database's libpq parameters; ``None`` when no such connection exists.
+
+        Raises:
+            SendGridRetriableError: The connection could not be read (an execution-API or
+                secrets-backend error): refreshing under a process-local lock only would let
+                another worker spend the same single-use refresh token, so none is attempted.
+        """
         from airflow.exceptions import AirflowNotFoundException
-        from airflow.providers.common.compat.sdk import BaseHook
 
         try:
-            conn = BaseHook.get_connection(self.lock_conn_id)
+            conn = read_connection(self.lock_conn_id)
         except AirflowNotFoundException:
             return None
+        except UnreadableError as exc:
+            raise SendGridRetriableError(
+                f"{exc}: the OAuth refresh is not attempted without its cross-worker lock; "
+                "retry later"
+            ) from None
         info: dict[str, object] = {
             "host": conn.host or "localhost",
             "port": conn.port or 5432,

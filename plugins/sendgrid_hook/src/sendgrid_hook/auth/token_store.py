@@ -28,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sendgrid_hook.airflow_reads import UnreadableError, ask_supervisor, in_task
 from sendgrid_hook.errors import SendGridRetriableError
 from sendgrid_hook.redaction import register_secret
 
@@ -74,14 +75,6 @@ class StoredToken:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
 
 
-def _in_task() -> bool:
-    try:
-        from airflow.sdk.execution_time import task_runner
-    except ImportError:  # pragma: no cover - SDK always present with Airflow 3
-        return False
-    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
-
-
 class VariableTokenStore:
     """Persist :class:`StoredToken` in an Airflow Variable per connection."""
 
@@ -98,14 +91,14 @@ class VariableTokenStore:
         """
         key = self.key(conn_id)
         _invalidate_cache(key)
-        raw = _read_in_task(key) if _in_task() else _read_metastore(key)
+        raw = _read_in_task(key) if in_task() else _read_metastore(key)
         return StoredToken.from_json(raw) if raw else None
 
     def save(self, conn_id: str, token: StoredToken) -> None:
         """Write ``token`` (overwrites)."""
         key = self.key(conn_id)
         description = f"OAuth tokens of SendGrid connection {conn_id} (managed by the hook)"
-        if _in_task():
+        if in_task():
             from airflow.sdk import Variable
 
             Variable.set(key, token.to_json(), description=description)
@@ -123,37 +116,20 @@ class VariableTokenStore:
 def _read_in_task(key: str) -> str | None:
     """The Variable's value as the execution API holds it; ``None`` only when it does not exist.
 
-    ``airflow.sdk.Variable.get(key, default=None)`` returns the default on *any* failure: its
-    execution-API secrets backend turns an error answer or a broken channel into "not found".
-    Taken for "never refreshed", that sent the connection's spent refresh token (the server then
-    revokes the grant). So the supervisor is asked directly, as that backend does, and only its
-    ``VARIABLE_NOT_FOUND`` answer means absent.
+    Not the SDK's ``Variable.get``, which takes an error answer for "not found": taken for
+    "never refreshed", that sent the connection's spent refresh token (the server then revokes
+    the grant). :func:`sendgrid_hook.airflow_reads.ask_supervisor` tells the two apart.
 
     Raises:
         SendGridRetriableError: Any other answer or failure (the task may retry later).
     """
-    from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
-    from airflow.sdk.execution_time import task_runner
-    from airflow.sdk.execution_time.comms import ErrorResponse, GetVariable, VariableResult
-
     try:
-        answer: Any = task_runner.SUPERVISOR_COMMS.send(GetVariable(key=key))
-    except AirflowRuntimeError as exc:  # the supervisor's error frame
-        answer = exc.error
-    except Exception as exc:
-        answer = exc
-    if isinstance(answer, VariableResult):
-        return answer.value
-    if isinstance(answer, ErrorResponse):
-        if answer.error == ErrorType.VARIABLE_NOT_FOUND:
-            return None
-        what = answer.error.value
-    else:
-        what = type(answer).__name__
-    raise SendGridRetriableError(
-        f"could not read the OAuth token store {key!r} through the execution API ({what}); "
-        "the stored token is not replaced by the connection's, retry later"
-    )
+        return ask_supervisor(key)
+    except UnreadableError as exc:
+        raise SendGridRetriableError(
+            f"could not read the OAuth token store {key!r} through the execution API "
+            f"({exc.what}); the stored token is not replaced by the connection's, retry later"
+        ) from None
 
 
 def _read_metastore(key: str) -> str | None:

@@ -24,12 +24,13 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 
 from sendgrid_hook.account import USERNAME_PATH, USERNAME_SCOPE, AccountIdentity, parse_identity
+from sendgrid_hook.airflow_reads import UnreadableError, read_connection
 from sendgrid_hook.auth.api_key import ApiKeyAuth
 from sendgrid_hook.auth.oauth2 import OAuth2RefreshAuth
 from sendgrid_hook.config import SendGridSettings, SubusersFilter
 from sendgrid_hook.connection_check import check_connection
 from sendgrid_hook.constants import CONN_TYPE, DEFAULT_CONN_ID
-from sendgrid_hook.errors import SendGridFatalError
+from sendgrid_hook.errors import SendGridFatalError, SendGridRetriableError
 from sendgrid_hook.pagination import (
     DEFAULT_MAX_PAGES,
     PageProgress,
@@ -92,6 +93,20 @@ class SendGridHook(HttpHook):
         install_log_filters()
 
     # -- connection attributes ------------------------------------------------------------
+    @classmethod
+    def get_connection(cls, conn_id: str) -> Any:
+        """The Airflow connection ``conn_id``, read by :func:`.airflow_reads.read_connection`.
+
+        Raises:
+            AirflowNotFoundException: No secrets backend has it.
+            SendGridRetriableError: It could not be read (an execution-API or secrets-backend
+                error), which the SDK's own lookup reports as "isn't defined".
+        """
+        try:
+            return read_connection(conn_id)
+        except UnreadableError as exc:
+            raise SendGridRetriableError(f"{exc}; retry later") from None
+
     @property
     def settings(self) -> SendGridSettings:
         """The parsed connection (read once)."""
