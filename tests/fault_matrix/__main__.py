@@ -31,6 +31,10 @@ ELSEWHERE = {
         "tests/connect_page/test_hostile_connections.py::"
         "test_one_unreadable_connection_does_not_break_the_list"
     ),
+    "the execution API answering 503 to Variable and Connection reads": (
+        "tests/hook/test_unreadable_is_not_absent.py::"
+        "test_reads_the_execution_api_cannot_answer_are_errors_not_absence"
+    ),
 }
 
 
