@@ -96,18 +96,38 @@ def create_tenant(
         _register_tenant(session, conn_id)
 
 
-def _registered_tenants() -> list[str]:
-    """The ids listed in the ``sendgrid_tenants`` Variable the extract DAG discovers from.
+def _registered_tenants(session: Any | None = None) -> list[str]:
+    """The ids listed in the metadata database's ``sendgrid_tenants`` Variable.
+
+    Its row is read, not ``Variable.get``, which logs a failed query and answers "unset": the
+    list written back from that answer held the new id alone, every other one dropped. In
+    ``session`` the row stays locked until the caller's transaction ends, so two pages adding a
+    tenant at once both keep their id.
 
     Raises:
-        TenantError: The Variable cannot be read (not a JSON list, nor a comma/space list).
+        TenantError: The Variable cannot be read (the metadata database failed, or it is
+            neither a JSON list nor a comma/space list).
     """
     from airflow.models import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from sendgrid_elt.tenants import TENANTS_VARIABLE, variable_tenant_ids
 
+    query = select(Variable).where(Variable.key == TENANTS_VARIABLE)
     try:
-        return variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default_var=None))
+        if session is not None:
+            row = session.scalar(query.with_for_update())
+            return variable_tenant_ids(row.val if row is not None else None)
+        with create_session() as own:
+            row = own.scalar(query)
+            return variable_tenant_ids(row.val if row is not None else None)
+    except SQLAlchemyError as exc:
+        raise TenantError(
+            f"The Airflow Variable {TENANTS_VARIABLE!r} could not be read from the metadata "
+            f"database ({type(exc).__name__}): try again. Nothing was saved."
+        ) from None
     except (ValueError, TypeError) as exc:
         raise TenantError(
             f"The Airflow Variable {TENANTS_VARIABLE!r} cannot be read ({type(exc).__name__}): "
@@ -119,14 +139,14 @@ def _registered_tenants() -> list[str]:
 def _register_tenant(session: Any, conn_id: str) -> None:
     """Add ``conn_id`` to the ``sendgrid_tenants`` Variable, in the connection's transaction.
 
-    The Variable is read again here (it was checked before the slow key check): an id another
-    page added meanwhile is kept.
+    The Variable is read again here, locked (it was checked before the slow key check): an id
+    another page added meanwhile is kept.
     """
     from airflow.models import Variable
 
     from sendgrid_elt.tenants import TENANTS_VARIABLE
 
-    current = _registered_tenants()
+    current = _registered_tenants(session)
     if conn_id not in current:
         Variable.set(
             TENANTS_VARIABLE,

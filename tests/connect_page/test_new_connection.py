@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 import requests
 
 from .conftest import csrf_of, new_conn_id
@@ -93,3 +94,41 @@ def test_an_unreadable_tenants_variable_is_refused_before_saving(api_server, sim
     assert started.status_code == 303, started.text[:500]
     assert started.headers["location"].startswith(f"{sim.base_url}/oauth/authorize?")
     assert _stored(conn_id)
+
+
+def test_a_failed_read_of_the_tenant_list_never_drops_its_ids(
+    airflow_home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Variable.get`` logs a failed metadata-database query and answers "unset": the page
+    then wrote the list back holding the new id alone, every other tenant dropped from it. The
+    page reads the Variable's row in the transaction that writes it."""
+    import json
+
+    from airflow.models import Variable
+    from airflow.secrets.metastore import MetastoreBackend
+    from sendgrid_connect.new_tenant import create_tenant
+    from sqlalchemy.exc import OperationalError
+
+    def failing(self: object, *args: object, **kwargs: object) -> None:
+        raise OperationalError("select", {}, Exception("database is locked"))
+
+    before = _registered()
+    Variable.set(TENANTS_VARIABLE, json.dumps(["acme_one", "acme_two"]))
+    conn_id = new_conn_id("keeps")
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(MetastoreBackend, "get_variable", failing)
+            create_tenant(conn_id, "Acme Keeps", host=None, client_id="client",
+                          client_secret="secret")  # fmt: skip
+        assert json.loads(_registered() or "[]") == sorted(["acme_one", "acme_two", conn_id])
+        assert _stored(conn_id)
+    finally:
+        from airflow.models import Connection
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+        if before is None:
+            Variable.delete(TENANTS_VARIABLE)
+        else:
+            Variable.set(TENANTS_VARIABLE, before)
