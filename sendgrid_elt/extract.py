@@ -18,11 +18,12 @@ a unit's keys is held (:mod:`~.snapshot_guard`). A subuser name no index entry c
 NUL), is never sent: one reject names it, its rows kept (:mod:`~.repaired_ids`).
 
 :class:`~sendgrid_hook.errors.ReconnectRequired` stops the tenant, unless ``/v3/scopes``, asked
-again, still accepts the credential: then only that endpoint refused it (401) and the stream
-ends in ``error`` like any other failed read. Cursors are parsed as the stream's cursor kind and
-bounded by the API's clock (``Date`` header) plus :data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`;
-a stored cursor that is not a JSON object, does not parse or lies beyond that bound is ignored
-and the stream re-read from the start, which the idempotent merge absorbs (:mod:`~.unit_cursors`).
+again, still accepts the credential or cannot answer: then the stream ends in ``error`` like any
+other failed read (:func:`~.stream_outcome.endpoint_refused`). Cursors are parsed as the
+stream's cursor kind and bounded by the API's clock (``Date`` header) plus
+:data:`~sendgrid_elt.catalog.CLOCK_SKEW_SECONDS`; a stored cursor that is not a JSON object,
+does not parse or lies beyond that bound is ignored and the stream re-read from the start,
+which the idempotent merge absorbs (:mod:`~.unit_cursors`).
 """
 
 from __future__ import annotations
@@ -175,9 +176,9 @@ class TenantExtractor:
         except Skip as skip:
             outcome.status, outcome.detail = skip.status, skip.detail
         except errors.ReconnectRequired as exc:
-            if not endpoint_refused(self.hook, exc):
+            why = endpoint_refused(self.hook, exc)
+            if why is None:
                 raise
-            why = f"{exc}; only this endpoint refused the credential (/v3/scopes accepts it)"
             outcome.status, outcome.detail = "error", shorten(scrub(why), 500)
             self.log.warning("stream %s failed: %s", spec.name, outcome.detail)
         except errors.SendGridError as exc:

@@ -173,20 +173,26 @@ def refusal(exc: Any) -> str | None:
     return None
 
 
-def endpoint_refused(hook: Any, exc: Any) -> bool:
-    """Whether a stream's 401 came from one endpoint while the credential still works.
+def endpoint_refused(hook: Any, exc: Any) -> str | None:
+    """Why a stream's 401 is that stream's failed read, not the tenant's dead credential.
 
-    The credential is asked about once more (``/v3/scopes``); when that fails too, or
-    cannot answer, the 401 stands and the tenant needs reconnecting.
+    The credential is asked about once more (``/v3/scopes``). Accepted: only this endpoint
+    refused it. Unanswered (a 5xx or a timeout after the hook's retries): nobody can tell, so
+    the stream fails and the next run asks again, rather than a reconnect alert on a guess.
+    Refused too (``ReconnectRequired``), or no way to ask: ``None``, the 401 stands and the
+    tenant needs reconnecting.
     """
     confirm = getattr(hook, "confirm_credential", None)
     if exc.status_code != 401 or confirm is None:
-        return False
+        return None
     try:
         confirm()
-    except errors.SendGridError:
-        return False
-    return True
+    except errors.ReconnectRequired:
+        return None
+    except errors.SendGridError as unanswered:
+        return (f"{exc}; whether the credential still works could not be asked (/v3/scopes: "
+                f"{unanswered}): the next run asks again")  # fmt: skip
+    return f"{exc}; only this endpoint refused the credential (/v3/scopes accepts it)"
 
 
 def licence_skip(spec: StreamSpec, exc: Any) -> Skip:

@@ -288,10 +288,14 @@ def test_a_temporary_block_is_a_failed_read_not_a_missing_licence(acme, pg, monk
     assert outcome.status == "not_licensed", outcome
 
 
-def test_a_401_from_one_endpoint_fails_that_stream_not_the_tenant(sim, acme, pg) -> None:
+def test_a_401_from_one_endpoint_fails_that_stream_not_the_tenant(
+    sim, acme, pg, monkeypatch
+) -> None:
     """A 401 on one endpoint while ``/v3/scopes`` still accepts the key is that stream's failed
-    read; once the key itself is refused, the 401 stops the tenant (reconnect)."""
-    from sendgrid_hook.errors import ReconnectRequired
+    read, and so is one while ``/v3/scopes`` cannot answer (a 503 there used to confirm the 401:
+    a reconnect alert for a working key); once the key itself is refused, the 401 stops the
+    tenant (reconnect)."""
+    from sendgrid_hook.errors import ReconnectRequired, SendGridRetriableError
 
     from sendgrid_simulator.hostile import configure
 
@@ -305,6 +309,16 @@ def test_a_401_from_one_endpoint_fails_that_stream_not_the_tenant(sim, acme, pg)
             "teammates": "ok", "templates": "error", "user_profile": "ok"}  # fmt: skip
         assert "only this endpoint refused the credential" in outcomes["templates"].detail
         assert statuses(pg, "acme")["templates"] == "error"
+
+        def unanswered() -> None:  # /v3/scopes failing after the hook's retries (a 503)
+            raise SendGridRetriableError("GET /v3/scopes: 503 Service Unavailable",
+                                         status_code=503)  # fmt: skip
+
+        with monkeypatch.context() as patched:  # cannot tell: no reconnect on a guess
+            patched.setattr(acme, "confirm_credential", unanswered)
+            outcome = extractor(acme, pg, run="r1b").run_stream(catalog.get("templates"))
+        assert outcome.status == "error", outcome
+        assert "could not be asked (/v3/scopes: GET /v3/scopes: 503" in outcome.detail
         sim.control.revoke_key(sim.accounts["tenants"][0]["api_keys"]["full"])
         with pytest.raises(ReconnectRequired):
             extractor(acme, pg, run="r2").run_stream(catalog.get("templates"))
