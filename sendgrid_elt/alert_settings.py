@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sendgrid_hook.airflow_reads import UnreadableError, read_variable
 from sendgrid_hook.base_url import airflow_base_url, checked_base_url
+from sendgrid_hook.errors import SendGridRetriableError
 
 from sendgrid_elt.health_store import DEFAULT_REMINDER
 from sendgrid_elt.settings import (
@@ -86,6 +87,29 @@ class AlertSettings:
                 ALERT_SLACK_VARIABLE,
             )
         return settings
+
+    def for_tenant(self, hook: Any) -> AlertSettings:
+        """These settings plus the tenant connection's own ``alert_emails`` (``extra_to``).
+
+        A connection that could not be read (an execution-API or secrets-backend error, which
+        the hook raises as ``SendGridRetriableError``) marks the settings ``unread``: the
+        tenant's recipients are unknown, so an alert no external channel took is released for
+        the next run, as for unreadable alert Variables. One that no longer exists, or whose
+        extra is invalid (the alert says so), adds no recipient.
+        """
+        try:
+            emails = tuple(hook.settings.alert_emails)
+        except SendGridRetriableError as exc:
+            log.warning(
+                "tenant %s: its alert_emails could not be read (%s): an alert no external "
+                "channel takes is retried by the next run",
+                hook.tenant_id,
+                exc,
+            )
+            return replace(self, unread=True)
+        except Exception:  # gone, or an invalid extra: the global recipients only
+            emails = ()
+        return replace(self, extra_to=emails)
 
     @property
     def has_channel(self) -> bool:

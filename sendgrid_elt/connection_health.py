@@ -134,12 +134,7 @@ def send_alert(
 
 
 def _settings_for(hook: SendGridHook, settings: AlertSettings | None) -> AlertSettings:
-    base = settings or AlertSettings.from_airflow()
-    try:
-        emails = tuple(hook.settings.alert_emails)
-    except Exception:  # unreadable connection: alert the global recipients only
-        emails = ()
-    return AlertSettings(**{**base.__dict__, "extra_to": emails})
+    return (settings or AlertSettings.from_airflow()).for_tenant(hook)
 
 
 def _display_name(hook: SendGridHook) -> str:

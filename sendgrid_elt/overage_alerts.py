@@ -176,16 +176,6 @@ def _claim(conn: Connection, f: OverageForecast) -> bool:
     return result.first() is not None
 
 
-def _tenant_emails(tenant_id: str) -> tuple[str, ...]:
-    """The tenant connection's ``alert_emails`` (none when the connection is unreadable)."""
-    try:
-        from sendgrid_hook.hooks.sendgrid import SendGridHook
-
-        return tuple(SendGridHook(sendgrid_conn_id=tenant_id).settings.alert_emails)
-    except Exception:  # a broken or missing connection still gets the global recipients
-        return ()
-
-
 def send_overage_alerts(
     engine: Engine | None = None,
     *,
@@ -244,10 +234,16 @@ def send_overage_alerts(
 
 
 def _deliver(forecast: OverageForecast, settings: AlertSettings, context: Any) -> list[str] | None:
-    """Notify; the delivered channels, or None when every external channel failed."""
+    """Notify; the delivered channels, or None when every external channel failed.
+
+    The tenant connection's ``alert_emails`` are added (:meth:`AlertSettings.for_tenant`).
+    """
+    from sendgrid_hook.hooks.sendgrid import SendGridHook
+
+    settings = settings.for_tenant(SendGridHook(sendgrid_conn_id=forecast.tenant_id))
     notifier = OverageNotifier(
         forecast=forecast,
-        to=list(settings.to) + list(_tenant_emails(forecast.tenant_id)),
+        to=list(settings.to) + list(settings.extra_to),
         smtp_conn_id=settings.smtp_conn_id,
         from_email=settings.from_email,
         slack_webhook_conn_id=settings.slack_webhook_conn_id,

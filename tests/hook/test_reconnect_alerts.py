@@ -289,15 +289,16 @@ def test_alert_variables_that_cannot_be_read_never_lose_the_alert(
     reconnect alert went to the log only and counted as sent, so no one was ever told. Now it
     is released, and the next run (Variables readable again) sends it; a reminder period that
     is not a number falls back to the default instead of failing every batch."""
-    from airflow.sdk.exceptions import ErrorType
+    from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
     from airflow.sdk.execution_time import task_runner
     from airflow.sdk.execution_time.comms import ErrorResponse
 
     from sendgrid_elt.connection_health import send_alert
 
-    class Unavailable:  # the supervisor's channel while the API server restarts
+    class Unavailable:  # a worker's channel while the API server restarts: an error frame
         def send(self, message: Any) -> Any:
-            return ErrorResponse(error=ErrorType.API_SERVER_ERROR, detail={"status_code": 503})
+            error = ErrorResponse(error=ErrorType.API_SERVER_ERROR, detail={"status_code": 503})
+            raise AirflowRuntimeError(error)
 
     with monkeypatch.context() as in_task:  # the SDK's Variable.get answers "unset" here
         in_task.setattr(task_runner, "SUPERVISOR_COMMS", Unavailable(), raising=False)

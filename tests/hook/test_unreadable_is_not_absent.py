@@ -9,7 +9,8 @@ execution-API backend turns every error answer into "not found". Taken for absen
   report until the next run);
 * refreshed an OAuth token under a process-local lock only, the cross-worker lock's connection
   "not defined" (another worker could spend the same single-use refresh token);
-* reported the tenant's own connection as not defined.
+* reported the tenant's own connection as not defined, and its own alert recipients as none
+  (the alert counted as delivered to the global recipients or the log alone).
 
 These run tasks through ``dag.test()`` (the real Task SDK, supervisor channel and in-process
 execution API), the API answering 503 to the reads a task names.
@@ -90,6 +91,17 @@ with DAG("unreadable_is_not_absent", schedule=None, start_date=dt.datetime(2026,
         return {{"down": _during(["{LOCK_CONN}"], hold), "up": hold()}}
 
     @task
+    def tenant_alert() -> dict:
+        from sendgrid_hook.hooks.sendgrid import SendGridHook
+        from sendgrid_elt.alert_settings import AlertSettings
+
+        def settings():
+            s = AlertSettings(to=("ops@example.com",)).for_tenant(SendGridHook("{DB_TENANT}"))
+            return [s.unread, list(s.extra_to)]
+
+        return {{"down": _during(["{DB_TENANT}"], settings), "up": settings()}}
+
+    @task
     def hook() -> dict:
         from sendgrid_hook.hooks.sendgrid import SendGridHook
 
@@ -98,7 +110,7 @@ with DAG("unreadable_is_not_absent", schedule=None, start_date=dt.datetime(2026,
 
         return {{"down": _during(["{DB_TENANT}"], name), "up": name()}}
 
-    alerts() >> tenants() >> lock() >> hook()
+    alerts() >> tenants() >> lock() >> tenant_alert() >> hook()
 '''
 
 
@@ -138,7 +150,7 @@ def _stored(lock_json: str, variables: dict[str, str]) -> Iterator[None]:
 
     conns = [
         Connection(conn_id=DB_TENANT, conn_type="sendgrid", password="SG.db.key",
-                   description="Acme DB"),
+                   description="Acme DB", extra=json.dumps({"alert_emails": "it@acme.example"})),
         Connection.from_json(lock_json, conn_id=LOCK_CONN),
     ]  # fmt: skip
     with create_session() as session:
@@ -187,6 +199,8 @@ def test_reads_the_execution_api_cannot_answer_are_errors_not_absence(
     )
     assert "not attempted without its cross-worker lock" in out["lock"]["down"]
     assert out["lock"]["up"] == "held"
+    # the tenant's own alert recipients unknown: an alert nobody external took is retried
+    assert out["tenant_alert"] == {"down": [True, []], "up": [False, ["it@acme.example"]]}
     # the tenant's own connection: a retriable error, not "isn't defined"
     assert out["hook"]["down"].startswith(
         f"SendGridRetriableError: connection {DB_TENANT} {unread}"
@@ -195,13 +209,15 @@ def test_reads_the_execution_api_cannot_answer_are_errors_not_absence(
 
 
 class _Comms:
-    """The supervisor's channel answering every read with an API server error."""
+    """The supervisor's channel on a worker while the API server answers 503: the supervisor
+    sends an error frame, which ``send`` raises (only "not found" and "denied" are answers)."""
 
     def send(self, message: Any) -> Any:
-        from airflow.sdk.exceptions import ErrorType
+        from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
         from airflow.sdk.execution_time.comms import ErrorResponse
 
-        return ErrorResponse(error=ErrorType.API_SERVER_ERROR, detail={"status_code": 503})
+        error = ErrorResponse(error=ErrorType.API_SERVER_ERROR, detail={"status_code": 503})
+        raise AirflowRuntimeError(error)
 
 
 def test_an_unreadable_base_url_variable_is_logged_and_the_configured_one_used(
