@@ -51,10 +51,22 @@ class Tenant:
 
 
 def _extra(conn: Any) -> dict[str, Any]:
+    """The connection's extra as a dict (none stored: empty).
+
+    Raises:
+        TenantError: It cannot be read (not a JSON object, or not decryptable with the
+            configured Fernet key). Read as empty, the next write (a saved key, an invite's
+            marker, a fresh grant) stored that empty extra back: the display name, region,
+            alert e-mails, subusers filter and OAuth client were gone for good.
+    """
     try:
-        return dict(conn.extra_dejson or {})
-    except Exception:
-        return {}
+        extra = conn.extra_dejson
+    except Exception as exc:
+        raise TenantError(
+            f"The settings (extra) of connection {conn.conn_id!r} cannot be read "
+            f"({type(exc).__name__}): fix them in Admin -> Connections. Nothing was changed."
+        ) from None
+    return dict(extra or {})
 
 
 def _view(conn: Any, extra: dict[str, Any]) -> SimpleNamespace:

@@ -112,3 +112,34 @@ def test_an_invite_to_a_connection_whose_oauth_settings_broke_says_so(api_server
     landing = open_invite(requests.Session(), link)
     assert landing.status_code == 409, landing.text[:300]
     assert "OAuth settings" in landing.text
+
+
+def test_a_connection_whose_extra_cannot_be_read_is_never_written_over(api_server, sim) -> None:
+    """Its extra was read as empty, and the next write (an invite's marker, a saved key, a
+    fresh grant) stored that empty extra back: the display name, region, alert e-mails and
+    OAuth client were gone for good. Now each write refuses, nothing changed, and the list
+    names the problem on that row."""
+    import pytest
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+    from sendgrid_connect.tenants import TenantError, identity, save_api_key
+    from sqlalchemy import select, update
+
+    conn_id = new_conn_id("unreadable_extra")
+    create_tenant_connection(conn_id, sim, index=0)
+    stored = '{"display_name": "Acme", "region": "eu", "alert_emails": "it@acme.example",'
+    table = Connection.__table__
+    with create_session() as session:  # written by another tool, or cut short
+        session.execute(update(table).where(table.c.conn_id == conn_id)
+                        .values(extra=stored, is_extra_encrypted=False))  # fmt: skip
+    for write in (lambda: identity(conn_id, create=True),
+                  lambda: save_api_key(conn_id, "SG.new-key.new-secret")):  # fmt: skip
+        with pytest.raises(TenantError, match="cannot be read"):
+            write()
+    with create_session() as session:
+        assert session.scalar(select(table.c.extra).where(table.c.conn_id == conn_id)) == stored
+    page = _list(api_server)
+    assert page.status_code == 200, page.text[:500]
+    row = re.search(rf'id="config-error-{conn_id}"[^>]*>([^<]+)<', page.text)
+    assert row, "the row does not say what is wrong"
+    assert "cannot be read" in html.unescape(row.group(1))

@@ -132,3 +132,25 @@ def test_a_failed_read_of_the_tenant_list_never_drops_its_ids(
             Variable.delete(TENANTS_VARIABLE)
         else:
             Variable.set(TENANTS_VARIABLE, before)
+
+
+def test_a_tenant_list_the_database_cannot_read_saves_nothing(
+    airflow_home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The metadata database failing while the page reads ``sendgrid_tenants`` is the page's
+    error, and no connection is left behind without its place in the list."""
+    import airflow.utils.session
+    from sendgrid_connect.new_tenant import create_tenant
+    from sendgrid_connect.tenants import TenantError
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable() -> None:
+        raise OperationalError("select", {}, Exception("server closed the connection"))
+
+    conn_id = new_conn_id("dbdown")
+    with monkeypatch.context() as patched:
+        patched.setattr(airflow.utils.session, "create_session", unreachable)
+        with pytest.raises(TenantError, match="could not be read from the metadata database"):
+            create_tenant(conn_id, "Acme Down", host=None, client_id="client",
+                          client_secret="secret")  # fmt: skip
+    assert not _stored(conn_id)
