@@ -89,21 +89,32 @@ def _iso(instant: dt.datetime) -> str:
 
 
 def _published_as_of() -> dt.datetime | None:
-    """The newest as-of in the warehouse's ``extract_runs``; None when it cannot be read."""
+    """The newest as-of in the warehouse's ``extract_runs``; None when none was published.
+
+    Raises:
+        RuntimeError: The warehouse could not be read. Taken for "none published", a cleared
+            older run built the marts as of its own older instant (the figures went back in
+            time) and a run by hand went unpinned; so the task fails, and its retry reads again.
+    """
     import psycopg
 
     from sendgrid_elt.sync_state import published_as_of
     from sendgrid_elt.warehouse import configured_target
 
+    target = configured_target()
+    if target is None:  # the build itself says what is missing (warehouse_env)
+        return None
     try:
-        target = configured_target()
-        if target is None:
-            return None
         with psycopg.connect(target.conninfo(), autocommit=True, connect_timeout=10) as conn:
             return published_as_of(conn)
-    except Exception as exc:  # the build reads the same warehouse and says what is wrong
-        log.warning("could not read the published as-of: %s", type(exc).__name__)
+    except psycopg.errors.UndefinedTable:  # no extract has run on this warehouse yet
         return None
+    except psycopg.Error as exc:
+        raise RuntimeError(
+            f"could not read the newest published as-of from the warehouse "
+            f"({type(exc).__name__}): building without it could take the marts back to an "
+            "older instant; the task's retry reads it again"
+        ) from None
 
 
 def _instant(value: str) -> dt.datetime:

@@ -237,3 +237,21 @@ def test_a_manual_run_builds_every_model_as_of_one_instant(warehouse) -> None:
     assert dbt_vars({"triggering_asset_events": {}}) == name_vars(
         sendgrid_as_of="2026-11-20T00:00:00Z"
     )
+
+
+def test_a_warehouse_that_cannot_be_read_fails_the_as_of_instead_of_unpinning_it(
+    monkeypatch, warehouse
+) -> None:
+    """The newest published as-of that could not be read was taken for "none published": a
+    cleared older run then built the marts as of its own older instant, and a run by hand went
+    unpinned. Now the task fails (its retry reads again); a warehouse no extract has run on yet
+    still has none."""
+    from sendgrid_elt import transform
+    from sendgrid_elt.warehouse import WAREHOUSE_CONN_ENV
+
+    assert transform._published_as_of() is None  # a fresh warehouse: no extract_runs yet
+    down = {"conn_type": "postgres", "host": "127.0.0.1", "port": 9, "login": "postgres",
+            "schema": "postgres"}  # fmt: skip
+    monkeypatch.setenv(WAREHOUSE_CONN_ENV, json.dumps(down))
+    with pytest.raises(RuntimeError, match="could not read the newest published as-of"):
+        transform.dbt_vars({"triggering_asset_events": {}})
