@@ -176,12 +176,18 @@ def connected_flash(conn_id: str, how: str, check: Check) -> tuple[str, str, dic
 
 
 def _engine() -> Any | None:
+    """The warehouse's engine; ``None`` when no warehouse is configured.
+
+    Raises:
+        Exception: Its connection could not be read (the caller says so: health unknown, or
+            a failed check), which is not "no warehouse configured".
+    """
     from sendgrid_elt import connection_health
+    from sendgrid_elt.warehouse import WarehouseNotConfigured
 
     try:
         return connection_health.health_engine()
-    except Exception as exc:  # not configured or unreachable: health is unknown
-        log.info("connection health unavailable: %s", type(exc).__name__)
+    except WarehouseNotConfigured:
         return None
 
 
@@ -196,7 +202,11 @@ def read_all() -> dict[str, Health] | None:
     from sendgrid_elt.connection_health import connection_health
     from sendgrid_elt.settings import STAGING_SCHEMA
 
-    engine = _engine()
+    try:
+        engine = _engine()
+    except Exception as exc:  # its connection unreadable: health is unknown
+        log.info("connection health unavailable: %s", type(exc).__name__)
+        return None
     if engine is None:
         return None
     try:
@@ -285,9 +295,9 @@ def record_check(conn_id: str, *, counted_by: bool = True) -> Check:
 
     from sendgrid_elt import connection_health
 
-    engine = _engine()
-    hook = SendGridHook(conn_id)
+    hook, engine = SendGridHook(conn_id), None
     try:
+        engine = _engine()  # its connection unreadable: a failed check, not "no warehouse"
         hook.set_time_budget(INTERACTIVE_TIME_BUDGET_SECONDS)  # a person waits on the answer
         if engine is None:
             note = "no warehouse configured: health not recorded"

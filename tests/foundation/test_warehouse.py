@@ -130,8 +130,9 @@ def test_the_connection_s_tls_settings_reach_every_client(
 
 
 def test_libpq_accepts_every_parameter_a_target_sends(pg_database: PostgresTarget) -> None:
-    """Keepalives (a vanished warehouse fails a call instead of hanging a tenant thread) and
-    an explicit TLS mode are real libpq parameters: the server is reached with them."""
+    """Keepalives and a connect timeout (a vanished warehouse fails a call instead of hanging a
+    tenant thread or a page) and an explicit TLS mode are real libpq parameters: the server is
+    reached with them."""
     import dataclasses
 
     target = dataclasses.replace(pg_database, params=(("application_name", "sendgrid-elt"),
@@ -143,6 +144,11 @@ def test_libpq_accepts_every_parameter_a_target_sends(pg_database: PostgresTarge
     assert info["keepalives"] == "1"
     assert info["keepalives_idle"] == "30"  # the connection's own value wins
     assert "keepalives=1" in tcp.sqlalchemy_url()
+    # a host dropping packets fails a connection attempt in 10 s (libpq's default: never)
+    assert info["connect_timeout"] == "10"
+    assert "connect_timeout=10" in tcp.sqlalchemy_url()
+    own = PostgresTarget(host="db.example", params=(("connect_timeout", "3"),))
+    assert dict(psycopg.conninfo.conninfo_to_dict(own.conninfo()))["connect_timeout"] == "3"
     from sqlalchemy import create_engine
 
     engine = create_engine(dataclasses.replace(target).sqlalchemy_url())

@@ -262,6 +262,24 @@ def test_the_connect_pages_check_of_a_saved_credential_is_bounded_too(
     assert check.failed == "SendGridTimeBudgetExceededError"
 
 
+def test_a_warehouse_connection_that_cannot_be_read_fails_the_check_not_skips_it(
+    sim: Any, tenant: dict, set_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Connect page's check after a saved credential: a warehouse connection that cannot be
+    read was "no warehouse configured: health not recorded" (the page said "Connected", the
+    health row waited for the next run); now the check failed, and says why."""
+    from sendgrid_connect import health
+
+    from sendgrid_elt.warehouse import WAREHOUSE_CONN_ENV
+
+    set_conn(TEST_CONN, api_key_conn(sim, tenant["api_keys"]["full"]))
+    monkeypatch.setenv(WAREHOUSE_CONN_ENV, '{"conn_type": "postgres", "host": ')  # cut short
+    check = health.record_check(TEST_CONN, counted_by=False)
+    assert check.failed == "UnreadableError", check
+    assert "no warehouse configured" not in check.note
+    assert health.read_all() is None  # the page's health column: unknown, never "never"
+
+
 def test_rate_limit_reset_in_2100_does_not_stall_requests(
     sim: Any, tenant: dict, set_conn: Any
 ) -> None:

@@ -21,12 +21,17 @@ LIBPQ_ENV = {
     "target_session_attrs": "PGTARGETSESSIONATTRS",
     "application_name": "PGAPPNAME",
     "options": "PGOPTIONS",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
 }
 #: TCP keepalives on every connection to a host (not a socket) unless the target sets them: a
 #: warehouse that vanished from the network fails the call within about two minutes instead of
 #: leaving a tenant thread (and so its batch task) waiting forever.
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "60", "keepalives_interval": "10",
               "keepalives_count": "6"}  # fmt: skip
+#: Seconds a connection attempt to a host (not a socket) may take unless the target sets it:
+#: libpq waits forever by default, so a warehouse host dropping packets held a Connect page
+#: load, a health read or a tenant's thread until the kernel gave up (minutes).
+CONNECT_TIMEOUT = {"connect_timeout": "10"}
 
 
 def libpq_params(values: dict[str, object] | None) -> tuple[tuple[str, str], ...]:
@@ -36,7 +41,11 @@ def libpq_params(values: dict[str, object] | None) -> tuple[tuple[str, str], ...
 
 
 def client_params(host: str, params: dict[str, str]) -> dict[str, str]:
-    """``params`` plus :data:`KEEPALIVES` (the given values win) for a host, not a socket."""
+    """``params`` plus the defaults for a host, not a socket (the given values win).
+
+    The defaults are :data:`KEEPALIVES` and :data:`CONNECT_TIMEOUT`.
+    """
     if host.startswith("/"):
         return dict(params)
-    return {**{k: v for k, v in KEEPALIVES.items() if k not in params}, **params}
+    defaults = {**KEEPALIVES, **CONNECT_TIMEOUT}
+    return {**{k: v for k, v in defaults.items() if k not in params}, **params}
