@@ -98,7 +98,7 @@ def register(tenants: list[DemoTenant], base_url: str) -> None:
     from airflow.utils.session import create_session
 
     from sendgrid_elt.settings import TENANTS_VARIABLE
-    from sendgrid_elt.tenants import variable_tenant_ids
+    from sendgrid_elt.tenants import stored_tenant_ids
 
     fields = [connection_fields(t, base_url) for t in tenants]
     with create_session() as session:
@@ -107,7 +107,7 @@ def register(tenants: list[DemoTenant], base_url: str) -> None:
         session.add_all(Connection(**f) for f in fields)
     # A stored rotated OAuth token derived from an older refresh token is superseded by the
     # new one automatically (the hook's token store compares fingerprints).
-    kept = variable_tenant_ids(Variable.get(TENANTS_VARIABLE, default_var=None))
+    kept = stored_tenant_ids()  # a failed read is an error, never "no ids" written back
     Variable.set(TENANTS_VARIABLE, json.dumps(sorted({*kept, *(t.conn_id for t in tenants)})))
 
 

@@ -29,6 +29,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sendgrid_hook.airflow_reads import UnreadableError, read_connection, read_variable
 
@@ -76,6 +77,32 @@ def variable_tenant_ids(raw: str | None) -> list[str]:
     else:
         items = text.replace(",", " ").split()
     return sorted({str(i).strip() for i in items if str(i).strip()})
+
+
+def stored_tenant_ids(session: Any | None = None) -> list[str]:
+    """The ids in the metadata database's ``sendgrid_tenants`` Variable (outside a task).
+
+    Where the Connect page and the demo add theirs. Its row is read, not
+    ``airflow.models.Variable.get``, which logs a failed query and answers "unset": a list
+    written back from that answer held the new ids alone, every other one dropped. In
+    ``session`` the row stays locked until the caller's transaction ends, so two writers
+    adding at once both keep their ids.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: The metadata database failed.
+        ValueError: The Variable is neither a JSON list nor a comma/space list.
+    """
+    from airflow.models import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = select(Variable).where(Variable.key == TENANTS_VARIABLE)
+    if session is not None:
+        row = session.scalar(query.with_for_update())
+        return variable_tenant_ids(row.val if row is not None else None)
+    with create_session() as own:
+        row = own.scalar(query)
+        return variable_tenant_ids(row.val if row is not None else None)
 
 
 def discover(requested: list[str] | None = None, known: Iterable[str] = ()) -> list[str]:

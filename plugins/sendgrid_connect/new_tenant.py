@@ -97,32 +97,18 @@ def create_tenant(
 
 
 def _registered_tenants(session: Any | None = None) -> list[str]:
-    """The ids listed in the metadata database's ``sendgrid_tenants`` Variable.
-
-    Its row is read, not ``Variable.get``, which logs a failed query and answers "unset": the
-    list written back from that answer held the new id alone, every other one dropped. In
-    ``session`` the row stays locked until the caller's transaction ends, so two pages adding a
-    tenant at once both keep their id.
+    """The ids in the ``sendgrid_tenants`` Variable (:func:`.tenants.stored_tenant_ids`).
 
     Raises:
         TenantError: The Variable cannot be read (the metadata database failed, or it is
             neither a JSON list nor a comma/space list).
     """
-    from airflow.models import Variable
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from sendgrid_elt.tenants import TENANTS_VARIABLE, variable_tenant_ids
+    from sendgrid_elt.tenants import TENANTS_VARIABLE, stored_tenant_ids
 
-    query = select(Variable).where(Variable.key == TENANTS_VARIABLE)
     try:
-        if session is not None:
-            row = session.scalar(query.with_for_update())
-            return variable_tenant_ids(row.val if row is not None else None)
-        with create_session() as own:
-            row = own.scalar(query)
-            return variable_tenant_ids(row.val if row is not None else None)
+        return stored_tenant_ids(session)
     except SQLAlchemyError as exc:
         raise TenantError(
             f"The Airflow Variable {TENANTS_VARIABLE!r} could not be read from the metadata "
