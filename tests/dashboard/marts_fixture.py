@@ -176,6 +176,7 @@ def _portfolio(overview: list[Row], health: list[Row]) -> Row:
         "requests_30d_tenant_count": sum(1 for o in accounts if o["requests_30d"] is not None),
         "credits_at_risk_count": count(accounts, utilization_status="at_risk"),
         "credits_overage_count": count(accounts, utilization_status="overage"),
+        "credits_unknown_count": count(accounts, utilization_status="unknown"),
         "projected_overage_cost_usd": Decimal("0.00"),
         "features_used": sum(o["features_used"] or 0 for o in accounts),
         "features_licensed": sum(o["features_licensed"] or 0 for o in accounts),

@@ -68,6 +68,17 @@ def test_plan_changes_of_unknown_amount_are_counted_beside_the_known_sum() -> No
     assert "saving $5.00 ·" in known, known
 
 
+def test_tenants_of_unknown_credits_are_named_beside_over_plan_and_at_risk() -> None:
+    """A portfolio whose credits could not be read read "0 over plan · 0 at risk · projected
+    overage $0.00": risk-free. dbt's ``credits_unknown_count`` now stands beside those counts."""
+    text = _header_text(credits_overage_count=0, credits_at_risk_count=0,
+                        credits_unknown_count=2, projected_overage_cost_usd=0)  # fmt: skip
+    assert "0 at risk · 2 of unknown credits · projected overage" in text, text
+    known = _header_text(credits_overage_count=1, credits_at_risk_count=0,
+                         credits_unknown_count=0)  # fmt: skip
+    assert "unknown credits" not in known, known
+
+
 def test_features_licensed_but_unused_are_not_called_paid() -> None:
     """A feature is ``unused_paid`` when its evidence stream is readable (the plan gives
     access), which a Free plan does too: the words say licensed, not paid."""

@@ -424,7 +424,8 @@ def test_duplicate_and_subuser_connections_are_counted_once(built) -> None:
     # every other figure counts each account once
     for column in ("requests_30d", "requests_30d_tenant_count", "features_used",
                    "features_licensed", "features_unused_paid", "credits_at_risk_count",
-                   "credits_overage_count", "projected_overage_cost_usd", "downgrade_count",
+                   "credits_overage_count", "credits_unknown_count", "projected_overage_cost_usd",
+                   "downgrade_count",
                    "downgrade_savings_usd", "upgrade_count", "upgrade_cost_usd",
                    "net_plan_change_usd"):  # fmt: skip
         assert after[column] == before[column], column

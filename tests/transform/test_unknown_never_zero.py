@@ -163,6 +163,13 @@ def test_a_stream_that_was_not_readable_is_unknown_never_zero(built) -> None:
         assert portfolio["requests_30d"] == sum(o["requests_30d"] or 0 for o in overview.values())
         known = [o for o in overview.values() if o["requests_30d"] is not None]
         assert portfolio["requests_30d_tenant_count"] == len(known) == len(overview) - 3
+        # credits never read: neither over plan nor at risk, counted apart (the header names
+        # them; "0 over plan · 0 at risk" read as risk-free)
+        assert {BEHIND, "t06-fir-never"} <= {
+            t for t, o in overview.items() if o["utilization_status"] == "unknown"}  # fmt: skip
+        assert portfolio["credits_unknown_count"] == sum(
+            o["utilization_status"] == "unknown" for o in overview.values()
+            if o["is_counted_in_totals"])  # fmt: skip
     finally:
         _remove_tenants(target, [*(t for t, _, _ in UNREADABLE_TENANTS), BEHIND], ("global_stats",))
         with psycopg.connect(target.conninfo()) as conn:

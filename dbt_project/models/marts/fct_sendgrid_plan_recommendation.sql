@@ -11,8 +11,11 @@
     not excluded. A plan without one (Free) is a hard cap: it must cover the needed volume
     with headroom, and its daily limit the busiest day. Premier (custom price) comes last.
     On a tie the current plan wins (a change at no saving is noise), then the plan covering
-    the needed volume (less overage risk), then the lower tier. Seats, subusers, dedicated IPs and Email Address Validation must fit as before;
-    an unknown (unreadable) one never sizes a tenant down: the text says so.
+    the needed volume (less overage risk), then the lower tier. Seats, subusers, dedicated IPs
+    and Email Address Validation must fit as before; an unknown (unreadable) seat, subuser or
+    dedicated-IP count never sizes a tenant down: the text says so. (Validation jobs that were
+    not read count as not used: their scope, validations.email.read, is one a Full Access key
+    lacks; see int_sendgrid__plan_costs.)
 
     Money, with a clear sign: the current plan costs its price (contract override, else list
     price) plus the overage a p95 month would cost on it; the recommended plan costs its price

@@ -1,7 +1,8 @@
 {#-
     Dashboard: the header's KPI tiles (one row): organizations by connection and sync state,
     the emails of the 30 days ending on the as-of day (summed over the tenants whose volume is
-    known, and how many those are: an unknown is not a 0), credit overage now and projected,
+    known, and how many those are: an unknown is not a 0), credit overage now and projected
+    (and how many tenants' credits are unknown: they are neither over nor at risk),
     features used of licensed, what the recommended downgrades save and the upgrades cost
     per month and what following all recommendations changes (net), and the latest successful
     sync.
@@ -70,6 +71,8 @@ accounts as (
         count(requests_30d) as requests_30d_tenant_count,
         count(*) filter (where utilization_status = 'at_risk') as credits_at_risk_count,
         count(*) filter (where utilization_status = 'overage') as credits_overage_count,
+        -- no credit total read: neither over nor at risk as far as anyone knows (not a 0)
+        count(*) filter (where utilization_status = 'unknown') as credits_unknown_count,
         -- a sum of money is unknown (null) when one of the amounts it counts is: an overage on a
         -- plan of unknown price is never $0.00
         {{ sendgrid_known_sum('projected_overage_cost_usd', 'is_overage_expected') }}
@@ -118,6 +121,7 @@ final as (
         accounts.requests_30d_tenant_count::integer as requests_30d_tenant_count,
         accounts.credits_at_risk_count::integer as credits_at_risk_count,
         accounts.credits_overage_count::integer as credits_overage_count,
+        accounts.credits_unknown_count::integer as credits_unknown_count,
         accounts.projected_overage_cost_usd::numeric(12, 2) as projected_overage_cost_usd,
         accounts.features_used::integer as features_used,
         accounts.features_licensed::integer as features_licensed,
