@@ -52,8 +52,9 @@ def failed_task_ids(dag_id: str, run_id: str, context: Mapping[str, Any]) -> lis
 
 def _from_execution_api(dag_id: str, run_id: str) -> dict[str, Any]:
     from airflow.sdk.execution_time import task_runner
+    from sendgrid_hook.airflow_reads import in_task
 
-    if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
+    if not in_task():
         raise LookupError("no execution API here")
     states = task_runner.RuntimeTaskInstance.get_task_states(dag_id=dag_id, run_ids=[run_id])
     return dict(states.get(run_id) or {})
